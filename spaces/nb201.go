@@ -1,0 +1,218 @@
+package spaces
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+)
+
+// NB201Ops are the operations of the NAS-Bench-201 cell, in the benchmark's order.
+var NB201Ops = []string{"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
+
+// nb201Edges lists the cell's six edges as (to, from) node pairs in string order:
+// node 1 from 0; node 2 from 0, 1; node 3 from 0, 1, 2.
+var nb201Edges = [6][2]int{{1, 0}, {2, 0}, {2, 1}, {3, 0}, {3, 1}, {3, 2}}
+
+// NB201Arch is a NAS-Bench-201 cell: the op index (into NB201Ops) of each edge.
+type NB201Arch [6]uint8
+
+func (a NB201Arch) String() string {
+	var sb strings.Builder
+	ops := [][]string{{}, {}, {}}
+	ins := [][]int{{}, {}, {}}
+	for i, e := range nb201Edges {
+		ops[e[0]-1] = append(ops[e[0]-1], NB201Ops[a[i]])
+		ins[e[0]-1] = append(ins[e[0]-1], e[1])
+	}
+	writeCellString(&sb, ops, ins)
+	return sb.String()
+}
+
+// NB201Options configure the macro skeleton. The defaults are the benchmark's.
+type NB201Options struct {
+	Options  `yaml:",inline"`
+	Channels int `yaml:"channels"` // channels of the first stage (16)
+	Cells    int `yaml:"cells"`    // cells per stage (5)
+}
+
+// NB201 is the NAS-Bench-201 space: one cell of 4 nodes and 6 edges, each edge one of
+// five ops, stacked in the benchmark's ResNet-like skeleton.
+type NB201 struct{ opt NB201Options }
+
+// DefaultNB201 are the benchmark's settings on CIFAR-10.
+var DefaultNB201 = NB201Options{Options: CIFAR, Channels: 16, Cells: 5}
+
+// NewNB201 checks the options and returns the space.
+func NewNB201(opt NB201Options) (*NB201, error) {
+	if err := opt.check(); err != nil {
+		return nil, fmt.Errorf("nb201: %w", err)
+	}
+	if opt.Channels < 1 || opt.Cells < 1 {
+		return nil, fmt.Errorf("nb201: channels %d and cells %d must be positive", opt.Channels, opt.Cells)
+	}
+	return &NB201{opt: opt}, nil
+}
+
+func (s *NB201) Name() string { return "nb201" }
+
+func (s *NB201) arch(a Arch) NB201Arch {
+	x, ok := a.(NB201Arch)
+	if !ok {
+		panic(wrongArch("nb201", a))
+	}
+	return x
+}
+
+func (s *NB201) Sample(rng *rand.Rand) Arch {
+	var a NB201Arch
+	for i := range a {
+		a[i] = uint8(rng.IntN(len(NB201Ops)))
+	}
+	return a
+}
+
+func (s *NB201) Mutate(a Arch, rng *rand.Rand) Arch {
+	x := s.arch(a)
+	e := rng.IntN(len(x))
+	x[e] = uint8(pickOther(rng, len(NB201Ops), int(x[e])))
+	return x
+}
+
+func (s *NB201) Neighbours(a Arch) []Arch {
+	x := s.arch(a)
+	var out []Arch
+	for e := range x {
+		for op := range NB201Ops {
+			if uint8(op) != x[e] {
+				y := x
+				y[e] = uint8(op)
+				out = append(out, y)
+			}
+		}
+	}
+	return out
+}
+
+// Encode is the one-hot op of each edge: 6 x 5 values.
+func (s *NB201) Encode(a Arch) []float64 {
+	x := s.arch(a)
+	v := make([]float64, len(x)*len(NB201Ops))
+	for e, op := range x {
+		v[e*len(NB201Ops)+int(op)] = 1
+	}
+	return v
+}
+
+func (s *NB201) Parse(b []byte) (Arch, error) {
+	nodes, err := parseCellString("nb201", string(b), 0)
+	if err != nil {
+		return nil, err
+	}
+	perr := func(pos int, tok, msg string) error {
+		return &ParseError{Space: "nb201", Pos: pos, Token: tok, Msg: msg}
+	}
+	if len(nodes) != 3 {
+		return nil, perr(len(b), "", fmt.Sprintf("has %d nodes; the cell has 3 (|a~0|+|b~0|c~1|+|d~0|e~1|f~2|)", len(nodes)))
+	}
+	var a NB201Arch
+	i := 0
+	for n, edges := range nodes {
+		if len(edges) != n+1 {
+			pos := len(b)
+			if len(edges) > n+1 {
+				pos = edges[n+1].opPos
+			}
+			return nil, perr(pos, "", fmt.Sprintf("node %d has %d edges; it takes one from each of nodes 0..%d", n+1, len(edges), n))
+		}
+		for j, e := range edges {
+			op := indexOf(NB201Ops, e.op)
+			if op < 0 {
+				return nil, perr(e.opPos, e.op, "unknown op; nb201 ops are "+strings.Join(NB201Ops, ", "))
+			}
+			if e.input != j {
+				return nil, perr(e.inPos, e.inText, fmt.Sprintf("edge %d of node %d must come from node %d", j, n+1, j))
+			}
+			a[i] = uint8(op)
+			i++
+		}
+	}
+	return a, nil
+}
+
+func (s *NB201) Validate(a Arch) error {
+	x, ok := a.(NB201Arch)
+	if !ok {
+		return fmt.Errorf("nb201: not an nb201 arch: %T", a)
+	}
+	for e, op := range x {
+		if int(op) >= len(NB201Ops) {
+			return fmt.Errorf("nb201: edge %d has op index %d; there are %d ops", e, op, len(NB201Ops))
+		}
+	}
+	return nil
+}
+
+// Network builds the benchmark's skeleton: a 3x3 stem conv and BN, three stages of
+// Cells cells at Channels, 2x and 4x channels joined by residual reduction blocks,
+// then BN, ReLU, global average pool and a linear classifier.
+func (s *NB201) Network(a Arch) (*Net, error) {
+	if err := s.Validate(a); err != nil {
+		return nil, err
+	}
+	x := s.arch(a)
+	b := newBuilder(s.opt.shape())
+	c := s.opt.Channels
+	h := b.conv("stem/conv", 0, c, 3, 1, 1, 1)
+	h = b.bn("stem/bn", h)
+	for stage := 0; stage < 3; stage++ {
+		if stage > 0 {
+			h = nb201Reduction(b, fmt.Sprintf("reduce%d", stage), h, 2*c)
+			c *= 2
+		}
+		for i := 0; i < s.opt.Cells; i++ {
+			h = nb201Cell(b, fmt.Sprintf("stage%d/cell%d", stage, i), h, c, x)
+		}
+	}
+	h = b.bn("head/bn", h)
+	h = b.relu("head/relu", h)
+	return b.finish(s.opt.head(b, h))
+}
+
+// nb201Cell adds one cell: node j is the sum over i<j of op(node i); node 3 is the output.
+func nb201Cell(b *builder, name string, in, c int, a NB201Arch) int {
+	nodes := []int{in}
+	for to := 1; to <= 3; to++ {
+		var terms []int
+		for i, e := range nb201Edges {
+			if e[0] != to {
+				continue
+			}
+			en := fmt.Sprintf("%s/node%d/edge%d", name, to, e[1])
+			src := nodes[e[1]]
+			switch NB201Ops[a[i]] {
+			case "none":
+				terms = append(terms, b.add(Layer{Kind: Zero, Name: en + "/zero", Inputs: []int{src}}))
+			case "skip_connect":
+				terms = append(terms, b.add(Layer{Kind: Identity, Name: en + "/skip", Inputs: []int{src}}))
+			case "nor_conv_1x1":
+				terms = append(terms, b.reluConvBN(en, src, c, 1, 1, 1))
+			case "nor_conv_3x3":
+				terms = append(terms, b.reluConvBN(en, src, c, 3, 1, 1))
+			case "avg_pool_3x3":
+				terms = append(terms, b.pool(en+"/avgpool", AvgPool, src, 3, 1))
+			}
+		}
+		nodes = append(nodes, b.sum(fmt.Sprintf("%s/node%d/sum", name, to), terms))
+	}
+	return nodes[3]
+}
+
+// nb201Reduction is the benchmark's ResNet basic block with stride 2: two ReLU-conv-BN
+// 3x3 units, and a shortcut of a 2x2 average pool and a 1x1 conv.
+func nb201Reduction(b *builder, name string, in, cout int) int {
+	x := b.reluConvBN(name+"/a", in, cout, 3, 2, 1)
+	x = b.reluConvBN(name+"/b", x, cout, 3, 1, 1)
+	sc := b.add(Layer{Kind: AvgPool, Name: name + "/shortcut/avgpool", Inputs: []int{in}, Kernel: 2, Stride: 2})
+	sc = b.conv(name+"/shortcut/conv", sc, cout, 1, 1, 1, 1)
+	return b.sum(name+"/sum", []int{sc, x})
+}
