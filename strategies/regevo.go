@@ -1,0 +1,116 @@
+package strategies
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"cellar/spaces"
+)
+
+// RegEvoOptions configure regularized evolution.
+type RegEvoOptions struct {
+	Population int `yaml:"population"` // archs kept alive (30)
+	Sample     int `yaml:"sample"`     // tournament size drawn from them (10)
+}
+
+// DefaultRegEvo are NASLib's settings for NAS-Bench-201.
+var DefaultRegEvo = RegEvoOptions{Population: 30, Sample: 10}
+
+// RegEvo is regularized (aging) evolution (Real et al. 2019): the first Population
+// candidates are random; afterwards each candidate is a mutation of the best of Sample
+// members drawn at random, and every new result pushes out the oldest member, not the
+// worst.
+type RegEvo struct {
+	space spaces.Space
+	opt   RegEvoOptions
+	rand  seeded
+	pop   []member // oldest first
+	asked int      // candidates handed out so far
+}
+
+// NewRegEvo checks the options and returns the strategy.
+func NewRegEvo(space spaces.Space, seed uint64, opt RegEvoOptions) (*RegEvo, error) {
+	if opt.Population < 1 || opt.Sample < 1 || opt.Sample > opt.Population {
+		return nil, fmt.Errorf("regevo: population %d and sample %d: need 1 <= sample <= population", opt.Population, opt.Sample)
+	}
+	return &RegEvo{space: space, opt: opt, rand: newSeeded(seed)}, nil
+}
+
+func (s *RegEvo) Name() string { return "regevo" }
+
+func (s *RegEvo) Ask(n int) []Candidate {
+	out := make([]Candidate, n)
+	for i := range out {
+		// Until a population exists, and for its first Population members, draw fresh.
+		if s.asked < s.opt.Population || len(s.pop) == 0 {
+			out[i] = Candidate{Arch: s.space.Sample(s.rand.rng)}
+		} else {
+			p := s.tournament()
+			out[i] = Candidate{Arch: s.space.Mutate(p.Arch, s.rand.rng), Parent: p.Trial}
+		}
+		s.asked++
+	}
+	return out
+}
+
+// tournament draws Sample members with replacement and returns the best (the earliest
+// on ties, so the choice depends on the random draws only).
+func (s *RegEvo) tournament() member {
+	best := s.pop[s.rand.rng.IntN(len(s.pop))]
+	for i := 1; i < s.opt.Sample; i++ {
+		m := s.pop[s.rand.rng.IntN(len(s.pop))]
+		if m.Score > best.Score {
+			best = m
+		}
+	}
+	return best
+}
+
+func (s *RegEvo) Tell(results []Result) {
+	for _, r := range results {
+		if r.Failed {
+			continue // a failed arch is never a parent, and ages nothing out
+		}
+		s.pop = append(s.pop, member{Trial: r.Trial, Arch: r.Arch, Score: fitness(r)})
+		if len(s.pop) > s.opt.Population {
+			s.pop = s.pop[1:]
+		}
+	}
+}
+
+// Population returns the living members, oldest first, for display.
+func (s *RegEvo) Population() []Result { return membersAsResults(s.pop) }
+
+type regevoState struct {
+	RNG   []byte       `json:"rng"`
+	Pop   []memberJSON `json:"population"`
+	Asked int          `json:"asked"`
+}
+
+func (s *RegEvo) State() ([]byte, error) {
+	return json.Marshal(regevoState{RNG: s.rand.marshal(), Pop: membersToJSON(s.pop), Asked: s.asked})
+}
+
+func (s *RegEvo) Restore(state []byte) error {
+	var st regevoState
+	if err := restoreJSON("regevo", state, &st); err != nil {
+		return err
+	}
+	pop, err := membersFromJSON(s.space, st.Pop)
+	if err != nil {
+		return fmt.Errorf("regevo snapshot: %w", err)
+	}
+	if err := s.rand.unmarshal(st.RNG); err != nil {
+		return fmt.Errorf("regevo snapshot: %w", err)
+	}
+	s.pop, s.asked = pop, st.Asked
+	return nil
+}
+
+func membersAsResults(ms []member) []Result {
+	out := make([]Result, len(ms))
+	for i, m := range ms {
+		out[i] = Result{Trial: m.Trial, Arch: m.Arch, Score: m.Score}
+	}
+	return out
+}

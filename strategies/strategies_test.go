@@ -1,0 +1,271 @@
+package strategies
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"cellar/spaces"
+)
+
+func nb201(t testing.TB) *spaces.NB201 {
+	s, err := spaces.NewNB201(spaces.DefaultNB201)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// toyScore rewards nor_conv_3x3 edges and punishes none: the all-3x3 cell is the
+// unique optimum (score 6).
+func toyScore(a spaces.Arch) float64 {
+	s := a.String()
+	return float64(strings.Count(s, "nor_conv_3x3")) - 0.5*float64(strings.Count(s, "none"))
+}
+
+func build(t testing.TB, name string, seed uint64) Strategy {
+	sp := nb201(t)
+	switch name {
+	case "random":
+		return NewRandom(sp, seed)
+	case "regevo":
+		s, err := NewRegEvo(sp, seed, RegEvoOptions{Population: 10, Sample: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	case "evolution":
+		s, err := NewEvolution(sp, seed, EvolutionOptions{Population: 8, Tournament: 3, Elite: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	case "local":
+		return NewLocal(sp, seed, LocalOptions{})
+	case "local-first":
+		return NewLocal(sp, seed, LocalOptions{FirstImprovement: true})
+	}
+	t.Fatalf("unknown strategy %s", name)
+	return nil
+}
+
+var all = []string{"random", "regevo", "evolution", "local", "local-first"}
+
+// driver runs a strategy the way the engine does with `parallel` trials in flight:
+// results are told in trial order, and a trial is asked for whenever one is told. Trial
+// t fails when fail(t) is true.
+type driver struct {
+	s        Strategy
+	parallel int
+	next     uint64
+	inflight []Result
+	log      []string
+	best     float64
+	fail     func(uint64) bool
+}
+
+func newDriver(s Strategy, parallel int) *driver {
+	return &driver{s: s, parallel: parallel, next: 1, best: math.Inf(-1), fail: func(uint64) bool { return false }}
+}
+
+// step tells the oldest in-flight trial (if any) and asks to refill; it returns false
+// when the strategy has nothing to ask and nothing is in flight.
+func (d *driver) step() bool {
+	if len(d.inflight) > 0 {
+		r := d.inflight[0]
+		d.inflight = d.inflight[1:]
+		d.s.Tell([]Result{r})
+	}
+	for _, c := range d.s.Ask(d.parallel - len(d.inflight)) {
+		r := Result{Trial: d.next, Arch: c.Arch, Score: toyScore(c.Arch), Failed: d.fail(d.next)}
+		if !r.Failed {
+			d.best = math.Max(d.best, r.Score)
+		}
+		d.log = append(d.log, c.Arch.String())
+		d.inflight = append(d.inflight, r)
+		d.next++
+	}
+	return len(d.inflight) > 0
+}
+
+func (d *driver) run(trials int) {
+	for len(d.log) < trials && d.step() {
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	for _, name := range all {
+		for _, par := range []int{1, 4} {
+			a, b := newDriver(build(t, name, 42), par), newDriver(build(t, name, 42), par)
+			a.run(150)
+			b.run(150)
+			if strings.Join(a.log, "\n") != strings.Join(b.log, "\n") {
+				t.Errorf("%s parallel %d: two runs with one seed differ", name, par)
+			}
+			c := newDriver(build(t, name, 43), par)
+			c.run(150)
+			if strings.Join(a.log, "\n") == strings.Join(c.log, "\n") {
+				t.Errorf("%s parallel %d: seeds 42 and 43 gave the same trials", name, par)
+			}
+		}
+	}
+}
+
+// TestSnapshotResumesExactly stops a search mid-way, restores a fresh strategy from the
+// snapshot and checks it asks exactly what the uninterrupted one asks.
+func TestSnapshotResumesExactly(t *testing.T) {
+	for _, name := range all {
+		for _, par := range []int{1, 3} {
+			for _, cut := range []int{5, 37, 90} {
+				ref := newDriver(build(t, name, 7), par)
+				ref.run(200)
+
+				d := newDriver(build(t, name, 7), par)
+				d.run(cut)
+				state, err := d.s.State()
+				if err != nil {
+					t.Fatal(err)
+				}
+				fresh := build(t, name, 999) // a different seed: everything must come from the snapshot
+				if err := fresh.Restore(state); err != nil {
+					t.Fatalf("%s: restore: %v", name, err)
+				}
+				d.s = fresh
+				d.run(200)
+				if got, want := strings.Join(d.log, "\n"), strings.Join(ref.log, "\n"); got != want {
+					t.Errorf("%s parallel %d cut %d: resumed search diverges", name, par, cut)
+				}
+			}
+		}
+	}
+}
+
+func TestRestoreRejectsGarbage(t *testing.T) {
+	for _, name := range all {
+		s := build(t, name, 1)
+		if err := s.Restore([]byte("{not json")); err == nil {
+			t.Errorf("%s accepted a corrupt snapshot", name)
+		}
+	}
+	s := build(t, "regevo", 1)
+	if err := s.Restore([]byte(`{"rng":"","population":[{"arch":"|bad~0|","score":1}]}`)); err == nil || !strings.Contains(err.Error(), "member 0") {
+		t.Errorf("regevo snapshot with a bad arch: %v", err)
+	}
+}
+
+// TestSearchersBeatRandom: on the toy objective every guided strategy finds the
+// optimum within 300 trials in most seeds, and does better than random on average.
+func TestSearchersBeatRandom(t *testing.T) {
+	mean := func(name string) (float64, int) {
+		sum, hits := 0.0, 0
+		for seed := uint64(0); seed < 20; seed++ {
+			d := newDriver(build(t, name, seed), 2)
+			d.run(300)
+			sum += d.best
+			if d.best == 6 {
+				hits++
+			}
+		}
+		return sum / 20, hits
+	}
+	rnd, _ := mean("random")
+	for _, name := range []string{"regevo", "evolution", "local", "local-first"} {
+		m, hits := mean(name)
+		if m <= rnd || hits < 12 {
+			t.Errorf("%s: mean best %.2f (random %.2f), optimum found in %d/20 runs", name, m, rnd, hits)
+		}
+	}
+}
+
+func TestRegEvoAgesOutOldest(t *testing.T) {
+	s, _ := NewRegEvo(nb201(t), 1, RegEvoOptions{Population: 5, Sample: 2})
+	d := newDriver(s, 1)
+	d.run(12)
+	d.step() // tell the 12th
+	pop := s.Population()
+	if len(pop) != 5 {
+		t.Fatalf("population %d, want 5", len(pop))
+	}
+	for i, m := range pop {
+		if m.Trial != uint64(8+i) {
+			t.Fatalf("member %d is trial %d; want the 5 newest (8..12)", i, m.Trial)
+		}
+	}
+}
+
+func TestFailedTrialsNeverParents(t *testing.T) {
+	for _, name := range []string{"regevo", "evolution", "local"} {
+		s := build(t, name, 3)
+		d := newDriver(s, 2)
+		failed := map[uint64]bool{}
+		d.fail = func(id uint64) bool {
+			if id%3 == 0 {
+				failed[id] = true
+				return true
+			}
+			return false
+		}
+		var parents []uint64
+		for i := 0; i < 100; i++ {
+			if len(d.inflight) > 0 {
+				d.s.Tell(d.inflight[:1])
+				d.inflight = d.inflight[1:]
+			}
+			for _, c := range d.s.Ask(2 - len(d.inflight)) {
+				parents = append(parents, c.Parent)
+				r := Result{Trial: d.next, Arch: c.Arch, Score: toyScore(c.Arch), Failed: d.fail(d.next)}
+				d.inflight = append(d.inflight, r)
+				d.next++
+			}
+		}
+		for _, p := range parents {
+			if failed[p] {
+				t.Errorf("%s: failed trial %d became a parent", name, p)
+			}
+		}
+	}
+}
+
+func TestEvolutionKeepsElite(t *testing.T) {
+	s, _ := NewEvolution(nb201(t), 5, EvolutionOptions{Population: 6, Tournament: 2, Elite: 2})
+	d := newDriver(s, 6)
+	d.run(6)
+	for len(d.inflight) > 0 {
+		d.s.Tell(d.inflight[:1])
+		d.inflight = d.inflight[1:]
+	}
+	if s.Generation() != 1 {
+		t.Fatalf("generation %d after 6 results, want 1", s.Generation())
+	}
+	elite := s.Population()
+	if len(elite) != 2 {
+		t.Fatalf("%d members carried over, want 2", len(elite))
+	}
+	// The carried members are the two best of generation 0.
+	var scores []float64
+	for _, a := range d.log {
+		p, _ := nb201(t).Parse([]byte(a))
+		scores = append(scores, toyScore(p))
+	}
+	best := math.Inf(-1)
+	for _, sc := range scores {
+		best = math.Max(best, sc)
+	}
+	if elite[0].Score != best {
+		t.Errorf("elite %v, best of generation 0 scored %v", elite[0].Score, best)
+	}
+	// The next generation asks only Population - Elite new members.
+	if n := len(s.Ask(10)); n != 4 {
+		t.Errorf("generation 1 asked %d, want 4", n)
+	}
+}
+
+func TestOptionsChecked(t *testing.T) {
+	sp := nb201(t)
+	if _, err := NewRegEvo(sp, 1, RegEvoOptions{Population: 3, Sample: 5}); err == nil {
+		t.Error("regevo sample > population accepted")
+	}
+	if _, err := NewEvolution(sp, 1, EvolutionOptions{Population: 4, Tournament: 2, Elite: 4}); err == nil {
+		t.Error("evolution elite == population accepted")
+	}
+}
