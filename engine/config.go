@@ -1,0 +1,207 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is an experiment, fully described: the same Config and seed give the same
+// trials in the same order. It is read from YAML (or JSON, which YAML includes);
+// unknown keys anywhere are errors.
+type Config struct {
+	Name        string      `yaml:"name"`
+	Seed        uint64      `yaml:"seed"`
+	Space       Component   `yaml:"space"`
+	Strategy    Component   `yaml:"strategy"`
+	Evaluator   Component   `yaml:"evaluator"`
+	Objectives  []Objective `yaml:"objectives"`
+	Budget      Budget      `yaml:"budget"`
+	Parallelism int         `yaml:"parallelism"` // trials evaluated at once (1)
+}
+
+// Component names a space, strategy or evaluator; its other keys are the component's
+// own options, checked against what that component takes.
+type Component struct {
+	Name string
+	node *yaml.Node // the whole mapping, name included; nil when absent
+}
+
+// NewComponent is a component with default options.
+func NewComponent(name string) Component { return Component{Name: name} }
+
+// UnmarshalYAML keeps the node so the component's options can be decoded once the
+// name says which options type applies.
+func (c *Component) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		c.Name, c.node = n.Value, nil // the short form: `strategy: random`
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: expected a name or a mapping with a name key", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "name" {
+			c.Name = n.Content[i+1].Value
+		}
+	}
+	if c.Name == "" {
+		return fmt.Errorf("line %d: missing name", n.Line)
+	}
+	c.node = n
+	return nil
+}
+
+// MarshalYAML writes the component back as it was given.
+func (c Component) MarshalYAML() (any, error) {
+	if c.node == nil {
+		return c.Name, nil
+	}
+	return c.node, nil
+}
+
+// Decode fills dst (a pointer to an options struct holding the defaults) from the
+// component's keys. A key that is not one of dst's yaml fields is an error naming it,
+// its line and the keys that are known.
+func (c Component) Decode(dst any) error {
+	if c.node == nil {
+		return nil
+	}
+	known := yamlFields(reflect.TypeOf(dst).Elem())
+	for i := 0; i+1 < len(c.node.Content); i += 2 {
+		k := c.node.Content[i]
+		if k.Value == "name" {
+			continue
+		}
+		if !known[k.Value] {
+			names := make([]string, 0, len(known))
+			for n := range known {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			if len(names) == 0 {
+				return fmt.Errorf("line %d: %s takes no options; %q is not one", k.Line, c.Name, k.Value)
+			}
+			return fmt.Errorf("line %d: %s has no option %q (it takes: %s)", k.Line, c.Name, k.Value, strings.Join(names, ", "))
+		}
+	}
+	if err := c.node.Decode(dst); err != nil {
+		return fmt.Errorf("%s options: %w", c.Name, err)
+	}
+	return nil
+}
+
+// yamlFields lists the yaml keys of a struct type, following inline embeddings.
+func yamlFields(t reflect.Type) map[string]bool {
+	out := map[string]bool{}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if strings.Contains(opts, "inline") {
+			for k := range yamlFields(f.Type) {
+				out[k] = true
+			}
+			continue
+		}
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = true
+	}
+	return out
+}
+
+// Objective is one metric to optimise. The first objective is the one single-objective
+// strategies optimise.
+type Objective struct {
+	Name      string `yaml:"name"`
+	Direction string `yaml:"direction"` // max or min
+}
+
+// Maximise says whether larger values are better.
+func (o Objective) Maximise() bool { return o.Direction != "min" }
+
+// Budget bounds a search: it stops at whichever of its limits comes first. Trials
+// counts every trial asked for, hand-made ones included.
+type Budget struct {
+	Trials int           `yaml:"trials"`
+	Time   time.Duration `yaml:"time"` // wall time, e.g. 10m; 0 for none
+}
+
+// ParseConfig reads and checks an experiment. Errors name the line and the key.
+func ParseConfig(src []byte) (*Config, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the experiment is empty")
+		}
+		return nil, err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("the experiment holds more than one YAML document")
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) check() error {
+	if c.Space.Name == "" {
+		return errors.New("space: missing (e.g. space: {name: nb201})")
+	}
+	if c.Strategy.Name == "" {
+		return errors.New("strategy: missing (e.g. strategy: {name: regevo})")
+	}
+	if c.Evaluator.Name == "" {
+		return errors.New("evaluator: missing (e.g. evaluator: {name: table, path: nb201.csv})")
+	}
+	if c.Parallelism == 0 {
+		c.Parallelism = 1
+	}
+	if c.Parallelism < 0 || c.Parallelism > 1024 {
+		return fmt.Errorf("parallelism: %d; must be from 1 to 1024", c.Parallelism)
+	}
+	if c.Budget.Trials < 0 || c.Budget.Time < 0 {
+		return fmt.Errorf("budget: trials %d and time %v must not be negative", c.Budget.Trials, c.Budget.Time)
+	}
+	if c.Budget.Trials == 0 && c.Budget.Time == 0 {
+		return errors.New("budget: give trials, time or both (e.g. budget: {trials: 100})")
+	}
+	seen := map[string]bool{}
+	for i, o := range c.Objectives {
+		if o.Name == "" {
+			return fmt.Errorf("objectives[%d]: missing name", i)
+		}
+		if o.Direction == "" {
+			c.Objectives[i].Direction = "max"
+		} else if o.Direction != "max" && o.Direction != "min" {
+			return fmt.Errorf("objectives[%d] %s: direction %q; use max or min", i, o.Name, o.Direction)
+		}
+		if seen[o.Name] {
+			return fmt.Errorf("objectives[%d]: %s is listed twice", i, o.Name)
+		}
+		seen[o.Name] = true
+	}
+	return nil
+}
+
+// Marshal writes the config as YAML; ParseConfig reads it back to an equal config.
+func (c *Config) Marshal() ([]byte, error) { return yaml.Marshal(c) }

@@ -1,0 +1,534 @@
+// Package engine runs experiments: it asks a strategy for candidates, evaluates them
+// on a pool of workers, stores each finished trial and tells the strategy, and
+// publishes an event for every change. It knows nothing of the TUI or of bbolt.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"cellar/spaces"
+	"cellar/strategies"
+)
+
+// Store keeps finished trials and checkpoints. Commit must make both durable, in one
+// transaction, before it returns: the engine tells the strategy about a trial only
+// after its commit, so no strategy ever learns of a trial a crash could lose.
+type Store interface {
+	Commit(trials []Trial, cp Checkpoint) error
+}
+
+// Options are how an engine is run, as opposed to what it runs (the Experiment).
+type Options struct {
+	Store Store // nil keeps nothing (bench mode)
+	// Resume continues from a checkpoint. Stored holds the experiment's stored final
+	// trials: those among the checkpoint's Pending are told without being evaluated
+	// again, and all of them count in the Status.
+	Resume *Checkpoint
+	Stored map[uint64]Trial
+	// Observe, when set, is called with every final trial in trial order, as the
+	// strategy is told of it, on the engine's goroutine.
+	Observe func(Trial)
+}
+
+// Status is a snapshot of a search for display.
+type Status struct {
+	Name      string
+	State     RunState
+	Asked     int // trials asked for so far (ids 1..Asked)
+	Done      int
+	Failed    int
+	Running   []Trial
+	Best      *Trial // by the first objective
+	BestScore float64
+	Elapsed   time.Duration
+	Budget    Budget
+}
+
+// Engine runs one experiment once.
+type Engine struct {
+	exp  *Experiment
+	opt  Options
+	obj  Objective
+	hub  hub
+	cmds chan command
+	done chan struct{} // closed when Run returns
+
+	mu     sync.Mutex
+	status Status
+
+	// Owned by Run's goroutine.
+	state       RunState
+	nextID      uint64
+	order       []*slot // asked and not yet told, by id
+	fresh       []*slot // asked of the strategy, waiting for a worker
+	hand        []*slot // injected, waiting for a worker
+	requeue     []*slot // cancelled by a pause, to run again
+	running     int
+	uncommitted []*slot
+	exhausted   bool // the strategy had nothing to ask with nothing in flight
+	timeUp      bool
+	elapsed     time.Duration // wall time spent searching before activeSince
+	activeSince time.Time     // zero while paused
+}
+
+// slot is one trial while the engine holds it.
+type slot struct {
+	trial     Trial
+	arch      spaces.Arch
+	cancel    context.CancelFunc
+	outcome   Outcome
+	err       error
+	cancelled bool
+	final     bool // done or failed and committed
+}
+
+type command struct {
+	kind   string // pause, pause-cancel, resume, inject
+	arch   spaces.Arch
+	parent uint64
+	reply  chan error
+}
+
+// New prepares an engine; Run starts it.
+func New(exp *Experiment, opt Options) *Engine {
+	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), done: make(chan struct{}), nextID: 1, state: Idle}
+	e.status = Status{Name: exp.Config.Name, State: Idle, Budget: exp.Config.Budget}
+	return e
+}
+
+// Subscribe returns a stream of events. Any number of subscribers may listen; one that
+// falls behind by more than a buffer's worth misses events (see Dropped) rather than
+// slowing the search. The stream closes when Run returns.
+func (e *Engine) Subscribe() *Subscription { return e.hub.add() }
+
+// Snapshot returns the current status.
+func (e *Engine) Snapshot() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.status
+	s.Running = append([]Trial(nil), s.Running...)
+	if s.Best != nil {
+		b := *s.Best
+		s.Best = &b
+	}
+	return s
+}
+
+// Pause stops asking for new trials. Running trials finish when cancelRunning is
+// false; otherwise they are cancelled and run again after Resume.
+func (e *Engine) Pause(cancelRunning bool) error {
+	if cancelRunning {
+		return e.send(command{kind: "pause-cancel"})
+	}
+	return e.send(command{kind: "pause"})
+}
+
+// Resume continues a paused search.
+func (e *Engine) Resume() error { return e.send(command{kind: "resume"}) }
+
+// Inject queues a hand-made architecture, derived from trial parent (0 for none). It is
+// evaluated next, even while paused, and the strategy learns from it.
+func (e *Engine) Inject(arch spaces.Arch, parent uint64) error {
+	if err := e.exp.Space.Validate(arch); err != nil {
+		return err
+	}
+	return e.send(command{kind: "inject", arch: arch, parent: parent})
+}
+
+func (e *Engine) send(c command) error {
+	c.reply = make(chan error, 1)
+	select {
+	case e.cmds <- c:
+		return <-c.reply
+	case <-e.done:
+		return errors.New("the search is not running")
+	}
+}
+
+type finished struct {
+	s       *slot
+	outcome Outcome
+	err     error
+}
+
+// Run runs the search until its budget is spent, the strategy has nothing more to
+// ask, or ctx ends. It returns ctx's error when interrupted, after storing every trial
+// that finished and a checkpoint to resume from.
+func (e *Engine) Run(ctx context.Context) (err error) {
+	defer close(e.done)
+	defer e.hub.close()
+	if err := e.restore(); err != nil {
+		return err
+	}
+	e.tellReady()
+	results := make(chan finished)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// Every way out of the loop cancels what runs and waits for it, so no worker is
+	// left behind and every finished trial is committed.
+	defer func() {
+		e.cancelRunning()
+		for e.running > 0 {
+			e.collect(ctx, <-results)
+		}
+		if cerr := e.commit(); err == nil {
+			err = cerr
+		}
+	}()
+
+	e.setState(Searching)
+	var deadline <-chan time.Time
+	resetDeadline := func() {
+		deadline = nil
+		if b := e.exp.Config.Budget.Time; b > 0 && e.state == Searching {
+			deadline = time.After(b - e.elapsedNow())
+		}
+	}
+	resetDeadline()
+	for {
+		e.dispatch(ctx, results, &wg)
+		if e.finishedAll() {
+			e.setState(Finished)
+			return nil
+		}
+		select {
+		case r := <-results:
+			e.collect(ctx, r)
+			for more := true; more; { // group what else has finished into one commit
+				select {
+				case r := <-results:
+					e.collect(ctx, r)
+				default:
+					more = false
+				}
+			}
+			if err := e.commit(); err != nil {
+				return err
+			}
+		case c := <-e.cmds:
+			c.reply <- e.handle(c)
+			resetDeadline()
+		case <-deadline:
+			e.timeUp = true
+			e.cancelRunning()
+		case <-ctx.Done():
+			e.setState(Stopping)
+			return ctx.Err()
+		}
+	}
+}
+
+// restore applies Options.Resume: the strategy's state, the next id, the pending trials
+// (those already stored are told at the next commit, the others run again).
+func (e *Engine) restore() error {
+	cp := e.opt.Resume
+	if cp == nil {
+		return nil
+	}
+	if err := e.exp.Strategy.Restore(cp.Strategy); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	e.nextID, e.elapsed = cp.NextID, cp.Elapsed
+	pending := map[uint64]bool{}
+	for _, p := range cp.Pending {
+		pending[p.ID] = true
+	}
+	for _, t := range e.opt.Stored {
+		if t.Final() && !pending[t.ID] {
+			e.countFinal(&slot{trial: t})
+		}
+	}
+	for _, p := range cp.Pending {
+		a, err := e.exp.Space.Parse([]byte(p.Arch))
+		if err != nil {
+			return fmt.Errorf("resume: pending trial %d: %w", p.ID, err)
+		}
+		s := &slot{arch: a, trial: Trial{ID: p.ID, Arch: p.Arch, Origin: p.Origin, Parent: p.Parent, State: Queued, Queued: time.Now()}}
+		if t, ok := e.opt.Stored[p.ID]; ok && t.Final() {
+			s.trial, s.final = t, true
+			e.countFinal(s)
+		} else {
+			e.requeue = append(e.requeue, s)
+		}
+		e.order = append(e.order, s)
+	}
+	e.updateStatus()
+	return nil
+}
+
+func (e *Engine) elapsedNow() time.Duration {
+	if e.activeSince.IsZero() {
+		return e.elapsed
+	}
+	return e.elapsed + time.Since(e.activeSince)
+}
+
+func (e *Engine) setState(s RunState) {
+	if s == Searching && e.activeSince.IsZero() {
+		e.activeSince = time.Now()
+	} else if s != Searching && !e.activeSince.IsZero() {
+		e.elapsed += time.Since(e.activeSince)
+		e.activeSince = time.Time{}
+	}
+	e.state = s
+	e.updateStatus()
+	e.hub.publish(Event{Kind: StateChanged, State: s})
+}
+
+func (e *Engine) handle(c command) error {
+	switch c.kind {
+	case "pause", "pause-cancel":
+		if e.state == Searching {
+			e.setState(Paused)
+		}
+		if c.kind == "pause-cancel" {
+			e.cancelRunning()
+		}
+	case "resume":
+		if e.state == Paused {
+			e.setState(Searching)
+		}
+	case "inject":
+		if e.budgetSpent() {
+			return fmt.Errorf("the budget of %d trials is spent", e.exp.Config.Budget.Trials)
+		}
+		s := &slot{arch: c.arch, trial: Trial{ID: e.nextID, Arch: c.arch.String(), Origin: OriginHand, Parent: c.parent, State: Queued, Queued: time.Now()}}
+		e.nextID++
+		e.order = append(e.order, s)
+		e.hand = append(e.hand, s)
+		e.hub.publish(Event{Kind: TrialQueued, Trial: s.trial})
+	}
+	return nil
+}
+
+func (e *Engine) cancelRunning() {
+	for _, s := range e.order {
+		if s.cancel != nil {
+			s.cancelled = true
+			s.cancel()
+		}
+	}
+}
+
+func (e *Engine) budgetSpent() bool {
+	b := e.exp.Config.Budget
+	return e.timeUp || (b.Trials > 0 && e.nextID > uint64(b.Trials))
+}
+
+func (e *Engine) finishedAll() bool {
+	if e.state != Searching || e.running > 0 {
+		return false
+	}
+	// Out of time, trials still pending stay in the checkpoint for a resume.
+	return e.timeUp || (len(e.order) == 0 && (e.budgetSpent() || e.exhausted))
+}
+
+// refill asks the strategy for new trials while fewer than Parallelism are untold.
+// It runs after every single tell, never after a batch: what is asked then depends
+// only on what was told before, in trial order, however the evaluations interleave,
+// which is what makes a search deterministic.
+func (e *Engine) refill() {
+	if e.state != Searching {
+		return
+	}
+	for !e.budgetSpent() && !e.exhausted && len(e.order) < e.exp.Config.Parallelism {
+		cs := e.exp.Strategy.Ask(1)
+		if len(cs) == 0 {
+			e.exhausted = len(e.order) == 0
+			return
+		}
+		c := cs[0]
+		s := &slot{arch: c.Arch, trial: Trial{ID: e.nextID, Arch: c.Arch.String(), Origin: e.exp.Strategy.Name(), Parent: c.Parent, State: Queued, Queued: time.Now()}}
+		e.nextID++
+		e.order = append(e.order, s)
+		e.fresh = append(e.fresh, s)
+		e.hub.publish(Event{Kind: TrialQueued, Trial: s.trial})
+	}
+}
+
+// next picks the trial to run next: hand-made ones first (even while paused), then
+// cancelled ones again, then those the strategy asked for.
+func (e *Engine) next() *slot {
+	pop := func(q *[]*slot) *slot {
+		s := (*q)[0]
+		*q = (*q)[1:]
+		return s
+	}
+	switch {
+	case len(e.hand) > 0:
+		return pop(&e.hand)
+	case e.state != Searching:
+		return nil
+	case len(e.requeue) > 0 && !e.timeUp:
+		return pop(&e.requeue)
+	case len(e.fresh) > 0 && !e.timeUp:
+		return pop(&e.fresh)
+	}
+	return nil
+}
+
+// dispatch starts trials while workers are free.
+func (e *Engine) dispatch(ctx context.Context, results chan<- finished, wg *sync.WaitGroup) {
+	e.refill()
+	for e.running < e.exp.Config.Parallelism {
+		s := e.next()
+		if s == nil {
+			break
+		}
+		tctx, cancel := context.WithCancel(ctx)
+		s.cancel, s.cancelled = cancel, false
+		s.trial.State, s.trial.Started = Running, time.Now()
+		e.running++
+		e.hub.publish(Event{Kind: TrialStarted, Trial: s.trial})
+		wg.Add(1)
+		go func(s *slot, t Trial) {
+			defer wg.Done()
+			out, err := e.evaluate(tctx, s.arch, t)
+			results <- finished{s: s, outcome: out, err: err}
+		}(s, s.trial)
+	}
+	e.updateStatus()
+}
+
+// evaluate runs the evaluator, turning a panic into an error so one bad architecture
+// fails its trial, not the search.
+func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial) (out Outcome, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("evaluator panicked: %v", p)
+		}
+	}()
+	report := func(p Progress) {
+		e.hub.publish(Event{Kind: TrialProgress, Trial: t, Progress: p})
+	}
+	return e.exp.Evaluator.Evaluate(ctx, arch, report)
+}
+
+// collect takes a finished evaluation back on the engine's goroutine. ctx is Run's: an
+// evaluation that failed because the search is stopping was cancelled, not failed.
+func (e *Engine) collect(ctx context.Context, r finished) {
+	s := r.s
+	e.running--
+	s.cancel()
+	s.cancel = nil
+	s.trial.Finished = time.Now()
+	if r.err != nil && (s.cancelled || ctx.Err() != nil) {
+		// Stopped by a pause or shutdown: it runs again later under the same id.
+		s.trial.State = Cancelled
+		e.hub.publish(Event{Kind: TrialFinished, Trial: s.trial})
+		s.trial.State, s.trial.Started, s.trial.Finished = Queued, time.Time{}, time.Time{}
+		e.requeue = append(e.requeue, s)
+		return
+	}
+	s.trial.Metrics, s.trial.Curve = r.outcome.Metrics, r.outcome.Curve
+	s.trial.State = Done
+	if r.err != nil {
+		s.trial.State, s.trial.Error = Failed, r.err.Error()
+	} else if _, err := e.score(s.trial); err != nil {
+		s.trial.State, s.trial.Error = Failed, err.Error()
+	}
+	e.uncommitted = append(e.uncommitted, s)
+}
+
+// score is the first objective, oriented so that higher is better.
+func (e *Engine) score(t Trial) (float64, error) {
+	v, ok := t.Metrics[e.obj.Name]
+	if !ok {
+		return 0, fmt.Errorf("the evaluator gave no %s", e.obj.Name)
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%s is %v", e.obj.Name, v)
+	}
+	if !e.obj.Maximise() {
+		v = -v
+	}
+	return v, nil
+}
+
+// commit stores the finished trials with a checkpoint, then tells the strategy every
+// trial that is now next in order and final.
+func (e *Engine) commit() error {
+	if e.opt.Store != nil {
+		cp, err := e.checkpoint()
+		if err != nil {
+			return err
+		}
+		trials := make([]Trial, len(e.uncommitted))
+		for i, s := range e.uncommitted {
+			trials[i] = s.trial
+		}
+		if err := e.opt.Store.Commit(trials, cp); err != nil {
+			return fmt.Errorf("store trials: %w", err)
+		}
+	}
+	for _, s := range e.uncommitted {
+		s.final = true
+		e.countFinal(s)
+		e.hub.publish(Event{Kind: TrialFinished, Trial: s.trial})
+	}
+	e.uncommitted = e.uncommitted[:0]
+	e.tellReady()
+	return nil
+}
+
+// tellReady tells the strategy every trial at the head of the order that is final.
+func (e *Engine) tellReady() {
+	for len(e.order) > 0 && e.order[0].final {
+		s := e.order[0]
+		e.order = e.order[1:]
+		score, err := e.score(s.trial)
+		e.exp.Strategy.Tell([]strategies.Result{{Trial: s.trial.ID, Arch: s.arch, Score: score, Failed: err != nil || s.trial.State != Done, Injected: s.trial.Origin == OriginHand}})
+		if e.opt.Observe != nil {
+			e.opt.Observe(s.trial)
+		}
+		e.refill()
+	}
+	e.updateStatus()
+}
+
+func (e *Engine) checkpoint() (Checkpoint, error) {
+	st, err := e.exp.Strategy.State()
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Strategy.Name(), err)
+	}
+	cp := Checkpoint{Strategy: st, NextID: e.nextID, Elapsed: e.elapsedNow()}
+	for _, s := range e.order {
+		cp.Pending = append(cp.Pending, Pending{ID: s.trial.ID, Arch: s.trial.Arch, Origin: s.trial.Origin, Parent: s.trial.Parent})
+	}
+	cp.Finished = e.timeUp || (len(cp.Pending) == 0 && (e.budgetSpent() || e.exhausted))
+	return cp, nil
+}
+
+// countFinal updates the counters and the best trial for a final trial.
+func (e *Engine) countFinal(s *slot) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s.trial.State == Done {
+		e.status.Done++
+		if v, err := e.score(s.trial); err == nil && (e.status.Best == nil || v > e.status.BestScore) {
+			t := s.trial
+			e.status.Best, e.status.BestScore = &t, v
+		}
+	} else {
+		e.status.Failed++
+	}
+}
+
+func (e *Engine) updateStatus() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.status.State = e.state
+	e.status.Asked = int(e.nextID - 1)
+	e.status.Elapsed = e.elapsedNow()
+	e.status.Running = e.status.Running[:0]
+	for _, s := range e.order {
+		if s.trial.State == Running {
+			e.status.Running = append(e.status.Running, s.trial)
+		}
+	}
+}

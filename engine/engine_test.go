@@ -1,0 +1,439 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cellar/internal/refdata"
+	"cellar/spaces"
+)
+
+// jitter wraps an evaluator with random delays, so trials finish out of order.
+type jitter struct {
+	Evaluator
+	mu  sync.Mutex
+	rng *rand.Rand
+	max time.Duration
+}
+
+func (j *jitter) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) (Outcome, error) {
+	j.mu.Lock()
+	d := time.Duration(j.rng.Int64N(int64(j.max)))
+	j.mu.Unlock()
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return Outcome{}, ctx.Err()
+	}
+	return j.Evaluator.Evaluate(ctx, a, p)
+}
+
+func tableConfig(t testing.TB, strategy string, trials, parallel int) *Experiment {
+	t.Helper()
+	path := refdata.Require(t, refdata.NB201CIFAR10)
+	budget := fmt.Sprintf("{trials: %d}", trials)
+	if trials == 0 {
+		budget = "{time: 50ms}"
+	}
+	src := fmt.Sprintf(`
+name: test
+seed: 11
+space: {name: nb201}
+strategy: {name: %s}
+evaluator: {name: table, path: %s}
+objectives: [{name: test_accuracy, direction: max}]
+budget: %s
+parallelism: %d
+`, strategy, path, budget, parallel)
+	cfg, err := ParseConfig([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := Build(cfg, []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exp
+}
+
+// memStore is an in-memory Store that records what was committed, in order.
+type memStore struct {
+	mu      sync.Mutex
+	trials  map[uint64]Trial
+	cps     []Checkpoint
+	commits int
+	fail    error
+}
+
+func (m *memStore) Commit(trials []Trial, cp Checkpoint) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	if m.trials == nil {
+		m.trials = map[uint64]Trial{}
+	}
+	for _, t := range trials {
+		if _, dup := m.trials[t.ID]; dup {
+			return fmt.Errorf("trial %d committed twice", t.ID)
+		}
+		m.trials[t.ID] = t
+	}
+	m.cps = append(m.cps, cp)
+	m.commits++
+	return nil
+}
+
+// run runs exp to the end and returns its trials in tell order as "id arch origin".
+func run(t testing.TB, exp *Experiment, opt Options) []string {
+	t.Helper()
+	var log []string
+	opt.Observe = func(tr Trial) { log = append(log, fmt.Sprintf("%d %s %s %v", tr.ID, tr.Arch, tr.Origin, tr.Metrics)) }
+	if err := New(exp, opt).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return log
+}
+
+func TestSameSeedSameTrials(t *testing.T) {
+	for _, strategy := range StrategyNames {
+		for _, par := range []int{1, 4} {
+			var logs [2][]string
+			for i := range logs {
+				exp := tableConfig(t, strategy, 120, par)
+				exp.Evaluator = &jitter{Evaluator: exp.Evaluator, rng: rand.New(rand.NewPCG(uint64(i), 0)), max: 2 * time.Millisecond}
+				logs[i] = run(t, exp, Options{Store: &memStore{}})
+			}
+			if len(logs[0]) != 120 {
+				t.Fatalf("%s parallel %d: %d trials, want 120", strategy, par, len(logs[0]))
+			}
+			if a, b := strings.Join(logs[0], "\n"), strings.Join(logs[1], "\n"); a != b {
+				t.Errorf("%s parallel %d: two runs with one seed differ (trials finished in different orders)", strategy, par)
+			}
+		}
+	}
+}
+
+func TestEveryTrialCommittedBeforeTold(t *testing.T) {
+	exp := tableConfig(t, "regevo", 60, 4)
+	store := &memStore{}
+	told := 0
+	opt := Options{Store: store, Observe: func(tr Trial) {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		if _, ok := store.trials[tr.ID]; !ok {
+			t.Errorf("trial %d told before it was committed", tr.ID)
+		}
+		told++
+	}}
+	if err := New(exp, opt).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if told != 60 || len(store.trials) != 60 {
+		t.Fatalf("told %d, stored %d; want 60", told, len(store.trials))
+	}
+	last := store.cps[len(store.cps)-1]
+	if !last.Finished || len(last.Pending) != 0 || last.NextID != 61 {
+		t.Errorf("final checkpoint %+v", last)
+	}
+}
+
+// TestResumeFromEveryCheckpoint restarts a search from checkpoints taken along the way
+// and checks that it asks exactly the trials the uninterrupted search asked.
+func TestResumeFromEveryCheckpoint(t *testing.T) {
+	for _, strategy := range StrategyNames {
+		for _, par := range []int{1, 3} {
+			ref := tableConfig(t, strategy, 80, par)
+			store := &memStore{}
+			want := run(t, ref, Options{Store: store})
+			for _, at := range []int{1, len(store.cps) / 3, len(store.cps) / 2, len(store.cps) - 2} {
+				cp := store.cps[at]
+				// Trials below NextID as stored (the table evaluator is deterministic, so a
+				// pending trial stored later holds what it would have held then).
+				stored := map[uint64]Trial{}
+				for id, tr := range store.trials {
+					if id < cp.NextID {
+						stored[id] = tr
+					}
+				}
+				// Drop a pending trial's result half the time: it must be evaluated again.
+				for i, p := range cp.Pending {
+					if i%2 == 1 {
+						delete(stored, p.ID)
+					}
+				}
+				exp := tableConfig(t, strategy, 80, par)
+				got := run(t, exp, Options{Store: &memStore{}, Resume: &cp, Stored: stored})
+				// The resumed run tells the pending trials and all after them.
+				first := cp.NextID
+				if len(cp.Pending) > 0 {
+					first = cp.Pending[0].ID
+				}
+				tail := want[first-1:]
+				if strings.Join(got, "\n") != strings.Join(tail, "\n") {
+					t.Errorf("%s parallel %d: resumed at checkpoint %d (next id %d, %d pending) diverges", strategy, par, at, cp.NextID, len(cp.Pending))
+				}
+			}
+		}
+	}
+}
+
+func TestMissingArchFailsTrialSearchGoesOn(t *testing.T) {
+	exp := tableConfig(t, "random", 30, 2)
+	table := exp.Evaluator.(*Table)
+	// Remove a third of the table: those trials fail with the reason, the rest go on.
+	n := 0
+	for k := range table.index {
+		if n%3 == 0 {
+			delete(table.index, k)
+		}
+		n++
+	}
+	store := &memStore{}
+	run(t, exp, Options{Store: store})
+	failed := 0
+	for _, tr := range store.trials {
+		if tr.State == Failed {
+			failed++
+			if !strings.Contains(tr.Error, "is not in table") {
+				t.Errorf("trial %d failed with %q", tr.ID, tr.Error)
+			}
+		}
+	}
+	if len(store.trials) != 30 || failed == 0 || failed == 30 {
+		t.Errorf("%d trials, %d failed", len(store.trials), failed)
+	}
+}
+
+type panicky struct{ Evaluator }
+
+func (p panicky) Evaluate(ctx context.Context, a spaces.Arch, f func(Progress)) (Outcome, error) {
+	if strings.Contains(a.String(), "none~0|+|none") {
+		panic("boom")
+	}
+	return p.Evaluator.Evaluate(ctx, a, f)
+}
+
+func TestPanickingEvaluatorFailsOnlyItsTrial(t *testing.T) {
+	exp := tableConfig(t, "random", 200, 2)
+	exp.Evaluator = panicky{exp.Evaluator}
+	store := &memStore{}
+	run(t, exp, Options{Store: store})
+	panics := 0
+	for _, tr := range store.trials {
+		if strings.Contains(tr.Error, "panicked: boom") {
+			panics++
+		}
+	}
+	if len(store.trials) != 200 || panics == 0 {
+		t.Errorf("%d trials, %d panicked", len(store.trials), panics)
+	}
+}
+
+func TestStoreFailureStopsSearch(t *testing.T) {
+	exp := tableConfig(t, "random", 50, 1)
+	err := New(exp, Options{Store: &memStore{fail: errors.New("disk full")}}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+// gate blocks every evaluation until released, so a test can hold trials running.
+type gate struct {
+	Evaluator
+	started chan string
+	release chan struct{}
+}
+
+func (g *gate) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) (Outcome, error) {
+	g.started <- a.String()
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return Outcome{}, ctx.Err()
+	}
+	return g.Evaluator.Evaluate(ctx, a, p)
+}
+
+func waitState(t *testing.T, e *Engine, want RunState) {
+	t.Helper()
+	for i := 0; i < 2000; i++ {
+		if e.Snapshot().State == want {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("state %s, want %s", e.Snapshot().State, want)
+}
+
+func TestPauseResumeAndInject(t *testing.T) {
+	exp := tableConfig(t, "regevo", 12, 2)
+	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
+	exp.Evaluator = g
+	store := &memStore{}
+	e := New(exp, Options{Store: store})
+	sub := e.Subscribe()
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(context.Background()) }()
+	<-g.started
+	<-g.started
+	// Pause, letting the two running trials finish: no third trial starts.
+	if err := e.Pause(false); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, e, Paused)
+	g.release <- struct{}{}
+	g.release <- struct{}{}
+	time.Sleep(20 * time.Millisecond)
+	select {
+	case a := <-g.started:
+		t.Fatalf("trial %s started while paused", a)
+	default:
+	}
+	if s := e.Snapshot(); s.Done != 2 || s.Asked != 2 {
+		t.Fatalf("paused: %d done, %d asked; want 2, 2", s.Done, s.Asked)
+	}
+	// A hand trial runs even while paused, with origin hand and its parent.
+	hand, _ := exp.Space.Parse([]byte("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"))
+	if err := e.Inject(hand, 1); err != nil {
+		t.Fatal(err)
+	}
+	if a := <-g.started; a != hand.String() {
+		t.Fatalf("started %s, want the hand trial", a)
+	}
+	g.release <- struct{}{}
+	// Pause with cancel: resume, let two start, pause cancelling them; they run again
+	// after resume under the same ids.
+	if err := e.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	a1, a2 := <-g.started, <-g.started
+	if err := e.Pause(true); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, e, Paused)
+	if err := e.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	b1, b2 := <-g.started, <-g.started
+	if a1+a2 != b1+b2 && a1+a2 != b2+b1 {
+		t.Fatalf("cancelled trials %s, %s; re-run %s, %s", a1, a2, b1, b2)
+	}
+	go func() {
+		for {
+			select {
+			case <-g.started:
+			case g.release <- struct{}{}:
+			case <-time.After(2 * time.Second):
+				return
+			}
+		}
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if len(store.trials) != 12 {
+		t.Fatalf("%d trials stored, want 12", len(store.trials))
+	}
+	h := store.trials[3]
+	if h.Origin != OriginHand || h.Parent != 1 || h.Arch != hand.String() || h.State != Done {
+		t.Errorf("hand trial stored as %+v", h)
+	}
+	var cancelled, paused int
+	for ev := range sub.C {
+		if ev.Kind == TrialFinished && ev.Trial.State == Cancelled {
+			cancelled++
+		}
+		if ev.Kind == StateChanged && ev.State == Paused {
+			paused++
+		}
+	}
+	if cancelled != 2 || paused != 2 {
+		t.Errorf("events: %d cancelled trials, %d pauses; want 2, 2", cancelled, paused)
+	}
+	if err := e.Inject(hand, 0); err == nil {
+		t.Error("inject after the search ended was accepted")
+	}
+}
+
+func TestInjectRejectsInvalidArch(t *testing.T) {
+	exp := tableConfig(t, "random", 5, 1)
+	e := New(exp, Options{})
+	cell, _ := spaces.NewCell(spaces.DefaultCell)
+	bad := cell.Sample(rand.New(rand.NewPCG(1, 1)))
+	if err := e.Inject(bad, 0); err == nil {
+		t.Fatal("a cell arch was accepted by an nb201 search")
+	}
+}
+
+func TestStopKeepsPendingForResume(t *testing.T) {
+	exp := tableConfig(t, "regevo", 50, 3)
+	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
+	exp.Evaluator = g
+	store := &memStore{}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := New(exp, Options{Store: store})
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(ctx) }()
+	for i := 0; i < 3; i++ {
+		<-g.started
+	}
+	g.release <- struct{}{}
+	for i := 0; e.Snapshot().Done == 0; i++ {
+		if i > 5000 {
+			t.Fatal("the released trial was never stored")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v", err)
+	}
+	last := store.cps[len(store.cps)-1]
+	if len(store.trials) != 1 || len(last.Pending) != 3 || last.Finished {
+		t.Fatalf("stored %d trials; checkpoint pending %d finished %v", len(store.trials), len(last.Pending), last.Finished)
+	}
+	for _, tr := range store.trials {
+		if tr.State != Done {
+			t.Errorf("trial %d stored as %s", tr.ID, tr.State)
+		}
+	}
+}
+
+func TestWallTimeBudget(t *testing.T) {
+	exp := tableConfig(t, "random", 0, 2)
+	exp.Evaluator = &jitter{Evaluator: exp.Evaluator, rng: rand.New(rand.NewPCG(1, 1)), max: 3 * time.Millisecond}
+	store := &memStore{}
+	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	last := store.cps[len(store.cps)-1]
+	if !last.Finished || len(store.trials) == 0 {
+		t.Fatalf("%d trials, finished %v", len(store.trials), last.Finished)
+	}
+}
+
+func TestSubscribersSeeEveryState(t *testing.T) {
+	exp := tableConfig(t, "random", 20, 2)
+	e := New(exp, Options{Store: &memStore{}})
+	subs := []*Subscription{e.Subscribe(), e.Subscribe()}
+	if err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range subs {
+		counts := map[EventKind]int{}
+		for ev := range s.C {
+			counts[ev.Kind]++
+		}
+		if counts[TrialQueued] != 20 || counts[TrialStarted] != 20 || counts[TrialFinished] != 20 {
+			t.Errorf("subscriber %d: %v", i, counts)
+		}
+	}
+}

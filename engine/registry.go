@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"cellar/spaces"
+	"cellar/strategies"
+)
+
+// Experiment is a Config with its parts built.
+type Experiment struct {
+	Config    *Config
+	Source    []byte // the config as the user wrote it, kept with the experiment
+	Space     spaces.Space
+	Strategy  strategies.Strategy
+	Evaluator Evaluator
+}
+
+// EvaluatorFactory builds an evaluator from its config component for a space.
+type EvaluatorFactory func(c Component, space spaces.Space) (Evaluator, error)
+
+// Evaluators are the built-in evaluators by name. Callers may add their own to a copy
+// (see Build).
+func Evaluators() map[string]EvaluatorFactory {
+	return map[string]EvaluatorFactory{
+		"table": func(c Component, space spaces.Space) (Evaluator, error) {
+			var opt TableOptions
+			if err := c.Decode(&opt); err != nil {
+				return nil, err
+			}
+			if opt.Path == "" {
+				return nil, fmt.Errorf("table: missing path (the CSV file to look archs up in)")
+			}
+			return LoadTable(opt.Path, space, opt.ArchCol)
+		},
+		"params": sizeFactory,
+		"flops":  sizeFactory,
+	}
+}
+
+func sizeFactory(c Component, space spaces.Space) (Evaluator, error) {
+	if err := c.Decode(&struct{}{}); err != nil {
+		return nil, err
+	}
+	return NewSize(space), nil
+}
+
+// BuildSpace makes the space a component names, with its options.
+func BuildSpace(c Component) (spaces.Space, error) {
+	switch c.Name {
+	case "nb201":
+		opt := spaces.DefaultNB201
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return spaces.NewNB201(opt)
+	case "cell":
+		opt := spaces.DefaultCell
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return spaces.NewCell(opt)
+	case "network":
+		opt := spaces.DefaultNetwork
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return spaces.NewNetwork(opt)
+	}
+	return nil, fmt.Errorf("unknown space %q (spaces: cell, nb201, network)", c.Name)
+}
+
+// StrategyNames lists the built-in strategies.
+var StrategyNames = []string{"random", "evolution", "regevo", "local"}
+
+// BuildStrategy makes the strategy a component names, seeded.
+func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Strategy, error) {
+	switch c.Name {
+	case "random":
+		if err := c.Decode(&struct{}{}); err != nil {
+			return nil, err
+		}
+		return strategies.NewRandom(space, seed), nil
+	case "evolution":
+		opt := strategies.DefaultEvolution
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return strategies.NewEvolution(space, seed, opt)
+	case "regevo":
+		opt := strategies.DefaultRegEvo
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return strategies.NewRegEvo(space, seed, opt)
+	case "local":
+		var opt strategies.LocalOptions
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return strategies.NewLocal(space, seed, opt), nil
+	}
+	return nil, fmt.Errorf("unknown strategy %q (strategies: %s)", c.Name, strings.Join(StrategyNames, ", "))
+}
+
+// Build makes every part of a config. evaluators are the factories to pick the
+// evaluator from (Evaluators() when nil). Objectives default to the evaluator's first
+// metric, maximised; an objective the evaluator does not give is an error.
+func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (*Experiment, error) {
+	space, err := BuildSpace(cfg.Space)
+	if err != nil {
+		return nil, fmt.Errorf("space: %w", err)
+	}
+	strat, err := BuildStrategy(cfg.Strategy, space, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("strategy: %w", err)
+	}
+	if evaluators == nil {
+		evaluators = Evaluators()
+	}
+	f, ok := evaluators[cfg.Evaluator.Name]
+	if !ok {
+		names := make([]string, 0, len(evaluators))
+		for n := range evaluators {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("evaluator: unknown evaluator %q (evaluators: %s)", cfg.Evaluator.Name, strings.Join(names, ", "))
+	}
+	eval, err := f(cfg.Evaluator, space)
+	if err != nil {
+		return nil, fmt.Errorf("evaluator: %w", err)
+	}
+	if err := checkObjectives(cfg, eval.Metrics()); err != nil {
+		return nil, err
+	}
+	return &Experiment{Config: cfg, Source: source, Space: space, Strategy: strat, Evaluator: eval}, nil
+}
+
+func checkObjectives(cfg *Config, metrics []string) error {
+	if len(cfg.Objectives) == 0 {
+		cfg.Objectives = []Objective{{Name: metrics[0], Direction: "max"}}
+		if metrics[0] == "params" || metrics[0] == "flops" {
+			cfg.Objectives[0].Direction = "min"
+		}
+	}
+	for i, o := range cfg.Objectives {
+		found := false
+		for _, m := range metrics {
+			found = found || m == o.Name
+		}
+		if !found {
+			return fmt.Errorf("objectives[%d]: %s gives no metric %q (it gives: %s)", i, cfg.Evaluator.Name, o.Name, strings.Join(metrics, ", "))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package engine
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+
+	"cellar/spaces"
+)
+
+// TableOptions configure the table evaluator.
+type TableOptions struct {
+	Path    string `yaml:"path"`        // a CSV file with a header row
+	ArchCol string `yaml:"arch_column"` // the column of architecture strings ("arch")
+}
+
+// Table looks architectures up in a tabular benchmark: a CSV with an arch column and
+// numeric metric columns, such as NAS-Bench-201's. It is read once; lookups are safe
+// from many goroutines.
+type Table struct {
+	path    string
+	metrics []string
+	index   map[string]int // canonical arch string -> row
+	values  [][]float64    // row -> metric values, in metrics order
+}
+
+// LoadTable reads a table whose archs belong to space. Every arch is parsed, so the
+// index is keyed by canonical strings; a bad row, a missing column or a duplicate
+// arch is an error naming the line.
+func LoadTable(path string, space spaces.Space, archCol string) (*Table, error) {
+	if archCol == "" {
+		archCol = "arch"
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("table: %w", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("table %s: empty file; expected a header row such as arch,test_accuracy", path)
+		}
+		return nil, fmt.Errorf("table %s: %w", path, err)
+	}
+	archAt := -1
+	t := &Table{path: path, index: map[string]int{}}
+	var metricCols []int
+	for i, h := range header {
+		if h == archCol {
+			archAt = i
+		} else {
+			t.metrics = append(t.metrics, h)
+			metricCols = append(metricCols, i)
+		}
+	}
+	if archAt < 0 {
+		return nil, fmt.Errorf("table %s: no %q column in the header %v", path, archCol, header)
+	}
+	if len(t.metrics) == 0 {
+		return nil, fmt.Errorf("table %s: no metric columns beside %q", path, archCol)
+	}
+	firstLine := map[string]int{}
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", path, err)
+		}
+		a, err := space.Parse([]byte(rec[archAt]))
+		if err != nil {
+			return nil, fmt.Errorf("table %s line %d: %w", path, line, err)
+		}
+		key := a.String()
+		if prev, dup := firstLine[key]; dup {
+			return nil, fmt.Errorf("table %s line %d: arch %s is also on line %d", path, line, key, prev)
+		}
+		firstLine[key] = line
+		row := make([]float64, len(metricCols))
+		for j, c := range metricCols {
+			v, err := strconv.ParseFloat(rec[c], 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("table %s line %d column %s: %q is not a finite number", path, line, header[c], rec[c])
+			}
+			row[j] = v
+		}
+		t.index[key] = len(t.values)
+		t.values = append(t.values, row)
+	}
+	if len(t.values) == 0 {
+		return nil, fmt.Errorf("table %s: no rows after the header", path)
+	}
+	return t, nil
+}
+
+func (t *Table) Metrics() []string { return t.metrics }
+
+// Len is the number of archs in the table.
+func (t *Table) Len() int { return len(t.values) }
+
+// Lookup returns an arch's row, or false when the table lacks it.
+func (t *Table) Lookup(arch spaces.Arch) (map[string]float64, bool) {
+	i, ok := t.index[arch.String()]
+	if !ok {
+		return nil, false
+	}
+	m := make(map[string]float64, len(t.metrics))
+	for j, name := range t.metrics {
+		m[name] = t.values[i][j]
+	}
+	return m, true
+}
+
+// Best returns the best value of a metric over the whole table.
+func (t *Table) Best(metric string, maximise bool) (float64, error) {
+	j := -1
+	for k, m := range t.metrics {
+		if m == metric {
+			j = k
+		}
+	}
+	if j < 0 {
+		return 0, fmt.Errorf("table %s has no metric %q (it has %v)", t.path, metric, t.metrics)
+	}
+	best := t.values[0][j]
+	for _, row := range t.values {
+		if (maximise && row[j] > best) || (!maximise && row[j] < best) {
+			best = row[j]
+		}
+	}
+	return best, nil
+}
+
+func (t *Table) Evaluate(ctx context.Context, arch spaces.Arch, _ func(Progress)) (Outcome, error) {
+	m, ok := t.Lookup(arch)
+	if !ok {
+		return Outcome{}, fmt.Errorf("arch %s is not in table %s", arch, t.path)
+	}
+	return Outcome{Metrics: m}, nil
+}

@@ -1,0 +1,64 @@
+package engine
+
+import "time"
+
+// State is a trial's state.
+type State string
+
+const (
+	Queued    State = "queued"
+	Running   State = "running"
+	Done      State = "done"
+	Failed    State = "failed"
+	Cancelled State = "cancelled" // stopped by a pause or shutdown; it runs again on resume
+)
+
+// OriginHand marks a trial made by hand (Engine.Inject); other trials carry the name
+// of the strategy that asked for them.
+const OriginHand = "hand"
+
+// Trial is one evaluation of one architecture.
+type Trial struct {
+	ID       uint64             `json:"id"`
+	Arch     string             `json:"arch"`
+	Origin   string             `json:"origin"`
+	Parent   uint64             `json:"parent,omitempty"`
+	State    State              `json:"state"`
+	Metrics  map[string]float64 `json:"metrics,omitempty"`
+	Curve    []CurvePoint       `json:"curve,omitempty"`
+	Error    string             `json:"error,omitempty"`
+	Queued   time.Time          `json:"queued"`
+	Started  time.Time          `json:"started,omitzero"`
+	Finished time.Time          `json:"finished,omitzero"`
+}
+
+// Final says whether the trial has a final outcome (done or failed).
+func (t *Trial) Final() bool { return t.State == Done || t.State == Failed }
+
+// Duration is how long the evaluation ran.
+func (t *Trial) Duration() time.Duration {
+	if t.Started.IsZero() || t.Finished.IsZero() {
+		return 0
+	}
+	return t.Finished.Sub(t.Started)
+}
+
+// Pending is a trial that was asked for but has no stored outcome yet; a checkpoint
+// lists them so a resumed search evaluates them again under the same ids.
+type Pending struct {
+	ID     uint64 `json:"id"`
+	Arch   string `json:"arch"`
+	Origin string `json:"origin"`
+	Parent uint64 `json:"parent,omitempty"`
+}
+
+// Checkpoint is everything a search needs to continue exactly: the strategy's state
+// after telling every trial before Pending[0], the trials asked and not yet told, the
+// next trial id and the wall time used.
+type Checkpoint struct {
+	Strategy []byte        `json:"strategy"`
+	Pending  []Pending     `json:"pending"`
+	NextID   uint64        `json:"next_id"`
+	Elapsed  time.Duration `json:"elapsed"`
+	Finished bool          `json:"finished"`
+}

@@ -1,0 +1,389 @@
+// Package storage keeps experiments, trials and checkpoints in one bbolt file.
+//
+// Layout: a "meta" bucket with the schema version; an "experiments" bucket holding one
+// bucket per experiment, keyed by its big-endian id, with the config source, a
+// checkpoint, and a "trials" bucket keyed by big-endian trial id.
+package storage
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"cellar/engine"
+)
+
+// SchemaVersion is the layout this code reads and writes. A file of another version
+// is refused on open with an error that says both versions.
+const SchemaVersion = 1
+
+var (
+	bucketMeta        = []byte("meta")
+	bucketExperiments = []byte("experiments")
+	bucketTrials      = []byte("trials")
+	keySchema         = []byte("schema")
+	keyApp            = []byte("app")
+	keyConfig         = []byte("config")
+	keyName           = []byte("name")
+	keyCreated        = []byte("created")
+	keyCheckpoint     = []byte("checkpoint")
+	appName           = []byte("cellar")
+)
+
+// ErrInUse is returned (wrapped, with who holds it when that can be found) when another
+// process holds the file.
+var ErrInUse = errors.New("database is in use by another process")
+
+// DB is an open cellar database.
+type DB struct {
+	bolt     *bolt.DB
+	path     string
+	readOnly bool
+}
+
+// Open opens or creates a database for searching. timeout bounds the wait for another
+// process's lock (0 means one second).
+func Open(path string, timeout time.Duration) (*DB, error) {
+	return open(path, timeout, false)
+}
+
+// OpenReadOnly opens an existing database for browsing. It waits at most timeout for a
+// process that is writing it.
+func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return open(path, timeout, true)
+}
+
+func open(path string, timeout time.Duration, readOnly bool) (*DB, error) {
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	if err := checkHeader(path); err != nil {
+		return nil, err
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: %w%s; close it or wait (a browser can retry)", path, ErrInUse, holder(path))
+		}
+		return nil, fmt.Errorf("open %s: not a readable cellar database: %w", path, err)
+	}
+	d := &DB{bolt: b, path: path, readOnly: readOnly}
+	if err := d.init(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// checkHeader refuses a non-empty file that is not a bolt file before bbolt sees it:
+// bbolt may otherwise fail deep inside, or on some inputs not at all until later.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 32)
+	n, _ := f.Read(head)
+	if n == 0 {
+		return nil
+	}
+	// A bolt meta page: page header (id 8, flags 2, count 2, overflow 4), then the
+	// meta's magic 0xED0CDAED in native (little-endian here) order.
+	if n < 20 || binary.LittleEndian.Uint32(head[16:20]) != 0xED0CDAED {
+		return fmt.Errorf("open %s: not a cellar database (not a bbolt file)", path)
+	}
+	return nil
+}
+
+func (d *DB) init() error {
+	check := func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			empty := true
+			_ = tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+			if !empty {
+				return errors.New("not a cellar database: a bbolt file without cellar's meta bucket")
+			}
+			return errNoMeta
+		}
+		if !bytes.Equal(meta.Get(keyApp), appName) {
+			return errors.New("not a cellar database: another application's bbolt file")
+		}
+		v, err := strconv.Atoi(string(meta.Get(keySchema)))
+		if err != nil {
+			return fmt.Errorf("corrupt schema version %q", meta.Get(keySchema))
+		}
+		if v != SchemaVersion {
+			return fmt.Errorf("schema version %d; this cellar reads version %d only", v, SchemaVersion)
+		}
+		return nil
+	}
+	err := d.bolt.View(check)
+	if !errors.Is(err, errNoMeta) {
+		return err
+	}
+	if d.readOnly {
+		return errors.New("an empty database: no experiments yet")
+	}
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keyApp, appName); err != nil {
+			return err
+		}
+		if err := meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+			return err
+		}
+		_, err = tx.CreateBucketIfNotExists(bucketExperiments)
+		return err
+	})
+}
+
+var errNoMeta = errors.New("no meta bucket")
+
+// Close closes the file.
+func (d *DB) Close() error { return d.bolt.Close() }
+
+// Path is the file's path.
+func (d *DB) Path() string { return d.path }
+
+// Check runs bbolt's consistency check over the whole file.
+func (d *DB) Check() error {
+	return d.bolt.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		return nil
+	})
+}
+
+func key(id uint64) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint64(k, id)
+	return k
+}
+
+// ExperimentInfo describes a stored experiment.
+type ExperimentInfo struct {
+	ID       uint64    `json:"id"`
+	Name     string    `json:"name"`
+	Created  time.Time `json:"created"`
+	Trials   int       `json:"trials"`
+	Finished bool      `json:"finished"`
+}
+
+// Experiment is one stored experiment; it implements engine.Store.
+type Experiment struct {
+	db *DB
+	ID uint64
+}
+
+// CreateExperiment stores a new experiment's config source and returns it.
+func (d *DB) CreateExperiment(name string, source []byte) (*Experiment, error) {
+	var id uint64
+	err := d.bolt.Update(func(tx *bolt.Tx) error {
+		exps := tx.Bucket(bucketExperiments)
+		var err error
+		if id, err = exps.NextSequence(); err != nil {
+			return err
+		}
+		b, err := exps.CreateBucket(key(id))
+		if err != nil {
+			return err
+		}
+		if _, err := b.CreateBucket(bucketTrials); err != nil {
+			return err
+		}
+		created, _ := time.Now().UTC().MarshalText()
+		for k, v := range map[string][]byte{string(keyConfig): source, string(keyName): []byte(name), string(keyCreated): created} {
+			if err := b.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create experiment in %s: %w", d.path, err)
+	}
+	return &Experiment{db: d, ID: id}, nil
+}
+
+// Experiment returns a stored experiment.
+func (d *DB) Experiment(id uint64) (*Experiment, error) {
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketExperiments).Bucket(key(id)) == nil {
+			return fmt.Errorf("no experiment %d in %s", id, d.path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Experiment{db: d, ID: id}, nil
+}
+
+// Experiments lists the stored experiments, oldest first.
+func (d *DB) Experiments() ([]ExperimentInfo, error) {
+	var out []ExperimentInfo
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketExperiments).ForEachBucket(func(k []byte) error {
+			b := tx.Bucket(bucketExperiments).Bucket(k)
+			info := ExperimentInfo{ID: binary.BigEndian.Uint64(k), Name: string(b.Get(keyName)), Trials: b.Bucket(bucketTrials).Stats().KeyN}
+			_ = info.Created.UnmarshalText(b.Get(keyCreated))
+			if raw := b.Get(keyCheckpoint); raw != nil {
+				var cp engine.Checkpoint
+				if err := json.Unmarshal(raw, &cp); err == nil {
+					info.Finished = cp.Finished
+				}
+			}
+			out = append(out, info)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// view runs f on this experiment's bucket in a read transaction.
+func (x *Experiment) view(f func(b *bolt.Bucket) error) error {
+	return x.db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketExperiments).Bucket(key(x.ID))
+		if b == nil {
+			return fmt.Errorf("no experiment %d", x.ID)
+		}
+		return f(b)
+	})
+}
+
+// Source is the experiment's config as the user wrote it.
+func (x *Experiment) Source() ([]byte, error) {
+	var src []byte
+	err := x.view(func(b *bolt.Bucket) error {
+		src = bytes.Clone(b.Get(keyConfig))
+		return nil
+	})
+	return src, err
+}
+
+// Commit stores finished trials and the checkpoint in one transaction: both are
+// durable when it returns.
+func (x *Experiment) Commit(trials []engine.Trial, cp engine.Checkpoint) error {
+	cpRaw, err := json.Marshal(cp)
+	if err != nil {
+		return err
+	}
+	raws := make([][]byte, len(trials))
+	for i, t := range trials {
+		if raws[i], err = json.Marshal(t); err != nil {
+			return fmt.Errorf("trial %d: %w", t.ID, err)
+		}
+	}
+	return x.db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketExperiments).Bucket(key(x.ID))
+		if b == nil {
+			return fmt.Errorf("no experiment %d", x.ID)
+		}
+		tb := b.Bucket(bucketTrials)
+		for i, t := range trials {
+			if err := tb.Put(key(t.ID), raws[i]); err != nil {
+				return err
+			}
+		}
+		return b.Put(keyCheckpoint, cpRaw)
+	})
+}
+
+// Checkpoint returns the last checkpoint, or nil when the experiment has none yet.
+func (x *Experiment) Checkpoint() (*engine.Checkpoint, error) {
+	var cp *engine.Checkpoint
+	err := x.view(func(b *bolt.Bucket) error {
+		raw := b.Get(keyCheckpoint)
+		if raw == nil {
+			return nil
+		}
+		cp = &engine.Checkpoint{}
+		if err := json.Unmarshal(raw, cp); err != nil {
+			return fmt.Errorf("experiment %d: corrupt checkpoint: %w", x.ID, err)
+		}
+		return nil
+	})
+	return cp, err
+}
+
+// Trials returns every stored trial in id order.
+func (x *Experiment) Trials() ([]engine.Trial, error) {
+	var out []engine.Trial
+	err := x.view(func(b *bolt.Bucket) error {
+		return b.Bucket(bucketTrials).ForEach(func(k, v []byte) error {
+			var t engine.Trial
+			if err := json.Unmarshal(v, &t); err != nil {
+				return fmt.Errorf("experiment %d trial %d: corrupt record: %w", x.ID, binary.BigEndian.Uint64(k), err)
+			}
+			out = append(out, t)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Trial returns one stored trial.
+func (x *Experiment) Trial(id uint64) (engine.Trial, error) {
+	var t engine.Trial
+	err := x.view(func(b *bolt.Bucket) error {
+		v := b.Bucket(bucketTrials).Get(key(id))
+		if v == nil {
+			return fmt.Errorf("experiment %d has no trial %d", x.ID, id)
+		}
+		return json.Unmarshal(v, &t)
+	})
+	return t, err
+}
+
+// holder names the process that holds a lock on path, from /proc/locks (Linux), as
+// " (held by pid N: command)"; "" when it cannot be found.
+func holder(path string) string {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return ""
+	}
+	f, err := os.Open("/proc/locks")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	suffix := ":" + strconv.FormatUint(st.Ino, 10)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// e.g. "1: FLOCK  ADVISORY  WRITE 12345 fd:01:6815758 0 EOF"
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 6 || !strings.HasSuffix(fields[5], suffix) {
+			continue
+		}
+		pid := fields[4]
+		cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+		name := strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))
+		if name == "" {
+			return " (held by pid " + pid + ")"
+		}
+		return " (held by pid " + pid + ": " + name + ")"
+	}
+	return ""
+}
