@@ -437,3 +437,5 @@ func TestSubscribersSeeEveryState(t *testing.T) {
 		}
 	}
 }
+
+func newTestRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }

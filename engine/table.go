@@ -44,6 +44,7 @@ func LoadTable(path string, space spaces.Space, archCol string) (*Table, error) 
 	r := csv.NewReader(f)
 	r.ReuseRecord = true
 	header, err := r.Read()
+	header = append([]string(nil), header...) // ReuseRecord: the next Read overwrites it
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("table %s: empty file; expected a header row such as arch,test_accuracy", path)

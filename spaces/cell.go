@@ -95,14 +95,15 @@ func NewCell(opt CellOptions) (*Cell, error) {
 	if err := opt.check(); err != nil {
 		return nil, fmt.Errorf("cell: %w", err)
 	}
-	if opt.Nodes < 1 || opt.Nodes > 16 {
-		return nil, fmt.Errorf("cell: nodes %d must be from 1 to 16", opt.Nodes)
+	if err := checkRange("cell", "nodes", opt.Nodes, 1, 16); err != nil {
+		return nil, err
 	}
-	if opt.Layers < 3 {
-		return nil, fmt.Errorf("cell: layers %d must be at least 3 (two of them are reductions)", opt.Layers)
+	// At least 3 layers: two of them are reductions.
+	if err := checkRange("cell", "layers", opt.Layers, 3, 64); err != nil {
+		return nil, err
 	}
-	if opt.Channels < 1 {
-		return nil, fmt.Errorf("cell: channels %d must be positive", opt.Channels)
+	if err := checkRange("cell", "channels", opt.Channels, 1, maxChannels); err != nil {
+		return nil, err
 	}
 	return &Cell{opt: opt}, nil
 }

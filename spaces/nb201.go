@@ -47,8 +47,11 @@ func NewNB201(opt NB201Options) (*NB201, error) {
 	if err := opt.check(); err != nil {
 		return nil, fmt.Errorf("nb201: %w", err)
 	}
-	if opt.Channels < 1 || opt.Cells < 1 {
-		return nil, fmt.Errorf("nb201: channels %d and cells %d must be positive", opt.Channels, opt.Cells)
+	if err := checkRange("nb201", "channels", opt.Channels, 1, maxChannels); err != nil {
+		return nil, err
+	}
+	if err := checkRange("nb201", "cells", opt.Cells, 1, 64); err != nil {
+		return nil, err
 	}
 	return &NB201{opt: opt}, nil
 }

@@ -78,8 +78,8 @@ func NewNetwork(opt NetworkOptions) (*Network, error) {
 	if err := opt.check(); err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	if opt.Stem < 1 {
-		return nil, fmt.Errorf("network: stem %d must be positive", opt.Stem)
+	if err := checkRange("network", "stem", opt.Stem, 1, maxChannels); err != nil {
+		return nil, err
 	}
 	return &Network{opt: opt}, nil
 }

@@ -62,14 +62,30 @@ type Options struct {
 // CIFAR is the default input: CIFAR-10's 3x32x32 images in 10 classes.
 var CIFAR = Options{Input: [3]int{3, 32, 32}, Classes: 10}
 
+// Limits on option values: far above any real network, low enough that a typo cannot
+// make a network too large to describe.
+const (
+	maxInputDim = 4096
+	maxClasses  = 100000
+	maxChannels = 4096
+)
+
 func (o Options) check() error {
 	for i, n := range o.Input {
-		if n < 1 {
-			return fmt.Errorf("input: dimension %d is %d; give channels, height and width, all positive", i, n)
+		if n < 1 || n > maxInputDim {
+			return fmt.Errorf("input: dimension %d is %d; give channels, height and width, each from 1 to %d", i, n, maxInputDim)
 		}
 	}
-	if o.Classes < 1 {
-		return fmt.Errorf("classes: %d; must be at least 1", o.Classes)
+	if o.Classes < 1 || o.Classes > maxClasses {
+		return fmt.Errorf("classes: %d; must be from 1 to %d", o.Classes, maxClasses)
+	}
+	return nil
+}
+
+// checkRange says "<name> <v> must be from lo to hi" when v is outside.
+func checkRange(space, name string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%s: %s %d must be from %d to %d", space, name, v, lo, hi)
 	}
 	return nil
 }

@@ -33,6 +33,9 @@ type Evolution struct {
 
 // NewEvolution checks the options and returns the strategy.
 func NewEvolution(space spaces.Space, seed uint64, opt EvolutionOptions) (*Evolution, error) {
+	if opt.Population > maxPopulation {
+		return nil, fmt.Errorf("evolution: population %d is over the limit of %d", opt.Population, maxPopulation)
+	}
 	if opt.Population < 2 || opt.Tournament < 1 || opt.Tournament > opt.Population || opt.Elite < 0 || opt.Elite >= opt.Population {
 		return nil, fmt.Errorf("evolution: population %d, tournament %d, elite %d: need population >= 2, 1 <= tournament <= population, 0 <= elite < population", opt.Population, opt.Tournament, opt.Elite)
 	}

@@ -30,6 +30,9 @@ type RegEvo struct {
 
 // NewRegEvo checks the options and returns the strategy.
 func NewRegEvo(space spaces.Space, seed uint64, opt RegEvoOptions) (*RegEvo, error) {
+	if opt.Population > maxPopulation {
+		return nil, fmt.Errorf("regevo: population %d is over the limit of %d", opt.Population, maxPopulation)
+	}
 	if opt.Population < 1 || opt.Sample < 1 || opt.Sample > opt.Population {
 		return nil, fmt.Errorf("regevo: population %d and sample %d: need 1 <= sample <= population", opt.Population, opt.Sample)
 	}

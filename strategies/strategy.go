@@ -42,6 +42,10 @@ type Strategy interface {
 	Restore(state []byte) error
 }
 
+// maxPopulation bounds population sizes, so a typo in a config cannot ask for a
+// billion members.
+const maxPopulation = 100000
+
 // seeded is a random source whose state can be saved and restored exactly.
 type seeded struct {
 	pcg *rand.PCG

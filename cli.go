@@ -1,0 +1,88 @@
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"cellar/engine"
+	"cellar/storage"
+)
+
+//go:embed default.yaml
+var defaultExperiment []byte
+
+// extraEvaluators are added to the built-in ones; tests register slow evaluators here.
+var extraEvaluators map[string]engine.EvaluatorFactory
+
+func evaluators() map[string]engine.EvaluatorFactory {
+	m := engine.Evaluators()
+	for k, v := range extraEvaluators {
+		m[k] = v
+	}
+	return m
+}
+
+const defaultDB = "cellar.db"
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "cellar",
+		Short:         "A terminal workbench for neural architecture search",
+		Long:          "cellar runs neural architecture searches, keeps every trial in a bbolt file, and shows them.\nWith no command it runs the built-in default experiment into ./cellar.db.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSearch(cmd, searchFlags{db: defaultDB})
+		},
+	}
+	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd())
+	return root
+}
+
+// openExperiment opens a DB read-only and picks an experiment: id, or the newest when 0.
+func openExperiment(path string, id uint64) (*storage.DB, *storage.Experiment, error) {
+	db, err := storage.OpenReadOnly(path, 2*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	if id == 0 {
+		infos, err := db.Experiments()
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		if len(infos) == 0 {
+			db.Close()
+			return nil, nil, fmt.Errorf("%s holds no experiments", path)
+		}
+		id = infos[len(infos)-1].ID
+	}
+	x, err := db.Experiment(id)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, x, nil
+}
+
+func parseID(what, s string) (uint64, error) {
+	id, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || id == 0 {
+		return 0, fmt.Errorf("%s %q: expected a positive whole number", what, s)
+	}
+	return id, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read experiment: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"cellar/engine"
+)
+
+func newBenchCmd() *cobra.Command {
+	var (
+		table, strats, space, metric, csvPath string
+		runs, budget                          int
+		seed                                  uint64
+		minimise                              bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench --table F --strategies random,evolution,regevo,local --runs N --budget B [--csv F]",
+		Short: "Benchmark strategies on a tabular benchmark (storage off)",
+		Long: `Run each strategy N times (seeds S, S+1, ...) for B queries against a table such as
+NAS-Bench-201's, and print the mean ± sample std of the best value found after 10, 20, 50,
+100, 200, 500 ... queries and after B. Every trial counts as a query, repeats included.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if table == "" {
+				return fmt.Errorf("give the table with --table F (e.g. NAS-Bench-201's cifar10.csv)")
+			}
+			sp, err := engine.BuildSpace(engine.NewComponent(space))
+			if err != nil {
+				return err
+			}
+			t, err := engine.LoadTable(table, sp, "")
+			if err != nil {
+				return err
+			}
+			if metric == "" {
+				metric = t.Metrics()[0]
+			}
+			optimum, err := t.Best(metric, !minimise)
+			if err != nil {
+				return err
+			}
+			var comps []engine.Component
+			for _, s := range strings.Split(strats, ",") {
+				s = strings.TrimSpace(s)
+				if _, err := engine.BuildStrategy(engine.NewComponent(s), sp, 0); err != nil {
+					return err
+				}
+				comps = append(comps, engine.NewComponent(s))
+			}
+			start := time.Now()
+			rows, err := engine.Bench(cmd.Context(), engine.BenchConfig{Table: t, Space: sp, Metric: metric, Maximise: !minimise,
+				Strategies: comps, Runs: runs, Budget: budget, Seed: seed}, nil)
+			if err != nil {
+				return err
+			}
+			elapsed := time.Since(start)
+			queries := len(comps) * runs * budget
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %d queries per strategy, seeds %d..%d\n",
+				metric, table, t.Len(), optimum, runs, budget, seed, seed+uint64(runs)-1)
+			printBench(w, rows, engine.BenchCheckpoints(budget))
+			fmt.Fprintf(w, "%d queries in %s: %.0f queries/min\n", queries, elapsed.Round(time.Millisecond), float64(queries)/elapsed.Minutes())
+			if csvPath != "" {
+				return writeBenchCSV(csvPath, metric, rows)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&table, "table", "", "CSV table: an arch column and metric columns")
+	f.StringVar(&strats, "strategies", strings.Join(engine.StrategyNames, ","), "comma-separated strategies")
+	f.StringVar(&space, "space", "nb201", "the space the table's archs belong to")
+	f.StringVar(&metric, "metric", "", "metric column to optimise (default: the first)")
+	f.BoolVar(&minimise, "minimise", false, "minimise the metric instead of maximising it")
+	f.IntVar(&runs, "runs", 100, "runs per strategy")
+	f.IntVar(&budget, "budget", 300, "queries per run")
+	f.Uint64Var(&seed, "seed", 1, "seed of the first run")
+	f.StringVar(&csvPath, "csv", "", "also write the results to this CSV `file`")
+	return cmd
+}
+
+func printBench(w interface{ Write([]byte) (int, error) }, rows []engine.BenchRow, checks []int) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "strategy\t")
+	for _, q := range checks {
+		fmt.Fprintf(tw, "%d\t", q)
+	}
+	fmt.Fprintln(tw)
+	for i := 0; i < len(rows); i += len(checks) {
+		fmt.Fprintf(tw, "%s\t", rows[i].Strategy)
+		for _, r := range rows[i : i+len(checks)] {
+			fmt.Fprintf(tw, "%.2f ± %.2f\t", r.Mean, r.Std)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}
+
+func writeBenchCSV(path, metric string, rows []engine.BenchRow) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("bench csv: %w", err)
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"strategy", "queries", "metric", "mean", "std", "runs"})
+	for _, r := range rows {
+		w.Write([]string{r.Strategy, fmt.Sprint(r.Queries), metric, fmt.Sprintf("%.4f", r.Mean), fmt.Sprintf("%.4f", r.Std), fmt.Sprint(r.Runs)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("bench csv: %w", err)
+	}
+	return f.Close()
+}

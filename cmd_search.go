@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"cellar/engine"
+	"cellar/storage"
+)
+
+type searchFlags struct {
+	config     string
+	db         string
+	resume     uint64
+	events     bool
+	noProgress bool
+}
+
+func newSearchCmd() *cobra.Command {
+	var f searchFlags
+	var resume string
+	cmd := &cobra.Command{
+		Use:   "search -c exp.yaml [--db F] [--resume ID]",
+		Short: "Run an experiment headless, with a progress bar",
+		Long: `Run an experiment without the TUI. Every finished trial is stored in the DB before the
+strategy learns of it; interrupt with Ctrl-C and continue later with --resume ID.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if resume != "" {
+				id, err := parseID("--resume", resume)
+				if err != nil {
+					return err
+				}
+				f.resume = id
+			} else if f.config == "" {
+				return errors.New("give the experiment with -c exp.yaml (or --resume ID to continue one)")
+			}
+			return runSearch(cmd, f)
+		},
+	}
+	cmd.Flags().StringVarP(&f.config, "config", "c", "", "experiment file (YAML or JSON)")
+	cmd.Flags().StringVar(&f.db, "db", defaultDB, "database file")
+	cmd.Flags().StringVar(&resume, "resume", "", "continue experiment `ID` of the DB where it stopped")
+	cmd.Flags().BoolVar(&f.events, "events", false, "print every finished trial as a JSON line on stdout")
+	cmd.Flags().BoolVar(&f.noProgress, "no-progress", false, "no progress bar (it is off anyway when stderr is not a terminal)")
+	return cmd
+}
+
+func runSearch(cmd *cobra.Command, f searchFlags) error {
+	out := cmd.OutOrStdout()
+	db, err := storage.Open(f.db, time.Second)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var (
+		src    []byte
+		x      *storage.Experiment
+		opt    engine.Options
+		origin = f.config
+	)
+	if f.resume > 0 {
+		if x, err = db.Experiment(f.resume); err != nil {
+			return err
+		}
+		if src, err = x.Source(); err != nil {
+			return err
+		}
+		origin = fmt.Sprintf("experiment %d of %s", x.ID, f.db)
+		if f.config != "" {
+			given, err := readFile(f.config)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(given, src) {
+				return fmt.Errorf("%s differs from the config stored with experiment %d; a resume runs the stored one, so drop -c", f.config, x.ID)
+			}
+		}
+		if opt.Resume, err = x.Checkpoint(); err != nil {
+			return err
+		}
+		trials, err := x.Trials()
+		if err != nil {
+			return err
+		}
+		opt.Stored = map[uint64]engine.Trial{}
+		for _, t := range trials {
+			opt.Stored[t.ID] = t
+		}
+		if opt.Resume != nil && opt.Resume.Finished {
+			fmt.Fprintf(out, "experiment %d has already finished.\n", x.ID)
+			return nil
+		}
+	} else if f.config != "" {
+		if src, err = readFile(f.config); err != nil {
+			return err
+		}
+	} else {
+		src, origin = defaultExperiment, "the built-in default experiment"
+	}
+	cfg, err := engine.ParseConfig(src)
+	if err != nil {
+		return fmt.Errorf("%s: %w", origin, err)
+	}
+	exp, err := engine.Build(cfg, src, evaluators())
+	if err != nil {
+		return fmt.Errorf("%s: %w", origin, err)
+	}
+	if x == nil {
+		if x, err = db.CreateExperiment(cfg.Name, src); err != nil {
+			return err
+		}
+	}
+	opt.Store = x
+	eng := engine.New(exp, opt)
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var watchers []func()
+	if f.events {
+		watchers = append(watchers, printEvents(eng.Subscribe(), out))
+	}
+	if !f.noProgress && term.IsTerminal(int(os.Stderr.Fd())) {
+		watchers = append(watchers, showProgress(eng, cfg.Budget.Trials, cfg.Objectives[0].Name))
+	}
+	runErr := eng.Run(ctx)
+	for _, wait := range watchers {
+		wait()
+	}
+	summary(out, eng.Snapshot(), exp, x.ID, f.db)
+	if errors.Is(runErr, context.Canceled) {
+		fmt.Fprintf(out, "interrupted: finished trials are stored; continue with\n  cellar search --db %s --resume %d\n", f.db, x.ID)
+		return nil
+	}
+	return runErr
+}
+
+// printEvents writes each final trial as a JSON line until the subscription closes;
+// the returned function waits for that.
+func printEvents(sub *engine.Subscription, w io.Writer) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		enc := json.NewEncoder(w)
+		for ev := range sub.C {
+			if ev.Kind == engine.TrialFinished && ev.Trial.Final() {
+				enc.Encode(ev.Trial)
+			}
+		}
+	}()
+	return func() { <-done }
+}
+
+// showProgress draws a bar on stderr from the engine's status until the search ends.
+func showProgress(eng *engine.Engine, trials int, objective string) func() {
+	max := int64(trials)
+	if max == 0 {
+		max = -1 // a time budget only: a spinner
+	}
+	bar := progressbar.NewOptions64(max,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	sub := eng.Subscribe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		update := func() {
+			s := eng.Snapshot()
+			desc := "searching"
+			if s.Best != nil {
+				desc = fmt.Sprintf("best %s %.6g (trial %d)", objective, s.Best.Metrics[objective], s.Best.ID)
+			}
+			bar.Describe(desc)
+			bar.Set(s.Done + s.Failed)
+		}
+		for {
+			select {
+			case _, ok := <-sub.C:
+				if !ok {
+					update()
+					bar.Finish()
+					return
+				}
+			case <-tick.C:
+				update()
+			}
+		}
+	}()
+	return func() { <-done }
+}
+
+func summary(w io.Writer, s engine.Status, exp *engine.Experiment, id uint64, db string) {
+	fmt.Fprintf(w, "experiment %d (%s): %s after %d trials (%d done, %d failed) in %s\n",
+		id, exp.Config.Name, s.State, s.Done+s.Failed, s.Done, s.Failed, s.Elapsed.Round(time.Millisecond))
+	if s.Best != nil {
+		fmt.Fprintf(w, "best: trial %d (%s) %s\n  %s\n", s.Best.ID, s.Best.Origin, formatMetrics(s.Best.Metrics), s.Best.Arch)
+	}
+	fmt.Fprintf(w, "trials: cellar trials --db %s --exp %d\n", db, id)
+}
+
+func formatMetrics(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%.6g", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"cellar/engine"
+)
+
+func newTrialsCmd() *cobra.Command {
+	var db, exp string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "trials --db F [--exp ID] [--json]",
+		Short: "List an experiment's trials (the newest experiment by default)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var id uint64
+			if exp != "" {
+				var err error
+				if id, err = parseID("--exp", exp); err != nil {
+					return err
+				}
+			}
+			d, x, err := openExperiment(db, id)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			trials, err := x.Trials()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					Experiment uint64         `json:"experiment"`
+					Trials     []engine.Trial `json:"trials"`
+				}{x.ID, orEmpty(trials)})
+			}
+			printTrials(cmd.OutOrStdout(), trials)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", defaultDB, "database file")
+	cmd.Flags().StringVar(&exp, "exp", "", "experiment `ID` (default: the newest)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func orEmpty(t []engine.Trial) []engine.Trial {
+	if t == nil {
+		return []engine.Trial{}
+	}
+	return t
+}
+
+func printTrials(w io.Writer, trials []engine.Trial) {
+	names := map[string]bool{}
+	for _, t := range trials {
+		for k := range t.Metrics {
+			names[k] = true
+		}
+	}
+	metrics := make([]string, 0, len(names))
+	for k := range names {
+		metrics = append(metrics, k)
+	}
+	sort.Strings(metrics)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "ID\tSTATE\tORIGIN\tPARENT\t%s\tSECONDS\tARCH\n", strings.ToUpper(strings.Join(metrics, "\t")))
+	for _, t := range trials {
+		vals := make([]string, len(metrics))
+		for i, m := range metrics {
+			if v, ok := t.Metrics[m]; ok {
+				vals[i] = fmt.Sprintf("%.6g", v)
+			} else {
+				vals[i] = "-"
+			}
+		}
+		parent := "-"
+		if t.Parent != 0 {
+			parent = fmt.Sprint(t.Parent)
+		}
+		arch := t.Arch
+		if t.State == engine.Failed {
+			arch += "  (" + t.Error + ")"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%.3f\t%s\n", t.ID, t.State, t.Origin, parent, strings.Join(vals, "\t"), t.Duration().Seconds(), arch)
+	}
+	tw.Flush()
+}
+
+func newShowCmd() *cobra.Command {
+	var db, exp string
+	cmd := &cobra.Command{
+		Use:   "show --db F [--exp ID] TRIAL",
+		Short: "Show one trial: arch, metrics, timings, learning curve and lineage",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tid, err := parseID("trial", args[0])
+			if err != nil {
+				return err
+			}
+			var id uint64
+			if exp != "" {
+				if id, err = parseID("--exp", exp); err != nil {
+					return err
+				}
+			}
+			d, x, err := openExperiment(db, id)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			t, err := x.Trial(tid)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "trial %d of experiment %d\n", t.ID, x.ID)
+			fmt.Fprintf(w, "  state:    %s\n  origin:   %s\n  arch:     %s\n", t.State, t.Origin, t.Arch)
+			if t.Error != "" {
+				fmt.Fprintf(w, "  error:    %s\n", t.Error)
+			}
+			if len(t.Metrics) > 0 {
+				fmt.Fprintf(w, "  metrics:  %s\n", formatMetrics(t.Metrics))
+			}
+			fmt.Fprintf(w, "  queued:   %s\n", t.Queued.Format(time.RFC3339))
+			if d := t.Duration(); d > 0 {
+				fmt.Fprintf(w, "  ran:      %s from %s\n", d.Round(time.Microsecond), t.Started.Format(time.RFC3339))
+			}
+			// Lineage: follow parents while they are stored, showing the nearest ones.
+			const shown = 8
+			var chain []string
+			depth := 0
+			for p := t.Parent; p != 0; depth++ {
+				if depth >= shown {
+					pt, err := x.Trial(p)
+					if err != nil {
+						break
+					}
+					p = pt.Parent
+					continue
+				}
+				pt, err := x.Trial(p)
+				if err != nil {
+					chain = append(chain, fmt.Sprintf("%d (not stored)", p))
+					break
+				}
+				chain = append(chain, fmt.Sprintf("%d %s", pt.ID, formatMetrics(pt.Metrics)))
+				p = pt.Parent
+			}
+			if depth > shown {
+				chain = append(chain, fmt.Sprintf("... %d more ancestors", depth-shown))
+			}
+			if len(chain) > 0 {
+				fmt.Fprintf(w, "  lineage:  %s\n", strings.Join(chain, "\n            <- "))
+			}
+			if len(t.Curve) > 0 {
+				fmt.Fprintln(w, "  curve:")
+				for _, c := range t.Curve {
+					fmt.Fprintf(w, "    epoch %-6.3g step %-6d %s\n", c.Epoch, c.Step, formatMetrics(c.Metrics))
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", defaultDB, "database file")
+	cmd.Flags().StringVar(&exp, "exp", "", "experiment `ID` (default: the newest)")
+	return cmd
+}

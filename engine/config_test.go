@@ -1,0 +1,165 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"cellar/spaces"
+)
+
+const goodConfig = `
+name: ok
+seed: 5
+space: {name: cell, nodes: 3, layers: 6, channels: 8, classes: 10, input: [1, 28, 28]}
+strategy: {name: regevo, population: 10, sample: 3}
+evaluator: {name: params}
+objectives:
+  - {name: params, direction: min}
+budget: {trials: 10, time: 2m}
+parallelism: 2
+`
+
+func TestParseConfig(t *testing.T) {
+	c, err := ParseConfig([]byte(goodConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Seed != 5 || c.Budget.Time != 2*time.Minute || c.Parallelism != 2 || c.Objectives[0].Maximise() {
+		t.Fatalf("parsed %+v", c)
+	}
+	exp, err := Build(c, []byte(goodConfig), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The space options reached the space: 3-node cells on 1x28x28 input.
+	a := exp.Space.Sample(newTestRand())
+	if n := strings.Count(a.String(), "+"); n != 4 {
+		t.Errorf("arch %s: want 3 nodes per cell", a)
+	}
+	net, err := exp.Space.Network(a)
+	if err != nil || net.Layers[0].Shape != (spaces.Shape{C: 1, H: 28, W: 28}) {
+		t.Errorf("network input %v, %v", net.Layers[0].Shape, err)
+	}
+	// Marshal and parse again: the same config.
+	out, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := ParseConfig(out)
+	if err != nil {
+		t.Fatalf("re-parse %s: %v", out, err)
+	}
+	out2, _ := c2.Marshal()
+	if string(out) != string(out2) {
+		t.Errorf("marshal is not stable:\n%s\n%s", out, out2)
+	}
+}
+
+func TestJSONConfig(t *testing.T) {
+	src := `{"name": "j", "space": {"name": "nb201"}, "strategy": "random", "evaluator": {"name": "flops"}, "budget": {"trials": 3}}`
+	c, err := ParseConfig([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := Build(c, []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.Config.Objectives[0].Name != "params" || exp.Config.Objectives[0].Maximise() {
+		t.Errorf("default objective %+v; want params, min", exp.Config.Objectives[0])
+	}
+}
+
+func TestBadConfigs(t *testing.T) {
+	table := writeTable(t, "arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,10\n")
+	for _, tc := range []struct{ name, src, say string }{
+		{"empty", "", "empty"},
+		{"unknown top key", "name: x\nbudjet: {trials: 1}\n", "field budjet not found"},
+		{"wrong type", strings.Replace(goodConfig, "seed: 5", "seed: five", 1), "line 3"},
+		{"unknown space option", strings.Replace(goodConfig, "nodes: 3", "knots: 3", 1), `line 4: cell has no option "knots" (it takes: channels, classes, input, layers, nodes)`},
+		{"wrong option type", strings.Replace(goodConfig, "nodes: 3", "nodes: many", 1), "cannot unmarshal"},
+		{"unknown strategy option", strings.Replace(goodConfig, "sample: 3", "tournament: 3", 1), `regevo has no option "tournament"`},
+		{"option of a strategy that takes none", strings.Replace(goodConfig, "{name: regevo, population: 10, sample: 3}", "{name: random, population: 3}", 1), "random takes no options"},
+		{"unknown space", strings.Replace(goodConfig, "name: cell,", "name: cells,", 1), `unknown space "cells"`},
+		{"unknown strategy", strings.Replace(goodConfig, "name: regevo,", "name: regevolution,", 1), `unknown strategy "regevolution"`},
+		{"unknown evaluator", strings.Replace(goodConfig, "{name: params}", "{name: train2}", 1), `unknown evaluator "train2"`},
+		{"bad direction", strings.Replace(goodConfig, "direction: min", "direction: down", 1), `direction "down"`},
+		{"objective not given", strings.Replace(goodConfig, "{name: params, direction: min}", "{name: accuracy}", 1), `gives no metric "accuracy"`},
+		{"no budget", strings.Replace(goodConfig, "budget: {trials: 10, time: 2m}", "", 1), "budget: give trials"},
+		{"negative budget", strings.Replace(goodConfig, "trials: 10", "trials: -1", 1), "must not be negative"},
+		{"bad duration", strings.Replace(goodConfig, "time: 2m", "time: soon", 1), "soon"},
+		{"no space", strings.Replace(goodConfig, "space: {name: cell, nodes: 3, layers: 6, channels: 8, classes: 10, input: [1, 28, 28]}", "", 1), "space: missing"},
+		{"parallelism", strings.Replace(goodConfig, "parallelism: 2", "parallelism: -2", 1), "parallelism"},
+		{"bad space value", strings.Replace(goodConfig, "nodes: 3", "nodes: 0", 1), "nodes 0 must be from 1 to 16"},
+		{"bad strategy value", strings.Replace(goodConfig, "sample: 3", "sample: 30", 1), "need 1 <= sample <= population"},
+		{"two documents", goodConfig + "\n---\nname: y\n", "more than one"},
+		{"table without path", strings.Replace(goodConfig, "{name: params}", "{name: table}", 1), "missing path"},
+		{"table objective", strings.Replace(strings.Replace(goodConfig, "{name: params}", "{name: table, path: "+table+"}", 1), "name: cell, nodes: 3, layers: 6, channels: 8, classes: 10, input: [1, 28, 28]", "name: nb201", 1), `gives no metric "params" (it gives: acc)`},
+		{"listed twice", strings.Replace(goodConfig, "  - {name: params, direction: min}", "  - {name: params}\n  - {name: params}", 1), "listed twice"},
+	} {
+		c, err := ParseConfig([]byte(tc.src))
+		if err == nil {
+			_, err = Build(c, []byte(tc.src), nil)
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.say) {
+			t.Errorf("%s: error %v; want it to say %q", tc.name, err, tc.say)
+		}
+	}
+}
+
+func writeTable(t testing.TB, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "t.csv")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBadTables(t *testing.T) {
+	nb, _ := spaces.NewNB201(spaces.DefaultNB201)
+	const a0 = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+	const a1 = "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+	for _, tc := range []struct{ name, content, say string }{
+		{"empty", "", "empty file"},
+		{"no arch column", "name,acc\n" + a0 + ",1\n", `no "arch" column`},
+		{"no metric column", "arch\n" + a0 + "\n", "no metric columns"},
+		{"duplicate arch", "arch,acc\n" + a0 + ",1\n" + a1 + ",2\n" + a0 + ",3\n", "line 4: arch " + a0 + " is also on line 2"},
+		{"bad arch", "arch,acc\n" + a0 + ",1\n|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|,2\n", "line 3: nb201 arch: token \"conv\""},
+		{"bad number", "arch,acc\n" + a0 + ",high\n", `line 2 column acc: "high" is not a finite number`},
+		{"nan", "arch,acc\n" + a0 + ",NaN\n", "not a finite number"},
+		{"ragged", "arch,acc\n" + a0 + ",1,2\n", "wrong number of fields"},
+		{"header only", "arch,acc\n", "no rows"},
+	} {
+		_, err := LoadTable(writeTable(t, tc.content), nb, "")
+		if err == nil || !strings.Contains(err.Error(), tc.say) {
+			t.Errorf("%s: error %v; want it to say %q", tc.name, err, tc.say)
+		}
+	}
+	if _, err := LoadTable(filepath.Join(t.TempDir(), "missing.csv"), nb, ""); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing table: %v", err)
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add(goodConfig)
+	f.Add(`{"name": "j", "space": {"name": "nb201"}, "strategy": "random", "evaluator": {"name": "flops"}, "budget": {"trials": 3}}`)
+	f.Add("space: [1, 2]\n")
+	f.Add("space: {name: cell, nodes: {a: 1}}\nstrategy: random\nevaluator: params\nbudget: {trials: 1}\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		c, err := ParseConfig([]byte(src))
+		if err != nil {
+			return
+		}
+		if c.Parallelism < 1 || (c.Budget.Trials == 0 && c.Budget.Time == 0) {
+			t.Fatalf("accepted %q with parallelism %d, budget %+v", src, c.Parallelism, c.Budget)
+		}
+		// Building never panics, whatever the options.
+		if exp, err := Build(c, []byte(src), nil); err == nil && exp.Strategy == nil {
+			t.Fatal("built without a strategy")
+		}
+	})
+}

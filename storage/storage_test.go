@@ -1,0 +1,187 @@
+package storage
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"cellar/engine"
+)
+
+func openTemp(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cellar.db")
+	db, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Check(); err != nil {
+			t.Errorf("consistency check: %v", err)
+		}
+		db.Close()
+	})
+	return db, path
+}
+
+func TestCommitAndReadBack(t *testing.T) {
+	db, path := openTemp(t)
+	x, err := db.CreateExperiment("first", []byte("name: first\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	trials := []engine.Trial{
+		{ID: 2, Arch: "b", Origin: "regevo", Parent: 1, State: engine.Done, Metrics: map[string]float64{"acc": 91.5}, Queued: now, Started: now, Finished: now.Add(time.Second),
+			Curve: []engine.CurvePoint{{Epoch: 1, Metrics: map[string]float64{"loss": 0.5}}}},
+		{ID: 1, Arch: "a", Origin: "regevo", State: engine.Failed, Error: "arch a is not in table", Queued: now},
+	}
+	cp := engine.Checkpoint{Strategy: []byte(`{"x":1}`), Pending: []engine.Pending{{ID: 3, Arch: "c", Origin: "hand", Parent: 2}}, NextID: 4, Elapsed: time.Minute}
+	if err := x.Commit(trials, cp); err != nil {
+		t.Fatal(err)
+	}
+	got, err := x.Trials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != 1 || got[1].ID != 2 {
+		t.Fatalf("trials %+v: want ids 1, 2 in order", got)
+	}
+	if got[1].Metrics["acc"] != 91.5 || got[1].Parent != 1 || !got[1].Finished.Equal(now.Add(time.Second)) || got[1].Curve[0].Metrics["loss"] != 0.5 {
+		t.Errorf("trial 2 read back as %+v", got[1])
+	}
+	if got[0].Error != "arch a is not in table" || got[0].State != engine.Failed {
+		t.Errorf("trial 1 read back as %+v", got[0])
+	}
+	back, err := x.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(back.Strategy) != `{"x":1}` || back.NextID != 4 || back.Pending[0].Parent != 2 || back.Elapsed != time.Minute {
+		t.Errorf("checkpoint read back as %+v", back)
+	}
+	if _, err := x.Trial(7); err == nil || !strings.Contains(err.Error(), "no trial 7") {
+		t.Errorf("missing trial: %v", err)
+	}
+	// A second experiment gets the next id; both are listed.
+	if y, err := db.CreateExperiment("second", nil); err != nil || y.ID != 2 {
+		t.Fatalf("second experiment: %v, %v", y, err)
+	}
+	infos, err := db.Experiments()
+	if err != nil || len(infos) != 2 || infos[0].Name != "first" || infos[0].Trials != 2 {
+		t.Fatalf("experiments %+v, %v", infos, err)
+	}
+	_ = path
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	db, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := db.CreateExperiment("e", []byte("src"))
+	if err := x.Commit([]engine.Trial{{ID: 1, Arch: "a", State: engine.Done}}, engine.Checkpoint{NextID: 2}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	ro, err := OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	x, err = ro.Experiment(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := x.Source()
+	trials, _ := x.Trials()
+	if string(src) != "src" || len(trials) != 1 {
+		t.Errorf("source %q, %d trials", src, len(trials))
+	}
+	if _, err := ro.Experiment(9); err == nil {
+		t.Error("experiment 9 found")
+	}
+}
+
+func TestLockedFileSaysInUse(t *testing.T) {
+	_, path := openTemp(t)
+	for _, open := range []func(string, time.Duration) (*DB, error){Open, OpenReadOnly} {
+		_, err := open(path, 50*time.Millisecond)
+		if !errors.Is(err, ErrInUse) {
+			t.Fatalf("second open: %v; want ErrInUse", err)
+		}
+		if !strings.Contains(err.Error(), "pid "+strconv.Itoa(os.Getpid())) {
+			t.Errorf("error does not name the holder: %v", err)
+		}
+	}
+}
+
+func TestBadFilesRefused(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// A text file.
+	if _, err := Open(write("text.db", []byte("hello, this is not a database at all\n")), time.Second); err == nil || !strings.Contains(err.Error(), "not a bbolt file") {
+		t.Errorf("text file: %v", err)
+	}
+	// Another application's bolt file.
+	other := filepath.Join(dir, "other.db")
+	b, err := bolt.Open(other, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("users")); return err })
+	b.Close()
+	if _, err := Open(other, time.Second); err == nil || !strings.Contains(err.Error(), "without cellar's meta") {
+		t.Errorf("foreign bolt file: %v", err)
+	}
+	// A cellar file of a later schema.
+	_, path := func() (*DB, string) {
+		p := filepath.Join(dir, "future.db")
+		db, err := Open(p, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, []byte("7")) })
+		db.Close()
+		return nil, p
+	}()
+	if _, err := Open(path, time.Second); err == nil || !strings.Contains(err.Error(), "schema version 7; this cellar reads version 1") {
+		t.Errorf("future schema: %v", err)
+	}
+	// A truncated cellar file.
+	good := filepath.Join(dir, "good.db")
+	db, _ := Open(good, time.Second)
+	db.Close()
+	raw, _ := os.ReadFile(good)
+	if _, err := Open(write("trunc.db", raw[:100]), time.Second); err == nil {
+		t.Error("truncated file opened")
+	}
+	// A missing file cannot be browsed.
+	if _, err := OpenReadOnly(filepath.Join(dir, "none.db"), time.Second); err == nil {
+		t.Error("browsing a missing file succeeded")
+	}
+}
+
+func TestCorruptTrialRecordNamed(t *testing.T) {
+	db, _ := openTemp(t)
+	x, _ := db.CreateExperiment("e", nil)
+	db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketExperiments).Bucket(key(x.ID)).Bucket(bucketTrials).Put(key(5), []byte("{broken"))
+	})
+	if _, err := x.Trials(); err == nil || !strings.Contains(err.Error(), "trial 5: corrupt record") {
+		t.Errorf("corrupt trial: %v", err)
+	}
+}
