@@ -165,7 +165,6 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	if err := e.restore(); err != nil {
 		return err
 	}
-	e.tellReady()
 	results := make(chan finished)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -182,6 +181,9 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	}()
 
 	e.setState(Searching)
+	// Stored trials among the resumed pending ones are told now, in the searching
+	// state, so that the strategy is asked after each one as it was before the stop.
+	e.tellReady()
 	var deadline <-chan time.Time
 	resetDeadline := func() {
 		deadline = nil

@@ -154,31 +154,33 @@ func TestResumeFromEveryCheckpoint(t *testing.T) {
 			store := &memStore{}
 			want := run(t, ref, Options{Store: store})
 			for _, at := range []int{1, len(store.cps) / 3, len(store.cps) / 2, len(store.cps) - 2} {
-				cp := store.cps[at]
-				// Trials below NextID as stored (the table evaluator is deterministic, so a
-				// pending trial stored later holds what it would have held then).
-				stored := map[uint64]Trial{}
-				for id, tr := range store.trials {
-					if id < cp.NextID {
-						stored[id] = tr
+				// Either every pending trial's result is stored, or every other one is
+				// lost and must be evaluated again.
+				for _, drop := range []bool{false, true} {
+					cp := store.cps[at]
+					// Trials below NextID as stored (the table evaluator is deterministic,
+					// so a pending trial stored later holds what it would have held then).
+					stored := map[uint64]Trial{}
+					for id, tr := range store.trials {
+						if id < cp.NextID {
+							stored[id] = tr
+						}
 					}
-				}
-				// Drop a pending trial's result half the time: it must be evaluated again.
-				for i, p := range cp.Pending {
-					if i%2 == 1 {
-						delete(stored, p.ID)
+					for i, p := range cp.Pending {
+						if drop && i%2 == 1 {
+							delete(stored, p.ID)
+						}
 					}
-				}
-				exp := tableConfig(t, strategy, 80, par)
-				got := run(t, exp, Options{Store: &memStore{}, Resume: &cp, Stored: stored})
-				// The resumed run tells the pending trials and all after them.
-				first := cp.NextID
-				if len(cp.Pending) > 0 {
-					first = cp.Pending[0].ID
-				}
-				tail := want[first-1:]
-				if strings.Join(got, "\n") != strings.Join(tail, "\n") {
-					t.Errorf("%s parallel %d: resumed at checkpoint %d (next id %d, %d pending) diverges", strategy, par, at, cp.NextID, len(cp.Pending))
+					exp := tableConfig(t, strategy, 80, par)
+					got := run(t, exp, Options{Store: &memStore{}, Resume: &cp, Stored: stored})
+					// The resumed run tells the pending trials and all after them.
+					first := cp.NextID
+					if len(cp.Pending) > 0 {
+						first = cp.Pending[0].ID
+					}
+					if strings.Join(got, "\n") != strings.Join(want[first-1:], "\n") {
+						t.Errorf("%s parallel %d: resumed at checkpoint %d (next id %d, %d pending, drop %v) diverges", strategy, par, at, cp.NextID, len(cp.Pending), drop)
+					}
 				}
 			}
 		}

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"cellar/engine"
+	"cellar/internal/refdata"
+	"cellar/spaces"
+	"cellar/storage"
+)
+
+// slowTable is the table evaluator with a delay, so a search lasts long enough to be
+// killed in the middle.
+type slowTable struct {
+	*engine.Table
+	delay time.Duration
+}
+
+func (s slowTable) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.Progress)) (engine.Outcome, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return engine.Outcome{}, ctx.Err()
+	}
+	return s.Table.Evaluate(ctx, a, p)
+}
+
+func registerSlowTable() {
+	extraEvaluators = map[string]engine.EvaluatorFactory{
+		"slowtable": func(c engine.Component, sp spaces.Space) (engine.Evaluator, error) {
+			var opt struct {
+				Path  string        `yaml:"path"`
+				Delay time.Duration `yaml:"delay"`
+			}
+			if err := c.Decode(&opt); err != nil {
+				return nil, err
+			}
+			t, err := engine.LoadTable(opt.Path, sp, "")
+			if err != nil {
+				return nil, err
+			}
+			return slowTable{t, opt.Delay}, nil
+		},
+	}
+}
+
+// TestMain turns the test binary into a cellar child process when asked, so the crash
+// test can kill a real search process.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("CELLAR_TEST_CHILD"); args != "" {
+		registerSlowTable()
+		root := newRoot()
+		root.SetArgs(strings.Split(args, "\x1f"))
+		if err := root.Execute(); err != nil {
+			fmt.Fprintln(os.Stderr, "cellar:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// cellar runs the CLI in this process and returns its stdout.
+func cellar(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&out)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func writeExp(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "exp.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestKilledSearchLosesNoTrialAndResumes(t *testing.T) {
+	table := refdata.Require(t, refdata.NB201CIFAR10)
+	registerSlowTable()
+	defer func() { extraEvaluators = nil }()
+	const budget = 120
+	exp := writeExp(t, fmt.Sprintf(`
+name: crash
+seed: 4
+space: {name: nb201}
+strategy: {name: regevo, population: 20, sample: 5}
+evaluator: {name: slowtable, path: %s, delay: 15ms}
+budget: {trials: %d}
+parallelism: 3
+`, table, budget))
+	db := filepath.Join(t.TempDir(), "crash.db")
+
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"search", "-c", exp, "--db", db, "--events", "--no-progress"}, "\x1f"))
+	stdout, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Read the trials the child reports done; kill it with SIGKILL after 30.
+	reported := map[uint64]engine.Trial{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		var tr engine.Trial
+		if err := json.Unmarshal(sc.Bytes(), &tr); err != nil {
+			t.Fatalf("child printed %q: %v", sc.Text(), err)
+		}
+		reported[tr.ID] = tr
+		if len(reported) == 30 {
+			if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	child.Wait()
+	if len(reported) < 30 {
+		t.Fatalf("child reported only %d trials before it ended", len(reported))
+	}
+
+	d, err := storage.Open(db, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Check(); err != nil {
+		t.Fatalf("DB inconsistent after SIGKILL: %v", err)
+	}
+	x, err := d.Experiment(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := x.Trials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[uint64]engine.Trial{}
+	for _, tr := range stored {
+		byID[tr.ID] = tr
+	}
+	for id, tr := range reported {
+		s, ok := byID[id]
+		if !ok || s.Arch != tr.Arch || !s.Final() {
+			t.Errorf("trial %d was reported done but is stored as %+v", id, s)
+		}
+	}
+	if len(stored) >= budget {
+		t.Fatalf("the child finished all %d trials before the kill; nothing to resume", len(stored))
+	}
+	d.Close()
+
+	// Resume in this process to the full budget.
+	if out, err := cellar(t, "search", "--db", db, "--resume", "1", "--no-progress"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	d, err = storage.OpenReadOnly(db, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ = d.Experiment(1)
+	resumed, err := x.Trials()
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resumed) != budget {
+		t.Fatalf("%d trials after resume, want %d", len(resumed), budget)
+	}
+	for i, tr := range resumed {
+		if tr.ID != uint64(i+1) || !tr.Final() {
+			t.Fatalf("trial at %d: id %d state %s; want ids 1..%d, all final", i, tr.ID, tr.State, budget)
+		}
+	}
+	// The interrupted and resumed search is the search that was never interrupted.
+	ref := filepath.Join(t.TempDir(), "ref.db")
+	if out, err := cellar(t, "search", "-c", exp, "--db", ref, "--no-progress"); err != nil {
+		t.Fatalf("reference run: %v\n%s", err, out)
+	}
+	rd, err := storage.OpenReadOnly(ref, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	rx, _ := rd.Experiment(1)
+	want, _ := rx.Trials()
+	for i := range want {
+		if want[i].Arch != resumed[i].Arch || want[i].Parent != resumed[i].Parent {
+			t.Fatalf("trial %d: resumed %s (parent %d), uninterrupted %s (parent %d)", i+1, resumed[i].Arch, resumed[i].Parent, want[i].Arch, want[i].Parent)
+		}
+	}
+	// Resuming a finished experiment does nothing.
+	if out, err := cellar(t, "search", "--db", db, "--resume", "1", "--no-progress"); err != nil || !strings.Contains(out, "already finished") {
+		t.Errorf("resume of a finished experiment: %v\n%s", err, out)
+	}
+}
+
+func TestSearchTrialsShow(t *testing.T) {
+	table := refdata.Require(t, refdata.NB201CIFAR10)
+	exp := writeExp(t, fmt.Sprintf(`
+name: cli
+seed: 2
+space: {name: nb201}
+strategy: {name: local}
+evaluator: {name: table, path: %s}
+budget: {trials: 40}
+`, table))
+	db := filepath.Join(t.TempDir(), "c.db")
+	out, err := cellar(t, "search", "-c", exp, "--db", db)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "experiment 1 (cli): finished after 40 trials") || !strings.Contains(out, "best: trial") {
+		t.Errorf("summary:\n%s", out)
+	}
+	out, err = cellar(t, "trials", "--db", db, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listing struct {
+		Experiment uint64         `json:"experiment"`
+		Trials     []engine.Trial `json:"trials"`
+	}
+	if err := json.Unmarshal([]byte(out), &listing); err != nil {
+		t.Fatalf("trials --json: %v\n%s", err, out)
+	}
+	if listing.Experiment != 1 || len(listing.Trials) != 40 || listing.Trials[0].Metrics["test_accuracy"] == 0 {
+		t.Fatalf("trials --json: experiment %d, %d trials", listing.Experiment, len(listing.Trials))
+	}
+	out, _ = cellar(t, "trials", "--db", db, "--exp", "1")
+	if lines := strings.Count(out, "\n"); lines != 41 || !strings.HasPrefix(out, "ID") {
+		t.Errorf("trials table has %d lines:\n%s", lines, out)
+	}
+	// A local-search trial has a parent; show prints the lineage.
+	var child engine.Trial
+	for _, tr := range listing.Trials {
+		if tr.Parent != 0 {
+			child = tr
+		}
+	}
+	out, err = cellar(t, "show", "--db", db, fmt.Sprint(child.ID))
+	if err != nil || !strings.Contains(out, child.Arch) || !strings.Contains(out, fmt.Sprintf("lineage:  %d", child.Parent)) {
+		t.Errorf("show %d: %v\n%s", child.ID, err, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		say  string
+	}{
+		{[]string{"show", "--db", db, "999"}, "no trial 999"},
+		{[]string{"show", "--db", db, "x"}, `trial "x"`},
+		{[]string{"trials", "--db", db, "--exp", "7"}, "no experiment 7"},
+		{[]string{"trials", "--db", filepath.Join(t.TempDir(), "none.db")}, "no such file"},
+		{[]string{"search", "--db", db}, "-c exp.yaml"},
+		{[]string{"search", "-c", filepath.Join(t.TempDir(), "none.yaml"), "--db", db}, "no such file"},
+		{[]string{"search", "-c", writeExp(t, "name: x\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 1}\nseeds: 3\n"), "--db", db}, "field seeds not found"},
+		{[]string{"search", "--db", db, "--resume", "5"}, "no experiment 5"},
+		{[]string{"search", "--db", db, "--resume", "1", "-c", writeExp(t, "name: other\n")}, "differs from the config stored"},
+	} {
+		out, err := cellar(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.say) {
+			t.Errorf("%v: %v (%s); want an error saying %q", tc.args, err, out, tc.say)
+		}
+	}
+	// A bad config creates no experiment.
+	d, err := storage.OpenReadOnly(db, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, _ := d.Experiments()
+	d.Close()
+	if len(infos) != 1 {
+		t.Errorf("%d experiments after failed searches, want 1", len(infos))
+	}
+}
+
+func TestDefaultExperimentRuns(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	out, err := cellar(t)
+	if err != nil || !strings.Contains(out, "finished after") {
+		t.Fatalf("cellar with no arguments: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cellar.db")); err != nil {
+		t.Errorf("no cellar.db in the working directory: %v", err)
+	}
+}
+
+func TestBenchCSV(t *testing.T) {
+	table := refdata.Require(t, refdata.NB201CIFAR10)
+	csvPath := filepath.Join(t.TempDir(), "bench.csv")
+	out, err := cellar(t, "bench", "--table", table, "--strategies", "random,regevo", "--runs", "6", "--budget", "60", "--csv", csvPath)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "optimum 94.3733") || !strings.Contains(out, "regevo") {
+		t.Errorf("bench output:\n%s", out)
+	}
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Header, then random and regevo at 10, 20, 50 and 60 queries.
+	if len(rows) != 9 || strings.Join(rows[0], ",") != "strategy,queries,metric,mean,std,runs" || rows[4][1] != "60" || rows[8][0] != "regevo" {
+		t.Fatalf("csv rows: %v", rows)
+	}
+	// Best-so-far never decreases with more queries.
+	for i := 2; i < len(rows); i++ {
+		if rows[i][0] == rows[i-1][0] && rows[i][3] < rows[i-1][3] {
+			t.Errorf("mean best fell from %s to %s", rows[i-1][3], rows[i][3])
+		}
+	}
+	if _, err := cellar(t, "bench", "--table", table, "--strategies", "random,annealing"); err == nil || !strings.Contains(err.Error(), `unknown strategy "annealing"`) {
+		t.Errorf("unknown strategy: %v", err)
+	}
+}
