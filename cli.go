@@ -45,8 +45,16 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-// openExperiment opens a DB read-only and picks an experiment: id, or the newest when 0.
-func openExperiment(path string, id uint64) (*storage.DB, *storage.Experiment, error) {
+// openExperiment opens a DB read-only and picks an experiment: the --exp flag's id, or
+// the newest when the flag is empty.
+func openExperiment(path, exp string) (*storage.DB, *storage.Experiment, error) {
+	var id uint64
+	if exp != "" {
+		var err error
+		if id, err = parseID("--exp", exp); err != nil {
+			return nil, nil, err
+		}
+	}
 	db, err := storage.OpenReadOnly(path, 2*time.Second)
 	if err != nil {
 		return nil, nil, err

@@ -22,14 +22,7 @@ func newTrialsCmd() *cobra.Command {
 		Short: "List an experiment's trials (the newest experiment by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var id uint64
-			if exp != "" {
-				var err error
-				if id, err = parseID("--exp", exp); err != nil {
-					return err
-				}
-			}
-			d, x, err := openExperiment(db, id)
+			d, x, err := openExperiment(db, exp)
 			if err != nil {
 				return err
 			}
@@ -110,13 +103,7 @@ func newShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var id uint64
-			if exp != "" {
-				if id, err = parseID("--exp", exp); err != nil {
-					return err
-				}
-			}
-			d, x, err := openExperiment(db, id)
+			d, x, err := openExperiment(db, exp)
 			if err != nil {
 				return err
 			}
