@@ -41,7 +41,7 @@ func newRoot() *cobra.Command {
 			return runSearch(cmd, searchFlags{db: defaultDB})
 		},
 	}
-	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd())
+	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd())
 	return root
 }
 

@@ -35,6 +35,13 @@ func Evaluators() map[string]EvaluatorFactory {
 			}
 			return LoadTable(opt.Path, space, opt.ArchCol)
 		},
+		"train": func(c Component, space spaces.Space) (Evaluator, error) {
+			var opt TrainOptions
+			if err := c.Decode(&opt); err != nil {
+				return nil, err
+			}
+			return NewTrain(space, opt)
+		},
 		"params": sizeFactory,
 		"flops":  sizeFactory,
 	}

@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math"
+
+	"cellar/nn"
+	"cellar/spaces"
+)
+
+// TrainOptions configure the train evaluator.
+type TrainOptions struct {
+	Dataset        string `yaml:"dataset"` // mnist (built in), fashion-mnist or cifar10
+	Path           string `yaml:"path"`    // the dataset's folder, where it is not built in
+	Val            int    `yaml:"val"`     // validation examples held out of the training set (5000)
+	Subset         int    `yaml:"subset"`  // training examples used (0: all the rest)
+	Test           *bool  `yaml:"test"`    // also measure test accuracy (true)
+	Seed           uint64 `yaml:"seed"`    // mixed with each arch's string into its training seed
+	nn.TrainConfig `yaml:",inline"`
+}
+
+// Train evaluates an architecture by training it from scratch on real data. Its
+// metrics: val_accuracy (the default objective), test_accuracy, params, flops,
+// train_seconds and train_loss; the learning curve goes with the trial.
+type Train struct {
+	space              spaces.Space
+	opt                TrainOptions
+	train, valid, test *nn.Dataset
+}
+
+// NewTrain loads the dataset (once per process) and checks the options.
+func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
+	if opt.Dataset == "" {
+		opt.Dataset = "mnist"
+	}
+	if opt.Val == 0 {
+		opt.Val = 5000
+	}
+	if err := opt.TrainConfig.Check(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	data, err := nn.Load(opt.Dataset, opt.Path)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	t := &Train{space: space, opt: opt}
+	if t.train, t.valid, err = data.Split(opt.Val, opt.Subset); err != nil {
+		return nil, fmt.Errorf("train: %s: %w", opt.Dataset, err)
+	}
+	if opt.Test == nil || *opt.Test {
+		t.test = data.Test
+	}
+	return t, nil
+}
+
+// Samples is how many training samples one evaluation processes (whole batches).
+func (t *Train) Samples() int {
+	b := t.opt.TrainConfig.Batch
+	if b == 0 {
+		b = 64
+	}
+	e := max(t.opt.TrainConfig.Epochs, 1)
+	return e * (t.train.N / b) * b
+}
+
+func (t *Train) Metrics() []string {
+	return []string{"val_accuracy", "test_accuracy", "params", "flops", "train_seconds", "train_loss"}
+}
+
+// Seed is the training seed of an arch: one arch always trains the same way.
+func (t *Train) Seed(arch spaces.Arch) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(arch.String()))
+	return h.Sum64() ^ t.opt.Seed
+}
+
+func (t *Train) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Progress)) (Outcome, error) {
+	net, err := t.space.Network(arch)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("build network: %w", err)
+	}
+	report := func(p nn.Progress) {
+		if progress == nil {
+			return
+		}
+		m := map[string]float64{"loss": p.Loss, "accuracy": p.Accuracy}
+		if !math.IsNaN(p.ValAcc) {
+			m["val_accuracy"] = p.ValAcc
+		}
+		progress(Progress{Epoch: p.Epoch, Step: p.Step, Metrics: m})
+	}
+	res, err := nn.Train(ctx, net, t.train, t.valid, t.test, t.opt.TrainConfig, t.Seed(arch), report)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{Metrics: map[string]float64{
+		"val_accuracy":  res.ValAcc,
+		"params":        float64(net.Params()),
+		"flops":         float64(net.FLOPs()),
+		"train_seconds": res.Seconds,
+		"train_loss":    res.Loss,
+	}}
+	if !math.IsNaN(res.TestAcc) {
+		out.Metrics["test_accuracy"] = res.TestAcc
+	}
+	for _, p := range res.Curve {
+		out.Curve = append(out.Curve, CurvePoint{Epoch: float64(p.Epoch), Step: p.Step, Duration: p.Seconds,
+			Metrics: map[string]float64{"train_loss": p.TrainLoss, "train_accuracy": p.TrainAcc, "val_accuracy": p.ValAcc}})
+	}
+	return out, nil
+}

@@ -1,0 +1,215 @@
+package nn
+
+import (
+	"fmt"
+	"hash"
+	"math"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// bnOp is per-channel batch norm of an N x C x H x W input, y = gamma*xhat + beta:
+// in training, xhat uses the batch's statistics and updates the running ones (PyTorch's
+// momentum 0.1 and unbiased running variance); in evaluation it uses the running ones.
+type bnOp struct {
+	opBase
+	name        string
+	c           int
+	eps         float32
+	momentum    float32
+	training    bool
+	runningMean []float32
+	runningVar  []float32
+}
+
+func newBN(name string, c int) *bnOp {
+	op := &bnOp{name: name, c: c, eps: 1e-5, momentum: 0.1, training: true, runningMean: make([]float32, c), runningVar: make([]float32, c)}
+	for i := range op.runningVar {
+		op.runningVar[i] = 1
+	}
+	return op
+}
+
+func (op *bnOp) Arity() int            { return 3 }
+func (op *bnOp) Type() hm.Type         { return fnType(3, 4, 1, 1, 4) }
+func (op *bnOp) String() string        { return fmt.Sprintf("bn(%s,%d)", op.name, op.c) }
+func (op *bnOp) Hashcode() uint32      { return hashOf(op) }
+func (op *bnOp) WriteHash(h hash.Hash) { writeHash(op, h) }
+
+func (op *bnOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	return s.Clone(), nil
+}
+
+// stats returns the per-channel mean and 1/sqrt(var+eps) of x (N x C x plane) to
+// normalise with: the batch's in training, the running ones otherwise.
+func (op *bnOp) stats(x []float32, n, plane int, update bool) (mean, inv []float32) {
+	mean, inv = make([]float32, op.c), make([]float32, op.c)
+	count := float64(n * plane)
+	for c := 0; c < op.c; c++ {
+		if !op.training {
+			mean[c] = op.runningMean[c]
+			inv[c] = float32(1 / math.Sqrt(float64(op.runningVar[c]+op.eps)))
+			continue
+		}
+		var s, ss float64
+		for i := 0; i < n; i++ {
+			for _, v := range x[(i*op.c+c)*plane : (i*op.c+c+1)*plane] {
+				s += float64(v)
+				ss += float64(v) * float64(v)
+			}
+		}
+		m := s / count
+		v := max(ss/count-m*m, 0)
+		mean[c] = float32(m)
+		inv[c] = float32(1 / math.Sqrt(v+float64(op.eps)))
+		if update {
+			unbiased := v
+			if count > 1 {
+				unbiased = v * count / (count - 1)
+			}
+			op.runningMean[c] = (1-op.momentum)*op.runningMean[c] + op.momentum*float32(m)
+			op.runningVar[c] = (1-op.momentum)*op.runningVar[c] + op.momentum*float32(unbiased)
+		}
+	}
+	return mean, inv
+}
+
+func (op *bnOp) Do(in ...G.Value) (G.Value, error) {
+	x, xs, err := f32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	gamma, _, err := f32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	beta, _, err := f32(in[2])
+	if err != nil {
+		return nil, err
+	}
+	n, plane := xs[0], xs[2]*xs[3]
+	mean, inv := op.stats(x, n, plane, true)
+	y := make([]float32, len(x))
+	for i := 0; i < n; i++ {
+		for c := 0; c < op.c; c++ {
+			a, b := gamma[c]*inv[c], beta[c]-gamma[c]*inv[c]*mean[c]
+			o := (i*op.c + c) * plane
+			for j, v := range x[o : o+plane] {
+				y[o+j] = a*v + b
+			}
+		}
+	}
+	return newDense(xs.Clone(), y), nil
+}
+
+func (op *bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
+
+func (op *bnOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	out := make(G.Nodes, 3)
+	for wrt := range out {
+		var err error
+		if out[wrt], err = G.ApplyOp(&bnGradOp{bn: op, wrt: wrt}, in[0], in[1], grad); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// bnGradOp is batch norm's gradient with respect to x (wrt 0), gamma (1) or beta (2),
+// from (x, gamma, dy).
+type bnGradOp struct {
+	opBase
+	bn  *bnOp
+	wrt int
+}
+
+func (op *bnGradOp) Arity() int { return 3 }
+func (op *bnGradOp) Type() hm.Type {
+	if op.wrt == 0 {
+		return fnType(3, 4, 1, 4, 4)
+	}
+	return fnType(3, 4, 1, 4, 1)
+}
+func (op *bnGradOp) String() string        { return fmt.Sprintf("%s.grad(%d)", op.bn, op.wrt) }
+func (op *bnGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *bnGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
+
+func (op *bnGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	if op.wrt == 0 {
+		s, err := shapeOf(in[0])
+		if err != nil {
+			return nil, err
+		}
+		return s.Clone(), nil
+	}
+	return tensor.Shape{op.bn.c}, nil
+}
+
+func (op *bnGradOp) Do(in ...G.Value) (G.Value, error) {
+	x, xs, err := f32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	gamma, _, err := f32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	dy, _, err := f32(in[2])
+	if err != nil {
+		return nil, err
+	}
+	n, plane, C := xs[0], xs[2]*xs[3], op.bn.c
+	mean, inv := op.bn.stats(x, n, plane, false)
+	// Per channel: sum(dy) and sum(dy * xhat).
+	sdy, sdyx := make([]float64, C), make([]float64, C)
+	for i := 0; i < n; i++ {
+		for c := 0; c < C; c++ {
+			o := (i*C + c) * plane
+			for j := 0; j < plane; j++ {
+				xhat := (x[o+j] - mean[c]) * inv[c]
+				sdy[c] += float64(dy[o+j])
+				sdyx[c] += float64(dy[o+j] * xhat)
+			}
+		}
+	}
+	switch op.wrt {
+	case 1:
+		g := make([]float32, C)
+		for c := range g {
+			g[c] = float32(sdyx[c])
+		}
+		return newDense(tensor.Shape{C}, g), nil
+	case 2:
+		g := make([]float32, C)
+		for c := range g {
+			g[c] = float32(sdy[c])
+		}
+		return newDense(tensor.Shape{C}, g), nil
+	}
+	dx := make([]float32, len(x))
+	m := float32(n * plane)
+	for i := 0; i < n; i++ {
+		for c := 0; c < C; c++ {
+			o := (i*C + c) * plane
+			if !op.bn.training { // the running statistics are constants
+				for j := 0; j < plane; j++ {
+					dx[o+j] = dy[o+j] * gamma[c] * inv[c]
+				}
+				continue
+			}
+			k := gamma[c] * inv[c] / m
+			a, b := float32(sdy[c]), float32(sdyx[c])
+			for j := 0; j < plane; j++ {
+				xhat := (x[o+j] - mean[c]) * inv[c]
+				dx[o+j] = k * (m*dy[o+j] - a - xhat*b)
+			}
+		}
+	}
+	return newDense(xs.Clone(), dx), nil
+}

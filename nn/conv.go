@@ -1,0 +1,402 @@
+package nn
+
+import (
+	"fmt"
+	"hash"
+	"sync"
+
+	"github.com/chewxy/hm"
+	"gonum.org/v1/gonum/blas"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// convGeom is a 2-d convolution's geometry. PadH and PadW are the offsets of the first
+// window (they may be negative: factorized reduce's shifted path starts one pixel in);
+// reads outside the input are zeros. Groups split the channels as in PyTorch.
+type convGeom struct {
+	N, C, H, W  int // input
+	K, OutC     int
+	Stride, Dil int
+	PadH, PadW  int
+	Groups      int
+	OutH, OutW  int
+}
+
+func (g convGeom) cinG() int  { return g.C / g.Groups }
+func (g convGeom) coutG() int { return g.OutC / g.Groups }
+func (g convGeom) colRows() int {
+	return g.cinG() * g.K * g.K
+}
+func (g convGeom) outHW() int { return g.OutH * g.OutW }
+
+func (g convGeom) String() string {
+	return fmt.Sprintf("conv(k%d s%d d%d p%d,%d g%d %dx%dx%d->%dx%dx%d)", g.K, g.Stride, g.Dil, g.PadH, g.PadW, g.Groups, g.C, g.H, g.W, g.OutC, g.OutH, g.OutW)
+}
+
+// chunks is how many pieces a batch is cut into for parallel work. It is fixed, not
+// the core count, so that sums over the batch (weight gradients) are added in the same
+// order on every machine and results are reproducible.
+const chunks = 8
+
+// forChunks runs f over [0,n) cut into at most `chunks` contiguous pieces, in parallel.
+func forChunks(n int, f func(chunk, lo, hi int)) {
+	k := min(chunks, n)
+	var wg sync.WaitGroup
+	for c := 0; c < k; c++ {
+		lo, hi := c*n/k, (c+1)*n/k
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(c, lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// im2col writes group g of sample x (C x H x W) into cols (colRows x outHW).
+func (g convGeom) im2col(x []float32, grp int, cols []float32) {
+	hw := g.outHW()
+	row := 0
+	for c := grp * g.cinG(); c < (grp+1)*g.cinG(); c++ {
+		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for kh := 0; kh < g.K; kh++ {
+			for kw := 0; kw < g.K; kw++ {
+				dst := cols[row*hw : (row+1)*hw]
+				i := 0
+				for oh := 0; oh < g.OutH; oh++ {
+					ih := oh*g.Stride - g.PadH + kh*g.Dil
+					if ih < 0 || ih >= g.H {
+						for ow := 0; ow < g.OutW; ow++ {
+							dst[i] = 0
+							i++
+						}
+						continue
+					}
+					src := plane[ih*g.W : (ih+1)*g.W]
+					for ow := 0; ow < g.OutW; ow++ {
+						iw := ow*g.Stride - g.PadW + kw*g.Dil
+						if iw < 0 || iw >= g.W {
+							dst[i] = 0
+						} else {
+							dst[i] = src[iw]
+						}
+						i++
+					}
+				}
+				row++
+			}
+		}
+	}
+}
+
+// col2im adds cols (colRows x outHW) back into group g of sample dx.
+func (g convGeom) col2im(cols []float32, grp int, dx []float32) {
+	hw := g.outHW()
+	row := 0
+	for c := grp * g.cinG(); c < (grp+1)*g.cinG(); c++ {
+		plane := dx[c*g.H*g.W : (c+1)*g.H*g.W]
+		for kh := 0; kh < g.K; kh++ {
+			for kw := 0; kw < g.K; kw++ {
+				src := cols[row*hw : (row+1)*hw]
+				i := 0
+				for oh := 0; oh < g.OutH; oh++ {
+					ih := oh*g.Stride - g.PadH + kh*g.Dil
+					if ih < 0 || ih >= g.H {
+						i += g.OutW
+						continue
+					}
+					dst := plane[ih*g.W : (ih+1)*g.W]
+					for ow := 0; ow < g.OutW; ow++ {
+						iw := ow*g.Stride - g.PadW + kw*g.Dil
+						if iw >= 0 && iw < g.W {
+							dst[iw] += src[i]
+						}
+						i++
+					}
+				}
+				row++
+			}
+		}
+	}
+}
+
+func (g convGeom) depthwise() bool { return g.Groups == g.C && g.Groups == g.OutC }
+
+// forward computes y (N x OutC x OutH x OutW) from x and w (OutC x C/Groups x K x K).
+func (g convGeom) forward(x, w, y []float32) {
+	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
+	forChunks(g.N, func(_, lo, hi int) {
+		if g.depthwise() {
+			for n := lo; n < hi; n++ {
+				g.dwForward(x[n*inSz:(n+1)*inSz], w, y[n*outSz:(n+1)*outSz])
+			}
+			return
+		}
+		cols := getBuf(g.colRows() * hw)
+		defer putBuf(cols)
+		for n := lo; n < hi; n++ {
+			for grp := 0; grp < g.Groups; grp++ {
+				g.im2col(x[n*inSz:(n+1)*inSz], grp, cols)
+				wg := w[grp*g.coutG()*g.colRows() : (grp+1)*g.coutG()*g.colRows()]
+				yg := y[n*outSz+grp*g.coutG()*hw : n*outSz+(grp+1)*g.coutG()*hw]
+				sgemm(false, false, g.coutG(), hw, g.colRows(), wg, cols, 0, yg)
+			}
+		}
+	})
+}
+
+// backwardX computes dx from w and dy.
+func (g convGeom) backwardX(w, dy, dx []float32) {
+	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
+	clear(dx)
+	forChunks(g.N, func(_, lo, hi int) {
+		if g.depthwise() {
+			for n := lo; n < hi; n++ {
+				g.dwBackwardX(w, dy[n*outSz:(n+1)*outSz], dx[n*inSz:(n+1)*inSz])
+			}
+			return
+		}
+		cols := getBuf(g.colRows() * hw)
+		defer putBuf(cols)
+		for n := lo; n < hi; n++ {
+			for grp := 0; grp < g.Groups; grp++ {
+				wg := w[grp*g.coutG()*g.colRows() : (grp+1)*g.coutG()*g.colRows()]
+				dyg := dy[n*outSz+grp*g.coutG()*hw : n*outSz+(grp+1)*g.coutG()*hw]
+				sgemm(true, false, g.colRows(), hw, g.coutG(), wg, dyg, 0, cols)
+				g.col2im(cols, grp, dx[n*inSz:(n+1)*inSz])
+			}
+		}
+	})
+}
+
+// backwardW computes dw from x and dy, summing per-chunk partial gradients in chunk
+// order.
+func (g convGeom) backwardW(x, dy, dw []float32) {
+	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
+	partial := make([][]float32, min(chunks, g.N))
+	forChunks(g.N, func(c, lo, hi int) {
+		acc := make([]float32, len(dw))
+		partial[c] = acc
+		if g.depthwise() {
+			for n := lo; n < hi; n++ {
+				g.dwBackwardW(x[n*inSz:(n+1)*inSz], dy[n*outSz:(n+1)*outSz], acc)
+			}
+			return
+		}
+		cols := getBuf(g.colRows() * hw)
+		defer putBuf(cols)
+		for n := lo; n < hi; n++ {
+			for grp := 0; grp < g.Groups; grp++ {
+				g.im2col(x[n*inSz:(n+1)*inSz], grp, cols)
+				dyg := dy[n*outSz+grp*g.coutG()*hw : n*outSz+(grp+1)*g.coutG()*hw]
+				accg := acc[grp*g.coutG()*g.colRows() : (grp+1)*g.coutG()*g.colRows()]
+				sgemm(false, true, g.coutG(), g.colRows(), hw, dyg, cols, 1, accg)
+			}
+		}
+	})
+	clear(dw)
+	for _, p := range partial {
+		for i, v := range p {
+			dw[i] += v
+		}
+	}
+}
+
+// Depthwise convolution, one channel at a time, without im2col.
+
+func (g convGeom) dwForward(x, w, y []float32) {
+	hw := g.outHW()
+	for c := 0; c < g.C; c++ {
+		plane, out, k := x[c*g.H*g.W:(c+1)*g.H*g.W], y[c*hw:(c+1)*hw], w[c*g.K*g.K:(c+1)*g.K*g.K]
+		for oh := 0; oh < g.OutH; oh++ {
+			for ow := 0; ow < g.OutW; ow++ {
+				var s float32
+				for kh := 0; kh < g.K; kh++ {
+					ih := oh*g.Stride - g.PadH + kh*g.Dil
+					if ih < 0 || ih >= g.H {
+						continue
+					}
+					for kw := 0; kw < g.K; kw++ {
+						iw := ow*g.Stride - g.PadW + kw*g.Dil
+						if iw >= 0 && iw < g.W {
+							s += plane[ih*g.W+iw] * k[kh*g.K+kw]
+						}
+					}
+				}
+				out[oh*g.OutW+ow] = s
+			}
+		}
+	}
+}
+
+func (g convGeom) dwBackwardX(w, dy, dx []float32) {
+	hw := g.outHW()
+	for c := 0; c < g.C; c++ {
+		plane, d, k := dx[c*g.H*g.W:(c+1)*g.H*g.W], dy[c*hw:(c+1)*hw], w[c*g.K*g.K:(c+1)*g.K*g.K]
+		for oh := 0; oh < g.OutH; oh++ {
+			for ow := 0; ow < g.OutW; ow++ {
+				v := d[oh*g.OutW+ow]
+				for kh := 0; kh < g.K; kh++ {
+					ih := oh*g.Stride - g.PadH + kh*g.Dil
+					if ih < 0 || ih >= g.H {
+						continue
+					}
+					for kw := 0; kw < g.K; kw++ {
+						iw := ow*g.Stride - g.PadW + kw*g.Dil
+						if iw >= 0 && iw < g.W {
+							plane[ih*g.W+iw] += v * k[kh*g.K+kw]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func (g convGeom) dwBackwardW(x, dy, dw []float32) {
+	hw := g.outHW()
+	for c := 0; c < g.C; c++ {
+		plane, d, k := x[c*g.H*g.W:(c+1)*g.H*g.W], dy[c*hw:(c+1)*hw], dw[c*g.K*g.K:(c+1)*g.K*g.K]
+		for oh := 0; oh < g.OutH; oh++ {
+			for ow := 0; ow < g.OutW; ow++ {
+				v := d[oh*g.OutW+ow]
+				for kh := 0; kh < g.K; kh++ {
+					ih := oh*g.Stride - g.PadH + kh*g.Dil
+					if ih < 0 || ih >= g.H {
+						continue
+					}
+					for kw := 0; kw < g.K; kw++ {
+						iw := ow*g.Stride - g.PadW + kw*g.Dil
+						if iw >= 0 && iw < g.W {
+							k[kh*g.K+kw] += v * plane[ih*g.W+iw]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// sgemm is C = op(A) op(B) + beta C for row-major A (m x k), B (k x n), C (m x n).
+func sgemm(transA, transB bool, m, n, k int, a, b []float32, beta float32, c []float32) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	lda, ldb := k, n
+	if transA {
+		ta, lda = blas.Trans, m
+	}
+	if transB {
+		tb, ldb = blas.Trans, k
+	}
+	blasImpl.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, n)
+}
+
+var bufPool sync.Pool
+
+func getBuf(n int) []float32 {
+	if b, ok := bufPool.Get().(*[]float32); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]float32, n)
+}
+
+func putBuf(b []float32) { bufPool.Put(&b) }
+
+// convOp is y = conv(x, w).
+type convOp struct {
+	opBase
+	g convGeom
+}
+
+func (op *convOp) Arity() int            { return 2 }
+func (op *convOp) Type() hm.Type         { return fnType(2) }
+func (op *convOp) String() string        { return op.g.String() }
+func (op *convOp) Hashcode() uint32      { return hashOf(op) }
+func (op *convOp) WriteHash(h hash.Hash) { writeHash(op, h) }
+
+func (op *convOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{s[0], op.g.OutC, op.g.OutH, op.g.OutW}, nil
+}
+
+func (op *convOp) Do(in ...G.Value) (G.Value, error) {
+	x, _, err := f32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	w, _, err := f32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	y := make([]float32, op.g.N*op.g.OutC*op.g.outHW())
+	op.g.forward(x, w, y)
+	return newDense(tensor.Shape{op.g.N, op.g.OutC, op.g.OutH, op.g.OutW}, y), nil
+}
+
+func (op *convOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+func (op *convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&convGradOp{g: op.g, wrtW: false}, in[0], in[1], grad)
+	if err != nil {
+		return nil, err
+	}
+	dw, err := G.ApplyOp(&convGradOp{g: op.g, wrtW: true}, in[0], in[1], grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx, dw}, nil
+}
+
+// convGradOp is the gradient of a conv with respect to its input (wrtW false) or its
+// weights, from (x, w, dy).
+type convGradOp struct {
+	opBase
+	g    convGeom
+	wrtW bool
+}
+
+func (op *convGradOp) Arity() int    { return 3 }
+func (op *convGradOp) Type() hm.Type { return fnType(3) }
+func (op *convGradOp) String() string {
+	return fmt.Sprintf("%s.grad(w=%v)", op.g, op.wrtW)
+}
+func (op *convGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *convGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
+
+func (op *convGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	i := 0
+	if op.wrtW {
+		i = 1
+	}
+	s, err := shapeOf(in[i])
+	if err != nil {
+		return nil, err
+	}
+	return s.Clone(), nil
+}
+
+func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
+	x, xs, err := f32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	w, ws, err := f32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	dy, _, err := f32(in[2])
+	if err != nil {
+		return nil, err
+	}
+	if op.wrtW {
+		dw := make([]float32, len(w))
+		op.g.backwardW(x, dy, dw)
+		return newDense(ws.Clone(), dw), nil
+	}
+	dx := make([]float32, len(x))
+	op.g.backwardX(w, dy, dx)
+	return newDense(xs.Clone(), dx), nil
+}

@@ -1,0 +1,73 @@
+// Package nn compiles the network IR (spaces.Net) to gorgonia graphs, trains them on
+// real data, and loads datasets. The layers gorgonia 0.9.18 lacks or gets wrong for
+// NAS (grouped and depthwise convolution, average pooling that excludes padding,
+// per-channel batch norm with running statistics) are gorgonia ops written here, each
+// with a forward pass and gradient ops, checked against finite differences.
+package nn
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// opBase holds what every op of this package answers the same way.
+type opBase struct{}
+
+func (opBase) ReturnsPtr() bool     { return false }
+func (opBase) CallsExtern() bool    { return false }
+func (opBase) OverwritesInput() int { return -1 }
+
+// hashOf hashes an op's String, which names the op and all its parameters.
+func hashOf(op fmt.Stringer) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(op.String()))
+	return h.Sum32()
+}
+
+func writeHash(op fmt.Stringer, h hash.Hash) { h.Write([]byte(op.String())) }
+
+// fnType is the type of an op of n 4-d (or dims-d) float inputs and one output of the
+// same element type.
+func fnType(n int, dims ...int) hm.Type {
+	a := hm.TypeVariable('a')
+	ts := make([]hm.Type, n+1)
+	for i := range ts {
+		d := 4
+		if i < len(dims) {
+			d = dims[i]
+		}
+		ts[i] = G.TensorType{Dims: d, Of: a}
+	}
+	return hm.NewFnType(ts...)
+}
+
+// f32 returns the float32 backing of a gorgonia value.
+func f32(v G.Value) ([]float32, tensor.Shape, error) {
+	t, ok := v.(tensor.Tensor)
+	if !ok {
+		return nil, nil, fmt.Errorf("nn: expected a tensor, got %T", v)
+	}
+	d, ok := t.Data().([]float32)
+	if !ok {
+		return nil, nil, fmt.Errorf("nn: expected float32 data, got %T", t.Data())
+	}
+	return d, t.Shape(), nil
+}
+
+func newDense(shape tensor.Shape, data []float32) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+}
+
+// shapeOf reads the shape of a DimSizer (a tensor.Shape at graph-build time).
+func shapeOf(d G.DimSizer) (tensor.Shape, error) {
+	s, ok := d.(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("nn: cannot infer shape from %T", d)
+	}
+	return s, nil
+}

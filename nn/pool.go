@@ -1,0 +1,255 @@
+package nn
+
+import (
+	"fmt"
+	"hash"
+	"math"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// poolGeom is a max or average pool. The average counts only positions inside the
+// input (PyTorch's count_include_pad=False, as NAS-Bench-201 and DARTS use); the max
+// ignores padding.
+type poolGeom struct {
+	Max            bool
+	N, C, H, W     int
+	K, Stride, Pad int
+	OutH, OutW     int
+}
+
+func (g poolGeom) String() string {
+	kind := "avgpool"
+	if g.Max {
+		kind = "maxpool"
+	}
+	return fmt.Sprintf("%s(k%d s%d p%d %dx%dx%d->%dx%d)", kind, g.K, g.Stride, g.Pad, g.C, g.H, g.W, g.OutH, g.OutW)
+}
+
+// window calls f for each input position of output (oh, ow)'s window.
+func (g poolGeom) window(oh, ow int, f func(i int)) {
+	for kh := 0; kh < g.K; kh++ {
+		ih := oh*g.Stride - g.Pad + kh
+		if ih < 0 || ih >= g.H {
+			continue
+		}
+		for kw := 0; kw < g.K; kw++ {
+			iw := ow*g.Stride - g.Pad + kw
+			if iw >= 0 && iw < g.W {
+				f(ih*g.W + iw)
+			}
+		}
+	}
+}
+
+// forward pools x into y; with dy and dx set instead, it routes dy back into dx.
+func (g poolGeom) run(x, y, dy, dx []float32) {
+	planes := g.N * g.C
+	in, out := g.H*g.W, g.OutH*g.OutW
+	forChunks(planes, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*in : (p+1)*in]
+			for oh := 0; oh < g.OutH; oh++ {
+				for ow := 0; ow < g.OutW; ow++ {
+					o := p*out + oh*g.OutW + ow
+					if g.Max {
+						best, at := float32(math.Inf(-1)), -1
+						g.window(oh, ow, func(i int) {
+							if xp[i] > best {
+								best, at = xp[i], i
+							}
+						})
+						if dx == nil {
+							y[o] = best
+						} else {
+							dx[p*in+at] += dy[o]
+						}
+						continue
+					}
+					var sum float32
+					n := 0
+					g.window(oh, ow, func(i int) { sum += xp[i]; n++ })
+					if dx == nil {
+						y[o] = sum / float32(n)
+						continue
+					}
+					share := dy[o] / float32(n)
+					g.window(oh, ow, func(i int) { dx[p*in+i] += share })
+				}
+			}
+		}
+	})
+}
+
+type poolOp struct {
+	opBase
+	g poolGeom
+}
+
+func (op *poolOp) Arity() int            { return 1 }
+func (op *poolOp) Type() hm.Type         { return fnType(1) }
+func (op *poolOp) String() string        { return op.g.String() }
+func (op *poolOp) Hashcode() uint32      { return hashOf(op) }
+func (op *poolOp) WriteHash(h hash.Hash) { writeHash(op, h) }
+
+func (op *poolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.g.N, op.g.C, op.g.OutH, op.g.OutW}, nil
+}
+
+func (op *poolOp) Do(in ...G.Value) (G.Value, error) {
+	x, _, err := f32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	y := make([]float32, op.g.N*op.g.C*op.g.OutH*op.g.OutW)
+	op.g.run(x, y, nil, nil)
+	return newDense(tensor.Shape{op.g.N, op.g.C, op.g.OutH, op.g.OutW}, y), nil
+}
+
+func (op *poolOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (op *poolOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&poolGradOp{g: op.g}, in[0], grad)
+	return G.Nodes{dx}, err
+}
+
+// poolGradOp is a pool's gradient with respect to its input, from (x, dy).
+type poolGradOp struct {
+	opBase
+	g poolGeom
+}
+
+func (op *poolGradOp) Arity() int            { return 2 }
+func (op *poolGradOp) Type() hm.Type         { return fnType(2) }
+func (op *poolGradOp) String() string        { return op.g.String() + ".grad" }
+func (op *poolGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *poolGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
+
+func (op *poolGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	return s.Clone(), nil
+}
+
+func (op *poolGradOp) Do(in ...G.Value) (G.Value, error) {
+	x, xs, err := f32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	dy, _, err := f32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	dx := make([]float32, len(x))
+	op.g.run(x, nil, dy, dx)
+	return newDense(xs.Clone(), dx), nil
+}
+
+// zeroOp is the "none" op: zeros of the output shape. It keeps its input in the
+// graph (with a zero gradient) so every parameter stays connected to the loss.
+type zeroOp struct {
+	opBase
+	shape tensor.Shape
+}
+
+func (op *zeroOp) Arity() int            { return 1 }
+func (op *zeroOp) Type() hm.Type         { return fnType(1) }
+func (op *zeroOp) String() string        { return fmt.Sprintf("zero%v", op.shape) }
+func (op *zeroOp) Hashcode() uint32      { return hashOf(op) }
+func (op *zeroOp) WriteHash(h hash.Hash) { writeHash(op, h) }
+
+func (op *zeroOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape.Clone(), nil }
+
+func (op *zeroOp) Do(in ...G.Value) (G.Value, error) {
+	return newDense(op.shape.Clone(), make([]float32, op.shape.TotalSize())), nil
+}
+
+func (op *zeroOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (op *zeroOp) SymDiff(in G.Nodes, _, _ *G.Node) (G.Nodes, error) {
+	s := in[0].Shape()
+	dx, err := G.ApplyOp(&zeroOp{shape: s.Clone()}, in[0])
+	return G.Nodes{dx}, err
+}
+
+// globalPoolOp averages each channel's plane: N x C x H x W to N x C x 1 x 1.
+type globalPoolOp struct{ opBase }
+
+func (op *globalPoolOp) Arity() int            { return 1 }
+func (op *globalPoolOp) Type() hm.Type         { return fnType(1) }
+func (op *globalPoolOp) String() string        { return "globalpool" }
+func (op *globalPoolOp) Hashcode() uint32      { return hashOf(op) }
+func (op *globalPoolOp) WriteHash(h hash.Hash) { writeHash(op, h) }
+
+func (op *globalPoolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{s[0], s[1], 1, 1}, nil
+}
+
+func (op *globalPoolOp) Do(in ...G.Value) (G.Value, error) {
+	x, s, err := f32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	plane := s[2] * s[3]
+	y := make([]float32, s[0]*s[1])
+	for p := range y {
+		var sum float32
+		for _, v := range x[p*plane : (p+1)*plane] {
+			sum += v
+		}
+		y[p] = sum / float32(plane)
+	}
+	return newDense(tensor.Shape{s[0], s[1], 1, 1}, y), nil
+}
+
+func (op *globalPoolOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (op *globalPoolOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&globalPoolGradOp{}, in[0], grad)
+	return G.Nodes{dx}, err
+}
+
+// globalPoolGradOp spreads dy evenly over each plane, from (x, dy).
+type globalPoolGradOp struct{ opBase }
+
+func (op *globalPoolGradOp) Arity() int            { return 2 }
+func (op *globalPoolGradOp) Type() hm.Type         { return fnType(2) }
+func (op *globalPoolGradOp) String() string        { return "globalpool.grad" }
+func (op *globalPoolGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *globalPoolGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
+
+func (op *globalPoolGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(in[0])
+	if err != nil {
+		return nil, err
+	}
+	return s.Clone(), nil
+}
+
+func (op *globalPoolGradOp) Do(in ...G.Value) (G.Value, error) {
+	_, s, err := f32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	dy, _, err := f32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	plane := s[2] * s[3]
+	dx := make([]float32, s.TotalSize())
+	for p, g := range dy {
+		share := g / float32(plane)
+		for j := p * plane; j < (p+1)*plane; j++ {
+			dx[j] = share
+		}
+	}
+	return newDense(s.Clone(), dx), nil
+}
