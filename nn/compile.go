@@ -100,7 +100,7 @@ func Compile(net *spaces.Net, batch int, rng *rand.Rand) (*Model, error) {
 		case spaces.Add:
 			out = in(l, 0)
 			for i := 1; i < len(l.Inputs) && err == nil; i++ {
-				out, err = G.Add(out, in(l, i))
+				out, err = add(out, in(l, i))
 			}
 		case spaces.Concat:
 			ins := make([]*G.Node, len(l.Inputs))

@@ -23,13 +23,13 @@ import (
 
 // Dataset is a set of labelled images, kept as bytes and normalised per batch.
 type Dataset struct {
-	Name       string
-	N          int
-	C, H, W    int
-	Classes    int
-	Pixels     []uint8 // N x C x H x W
-	Labels     []uint8
-	Mean, Std  []float32 // per channel, of the pixel values scaled to [0,1]
+	Name      string
+	N         int
+	C, H, W   int
+	Classes   int
+	Pixels    []uint8 // N x C x H x W
+	Labels    []uint8
+	Mean, Std []float32 // per channel, of the pixel values scaled to [0,1]
 }
 
 // Shape is one image's shape.

@@ -154,11 +154,12 @@ func (op *poolGradOp) Do(in ...G.Value) (G.Value, error) {
 type zeroOp struct {
 	opBase
 	shape tensor.Shape
+	grad  bool // the gradient of a zero: named apart so it is never merged with a forward zero
 }
 
 func (op *zeroOp) Arity() int            { return 1 }
 func (op *zeroOp) Type() hm.Type         { return fnType(1) }
-func (op *zeroOp) String() string        { return fmt.Sprintf("zero%v", op.shape) }
+func (op *zeroOp) String() string        { return fmt.Sprintf("zero%v(grad=%v)", op.shape, op.grad) }
 func (op *zeroOp) Hashcode() uint32      { return hashOf(op) }
 func (op *zeroOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 
@@ -172,7 +173,7 @@ func (op *zeroOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *zeroOp) SymDiff(in G.Nodes, _, _ *G.Node) (G.Nodes, error) {
 	s := in[0].Shape()
-	dx, err := G.ApplyOp(&zeroOp{shape: s.Clone()}, in[0])
+	dx, err := G.ApplyOp(&zeroOp{shape: s.Clone(), grad: true}, in[0])
 	return G.Nodes{dx}, err
 }
 

@@ -2,8 +2,11 @@ package nn
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,12 +25,8 @@ func mnist(t testing.TB) *Data {
 	return d
 }
 
-func smallNB201(t testing.TB, arch string) *spaces.Net {
+func network(t testing.TB, s spaces.Space, arch string) *spaces.Net {
 	t.Helper()
-	s, err := spaces.NewNB201(spaces.NB201Options{Options: mnistShape, Channels: 8, Cells: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
 	a, err := s.Parse([]byte(arch))
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +37,19 @@ func smallNB201(t testing.TB, arch string) *spaces.Net {
 	}
 	return net
 }
+
+// smallNB201 is the NB201 skeleton shrunk (8 channels, one cell per stage) so tests
+// train in seconds; the cell is the benchmark's.
+func smallNB201(t testing.TB, arch string) *spaces.Net {
+	t.Helper()
+	s, err := spaces.NewNB201(spaces.NB201Options{Options: mnistShape, Channels: 8, Cells: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return network(t, s, arch)
+}
+
+const bestNB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
 func TestMNISTLoads(t *testing.T) {
 	d := mnist(t)
@@ -51,23 +63,84 @@ func TestMNISTLoads(t *testing.T) {
 	if err != nil || train.N != 1000 || val.N != 5000 {
 		t.Fatalf("split: %d, %d, %v", train.N, val.N, err)
 	}
+	if _, _, err := d.Split(60000, 0); err == nil {
+		t.Error("a validation set of the whole training set was accepted")
+	}
+	if _, _, err := d.Split(5000, 56000); err == nil {
+		t.Error("a subset larger than the training part was accepted")
+	}
 }
 
-func TestTrainsAboveChance(t *testing.T) {
+// TestCellsLearn trains the NB201 cell and a seed-style cell on 2,000 MNIST digits
+// for one epoch: both reach well above chance (10%; one epoch leaves the running
+// batch-norm statistics behind, as in PyTorch); a cell of only none ops cannot learn.
+func TestCellsLearn(t *testing.T) {
 	d := mnist(t)
-	train, val, err := d.Split(1000, 3000)
+	train, val, err := d.Split(1000, 2000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := TrainConfig{Epochs: 2, Batch: 32, LR: 0.05}
-	start := time.Now()
-	res, err := Train(context.Background(), smallNB201(t, "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"), train, val, nil, cfg, 1, nil)
+	cell, err := spaces.NewCell(spaces.CellOptions{Options: mnistShape, Nodes: 4, Layers: 3, Channels: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("nb201 cell: val %.1f%% in %s (%.0f samples/s)", res.ValAcc, time.Since(start), float64(res.Samples)/res.Seconds)
-	if res.ValAcc < 80 {
-		t.Errorf("val accuracy %.1f%%, want well above chance", res.ValAcc)
+	for _, tc := range []struct {
+		name     string
+		net      *spaces.Net
+		min, max float64
+	}{
+		{"nb201 cell", smallNB201(t, bestNB201), 60, 100},
+		{"seed-style cell", network(t, cell, "normal=|sep_conv_3x3~0|conv_3x3~1|+|skip_connect~0|max_pool_3x3~2|+|dilated_conv_3x3~2|avg_pool_3x3~1|+|conv_5x5~3|identity~4|;reduce=|max_pool_3x3~0|sep_conv_5x5~1|+|conv_3x3~2|skip_connect~0|+|avg_pool_3x3~1|dilated_conv_3x3~3|+|identity~2|conv_3x3~4|"), 60, 100},
+		{"all-none cell", smallNB201(t, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"), 0, 25},
+	} {
+		start := time.Now()
+		res, err := Train(context.Background(), tc.net, train, val, nil, TrainConfig{Epochs: 1, Batch: 32}, 1, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		t.Logf("%s: val %.1f%% in %s (%.0f samples/s)", tc.name, res.ValAcc, time.Since(start).Round(time.Millisecond), float64(res.Samples)/res.Seconds)
+		if res.ValAcc < tc.min || res.ValAcc > tc.max {
+			t.Errorf("%s: val accuracy %.1f%%, want %v..%v", tc.name, res.ValAcc, tc.min, tc.max)
+		}
+	}
+}
+
+func TestTrainingIsDeterministic(t *testing.T) {
+	d := mnist(t)
+	train, val, _ := d.Split(1000, 256)
+	net := smallNB201(t, bestNB201)
+	run := func(seed uint64) *Result {
+		res, err := Train(context.Background(), net, train, val, nil, TrainConfig{Epochs: 1, Batch: 32, ProgressEvery: 1}, seed, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a, b, c := run(5), run(5), run(6)
+	if a.Loss != b.Loss || a.ValAcc != b.ValAcc {
+		t.Errorf("one seed, two results: loss %v vs %v, val %v vs %v", a.Loss, b.Loss, a.ValAcc, b.ValAcc)
+	}
+	if a.Loss == c.Loss {
+		t.Errorf("seeds 5 and 6 gave the same loss %v", a.Loss)
+	}
+}
+
+func TestProgressReported(t *testing.T) {
+	d := mnist(t)
+	train, val, _ := d.Split(1000, 320)
+	var steps, epochs int
+	_, err := Train(context.Background(), smallNB201(t, bestNB201), train, val, nil, TrainConfig{Epochs: 2, Batch: 32, ProgressEvery: 5}, 1, func(p Progress) {
+		if math.IsNaN(p.ValAcc) {
+			steps++
+		} else {
+			epochs++
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != 4 || epochs != 2 { // 20 steps: reports at 5, 10, 15, 20; two epoch ends
+		t.Errorf("%d step reports and %d epoch reports; want 4 and 2", steps, epochs)
 	}
 }
 
@@ -76,7 +149,7 @@ func TestCancelStopsTraining(t *testing.T) {
 	train, val, _ := d.Split(1000, 10000)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
-	_, err := Train(ctx, smallNB201(t, "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"), train, val, nil, TrainConfig{Epochs: 5}, 1, nil)
+	_, err := Train(ctx, smallNB201(t, bestNB201), train, val, nil, TrainConfig{Epochs: 5}, 1, nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("train after cancel: %v", err)
 	}
@@ -85,8 +158,117 @@ func TestCancelStopsTraining(t *testing.T) {
 func TestDivergenceFailsWithReason(t *testing.T) {
 	d := mnist(t)
 	train, val, _ := d.Split(1000, 640)
-	_, err := Train(context.Background(), smallNB201(t, "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"), train, val, nil, TrainConfig{LR: 1e6}, 1, nil)
+	_, err := Train(context.Background(), smallNB201(t, bestNB201), train, val, nil, TrainConfig{LR: 1e6}, 1, nil)
 	if err == nil || !strings.Contains(err.Error(), "training diverged") {
 		t.Fatalf("lr 1e6: %v", err)
+	}
+}
+
+func TestShapeMismatchNamed(t *testing.T) {
+	d := mnist(t)
+	train, val, _ := d.Split(1000, 640)
+	cifarNet := network(t, mustNB201(t, spaces.DefaultNB201), bestNB201)
+	_, err := Train(context.Background(), cifarNet, train, val, nil, TrainConfig{}, 1, nil)
+	if err == nil || !strings.Contains(err.Error(), "set the space's input to [1, 28, 28]") {
+		t.Fatalf("CIFAR-shaped net on MNIST: %v", err)
+	}
+}
+
+func mustNB201(t testing.TB, o spaces.NB201Options) *spaces.NB201 {
+	s, err := spaces.NewNB201(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// writeCIFAR writes n records per batch file in CIFAR-10's binary format.
+func writeCIFAR(t *testing.T, dir string, n int, badLabel bool) {
+	t.Helper()
+	for _, f := range []string{"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"} {
+		var raw []byte
+		for i := 0; i < n; i++ {
+			label := byte(i % 10)
+			if badLabel && f == "data_batch_3.bin" && i == 1 {
+				label = 11
+			}
+			raw = append(raw, label)
+			for p := 0; p < 3072; p++ {
+				raw = append(raw, byte((i*7+p)%256))
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCIFAR10Format(t *testing.T) {
+	dir := t.TempDir()
+	writeCIFAR(t, dir, 4, false)
+	d, err := Load("cifar10", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Train.N != 20 || d.Test.N != 4 || d.Train.Shape() != [3]int{3, 32, 32} || d.Train.Labels[3] != 3 {
+		t.Fatalf("train %d test %d shape %v", d.Train.N, d.Test.N, d.Train.Shape())
+	}
+	bad := t.TempDir()
+	writeCIFAR(t, bad, 4, true)
+	if _, err := Load("cifar10", bad); err == nil || !strings.Contains(err.Error(), "data_batch_3.bin record 1: label 11") {
+		t.Errorf("bad label: %v", err)
+	}
+	trunc := t.TempDir()
+	writeCIFAR(t, trunc, 2, false)
+	os.WriteFile(filepath.Join(trunc, "data_batch_2.bin"), make([]byte, 100), 0o600)
+	if _, err := Load("cifar10", trunc); err == nil || !strings.Contains(err.Error(), "not a whole number of 3073-byte records") {
+		t.Errorf("truncated batch: %v", err)
+	}
+	if _, err := Load("cifar10", t.TempDir()); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing files: %v", err)
+	}
+	if _, err := Load("cifar10", ""); err == nil || !strings.Contains(err.Error(), "give the folder") {
+		t.Errorf("no path: %v", err)
+	}
+}
+
+func TestIDXErrors(t *testing.T) {
+	dir := t.TempDir()
+	img := make([]byte, 16+2*4)
+	binary.BigEndian.PutUint32(img, 0x803)
+	binary.BigEndian.PutUint32(img[4:], 2)
+	binary.BigEndian.PutUint32(img[8:], 2)
+	binary.BigEndian.PutUint32(img[12:], 2)
+	lab := []byte{0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3} // says 3 labels for 2 images
+	for _, p := range []string{"train", "t10k"} {
+		os.WriteFile(filepath.Join(dir, p+"-images-idx3-ubyte"), img, 0o600)
+		os.WriteFile(filepath.Join(dir, p+"-labels-idx1-ubyte"), lab, 0o600)
+	}
+	if _, err := Load("fashion-mnist", dir); err == nil || !strings.Contains(err.Error(), "labels for 2 images") {
+		t.Errorf("label count mismatch: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "train-images-idx3-ubyte"), []byte("not an idx file at all"), 0o600)
+	if _, err := Load("fashion-mnist", dir); err == nil || !strings.Contains(err.Error(), "bad magic number") {
+		t.Errorf("bad magic: %v", err)
+	}
+	if _, err := Load("fashion-mnist", t.TempDir()); err == nil || !strings.Contains(err.Error(), "dataset-fashion-mnist") {
+		t.Errorf("missing fashion-mnist: %v", err)
+	}
+	if _, err := Load("imagenet", ""); err == nil || !strings.Contains(err.Error(), "unknown dataset") {
+		t.Errorf("unknown dataset: %v", err)
+	}
+}
+
+func TestFashionMNIST(t *testing.T) {
+	const dir = "/usr/share/datasets/fashion-mnist"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("Fashion-MNIST not installed at %s (apt-get install dataset-fashion-mnist); skipping", dir)
+	}
+	d, err := Load("fashion-mnist", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Train.N != 60000 || d.Test.N != 10000 {
+		t.Fatalf("train %d test %d", d.Train.N, d.Test.N)
 	}
 }
