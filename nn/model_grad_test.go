@@ -33,8 +33,8 @@ func kinkFreeNet() *spaces.Net {
 	c := add(spaces.Layer{Kind: spaces.AvgPool, Inputs: []int{a}, Kernel: 3, Stride: 1, Pad: 1}, spaces.Shape{C: 4, H: 8, W: 8})
 	z := add(spaces.Layer{Kind: spaces.Zero, Inputs: []int{a}}, spaces.Shape{C: 4, H: 8, W: 8})
 	s := add(spaces.Layer{Kind: spaces.Add, Inputs: []int{b, c, z, a}}, spaces.Shape{C: 4, H: 8, W: 8}) // fan-out of a
-	r := conv(s, 4, 1, 2, 1, 1, spaces.Shape{C: 4, H: 4, W: 4}) // factorized reduce has a ReLU: see TestFactReduceGradients
-	d := conv(s, 4, 5, 2, 1, 2, spaces.Shape{C: 4, H: 4, W: 4}) // grouped, strided
+	r := conv(s, 4, 1, 2, 1, 1, spaces.Shape{C: 4, H: 4, W: 4})                                         // factorized reduce has a ReLU: see TestFactReduceGradients
+	d := conv(s, 4, 5, 2, 1, 2, spaces.Shape{C: 4, H: 4, W: 4})                                         // grouped, strided
 	cat := add(spaces.Layer{Kind: spaces.Concat, Inputs: []int{r, d}}, spaces.Shape{C: 8, H: 4, W: 4})
 	cat = add(spaces.Layer{Kind: spaces.BatchNorm, Inputs: []int{cat}, Affine: true}, spaces.Shape{C: 8, H: 4, W: 4})
 	p := add(spaces.Layer{Kind: spaces.GlobalPool, Inputs: []int{cat}}, spaces.Shape{C: 8, H: 1, W: 1})
