@@ -30,6 +30,7 @@ func evaluators() map[string]engine.EvaluatorFactory {
 const defaultDB = "cellar.db"
 
 func newRoot() *cobra.Command {
+	var rootFlags searchFlags
 	root := &cobra.Command{
 		Use:           "cellar",
 		Short:         "A terminal workbench for neural architecture search",
@@ -38,9 +39,11 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runSearch(cmd, searchFlags{db: defaultDB})
+			return runSearch(cmd, rootFlags)
 		},
 	}
+	root.Flags().StringVar(&rootFlags.db, "db", defaultDB, "database file")
+	root.Flags().IntVar(&rootFlags.trials, "trials", 0, "override the budget's number of trials")
 	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd())
 	return root
 }

@@ -300,8 +300,8 @@ func TestDefaultExperimentRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
-	out, err := cellar(t)
-	if err != nil || !strings.Contains(out, "finished after") {
+	out, err := cellar(t, "--trials", "2")
+	if err != nil || !strings.Contains(out, "finished after 2 trials (2 done") || !strings.Contains(out, "val_accuracy=") {
 		t.Fatalf("cellar with no arguments: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cellar.db")); err != nil {

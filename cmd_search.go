@@ -28,6 +28,7 @@ type searchFlags struct {
 	resume     uint64
 	events     bool
 	noProgress bool
+	trials     int // overrides the budget's trials when positive
 }
 
 func newSearchCmd() *cobra.Command {
@@ -55,6 +56,7 @@ strategy learns of it; interrupt with Ctrl-C and continue later with --resume ID
 	cmd.Flags().StringVarP(&f.config, "config", "c", "", "experiment file (YAML or JSON)")
 	cmd.Flags().StringVar(&f.db, "db", defaultDB, "database file")
 	cmd.Flags().StringVar(&resume, "resume", "", "continue experiment `ID` of the DB where it stopped")
+	cmd.Flags().IntVar(&f.trials, "trials", 0, "override the budget's number of trials")
 	cmd.Flags().BoolVar(&f.events, "events", false, "print every finished trial as a JSON line on stdout")
 	cmd.Flags().BoolVar(&f.noProgress, "no-progress", false, "no progress bar (it is off anyway when stderr is not a terminal)")
 	return cmd
@@ -116,6 +118,9 @@ func runSearch(cmd *cobra.Command, f searchFlags) error {
 	cfg, err := engine.ParseConfig(src)
 	if err != nil {
 		return fmt.Errorf("%s: %w", origin, err)
+	}
+	if f.trials > 0 {
+		cfg.Budget.Trials = f.trials
 	}
 	exp, err := engine.Build(cfg, src, evaluators())
 	if err != nil {

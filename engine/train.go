@@ -12,12 +12,13 @@ import (
 
 // TrainOptions configure the train evaluator.
 type TrainOptions struct {
-	Dataset        string `yaml:"dataset"` // mnist (built in), fashion-mnist or cifar10
-	Path           string `yaml:"path"`    // the dataset's folder, where it is not built in
-	Val            int    `yaml:"val"`     // validation examples held out of the training set (5000)
-	Subset         int    `yaml:"subset"`  // training examples used (0: all the rest)
-	Test           *bool  `yaml:"test"`    // also measure test accuracy (true)
-	Seed           uint64 `yaml:"seed"`    // mixed with each arch's string into its training seed
+	Dataset        string `yaml:"dataset"`   // mnist (built in), fashion-mnist or cifar10
+	Path           string `yaml:"path"`      // the dataset's folder, where it is not built in
+	Val            int    `yaml:"val"`       // validation examples held out of the training set (5000)
+	Subset         int    `yaml:"subset"`    // training examples used (0: all the rest)
+	Test           *bool  `yaml:"test"`      // also measure test accuracy (true)
+	TestSize       int    `yaml:"test_size"` // test examples used for it (0: the whole test set)
+	Seed           uint64 `yaml:"seed"`      // mixed with each arch's string into its training seed
 	nn.TrainConfig `yaml:",inline"`
 }
 
@@ -51,6 +52,12 @@ func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
 	}
 	if opt.Test == nil || *opt.Test {
 		t.test = data.Test
+		if opt.TestSize < 0 || opt.TestSize > data.Test.N {
+			return nil, fmt.Errorf("train: test_size %d must be from 0 (all) to %d", opt.TestSize, data.Test.N)
+		}
+		if opt.TestSize > 0 {
+			t.test = data.Test.Slice(0, opt.TestSize)
+		}
 	}
 	return t, nil
 }
