@@ -64,12 +64,8 @@ func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
 
 // Samples is how many training samples one evaluation processes (whole batches).
 func (t *Train) Samples() int {
-	b := t.opt.TrainConfig.Batch
-	if b == 0 {
-		b = 64
-	}
-	e := max(t.opt.TrainConfig.Epochs, 1)
-	return e * (t.train.N / b) * b
+	c := t.opt.TrainConfig.WithDefaults()
+	return c.Epochs * (t.train.N / c.Batch) * c.Batch
 }
 
 func (t *Train) Metrics() []string {

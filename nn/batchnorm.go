@@ -22,6 +22,9 @@ type bnOp struct {
 	training    bool
 	runningMean []float32
 	runningVar  []float32
+	// The statistics of the last forward pass, which the gradient ops of the same
+	// run use instead of computing them again.
+	mean, inv []float32
 }
 
 func newBN(name string, c int) *bnOp {
@@ -95,6 +98,7 @@ func (op *bnOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	n, plane := xs[0], xs[2]*xs[3]
 	mean, inv := op.stats(x, n, plane, true)
+	op.mean, op.inv = mean, inv
 	y := make([]float32, len(x))
 	for i := 0; i < n; i++ {
 		for c := 0; c < op.c; c++ {
@@ -165,7 +169,10 @@ func (op *bnGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	n, plane, C := xs[0], xs[2]*xs[3], op.bn.c
-	mean, inv := op.bn.stats(x, n, plane, false)
+	mean, inv := op.bn.mean, op.bn.inv
+	if mean == nil { // no forward pass ran before this one (not in a normal run)
+		mean, inv = op.bn.stats(x, n, plane, false)
+	}
 	// Per channel: sum(dy) and sum(dy * xhat).
 	sdy, sdyx := make([]float64, C), make([]float64, C)
 	for i := 0; i < n; i++ {

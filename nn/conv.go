@@ -54,7 +54,25 @@ func forChunks(n int, f func(chunk, lo, hi int)) {
 	wg.Wait()
 }
 
-// im2col writes group g of sample x (C x H x W) into cols (colRows x outHW).
+// owRange is the range [lo, hi) of output columns whose input column for kernel
+// column kw lies inside the input: the rest read zeros.
+func (g convGeom) owRange(kw int) (lo, hi int) {
+	off := kw*g.Dil - g.PadW // input column = ow*Stride + off
+	lo = 0
+	if off < 0 {
+		lo = (-off + g.Stride - 1) / g.Stride
+	}
+	hi = g.OutW
+	if last := (g.W - 1 - off); last < 0 {
+		hi = 0
+	} else if n := last/g.Stride + 1; n < hi {
+		hi = n
+	}
+	return min(lo, hi), hi
+}
+
+// im2col writes group g of sample x (C x H x W) into cols (colRows x outHW). Each
+// output row is a strided run of an input row; runs with stride 1 are copies.
 func (g convGeom) im2col(x []float32, grp int, cols []float32) {
 	hw := g.outHW()
 	row := 0
@@ -63,25 +81,24 @@ func (g convGeom) im2col(x []float32, grp int, cols []float32) {
 		for kh := 0; kh < g.K; kh++ {
 			for kw := 0; kw < g.K; kw++ {
 				dst := cols[row*hw : (row+1)*hw]
-				i := 0
+				lo, hi := g.owRange(kw)
+				off := kw*g.Dil - g.PadW
 				for oh := 0; oh < g.OutH; oh++ {
+					d := dst[oh*g.OutW : (oh+1)*g.OutW]
 					ih := oh*g.Stride - g.PadH + kh*g.Dil
 					if ih < 0 || ih >= g.H {
-						for ow := 0; ow < g.OutW; ow++ {
-							dst[i] = 0
-							i++
-						}
+						clear(d)
 						continue
 					}
 					src := plane[ih*g.W : (ih+1)*g.W]
-					for ow := 0; ow < g.OutW; ow++ {
-						iw := ow*g.Stride - g.PadW + kw*g.Dil
-						if iw < 0 || iw >= g.W {
-							dst[i] = 0
-						} else {
-							dst[i] = src[iw]
-						}
-						i++
+					clear(d[:lo])
+					clear(d[hi:])
+					if g.Stride == 1 {
+						copy(d[lo:hi], src[lo+off:hi+off])
+						continue
+					}
+					for ow := lo; ow < hi; ow++ {
+						d[ow] = src[ow*g.Stride+off]
 					}
 				}
 				row++
@@ -99,26 +116,36 @@ func (g convGeom) col2im(cols []float32, grp int, dx []float32) {
 		for kh := 0; kh < g.K; kh++ {
 			for kw := 0; kw < g.K; kw++ {
 				src := cols[row*hw : (row+1)*hw]
-				i := 0
+				lo, hi := g.owRange(kw)
+				off := kw*g.Dil - g.PadW
 				for oh := 0; oh < g.OutH; oh++ {
 					ih := oh*g.Stride - g.PadH + kh*g.Dil
 					if ih < 0 || ih >= g.H {
-						i += g.OutW
 						continue
 					}
+					s := src[oh*g.OutW : (oh+1)*g.OutW]
 					dst := plane[ih*g.W : (ih+1)*g.W]
-					for ow := 0; ow < g.OutW; ow++ {
-						iw := ow*g.Stride - g.PadW + kw*g.Dil
-						if iw >= 0 && iw < g.W {
-							dst[iw] += src[i]
+					if g.Stride == 1 {
+						d := dst[lo+off : hi+off]
+						for i, v := range s[lo:hi] {
+							d[i] += v
 						}
-						i++
+						continue
+					}
+					for ow := lo; ow < hi; ow++ {
+						dst[ow*g.Stride+off] += s[ow]
 					}
 				}
 				row++
 			}
 		}
 	}
+}
+
+// direct says whether the input itself is the im2col matrix: a 1x1 conv of stride 1
+// without padding.
+func (g convGeom) direct() bool {
+	return g.K == 1 && g.Stride == 1 && g.PadH == 0 && g.PadW == 0 && g.OutH == g.H && g.OutW == g.W
 }
 
 func (g convGeom) depthwise() bool { return g.Groups == g.C && g.Groups == g.OutC }
@@ -137,10 +164,15 @@ func (g convGeom) forward(x, w, y []float32) {
 		defer putBuf(cols)
 		for n := lo; n < hi; n++ {
 			for grp := 0; grp < g.Groups; grp++ {
-				g.im2col(x[n*inSz:(n+1)*inSz], grp, cols)
+				in := cols
+				if g.direct() {
+					in = x[n*inSz+grp*g.colRows()*hw : n*inSz+(grp+1)*g.colRows()*hw]
+				} else {
+					g.im2col(x[n*inSz:(n+1)*inSz], grp, cols)
+				}
 				wg := w[grp*g.coutG()*g.colRows() : (grp+1)*g.coutG()*g.colRows()]
 				yg := y[n*outSz+grp*g.coutG()*hw : n*outSz+(grp+1)*g.coutG()*hw]
-				sgemm(false, false, g.coutG(), hw, g.colRows(), wg, cols, 0, yg)
+				sgemm(false, false, g.coutG(), hw, g.colRows(), wg, in, 0, yg)
 			}
 		}
 	})
@@ -163,6 +195,10 @@ func (g convGeom) backwardX(w, dy, dx []float32) {
 			for grp := 0; grp < g.Groups; grp++ {
 				wg := w[grp*g.coutG()*g.colRows() : (grp+1)*g.coutG()*g.colRows()]
 				dyg := dy[n*outSz+grp*g.coutG()*hw : n*outSz+(grp+1)*g.coutG()*hw]
+				if g.direct() {
+					sgemm(true, false, g.colRows(), hw, g.coutG(), wg, dyg, 0, dx[n*inSz+grp*g.colRows()*hw:n*inSz+(grp+1)*g.colRows()*hw])
+					continue
+				}
 				sgemm(true, false, g.colRows(), hw, g.coutG(), wg, dyg, 0, cols)
 				g.col2im(cols, grp, dx[n*inSz:(n+1)*inSz])
 			}
@@ -188,10 +224,15 @@ func (g convGeom) backwardW(x, dy, dw []float32) {
 		defer putBuf(cols)
 		for n := lo; n < hi; n++ {
 			for grp := 0; grp < g.Groups; grp++ {
-				g.im2col(x[n*inSz:(n+1)*inSz], grp, cols)
+				in := cols
+				if g.direct() {
+					in = x[n*inSz+grp*g.colRows()*hw : n*inSz+(grp+1)*g.colRows()*hw]
+				} else {
+					g.im2col(x[n*inSz:(n+1)*inSz], grp, cols)
+				}
 				dyg := dy[n*outSz+grp*g.coutG()*hw : n*outSz+(grp+1)*g.coutG()*hw]
 				accg := acc[grp*g.coutG()*g.colRows() : (grp+1)*g.coutG()*g.colRows()]
-				sgemm(false, true, g.coutG(), g.colRows(), hw, dyg, cols, 1, accg)
+				sgemm(false, true, g.coutG(), g.colRows(), hw, dyg, in, 1, accg)
 			}
 		}
 	})

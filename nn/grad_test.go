@@ -102,6 +102,9 @@ func TestConvGradients(t *testing.T) {
 		{N: 1, C: 3, H: 7, W: 7, K: 3, OutC: 3, Stride: 1, Dil: 2, PadH: 2, PadW: 2, Groups: 3},   // dilated depthwise
 		{N: 2, C: 4, H: 4, W: 4, K: 3, OutC: 6, Stride: 1, Dil: 1, PadH: 1, PadW: 1, Groups: 2},   // grouped
 		{N: 2, C: 3, H: 5, W: 5, K: 1, OutC: 2, Stride: 2, Dil: 1, PadH: -1, PadW: -1, Groups: 1}, // shifted (factorized reduce)
+		{N: 2, C: 4, H: 5, W: 5, K: 1, OutC: 3, Stride: 1, Dil: 1, Groups: 1},                     // 1x1: no im2col
+		{N: 2, C: 4, H: 3, W: 3, K: 1, OutC: 6, Stride: 1, Dil: 1, Groups: 2},                     // grouped 1x1
+		{N: 2, C: 2, H: 7, W: 7, K: 3, OutC: 2, Stride: 3, Dil: 1, PadH: 1, PadW: 1, Groups: 1},   // stride 3
 	} {
 		tc.OutH = (tc.H+2*max(tc.PadH, 0)-tc.Dil*(tc.K-1)-1)/tc.Stride + 1
 		tc.OutW = tc.OutH

@@ -23,7 +23,8 @@ type TrainConfig struct {
 	ProgressEvery int     `yaml:"progress_every"` // steps between progress reports (50)
 }
 
-func (c TrainConfig) withDefaults() TrainConfig {
+// WithDefaults fills the zero fields with their defaults.
+func (c TrainConfig) WithDefaults() TrainConfig {
 	if c.Epochs == 0 {
 		c.Epochs = 1
 	}
@@ -47,7 +48,7 @@ func (c TrainConfig) withDefaults() TrainConfig {
 
 // Check reports a setting that cannot train.
 func (c TrainConfig) Check() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	switch {
 	case c.Epochs < 1 || c.Epochs > 10000:
 		return fmt.Errorf("epochs %d must be from 1 to 10000", c.Epochs)
@@ -102,7 +103,7 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *Dataset, cfg 
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	in := net.Layers[0].Shape
 	if [3]int{in.C, in.H, in.W} != train.Shape() {
 		return nil, fmt.Errorf("the network takes %v inputs but %s images are %dx%dx%d: set the space's input to [%d, %d, %d]",
