@@ -23,8 +23,12 @@ type bnOp struct {
 	runningMean []float32
 	runningVar  []float32
 	// The statistics of the last forward pass, which the gradient ops of the same
-	// run use instead of computing them again.
+	// run use instead of computing them again; gen counts forward passes, so the
+	// per-channel gradient sums are computed once per pass for all three gradients.
 	mean, inv []float32
+	gen       uint64
+	sumsGen   uint64
+	sdy, sdyx []float64
 }
 
 func newBN(name string, c int) *bnOp {
@@ -99,16 +103,19 @@ func (op *bnOp) Do(in ...G.Value) (G.Value, error) {
 	n, plane := xs[0], xs[2]*xs[3]
 	mean, inv := op.stats(x, n, plane, true)
 	op.mean, op.inv = mean, inv
-	y := make([]float32, len(x))
-	for i := 0; i < n; i++ {
-		for c := 0; c < op.c; c++ {
-			a, b := gamma[c]*inv[c], beta[c]-gamma[c]*inv[c]*mean[c]
-			o := (i*op.c + c) * plane
-			for j, v := range x[o : o+plane] {
-				y[o+j] = a*v + b
+	op.gen++
+	y := op.out(len(x))
+	forChunks(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for c := 0; c < op.c; c++ {
+				a, b := gamma[c]*inv[c], beta[c]-gamma[c]*inv[c]*mean[c]
+				o := (i*op.c + c) * plane
+				for j, v := range x[o : o+plane] {
+					y[o+j] = a*v + b
+				}
 			}
 		}
-	}
+	})
 	return newDense(xs.Clone(), y), nil
 }
 
@@ -173,50 +180,68 @@ func (op *bnGradOp) Do(in ...G.Value) (G.Value, error) {
 	if mean == nil { // no forward pass ran before this one (not in a normal run)
 		mean, inv = op.bn.stats(x, n, plane, false)
 	}
-	// Per channel: sum(dy) and sum(dy * xhat).
-	sdy, sdyx := make([]float64, C), make([]float64, C)
-	for i := 0; i < n; i++ {
-		for c := 0; c < C; c++ {
-			o := (i*C + c) * plane
-			for j := 0; j < plane; j++ {
-				xhat := (x[o+j] - mean[c]) * inv[c]
-				sdy[c] += float64(dy[o+j])
-				sdyx[c] += float64(dy[o+j] * xhat)
-			}
-		}
+	// Per channel: sum(dy) and sum(dy * xhat), once per forward pass.
+	if op.bn.sdy == nil || op.bn.sumsGen != op.bn.gen || op.bn.gen == 0 {
+		op.bn.sdy, op.bn.sdyx = bnSums(x, dy, mean, inv, n, C, plane)
+		op.bn.sumsGen = op.bn.gen
 	}
+	sdy, sdyx := op.bn.sdy, op.bn.sdyx
 	switch op.wrt {
 	case 1:
-		g := make([]float32, C)
+		g := op.out(C)
 		for c := range g {
 			g[c] = float32(sdyx[c])
 		}
 		return newDense(tensor.Shape{C}, g), nil
 	case 2:
-		g := make([]float32, C)
+		g := op.out(C)
 		for c := range g {
 			g[c] = float32(sdy[c])
 		}
 		return newDense(tensor.Shape{C}, g), nil
 	}
-	dx := make([]float32, len(x))
+	dx := op.out(len(x))
 	m := float32(n * plane)
-	for i := 0; i < n; i++ {
-		for c := 0; c < C; c++ {
-			o := (i*C + c) * plane
-			if !op.bn.training { // the running statistics are constants
-				for j := 0; j < plane; j++ {
-					dx[o+j] = dy[o+j] * gamma[c] * inv[c]
+	forChunks(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for c := 0; c < C; c++ {
+				o := (i*C + c) * plane
+				if !op.bn.training { // the running statistics are constants
+					for j := 0; j < plane; j++ {
+						dx[o+j] = dy[o+j] * gamma[c] * inv[c]
+					}
+					continue
 				}
-				continue
-			}
-			k := gamma[c] * inv[c] / m
-			a, b := float32(sdy[c]), float32(sdyx[c])
-			for j := 0; j < plane; j++ {
-				xhat := (x[o+j] - mean[c]) * inv[c]
-				dx[o+j] = k * (m*dy[o+j] - a - xhat*b)
+				k := gamma[c] * inv[c] / m
+				a, b := float32(sdy[c]), float32(sdyx[c])
+				for j := 0; j < plane; j++ {
+					xhat := (x[o+j] - mean[c]) * inv[c]
+					dx[o+j] = k * (m*dy[o+j] - a - xhat*b)
+				}
 			}
 		}
-	}
+	})
 	return newDense(xs.Clone(), dx), nil
+}
+
+// bnSums returns per channel sum(dy) and sum(dy * xhat), in parallel over channels.
+func bnSums(x, dy, mean, inv []float32, n, C, plane int) (sdy, sdyx []float64) {
+	sdy, sdyx = make([]float64, C), make([]float64, C)
+	forChunks(C, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var a, b float64
+			for i := 0; i < n; i++ {
+				o := (i*C + c) * plane
+				var pa, pb float32 // a plane's partial sums in float32, added up in float64
+				for j, d := range dy[o : o+plane] {
+					pa += d
+					pb += d * (x[o+j] - mean[c]) * inv[c]
+				}
+				a += float64(pa)
+				b += float64(pb)
+			}
+			sdy[c], sdyx[c] = a, b
+		}
+	})
+	return sdy, sdyx
 }

@@ -372,7 +372,7 @@ func (op *convOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := make([]float32, op.g.N*op.g.OutC*op.g.outHW())
+	y := op.out(op.g.N * op.g.OutC * op.g.outHW())
 	op.g.forward(x, w, y)
 	return newDense(tensor.Shape{op.g.N, op.g.OutC, op.g.OutH, op.g.OutW}, y), nil
 }
@@ -433,11 +433,11 @@ func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	if op.wrtW {
-		dw := make([]float32, len(w))
+		dw := op.out(len(w))
 		op.g.backwardW(x, dy, dw)
 		return newDense(ws.Clone(), dw), nil
 	}
-	dx := make([]float32, len(x))
+	dx := op.out(len(x))
 	op.g.backwardX(w, dy, dx)
 	return newDense(xs.Clone(), dx), nil
 }

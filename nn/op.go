@@ -15,12 +15,23 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// opBase holds what every op of this package answers the same way.
-type opBase struct{}
+// opBase holds what every op of this package answers the same way, and the op's
+// output memory, reused from run to run: a graph runs each op once per run, and every
+// op writes all of its output, so the last run's values are never read. (Allocating
+// and zeroing a fresh output per run cost about a tenth of training time.)
+type opBase struct{ buf []float32 }
 
-func (opBase) ReturnsPtr() bool     { return false }
-func (opBase) CallsExtern() bool    { return false }
-func (opBase) OverwritesInput() int { return -1 }
+// out returns n floats of the op's output memory, with stale contents.
+func (b *opBase) out(n int) []float32 {
+	if cap(b.buf) < n {
+		b.buf = make([]float32, n)
+	}
+	return b.buf[:n]
+}
+
+func (*opBase) ReturnsPtr() bool     { return false }
+func (*opBase) CallsExtern() bool    { return false }
+func (*opBase) OverwritesInput() int { return -1 }
 
 // hashOf hashes an op's String, which names the op and all its parameters.
 func hashOf(op fmt.Stringer) uint32 {

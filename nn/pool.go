@@ -103,7 +103,7 @@ func (op *poolOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := make([]float32, op.g.N*op.g.C*op.g.OutH*op.g.OutW)
+	y := op.out(op.g.N * op.g.C * op.g.OutH * op.g.OutW)
 	op.g.run(x, y, nil, nil)
 	return newDense(tensor.Shape{op.g.N, op.g.C, op.g.OutH, op.g.OutW}, y), nil
 }
@@ -144,7 +144,8 @@ func (op *poolGradOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	dx := make([]float32, len(x))
+	dx := op.out(len(x))
+	clear(dx)
 	op.g.run(x, nil, dy, dx)
 	return newDense(xs.Clone(), dx), nil
 }
@@ -166,7 +167,9 @@ func (op *zeroOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 func (op *zeroOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape.Clone(), nil }
 
 func (op *zeroOp) Do(in ...G.Value) (G.Value, error) {
-	return newDense(op.shape.Clone(), make([]float32, op.shape.TotalSize())), nil
+	z := op.out(op.shape.TotalSize())
+	clear(z) // gorgonia may have summed gradients into it in place
+	return newDense(op.shape.Clone(), z), nil
 }
 
 func (op *zeroOp) DiffWRT(int) []bool { return []bool{true} }
@@ -200,7 +203,7 @@ func (op *globalPoolOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	plane := s[2] * s[3]
-	y := make([]float32, s[0]*s[1])
+	y := op.out(s[0] * s[1])
 	for p := range y {
 		var sum float32
 		for _, v := range x[p*plane : (p+1)*plane] {
@@ -245,7 +248,7 @@ func (op *globalPoolGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	plane := s[2] * s[3]
-	dx := make([]float32, s.TotalSize())
+	dx := op.out(s.TotalSize())
 	for p, g := range dy {
 		share := g / float32(plane)
 		for j := p * plane; j < (p+1)*plane; j++ {
