@@ -2,16 +2,24 @@
 # Training throughput of the reference network (the NB201 cell below in the full
 # benchmark skeleton, 1x28x28 inputs, batch 64) in cellar and in PyTorch on CPU with
 # the same number of threads, and their ratio.
-#   bash bench/train_vs_torch.sh [steps]
-# PyTorch: Debian's python3-torch (apt-get install python3-torch), run by /usr/bin/python3.
+#   bash bench/train_vs_torch.sh [steps] [netlib]
+# With "netlib", cellar uses OpenBLAS (apt-get install libopenblas-dev) instead of the
+# pure-Go BLAS. PyTorch: Debian's python3-torch (apt-get install python3-torch), run by
+# /usr/bin/python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-10}
+build=()
+if [ "${2:-}" = netlib ]; then
+  build=(-tags netlib)
+  export CGO_LDFLAGS=-lopenblas
+fi
+export OPENBLAS_NUM_THREADS=1 # both sides split work across cores themselves
 threads=$(nproc)
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "PyTorch is missing: apt-get install python3-torch (it is run as /usr/bin/python3)" >&2
   exit 1
 fi
-cellar=$(GOMAXPROCS=$threads go test -run '^$' -bench 'TrainStep' -benchtime "${steps}x" ./nn | tee /dev/stderr | awk '/BenchmarkTrainStep/ {for (i=1;i<=NF;i++) if ($(i+1)=="samples/s") print $i}')
-torch=$(OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/nb201_torch.py --steps "$steps" --threads "$threads" | tee /dev/stderr | awk '{print $(NF-1)}')
+cellar=$(GOMAXPROCS=$threads go test "${build[@]}" -run '^$' -bench 'TrainStep' -benchtime "${steps}x" ./nn | tee /dev/stderr | awk '/BenchmarkTrainStep/ {for (i=1;i<=NF;i++) if ($(i+1)=="samples/s") print $i}')
+torch=$(/usr/bin/python3 bench/nb201_torch.py --steps "$steps" --threads "$threads" | tee /dev/stderr | awk '{print $(NF-1)}')
 awk -v c="$cellar" -v t="$torch" -v n="$threads" 'BEGIN { printf "cellar %.1f samples/s, pytorch %.1f samples/s (%d threads): cellar/pytorch = %.2fx\n", c, t, n, c/t }'
