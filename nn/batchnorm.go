@@ -46,11 +46,7 @@ func (op *bnOp) Hashcode() uint32      { return hashOf(op) }
 func (op *bnOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 
 func (op *bnOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
+	return sameShape(in, 0)
 }
 
 // stats returns the per-channel mean and 1/sqrt(var+eps) of x (N x C x plane) to
@@ -153,11 +149,7 @@ func (op *bnGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 
 func (op *bnGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	if op.wrt == 0 {
-		s, err := shapeOf(in[0])
-		if err != nil {
-			return nil, err
-		}
-		return s.Clone(), nil
+		return sameShape(in, 0)
 	}
 	return tensor.Shape{op.bn.c}, nil
 }

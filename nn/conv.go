@@ -408,15 +408,10 @@ func (op *convGradOp) Hashcode() uint32      { return hashOf(op) }
 func (op *convGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 
 func (op *convGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	i := 0
 	if op.wrtW {
-		i = 1
+		return sameShape(in, 1)
 	}
-	s, err := shapeOf(in[i])
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
+	return sameShape(in, 0)
 }
 
 func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {

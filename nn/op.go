@@ -82,3 +82,12 @@ func shapeOf(d G.DimSizer) (tensor.Shape, error) {
 	}
 	return s, nil
 }
+
+// sameShape is InferShape for an op whose output is shaped like its input i.
+func sameShape(in []G.DimSizer, i int) (tensor.Shape, error) {
+	s, err := shapeOf(in[i])
+	if err != nil {
+		return nil, err
+	}
+	return s.Clone(), nil
+}

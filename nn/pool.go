@@ -128,11 +128,7 @@ func (op *poolGradOp) Hashcode() uint32      { return hashOf(op) }
 func (op *poolGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 
 func (op *poolGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
+	return sameShape(in, 0)
 }
 
 func (op *poolGradOp) Do(in ...G.Value) (G.Value, error) {
@@ -231,11 +227,7 @@ func (op *globalPoolGradOp) Hashcode() uint32      { return hashOf(op) }
 func (op *globalPoolGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 
 func (op *globalPoolGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
+	return sameShape(in, 0)
 }
 
 func (op *globalPoolGradOp) Do(in ...G.Value) (G.Value, error) {

@@ -22,11 +22,7 @@ func (op *reluOp) Hashcode() uint32      { return hashOf(op) }
 func (op *reluOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 
 func (op *reluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
+	return sameShape(in, 0)
 }
 
 func (op *reluOp) Do(in ...G.Value) (G.Value, error) {
@@ -63,11 +59,7 @@ func (op *reluGradOp) Hashcode() uint32      { return hashOf(op) }
 func (op *reluGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 
 func (op *reluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
+	return sameShape(in, 0)
 }
 
 func (op *reluGradOp) Do(in ...G.Value) (G.Value, error) {
@@ -109,11 +101,7 @@ func (op *addOp) Hashcode() uint32      { return hashOf(op) }
 func (op *addOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 
 func (op *addOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(in[0])
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
+	return sameShape(in, 0)
 }
 
 func (op *addOp) Do(in ...G.Value) (G.Value, error) {
