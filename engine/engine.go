@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cellar/spaces"
@@ -51,12 +52,14 @@ type Status struct {
 
 // Engine runs one experiment once.
 type Engine struct {
-	exp  *Experiment
-	opt  Options
-	obj  Objective
-	hub  hub
-	cmds chan command
-	done chan struct{} // closed when Run returns
+	exp       *Experiment
+	opt       Options
+	obj       Objective
+	hub       hub
+	cmds      chan command
+	started   atomic.Bool
+	accepting chan struct{} // closed when Run starts taking commands
+	done      chan struct{} // closed when Run returns
 
 	mu     sync.Mutex
 	status Status
@@ -96,7 +99,7 @@ type command struct {
 
 // New prepares an engine; Run starts it.
 func New(exp *Experiment, opt Options) *Engine {
-	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), done: make(chan struct{}), nextID: 1, state: Idle}
+	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), accepting: make(chan struct{}), done: make(chan struct{}), nextID: 1, state: Idle}
 	e.status = Status{Name: exp.Config.Name, State: Idle, Budget: exp.Config.Budget}
 	return e
 }
@@ -143,6 +146,11 @@ func (e *Engine) Inject(arch spaces.Arch, parent uint64) error {
 func (e *Engine) send(c command) error {
 	c.reply = make(chan error, 1)
 	select {
+	case <-e.accepting:
+	default:
+		return errors.New("the search has not started")
+	}
+	select {
 	case e.cmds <- c:
 		return <-c.reply
 	case <-e.done:
@@ -160,6 +168,9 @@ type finished struct {
 // ask, or ctx ends. It returns ctx's error when interrupted, after storing every trial
 // that finished and a checkpoint to resume from.
 func (e *Engine) Run(ctx context.Context) (err error) {
+	if !e.started.CompareAndSwap(false, true) {
+		return errors.New("engine: Run was already called; an engine runs once")
+	}
 	defer close(e.done)
 	defer e.hub.close()
 	if err := e.restore(); err != nil {
@@ -181,6 +192,7 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	}()
 
 	e.setState(Searching)
+	close(e.accepting)
 	// Stored trials among the resumed pending ones are told now, in the searching
 	// state, so that the strategy is asked after each one as it was before the stop.
 	e.tellReady()

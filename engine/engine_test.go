@@ -441,3 +441,20 @@ func TestSubscribersSeeEveryState(t *testing.T) {
 }
 
 func newTestRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
+
+func TestCommandsOutsideARun(t *testing.T) {
+	exp := tableConfig(t, "random", 3, 1)
+	e := New(exp, Options{})
+	if err := e.Pause(false); err == nil {
+		t.Error("pause before Run was accepted")
+	}
+	if err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(context.Background()); err == nil {
+		t.Error("a second Run was accepted")
+	}
+	if err := e.Resume(); err == nil {
+		t.Error("resume after the run was accepted")
+	}
+}
