@@ -38,16 +38,32 @@ type Options struct {
 
 // Status is a snapshot of a search for display.
 type Status struct {
-	Name      string
-	State     RunState
-	Asked     int // trials asked for so far (ids 1..Asked)
-	Done      int
-	Failed    int
-	Running   []Trial
-	Best      *Trial // by the first objective
-	BestScore float64
-	Elapsed   time.Duration
-	Budget    Budget
+	Name     string
+	State    RunState
+	Asked    int // trials asked for so far (ids 1..Asked)
+	Done     int
+	Failed   int
+	Running  []Trial
+	Progress map[uint64]Progress // the latest report of each running trial
+	// Population is the strategy's current population (regevo's living members,
+	// evolution's evaluated generation), for strategies that keep one.
+	Population []Member
+	Best       *Trial // by the first objective
+	BestScore  float64
+	Elapsed    time.Duration
+	Budget     Budget
+}
+
+// Member is one member of a strategy's population.
+type Member struct {
+	Trial uint64
+	Arch  string
+	Score float64 // the first objective, oriented so that higher is better
+}
+
+// populated is what a strategy that keeps a population offers for display.
+type populated interface {
+	Population() []strategies.Result
 }
 
 // Engine runs one experiment once.
@@ -77,6 +93,9 @@ type Engine struct {
 	timeUp      bool
 	elapsed     time.Duration // wall time spent searching before activeSince
 	activeSince time.Time     // zero while paused
+
+	populationAt    time.Time // when Status.Population was last read
+	populationState RunState  // the state it was read in
 }
 
 // slot is one trial while the engine holds it.
@@ -115,6 +134,11 @@ func (e *Engine) Snapshot() Status {
 	defer e.mu.Unlock()
 	s := e.status
 	s.Running = append([]Trial(nil), s.Running...)
+	s.Population = append([]Member(nil), s.Population...)
+	s.Progress = make(map[uint64]Progress, len(e.status.Progress))
+	for id, p := range e.status.Progress {
+		s.Progress[id] = p
+	}
 	if s.Best != nil {
 		b := *s.Best
 		s.Best = &b
@@ -418,6 +442,12 @@ func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial) (out O
 		}
 	}()
 	report := func(p Progress) {
+		e.mu.Lock()
+		if e.status.Progress == nil {
+			e.status.Progress = map[uint64]Progress{}
+		}
+		e.status.Progress[t.ID] = p
+		e.mu.Unlock()
 		e.hub.publish(Event{Kind: TrialProgress, Trial: t, Progress: p})
 	}
 	return e.exp.Evaluator.Evaluate(ctx, arch, report)
@@ -540,9 +570,25 @@ func (e *Engine) updateStatus() {
 	e.status.Asked = int(e.nextID - 1)
 	e.status.Elapsed = e.elapsedNow()
 	e.status.Running = e.status.Running[:0]
+	running := map[uint64]bool{}
 	for _, s := range e.order {
 		if s.trial.State == Running {
 			e.status.Running = append(e.status.Running, s.trial)
+			running[s.trial.ID] = true
+		}
+	}
+	for id := range e.status.Progress {
+		if !running[id] {
+			delete(e.status.Progress, id)
+		}
+	}
+	// Read on the engine's goroutine, which owns the strategy; at most ten times a
+	// second, as a display needs, and whenever the state changes.
+	if p, ok := e.exp.Strategy.(populated); ok && (time.Since(e.populationAt) > 100*time.Millisecond || e.status.State != e.populationState) {
+		e.populationAt, e.populationState = time.Now(), e.status.State
+		e.status.Population = e.status.Population[:0]
+		for _, r := range p.Population() {
+			e.status.Population = append(e.status.Population, Member{Trial: r.Trial, Arch: r.Arch.String(), Score: r.Score})
 		}
 	}
 }

@@ -458,3 +458,47 @@ func TestCommandsOutsideARun(t *testing.T) {
 		t.Error("resume after the run was accepted")
 	}
 }
+
+func TestStatusShowsPopulationAndProgress(t *testing.T) {
+	exp := tableConfig(t, "regevo", 60, 2)
+	exp.Evaluator = &reporting{exp.Evaluator}
+	e := New(exp, Options{})
+	sub := e.Subscribe()
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(context.Background()) }()
+	sawProgress := false
+	for ev := range sub.C {
+		if ev.Kind == TrialProgress {
+			if _, ok := e.Snapshot().Progress[ev.Trial.ID]; ok {
+				sawProgress = true
+			}
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	s := e.Snapshot()
+	if !sawProgress {
+		t.Error("no running trial's progress was in the status")
+	}
+	if len(s.Population) != 30 { // regevo's default population, full after 60 trials
+		t.Fatalf("population of %d, want 30", len(s.Population))
+	}
+	for _, m := range s.Population {
+		if m.Trial < 31 || m.Arch == "" {
+			t.Fatalf("member %+v: want one of the 30 newest trials", m)
+		}
+	}
+	if len(s.Progress) != 0 || len(s.Running) != 0 {
+		t.Errorf("finished search still shows %d running, %d progress", len(s.Running), len(s.Progress))
+	}
+}
+
+// reporting reports one progress event per evaluation.
+type reporting struct{ Evaluator }
+
+func (r *reporting) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) (Outcome, error) {
+	p(Progress{Epoch: 1, Metrics: map[string]float64{"loss": 0.5}})
+	time.Sleep(time.Millisecond)
+	return r.Evaluator.Evaluate(ctx, a, p)
+}
