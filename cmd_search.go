@@ -194,11 +194,7 @@ func showProgress(eng *engine.Engine, trials int, objective string) func() {
 		defer tick.Stop()
 		update := func() {
 			s := eng.Snapshot()
-			desc := "searching"
-			if s.Best != nil {
-				desc = fmt.Sprintf("best %s %.6g (trial %d)", objective, s.Best.Metrics[objective], s.Best.ID)
-			}
-			bar.Describe(desc)
+			bar.Describe(progressLine(s, objective))
 			bar.Set(s.Done + s.Failed)
 		}
 		for {
@@ -215,6 +211,29 @@ func showProgress(eng *engine.Engine, trials int, objective string) func() {
 		}
 	}()
 	return func() { <-done }
+}
+
+// progressLine is the bar's description: the best trial so far and, for evaluators
+// that report progress (training), where the running trials are.
+func progressLine(s engine.Status, objective string) string {
+	parts := []string{"searching"}
+	if s.Best != nil {
+		parts[0] = fmt.Sprintf("best %s %.6g (trial %d)", objective, s.Best.Metrics[objective], s.Best.ID)
+	}
+	ids := make([]uint64, 0, len(s.Progress))
+	for id := range s.Progress {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		p := s.Progress[id]
+		line := fmt.Sprintf("#%d epoch %.2f", id, p.Epoch)
+		if loss, ok := p.Metrics["loss"]; ok {
+			line += fmt.Sprintf(" loss %.3f", loss)
+		}
+		parts = append(parts, line)
+	}
+	return strings.Join(parts, " | ")
 }
 
 func summary(w io.Writer, s engine.Status, exp *engine.Experiment, id uint64, db string) {
