@@ -345,15 +345,15 @@ func TestBenchCSV(t *testing.T) {
 
 func TestProgressLine(t *testing.T) {
 	best := engine.Trial{ID: 4, Metrics: map[string]float64{"val_accuracy": 97.5}}
-	s := engine.Status{Best: &best, Progress: map[uint64]engine.Progress{
+	s := engine.Status{Best: &best, Done: 3, Failed: 1, Elapsed: 40 * time.Second, Progress: map[uint64]engine.Progress{
 		9: {Epoch: 0.5, Metrics: map[string]float64{"loss": 0.25}},
 		7: {Epoch: 1.25},
 	}}
-	want := "best val_accuracy 97.5 (trial 4) | #7 epoch 1.25 | #9 epoch 0.50 loss 0.250"
-	if got := progressLine(s, "val_accuracy"); got != want {
+	want := "best val_accuracy 97.5 (trial 4), ETA 1m0s | #7 epoch 1.25 | #9 epoch 0.50 loss 0.250"
+	if got := progressLine(s, "val_accuracy", 10); got != want {
 		t.Errorf("progress line\n got %q\nwant %q", got, want)
 	}
-	if got := progressLine(engine.Status{}, "x"); got != "searching" {
+	if got := progressLine(engine.Status{}, "x", 10); got != "searching" {
 		t.Errorf("empty status: %q", got)
 	}
 }

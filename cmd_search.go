@@ -181,7 +181,7 @@ func showProgress(eng *engine.Engine, trials int, objective string) func() {
 		progressbar.OptionSetWriter(os.Stderr),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetPredictTime(false), // its estimate reads 0s after Set; see progressLine
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
@@ -194,7 +194,7 @@ func showProgress(eng *engine.Engine, trials int, objective string) func() {
 		defer tick.Stop()
 		update := func() {
 			s := eng.Snapshot()
-			bar.Describe(progressLine(s, objective))
+			bar.Describe(progressLine(s, objective, trials))
 			bar.Set(s.Done + s.Failed)
 		}
 		for {
@@ -215,10 +215,14 @@ func showProgress(eng *engine.Engine, trials int, objective string) func() {
 
 // progressLine is the bar's description: the best trial so far and, for evaluators
 // that report progress (training), where the running trials are.
-func progressLine(s engine.Status, objective string) string {
+func progressLine(s engine.Status, objective string, budget int) string {
 	parts := []string{"searching"}
 	if s.Best != nil {
 		parts[0] = fmt.Sprintf("best %s %.6g (trial %d)", objective, s.Best.Metrics[objective], s.Best.ID)
+	}
+	if done := s.Done + s.Failed; done > 0 && budget > done {
+		eta := time.Duration(float64(s.Elapsed) / float64(done) * float64(budget-done))
+		parts[0] += ", ETA " + eta.Round(time.Second).String()
 	}
 	ids := make([]uint64, 0, len(s.Progress))
 	for id := range s.Progress {
