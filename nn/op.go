@@ -91,3 +91,36 @@ func sameShape(in []G.DimSizer, i int) (tensor.Shape, error) {
 	}
 	return s.Clone(), nil
 }
+
+// inputGradOp is the gradient of a one-input op with respect to its input, computed
+// from that input x and the output's gradient dy by grad, which must write all of dx.
+// name must say which op and settings it belongs to: gorgonia merges nodes of equal
+// name and inputs.
+type inputGradOp struct {
+	opBase
+	name string
+	dims int
+	grad func(x, dy, dx []float32)
+}
+
+func (op *inputGradOp) Arity() int            { return 2 }
+func (op *inputGradOp) Type() hm.Type         { return fnType(2, op.dims, op.dims, op.dims) }
+func (op *inputGradOp) String() string        { return op.name }
+func (op *inputGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *inputGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
+
+func (op *inputGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return sameShape(in, 0) }
+
+func (op *inputGradOp) Do(in ...G.Value) (G.Value, error) {
+	x, s, err := f32(in[0])
+	if err != nil {
+		return nil, err
+	}
+	dy, _, err := f32(in[1])
+	if err != nil {
+		return nil, err
+	}
+	dx := op.out(len(x))
+	op.grad(x, dy, dx)
+	return newDense(s.Clone(), dx), nil
+}

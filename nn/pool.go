@@ -111,39 +111,12 @@ func (op *poolOp) Do(in ...G.Value) (G.Value, error) {
 func (op *poolOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *poolOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&poolGradOp{g: op.g}, in[0], grad)
+	g := op.g
+	dx, err := G.ApplyOp(&inputGradOp{name: g.String() + ".grad", dims: 4, grad: func(x, dy, dx []float32) {
+		clear(dx)
+		g.run(x, nil, dy, dx)
+	}}, in[0], grad)
 	return G.Nodes{dx}, err
-}
-
-// poolGradOp is a pool's gradient with respect to its input, from (x, dy).
-type poolGradOp struct {
-	opBase
-	g poolGeom
-}
-
-func (op *poolGradOp) Arity() int            { return 2 }
-func (op *poolGradOp) Type() hm.Type         { return fnType(2) }
-func (op *poolGradOp) String() string        { return op.g.String() + ".grad" }
-func (op *poolGradOp) Hashcode() uint32      { return hashOf(op) }
-func (op *poolGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
-
-func (op *poolGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	return sameShape(in, 0)
-}
-
-func (op *poolGradOp) Do(in ...G.Value) (G.Value, error) {
-	x, xs, err := f32(in[0])
-	if err != nil {
-		return nil, err
-	}
-	dy, _, err := f32(in[1])
-	if err != nil {
-		return nil, err
-	}
-	dx := op.out(len(x))
-	clear(dx)
-	op.g.run(x, nil, dy, dx)
-	return newDense(xs.Clone(), dx), nil
 }
 
 // zeroOp is the "none" op: zeros of the output shape. It keeps its input in the
@@ -213,39 +186,14 @@ func (op *globalPoolOp) Do(in ...G.Value) (G.Value, error) {
 func (op *globalPoolOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *globalPoolOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&globalPoolGradOp{}, in[0], grad)
-	return G.Nodes{dx}, err
-}
-
-// globalPoolGradOp spreads dy evenly over each plane, from (x, dy).
-type globalPoolGradOp struct{ opBase }
-
-func (op *globalPoolGradOp) Arity() int            { return 2 }
-func (op *globalPoolGradOp) Type() hm.Type         { return fnType(2) }
-func (op *globalPoolGradOp) String() string        { return "globalpool.grad" }
-func (op *globalPoolGradOp) Hashcode() uint32      { return hashOf(op) }
-func (op *globalPoolGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
-
-func (op *globalPoolGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	return sameShape(in, 0)
-}
-
-func (op *globalPoolGradOp) Do(in ...G.Value) (G.Value, error) {
-	_, s, err := f32(in[0])
-	if err != nil {
-		return nil, err
-	}
-	dy, _, err := f32(in[1])
-	if err != nil {
-		return nil, err
-	}
-	plane := s[2] * s[3]
-	dx := op.out(s.TotalSize())
-	for p, g := range dy {
-		share := g / float32(plane)
-		for j := p * plane; j < (p+1)*plane; j++ {
-			dx[j] = share
+	plane := in[0].Shape()[2] * in[0].Shape()[3]
+	dx, err := G.ApplyOp(&inputGradOp{name: "globalpool.grad", dims: 4, grad: func(_, dy, dx []float32) {
+		for p, g := range dy { // spread each plane's gradient evenly over it
+			share := g / float32(plane)
+			for j := p * plane; j < (p+1)*plane; j++ {
+				dx[j] = share
+			}
 		}
-	}
-	return newDense(s.Clone(), dx), nil
+	}}, in[0], grad)
+	return G.Nodes{dx}, err
 }

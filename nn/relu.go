@@ -42,46 +42,18 @@ func (op *reluOp) Do(in ...G.Value) (G.Value, error) {
 func (op *reluOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *reluOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&reluGradOp{dims: op.dims}, in[0], grad)
-	return G.Nodes{dx}, err
-}
-
-// reluGradOp passes dy where x > 0, from (x, dy).
-type reluGradOp struct {
-	opBase
-	dims int
-}
-
-func (op *reluGradOp) Arity() int            { return 2 }
-func (op *reluGradOp) Type() hm.Type         { return fnType(2, op.dims, op.dims, op.dims) }
-func (op *reluGradOp) String() string        { return "relu.grad" }
-func (op *reluGradOp) Hashcode() uint32      { return hashOf(op) }
-func (op *reluGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
-
-func (op *reluGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	return sameShape(in, 0)
-}
-
-func (op *reluGradOp) Do(in ...G.Value) (G.Value, error) {
-	x, s, err := f32(in[0])
-	if err != nil {
-		return nil, err
-	}
-	dy, _, err := f32(in[1])
-	if err != nil {
-		return nil, err
-	}
-	dx := op.out(len(x))
-	forChunks(len(x), func(_, lo, hi int) {
-		for i, v := range x[lo:hi] {
-			d := dy[lo+i]
-			if v <= 0 {
-				d = 0
+	dx, err := G.ApplyOp(&inputGradOp{name: "relu.grad", dims: op.dims, grad: func(x, dy, dx []float32) {
+		forChunks(len(x), func(_, lo, hi int) {
+			for i, v := range x[lo:hi] {
+				d := dy[lo+i]
+				if v <= 0 {
+					d = 0
+				}
+				dx[lo+i] = d
 			}
-			dx[lo+i] = d
-		}
-	})
-	return newDense(s.Clone(), dx), nil
+		})
+	}}, in[0], grad)
+	return G.Nodes{dx}, err
 }
 
 // relu applies reluOp.
