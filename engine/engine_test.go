@@ -51,6 +51,12 @@ objectives: [{name: test_accuracy, direction: max}]
 budget: %s
 parallelism: %d
 `, strategy, path, budget, parallel)
+	return buildExp(t, src)
+}
+
+// buildExp parses and builds an experiment, failing the test on any error.
+func buildExp(t testing.TB, src string) *Experiment {
+	t.Helper()
 	cfg, err := ParseConfig([]byte(src))
 	if err != nil {
 		t.Fatal(err)

@@ -17,14 +17,7 @@ parallelism: 2
 `
 
 func TestTrainEvaluatorInASearch(t *testing.T) {
-	cfg, err := ParseConfig([]byte(trainExp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := Build(cfg, []byte(trainExp), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := buildExp(t, trainExp)
 	if exp.Config.Objectives[0].Name != "val_accuracy" || !exp.Config.Objectives[0].Maximise() {
 		t.Errorf("default objective %+v; want val_accuracy, max", exp.Config.Objectives[0])
 	}
@@ -62,15 +55,7 @@ func TestTrainEvaluatorInASearch(t *testing.T) {
 }
 
 func TestDivergingTrialFailsSearchGoesOn(t *testing.T) {
-	src := strings.Replace(trainExp, "progress_every: 5}", "progress_every: 5, lr: 1000000}", 1)
-	cfg, err := ParseConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := Build(cfg, []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := buildExp(t, strings.Replace(trainExp, "progress_every: 5}", "progress_every: 5, lr: 1000000}", 1))
 	store := &memStore{}
 	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
 		t.Fatal(err)
