@@ -44,7 +44,7 @@ func newRoot() *cobra.Command {
 	}
 	root.Flags().StringVar(&rootFlags.db, "db", defaultDB, "database file")
 	root.Flags().IntVar(&rootFlags.trials, "trials", 0, "override the budget's number of trials")
-	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd())
+	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(), newTUICmd())
 	return root
 }
 

@@ -62,94 +62,126 @@ strategy learns of it; interrupt with Ctrl-C and continue later with --resume ID
 	return cmd
 }
 
-func runSearch(cmd *cobra.Command, f searchFlags) error {
-	out := cmd.OutOrStdout()
+// session is a search ready to run: its DB, stored experiment, built parts and engine.
+type session struct {
+	db  *storage.DB
+	x   *storage.Experiment
+	exp *engine.Experiment
+	eng *engine.Engine
+}
+
+// errFinished says a resumed experiment has nothing left to do.
+var errFinished = errors.New("the experiment has already finished")
+
+// openSession sets up the search the flags describe: a new experiment from -c (or the
+// built-in default), or --resume ID from the DB with its stored config. A bad config
+// creates no experiment.
+func openSession(f searchFlags) (*session, error) {
 	db, err := storage.Open(f.db, time.Second)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
+	s, err := prepare(db, f)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
 
+func prepare(db *storage.DB, f searchFlags) (*session, error) {
 	var (
 		src    []byte
 		x      *storage.Experiment
 		opt    engine.Options
 		origin = f.config
+		err    error
 	)
 	if f.resume > 0 {
 		if x, err = db.Experiment(f.resume); err != nil {
-			return err
+			return nil, err
 		}
 		if src, err = x.Source(); err != nil {
-			return err
+			return nil, err
 		}
 		origin = fmt.Sprintf("experiment %d of %s", x.ID, f.db)
 		if f.config != "" {
 			given, err := readFile(f.config)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if !bytes.Equal(given, src) {
-				return fmt.Errorf("%s differs from the config stored with experiment %d; a resume runs the stored one, so drop -c", f.config, x.ID)
+				return nil, fmt.Errorf("%s differs from the config stored with experiment %d; a resume runs the stored one, so drop -c", f.config, x.ID)
 			}
 		}
 		if opt.Resume, err = x.Checkpoint(); err != nil {
-			return err
+			return nil, err
+		}
+		if opt.Resume != nil && opt.Resume.Finished {
+			return nil, fmt.Errorf("experiment %d: %w", x.ID, errFinished)
 		}
 		trials, err := x.Trials()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opt.Stored = map[uint64]engine.Trial{}
 		for _, t := range trials {
 			opt.Stored[t.ID] = t
 		}
-		if opt.Resume != nil && opt.Resume.Finished {
-			fmt.Fprintf(out, "experiment %d has already finished.\n", x.ID)
-			return nil
-		}
 	} else if f.config != "" {
 		if src, err = readFile(f.config); err != nil {
-			return err
+			return nil, err
 		}
 	} else {
 		src, origin = defaultExperiment, "the built-in default experiment"
 	}
 	cfg, err := engine.ParseConfig(src)
 	if err != nil {
-		return fmt.Errorf("%s: %w", origin, err)
+		return nil, fmt.Errorf("%s: %w", origin, err)
 	}
 	if f.trials > 0 {
 		cfg.Budget.Trials = f.trials
 	}
 	exp, err := engine.Build(cfg, src, evaluators())
 	if err != nil {
-		return fmt.Errorf("%s: %w", origin, err)
+		return nil, fmt.Errorf("%s: %w", origin, err)
 	}
 	if x == nil {
 		if x, err = db.CreateExperiment(cfg.Name, src); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	opt.Store = x
-	eng := engine.New(exp, opt)
+	return &session{db: db, x: x, exp: exp, eng: engine.New(exp, opt)}, nil
+}
 
+func runSearch(cmd *cobra.Command, f searchFlags) error {
+	out := cmd.OutOrStdout()
+	s, err := openSession(f)
+	if errors.Is(err, errFinished) {
+		fmt.Fprintf(out, "%v.\n", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer s.db.Close()
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var watchers []func()
 	if f.events {
-		watchers = append(watchers, printEvents(eng.Subscribe(), out))
+		watchers = append(watchers, printEvents(s.eng.Subscribe(), out))
 	}
 	if !f.noProgress && term.IsTerminal(int(os.Stderr.Fd())) {
-		watchers = append(watchers, showProgress(eng, cfg.Budget.Trials, cfg.Objectives[0].Name))
+		watchers = append(watchers, showProgress(s.eng, s.exp.Config.Budget.Trials, s.exp.Config.Objectives[0].Name))
 	}
-	runErr := eng.Run(ctx)
+	runErr := s.eng.Run(ctx)
 	for _, wait := range watchers {
 		wait()
 	}
-	summary(out, eng.Snapshot(), exp, x.ID, f.db)
+	summary(out, s.eng.Snapshot(), s.exp, s.x.ID, f.db)
 	if errors.Is(runErr, context.Canceled) {
-		fmt.Fprintf(out, "interrupted: finished trials are stored; continue with\n  cellar search --db %s --resume %d\n", f.db, x.ID)
+		fmt.Fprintf(out, "interrupted: finished trials are stored; continue with\n  cellar search --db %s --resume %d\n", f.db, s.x.ID)
 		return nil
 	}
 	return runErr

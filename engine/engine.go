@@ -52,6 +52,8 @@ type Status struct {
 	BestScore  float64
 	Elapsed    time.Duration
 	Budget     Budget
+
+	asOf time.Time // when Elapsed was measured; Snapshot adds the time since while searching
 }
 
 // Member is one member of a strategy's population.
@@ -133,6 +135,9 @@ func (e *Engine) Snapshot() Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.status
+	if s.State == Searching && !s.asOf.IsZero() {
+		s.Elapsed += time.Since(s.asOf)
+	}
 	s.Running = append([]Trial(nil), s.Running...)
 	s.Population = append([]Member(nil), s.Population...)
 	s.Progress = make(map[uint64]Progress, len(e.status.Progress))
@@ -568,7 +573,7 @@ func (e *Engine) updateStatus() {
 	defer e.mu.Unlock()
 	e.status.State = e.state
 	e.status.Asked = int(e.nextID - 1)
-	e.status.Elapsed = e.elapsedNow()
+	e.status.Elapsed, e.status.asOf = e.elapsedNow(), time.Now()
 	e.status.Running = e.status.Running[:0]
 	running := map[uint64]bool{}
 	for _, s := range e.order {

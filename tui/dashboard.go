@@ -1,0 +1,155 @@
+package tui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/progress"
+	"github.com/charmbracelet/lipgloss"
+
+	"cellar/engine"
+)
+
+// recentKept is how many finished trials the dashboard keeps for its table.
+const recentKept = 200
+
+// Dashboard is the live view of a search: header with state and progress, running
+// trials with their latest progress, and the most recent finished trials.
+type Dashboard struct {
+	common *Common
+	exp    *engine.Experiment
+	obj    engine.Objective
+	status engine.Status
+	recent []engine.Trial // newest last
+	bar    progress.Model
+}
+
+// NewDashboard builds the dashboard of an experiment.
+func NewDashboard(c *Common, exp *engine.Experiment) *Dashboard {
+	return &Dashboard{common: c, exp: exp, obj: exp.Config.Objectives[0], bar: progress.New(progress.WithoutPercentage(), progress.WithSolidFill(string(c.Theme.Accent)))}
+}
+
+// SetStatus takes a fresh engine snapshot.
+func (d *Dashboard) SetStatus(s engine.Status) { d.status = s }
+
+// Apply folds engine events in: finished trials go to the recent table.
+func (d *Dashboard) Apply(events []engine.Event) {
+	for _, ev := range events {
+		if ev.Kind == engine.TrialFinished && ev.Trial.Final() {
+			d.recent = append(d.recent, ev.Trial)
+		}
+	}
+	if over := len(d.recent) - recentKept; over > 0 {
+		d.recent = append(d.recent[:0], d.recent[over:]...)
+	}
+}
+
+// View renders the dashboard in the session's width and the given height.
+func (d *Dashboard) View(height int) string {
+	w := max(d.common.Width, 20)
+	header := d.header(w)
+	bar := d.progress(w)
+	running := d.running(w)
+	rest := height - lipgloss.Height(header) - lipgloss.Height(bar) - lipgloss.Height(running)
+	return lipgloss.JoinVertical(lipgloss.Left, header, bar, running, d.table(w, max(rest, 3)))
+}
+
+func (d *Dashboard) header(w int) string {
+	st, s := d.common.Styles, d.status
+	state := strings.ToUpper(string(s.State))
+	parts := []string{"cellar", d.exp.Config.Name}
+	trials := fmt.Sprintf("%d trials", s.Done+s.Failed)
+	if b := s.Budget.Trials; b > 0 {
+		trials = fmt.Sprintf("%d/%d trials", s.Done+s.Failed, b)
+	}
+	if s.Failed > 0 {
+		trials += fmt.Sprintf(" (%d failed)", s.Failed)
+	}
+	parts = append(parts, trials)
+	if s.Best != nil {
+		parts = append(parts, fmt.Sprintf("best %s %.4g (#%d)", d.obj.Name, s.Best.Metrics[d.obj.Name], s.Best.ID))
+	}
+	parts = append(parts, s.Elapsed.Round(time.Second).String())
+	left := st.HeaderState.Render(state)
+	line := st.Header.Width(max(w-lipgloss.Width(left), 0)).MaxWidth(max(w-lipgloss.Width(left), 0)).Render(strings.Join(parts, " │ "))
+	return lipgloss.JoinHorizontal(lipgloss.Top, left, line)
+}
+
+func (d *Dashboard) progress(w int) string {
+	s := d.status
+	frac := 0.0
+	if b := s.Budget.Trials; b > 0 {
+		frac = float64(s.Done+s.Failed) / float64(b)
+	} else if t := s.Budget.Time; t > 0 {
+		frac = float64(s.Elapsed) / float64(t)
+	}
+	d.bar.Width = w
+	return d.bar.ViewAs(min(frac, 1))
+}
+
+func (d *Dashboard) running(w int) string {
+	st, s := d.common.Styles, d.status
+	lines := []string{st.Title.Render(fmt.Sprintf("Running (%d)", len(s.Running)))}
+	trials := append([]engine.Trial(nil), s.Running...)
+	sort.Slice(trials, func(i, j int) bool { return trials[i].ID < trials[j].ID })
+	for _, t := range trials {
+		line := fmt.Sprintf("#%-5d %-6s", t.ID, t.Origin)
+		if p, ok := s.Progress[t.ID]; ok {
+			line += fmt.Sprintf(" epoch %.2f", p.Epoch)
+			if l, ok := p.Metrics["loss"]; ok {
+				line += fmt.Sprintf(" loss %.3f", l)
+			}
+			if a, ok := p.Metrics["accuracy"]; ok {
+				line += fmt.Sprintf(" acc %.1f%%", a)
+			}
+		} else {
+			line += " " + time.Since(t.Started).Round(time.Second).String()
+		}
+		lines = append(lines, st.Text.Render(truncate(line+"  "+t.Arch, w)))
+	}
+	if len(trials) == 0 {
+		lines = append(lines, st.Muted.Render("none"))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// table renders the newest finished trials that fit in height lines.
+func (d *Dashboard) table(w, height int) string {
+	st := d.common.Styles
+	head := fmt.Sprintf("%-6s %-6s %-7s %10s %8s  %s", "ID", "STATE", "ORIGIN", truncate(d.obj.Name, 10), "SECONDS", "ARCH")
+	lines := []string{st.Title.Render("Recent trials"), st.Label.Render(truncate(head, w))}
+	rows := max(height-2, 0)
+	for i := len(d.recent) - 1; i >= 0 && len(lines)-2 < rows; i-- {
+		t := d.recent[i]
+		val := "-"
+		if v, ok := t.Metrics[d.obj.Name]; ok {
+			val = fmt.Sprintf("%.4g", v)
+		}
+		row := truncate(fmt.Sprintf("%-6d %-6s %-7s %10s %8.1f  %s", t.ID, t.State, truncate(t.Origin, 7), val, t.Duration().Seconds(), t.Arch), w)
+		style := st.Text
+		if t.State == engine.Failed {
+			style = st.Bad
+		} else if d.status.Best != nil && t.ID == d.status.Best.ID {
+			style = st.Good
+		}
+		lines = append(lines, style.Render(row))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// truncate cuts s to w cells, marking the cut.
+func truncate(s string, w int) string {
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	if w <= 1 {
+		return ""
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r)) > w-1 {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}

@@ -1,0 +1,144 @@
+package tui
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"cellar/engine"
+	"cellar/spaces"
+	"cellar/themes"
+)
+
+// slow delays every evaluation so a test can act while the search runs.
+type slow struct {
+	engine.Evaluator
+	d time.Duration
+}
+
+func (s slow) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.Progress)) (engine.Outcome, error) {
+	select {
+	case <-time.After(s.d):
+	case <-ctx.Done():
+		return engine.Outcome{}, ctx.Err()
+	}
+	return s.Evaluator.Evaluate(ctx, a, p)
+}
+
+func newSearch(t *testing.T, trials int, delay time.Duration) (*engine.Engine, *engine.Experiment) {
+	t.Helper()
+	src := "name: tui-test\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: " + itoa(trials) + "}\n"
+	cfg, err := engine.ParseConfig([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := engine.Build(cfg, []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp.Evaluator = slow{exp.Evaluator, delay}
+	return engine.New(exp, engine.Options{}), exp
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// plain is a renderer without colour, so views compare as text.
+func plain() *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.Ascii)
+	return r
+}
+
+// pump feeds the model every event batch until the engine's stream closes.
+func pump(m *Model) {
+	for {
+		msg := waitEvents(m.sub)().(eventsMsg)
+		m.Update(msg)
+		if !msg.ok {
+			return
+		}
+	}
+}
+
+func TestDashboardShowsTheSearch(t *testing.T) {
+	eng, exp := newSearch(t, 12, 0)
+	m := New(eng, exp, themes.Dark, plain())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(context.Background()) }()
+	pump(m)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	view := m.View()
+	for _, want := range []string{"FINISHED", "tui-test", "12/12 trials", "best params", "Recent trials", "Running (0)"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("view lacks %q:\n%s", want, view)
+		}
+	}
+	// The newest trial heads the table.
+	if !strings.Contains(view, "\n12     done") {
+		t.Errorf("trial 12 is not the table's first row:\n%s", view)
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {60, 20}} {
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		v := m.View()
+		if h := lipgloss.Height(v); h > size[1] {
+			t.Errorf("%dx%d: view is %d lines high", size[0], size[1], h)
+		}
+		for i, line := range strings.Split(v, "\n") {
+			if w := lipgloss.Width(line); w > size[0] {
+				t.Errorf("%dx%d: line %d is %d wide: %q", size[0], size[1], i, w, line)
+			}
+		}
+	}
+}
+
+func press(m *Model, k string) {
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)})
+	if cmd != nil {
+		m.Update(cmd())
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for i := 0; i < 3000; i++ {
+		if ok() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestPauseKeyPausesTheSearch(t *testing.T) {
+	eng, exp := newSearch(t, 200, 5*time.Millisecond)
+	m := New(eng, exp, themes.Light, plain())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx) }()
+	waitFor(t, "the search to start", func() bool { return eng.Snapshot().State == engine.Searching })
+	press(m, "p")
+	waitFor(t, "the pause", func() bool { return eng.Snapshot().State == engine.Paused })
+	waitFor(t, "running trials to finish", func() bool { return len(eng.Snapshot().Running) == 0 })
+	before := eng.Snapshot().Done
+	time.Sleep(50 * time.Millisecond)
+	if after := eng.Snapshot().Done; after != before {
+		t.Errorf("trials went on while paused: %d, then %d", before, after)
+	}
+	m.Update(tickMsg(time.Now()))
+	if v := m.View(); !strings.Contains(v, "PAUSED") {
+		t.Errorf("the header does not say paused:\n%s", v)
+	}
+	press(m, "p")
+	waitFor(t, "the search to go on", func() bool { return eng.Snapshot().Done > before })
+	cancel()
+	<-done
+}
