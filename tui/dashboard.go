@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/progress"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"cellar/engine"
 )
@@ -23,6 +24,7 @@ type Dashboard struct {
 	obj    engine.Objective
 	status engine.Status
 	recent []engine.Trial // newest last
+	points []point        // every finished trial, for the charts
 	bar    progress.Model
 }
 
@@ -39,6 +41,9 @@ func (d *Dashboard) Apply(events []engine.Event) {
 	for _, ev := range events {
 		if ev.Kind == engine.TrialFinished && ev.Trial.Final() {
 			d.recent = append(d.recent, ev.Trial)
+			if ev.Trial.State == engine.Done {
+				d.points = append(d.points, point{id: ev.Trial.ID, values: ev.Trial.Metrics})
+			}
 		}
 	}
 	if over := len(d.recent) - recentKept; over > 0 {
@@ -53,7 +58,52 @@ func (d *Dashboard) View(height int) string {
 	bar := d.progress(w)
 	running := d.running(w)
 	rest := height - lipgloss.Height(header) - lipgloss.Height(bar) - lipgloss.Height(running)
-	return lipgloss.JoinVertical(lipgloss.Left, header, bar, running, d.table(w, max(rest, 3)))
+	// Charts take what the trials table (at least 5 lines) leaves: a first row of the
+	// reward curve and the best architecture, a second of population and Pareto front.
+	var rows []string
+	if room := rest - 5; room >= 8 {
+		h1 := min(room, 12)
+		rows = append(rows, d.pair(rewardChart(d.common, d.obj, d.points, w/2-1, h1), d.bestDiagram(w-w/2), w, h1))
+		if room-h1 >= 8 {
+			h2 := min(room-h1, 12)
+			pop := populationBars(d.common, d.obj, d.status.Population, d.points, w/2-1, h2)
+			other := d.common.Styles.Muted.Render("one objective: no Pareto front")
+			if objs := d.exp.Config.Objectives; len(objs) > 1 {
+				other = paretoChart(d.common, objs[0], objs[1], d.points, w-w/2, h2)
+			}
+			rows = append(rows, d.pair(pop, other, w, h2))
+		}
+		for _, r := range rows {
+			rest -= lipgloss.Height(r)
+		}
+	}
+	parts := append([]string{header, bar}, rows...)
+	parts = append(parts, running, d.table(w, max(rest, 3)))
+	return lipgloss.JoinVertical(lipgloss.Left, parts...)
+}
+
+// pair sets two panels side by side in w columns and at most h lines.
+func (d *Dashboard) pair(left, right string, w, h int) string {
+	cell := func(s string, width int) string {
+		lines := strings.Split(s, "\n")
+		if len(lines) > h {
+			lines = lines[:h]
+		}
+		for i, l := range lines {
+			l = truncate(l, width)
+			lines[i] = l + strings.Repeat(" ", max(width-lipgloss.Width(l), 0))
+		}
+		return strings.Join(lines, "\n")
+	}
+	return lipgloss.JoinHorizontal(lipgloss.Top, cell(left, w/2), cell(right, w-w/2))
+}
+
+func (d *Dashboard) bestDiagram(w int) string {
+	arch := ""
+	if d.status.Best != nil {
+		arch = d.status.Best.Arch
+	}
+	return archDiagram(d.common, d.exp.Space, arch, w)
 }
 
 func (d *Dashboard) header(w int) string {
@@ -139,17 +189,5 @@ func (d *Dashboard) table(w, height int) string {
 	return strings.Join(lines, "\n")
 }
 
-// truncate cuts s to w cells, marking the cut.
-func truncate(s string, w int) string {
-	if lipgloss.Width(s) <= w {
-		return s
-	}
-	if w <= 1 {
-		return ""
-	}
-	r := []rune(s)
-	for len(r) > 0 && lipgloss.Width(string(r)) > w-1 {
-		r = r[:len(r)-1]
-	}
-	return string(r) + "…"
-}
+// truncate cuts s, which may hold styles, to w cells, marking the cut.
+func truncate(s string, w int) string { return ansi.Truncate(s, max(w, 0), "…") }

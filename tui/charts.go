@@ -1,0 +1,267 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/NimbleMarkets/ntcharts/canvas"
+	"github.com/NimbleMarkets/ntcharts/canvas/runes"
+	"github.com/NimbleMarkets/ntcharts/linechart"
+
+	"cellar/engine"
+	"cellar/spaces"
+)
+
+// point is one finished trial as the charts need it.
+type point struct {
+	id     uint64
+	values map[string]float64
+}
+
+// rewardChart plots every trial's first objective over trial index, and the best so far
+// as a line.
+func rewardChart(c *Common, obj engine.Objective, pts []point, w, h int) string {
+	st := c.Styles
+	title := st.Title.Render("Reward: " + obj.Name)
+	if len(pts) == 0 || w < 20 || h < 5 {
+		return title + "\n" + st.Muted.Render("no finished trials yet")
+	}
+	minY, maxY := math.Inf(1), math.Inf(-1)
+	for _, p := range pts {
+		if v, ok := p.values[obj.Name]; ok {
+			minY, maxY = math.Min(minY, v), math.Max(maxY, v)
+		}
+	}
+	if math.IsInf(minY, 1) {
+		return title + "\n" + st.Muted.Render("no trial has "+obj.Name)
+	}
+	if maxY == minY {
+		maxY = minY + 1
+	}
+	maxX := float64(pts[len(pts)-1].id)
+	lc := linechart.New(w, h-1, float64(pts[0].id), math.Max(maxX, float64(pts[0].id)+1), minY, maxY,
+		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text))
+	lc.DrawXYAxisAndLabel()
+	var best *canvas.Float64Point
+	for _, p := range pts {
+		v, ok := p.values[obj.Name]
+		if !ok {
+			continue
+		}
+		f := canvas.Float64Point{X: float64(p.id), Y: v}
+		lc.DrawRuneWithStyle(f, '·', st.Muted)
+		if best == nil || (obj.Maximise() && v > best.Y) || (!obj.Maximise() && v < best.Y) {
+			if best != nil {
+				lc.DrawLineWithStyle(*best, canvas.Float64Point{X: f.X, Y: best.Y}, runes.ThinLineStyle, st.Accent)
+			}
+			b := f
+			best = &b
+		}
+	}
+	if best != nil && maxX > best.X {
+		lc.DrawLineWithStyle(*best, canvas.Float64Point{X: maxX, Y: best.Y}, runes.ThinLineStyle, st.Accent)
+	}
+	return title + "\n" + lc.View()
+}
+
+// paretoChart plots two objectives against each other and marks the non-dominated
+// trials.
+func paretoChart(c *Common, a, b engine.Objective, pts []point, w, h int) string {
+	st := c.Styles
+	title := st.Title.Render(fmt.Sprintf("Pareto: %s vs %s", a.Name, b.Name))
+	var xy []canvas.Float64Point
+	for _, p := range pts {
+		x, okx := p.values[b.Name]
+		y, oky := p.values[a.Name]
+		if okx && oky {
+			xy = append(xy, canvas.Float64Point{X: x, Y: y})
+		}
+	}
+	if len(xy) == 0 || w < 20 || h < 5 {
+		return title + "\n" + st.Muted.Render("no finished trials yet")
+	}
+	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, f := range xy {
+		minX, maxX = math.Min(minX, f.X), math.Max(maxX, f.X)
+		minY, maxY = math.Min(minY, f.Y), math.Max(maxY, f.Y)
+	}
+	if maxX == minX {
+		maxX++
+	}
+	if maxY == minY {
+		maxY++
+	}
+	lc := linechart.New(w, h-1, minX, maxX, minY, maxY, linechart.WithXYSteps(3, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text))
+	lc.DrawXYAxisAndLabel()
+	front := paretoFront(xy, a.Maximise(), b.Maximise())
+	for i, f := range xy {
+		if front[i] {
+			continue
+		}
+		lc.DrawRuneWithStyle(f, '·', st.Muted)
+	}
+	for i, f := range xy {
+		if front[i] {
+			lc.DrawRuneWithStyle(f, '◆', st.Good)
+		}
+	}
+	return title + "\n" + lc.View()
+}
+
+// paretoFront marks the points no other point dominates (at least as good in both
+// coordinates, better in one), Y being maximised when maxY, X when maxX.
+func paretoFront(xy []canvas.Float64Point, maxY, maxX bool) []bool {
+	better := func(u, v float64, max bool) bool {
+		if max {
+			return u > v
+		}
+		return u < v
+	}
+	front := make([]bool, len(xy))
+	for i, p := range xy {
+		front[i] = true
+		for j, q := range xy {
+			if i == j {
+				continue
+			}
+			geY := q.Y == p.Y || better(q.Y, p.Y, maxY)
+			geX := q.X == p.X || better(q.X, p.X, maxX)
+			if geY && geX && (better(q.Y, p.Y, maxY) || better(q.X, p.X, maxX)) {
+				front[i] = false
+				break
+			}
+		}
+	}
+	return front
+}
+
+// populationBars shows the strategy's population as bars sorted by fitness, or, for
+// strategies without one, the distribution of finished trials' scores.
+func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []point, w, h int) string {
+	st := c.Styles
+	var vals []float64
+	var labels []string
+	title := "Population"
+	if len(pop) > 0 {
+		for _, m := range pop {
+			v := m.Score
+			if !obj.Maximise() {
+				v = -v
+			}
+			vals = append(vals, v)
+			labels = append(labels, fmt.Sprintf("#%d", m.Trial))
+		}
+	} else {
+		title = "Scores"
+		for _, p := range pts {
+			if v, ok := p.values[obj.Name]; ok {
+				vals = append(vals, v)
+				labels = append(labels, fmt.Sprintf("#%d", p.id))
+			}
+		}
+	}
+	title = st.Title.Render(fmt.Sprintf("%s (%d)", title, len(vals)))
+	if len(vals) == 0 || h < 2 {
+		return title + "\n" + st.Muted.Render("empty")
+	}
+	idx := make([]int, len(vals))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(i, j int) bool {
+		if obj.Maximise() {
+			return vals[idx[i]] > vals[idx[j]]
+		}
+		return vals[idx[i]] < vals[idx[j]]
+	})
+	lo, hi := vals[idx[len(idx)-1]], vals[idx[0]]
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	barW := max(w-20, 4)
+	lines := []string{title}
+	for _, i := range idx[:min(len(idx), h-1)] {
+		frac := 1.0
+		if hi > lo {
+			frac = 0.1 + 0.9*(vals[i]-lo)/(hi-lo)
+		}
+		bar := strings.Repeat("█", max(int(frac*float64(barW)), 1))
+		lines = append(lines, fmt.Sprintf("%-7s %s %s", labels[i], st.Accent.Render(bar), st.Text.Render(fmt.Sprintf("%.4g", vals[i]))))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// archDiagram draws an architecture: a cell as its nodes, each with its op-labelled
+// incoming edges; a network as its stage stack.
+func archDiagram(c *Common, space spaces.Space, arch string, w int) string {
+	st := c.Styles
+	if arch == "" {
+		return st.Title.Render("Best architecture") + "\n" + st.Muted.Render("none yet")
+	}
+	a, err := space.Parse([]byte(arch))
+	if err != nil {
+		return st.Bad.Render(truncate("cannot draw: "+err.Error(), w))
+	}
+	lines := []string{st.Title.Render("Best architecture")}
+	edge := func(from int, op string) string {
+		return st.Muted.Render(fmt.Sprintf("%d", from)) + " ─" + st.Accent.Render(shortOp(op)) + "→"
+	}
+	switch x := a.(type) {
+	case spaces.NB201Arch: // NB201's string form lists each node's edges
+		nodes, _ := cellNodes(arch)
+		for i, edges := range nodes {
+			parts := make([]string, len(edges))
+			for j, e := range edges {
+				parts[j] = edge(e.from, e.op)
+			}
+			lines = append(lines, truncate(fmt.Sprintf("node %d ← ", i+1)+strings.Join(parts, "  "), w))
+		}
+	case spaces.CellArch:
+		for ci, cell := range [][]spaces.CellNode{x.Normal(), x.Reduce()} {
+			lines = append(lines, st.Label.Render([]string{"normal cell", "reduction cell"}[ci]))
+			for k, n := range cell {
+				lines = append(lines, truncate(fmt.Sprintf("node %d ← %s  %s", k+2, edge(int(n.In[0]), spaces.CellOps[n.Op[0]]), edge(int(n.In[1]), spaces.CellOps[n.Op[1]])), w))
+			}
+		}
+	case spaces.NetworkArch:
+		for i, s := range x.Stages() {
+			lines = append(lines, truncate(fmt.Sprintf("stage %d  %s ×%d  width %d  k%d  e%d", i, s.Block, s.Depth, s.Width, s.Kernel, s.Expansion), w))
+		}
+	default:
+		lines = append(lines, truncate(arch, w))
+	}
+	return strings.Join(lines, "\n")
+}
+
+type cellEdge struct {
+	from int
+	op   string
+}
+
+// cellNodes reads an NB201-form string into nodes of (from, op) edges.
+func cellNodes(s string) ([][]cellEdge, error) {
+	var nodes [][]cellEdge
+	for _, group := range strings.Split(s, "+") {
+		var edges []cellEdge
+		for _, e := range strings.Split(strings.Trim(group, "|"), "|") {
+			op, from, ok := strings.Cut(e, "~")
+			if !ok {
+				return nil, fmt.Errorf("bad edge %q", e)
+			}
+			var n int
+			fmt.Sscan(from, &n)
+			edges = append(edges, cellEdge{from: n, op: op})
+		}
+		nodes = append(nodes, edges)
+	}
+	return nodes, nil
+}
+
+// shortOp abbreviates op names for diagrams.
+func shortOp(op string) string {
+	r := strings.NewReplacer("nor_conv_", "conv", "skip_connect", "skip", "avg_pool_", "avg", "max_pool_", "max",
+		"sep_conv_", "sep", "dilated_conv_", "dil", "conv_", "conv", "identity", "id")
+	return r.Replace(op)
+}

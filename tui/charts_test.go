@@ -1,0 +1,68 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/NimbleMarkets/ntcharts/canvas"
+
+	"cellar/engine"
+	"cellar/spaces"
+	"cellar/themes"
+)
+
+func TestParetoFront(t *testing.T) {
+	// Y is accuracy (maximised), X is params (minimised).
+	pts := []canvas.Float64Point{{X: 10, Y: 90}, {X: 20, Y: 95}, {X: 30, Y: 94}, {X: 5, Y: 80}, {X: 20, Y: 93}, {X: 10, Y: 90}}
+	got := paretoFront(pts, true, false)
+	want := []bool{true, true, false, true, false, true} // (30,94) and (20,93) are dominated by (20,95); equal points both stay
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("point %v: on the front %v, want %v", pts[i], got[i], want[i])
+		}
+	}
+}
+
+func TestArchDiagrams(t *testing.T) {
+	c := &Common{Styles: themes.Dark.For(plain())}
+	nb, _ := spaces.NewNB201(spaces.DefaultNB201)
+	cell, _ := spaces.NewCell(spaces.DefaultCell)
+	net, _ := spaces.NewNetwork(spaces.DefaultNetwork)
+	for _, tc := range []struct {
+		space spaces.Space
+		arch  string
+		want  []string
+	}{
+		{nb, "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+			[]string{"node 1 ← 0 ─conv3x3→", "node 3 ← 0 ─skip→  1 ─conv3x3→  2 ─conv1x1→"}},
+		{cell, "normal=|sep_conv_3x3~0|skip_connect~1|+|dilated_conv_3x3~0|none~2|+|conv_5x5~1|max_pool_3x3~3|+|identity~0|avg_pool_3x3~4|;reduce=|skip_connect~0|identity~1|+|sep_conv_5x5~0|conv_3x3~2|+|avg_pool_3x3~1|max_pool_3x3~0|+|none~0|none~1|",
+			[]string{"normal cell", "node 2 ← 0 ─sep3x3→  1 ─skip→", "reduction cell", "node 5 ← 0 ─none→  1 ─none→"}},
+		{net, "|conv,d=2,w=32,k=3,e=1|mbconv,d=3,w=64,k=5,e=6|bottleneck,d=1,w=16,k=7,e=4|",
+			[]string{"stage 1  mbconv ×3  width 64  k5  e6"}},
+	} {
+		d := archDiagram(c, tc.space, tc.arch, 100)
+		for _, w := range tc.want {
+			if !strings.Contains(d, w) {
+				t.Errorf("%s diagram lacks %q:\n%s", tc.space.Name(), w, d)
+			}
+		}
+	}
+	if d := archDiagram(c, nb, "|bad|", 80); !strings.Contains(d, "cannot draw") {
+		t.Errorf("bad arch: %q", d)
+	}
+}
+
+func TestChartsWithoutData(t *testing.T) {
+	c := &Common{Styles: themes.Dark.For(plain())}
+	obj := engine.Objective{Name: "acc", Direction: "max"}
+	if s := rewardChart(c, obj, nil, 40, 10); !strings.Contains(s, "no finished trials") {
+		t.Errorf("empty reward chart: %q", s)
+	}
+	one := []point{{id: 1, values: map[string]float64{"acc": 5}}}
+	if s := rewardChart(c, obj, one, 40, 10); !strings.Contains(s, "Reward: acc") {
+		t.Errorf("one-point reward chart: %q", s)
+	}
+	if s := populationBars(c, obj, nil, one, 40, 5); !strings.Contains(s, "Scores (1)") {
+		t.Errorf("score distribution without a population: %q", s)
+	}
+}
