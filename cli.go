@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"cellar/engine"
 	"cellar/storage"
+	"cellar/themes"
 )
 
 //go:embed default.yaml
@@ -31,17 +33,22 @@ const defaultDB = "cellar.db"
 
 func newRoot() *cobra.Command {
 	var rootFlags searchFlags
+	var headless bool
 	root := &cobra.Command{
 		Use:           "cellar",
 		Short:         "A terminal workbench for neural architecture search",
-		Long:          "cellar runs neural architecture searches, keeps every trial in a bbolt file, and shows them.\nWith no command it runs the built-in default experiment into ./cellar.db.",
+		Long:          "cellar runs neural architecture searches, keeps every trial in a bbolt file, and shows them.\nWith no command it runs the built-in default experiment into ./cellar.db: in the terminal UI\nwhen stdout is a terminal, otherwise (or with --headless) as `cellar search` does.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runSearch(cmd, rootFlags)
+			if headless || !term.IsTerminal(int(os.Stdout.Fd())) {
+				return runSearch(cmd, rootFlags)
+			}
+			return runTUI(cmd.Context(), rootFlags, themes.Dark)
 		},
 	}
+	root.Flags().BoolVar(&headless, "headless", false, "no terminal UI: a progress bar and a summary")
 	root.Flags().StringVar(&rootFlags.db, "db", defaultDB, "database file")
 	root.Flags().IntVar(&rootFlags.trials, "trials", 0, "override the budget's number of trials")
 	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(), newTUICmd())
