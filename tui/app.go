@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"cellar/engine"
+	"cellar/spaces"
 	"cellar/themes"
 )
 
@@ -19,6 +20,7 @@ type Engine interface {
 	Snapshot() engine.Status
 	Pause(cancelRunning bool) error
 	Resume() error
+	Inject(arch spaces.Arch, parent uint64) error
 	Subscribe() *engine.Subscription
 }
 
@@ -81,6 +83,8 @@ type Model struct {
 	eng       Engine
 	sub       *engine.Subscription
 	dashboard *Dashboard
+	editor    *Editor // the open editor; nil on the dashboard
+	exp       *engine.Experiment
 	help      help.Model
 	notice    string
 	ended     bool
@@ -89,7 +93,7 @@ type Model struct {
 // New builds the program's root model for an engine, drawing with renderer r.
 func New(eng Engine, exp *engine.Experiment, theme themes.Theme, r *lipgloss.Renderer) *Model {
 	c := &Common{Theme: theme, Styles: theme.For(r), Keys: DefaultKeys(), Width: 80, Height: 24}
-	m := &Model{common: c, eng: eng, sub: eng.Subscribe(), help: help.New()}
+	m := &Model{common: c, eng: eng, exp: exp, sub: eng.Subscribe(), help: help.New()}
 	m.dashboard = NewDashboard(c, exp)
 	m.dashboard.SetStatus(eng.Snapshot())
 	return m
@@ -110,6 +114,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		case key.Matches(msg, k.Help):
 			m.help.ShowAll = !m.help.ShowAll
+		case m.editor != nil:
+			return m, m.editKey(msg)
+		case key.Matches(msg, k.Up):
+			m.dashboard.Select(-1)
+		case key.Matches(msg, k.Down):
+			m.dashboard.Select(1)
+		case key.Matches(msg, k.Edit):
+			if t := m.dashboard.Selected(); t != nil {
+				m.editor = NewEditor(m.exp.Space, t.Arch, t.ID)
+			}
 		case key.Matches(msg, k.Pause):
 			return m, m.togglePause(false)
 		case key.Matches(msg, k.PauseCancel):
@@ -130,6 +144,42 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.notice = string(msg)
 	}
 	return m, nil
+}
+
+// editKey handles a key in the editor.
+func (m *Model) editKey(msg tea.KeyMsg) tea.Cmd {
+	k, e := m.common.Keys, m.editor
+	switch {
+	case key.Matches(msg, k.Back):
+		m.editor = nil
+	case key.Matches(msg, k.Left):
+		e.Move(-1)
+	case key.Matches(msg, k.Right):
+		e.Move(1)
+	case key.Matches(msg, k.Up):
+		e.Cycle(1)
+	case key.Matches(msg, k.Down):
+		e.Cycle(-1)
+	case key.Matches(msg, k.Queue):
+		if err := e.Valid(); err != nil {
+			m.notice = "not queued: " + err.Error()
+			return nil
+		}
+		a, err := m.exp.Space.Parse([]byte(e.Arch()))
+		if err != nil {
+			m.notice = "not queued: " + err.Error()
+			return nil
+		}
+		parent := e.parent
+		e.queued = true
+		return func() tea.Msg {
+			if err := m.eng.Inject(a, parent); err != nil {
+				return noticeMsg("not queued: " + err.Error())
+			}
+			return noticeMsg("")
+		}
+	}
+	return nil
 }
 
 // togglePause pauses or resumes off the UI goroutine, as the engine answers after a
@@ -157,6 +207,11 @@ func (m *Model) View() string {
 	if m.notice != "" {
 		footer = st.Bad.Render(m.notice) + "  " + footer
 	}
-	body := m.dashboard.View(m.common.Height - lipgloss.Height(footer))
+	var body string
+	if m.editor != nil {
+		body = lipgloss.JoinVertical(lipgloss.Left, m.dashboard.header(m.common.Width), m.editor.View(m.common, m.common.Width))
+	} else {
+		body = m.dashboard.View(m.common.Height - lipgloss.Height(footer))
+	}
 	return lipgloss.JoinVertical(lipgloss.Left, body, footer)
 }

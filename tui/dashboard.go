@@ -26,6 +26,21 @@ type Dashboard struct {
 	recent []engine.Trial // newest last
 	points []point        // every finished trial, for the charts
 	bar    progress.Model
+	sel    int // selected row of the recent table, 0 = newest
+}
+
+// Select moves the selection in the recent trials by d rows.
+func (d *Dashboard) Select(delta int) {
+	d.sel = min(max(d.sel+delta, 0), max(len(d.recent)-1, 0))
+}
+
+// Selected is the selected recent trial, or the best when there is none.
+func (d *Dashboard) Selected() *engine.Trial {
+	if i := len(d.recent) - 1 - d.sel; i >= 0 && i < len(d.recent) {
+		t := d.recent[i]
+		return &t
+	}
+	return d.status.Best
 }
 
 // NewDashboard builds the dashboard of an experiment.
@@ -179,7 +194,9 @@ func (d *Dashboard) table(w, height int) string {
 		}
 		row := truncate(fmt.Sprintf("%-6d %-6s %-7s %10s %8.1f  %s", t.ID, t.State, truncate(t.Origin, 7), val, t.Duration().Seconds(), t.Arch), w)
 		style := st.Text
-		if t.State == engine.Failed {
+		if len(d.recent)-1-i == d.sel {
+			style = st.Selected
+		} else if t.State == engine.Failed {
 			style = st.Bad
 		} else if d.status.Best != nil && t.ID == d.status.Best.ID {
 			style = st.Good

@@ -6,6 +6,11 @@ import "github.com/charmbracelet/bubbles/key"
 type KeyMap struct {
 	Pause       key.Binding
 	PauseCancel key.Binding
+	Up, Down    key.Binding
+	Left, Right key.Binding
+	Edit        key.Binding
+	Queue       key.Binding
+	Back        key.Binding
 	Help        key.Binding
 	Quit        key.Binding
 }
@@ -15,15 +20,22 @@ func DefaultKeys() KeyMap {
 	return KeyMap{
 		Pause:       key.NewBinding(key.WithKeys("p", " "), key.WithHelp("p", "pause/resume")),
 		PauseCancel: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause, cancelling running trials")),
+		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Left:        key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous field")),
+		Right:       key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "next field")),
+		Edit:        key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit the selected trial")),
+		Queue:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "queue as a hand trial")),
+		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
 }
 
 // ShortHelp is the help bar.
-func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Pause, k.Help, k.Quit} }
+func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Pause, k.Edit, k.Help, k.Quit} }
 
 // FullHelp is the help shown by ?.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Help, k.Quit}}
+	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Edit}, {k.Left, k.Right, k.Queue, k.Back}, {k.Help, k.Quit}}
 }
