@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -267,7 +268,7 @@ func (b *Browser) refresh() {
 
 func (b *Browser) View() string {
 	st, w := b.common.Styles, b.common.Width
-	title := st.Header.Width(w).MaxWidth(w).Render("cellar browse │ " + b.path)
+	title := st.Header.Width(w).MaxWidth(w).Render("cellar browse │ " + filepath.Base(b.path))
 	footer := st.Muted.Render(truncate("↑/↓ select • enter open • esc back • s sort • f filter • r reload • q quit", w))
 	var body string
 	switch {
@@ -298,7 +299,7 @@ func (b *Browser) expsView() string {
 		if x.Finished {
 			state = "finished"
 		}
-		line := truncate(fmt.Sprintf("%4d  %-20s %6d trials  %s  %s", x.ID, truncate(x.Name, 20), x.Trials, x.Created.Local().Format("2006-01-02 15:04"), state), b.common.Width)
+		line := truncate(fmt.Sprintf("%s%4d  %-20s %6d trials  %s  %s", marker(i == b.cursor), x.ID, truncate(x.Name, 20), x.Trials, x.Created.Local().Format("2006-01-02 15:04"), state), b.common.Width)
 		if i == b.cursor {
 			line = st.Selected.Render(line)
 		}
@@ -310,7 +311,7 @@ func (b *Browser) expsView() string {
 func (b *Browser) trialsView(height int) string {
 	st, e := b.common.Styles, b.exp
 	lines := []string{st.Title.Render(truncate(fmt.Sprintf("Experiment %d %s: %d of %d trials (filter %s, sort by %s)", e.info.ID, e.info.Name, len(b.rows), len(e.trials), filters[b.filter], sortKeys[b.sortBy]), b.common.Width)),
-		st.Label.Render(truncate(fmt.Sprintf("%-6s %-6s %-7s %6s %10s %8s  %s", "ID", "STATE", "ORIGIN", "PARENT", truncate(e.obj.Name, 10), "SECONDS", "ARCH"), b.common.Width))}
+		st.Label.Render(truncate(fmt.Sprintf("  %-6s %-6s %-7s %6s %10s %8s  %s", "ID", "STATE", "ORIGIN", "PARENT", truncate(e.obj.Name, 10), "SECONDS", "ARCH"), b.common.Width))}
 	rows := max(height-2, 1)
 	top := max(min(b.cursor-rows/2, len(b.rows)-rows), 0)
 	for i := top; i < len(b.rows) && i < top+rows; i++ {
@@ -322,7 +323,7 @@ func (b *Browser) trialsView(height int) string {
 		if t.Parent != 0 {
 			parent = fmt.Sprint(t.Parent)
 		}
-		line := truncate(fmt.Sprintf("%-6d %-6s %-7s %6s %10s %8.1f  %s", t.ID, t.State, truncate(t.Origin, 7), parent, val, t.Duration().Seconds(), t.Arch), b.common.Width)
+		line := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %6s %10s %8.1f  %s", marker(i == b.cursor), t.ID, t.State, truncate(t.Origin, 7), parent, val, t.Duration().Seconds(), t.Arch), b.common.Width)
 		switch {
 		case i == b.cursor:
 			line = st.Selected.Render(line)
@@ -337,7 +338,7 @@ func (b *Browser) trialsView(height int) string {
 func (b *Browser) detailView(t engine.Trial) string {
 	st, e, w := b.common.Styles, b.exp, b.common.Width
 	lines := []string{st.Title.Render(fmt.Sprintf("Trial %d of experiment %d", t.ID, e.info.ID)),
-		fmt.Sprintf("%s %s   %s %s   %s %s", st.Label.Render("state"), t.State, st.Label.Render("origin"), t.Origin, st.Label.Render("ran"), t.Duration().Round(time.Millisecond)),
+		fmt.Sprintf("%s %s   %s %s   %s %.1fs", st.Label.Render("state"), t.State, st.Label.Render("origin"), t.Origin, st.Label.Render("ran"), t.Duration().Seconds()),
 		truncate(st.Label.Render("arch ")+t.Arch, w)}
 	if t.Error != "" {
 		lines = append(lines, st.Bad.Render(wrap("error: "+t.Error, w)))
@@ -354,7 +355,7 @@ func (b *Browser) detailView(t engine.Trial) string {
 		}
 		lines = append(lines, wrap(strings.Join(parts, "  "), w))
 	}
-	lines = append(lines, "", archDiagram(b.common, e.space, t.Arch, w))
+	lines = append(lines, "", archDiagram(b.common, "Architecture", e.space, t.Arch, w))
 	if len(t.Curve) > 0 {
 		lines = append(lines, "", st.Title.Render("Learning curve"))
 		for _, p := range t.Curve {
@@ -388,6 +389,14 @@ func (b *Browser) detailView(t engine.Trial) string {
 		p = pt.Parent
 	}
 	return strings.Join(lines, "\n")
+}
+
+// marker marks a selected row so that it shows without colour.
+func marker(selected bool) string {
+	if selected {
+		return "› "
+	}
+	return "  "
 }
 
 // wrap breaks s into lines of at most w cells.

@@ -40,6 +40,8 @@ func rewardChart(c *Common, obj engine.Objective, pts []point, w, h int) string 
 	if maxY == minY {
 		maxY = minY + 1
 	}
+	pad := (maxY - minY) * 0.05 // keep the best-so-far line off the axes
+	minY, maxY = minY-pad, maxY+pad
 	maxX := float64(pts[len(pts)-1].id)
 	lc := linechart.New(w, h-1, float64(pts[0].id), math.Max(maxX, float64(pts[0].id)+1), minY, maxY,
 		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text))
@@ -195,16 +197,16 @@ func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []
 
 // archDiagram draws an architecture: a cell as its nodes, each with its op-labelled
 // incoming edges; a network as its stage stack.
-func archDiagram(c *Common, space spaces.Space, arch string, w int) string {
+func archDiagram(c *Common, title string, space spaces.Space, arch string, w int) string {
 	st := c.Styles
 	if arch == "" {
-		return st.Title.Render("Best architecture") + "\n" + st.Muted.Render("none yet")
+		return st.Title.Render(title) + "\n" + st.Muted.Render("none yet")
 	}
 	a, err := space.Parse([]byte(arch))
 	if err != nil {
 		return st.Bad.Render(truncate("cannot draw: "+err.Error(), w))
 	}
-	lines := []string{st.Title.Render("Best architecture")}
+	lines := []string{st.Title.Render(title)}
 	edge := func(from int, op string) string {
 		return st.Muted.Render(fmt.Sprintf("%d", from)) + " ─" + st.Accent.Render(shortOp(op)) + "→"
 	}

@@ -40,14 +40,14 @@ func TestArchDiagrams(t *testing.T) {
 		{net, "|conv,d=2,w=32,k=3,e=1|mbconv,d=3,w=64,k=5,e=6|bottleneck,d=1,w=16,k=7,e=4|",
 			[]string{"stage 1  mbconv ×3  width 64  k5  e6"}},
 	} {
-		d := archDiagram(c, tc.space, tc.arch, 100)
+		d := archDiagram(c, "Architecture", tc.space, tc.arch, 100)
 		for _, w := range tc.want {
 			if !strings.Contains(d, w) {
 				t.Errorf("%s diagram lacks %q:\n%s", tc.space.Name(), w, d)
 			}
 		}
 	}
-	if d := archDiagram(c, nb, "|bad|", 80); !strings.Contains(d, "cannot draw") {
+	if d := archDiagram(c, "Architecture", nb, "|bad|", 80); !strings.Contains(d, "cannot draw") {
 		t.Errorf("bad arch: %q", d)
 	}
 }

@@ -118,7 +118,7 @@ func (d *Dashboard) bestDiagram(w int) string {
 	if d.status.Best != nil {
 		arch = d.status.Best.Arch
 	}
-	return archDiagram(d.common, d.exp.Space, arch, w)
+	return archDiagram(d.common, "Best architecture", d.exp.Space, arch, w)
 }
 
 func (d *Dashboard) header(w int) string {
@@ -183,7 +183,7 @@ func (d *Dashboard) running(w int) string {
 // table renders the newest finished trials that fit in height lines.
 func (d *Dashboard) table(w, height int) string {
 	st := d.common.Styles
-	head := fmt.Sprintf("%-6s %-6s %-7s %10s %8s  %s", "ID", "STATE", "ORIGIN", truncate(d.obj.Name, 10), "SECONDS", "ARCH")
+	head := fmt.Sprintf("  %-6s %-6s %-7s %10s %8s  %s", "ID", "STATE", "ORIGIN", truncate(d.obj.Name, 10), "SECONDS", "ARCH")
 	lines := []string{st.Title.Render("Recent trials"), st.Label.Render(truncate(head, w))}
 	rows := max(height-2, 0)
 	for i := len(d.recent) - 1; i >= 0 && len(lines)-2 < rows; i-- {
@@ -192,7 +192,8 @@ func (d *Dashboard) table(w, height int) string {
 		if v, ok := t.Metrics[d.obj.Name]; ok {
 			val = fmt.Sprintf("%.4g", v)
 		}
-		row := truncate(fmt.Sprintf("%-6d %-6s %-7s %10s %8.1f  %s", t.ID, t.State, truncate(t.Origin, 7), val, t.Duration().Seconds(), t.Arch), w)
+		mark := marker(len(d.recent)-1-i == d.sel)
+		row := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %10s %8.1f  %s", mark, t.ID, t.State, truncate(t.Origin, 7), val, t.Duration().Seconds(), t.Arch), w)
 		style := st.Text
 		if len(d.recent)-1-i == d.sel {
 			style = st.Selected

@@ -147,7 +147,7 @@ func (e *Editor) View(c *Common, w int) string {
 	if len(e.fields) > 0 {
 		f := e.fields[e.cursor]
 		sb.WriteString(st.Text.Render(e.arch[:f.start]))
-		sb.WriteString(st.Selected.Render(e.arch[f.start:f.end]))
+		sb.WriteString(st.Selected.Render("[" + e.arch[f.start:f.end] + "]")) // brackets: visible without colour
 		at = f.end
 	}
 	sb.WriteString(st.Text.Render(e.arch[at:]))
@@ -161,7 +161,7 @@ func (e *Editor) View(c *Common, w int) string {
 		lines = append(lines, st.Accent.Render("queued as a hand trial"))
 	}
 	if e.err == nil {
-		lines = append(lines, "", archDiagram(c, e.space, e.arch, w))
+		lines = append(lines, "", archDiagram(c, "Architecture", e.space, e.arch, w))
 	}
 	return strings.Join(lines, "\n")
 }

@@ -83,7 +83,7 @@ func TestDashboardShowsTheSearch(t *testing.T) {
 		}
 	}
 	// The newest trial heads the table.
-	if !strings.Contains(view, "\n12     done") {
+	if !strings.Contains(view, "\n› 12     done") {
 		t.Errorf("trial 12 is not the table's first row:\n%s", view)
 	}
 	for _, size := range [][2]int{{80, 24}, {120, 40}, {60, 20}} {
