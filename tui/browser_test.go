@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	bolt "go.etcd.io/bbolt"
 
 	"cellar/engine"
 	"cellar/storage"
@@ -106,9 +107,21 @@ func TestBrowserErrorScreens(t *testing.T) {
 	future := filepath.Join(dir, "future.db")
 	db, _ := storage.Open(future, time.Second)
 	db.Close()
+	other := filepath.Join(dir, "other.db")
+	bo, err := bolt.Open(other, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucket([]byte("meta"))
+		meta.Put([]byte("app"), []byte("cellar"))
+		return meta.Put([]byte("schema"), []byte("99"))
+	})
+	bo.Close()
 	for _, tc := range []struct{ path, say string }{
 		{notDB, "not a bbolt file"},
 		{filepath.Join(dir, "missing.db"), "no such file"},
+		{other, "schema version 99"},
 	} {
 		b := NewBrowser(tc.path, themes.Dark, plain())
 		drive(b, b.Init())

@@ -1,9 +1,10 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
@@ -40,20 +41,33 @@ func rewardChart(c *Common, obj engine.Objective, pts []point, w, h int) string 
 	if maxY == minY {
 		maxY = minY + 1
 	}
-	pad := (maxY - minY) * 0.05 // keep the best-so-far line off the axes
+	pad := (maxY - minY) * 0.12 // keep the best-so-far line off the axes
 	minY, maxY = minY-pad, maxY+pad
 	maxX := float64(pts[len(pts)-1].id)
 	lc := linechart.New(w, h-1, float64(pts[0].id), math.Max(maxX, float64(pts[0].id)+1), minY, maxY,
 		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text))
 	lc.DrawXYAxisAndLabel()
+	// A column can show one value range: draw each column's lowest and highest trial,
+	// not every trial (100,000 trials would cost a frame ~100 ms).
+	cols := max(lc.GraphWidth(), 1)
+	lo, hi := make([]float64, cols), make([]float64, cols)
+	seen := make([]bool, cols)
+	span := math.Max(maxX-float64(pts[0].id), 1)
 	var best *canvas.Float64Point
 	for _, p := range pts {
 		v, ok := p.values[obj.Name]
 		if !ok {
 			continue
 		}
+		col := min(int((float64(p.id)-float64(pts[0].id))/span*float64(cols-1)), cols-1)
+		if !seen[col] || v < lo[col] {
+			lo[col] = v
+		}
+		if !seen[col] || v > hi[col] {
+			hi[col] = v
+		}
+		seen[col] = true
 		f := canvas.Float64Point{X: float64(p.id), Y: v}
-		lc.DrawRuneWithStyle(f, '·', st.Muted)
 		if best == nil || (obj.Maximise() && v > best.Y) || (!obj.Maximise() && v < best.Y) {
 			if best != nil {
 				lc.DrawLineWithStyle(*best, canvas.Float64Point{X: f.X, Y: best.Y}, runes.ThinLineStyle, st.Accent)
@@ -64,6 +78,13 @@ func rewardChart(c *Common, obj engine.Objective, pts []point, w, h int) string 
 	}
 	if best != nil && maxX > best.X {
 		lc.DrawLineWithStyle(*best, canvas.Float64Point{X: maxX, Y: best.Y}, runes.ThinLineStyle, st.Accent)
+	}
+	for col := range cols {
+		if seen[col] {
+			x := float64(pts[0].id) + float64(col)/float64(max(cols-1, 1))*span
+			lc.DrawRuneWithStyle(canvas.Float64Point{X: x, Y: lo[col]}, '·', st.Muted)
+			lc.DrawRuneWithStyle(canvas.Float64Point{X: x, Y: hi[col]}, '·', st.Muted)
+		}
 	}
 	return title + "\n" + lc.View()
 }
@@ -98,11 +119,18 @@ func paretoChart(c *Common, a, b engine.Objective, pts []point, w, h int) string
 	lc := linechart.New(w, h-1, minX, maxX, minY, maxY, linechart.WithXYSteps(3, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text))
 	lc.DrawXYAxisAndLabel()
 	front := paretoFront(xy, a.Maximise(), b.Maximise())
+	// One dot per character cell is all the chart can show.
+	cells := map[[2]int]bool{}
+	gw, gh := max(lc.GraphWidth(), 1), max(lc.GraphHeight(), 1)
 	for i, f := range xy {
 		if front[i] {
 			continue
 		}
-		lc.DrawRuneWithStyle(f, '·', st.Muted)
+		cell := [2]int{int((f.X - minX) / (maxX - minX) * float64(gw)), int((f.Y - minY) / (maxY - minY) * float64(gh))}
+		if !cells[cell] {
+			cells[cell] = true
+			lc.DrawRuneWithStyle(f, '·', st.Muted)
+		}
 	}
 	for i, f := range xy {
 		if front[i] {
@@ -113,28 +141,46 @@ func paretoChart(c *Common, a, b engine.Objective, pts []point, w, h int) string
 }
 
 // paretoFront marks the points no other point dominates (at least as good in both
-// coordinates, better in one), Y being maximised when maxY, X when maxX.
+// coordinates, better in one), Y being maximised when maxY, X when maxX. It sorts by
+// X, best first, and sweeps keeping the best Y so far: O(n log n).
 func paretoFront(xy []canvas.Float64Point, maxY, maxX bool) []bool {
-	better := func(u, v float64, max bool) bool {
-		if max {
-			return u > v
-		}
-		return u < v
+	// Orient both coordinates so that larger is better.
+	sx, sy := 1.0, 1.0
+	if !maxX {
+		sx = -1
 	}
-	front := make([]bool, len(xy))
-	for i, p := range xy {
-		front[i] = true
-		for j, q := range xy {
-			if i == j {
-				continue
-			}
-			geY := q.Y == p.Y || better(q.Y, p.Y, maxY)
-			geX := q.X == p.X || better(q.X, p.X, maxX)
-			if geY && geX && (better(q.Y, p.Y, maxY) || better(q.X, p.X, maxX)) {
-				front[i] = false
-				break
-			}
+	if !maxY {
+		sy = -1
+	}
+	idx := make([]int, len(xy))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int {
+		a, b := xy[i], xy[j]
+		switch {
+		case a.X*sx != b.X*sx:
+			return cmp.Compare(b.X*sx, a.X*sx)
+		default:
+			return cmp.Compare(b.Y*sy, a.Y*sy)
 		}
+	})
+	front := make([]bool, len(xy))
+	bestY := math.Inf(-1)
+	for k := 0; k < len(idx); {
+		// Points of equal X: each is on the front if its Y beats every point of larger
+		// X and equals the group's best (a lower Y in the group is dominated).
+		j := k
+		for j < len(idx) && xy[idx[j]].X == xy[idx[k]].X {
+			j++
+		}
+		groupBest := xy[idx[k]].Y * sy
+		for _, i := range idx[k:j] {
+			y := xy[i].Y * sy
+			front[i] = y == groupBest && y > bestY
+		}
+		bestY = math.Max(bestY, groupBest)
+		k = j
 	}
 	return front
 }
@@ -168,23 +214,14 @@ func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []
 	if len(vals) == 0 || h < 2 {
 		return title + "\n" + st.Muted.Render("empty")
 	}
-	idx := make([]int, len(vals))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(i, j int) bool {
-		if obj.Maximise() {
-			return vals[idx[i]] > vals[idx[j]]
-		}
-		return vals[idx[i]] < vals[idx[j]]
-	})
+	idx := topK(vals, h-1, obj.Maximise())
 	lo, hi := vals[idx[len(idx)-1]], vals[idx[0]]
 	if lo > hi {
 		lo, hi = hi, lo
 	}
 	barW := max(w-20, 4)
 	lines := []string{title}
-	for _, i := range idx[:min(len(idx), h-1)] {
+	for _, i := range idx {
 		frac := 1.0
 		if hi > lo {
 			frac = 0.1 + 0.9*(vals[i]-lo)/(hi-lo)
@@ -193,6 +230,33 @@ func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []
 		lines = append(lines, fmt.Sprintf("%-7s %s %s", labels[i], st.Accent.Render(bar), st.Text.Render(fmt.Sprintf("%.4g", vals[i]))))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// topK returns the indices of the k best values, best first, in one pass: a panel shows
+// a handful of 100,000 scores, and sorting them all each frame cost ~40 ms.
+func topK(vals []float64, k int, maximise bool) []int {
+	better := func(a, b float64) bool {
+		if maximise {
+			return a > b
+		}
+		return a < b
+	}
+	var top []int
+	for i, v := range vals {
+		if len(top) == k && !better(v, vals[top[k-1]]) {
+			continue
+		}
+		at := len(top)
+		for at > 0 && better(v, vals[top[at-1]]) {
+			at--
+		}
+		if len(top) < k {
+			top = append(top, 0)
+		}
+		copy(top[at+1:], top[at:len(top)-1])
+		top[at] = i
+	}
+	return top
 }
 
 // archDiagram draws an architecture: a cell as its nodes, each with its op-labelled

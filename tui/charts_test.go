@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -64,5 +66,54 @@ func TestChartsWithoutData(t *testing.T) {
 	}
 	if s := populationBars(c, obj, nil, one, 40, 5); !strings.Contains(s, "Scores (1)") {
 		t.Errorf("score distribution without a population: %q", s)
+	}
+}
+
+// TestParetoFrontMatchesDefinition checks the sweep against the definition, pairwise,
+// on random points with many ties, for every direction.
+func TestParetoFrontMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for trial := 0; trial < 200; trial++ {
+		pts := make([]canvas.Float64Point, 1+rng.IntN(40))
+		for i := range pts {
+			pts[i] = canvas.Float64Point{X: float64(rng.IntN(8)), Y: float64(rng.IntN(8))}
+		}
+		for _, dir := range [][2]bool{{true, true}, {true, false}, {false, true}, {false, false}} {
+			got := paretoFront(pts, dir[0], dir[1])
+			for i, p := range pts {
+				dominated := false
+				for j, q := range pts {
+					if i == j {
+						continue
+					}
+					by, bx := q.Y > p.Y, q.X > p.X
+					if !dir[0] {
+						by = q.Y < p.Y
+					}
+					if !dir[1] {
+						bx = q.X < p.X
+					}
+					if (by || q.Y == p.Y) && (bx || q.X == p.X) && (by || bx) {
+						dominated = true
+					}
+				}
+				if got[i] == dominated {
+					t.Fatalf("points %v, maxY %v maxX %v: point %v front=%v, dominated=%v", pts, dir[0], dir[1], p, got[i], dominated)
+				}
+			}
+		}
+	}
+}
+
+func TestTopK(t *testing.T) {
+	vals := []float64{5, 1, 9, 3, 9, 7}
+	if got := topK(vals, 3, true); fmt.Sprint(got) != "[2 4 5]" {
+		t.Errorf("top 3 maximising: %v", got)
+	}
+	if got := topK(vals, 2, false); fmt.Sprint(got) != "[1 3]" {
+		t.Errorf("top 2 minimising: %v", got)
+	}
+	if got := topK(vals, 10, true); len(got) != 6 {
+		t.Errorf("k larger than the values: %v", got)
 	}
 }

@@ -27,6 +27,17 @@ type Dashboard struct {
 	points []point        // every finished trial, for the charts
 	bar    progress.Model
 	sel    int // selected row of the recent table, 0 = newest
+
+	// The chart rows are drawn again only when what they show changes.
+	chartsKey  chartsKey
+	chartsRows []string
+}
+
+// chartsKey is what the chart rows depend on.
+type chartsKey struct {
+	points, w, room int
+	best            uint64
+	population      string
 }
 
 // Select moves the selection in the recent trials by d rows.
@@ -75,8 +86,30 @@ func (d *Dashboard) View(height int) string {
 	rest := height - lipgloss.Height(header) - lipgloss.Height(bar) - lipgloss.Height(running)
 	// Charts take what the trials table (at least 5 lines) leaves: a first row of the
 	// reward curve and the best architecture, a second of population and Pareto front.
-	var rows []string
-	if room := rest - 5; room >= 8 {
+	rows := d.charts(w, rest-5)
+	for _, r := range rows {
+		rest -= lipgloss.Height(r)
+	}
+	parts := append([]string{header, bar}, rows...)
+	parts = append(parts, running, d.table(w, max(rest, 3)))
+	return lipgloss.JoinVertical(lipgloss.Left, parts...)
+}
+
+// charts returns the chart rows for room lines, from the cache when nothing they show
+// has changed.
+func (d *Dashboard) charts(w, room int) []string {
+	key := chartsKey{points: len(d.points), w: w, room: room}
+	if d.status.Best != nil {
+		key.best = d.status.Best.ID
+	}
+	if n := len(d.status.Population); n > 0 {
+		key.population = fmt.Sprint(n, d.status.Population[0].Trial, d.status.Population[n-1].Trial)
+	}
+	if key == d.chartsKey && d.chartsRows != nil {
+		return d.chartsRows
+	}
+	rows := []string{}
+	if room >= 8 {
 		h1 := min(room, 12)
 		rows = append(rows, d.pair(rewardChart(d.common, d.obj, d.points, w/2-1, h1), d.bestDiagram(w-w/2), w, h1))
 		if room-h1 >= 8 {
@@ -88,13 +121,9 @@ func (d *Dashboard) View(height int) string {
 			}
 			rows = append(rows, d.pair(pop, other, w, h2))
 		}
-		for _, r := range rows {
-			rest -= lipgloss.Height(r)
-		}
 	}
-	parts := append([]string{header, bar}, rows...)
-	parts = append(parts, running, d.table(w, max(rest, 3)))
-	return lipgloss.JoinVertical(lipgloss.Left, parts...)
+	d.chartsKey, d.chartsRows = key, rows
+	return rows
 }
 
 // pair sets two panels side by side in w columns and at most h lines.

@@ -1,0 +1,83 @@
+package tui
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"cellar/engine"
+	"cellar/storage"
+	"cellar/themes"
+)
+
+// The dashboard and the browser holding 100,000 trials: one op is one frame (View).
+// The goal is under 16 ms a frame.
+
+func manyTrials(n int) []engine.Trial {
+	rng := rand.New(rand.NewPCG(1, 1))
+	trials := make([]engine.Trial, n)
+	for i := range trials {
+		trials[i] = engine.Trial{ID: uint64(i + 1), State: engine.Done, Origin: "regevo", Parent: uint64(rng.IntN(i + 1)),
+			Arch:    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+			Metrics: map[string]float64{"params": 7e4 + rng.Float64()*1.5e6, "flops": 1e7 + rng.Float64()*2e8}}
+	}
+	return trials
+}
+
+func BenchmarkDashboardFrame100k(b *testing.B) {
+	b.Run("unchanged", func(b *testing.B) { dashboardFrames(b, false) })
+	b.Run("new-trial-each-frame", func(b *testing.B) { dashboardFrames(b, true) })
+}
+
+func dashboardFrames(b *testing.B, grow bool) {
+	eng, exp := finishedSearch(&testing.T{})
+	m := New(eng, exp, themes.Dark, plain())
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 60})
+	var events []engine.Event
+	for _, t := range manyTrials(100000) {
+		events = append(events, engine.Event{Kind: engine.TrialFinished, Trial: t})
+	}
+	m.dashboard.Apply(events)
+	best := events[0].Trial
+	m.dashboard.SetStatus(engine.Status{State: engine.Searching, Done: 100000, Budget: engine.Budget{Trials: 200000}, Best: &best, Elapsed: time.Hour})
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ReportAllocs()
+	b.ResetTimer()
+	next := uint64(100001)
+	for i := 0; i < b.N; i++ {
+		if grow {
+			t := engine.Trial{ID: next, State: engine.Done, Metrics: map[string]float64{"params": 1e5, "flops": 1e8}}
+			m.dashboard.Apply([]engine.Event{{Kind: engine.TrialFinished, Trial: t}})
+			next++
+		}
+		_ = m.View()
+	}
+	b.StopTimer()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc)/1e6, "MB-heap")
+}
+
+func BenchmarkBrowserFrame100k(b *testing.B) {
+	br := NewBrowser("x.db", themes.Dark, plain())
+	br.Update(tea.WindowSizeMsg{Width: 160, Height: 60})
+	trials := manyTrials(100000)
+	le := &loadedExp{info: storage.ExperimentInfo{ID: 1, Name: "big"}, obj: engine.Objective{Name: "params", Direction: "min"}, trials: trials, byID: map[uint64]engine.Trial{}}
+	for _, t := range trials {
+		le.byID[t.ID] = t
+	}
+	br.Update(expMsg{exp: le})
+	br.sortBy = 1
+	br.refresh()
+	br.cursor = 50000
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = br.View()
+	}
+}
