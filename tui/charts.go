@@ -187,13 +187,16 @@ func paretoFront(xy []canvas.Float64Point, maxY, maxX bool) []bool {
 
 // populationBars shows the strategy's population as bars sorted by fitness, or, for
 // strategies without one, the distribution of finished trials' scores.
-func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []point, w, h int) string {
+// The member whose trial is selected is marked.
+func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []point, selected uint64, w, h int) string {
 	st := c.Styles
 	var vals []float64
 	var labels []string
+	var ids []uint64
 	title := "Population"
 	if len(pop) > 0 {
 		for _, m := range pop {
+			ids = append(ids, m.Trial)
 			v := m.Score
 			if !obj.Maximise() {
 				v = -v
@@ -206,6 +209,7 @@ func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []
 		for _, p := range pts {
 			if v, ok := p.values[obj.Name]; ok {
 				vals = append(vals, v)
+				ids = append(ids, p.id)
 				labels = append(labels, fmt.Sprintf("#%d", p.id))
 			}
 		}
@@ -219,7 +223,7 @@ func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []
 	if lo > hi {
 		lo, hi = hi, lo
 	}
-	barW := max(w-20, 4)
+	barW := max(w-22, 4)
 	lines := []string{title}
 	for _, i := range idx {
 		frac := 1.0
@@ -227,7 +231,8 @@ func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []
 			frac = 0.1 + 0.9*(vals[i]-lo)/(hi-lo)
 		}
 		bar := strings.Repeat("█", max(int(frac*float64(barW)), 1))
-		lines = append(lines, fmt.Sprintf("%-7s %s %s", labels[i], st.Accent.Render(bar), st.Text.Render(fmt.Sprintf("%.4g", vals[i]))))
+		line := fmt.Sprintf("%s%-7s %s %s", marker(selected != 0 && ids[i] == selected), labels[i], st.Accent.Render(bar), st.Text.Render(fmt.Sprintf("%.4g", vals[i])))
+		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
 }

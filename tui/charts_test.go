@@ -64,7 +64,7 @@ func TestChartsWithoutData(t *testing.T) {
 	if s := rewardChart(c, obj, one, 40, 10); !strings.Contains(s, "Reward: acc") {
 		t.Errorf("one-point reward chart: %q", s)
 	}
-	if s := populationBars(c, obj, nil, one, 40, 5); !strings.Contains(s, "Scores (1)") {
+	if s := populationBars(c, obj, nil, one, 0, 40, 5); !strings.Contains(s, "Scores (1)") {
 		t.Errorf("score distribution without a population: %q", s)
 	}
 }

@@ -26,7 +26,9 @@ type Dashboard struct {
 	recent []engine.Trial // newest last
 	points []point        // every finished trial, for the charts
 	bar    progress.Model
-	sel    int // selected row of the recent table, 0 = newest
+	sel    int  // selected row of the recent table, 0 = newest
+	popSel int  // selected population member, 0 = fittest
+	onPop  bool // the selection is in the population, not the recent table
 
 	// The chart rows are drawn again only when what they show changes.
 	chartsKey  chartsKey
@@ -38,15 +40,43 @@ type chartsKey struct {
 	points, w, room int
 	best            uint64
 	population      string
+	selected        uint64 // the selected population member, 0 for none
 }
 
-// Select moves the selection in the recent trials by d rows.
+// Select moves the selection by d rows, in the recent trials or the population.
 func (d *Dashboard) Select(delta int) {
+	if d.onPop {
+		d.popSel = min(max(d.popSel+delta, 0), max(len(d.status.Population)-1, 0))
+		return
+	}
 	d.sel = min(max(d.sel+delta, 0), max(len(d.recent)-1, 0))
 }
 
-// Selected is the selected recent trial, or the best when there is none.
+// ToggleFocus moves the selection between the recent trials and the population (when
+// the strategy keeps one).
+func (d *Dashboard) ToggleFocus() { d.onPop = !d.onPop && len(d.status.Population) > 0 }
+
+// fittest returns the population, fittest first.
+func (d *Dashboard) fittest() []engine.Member {
+	pop := d.status.Population
+	scores := make([]float64, len(pop))
+	for i, m := range pop {
+		scores[i] = m.Score
+	}
+	out := make([]engine.Member, 0, len(pop))
+	for _, i := range topK(scores, len(pop), true) {
+		out = append(out, pop[i])
+	}
+	return out
+}
+
+// Selected is the selected trial: a population member or a recent trial, or the best
+// when there is none.
 func (d *Dashboard) Selected() *engine.Trial {
+	if pop := d.fittest(); d.onPop && d.popSel < len(pop) {
+		m := pop[d.popSel]
+		return &engine.Trial{ID: m.Trial, Arch: m.Arch}
+	}
 	if i := len(d.recent) - 1 - d.sel; i >= 0 && i < len(d.recent) {
 		t := d.recent[i]
 		return &t
@@ -105,6 +135,11 @@ func (d *Dashboard) charts(w, room int) []string {
 	if n := len(d.status.Population); n > 0 {
 		key.population = fmt.Sprint(n, d.status.Population[0].Trial, d.status.Population[n-1].Trial)
 	}
+	var selected uint64
+	if t := d.Selected(); d.onPop && t != nil {
+		selected = t.ID
+	}
+	key.selected = selected
 	if key == d.chartsKey && d.chartsRows != nil {
 		return d.chartsRows
 	}
@@ -114,7 +149,7 @@ func (d *Dashboard) charts(w, room int) []string {
 		rows = append(rows, d.pair(rewardChart(d.common, d.obj, d.points, w/2-1, h1), d.bestDiagram(w-w/2), w, h1))
 		if room-h1 >= 8 {
 			h2 := min(room-h1, 12)
-			pop := populationBars(d.common, d.obj, d.status.Population, d.points, w/2-1, h2)
+			pop := populationBars(d.common, d.obj, d.status.Population, d.points, selected, w/2-1, h2)
 			other := d.common.Styles.Muted.Render("one objective: no Pareto front")
 			if objs := d.exp.Config.Objectives; len(objs) > 1 {
 				other = paretoChart(d.common, objs[0], objs[1], d.points, w-w/2, h2)
@@ -221,10 +256,10 @@ func (d *Dashboard) table(w, height int) string {
 		if v, ok := t.Metrics[d.obj.Name]; ok {
 			val = fmt.Sprintf("%.4g", v)
 		}
-		mark := marker(len(d.recent)-1-i == d.sel)
+		mark := marker(!d.onPop && len(d.recent)-1-i == d.sel)
 		row := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %10s %8.1f  %s", mark, t.ID, t.State, truncate(t.Origin, 7), val, t.Duration().Seconds(), t.Arch), w)
 		style := st.Text
-		if len(d.recent)-1-i == d.sel {
+		if !d.onPop && len(d.recent)-1-i == d.sel {
 			style = st.Selected
 		} else if t.State == engine.Failed {
 			style = st.Bad

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -63,6 +64,8 @@ func keyMsg(k string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyEnter}
 	case "esc":
 		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "\t":
+		return tea.KeyMsg{Type: tea.KeyTab}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }
@@ -143,5 +146,31 @@ func TestHandTrialFromTheEditor(t *testing.T) {
 	send(m, "esc")
 	if m.editor != nil {
 		t.Error("esc did not close the editor")
+	}
+}
+
+func TestEditAPopulationMember(t *testing.T) {
+	eng, exp := finishedSearch(t)
+	m := New(eng, exp, themes.Dark, plain())
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 60})
+	if err := eng.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pump(m)
+	pop := m.dashboard.fittest()
+	if len(pop) != 10 {
+		t.Fatalf("population of %d, want regevo's 10", len(pop))
+	}
+	send(m, "\t")
+	if !m.dashboard.onPop {
+		t.Fatal("tab did not move the selection to the population")
+	}
+	send(m, "j")
+	if v := m.View(); !strings.Contains(v, fmt.Sprintf("› #%d", pop[1].Trial)) {
+		t.Errorf("the second-fittest member #%d is not marked:\n%s", pop[1].Trial, v)
+	}
+	send(m, "e")
+	if m.editor == nil || m.editor.parent != pop[1].Trial || m.editor.Arch() != pop[1].Arch {
+		t.Fatalf("editor %+v; want member %+v", m.editor, pop[1])
 	}
 }

@@ -9,6 +9,7 @@ type KeyMap struct {
 	Up, Down    key.Binding
 	Left, Right key.Binding
 	Edit        key.Binding
+	Focus       key.Binding
 	Queue       key.Binding
 	Back        key.Binding
 	Help        key.Binding
@@ -25,6 +26,7 @@ func DefaultKeys() KeyMap {
 		Left:        key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous field")),
 		Right:       key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "next field")),
 		Edit:        key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit the selected trial")),
+		Focus:       key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "select in recent trials / population")),
 		Queue:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "queue as a hand trial")),
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
@@ -37,5 +39,5 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Pause, k.Edit
 
 // FullHelp is the help shown by ?.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Edit}, {k.Left, k.Right, k.Queue, k.Back}, {k.Help, k.Quit}}
+	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Focus, k.Edit}, {k.Left, k.Right, k.Queue, k.Back}, {k.Help, k.Quit}}
 }
