@@ -3,6 +3,7 @@
 package tui
 
 import (
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -205,7 +206,13 @@ func (m *Model) togglePause(cancelRunning bool) tea.Cmd {
 
 func (m *Model) View() string {
 	st := m.common.Styles
-	footer := m.help.View(m.common.Keys)
+	// bubbles' help adds a column that overflows when not even its ellipsis fits;
+	// cut each line to the width.
+	lines := strings.Split(m.help.View(m.common.Keys), "\n")
+	for i, l := range lines {
+		lines[i] = truncate(l, m.common.Width)
+	}
+	footer := strings.Join(lines, "\n")
 	if m.notice != "" {
 		footer = st.Bad.Render(m.notice) + "  " + footer
 	}
