@@ -2,6 +2,7 @@ package tui
 
 import (
 	"math/rand/v2"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -79,5 +80,37 @@ func BenchmarkBrowserFrame100k(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_ = br.View()
+	}
+}
+
+// BenchmarkBrowserOpen1M times the browser from start to its trials screen on a DB of
+// 1,000,000 trials (written once, in batches, before the timer starts).
+func BenchmarkBrowserOpen1M(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "big.db")
+	db, err := storage.Open(path, time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, _ := db.CreateExperiment("big", []byte("name: big\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 1000000}\n"))
+	all := manyTrials(1000000)
+	for lo := 0; lo < len(all); lo += 50000 {
+		if err := x.Commit(all[lo:lo+50000], engine.Checkpoint{NextID: uint64(lo + 50001)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		br := NewBrowser(path, themes.Dark, plain())
+		drive(br, br.Init())
+		listed := time.Since(start)
+		drive(br, func() tea.Msg { return keyMsg("enter") })
+		if len(br.rows) != 1000000 {
+			b.Fatalf("%d rows", len(br.rows))
+		}
+		_ = br.View()
+		b.ReportMetric(listed.Seconds(), "s-to-experiments")
+		b.ReportMetric(time.Since(start).Seconds(), "s-to-trials")
 	}
 }
