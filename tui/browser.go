@@ -32,9 +32,15 @@ type Browser struct {
 	rows    []engine.Trial
 	cursor  int
 	detail  *engine.Trial
-	sortBy  int // index into sortKeys
+	sortBy  int // index into b.sortKeys()
 	filter  int // index into filters
 	loading bool
+	// The filter expression being typed after /, and the one in force.
+	typing  bool
+	input   string
+	terms   []term
+	expr    string
+	exprErr error
 }
 
 // loadedExp is an experiment read from the DB.
@@ -46,10 +52,27 @@ type loadedExp struct {
 	byID   map[uint64]engine.Trial
 }
 
-var (
-	sortKeys = []string{"id", "objective", "seconds"}
-	filters  = []string{"all", "done", "failed", "hand"}
-)
+var filters = []string{"all", "done", "failed", "hand"}
+
+// sortKeys are id, every metric of the open experiment, and seconds.
+func (b *Browser) sortKeys() []string {
+	keys := []string{"id"}
+	if b.exp != nil {
+		seen := map[string]bool{}
+		for _, t := range b.exp.trials {
+			for k := range t.Metrics {
+				seen[k] = true
+			}
+		}
+		var names []string
+		for k := range seen {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		keys = append(keys, names...)
+	}
+	return append(keys, "seconds")
+}
 
 type (
 	listMsg struct {
@@ -179,6 +202,30 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 	k := b.common.Keys
+	if b.typing {
+		switch msg.Type {
+		case tea.KeyEnter:
+			b.typing = false
+			terms, err := parseFilter(b.input)
+			b.exprErr = err
+			if err == nil {
+				b.terms, b.expr = terms, b.input
+				b.refresh()
+			}
+		case tea.KeyEsc:
+			b.typing = false
+		case tea.KeyBackspace:
+			if b.input != "" {
+				b.input = b.input[:len(b.input)-1]
+			}
+		case tea.KeyRunes, tea.KeySpace:
+			b.input += string(msg.Runes)
+			if msg.Type == tea.KeySpace {
+				b.input += " "
+			}
+		}
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		return tea.Quit
@@ -203,8 +250,10 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 			b.detail = &t
 		}
 	case msg.String() == "s" && b.exp != nil:
-		b.sortBy = (b.sortBy + 1) % len(sortKeys)
+		b.sortBy = (b.sortBy + 1) % len(b.sortKeys())
 		b.refresh()
+	case msg.String() == "/" && b.exp != nil:
+		b.typing, b.input = true, b.expr
 	case msg.String() == "f" && b.exp != nil:
 		b.filter = (b.filter + 1) % len(filters)
 		b.refresh()
@@ -243,25 +292,35 @@ func (b *Browser) refresh() {
 				continue
 			}
 		}
+		if !matches(t, b.terms) {
+			continue
+		}
 		b.rows = append(b.rows, t)
 	}
-	obj := b.exp.obj
+	keys := b.sortKeys()
+	by := keys[b.sortBy%len(keys)]
+	// A metric sorts best first: by the objective's direction for the objective, and
+	// for others by the same guess objectiveOf makes.
+	maximise := objectiveOf(&engine.Config{}, []engine.Trial{{Metrics: map[string]float64{by: 0}}}).Maximise()
+	if by == b.exp.obj.Name {
+		maximise = b.exp.obj.Maximise()
+	}
 	sort.SliceStable(b.rows, func(i, j int) bool {
-		switch sortKeys[b.sortBy] {
-		case "objective":
-			vi, oki := b.rows[i].Metrics[obj.Name]
-			vj, okj := b.rows[j].Metrics[obj.Name]
-			if oki != okj {
-				return oki
-			}
-			if obj.Maximise() {
-				return vi > vj
-			}
-			return vi < vj
+		switch by {
+		case "id":
+			return b.rows[i].ID < b.rows[j].ID
 		case "seconds":
 			return b.rows[i].Duration() > b.rows[j].Duration()
 		}
-		return b.rows[i].ID < b.rows[j].ID
+		vi, oki := b.rows[i].Metrics[by]
+		vj, okj := b.rows[j].Metrics[by]
+		if oki != okj {
+			return oki
+		}
+		if maximise {
+			return vi > vj
+		}
+		return vi < vj
 	})
 	b.cursor = min(b.cursor, max(len(b.rows)-1, 0))
 }
@@ -269,7 +328,7 @@ func (b *Browser) refresh() {
 func (b *Browser) View() string {
 	st, w := b.common.Styles, b.common.Width
 	title := st.Header.Width(w).MaxWidth(w).Render("cellar browse │ " + filepath.Base(b.path))
-	footer := st.Muted.Render(truncate("↑/↓ select • enter open • esc back • s sort • f filter • r reload • q quit", w))
+	footer := st.Muted.Render(truncate("↑/↓ select • enter open • esc back • s sort • f show • / filter • r reload • q quit", w))
 	var body string
 	switch {
 	case b.err != nil && b.retry:
@@ -310,9 +369,19 @@ func (b *Browser) expsView() string {
 
 func (b *Browser) trialsView(height int) string {
 	st, e := b.common.Styles, b.exp
-	lines := []string{st.Title.Render(truncate(fmt.Sprintf("Experiment %d %s: %d of %d trials (filter %s, sort by %s)", e.info.ID, e.info.Name, len(b.rows), len(e.trials), filters[b.filter], sortKeys[b.sortBy]), b.common.Width)),
-		st.Label.Render(truncate(fmt.Sprintf("  %-6s %-6s %-7s %6s %10s %8s  %s", "ID", "STATE", "ORIGIN", "PARENT", truncate(e.obj.Name, 10), "SECONDS", "ARCH"), b.common.Width))}
-	rows := max(height-2, 1)
+	keys := b.sortKeys()
+	lines := []string{st.Title.Render(truncate(fmt.Sprintf("Experiment %d %s: %d of %d trials (show %s, sort by %s)", e.info.ID, e.info.Name, len(b.rows), len(e.trials), filters[b.filter], keys[b.sortBy%len(keys)]), b.common.Width))}
+	switch {
+	case b.typing:
+		lines = append(lines, st.Accent.Render(truncate("filter: "+b.input+"▏  (e.g. val_accuracy>90 origin=hand; enter applies, esc cancels)", b.common.Width)))
+	case b.exprErr != nil:
+		lines = append(lines, st.Bad.Render(truncate("filter not applied: "+b.exprErr.Error(), b.common.Width)))
+	case b.expr != "":
+		lines = append(lines, st.Muted.Render(truncate("filter: "+b.expr, b.common.Width)))
+	}
+	lines = append(lines,
+		st.Label.Render(truncate(fmt.Sprintf("  %-6s %-6s %-7s %6s %10s %8s  %s", "ID", "STATE", "ORIGIN", "PARENT", truncate(e.obj.Name, 10), "SECONDS", "ARCH"), b.common.Width)))
+	rows := max(height-len(lines), 1)
 	top := max(min(b.cursor-rows/2, len(b.rows)-rows), 0)
 	for i := top; i < len(b.rows) && i < top+rows; i++ {
 		t := b.rows[i]

@@ -74,7 +74,7 @@ func TestBrowserListsOpensSortsFiltersAndShowsLineage(t *testing.T) {
 		}
 	}
 	keyTo(b, "f") // done only
-	if len(b.rows) != 30 || !strings.Contains(b.View(), "filter done") {
+	if len(b.rows) != 30 || !strings.Contains(b.View(), "show done") {
 		t.Errorf("done filter: %d rows", len(b.rows))
 	}
 	keyTo(b, "f") // failed only
@@ -83,8 +83,28 @@ func TestBrowserListsOpensSortsFiltersAndShowsLineage(t *testing.T) {
 	}
 	keyTo(b, "f")
 	keyTo(b, "f") // back to all
-	keyTo(b, "s")
-	keyTo(b, "s") // by id
+	for b.sortKeys()[b.sortBy] != "id" {
+		keyTo(b, "s")
+	}
+	// A filter expression on a metric and the origin.
+	typeFilter(b, "params<200000 origin=regevo")
+	for _, r := range b.rows {
+		if r.Metrics["params"] >= 200000 || r.Origin != "regevo" {
+			t.Fatalf("row %+v passes the filter", r)
+		}
+	}
+	if len(b.rows) == 0 || len(b.rows) == 30 || !strings.Contains(b.View(), "filter: params<200000") {
+		t.Fatalf("%d rows after the filter:\n%s", len(b.rows), b.View())
+	}
+	n := len(b.rows)
+	typeFilter(b, "params>>3")
+	if len(b.rows) != n || !strings.Contains(b.View(), "filter not applied") {
+		t.Errorf("a bad filter: %d rows\n%s", len(b.rows), b.View())
+	}
+	typeFilter(b, "")
+	if len(b.rows) != 30 {
+		t.Fatalf("cleared filter: %d rows", len(b.rows))
+	}
 	for b.cursor < 29 {
 		keyTo(b, "j")
 	}
@@ -145,4 +165,16 @@ func TestBrowserErrorScreens(t *testing.T) {
 	if v := b.View(); !strings.Contains(v, "Experiments (0)") {
 		t.Errorf("after the writer closed:\n%s", v)
 	}
+}
+
+// typeFilter types a filter expression after / and applies it.
+func typeFilter(b *Browser, expr string) {
+	keyTo(b, "/")
+	for b.input != "" {
+		drive(b, func() tea.Msg { return tea.KeyMsg{Type: tea.KeyBackspace} })
+	}
+	for _, r := range expr {
+		drive(b, func() tea.Msg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}} })
+	}
+	drive(b, func() tea.Msg { return tea.KeyMsg{Type: tea.KeyEnter} })
 }

@@ -117,3 +117,23 @@ func TestTopK(t *testing.T) {
 		t.Errorf("k larger than the values: %v", got)
 	}
 }
+
+func TestParseFilter(t *testing.T) {
+	for _, bad := range []string{"params", "params>", "state>done", "val_accuracy>high", ">3"} {
+		if _, err := parseFilter(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	terms, err := parseFilter("val_accuracy>=90 state!=failed origin=hand id<10")
+	if err != nil || len(terms) != 4 {
+		t.Fatalf("%v, %v", terms, err)
+	}
+	tr := engine.Trial{ID: 3, State: engine.Done, Origin: "hand", Metrics: map[string]float64{"val_accuracy": 91}}
+	if !matches(tr, terms) {
+		t.Error("a matching trial was filtered out")
+	}
+	tr.Metrics["val_accuracy"] = 89
+	if matches(tr, terms) {
+		t.Error("val_accuracy 89 passed >=90")
+	}
+}

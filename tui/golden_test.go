@@ -93,7 +93,7 @@ func TestGoldenBrowser(t *testing.T) {
 	path := searchedDB(t)
 	t.Run("trials", func(t *testing.T) {
 		teatest.RequireEqualOutput(t, runScreen(t, NewBrowser(path, themes.Dark, plain()), 100, 30,
-			step{want: "Experiments (1)"}, step{"enter", "30 of 30 trials"}, step{"s", "sort by objective"}))
+			step{want: "Experiments (1)"}, step{"enter", "30 of 30 trials"}, step{"s", "sort by flops"}))
 	})
 	t.Run("detail", func(t *testing.T) {
 		teatest.RequireEqualOutput(t, runScreen(t, NewBrowser(path, themes.Dark, plain()), 100, 30,

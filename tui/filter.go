@@ -1,0 +1,86 @@
+package tui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"cellar/engine"
+)
+
+// term is one condition of a trial filter: a field, a comparison and a value.
+type term struct {
+	field, op, value string
+	num              float64
+	isNum            bool
+}
+
+var filterOps = []string{">=", "<=", "!=", ">", "<", "="}
+
+// parseFilter reads space-separated conditions such as "val_accuracy>90 origin=hand
+// state!=failed". Fields: id, parent, seconds, state, origin, or any metric.
+func parseFilter(s string) ([]term, error) {
+	var terms []term
+	for _, word := range strings.Fields(s) {
+		var t term
+		for _, op := range filterOps {
+			if i := strings.Index(word, op); i > 0 {
+				t = term{field: word[:i], op: op, value: word[i+len(op):]}
+				break
+			}
+		}
+		if t.op == "" || t.value == "" {
+			return nil, fmt.Errorf("%q: write field, comparison, value (e.g. val_accuracy>90, origin=hand)", word)
+		}
+		if v, err := strconv.ParseFloat(t.value, 64); err == nil {
+			t.num, t.isNum = v, true
+		}
+		switch t.field {
+		case "state", "origin":
+			if t.op != "=" && t.op != "!=" {
+				return nil, fmt.Errorf("%q: %s takes = or !=", word, t.field)
+			}
+		default:
+			if !t.isNum {
+				return nil, fmt.Errorf("%q: %s compares with a number", word, t.field)
+			}
+		}
+		terms = append(terms, t)
+	}
+	return terms, nil
+}
+
+// matches says whether a trial meets every condition; a metric it lacks fails it.
+func matches(t engine.Trial, terms []term) bool {
+	for _, c := range terms {
+		var v float64
+		switch c.field {
+		case "state", "origin":
+			got := string(t.State)
+			if c.field == "origin" {
+				got = t.Origin
+			}
+			if (got == c.value) != (c.op == "=") {
+				return false
+			}
+			continue
+		case "id":
+			v = float64(t.ID)
+		case "parent":
+			v = float64(t.Parent)
+		case "seconds":
+			v = t.Duration().Seconds()
+		default:
+			m, ok := t.Metrics[c.field]
+			if !ok {
+				return false
+			}
+			v = m
+		}
+		ok := map[string]bool{">=": v >= c.num, "<=": v <= c.num, "!=": v != c.num, ">": v > c.num, "<": v < c.num, "=": v == c.num}[c.op]
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
