@@ -41,13 +41,10 @@ func newSearchCmd() *cobra.Command {
 strategy learns of it; interrupt with Ctrl-C and continue later with --resume ID.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if resume != "" {
-				id, err := parseID("--resume", resume)
-				if err != nil {
-					return err
-				}
-				f.resume = id
-			} else if f.config == "" {
+			if err := f.setResume(resume); err != nil {
+				return err
+			}
+			if f.resume == 0 && f.config == "" {
 				return errors.New("give the experiment with -c exp.yaml (or --resume ID to continue one)")
 			}
 			return runSearch(cmd, f)
@@ -60,6 +57,16 @@ strategy learns of it; interrupt with Ctrl-C and continue later with --resume ID
 	cmd.Flags().BoolVar(&f.events, "events", false, "print every finished trial as a JSON line on stdout")
 	cmd.Flags().BoolVar(&f.noProgress, "no-progress", false, "no progress bar (it is off anyway when stderr is not a terminal)")
 	return cmd
+}
+
+// setResume takes the --resume flag's value ("" for none).
+func (f *searchFlags) setResume(resume string) error {
+	if resume == "" {
+		return nil
+	}
+	id, err := parseID("--resume", resume)
+	f.resume = id
+	return err
 }
 
 // session is a search ready to run: its DB, stored experiment, built parts and engine.

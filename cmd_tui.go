@@ -21,12 +21,8 @@ func newTUICmd() *cobra.Command {
 		Short: "Run an experiment in the terminal UI (the built-in default without -c)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if resume != "" {
-				id, err := parseID("--resume", resume)
-				if err != nil {
-					return err
-				}
-				f.resume = id
+			if err := f.setResume(resume); err != nil {
+				return err
 			}
 			th, err := themes.Lookup(theme)
 			if err != nil {
