@@ -45,11 +45,12 @@ type Browser struct {
 
 // loadedExp is an experiment read from the DB.
 type loadedExp struct {
-	info   storage.ExperimentInfo
-	space  spaces.Space
-	obj    engine.Objective
-	trials []engine.Trial
-	byID   map[uint64]engine.Trial
+	info    storage.ExperimentInfo
+	space   spaces.Space
+	obj     engine.Objective
+	trials  []engine.Trial
+	byID    map[uint64]engine.Trial
+	metrics []string // every metric name among the trials, sorted
 }
 
 var filters = []string{"all", "done", "failed", "hand"}
@@ -58,20 +59,25 @@ var filters = []string{"all", "done", "failed", "hand"}
 func (b *Browser) sortKeys() []string {
 	keys := []string{"id"}
 	if b.exp != nil {
-		seen := map[string]bool{}
-		for _, t := range b.exp.trials {
-			for k := range t.Metrics {
-				seen[k] = true
-			}
-		}
-		var names []string
-		for k := range seen {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		keys = append(keys, names...)
+		keys = append(keys, b.exp.metrics...)
 	}
 	return append(keys, "seconds")
+}
+
+// metricNames lists every metric name among trials, sorted.
+func metricNames(trials []engine.Trial) []string {
+	seen := map[string]bool{}
+	for _, t := range trials {
+		for k := range t.Metrics {
+			seen[k] = true
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for k := range seen {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }
 
 type (
@@ -136,7 +142,7 @@ func (b *Browser) load(info storage.ExperimentInfo) tea.Cmd {
 		if err != nil {
 			return expMsg{err: err}
 		}
-		le := &loadedExp{info: info, space: space, trials: trials, byID: make(map[uint64]engine.Trial, len(trials))}
+		le := &loadedExp{info: info, space: space, trials: trials, byID: make(map[uint64]engine.Trial, len(trials)), metrics: metricNames(trials)}
 		le.obj = objectiveOf(cfg, trials)
 		for _, t := range trials {
 			le.byID[t.ID] = t

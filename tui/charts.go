@@ -1,10 +1,8 @@
 package tui
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
@@ -15,10 +13,11 @@ import (
 	"cellar/spaces"
 )
 
-// point is one finished trial as the charts need it.
+// point is one finished trial as the charts need it: its id and first objective.
 type point struct {
-	id     uint64
-	values map[string]float64
+	id uint64
+	v  float64
+	ok bool // the trial has the objective
 }
 
 // rewardChart plots every trial's first objective over trial index, and the best so far
@@ -31,8 +30,8 @@ func rewardChart(c *Common, obj engine.Objective, pts []point, w, h int) string 
 	}
 	minY, maxY := math.Inf(1), math.Inf(-1)
 	for _, p := range pts {
-		if v, ok := p.values[obj.Name]; ok {
-			minY, maxY = math.Min(minY, v), math.Max(maxY, v)
+		if p.ok {
+			minY, maxY = math.Min(minY, p.v), math.Max(maxY, p.v)
 		}
 	}
 	if math.IsInf(minY, 1) {
@@ -55,8 +54,8 @@ func rewardChart(c *Common, obj engine.Objective, pts []point, w, h int) string 
 	span := math.Max(maxX-float64(pts[0].id), 1)
 	var best *canvas.Float64Point
 	for _, p := range pts {
-		v, ok := p.values[obj.Name]
-		if !ok {
+		v := p.v
+		if !p.ok {
 			continue
 		}
 		col := min(int((float64(p.id)-float64(pts[0].id))/span*float64(cols-1)), cols-1)
@@ -89,19 +88,11 @@ func rewardChart(c *Common, obj engine.Objective, pts []point, w, h int) string 
 	return title + "\n" + lc.View()
 }
 
-// paretoChart plots two objectives against each other and marks the non-dominated
-// trials.
-func paretoChart(c *Common, a, b engine.Objective, pts []point, w, h int) string {
+// paretoChart plots two objectives against each other (xy: X the second, Y the first)
+// and marks the non-dominated points, whose indices front lists.
+func paretoChart(c *Common, a, b engine.Objective, xy []canvas.Float64Point, front []int, w, h int) string {
 	st := c.Styles
 	title := st.Title.Render(fmt.Sprintf("Pareto: %s vs %s", a.Name, b.Name))
-	var xy []canvas.Float64Point
-	for _, p := range pts {
-		x, okx := p.values[b.Name]
-		y, oky := p.values[a.Name]
-		if okx && oky {
-			xy = append(xy, canvas.Float64Point{X: x, Y: y})
-		}
-	}
 	if len(xy) == 0 || w < 20 || h < 5 {
 		return title + "\n" + st.Muted.Render("no finished trials yet")
 	}
@@ -118,71 +109,65 @@ func paretoChart(c *Common, a, b engine.Objective, pts []point, w, h int) string
 	}
 	lc := linechart.New(w, h-1, minX, maxX, minY, maxY, linechart.WithXYSteps(3, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text))
 	lc.DrawXYAxisAndLabel()
-	front := paretoFront(xy, a.Maximise(), b.Maximise())
+	onFront := make(map[int]bool, len(front))
+	for _, i := range front {
+		onFront[i] = true
+	}
 	// One dot per character cell is all the chart can show.
-	cells := map[[2]int]bool{}
 	gw, gh := max(lc.GraphWidth(), 1), max(lc.GraphHeight(), 1)
+	cells := make([]bool, (gw+1)*(gh+1))
 	for i, f := range xy {
-		if front[i] {
+		if onFront[i] {
 			continue
 		}
-		cell := [2]int{int((f.X - minX) / (maxX - minX) * float64(gw)), int((f.Y - minY) / (maxY - minY) * float64(gh))}
-		if !cells[cell] {
+		cx, cy := int((f.X-minX)/(maxX-minX)*float64(gw)), int((f.Y-minY)/(maxY-minY)*float64(gh))
+		if cell := cy*(gw+1) + cx; !cells[cell] {
 			cells[cell] = true
 			lc.DrawRuneWithStyle(f, '·', st.Muted)
 		}
 	}
-	for i, f := range xy {
-		if front[i] {
-			lc.DrawRuneWithStyle(f, '◆', st.Good)
-		}
+	for _, i := range front {
+		lc.DrawRuneWithStyle(xy[i], '◆', st.Good)
 	}
 	return title + "\n" + lc.View()
 }
 
-// paretoFront marks the points no other point dominates (at least as good in both
-// coordinates, better in one), Y being maximised when maxY, X when maxX. It sorts by
-// X, best first, and sweeps keeping the best Y so far: O(n log n).
-func paretoFront(xy []canvas.Float64Point, maxY, maxX bool) []bool {
-	// Orient both coordinates so that larger is better.
-	sx, sy := 1.0, 1.0
-	if !maxX {
-		sx = -1
-	}
-	if !maxY {
-		sy = -1
-	}
-	idx := make([]int, len(xy))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(i, j int) int {
-		a, b := xy[i], xy[j]
-		switch {
-		case a.X*sx != b.X*sx:
-			return cmp.Compare(b.X*sx, a.X*sx)
-		default:
-			return cmp.Compare(b.Y*sy, a.Y*sy)
+// frontSet keeps the Pareto front of a growing set of points: each new point is
+// compared with the current front only, which is small, instead of sorting all points
+// again each frame.
+type frontSet struct {
+	maxY, maxX bool
+	members    []int // indices into the points, in no order
+}
+
+// dominates says whether p dominates q.
+func (f *frontSet) dominates(p, q canvas.Float64Point) bool {
+	better := func(a, b float64, max bool) bool {
+		if max {
+			return a > b
 		}
-	})
-	front := make([]bool, len(xy))
-	bestY := math.Inf(-1)
-	for k := 0; k < len(idx); {
-		// Points of equal X: each is on the front if its Y beats every point of larger
-		// X and equals the group's best (a lower Y in the group is dominated).
-		j := k
-		for j < len(idx) && xy[idx[j]].X == xy[idx[k]].X {
-			j++
-		}
-		groupBest := xy[idx[k]].Y * sy
-		for _, i := range idx[k:j] {
-			y := xy[i].Y * sy
-			front[i] = y == groupBest && y > bestY
-		}
-		bestY = math.Max(bestY, groupBest)
-		k = j
+		return a < b
 	}
-	return front
+	geY := p.Y == q.Y || better(p.Y, q.Y, f.maxY)
+	geX := p.X == q.X || better(p.X, q.X, f.maxX)
+	return geY && geX && (better(p.Y, q.Y, f.maxY) || better(p.X, q.X, f.maxX))
+}
+
+// add takes point i of pts (pts[i] is the new point).
+func (f *frontSet) add(pts []canvas.Float64Point, i int) {
+	p := pts[i]
+	for _, m := range f.members {
+		if f.dominates(pts[m], p) {
+			return
+		}
+	}
+	kept := f.members[:0]
+	for _, m := range f.members {
+		if !f.dominates(p, pts[m]) {
+			kept = append(kept, m)
+		}
+	}
+	f.members = append(kept, i)
 }
 
 // populationBars shows the strategy's population as bars sorted by fitness, or, for
@@ -191,7 +176,6 @@ func paretoFront(xy []canvas.Float64Point, maxY, maxX bool) []bool {
 func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []point, selected uint64, w, h int) string {
 	st := c.Styles
 	var vals []float64
-	var labels []string
 	var ids []uint64
 	title := "Population"
 	if len(pop) > 0 {
@@ -202,15 +186,13 @@ func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []
 				v = -v
 			}
 			vals = append(vals, v)
-			labels = append(labels, fmt.Sprintf("#%d", m.Trial))
 		}
 	} else {
 		title = "Scores"
 		for _, p := range pts {
-			if v, ok := p.values[obj.Name]; ok {
-				vals = append(vals, v)
+			if p.ok {
+				vals = append(vals, p.v)
 				ids = append(ids, p.id)
-				labels = append(labels, fmt.Sprintf("#%d", p.id))
 			}
 		}
 	}
@@ -231,7 +213,7 @@ func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []
 			frac = 0.1 + 0.9*(vals[i]-lo)/(hi-lo)
 		}
 		bar := strings.Repeat("█", max(int(frac*float64(barW)), 1))
-		line := fmt.Sprintf("%s%-7s %s %s", marker(selected != 0 && ids[i] == selected), labels[i], st.Accent.Render(bar), st.Text.Render(fmt.Sprintf("%.4g", vals[i])))
+		line := fmt.Sprintf("%s%-7s %s %s", marker(selected != 0 && ids[i] == selected), fmt.Sprintf("#%d", ids[i]), st.Accent.Render(bar), st.Text.Render(fmt.Sprintf("%.4g", vals[i])))
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")

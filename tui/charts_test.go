@@ -1,8 +1,11 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,7 +63,7 @@ func TestChartsWithoutData(t *testing.T) {
 	if s := rewardChart(c, obj, nil, 40, 10); !strings.Contains(s, "no finished trials") {
 		t.Errorf("empty reward chart: %q", s)
 	}
-	one := []point{{id: 1, values: map[string]float64{"acc": 5}}}
+	one := []point{{id: 1, v: 5, ok: true}}
 	if s := rewardChart(c, obj, one, 40, 10); !strings.Contains(s, "Reward: acc") {
 		t.Errorf("one-point reward chart: %q", s)
 	}
@@ -101,6 +104,20 @@ func TestParetoFrontMatchesDefinition(t *testing.T) {
 					t.Fatalf("points %v, maxY %v maxX %v: point %v front=%v, dominated=%v", pts, dir[0], dir[1], p, got[i], dominated)
 				}
 			}
+			// The incremental front, point by point, ends where the sweep does.
+			fs := frontSet{maxY: dir[0], maxX: dir[1]}
+			for i := range pts {
+				fs.add(pts, i)
+			}
+			inc := make([]bool, len(pts))
+			for _, m := range fs.members {
+				inc[m] = true
+			}
+			for i := range pts {
+				if inc[i] != got[i] {
+					t.Fatalf("points %v, maxY %v maxX %v: incremental front %v, sweep %v at %v", pts, dir[0], dir[1], inc, got, pts[i])
+				}
+			}
 		}
 	}
 }
@@ -136,4 +153,50 @@ func TestParseFilter(t *testing.T) {
 	if matches(tr, terms) {
 		t.Error("val_accuracy 89 passed >=90")
 	}
+}
+
+// The reference front for the tests: a sort and a sweep.
+// paretoFront marks the points no other point dominates (at least as good in both
+// coordinates, better in one), Y being maximised when maxY, X when maxX. It sorts by
+// X, best first, and sweeps keeping the best Y so far: O(n log n).
+func paretoFront(xy []canvas.Float64Point, maxY, maxX bool) []bool {
+	// Orient both coordinates so that larger is better.
+	sx, sy := 1.0, 1.0
+	if !maxX {
+		sx = -1
+	}
+	if !maxY {
+		sy = -1
+	}
+	idx := make([]int, len(xy))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int {
+		a, b := xy[i], xy[j]
+		switch {
+		case a.X*sx != b.X*sx:
+			return cmp.Compare(b.X*sx, a.X*sx)
+		default:
+			return cmp.Compare(b.Y*sy, a.Y*sy)
+		}
+	})
+	front := make([]bool, len(xy))
+	bestY := math.Inf(-1)
+	for k := 0; k < len(idx); {
+		// Points of equal X: each is on the front if its Y beats every point of larger
+		// X and equals the group's best (a lower Y in the group is dominated).
+		j := k
+		for j < len(idx) && xy[idx[j]].X == xy[idx[k]].X {
+			j++
+		}
+		groupBest := xy[idx[k]].Y * sy
+		for _, i := range idx[k:j] {
+			y := xy[i].Y * sy
+			front[i] = y == groupBest && y > bestY
+		}
+		bestY = math.Max(bestY, groupBest)
+		k = j
+	}
+	return front
 }

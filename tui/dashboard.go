@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/charmbracelet/bubbles/progress"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -25,6 +26,10 @@ type Dashboard struct {
 	status engine.Status
 	recent []engine.Trial // newest last
 	points []point        // every finished trial, for the charts
+	// The first two objectives of the trials that have both (X the second, Y the
+	// first), and their Pareto front, kept up as trials arrive.
+	xy     []canvas.Float64Point
+	front  frontSet
 	bar    progress.Model
 	sel    int  // selected row of the recent table, 0 = newest
 	popSel int  // selected population member, 0 = fittest
@@ -98,13 +103,31 @@ func (d *Dashboard) Apply(events []engine.Event) {
 		if ev.Kind == engine.TrialFinished && ev.Trial.Final() {
 			d.recent = append(d.recent, ev.Trial)
 			if ev.Trial.State == engine.Done {
-				d.points = append(d.points, point{id: ev.Trial.ID, values: ev.Trial.Metrics})
+				v, ok := ev.Trial.Metrics[d.obj.Name]
+				d.points = append(d.points, point{id: ev.Trial.ID, v: v, ok: ok})
+				d.addToFront(ev.Trial.Metrics)
 			}
 		}
 	}
 	if over := len(d.recent) - recentKept; over > 0 {
 		d.recent = append(d.recent[:0], d.recent[over:]...)
 	}
+}
+
+// addToFront adds a trial's first two objectives to the Pareto data.
+func (d *Dashboard) addToFront(m map[string]float64) {
+	objs := d.exp.Config.Objectives
+	if len(objs) < 2 {
+		return
+	}
+	y, oky := m[objs[0].Name]
+	x, okx := m[objs[1].Name]
+	if !okx || !oky {
+		return
+	}
+	d.front.maxY, d.front.maxX = objs[0].Maximise(), objs[1].Maximise()
+	d.xy = append(d.xy, canvas.Float64Point{X: x, Y: y})
+	d.front.add(d.xy, len(d.xy)-1)
 }
 
 // View renders the dashboard in the session's width and the given height.
@@ -152,7 +175,7 @@ func (d *Dashboard) charts(w, room int) []string {
 			pop := populationBars(d.common, d.obj, d.status.Population, d.points, selected, w/2-1, h2)
 			other := d.common.Styles.Muted.Render("one objective: no Pareto front")
 			if objs := d.exp.Config.Objectives; len(objs) > 1 {
-				other = paretoChart(d.common, objs[0], objs[1], d.points, w-w/2, h2)
+				other = paretoChart(d.common, objs[0], objs[1], d.xy, d.front.members, w-w/2, h2)
 			}
 			rows = append(rows, d.pair(pop, other, w, h2))
 		}
