@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -57,17 +56,7 @@ func orEmpty(t []engine.Trial) []engine.Trial {
 }
 
 func printTrials(w io.Writer, trials []engine.Trial) {
-	names := map[string]bool{}
-	for _, t := range trials {
-		for k := range t.Metrics {
-			names[k] = true
-		}
-	}
-	metrics := make([]string, 0, len(names))
-	for k := range names {
-		metrics = append(metrics, k)
-	}
-	sort.Strings(metrics)
+	metrics := engine.MetricNames(trials)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "ID\tSTATE\tORIGIN\tPARENT\t%s\tSECONDS\tARCH\n", strings.ToUpper(strings.Join(metrics, "\t")))
 	for _, t := range trials {

@@ -105,8 +105,6 @@ type slot struct {
 	trial     Trial
 	arch      spaces.Arch
 	cancel    context.CancelFunc
-	outcome   Outcome
-	err       error
 	cancelled bool
 	final     bool // done or failed and committed
 }

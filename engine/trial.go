@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // State is a trial's state.
 type State string
@@ -41,6 +44,22 @@ func (t *Trial) Duration() time.Duration {
 		return 0
 	}
 	return t.Finished.Sub(t.Started)
+}
+
+// MetricNames lists every metric name among trials, sorted.
+func MetricNames(trials []Trial) []string {
+	seen := map[string]bool{}
+	for _, t := range trials {
+		for k := range t.Metrics {
+			seen[k] = true
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for k := range seen {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Pending is a trial that was asked for but has no stored outcome yet; a checkpoint

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"cellar/engine"
 )
@@ -75,7 +76,7 @@ func open(path string, timeout time.Duration, readOnly bool) (*DB, error) {
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: %w%s; close it or wait (a browser can retry)", path, ErrInUse, holder(path))
 		}
 		return nil, fmt.Errorf("open %s: not a readable cellar database: %w", path, err)

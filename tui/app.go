@@ -88,7 +88,6 @@ type Model struct {
 	exp       *engine.Experiment
 	help      help.Model
 	notice    string
-	ended     bool
 }
 
 // New builds the program's root model for an engine, drawing with renderer r.
@@ -135,8 +134,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case eventsMsg:
 		m.dashboard.Apply(msg.events)
 		m.dashboard.SetStatus(m.eng.Snapshot())
-		if !msg.ok {
-			m.ended = true
+		if !msg.ok { // the search ended: nothing more to wait for
 			return m, nil
 		}
 		return m, waitEvents(m.sub)

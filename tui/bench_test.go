@@ -68,7 +68,7 @@ func BenchmarkBrowserFrame100k(b *testing.B) {
 	br := NewBrowser("x.db", themes.Dark, plain())
 	br.Update(tea.WindowSizeMsg{Width: 160, Height: 60})
 	trials := manyTrials(100000)
-	le := &loadedExp{info: storage.ExperimentInfo{ID: 1, Name: "big"}, obj: engine.Objective{Name: "params", Direction: "min"}, trials: trials, byID: map[uint64]engine.Trial{}, metrics: metricNames(trials)}
+	le := &loadedExp{info: storage.ExperimentInfo{ID: 1, Name: "big"}, obj: engine.Objective{Name: "params", Direction: "min"}, trials: trials, byID: map[uint64]engine.Trial{}, metrics: engine.MetricNames(trials)}
 	for _, t := range trials {
 		le.byID[t.ID] = t
 	}

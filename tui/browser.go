@@ -64,22 +64,6 @@ func (b *Browser) sortKeys() []string {
 	return append(keys, "seconds")
 }
 
-// metricNames lists every metric name among trials, sorted.
-func metricNames(trials []engine.Trial) []string {
-	seen := map[string]bool{}
-	for _, t := range trials {
-		for k := range t.Metrics {
-			seen[k] = true
-		}
-	}
-	names := make([]string, 0, len(seen))
-	for k := range seen {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
-
 type (
 	listMsg struct {
 		exps []storage.ExperimentInfo
@@ -142,7 +126,7 @@ func (b *Browser) load(info storage.ExperimentInfo) tea.Cmd {
 		if err != nil {
 			return expMsg{err: err}
 		}
-		le := &loadedExp{info: info, space: space, trials: trials, byID: make(map[uint64]engine.Trial, len(trials)), metrics: metricNames(trials)}
+		le := &loadedExp{info: info, space: space, trials: trials, byID: make(map[uint64]engine.Trial, len(trials)), metrics: engine.MetricNames(trials)}
 		le.obj = objectiveOf(cfg, trials)
 		for _, t := range trials {
 			le.byID[t.ID] = t
