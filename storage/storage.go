@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -330,19 +332,56 @@ func (x *Experiment) Checkpoint() (*engine.Checkpoint, error) {
 }
 
 // Trials returns every stored trial in id order.
-func (x *Experiment) Trials() ([]engine.Trial, error) {
-	var out []engine.Trial
+func (x *Experiment) Trials() ([]engine.Trial, error) { return x.TrialsAfter(0, 0) }
+
+// TrialsAfter returns up to n stored trials (all when n <= 0) with ids above after,
+// in id order. The records are copied out in the read transaction and decoded after
+// it, in parallel, so the file is held only for the copy.
+func (x *Experiment) TrialsAfter(after uint64, n int) ([]engine.Trial, error) {
+	var ids []uint64
+	var raws [][]byte
 	err := x.view(func(b *bolt.Bucket) error {
-		return b.Bucket(bucketTrials).ForEach(func(k, v []byte) error {
-			var t engine.Trial
-			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("experiment %d trial %d: corrupt record: %w", x.ID, binary.BigEndian.Uint64(k), err)
-			}
-			out = append(out, t)
-			return nil
-		})
+		c := b.Bucket(bucketTrials).Cursor()
+		for k, v := c.Seek(key(after + 1)); k != nil && (n <= 0 || len(raws) < n); k, v = c.Next() {
+			ids = append(ids, binary.BigEndian.Uint64(k))
+			raws = append(raws, bytes.Clone(v))
+		}
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	out := make([]engine.Trial, len(raws))
+	// Each worker decodes every k-th record and stops at its first corrupt one; the
+	// error reported is the one of the lowest id, as a serial decode would give.
+	bad := make([]int, runtime.GOMAXPROCS(0))
+	errs := make([]error, len(bad))
+	var wg sync.WaitGroup
+	for w := range bad {
+		wg.Add(1)
+		bad[w] = len(raws)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(raws); i += len(bad) {
+				if err := json.Unmarshal(raws[i], &out[i]); err != nil {
+					bad[w], errs[w] = i, err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	first := len(raws)
+	for w, i := range bad {
+		if i < first {
+			first = i
+			err = fmt.Errorf("experiment %d trial %d: corrupt record: %w", x.ID, ids[i], errs[w])
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Trial returns one stored trial.

@@ -185,3 +185,56 @@ func TestCorruptTrialRecordNamed(t *testing.T) {
 		t.Errorf("corrupt trial: %v", err)
 	}
 }
+
+// Reading in pages gives the trials of one read, each once, in order; the first of
+// several corrupt records is the one named.
+func TestTrialsAfterPages(t *testing.T) {
+	db, _ := openTemp(t)
+	x, _ := db.CreateExperiment("e", nil)
+	var trials []engine.Trial
+	for i := 1; i <= 103; i++ {
+		trials = append(trials, engine.Trial{ID: uint64(i), Arch: strconv.Itoa(i), State: engine.Done, Metrics: map[string]float64{"v": float64(i)}})
+	}
+	if err := x.Commit(trials, engine.Checkpoint{}); err != nil {
+		t.Fatal(err)
+	}
+	var paged []engine.Trial
+	for after := uint64(0); ; {
+		page, err := x.TrialsAfter(after, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) > 10 {
+			t.Fatalf("page of %d after %d", len(page), after)
+		}
+		paged = append(paged, page...)
+		after = page[len(page)-1].ID
+	}
+	if len(paged) != 103 {
+		t.Fatalf("%d trials in pages, want 103", len(paged))
+	}
+	for i, tr := range paged {
+		if tr.ID != uint64(i+1) || tr.Arch != strconv.Itoa(i+1) || tr.Metrics["v"] != float64(i+1) {
+			t.Fatalf("page position %d holds %+v", i, tr)
+		}
+	}
+	db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketExperiments).Bucket(key(x.ID)).Bucket(bucketTrials)
+		b.Put(key(77), []byte("{broken"))
+		return b.Put(key(40), []byte("[]"))
+	})
+	if _, err := x.TrialsAfter(0, 0); err == nil || !strings.Contains(err.Error(), "trial 40: corrupt record") {
+		t.Errorf("two corrupt trials: %v", err)
+	}
+	if page, err := x.TrialsAfter(70, 20); err == nil || !strings.Contains(err.Error(), "trial 77") {
+		t.Errorf("page over trial 77: %d trials, %v", len(page), err)
+	}
+	db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketExperiments).Bucket(key(x.ID)).Bucket(bucketTrials)
+		b.Put(key(77), []byte("{}"))
+		return b.Put(key(40), []byte("{}"))
+	})
+}

@@ -1,14 +1,17 @@
 package tui
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -32,9 +35,13 @@ type Browser struct {
 	rows    []engine.Trial
 	cursor  int
 	detail  *engine.Trial
-	sortBy  int // index into b.sortKeys()
-	filter  int // index into filters
+	page    viewport.Model // the open trial's detail, scrolled with ↑/↓ and pgup/pgdn
+	sortBy  int            // index into b.sortKeys()
+	filter  int            // index into filters
 	loading bool
+	gen     int // counts experiment loads, so that chunks of an earlier one are dropped
+	// Trials read for the first screen and in each later chunk.
+	firstChunk, laterChunk int
 	// The filter expression being typed after /, and the one in force.
 	typing  bool
 	input   string
@@ -49,8 +56,40 @@ type loadedExp struct {
 	space   spaces.Space
 	obj     engine.Objective
 	trials  []engine.Trial
-	byID    map[uint64]engine.Trial
 	metrics []string // every metric name among the trials, sorted
+	// Trials arrive in chunks after the first screen; loaded says when all have.
+	loaded  bool
+	loadErr error
+}
+
+// The first screen of an experiment shows its first trials; the rest follow in
+// chunks, each read in its own short transaction, while the screen stays live.
+const (
+	firstChunk = 1000
+	laterChunk = 50000
+)
+
+// trial finds a loaded trial by id; trials are read in id order.
+func (e *loadedExp) trial(id uint64) (engine.Trial, bool) {
+	i, ok := slices.BinarySearchFunc(e.trials, id, func(t engine.Trial, id uint64) int { return cmp.Compare(t.ID, id) })
+	if !ok {
+		return engine.Trial{}, false
+	}
+	return e.trials[i], true
+}
+
+// add takes in a chunk of trials.
+func (e *loadedExp) add(trials []engine.Trial) {
+	if len(e.trials) > 0 { // a later chunk: make room for all the listed trials at once
+		e.trials = slices.Grow(e.trials, max(e.info.Trials-len(e.trials), len(trials)))
+	}
+	e.trials = append(e.trials, trials...)
+	for _, n := range engine.MetricNames(trials) {
+		if !slices.Contains(e.metrics, n) {
+			e.metrics = append(e.metrics, n)
+		}
+	}
+	slices.Sort(e.metrics)
 }
 
 var filters = []string{"all", "done", "failed", "hand"}
@@ -71,14 +110,23 @@ type (
 	}
 	expMsg struct {
 		exp *loadedExp
+		gen int
 		err error
 	}
-	retryMsg struct{}
+	// moreMsg is the next chunk of the open experiment's trials.
+	moreMsg struct {
+		gen    int
+		trials []engine.Trial
+		err    error
+	}
+	moreRetryMsg struct{ gen int }
+	retryMsg     struct{}
 )
 
 // NewBrowser builds the browser of the DB at path.
 func NewBrowser(path string, theme themes.Theme, r *lipgloss.Renderer) *Browser {
-	return &Browser{common: &Common{Theme: theme, Styles: theme.For(r), Keys: DefaultKeys(), Width: 80, Height: 24}, path: path, loading: true}
+	return &Browser{common: &Common{Theme: theme, Styles: theme.For(r), Keys: DefaultKeys(), Width: 80, Height: 24}, path: path, loading: true,
+		firstChunk: firstChunk, laterChunk: laterChunk}
 }
 
 func (b *Browser) Init() tea.Cmd { return b.list() }
@@ -97,9 +145,10 @@ func (b *Browser) list() tea.Cmd {
 	}
 }
 
-// load reads one experiment's config and trials.
+// load reads one experiment's config and first trials.
 func (b *Browser) load(info storage.ExperimentInfo) tea.Cmd {
-	path := b.path
+	b.gen++
+	path, gen, first := b.path, b.gen, b.firstChunk
 	return func() tea.Msg {
 		db, err := storage.OpenReadOnly(path, 500*time.Millisecond)
 		if err != nil {
@@ -122,17 +171,61 @@ func (b *Browser) load(info storage.ExperimentInfo) tea.Cmd {
 		if err != nil {
 			return expMsg{err: fmt.Errorf("experiment %d's space: %w", info.ID, err)}
 		}
-		trials, err := x.Trials()
+		trials, err := x.TrialsAfter(0, first)
 		if err != nil {
 			return expMsg{err: err}
 		}
-		le := &loadedExp{info: info, space: space, trials: trials, byID: make(map[uint64]engine.Trial, len(trials)), metrics: engine.MetricNames(trials)}
+		le := &loadedExp{info: info, space: space, loaded: len(trials) < first}
+		le.add(trials)
 		le.obj = objectiveOf(cfg, trials)
-		for _, t := range trials {
-			le.byID[t.ID] = t
-		}
-		return expMsg{exp: le}
+		return expMsg{exp: le, gen: gen}
 	}
+}
+
+// more reads the chunk of trials after the last one loaded.
+func (b *Browser) more() tea.Cmd {
+	path, gen, id, n := b.path, b.gen, b.exp.info.ID, b.laterChunk
+	var after uint64
+	if n := len(b.exp.trials); n > 0 {
+		after = b.exp.trials[n-1].ID
+	}
+	return func() tea.Msg {
+		db, err := storage.OpenReadOnly(path, 500*time.Millisecond)
+		if err != nil {
+			return moreMsg{gen: gen, err: err}
+		}
+		defer db.Close()
+		x, err := db.Experiment(id)
+		if err != nil {
+			return moreMsg{gen: gen, err: err}
+		}
+		trials, err := x.TrialsAfter(after, n)
+		return moreMsg{gen: gen, trials: trials, err: err}
+	}
+}
+
+// chunk takes in a chunk of trials and asks for the next, or retries when a search
+// holds the file.
+func (b *Browser) chunk(msg moreMsg) tea.Cmd {
+	if b.exp == nil || msg.gen != b.gen {
+		return nil // an earlier experiment's, or it was closed
+	}
+	if errors.Is(msg.err, storage.ErrInUse) {
+		b.exp.loadErr = msg.err
+		gen := b.gen
+		return tea.Tick(2*time.Second, func(time.Time) tea.Msg { return moreRetryMsg{gen: gen} })
+	}
+	b.exp.loadErr = msg.err
+	if msg.err != nil {
+		return nil
+	}
+	b.exp.add(msg.trials)
+	b.addRows(msg.trials)
+	if len(msg.trials) < b.laterChunk {
+		b.exp.loaded = true
+		return nil
+	}
+	return b.more()
 }
 
 // objectiveOf is the experiment's first objective; a config without one got its
@@ -168,6 +261,9 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		b.common.Width, b.common.Height = msg.Width, msg.Height
+		if b.detail != nil {
+			b.openDetail(*b.detail)
+		}
 	case listMsg:
 		b.loading = false
 		b.err, b.retry = msg.err, errors.Is(msg.err, storage.ErrInUse)
@@ -180,9 +276,18 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case expMsg:
 		b.loading = false
 		b.err = msg.err
-		if msg.err == nil {
+		if msg.err == nil && msg.gen == b.gen {
 			b.exp, b.cursor, b.detail = msg.exp, 0, nil
 			b.refresh()
+			if !b.exp.loaded {
+				return b, b.more()
+			}
+		}
+	case moreMsg:
+		return b, b.chunk(msg)
+	case moreRetryMsg:
+		if b.exp != nil && msg.gen == b.gen {
+			return b, b.more()
 		}
 	case tea.KeyMsg:
 		return b, b.key(msg)
@@ -216,6 +321,11 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if b.detail != nil && !key.Matches(msg, k.Quit, k.Back) {
+		var cmd tea.Cmd
+		b.page, cmd = b.page.Update(msg)
+		return cmd
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		return tea.Quit
@@ -225,6 +335,7 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 			b.detail = nil
 		case b.exp != nil:
 			b.exp, b.cursor = nil, 0
+			b.gen++ // drop the chunks still on their way
 		}
 	case key.Matches(msg, k.Up):
 		b.cursor = max(b.cursor-1, 0)
@@ -236,8 +347,7 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 			b.loading = true
 			return b.load(b.exps[b.cursor])
 		case b.exp != nil && b.detail == nil && b.cursor < len(b.rows):
-			t := b.rows[b.cursor]
-			b.detail = &t
+			b.openDetail(b.rows[b.cursor])
 		}
 	case msg.String() == "s" && b.exp != nil:
 		b.sortBy = (b.sortBy + 1) % len(b.sortKeys())
@@ -257,6 +367,18 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// openDetail shows trial t in a page that fills the screen between title and footer.
+func (b *Browser) openDetail(t engine.Trial) {
+	top := b.page.YOffset
+	if b.detail == nil || b.detail.ID != t.ID {
+		top = 0
+	}
+	b.detail = &t
+	b.page = viewport.New(b.common.Width, max(b.common.Height-2, 1))
+	b.page.SetContent(b.detailView(t))
+	b.page.SetYOffset(top)
+}
+
 func (b *Browser) count() int {
 	if b.exp == nil {
 		return len(b.exps)
@@ -266,8 +388,40 @@ func (b *Browser) count() int {
 
 // refresh applies the filter and sort to the open experiment's trials.
 func (b *Browser) refresh() {
-	b.rows = b.rows[:0]
-	for _, t := range b.exp.trials {
+	b.rows = b.sorted(b.filtered(b.rows[:0], b.exp.trials))
+	b.cursor = min(b.cursor, max(len(b.rows)-1, 0))
+}
+
+// addRows brings trials that arrived after the last refresh into the rows: filtered,
+// sorted and merged, so that a chunk costs its own size plus one pass over the rows.
+func (b *Browser) addRows(trials []engine.Trial) {
+	if keys := b.sortKeys(); keys[b.sortBy%len(keys)] == "id" {
+		b.rows = b.filtered(b.rows, trials) // the chunk follows every row in id order
+		return
+	}
+	add := b.sorted(b.filtered(nil, trials))
+	if len(add) == 0 {
+		return
+	}
+	less := b.less()
+	merged := make([]engine.Trial, 0, len(b.rows)+len(add))
+	i, j := 0, 0
+	for i < len(b.rows) && j < len(add) {
+		if less(&add[j], &b.rows[i]) { // ties keep the older (lower id) row first
+			merged = append(merged, add[j])
+			j++
+		} else {
+			merged = append(merged, b.rows[i])
+			i++
+		}
+	}
+	merged = append(append(merged, b.rows[i:]...), add[j:]...)
+	b.rows = merged
+}
+
+// filtered appends to dst the trials that pass the show filter and the expression.
+func (b *Browser) filtered(dst, trials []engine.Trial) []engine.Trial {
+	for _, t := range trials {
 		switch filters[b.filter] {
 		case "done":
 			if t.State != engine.Done {
@@ -282,43 +436,60 @@ func (b *Browser) refresh() {
 				continue
 			}
 		}
-		if !matches(t, b.terms) {
-			continue
+		if matches(t, b.terms) {
+			dst = append(dst, t)
 		}
-		b.rows = append(b.rows, t)
 	}
+	return dst
+}
+
+// sorted sorts rows in id order (stable) by the current sort key. Trials are read in
+// id order, so sorting by id is nothing to do.
+func (b *Browser) sorted(rows []engine.Trial) []engine.Trial {
+	if keys := b.sortKeys(); keys[b.sortBy%len(keys)] != "id" {
+		less := b.less()
+		sort.SliceStable(rows, func(i, j int) bool { return less(&rows[i], &rows[j]) })
+	}
+	return rows
+}
+
+// less orders trials by the current sort key: a metric best first, by the
+// objective's direction for the objective and for others by the guess objectiveOf
+// makes; trials without the metric last.
+func (b *Browser) less() func(a, c *engine.Trial) bool {
 	keys := b.sortKeys()
 	by := keys[b.sortBy%len(keys)]
-	// A metric sorts best first: by the objective's direction for the objective, and
-	// for others by the same guess objectiveOf makes.
 	maximise := objectiveOf(&engine.Config{}, []engine.Trial{{Metrics: map[string]float64{by: 0}}}).Maximise()
 	if by == b.exp.obj.Name {
 		maximise = b.exp.obj.Maximise()
 	}
-	sort.SliceStable(b.rows, func(i, j int) bool {
+	return func(a, c *engine.Trial) bool {
 		switch by {
 		case "id":
-			return b.rows[i].ID < b.rows[j].ID
+			return a.ID < c.ID
 		case "seconds":
-			return b.rows[i].Duration() > b.rows[j].Duration()
+			return a.Duration() > c.Duration()
 		}
-		vi, oki := b.rows[i].Metrics[by]
-		vj, okj := b.rows[j].Metrics[by]
-		if oki != okj {
-			return oki
+		va, oka := a.Metrics[by]
+		vc, okc := c.Metrics[by]
+		if oka != okc {
+			return oka
 		}
 		if maximise {
-			return vi > vj
+			return va > vc
 		}
-		return vi < vj
-	})
-	b.cursor = min(b.cursor, max(len(b.rows)-1, 0))
+		return va < vc
+	}
 }
 
 func (b *Browser) View() string {
 	st, w := b.common.Styles, b.common.Width
 	title := st.Header.Width(w).MaxWidth(w).Render("cellar browse │ " + filepath.Base(b.path))
-	footer := st.Muted.Render(truncate("↑/↓ select • enter open • esc back • s sort • f show • / filter • r reload • q quit", w))
+	help := "↑/↓ select • enter open • esc back • s sort • f show • / filter • r reload • q quit"
+	if b.detail != nil {
+		help = fmt.Sprintf("↑/↓ scroll • pgup/pgdn page • esc back • q quit   %3.0f%%", b.page.ScrollPercent()*100)
+	}
+	footer := st.Muted.Render(truncate(help, w))
 	var body string
 	switch {
 	case b.err != nil && b.retry:
@@ -328,7 +499,7 @@ func (b *Browser) View() string {
 	case b.loading:
 		body = st.Muted.Render("loading…")
 	case b.detail != nil:
-		body = b.detailView(*b.detail)
+		body = b.page.View()
 	case b.exp != nil:
 		body = b.trialsView(b.common.Height - 3)
 	default:
@@ -361,6 +532,14 @@ func (b *Browser) trialsView(height int) string {
 	st, e := b.common.Styles, b.exp
 	keys := b.sortKeys()
 	lines := []string{st.Title.Render(truncate(fmt.Sprintf("Experiment %d %s: %d of %d trials (show %s, sort by %s)", e.info.ID, e.info.Name, len(b.rows), len(e.trials), filters[b.filter], keys[b.sortBy%len(keys)]), b.common.Width))}
+	switch {
+	case e.loadErr != nil && errors.Is(e.loadErr, storage.ErrInUse):
+		lines = append(lines, st.Warn.Render(truncate(fmt.Sprintf("read %d of %d trials; trying again every 2s: %v", len(e.trials), e.info.Trials, e.loadErr), b.common.Width)))
+	case e.loadErr != nil:
+		lines = append(lines, st.Bad.Render(truncate(fmt.Sprintf("read %d of %d trials, then: %v", len(e.trials), e.info.Trials, e.loadErr), b.common.Width)))
+	case !e.loaded:
+		lines = append(lines, st.Muted.Render(truncate(fmt.Sprintf("reading trials: %d of %d…", len(e.trials), e.info.Trials), b.common.Width)))
+	}
 	switch {
 	case b.typing:
 		lines = append(lines, st.Accent.Render(truncate("filter: "+b.input+"▏  (e.g. val_accuracy>90 origin=hand; enter applies, esc cancels)", b.common.Width)))
@@ -417,6 +596,9 @@ func (b *Browser) detailView(t engine.Trial) string {
 	lines = append(lines, "", archDiagram(b.common, "Architecture", e.space, t.Arch, w))
 	if len(t.Curve) > 0 {
 		lines = append(lines, "", st.Title.Render("Learning curve"))
+		if len(t.Curve) > 1 {
+			lines = append(lines, learningCurve(b.common, t.Curve, w, 10))
+		}
 		for _, p := range t.Curve {
 			keys := make([]string, 0, len(p.Metrics))
 			for k := range p.Metrics {
@@ -435,7 +617,7 @@ func (b *Browser) detailView(t engine.Trial) string {
 		lines = append(lines, st.Muted.Render("no parent: drawn fresh"))
 	}
 	for p, n := t.Parent, 0; p != 0 && n < 10; n++ {
-		pt, ok := e.byID[p]
+		pt, ok := e.trial(p)
 		if !ok {
 			lines = append(lines, fmt.Sprintf("← %d (not stored)", p))
 			break

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ func searchedDB(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := "name: browsed\nseed: 2\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 30}\n"
+	src := "name: browsed\nseed: 2\nspace: nb201\nstrategy: {name: regevo, population: 10, sample: 3}\nevaluator: params\nbudget: {trials: 30}\n"
 	cfg, _ := engine.ParseConfig([]byte(src))
 	exp, err := engine.Build(cfg, []byte(src), nil)
 	if err != nil {
@@ -108,15 +109,60 @@ func TestBrowserListsOpensSortsFiltersAndShowsLineage(t *testing.T) {
 	for b.cursor < 29 {
 		keyTo(b, "j")
 	}
-	keyTo(b, "enter") // trial 30: regevo's, with a parent
+	keyTo(b, "enter") // trial 30: a mutation, with a parent
 	v := b.View()
-	if b.detail == nil || b.detail.ID != 30 || !strings.Contains(v, "Lineage") || !strings.Contains(v, "← ") || !strings.Contains(v, "node 3 ←") {
+	if b.detail == nil || b.detail.ID != 30 || b.detail.Parent == 0 || !strings.Contains(v, "Lineage") || !strings.Contains(v, fmt.Sprintf("← %d ", b.detail.Parent)) || !strings.Contains(v, "[3]") {
 		t.Fatalf("detail of trial 30:\n%s", v)
 	}
 	keyTo(b, "esc")
 	keyTo(b, "esc")
 	if b.exp != nil || !strings.Contains(b.View(), "Experiments (1)") {
 		t.Errorf("esc esc did not return to the experiment list")
+	}
+}
+
+// A trial with a ten-epoch curve shows loss and accuracy charts, and its detail
+// scrolls when it is taller than the screen.
+func TestBrowserDetailChartsAndScrolls(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	db, err := storage.Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := db.CreateExperiment("curves", []byte("name: curves\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 1}\n"))
+	tr := engine.Trial{ID: 1, Arch: "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+		Origin: "random", State: engine.Done, Metrics: map[string]float64{"val_accuracy": 97}}
+	for e := 1; e <= 10; e++ {
+		tr.Curve = append(tr.Curve, engine.CurvePoint{Epoch: float64(e), Metrics: map[string]float64{
+			"train_loss": 2 / float64(e), "train_accuracy": 90 + float64(e) - 1, "val_accuracy": 89 + float64(e)*0.8}})
+	}
+	if err := x.Commit([]engine.Trial{tr}, engine.Checkpoint{}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	b := NewBrowser(path, themes.Dark, plain())
+	b.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	drive(b, b.Init())
+	keyTo(b, "enter")
+	keyTo(b, "enter")
+	full := b.detailView(*b.detail)
+	for _, want := range []string{"Loss", "━ train_loss", "Accuracy", "━ val_accuracy", "epoch 10"} {
+		if !strings.Contains(full, want) {
+			t.Errorf("detail lacks %q:\n%s", want, full)
+		}
+	}
+	if !strings.ContainsAny(full, "⠁⠂⠄⡀⢀⠈⠐⠠") {
+		t.Errorf("no braille line in the charts:\n%s", full)
+	}
+	first := b.View()
+	if strings.Count(first, "\n") != 23 || strings.Contains(first, "Lineage") {
+		t.Fatalf("detail is not one screen of 24 lines from the top:\n%s", first)
+	}
+	for range 40 {
+		keyTo(b, "down")
+	}
+	if v := b.View(); !strings.Contains(v, "Lineage") || !strings.Contains(v, "100%") {
+		t.Errorf("scrolled to the end, the lineage is not shown:\n%s", v)
 	}
 }
 
@@ -177,4 +223,84 @@ func typeFilter(b *Browser, expr string) {
 		drive(b, func() tea.Msg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}} })
 	}
 	drive(b, func() tea.Msg { return tea.KeyMsg{Type: tea.KeyEnter} })
+}
+
+// An experiment opens on its first chunk of trials while the rest load in chunks;
+// the rows stay sorted and filtered as chunks arrive, the same as a single read; a
+// chunk of an experiment the user has left is dropped; a held file is retried.
+func TestBrowserLoadsInChunks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chunks.db")
+	db, err := storage.Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := db.CreateExperiment("chunks", []byte("name: chunks\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 2345}\n"))
+	all := manyTrials(2345)
+	for i := range all {
+		if i%7 == 0 {
+			all[i].State, all[i].Metrics = engine.Failed, nil
+		}
+	}
+	if err := x.Commit(all, engine.Checkpoint{}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	b := NewBrowser(path, themes.Dark, plain())
+	b.firstChunk, b.laterChunk = 100, 400
+	b.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	drive(b, b.Init())
+	keyTo(b, "s") // sort the experiment list: no effect there
+	// Open the experiment and take only the first message: the first screen.
+	_, cmd := b.Update(keyMsg("enter"))
+	_, cmd = b.Update(cmd())
+	if b.exp == nil || len(b.rows) != 100 || cmd == nil || !strings.Contains(b.View(), "reading trials: 100 of 2345") {
+		t.Fatalf("first screen: %d rows\n%s", len(b.rows), b.View())
+	}
+	// Sort by flops and filter while chunks arrive.
+	for b.sortKeys()[b.sortBy] != "flops" {
+		b.Update(keyMsg("s"))
+	}
+	typeFilter(b, "params<1000000")
+	drive(b, cmd)
+	if !b.exp.loaded || len(b.exp.trials) != 2345 || strings.Contains(b.View(), "reading trials") {
+		t.Fatalf("after all chunks: loaded %v, %d trials\n%s", b.exp.loaded, len(b.exp.trials), b.View())
+	}
+	chunked := append([]engine.Trial(nil), b.rows...)
+	b.refresh() // one read's order
+	if len(chunked) != len(b.rows) || len(chunked) == 0 {
+		t.Fatalf("%d rows from chunks, %d from one refresh", len(chunked), len(b.rows))
+	}
+	for i := range chunked {
+		if chunked[i].ID != b.rows[i].ID {
+			t.Fatalf("row %d: trial %d from chunks, %d from one refresh", i, chunked[i].ID, b.rows[i].ID)
+		}
+		if chunked[i].Metrics["params"] >= 1000000 || chunked[i].State == engine.Failed {
+			t.Fatalf("row %d lets through %+v", i, chunked[i])
+		}
+	}
+	// Leave the experiment with a chunk on its way: it is dropped.
+	keyTo(b, "esc")
+	_, cmd = b.Update(keyMsg("enter"))
+	_, more := b.Update(cmd())
+	keyTo(b, "esc")
+	if _, next := b.Update(more()); next != nil || b.exp != nil {
+		t.Errorf("a chunk of a closed experiment was taken in")
+	}
+	// A search holding the file: the chunk is retried, and the screen says so.
+	_, cmd = b.Update(keyMsg("enter"))
+	_, more = b.Update(cmd())
+	held, err := storage.Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, retry := b.Update(more())
+	if retry == nil || !strings.Contains(b.View(), "trying again") {
+		t.Errorf("held file while reading chunks:\n%s", b.View())
+	}
+	held.Close()
+	drive(b, b.more())
+	if !b.exp.loaded || len(b.exp.trials) != 2345 {
+		t.Errorf("after the retry: %d trials", len(b.exp.trials))
+	}
 }

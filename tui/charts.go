@@ -8,6 +8,7 @@ import (
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/NimbleMarkets/ntcharts/canvas/runes"
 	"github.com/NimbleMarkets/ntcharts/linechart"
+	"github.com/charmbracelet/lipgloss"
 
 	"cellar/engine"
 	"cellar/spaces"
@@ -264,6 +265,10 @@ func archDiagram(c *Common, title string, space spaces.Space, arch string, w int
 	switch x := a.(type) {
 	case spaces.NB201Arch: // NB201's string form lists each node's edges
 		nodes, _ := cellNodes(arch)
+		if dag, ok := (dagCell{inputs: 1, nodes: nodes}).draw(c, w); ok {
+			lines = append(lines, dag...)
+			break
+		}
 		for i, edges := range nodes {
 			parts := make([]string, len(edges))
 			for j, e := range edges {
@@ -272,12 +277,7 @@ func archDiagram(c *Common, title string, space spaces.Space, arch string, w int
 			lines = append(lines, truncate(fmt.Sprintf("node %d ← ", i+1)+strings.Join(parts, "  "), w))
 		}
 	case spaces.CellArch:
-		for ci, cell := range [][]spaces.CellNode{x.Normal(), x.Reduce()} {
-			lines = append(lines, st.Label.Render([]string{"normal cell", "reduction cell"}[ci]))
-			for k, n := range cell {
-				lines = append(lines, truncate(fmt.Sprintf("node %d ← %s  %s", k+2, edge(int(n.In[0]), spaces.CellOps[n.Op[0]]), edge(int(n.In[1]), spaces.CellOps[n.Op[1]])), w))
-			}
-		}
+		lines = append(lines, cellDiagrams(c, x, w, edge)...)
 	case spaces.NetworkArch:
 		for i, s := range x.Stages() {
 			lines = append(lines, truncate(fmt.Sprintf("stage %d  %s ×%d  width %d  k%d  e%d", i, s.Block, s.Depth, s.Width, s.Kernel, s.Expansion), w))
@@ -286,6 +286,57 @@ func archDiagram(c *Common, title string, space spaces.Space, arch string, w int
 		lines = append(lines, truncate(arch, w))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// cellDiagrams draws a DARTS-style arch's normal and reduction cells: as DAGs side by
+// side when both fit, one above the other when one fits, else as edge lists.
+func cellDiagrams(c *Common, a spaces.CellArch, w int, edge func(int, string) string) []string {
+	st := c.Styles
+	names := []string{"normal cell", "reduction cell"}
+	cells := [][]spaces.CellNode{a.Normal(), a.Reduce()}
+	dags := make([]dagCell, 2)
+	for ci, cell := range cells {
+		dags[ci].inputs = 2
+		for _, n := range cell {
+			dags[ci].nodes = append(dags[ci].nodes, []cellEdge{{int(n.In[0]), spaces.CellOps[n.Op[0]]}, {int(n.In[1]), spaces.CellOps[n.Op[1]]}})
+		}
+	}
+	out := fmt.Sprintf("output: concat of nodes 2-%d", len(cells[0])+1)
+	if half := (w - 2) / 2; half > 0 {
+		left, okl := dags[0].draw(c, half)
+		right, okr := dags[1].draw(c, half)
+		if okl && okr {
+			col := lipgloss.Width(names[0])
+			for _, l := range left {
+				col = max(col, lipgloss.Width(l))
+			}
+			pad := func(s string) string { return s + strings.Repeat(" ", col+3-lipgloss.Width(s)) }
+			lines := []string{pad(st.Label.Render(names[0])) + st.Label.Render(names[1])}
+			for i := range max(len(left), len(right)) {
+				l, r := "", ""
+				if i < len(left) {
+					l = left[i]
+				}
+				if i < len(right) {
+					r = right[i]
+				}
+				lines = append(lines, pad(l)+r)
+			}
+			return append(lines, st.Muted.Render(out))
+		}
+	}
+	var lines []string
+	for ci, cell := range cells {
+		lines = append(lines, st.Label.Render(names[ci]))
+		if dag, ok := dags[ci].draw(c, w); ok {
+			lines = append(lines, dag...)
+			continue
+		}
+		for k, n := range cell {
+			lines = append(lines, truncate(fmt.Sprintf("node %d ← %s  %s", k+2, edge(int(n.In[0]), spaces.CellOps[n.Op[0]]), edge(int(n.In[1]), spaces.CellOps[n.Op[1]])), w))
+		}
+	}
+	return append(lines, st.Muted.Render(out))
 }
 
 type cellEdge struct {
@@ -317,4 +368,63 @@ func shortOp(op string) string {
 	r := strings.NewReplacer("nor_conv_", "conv", "skip_connect", "skip", "avg_pool_", "avg", "max_pool_", "max",
 		"sep_conv_", "sep", "dilated_conv_", "dil", "conv_", "conv", "identity", "id")
 	return r.Replace(op)
+}
+
+// curveSeries is one metric of a learning curve, drawn in one style.
+type curveSeries struct {
+	name  string
+	pts   []canvas.Float64Point // (epoch, value)
+	style lipgloss.Style
+}
+
+// curveChart draws series over epochs in one chart of w x h cells with a legend on
+// its title line. It needs two points of some series to draw a line.
+func curveChart(c *Common, title string, series []curveSeries, w, h int) string {
+	st := c.Styles
+	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	legend := []string{st.Title.Render(title)}
+	for _, s := range series {
+		legend = append(legend, s.style.Render("━ "+s.name))
+		for _, p := range s.pts {
+			minX, maxX = math.Min(minX, p.X), math.Max(maxX, p.X)
+			minY, maxY = math.Min(minY, p.Y), math.Max(maxY, p.Y)
+		}
+	}
+	head := truncate(strings.Join(legend, "  "), w)
+	if !(maxX > minX) || w < 20 || h < 5 {
+		return head
+	}
+	if maxY == minY {
+		maxY = minY + 1
+	}
+	lc := linechart.New(w, h-1, minX, maxX, minY, maxY,
+		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text))
+	lc.DrawXYAxisAndLabel()
+	for _, s := range series {
+		for i := 1; i < len(s.pts); i++ {
+			lc.DrawBrailleLineWithStyle(s.pts[i-1], s.pts[i], s.style)
+		}
+	}
+	return head + "\n" + lc.View()
+}
+
+// learningCurve draws a trial's curve as a loss chart and an accuracy chart, side by
+// side when w allows, each h lines high.
+func learningCurve(c *Common, curve []engine.CurvePoint, w, h int) string {
+	st := c.Styles
+	series := func(name string, style lipgloss.Style) curveSeries {
+		s := curveSeries{name: name, style: style}
+		for _, p := range curve {
+			if v, ok := p.Metrics[name]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+				s.pts = append(s.pts, canvas.Float64Point{X: p.Epoch, Y: v})
+			}
+		}
+		return s
+	}
+	loss := curveChart(c, "Loss", []curveSeries{series("train_loss", st.Warn)}, w/2-1, h)
+	acc := curveChart(c, "Accuracy", []curveSeries{series("train_accuracy", st.Muted), series("val_accuracy", st.Accent)}, w-w/2, h)
+	if w < 80 {
+		return loss + "\n" + acc
+	}
+	return lipgloss.JoinHorizontal(lipgloss.Top, lipgloss.NewStyle().Width(w/2).Render(loss), acc)
 }

@@ -39,9 +39,24 @@ func TestArchDiagrams(t *testing.T) {
 		want  []string
 	}{
 		{nb, "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
-			[]string{"node 1 ← 0 ─conv3x3→", "node 3 ← 0 ─skip→  1 ─conv3x3→  2 ─conv1x1→"}},
+			[]string{
+				"[0]    [1]    [2]    [3]",
+				" ├conv3─┤      │      │",
+				" ├conv3─┼conv3─┤      │",
+				" └skip──┴conv3─┴conv1─┘"}},
+		{nb, "|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|skip_connect~2|", // node 2 has no input
+			[]string{
+				" ├conv3─┘      │      │",
+				" │             ╳      │",
+				" └conv3────────┴skip──┘"}},
 		{cell, "normal=|sep_conv_3x3~0|skip_connect~1|+|dilated_conv_3x3~0|none~2|+|conv_5x5~1|max_pool_3x3~3|+|identity~0|avg_pool_3x3~4|;reduce=|skip_connect~0|identity~1|+|sep_conv_5x5~0|conv_3x3~2|+|avg_pool_3x3~1|max_pool_3x3~0|+|none~0|none~1|",
-			[]string{"normal cell", "node 2 ← 0 ─sep3x3→  1 ─skip→", "reduction cell", "node 5 ← 0 ─none→  1 ─none→"}},
+			[]string{
+				"normal cell                              reduction cell",
+				" ├sep3──┼skip──┘      │      │      │     ├skip──┼id────┤      │      │      │",
+				" ├dil3──┼─────────────┤      │      │     ├sep5──┼──────┴conv3─┘      │      │",
+				" │      └conv5────────┴max3──┤      │     └max3──┴avg3────────────────┘      │",
+				" └id─────────────────────────┴avg3──┘                                        ╳",
+				"output: concat of nodes 2-5"}},
 		{net, "|conv,d=2,w=32,k=3,e=1|mbconv,d=3,w=64,k=5,e=6|bottleneck,d=1,w=16,k=7,e=4|",
 			[]string{"stage 1  mbconv ×3  width 64  k5  e6"}},
 	} {
@@ -51,6 +66,11 @@ func TestArchDiagrams(t *testing.T) {
 				t.Errorf("%s diagram lacks %q:\n%s", tc.space.Name(), w, d)
 			}
 		}
+	}
+	// Too narrow for a DAG: edge lists.
+	narrow := archDiagram(c, "Architecture", nb, "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|", 20)
+	if !strings.Contains(narrow, "node 1 ← 0 ─conv3x3→") {
+		t.Errorf("narrow NB201 diagram is not an edge list:\n%s", narrow)
 	}
 	if d := archDiagram(c, "Architecture", nb, "|bad|", 80); !strings.Contains(d, "cannot draw") {
 		t.Errorf("bad arch: %q", d)
