@@ -28,6 +28,6 @@ func newBrowseCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&theme, "theme", "dark", "colour theme: dark or light")
+	themeFlag(cmd, &theme)
 	return cmd
 }

@@ -20,6 +20,7 @@ import (
 
 	"cellar/engine"
 	"cellar/storage"
+	"cellar/themes"
 )
 
 type searchFlags struct {
@@ -50,16 +51,35 @@ strategy learns of it; interrupt with Ctrl-C and continue later with --resume ID
 			return runSearch(cmd, f)
 		},
 	}
-	cmd.Flags().StringVarP(&f.config, "config", "c", "", "experiment file (YAML or JSON)")
-	cmd.Flags().StringVar(&f.db, "db", defaultDB, "database file")
-	cmd.Flags().StringVar(&resume, "resume", "", "continue experiment `ID` of the DB where it stopped")
-	cmd.Flags().IntVar(&f.trials, "trials", 0, "override the budget's number of trials")
+	f.register(cmd, &resume)
 	cmd.Flags().BoolVar(&f.events, "events", false, "print every finished trial as a JSON line on stdout")
 	cmd.Flags().BoolVar(&f.noProgress, "no-progress", false, "no progress bar (it is off anyway when stderr is not a terminal)")
 	return cmd
 }
 
 // setResume takes the --resume flag's value ("" for none).
+// register adds the flags that say which search to run: -c, --db, --resume and
+// --trials; --resume is parsed later by setResume.
+func (f *searchFlags) register(cmd *cobra.Command, resume *string) {
+	cmd.Flags().StringVarP(&f.config, "config", "c", "", "experiment file (YAML or JSON)")
+	cmd.Flags().StringVar(&f.db, "db", defaultDB, "database file")
+	cmd.Flags().StringVar(resume, "resume", "", "continue experiment `ID` of the DB where it stopped")
+	cmd.Flags().IntVar(&f.trials, "trials", 0, "override the budget's number of trials")
+}
+
+// themeFlag adds --theme.
+func themeFlag(cmd *cobra.Command, theme *string) {
+	cmd.Flags().StringVar(theme, "theme", "dark", "colour theme: dark or light")
+}
+
+// parseUI parses --resume and --theme for the commands that show the TUI.
+func (f *searchFlags) parseUI(resume, theme string) (themes.Theme, error) {
+	if err := f.setResume(resume); err != nil {
+		return themes.Theme{}, err
+	}
+	return themes.Lookup(theme)
+}
+
 func (f *searchFlags) setResume(resume string) error {
 	if resume == "" {
 		return nil
@@ -76,6 +96,10 @@ type session struct {
 	exp *engine.Experiment
 	eng *engine.Engine
 }
+
+// history gives a TUI that starts after the search did, or on a resumed one, the
+// trials stored so far.
+func (s *session) history() ([]engine.Trial, uint64, error) { return s.x.History(s.eng) }
 
 // errFinished says a resumed experiment has nothing left to do.
 var errFinished = errors.New("the experiment has already finished")

@@ -21,21 +21,15 @@ func newTUICmd() *cobra.Command {
 		Short: "Run an experiment in the terminal UI (the built-in default without -c)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.setResume(resume); err != nil {
-				return err
-			}
-			th, err := themes.Lookup(theme)
+			th, err := f.parseUI(resume, theme)
 			if err != nil {
 				return err
 			}
 			return runTUI(cmd.Context(), f, th)
 		},
 	}
-	cmd.Flags().StringVarP(&f.config, "config", "c", "", "experiment file (YAML or JSON)")
-	cmd.Flags().StringVar(&f.db, "db", defaultDB, "database file")
-	cmd.Flags().StringVar(&resume, "resume", "", "continue experiment `ID` of the DB where it stopped")
-	cmd.Flags().IntVar(&f.trials, "trials", 0, "override the budget's number of trials")
-	cmd.Flags().StringVar(&theme, "theme", "dark", "colour theme: dark or light")
+	f.register(cmd, &resume)
+	themeFlag(cmd, &theme)
 	return cmd
 }
 
@@ -49,7 +43,7 @@ func runTUI(ctx context.Context, f searchFlags, theme themes.Theme) error {
 	defer s.db.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := tui.New(s.eng, s.exp, theme, lipgloss.DefaultRenderer())
+	m := tui.NewSession(s.eng, s.exp, theme, lipgloss.DefaultRenderer(), tui.SessionOptions{History: s.history, DB: s.db})
 	done := make(chan error, 1)
 	go func() { done <- s.eng.Run(ctx) }()
 	if _, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx)).Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {

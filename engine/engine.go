@@ -74,6 +74,7 @@ type Engine struct {
 	opt       Options
 	obj       Objective
 	hub       hub
+	published sync.Mutex // held from a commit until its events are published
 	cmds      chan command
 	started   atomic.Bool
 	accepting chan struct{} // closed when Run starts taking commands
@@ -215,6 +216,9 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 		}
 		if cerr := e.commit(); err == nil {
 			err = cerr
+		}
+		if e.state == Stopping {
+			e.setState(Stopped) // all that finished is stored
 		}
 	}()
 
@@ -499,6 +503,17 @@ func (e *Engine) score(t Trial) (float64, error) {
 
 // commit stores the finished trials with a checkpoint, then tells the strategy every
 // trial that is now next in order and final.
+// Committed calls f with the Seq of the last event published, at a moment when no
+// commit is under way: every trial in the store has had its TrialFinished event
+// published, and none published later is in the store. A subscriber that subscribes,
+// opens a read transaction inside f, and then drops events with Seq <= seq sees each
+// trial exactly once: from the store or from an event.
+func (e *Engine) Committed(f func(seq uint64) error) error {
+	e.published.Lock()
+	defer e.published.Unlock()
+	return f(e.hub.last())
+}
+
 func (e *Engine) commit() error {
 	if e.opt.Store != nil {
 		cp, err := e.checkpoint()
@@ -509,6 +524,8 @@ func (e *Engine) commit() error {
 		for i, s := range e.uncommitted {
 			trials[i] = s.trial
 		}
+		e.published.Lock()
+		defer e.published.Unlock()
 		if err := e.opt.Store.Commit(trials, cp); err != nil {
 			return fmt.Errorf("store trials: %w", err)
 		}

@@ -404,6 +404,9 @@ func TestStopKeepsPendingForResume(t *testing.T) {
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("run: %v", err)
 	}
+	if st := e.Snapshot().State; st != Stopped {
+		t.Errorf("state %s after an interrupted run, want %s", st, Stopped)
+	}
 	last := store.cps[len(store.cps)-1]
 	if len(store.trials) != 1 || len(last.Pending) != 3 || last.Finished {
 		t.Fatalf("stored %d trials; checkpoint pending %d finished %v", len(store.trials), len(last.Pending), last.Finished)

@@ -23,12 +23,15 @@ const (
 	Idle      RunState = "idle"
 	Searching RunState = "searching"
 	Paused    RunState = "paused"
-	Stopping  RunState = "stopping"
+	Stopping  RunState = "stopping" // interrupted: running trials are being cancelled
+	Stopped   RunState = "stopped"  // interrupted, and what finished is stored; resumable
 	Finished  RunState = "finished"
 )
 
 // Event is one change in a search. Trial is a copy the receiver may keep.
 type Event struct {
+	// Seq numbers the events of an engine from 1 in the order they were published.
+	Seq      uint64
 	Kind     EventKind
 	Trial    Trial
 	Progress Progress
@@ -58,6 +61,7 @@ type hub struct {
 	mu   sync.Mutex
 	subs map[*Subscription]bool
 	shut bool
+	seq  uint64 // of the last event published
 }
 
 func (h *hub) add() *Subscription {
@@ -88,6 +92,8 @@ func (h *hub) remove(s *Subscription) {
 func (h *hub) publish(e Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.seq++
+	e.Seq = h.seq
 	for s := range h.subs {
 		select {
 		case s.c <- e:
@@ -95,6 +101,13 @@ func (h *hub) publish(e Event) {
 			s.dropped.Add(1)
 		}
 	}
+}
+
+// last is the Seq of the last event published.
+func (h *hub) last() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq
 }
 
 // close ends every subscription; later ones start closed.

@@ -341,16 +341,29 @@ func (x *Experiment) TrialsAfter(after uint64, n int) ([]engine.Trial, error) {
 	var ids []uint64
 	var raws [][]byte
 	err := x.view(func(b *bolt.Bucket) error {
-		c := b.Bucket(bucketTrials).Cursor()
-		for k, v := c.Seek(key(after + 1)); k != nil && (n <= 0 || len(raws) < n); k, v = c.Next() {
-			ids = append(ids, binary.BigEndian.Uint64(k))
-			raws = append(raws, bytes.Clone(v))
-		}
+		ids, raws = copyTrials(b, after, n)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	return x.decode(ids, raws)
+}
+
+// copyTrials copies up to n records (all when n <= 0) with ids above after out of a
+// trials bucket, so they outlive the transaction.
+func copyTrials(b *bolt.Bucket, after uint64, n int) (ids []uint64, raws [][]byte) {
+	c := b.Bucket(bucketTrials).Cursor()
+	for k, v := c.Seek(key(after + 1)); k != nil && (n <= 0 || len(raws) < n); k, v = c.Next() {
+		ids = append(ids, binary.BigEndian.Uint64(k))
+		raws = append(raws, bytes.Clone(v))
+	}
+	return ids, raws
+}
+
+// decode decodes trial records in parallel.
+func (x *Experiment) decode(ids []uint64, raws [][]byte) ([]engine.Trial, error) {
+	var err error
 	out := make([]engine.Trial, len(raws))
 	// Each worker decodes every k-th record and stops at its first corrupt one; the
 	// error reported is the one of the lowest id, as a serial decode would give.
@@ -382,6 +395,55 @@ func (x *Experiment) TrialsAfter(after uint64, n int) ([]engine.Trial, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// Reader reads an experiment as it was when the reader was made, while commits go
+// on: a bbolt read transaction, which must be closed.
+type Reader struct {
+	x  *Experiment
+	tx *bolt.Tx
+}
+
+// Reader begins a read of the experiment as it is now.
+func (x *Experiment) Reader() (*Reader, error) {
+	tx, err := x.db.bolt.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{x: x, tx: tx}, nil
+}
+
+// Trials returns every trial the experiment held when the reader was made.
+func (r *Reader) Trials() ([]engine.Trial, error) {
+	b := r.tx.Bucket(bucketExperiments).Bucket(key(r.x.ID))
+	if b == nil {
+		return nil, fmt.Errorf("no experiment %d", r.x.ID)
+	}
+	ids, raws := copyTrials(b, 0, 0)
+	return r.x.decode(ids, raws)
+}
+
+// Close ends the read.
+func (r *Reader) Close() error { return r.tx.Rollback() }
+
+// History reads the trials the experiment holds consistently with the events of eng,
+// the engine storing into it: it returns them with the Seq of the last event they
+// cover (see Engine.Committed), for a view that starts after the search did.
+func (x *Experiment) History(eng *engine.Engine) ([]engine.Trial, uint64, error) {
+	var rd *Reader
+	var seq uint64
+	err := eng.Committed(func(last uint64) error {
+		var err error
+		seq = last
+		rd, err = x.Reader()
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rd.Close()
+	trials, err := rd.Trials()
+	return trials, seq, err
 }
 
 // Trial returns one stored trial.

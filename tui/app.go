@@ -3,6 +3,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"cellar/engine"
 	"cellar/spaces"
+	"cellar/storage"
 	"cellar/themes"
 )
 
@@ -88,32 +90,136 @@ type Model struct {
 	exp       *engine.Experiment
 	help      help.Model
 	notice    string
+	opts      SessionOptions
+	stopAsked bool // X was pressed once: the next X stops the search
+	// Until the history has arrived, events are held; after, those it covers are
+	// dropped.
+	historyIn bool
+	held      []engine.Event
+	covered   uint64
+	browser   *Browser // open over the dashboard; nil when closed
+}
+
+// SessionOptions are what differs between the sessions that share one search when
+// it is served over SSH.
+type SessionOptions struct {
+	// Viewer sessions watch the search but cannot pause, resume, edit or queue.
+	Viewer bool
+	// Who names the session's user and role in the footer, e.g. "alice (viewer)".
+	Who string
+	// Stop stops the search (X twice). When it is set, q only leaves the session;
+	// without it (a local TUI) q quits and the caller stops the search.
+	Stop func()
+	// History returns the trials finished before the session began (a resumed
+	// search's, or a served one's that a session joins late) and the Seq of the last
+	// event they cover: later events with a Seq at or below it are dropped.
+	History func() ([]engine.Trial, uint64, error)
+	// DB is the search's open DB, browsed with b from the session; nil turns b off.
+	DB *storage.DB
 }
 
 // New builds the program's root model for an engine, drawing with renderer r.
 func New(eng Engine, exp *engine.Experiment, theme themes.Theme, r *lipgloss.Renderer) *Model {
+	return NewSession(eng, exp, theme, r, SessionOptions{})
+}
+
+// NewSession builds the root model of one of several sessions on a running search.
+func NewSession(eng Engine, exp *engine.Experiment, theme themes.Theme, r *lipgloss.Renderer, opts SessionOptions) *Model {
 	c := &Common{Theme: theme, Styles: theme.For(r), Keys: DefaultKeys(), Width: 80, Height: 24}
-	m := &Model{common: c, eng: eng, exp: exp, sub: eng.Subscribe(), help: help.New()}
+	if opts.Stop != nil {
+		c.Keys.Quit.SetHelp("q", "leave (the search runs on)")
+		c.Keys.Stop.SetEnabled(!opts.Viewer)
+	}
+	c.Keys.Browse.SetEnabled(opts.DB != nil)
+	m := &Model{common: c, eng: eng, exp: exp, sub: eng.Subscribe(), help: help.New(), opts: opts, historyIn: opts.History == nil}
 	m.dashboard = NewDashboard(c, exp)
 	m.dashboard.SetStatus(eng.Snapshot())
 	return m
 }
 
-func (m *Model) Init() tea.Cmd { return tea.Batch(waitEvents(m.sub), tickEvery()) }
+// Close ends the session's subscription to the engine; a program that ends other
+// than by q (its SSH connection dropped) must call it.
+func (m *Model) Close() { m.sub.Close() }
+
+// operatorOnly refuses a steering key in a viewer session, saying why.
+func (m *Model) operatorOnly(msg tea.KeyMsg) bool {
+	if !m.opts.Viewer {
+		return false
+	}
+	m.notice = fmt.Sprintf("%s: only an operator can do that; this session is a viewer", msg.String())
+	return true
+}
+
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{waitEvents(m.sub), tickEvery()}
+	if h := m.opts.History; h != nil {
+		cmds = append(cmds, func() tea.Msg {
+			trials, seq, err := h()
+			return historyMsg{trials: trials, seq: seq, err: err}
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
+// historyMsg carries the trials finished before the session began.
+type historyMsg struct {
+	trials []engine.Trial
+	seq    uint64
+	err    error
+}
+
+// apply folds in engine events the history does not already cover.
+func (m *Model) apply(events []engine.Event) {
+	if !m.historyIn {
+		m.held = append(m.held, events...)
+		return
+	}
+	fresh := events[:0:0]
+	for _, ev := range events {
+		if ev.Seq > m.covered {
+			fresh = append(fresh, ev)
+		}
+	}
+	m.dashboard.Apply(fresh)
+}
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.common.Width, m.common.Height = msg.Width, msg.Height
 		m.help.Width = msg.Width
+		if m.browser != nil {
+			m.browser.Update(msg)
+		}
 	case tea.KeyMsg:
 		k := m.common.Keys
+		if !key.Matches(msg, k.Stop) {
+			m.stopAsked = false
+		}
+		if m.browser != nil && !key.Matches(msg, k.Quit) {
+			if key.Matches(msg, k.Back) && m.browser.top() {
+				m.browser = nil // back to the dashboard
+				return m, nil
+			}
+			return m, m.browser.key(msg)
+		}
 		switch {
 		case key.Matches(msg, k.Quit):
 			m.sub.Close()
 			return m, tea.Quit
+		case key.Matches(msg, k.Browse):
+			m.browser = newBrowser(m.common, m.opts.DB.Path(), sharedDB(m.opts.DB))
+			return m, m.browser.Init()
 		case key.Matches(msg, k.Help):
 			m.help.ShowAll = !m.help.ShowAll
+		case (key.Matches(msg, k.Pause, k.PauseCancel, k.Edit) || msg.String() == "X" && m.opts.Stop != nil) && m.operatorOnly(msg):
+		case key.Matches(msg, k.Stop):
+			if !m.stopAsked {
+				m.stopAsked, m.notice = true, "press X again to stop the search for everyone"
+				return m, nil
+			}
+			m.stopAsked, m.notice = false, "stopping the search…"
+			m.opts.Stop()
 		case m.editor != nil:
 			return m, m.editKey(msg)
 		case key.Matches(msg, k.Up):
@@ -131,8 +237,20 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, k.PauseCancel):
 			return m, m.togglePause(true)
 		}
+	case historyMsg:
+		if msg.err != nil {
+			m.notice = "past trials not shown: " + msg.err.Error()
+		}
+		past := make([]engine.Event, len(msg.trials))
+		for i, t := range msg.trials {
+			past[i] = engine.Event{Kind: engine.TrialFinished, Trial: t}
+		}
+		m.dashboard.Apply(past)
+		m.historyIn, m.covered = true, msg.seq
+		m.apply(m.held)
+		m.held = nil
 	case eventsMsg:
-		m.dashboard.Apply(msg.events)
+		m.apply(msg.events)
 		m.dashboard.SetStatus(m.eng.Snapshot())
 		if !msg.ok { // the search ended: nothing more to wait for
 			return m, nil
@@ -143,6 +261,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tickEvery()
 	case noticeMsg:
 		m.notice = string(msg)
+	default: // the browser's reads
+		if m.browser != nil {
+			_, cmd := m.browser.Update(msg)
+			return m, cmd
+		}
 	}
 	return m, nil
 }
@@ -198,7 +321,7 @@ func (m *Model) togglePause(cancelRunning bool) tea.Cmd {
 		if err != nil {
 			return noticeMsg(err.Error())
 		}
-		return noticeMsg("")
+		return nil // the header shows the new state; a notice set meanwhile stays
 	}
 }
 
@@ -211,8 +334,14 @@ func (m *Model) View() string {
 		lines[i] = truncate(l, m.common.Width)
 	}
 	footer := strings.Join(lines, "\n")
+	if m.opts.Who != "" {
+		footer = st.Label.Render(m.opts.Who) + "  " + footer
+	}
 	if m.notice != "" {
 		footer = st.Bad.Render(m.notice) + "  " + footer
+	}
+	if m.browser != nil {
+		return m.browser.View()
 	}
 	var body string
 	if m.editor != nil {

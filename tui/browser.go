@@ -28,6 +28,7 @@ import (
 type Browser struct {
 	common  *Common
 	path    string
+	open    func() (*storage.DB, func(), error)
 	err     error
 	retry   bool // the DB is in use: try again soon
 	exps    []storage.ExperimentInfo
@@ -125,21 +126,42 @@ type (
 
 // NewBrowser builds the browser of the DB at path.
 func NewBrowser(path string, theme themes.Theme, r *lipgloss.Renderer) *Browser {
-	return &Browser{common: &Common{Theme: theme, Styles: theme.For(r), Keys: DefaultKeys(), Width: 80, Height: 24}, path: path, loading: true,
-		firstChunk: firstChunk, laterChunk: laterChunk}
+	c := &Common{Theme: theme, Styles: theme.For(r), Keys: DefaultKeys(), Width: 80, Height: 24}
+	return newBrowser(c, path, func() (*storage.DB, func(), error) {
+		db, err := storage.OpenReadOnly(path, 500*time.Millisecond)
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, func() { db.Close() }, nil
+	})
 }
+
+// newBrowser builds a browser that reads through open, which returns the DB and
+// what to do when done with it.
+func newBrowser(c *Common, path string, open func() (*storage.DB, func(), error)) *Browser {
+	return &Browser{common: c, path: path, open: open, loading: true, firstChunk: firstChunk, laterChunk: laterChunk}
+}
+
+// sharedDB opens nothing: it lends a DB the process already has open, as a search's
+// own session does (a second handle on the file would wait for the search's lock).
+func sharedDB(db *storage.DB) func() (*storage.DB, func(), error) {
+	return func() (*storage.DB, func(), error) { return db, func() {}, nil }
+}
+
+// top says whether the browser shows its first screen, the experiment list.
+func (b *Browser) top() bool { return b.exp == nil && b.detail == nil && !b.typing }
 
 func (b *Browser) Init() tea.Cmd { return b.list() }
 
 // list reads the experiments.
 func (b *Browser) list() tea.Cmd {
-	path := b.path
+	open := b.open
 	return func() tea.Msg {
-		db, err := storage.OpenReadOnly(path, 500*time.Millisecond)
+		db, done, err := open()
 		if err != nil {
 			return listMsg{err: err}
 		}
-		defer db.Close()
+		defer done()
 		exps, err := db.Experiments()
 		return listMsg{exps: exps, err: err}
 	}
@@ -148,13 +170,13 @@ func (b *Browser) list() tea.Cmd {
 // load reads one experiment's config and first trials.
 func (b *Browser) load(info storage.ExperimentInfo) tea.Cmd {
 	b.gen++
-	path, gen, first := b.path, b.gen, b.firstChunk
+	open, gen, first := b.open, b.gen, b.firstChunk
 	return func() tea.Msg {
-		db, err := storage.OpenReadOnly(path, 500*time.Millisecond)
+		db, done, err := open()
 		if err != nil {
 			return expMsg{err: err}
 		}
-		defer db.Close()
+		defer done()
 		x, err := db.Experiment(info.ID)
 		if err != nil {
 			return expMsg{err: err}
@@ -184,17 +206,17 @@ func (b *Browser) load(info storage.ExperimentInfo) tea.Cmd {
 
 // more reads the chunk of trials after the last one loaded.
 func (b *Browser) more() tea.Cmd {
-	path, gen, id, n := b.path, b.gen, b.exp.info.ID, b.laterChunk
+	open, gen, id, n := b.open, b.gen, b.exp.info.ID, b.laterChunk
 	var after uint64
 	if n := len(b.exp.trials); n > 0 {
 		after = b.exp.trials[n-1].ID
 	}
 	return func() tea.Msg {
-		db, err := storage.OpenReadOnly(path, 500*time.Millisecond)
+		db, done, err := open()
 		if err != nil {
 			return moreMsg{gen: gen, err: err}
 		}
-		defer db.Close()
+		defer done()
 		x, err := db.Experiment(id)
 		if err != nil {
 			return moreMsg{gen: gen, err: err}

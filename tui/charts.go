@@ -22,7 +22,7 @@ type point struct {
 }
 
 // rewardChart plots every trial's first objective over trial index, and the best so far
-// as a line.
+// as a line. pts must be in id order.
 func rewardChart(c *Common, obj engine.Objective, pts []point, w, h int) string {
 	st := c.Styles
 	title := st.Title.Render("Reward: " + obj.Name)

@@ -220,3 +220,23 @@ func paretoFront(xy []canvas.Float64Point, maxY, maxX bool) []bool {
 	}
 	return front
 }
+
+// Trials finish out of id order when several run at once (and a session may join
+// mid-search): the points stay in id order and the chart draws.
+func TestDashboardTakesTrialsOutOfOrder(t *testing.T) {
+	_, exp := finishedSearch(t)
+	c := &Common{Theme: themes.Dark, Styles: themes.Dark.For(plain()), Keys: DefaultKeys(), Width: 100, Height: 30}
+	d := NewDashboard(c, exp)
+	obj := exp.Config.Objectives[0].Name
+	for _, id := range []uint64{7, 5, 6, 9, 8, 10} {
+		d.Apply([]engine.Event{{Kind: engine.TrialFinished, Trial: engine.Trial{ID: id, State: engine.Done, Metrics: map[string]float64{obj: float64(id)}}}})
+	}
+	for i := 1; i < len(d.points); i++ {
+		if d.points[i-1].id >= d.points[i].id {
+			t.Fatalf("points out of order: %+v", d.points)
+		}
+	}
+	if v := d.View(30); !strings.Contains(v, "Reward") {
+		t.Errorf("dashboard:\n%s", v)
+	}
+}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -104,7 +105,7 @@ func (d *Dashboard) Apply(events []engine.Event) {
 			d.recent = append(d.recent, ev.Trial)
 			if ev.Trial.State == engine.Done {
 				v, ok := ev.Trial.Metrics[d.obj.Name]
-				d.points = append(d.points, point{id: ev.Trial.ID, v: v, ok: ok})
+				d.addPoint(point{id: ev.Trial.ID, v: v, ok: ok})
 				d.addToFront(ev.Trial.Metrics)
 			}
 		}
@@ -112,6 +113,16 @@ func (d *Dashboard) Apply(events []engine.Event) {
 	if over := len(d.recent) - recentKept; over > 0 {
 		d.recent = append(d.recent[:0], d.recent[over:]...)
 	}
+}
+
+// addPoint inserts p in id order. Trials finish nearly in id order (at most the
+// parallelism apart), so the search from the end is short.
+func (d *Dashboard) addPoint(p point) {
+	i := len(d.points)
+	for i > 0 && d.points[i-1].id > p.id {
+		i--
+	}
+	d.points = slices.Insert(d.points, i, p)
 }
 
 // addToFront adds a trial's first two objectives to the Pareto data.

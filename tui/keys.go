@@ -14,6 +14,8 @@ type KeyMap struct {
 	Back        key.Binding
 	Help        key.Binding
 	Quit        key.Binding
+	Stop        key.Binding // served sessions: stop the search (q only leaves)
+	Browse      key.Binding
 }
 
 // DefaultKeys are the bindings used unless a session configures others.
@@ -31,13 +33,17 @@ func DefaultKeys() KeyMap {
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Stop:        key.NewBinding(key.WithKeys("X"), key.WithHelp("X X", "stop the search"), key.WithDisabled()),
+		Browse:      key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "browse the DB's trials"), key.WithDisabled()),
 	}
 }
 
 // ShortHelp is the help bar.
-func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Pause, k.Edit, k.Help, k.Quit} }
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Pause, k.Edit, k.Browse, k.Help, k.Quit}
+}
 
 // FullHelp is the help shown by ?.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Focus, k.Edit}, {k.Left, k.Right, k.Queue, k.Back}, {k.Help, k.Quit}}
+	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Focus, k.Edit, k.Browse}, {k.Left, k.Right, k.Queue, k.Back}, {k.Help, k.Stop, k.Quit}}
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"cellar/engine"
 	"cellar/spaces"
+	"cellar/storage"
 	"cellar/themes"
 )
 
@@ -142,4 +144,56 @@ func TestPauseKeyPausesTheSearch(t *testing.T) {
 	waitFor(t, "the search to go on", func() bool { return eng.Snapshot().Done > before })
 	cancel()
 	<-done
+}
+
+// A session that starts while a search runs gets the stored trials as its history and
+// the rest as events: each finished trial reaches its dashboard exactly once, whether
+// events arrived before the history (held) or after it.
+func TestLateSessionSeesEveryTrialOnce(t *testing.T) {
+	src := []byte("name: late\nseed: 5\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 4000}\nparallelism: 3\n")
+	cfg, _ := engine.ParseConfig(src)
+	exp, err := engine.Build(cfg, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(filepath.Join(t.TempDir(), "late.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	x, _ := db.CreateExperiment(cfg.Name, src)
+	eng := engine.New(exp, engine.Options{Store: x})
+	history := func() ([]engine.Trial, uint64, error) { return x.History(eng) }
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(context.Background()) }()
+	for eng.Snapshot().Done < 500 {
+		time.Sleep(time.Millisecond)
+	}
+	m := NewSession(eng, exp, themes.Dark, plain(), SessionOptions{History: history})
+	// Some events come before the history, to be held.
+	m.Update(waitEvents(m.sub)())
+	trials, seq, err := history()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trials) < 500 {
+		t.Fatalf("history of %d trials", len(trials))
+	}
+	m.Update(historyMsg{trials: trials, seq: seq})
+	pump(m)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint64]int{}
+	for _, p := range m.dashboard.points {
+		seen[p.id]++
+	}
+	for id := uint64(1); id <= 4000; id++ {
+		if seen[id] != 1 {
+			t.Fatalf("trial %d reached the dashboard %d times (history of %d, events after seq %d, %d events dropped for falling behind)", id, seen[id], len(trials), seq, m.sub.Dropped())
+		}
+	}
+	if len(m.dashboard.points) != 4000 {
+		t.Errorf("%d points, want 4000", len(m.dashboard.points))
+	}
 }

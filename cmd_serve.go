@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"cellar/serve"
+)
+
+func newServeCmd() *cobra.Command {
+	var f searchFlags
+	var resume, theme, addr, keysPath, hostKey string
+	cmd := &cobra.Command{
+		Use:   "serve --ssh :2222 --authorized-keys FILE [-c exp.yaml] [--db F] [--host-key F]",
+		Short: "Run one search and serve its workbench over SSH to every authorized key",
+		Long: `Run one search and serve the workbench to every SSH client with an authorized key.
+Each key in the keys file carries a role: viewers watch and browse; operators also pause,
+resume, edit and queue hand trials, and stop the search. The search runs on with no
+session attached; SIGINT or SIGTERM stops it, storing what finished.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			th, err := f.parseUI(resume, theme)
+			if err != nil {
+				return err
+			}
+			if keysPath == "" {
+				return errors.New("--authorized-keys FILE is required: lines such as `role=operator ssh-ed25519 AAAA... you@host`")
+			}
+			keys, err := serve.LoadKeys(keysPath)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, f, serve.Options{Addr: addr, HostKey: hostKey, Keys: keys, Theme: th})
+		},
+	}
+	cmd.Flags().StringVar(&addr, "ssh", ":2222", "address to listen on for SSH")
+	cmd.Flags().StringVar(&keysPath, "authorized-keys", "", "authorized_keys file with a role=viewer or role=operator option on each key")
+	cmd.Flags().StringVar(&hostKey, "host-key", "cellar_host_ed25519", "the server's private host key; generated there on first start, then kept")
+	f.register(cmd, &resume)
+	themeFlag(cmd, &theme)
+	return cmd
+}
+
+// runServe runs the search and the SSH server until ctx ends (a signal), then closes
+// the sessions and stops the search, which commits what finished and a checkpoint.
+func runServe(ctx context.Context, f searchFlags, opts serve.Options) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	s, err := openSession(f)
+	if err != nil {
+		return err
+	}
+	defer s.db.Close()
+	search, stopSearch := context.WithCancel(ctx)
+	defer stopSearch()
+	opts.Engine, opts.Exp, opts.Stop, opts.History, opts.DB, opts.Log = s.eng, s.exp, stopSearch, s.history, s.db, log
+	srv, err := serve.New(opts)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		return fmt.Errorf("--ssh %s: %w", opts.Addr, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := s.eng.Run(search)
+		st := s.eng.Snapshot()
+		log.Info("search ended", "experiment", s.x.ID, "state", st.State, "trials", st.Done+st.Failed)
+		done <- err
+	}()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	log.Info("serving", "experiment", s.x.ID, "addr", srv.Addr().String(), "host_key", opts.HostKey,
+		"fingerprint", srv.HostKeyFingerprint(), "keys", len(opts.Keys))
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	log.Info("shutting down")
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = errors.Join(serveErr, srv.Shutdown(shut))
+	stopSearch()
+	if runErr := <-done; runErr != nil && !errors.Is(runErr, context.Canceled) {
+		err = errors.Join(err, runErr)
+	}
+	st := s.eng.Snapshot()
+	fmt.Printf("experiment %d: %s after %d trials; continue with cellar serve --db %s --resume %d\n", s.x.ID, st.State, st.Done+st.Failed, f.db, s.x.ID)
+	return err
+}

@@ -1,0 +1,48 @@
+package serve
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadKeys(t *testing.T) {
+	op, vw, other := newSigner(t), newSigner(t), newSigner(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	os.WriteFile(good, []byte("# team\n\n"+authorizedLine("operator", op, "alice")+`role="viewer" `+strings.TrimPrefix(authorizedLine("viewer", vw, "bob"), "role=viewer ")), 0o600)
+	keys, err := LoadKeys(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := keys.Lookup(op.PublicKey()); !ok || k.Role != Operator || k.Comment != "alice" || k.Line != 3 {
+		t.Errorf("operator key: %+v %v", k, ok)
+	}
+	if k, ok := keys.Lookup(vw.PublicKey()); !ok || k.Role != Viewer {
+		t.Errorf("viewer key: %+v %v", k, ok)
+	}
+	if _, ok := keys.Lookup(other.PublicKey()); ok {
+		t.Error("an unlisted key was found")
+	}
+	if _, ok := keys.Lookup(nil); ok {
+		t.Error("no key was found")
+	}
+	line := strings.TrimPrefix(authorizedLine("viewer", vw, "bob"), "role=viewer ")
+	for _, tc := range []struct{ text, want string }{
+		{line, "bad:1: key SHA256:"},                          // no role
+		{"role=admin " + line, `bad:1: unknown role "admin"`}, // unknown role
+		{"no-pty,role=viewer " + line, `bad:1: unknown option "no-pty"`},
+		{"# only a comment\nrole=viewer ssh-ed25519 AAAAnotbase64\n", "bad:2: not a public key"},
+		{"\n# nothing\n", "no keys"},
+	} {
+		bad := filepath.Join(dir, "bad")
+		os.WriteFile(bad, []byte(tc.text), 0o600)
+		if _, err := LoadKeys(bad); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.text, err, tc.want)
+		}
+	}
+	if _, err := LoadKeys(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing file: %v", err)
+	}
+}

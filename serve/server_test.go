@@ -1,0 +1,447 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	gossh "golang.org/x/crypto/ssh"
+
+	"cellar/engine"
+	"cellar/spaces"
+	"cellar/storage"
+	"cellar/themes"
+)
+
+// slowSize is the size evaluator taking a few milliseconds a trial, so that a search
+// is still running while the tests connect.
+type slowSize struct{ engine.Evaluator }
+
+func (s slowSize) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.Progress)) (engine.Outcome, error) {
+	select {
+	case <-ctx.Done():
+		return engine.Outcome{}, ctx.Err()
+	case <-time.After(3 * time.Millisecond):
+	}
+	return s.Evaluator.Evaluate(ctx, a, p)
+}
+
+// rig is a real search on a real DB file, served on 127.0.0.1 with two keys.
+type rig struct {
+	srv      *Server
+	eng      *engine.Engine
+	db       *storage.DB
+	x        *storage.Experiment
+	operator gossh.Signer
+	viewer   gossh.Signer
+	stop     func() error // stops server and search; returns the search's error
+}
+
+func newSigner(t *testing.T) gossh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func authorizedLine(role string, s gossh.Signer, comment string) string {
+	return "role=" + role + " " + strings.TrimSpace(string(gossh.MarshalAuthorizedKey(s.PublicKey()))) + " " + comment + "\n"
+}
+
+func startRig(t *testing.T) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	r := &rig{operator: newSigner(t), viewer: newSigner(t)}
+	keysPath := filepath.Join(dir, "keys")
+	os.WriteFile(keysPath, []byte("# cellar keys\n"+authorizedLine("operator", r.operator, "alice")+authorizedLine("viewer", r.viewer, "bob")), 0o600)
+	keys, err := LoadKeys(keysPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := []byte("name: served\nseed: 3\nspace: nb201\nstrategy: regevo\nevaluator: slowsize\nbudget: {trials: 1000000}\nparallelism: 2\n")
+	cfg, err := engine.ParseConfig(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evals := engine.Evaluators()
+	evals["slowsize"] = func(c engine.Component, sp spaces.Space) (engine.Evaluator, error) {
+		return slowSize{engine.NewSize(sp)}, nil
+	}
+	exp, err := engine.Build(cfg, src, evals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.db, err = storage.Open(filepath.Join(dir, "served.db"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if r.x, err = r.db.CreateExperiment(cfg.Name, src); err != nil {
+		t.Fatal(err)
+	}
+	r.eng = engine.New(exp, engine.Options{Store: r.x})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- r.eng.Run(ctx) }()
+	history := func() ([]engine.Trial, uint64, error) { return r.x.History(r.eng) }
+	r.srv, err = New(Options{Addr: "127.0.0.1:0", HostKey: filepath.Join(dir, "host_ed25519"), Keys: keys,
+		Engine: r.eng, Exp: exp, Theme: themes.Dark, Stop: cancel, History: history, DB: r.db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- r.srv.Serve() }()
+	var once sync.Once
+	var stopErr error
+	r.stop = func() error {
+		once.Do(func() {
+			shut, done := context.WithTimeout(context.Background(), 10*time.Second)
+			defer done()
+			if err := r.srv.Shutdown(shut); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			cancel()
+			stopErr = <-ran
+			r.db.Close()
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { r.stop() })
+	return r
+}
+
+func (r *rig) dial(auth ...gossh.AuthMethod) (*gossh.Client, error) {
+	return gossh.Dial("tcp", r.srv.Addr().String(), &gossh.ClientConfig{
+		User: "tester", Auth: auth, HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
+	})
+}
+
+// term is an SSH session with a pty whose output is collected, ANSI codes removed.
+type term struct {
+	client *gossh.Client
+	sess   *gossh.Session
+	in     io.WriteCloser
+	mu     sync.Mutex
+	out    bytes.Buffer
+	closed chan struct{}
+}
+
+func (r *rig) open(t *testing.T, s gossh.Signer) *term {
+	t.Helper()
+	c, err := r.dial(gossh.PublicKeys(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty("xterm-256color", 30, 100, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	tm := &term{client: c, sess: sess, closed: make(chan struct{})}
+	if tm.in, err = sess.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(tm.closed)
+		buf := make([]byte, 4096)
+		for {
+			n, err := out.Read(buf)
+			tm.mu.Lock()
+			tm.out.Write(buf[:n])
+			tm.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return tm
+}
+
+// text is everything the session has shown so far, without escape codes.
+func (tm *term) text() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return ansi.Strip(tm.out.String())
+}
+
+// waitFor waits until the session has shown want (after from bytes of text), and
+// fails the test after a generous deadline: this is about behaviour, not speed.
+func (tm *term) waitFor(t *testing.T, want string, from int) int {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		txt := tm.text()
+		if i := strings.Index(txt[min(from, len(txt)):], want); i >= 0 {
+			return from + i + len(want)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the session never showed %q; it showed:\n%s", want, tail(txt, 3000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string { return s[max(len(s)-n, 0):] }
+
+func (tm *term) press(t *testing.T, keys string) {
+	t.Helper()
+	if _, err := tm.in.Write([]byte(keys)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (tm *term) close() {
+	tm.sess.Close()
+	tm.client.Close()
+	<-tm.closed
+}
+
+func waitState(t *testing.T, eng *engine.Engine, want engine.RunState) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for eng.Snapshot().State != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("engine state %s, want %s", eng.Snapshot().State, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestUnknownKeyAndPasswordRefused(t *testing.T) {
+	r := startRig(t)
+	if c, err := r.dial(gossh.PublicKeys(newSigner(t))); err == nil {
+		c.Close()
+		t.Error("an unknown key was let in")
+	} else if !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Errorf("unknown key: %v", err)
+	}
+	if c, err := r.dial(gossh.Password("secret")); err == nil {
+		c.Close()
+		t.Error("password authentication was let in")
+	}
+	if c, err := r.dial(gossh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) { return []string{"x"}, nil })); err == nil {
+		c.Close()
+		t.Error("keyboard-interactive authentication was let in")
+	}
+	if n := r.srv.Sessions(); n != 0 {
+		t.Errorf("%d sessions after refused logins", n)
+	}
+}
+
+func TestViewerCannotPause(t *testing.T) {
+	r := startRig(t)
+	v := r.open(t, r.viewer)
+	defer v.close()
+	at := v.waitFor(t, "SEARCHING", 0)
+	v.waitFor(t, "tester (viewer)", 0)
+	v.press(t, "p")
+	v.waitFor(t, "only an operator can do that", at)
+	v.press(t, "X") // stop, too
+	at = v.waitFor(t, "X: only an operator can do that", at)
+	// Browsing is for viewers too: the search's own DB, while it writes.
+	v.press(t, "b")
+	at = v.waitFor(t, "Experiments (1)", at)
+	v.press(t, "\r")
+	at = v.waitFor(t, "Experiment 1 served:", at)
+	v.press(t, "\x1b")
+	time.Sleep(100 * time.Millisecond) // esc alone: not the start of a key sequence
+	v.press(t, "\x1b")
+	v.waitFor(t, "Recent trials", at)
+	time.Sleep(100 * time.Millisecond)
+	if st := r.eng.Snapshot().State; st != engine.Searching {
+		t.Errorf("a viewer's p and X left the engine %s", st)
+	}
+}
+
+// An operator's pause pauses the engine another session watches; both show it, and
+// both show the same trial count once the running trials have finished.
+func TestOperatorPauseSeenByAllSessions(t *testing.T) {
+	r := startRig(t)
+	op, v := r.open(t, r.operator), r.open(t, r.viewer)
+	defer op.close()
+	defer v.close()
+	atOp, atV := op.waitFor(t, "SEARCHING", 0), v.waitFor(t, "SEARCHING", 0)
+	op.press(t, "p")
+	waitState(t, r.eng, engine.Paused)
+	op.waitFor(t, "PAUSED", atOp)
+	v.waitFor(t, "PAUSED", atV)
+	for len(r.eng.Snapshot().Running) > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := r.eng.Snapshot()
+	count := fmt.Sprintf(" %d/%d trials", st.Done+st.Failed, st.Budget.Trials)
+	op.waitFor(t, count, atOp)
+	v.waitFor(t, count, atV)
+	time.Sleep(300 * time.Millisecond) // a paused search starts nothing new
+	if after := r.eng.Snapshot(); after.Done+after.Failed != st.Done+st.Failed {
+		t.Errorf("trials went on while paused: %d then %d", st.Done+st.Failed, after.Done+after.Failed)
+	}
+	op.press(t, "p")
+	waitState(t, r.eng, engine.Searching)
+	// X twice stops the search for everyone.
+	op.press(t, "X")
+	op.waitFor(t, "press X again", atOp)
+	op.press(t, "X")
+	waitState(t, r.eng, engine.Stopped)
+	v.waitFor(t, "STOPPED", atV)
+}
+
+// Twenty sessions come and go while the search runs: every finished trial is stored,
+// and no goroutine is left behind.
+func TestSessionsComeAndGo(t *testing.T) {
+	r := startRig(t)
+	settle := func() int {
+		runtime.GC()
+		time.Sleep(300 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	// A first session warms up what lives for the whole server (e.g. the renderer's
+	// lookups), so the baseline counts only the search and the server.
+	first := r.open(t, r.viewer)
+	first.waitFor(t, "SEARCHING", 0)
+	first.close()
+	for r.srv.Sessions() > 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := settle()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := r.viewer
+			if i%2 == 0 {
+				s = r.operator
+			}
+			tm := r.open(t, s)
+			tm.waitFor(t, "SEARCHING", 0)
+			if i%3 == 0 {
+				tm.press(t, "q") // leaves; the others just hang up
+				<-tm.closed
+			}
+			tm.close()
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	for r.srv.Sessions() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := r.srv.Sessions(); n != 0 {
+		t.Fatalf("%d sessions still attached after all hung up", n)
+	}
+	if st := r.eng.Snapshot().State; st != engine.Searching {
+		t.Fatalf("the search is %s after the sessions left", st)
+	}
+	// The engine starts and ends a goroutine per trial; allow for those.
+	after := settle()
+	for i := 0; after > before+4 && i < 20; i++ {
+		after = settle()
+	}
+	if after > before+4 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines before the sessions, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
+	// Stop everything: every trial the engine finished is in the DB, ids 1..N.
+	if err := r.stop(); err != nil && err != context.Canceled {
+		t.Fatal(err)
+	}
+	st := r.eng.Snapshot()
+	db, err := storage.OpenReadOnly(r.db.Path(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	x, _ := db.Experiment(r.x.ID)
+	trials, err := x.Trials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trials) == 0 || len(trials) != st.Done+st.Failed {
+		t.Fatalf("%d trials stored, the engine finished %d", len(trials), st.Done+st.Failed)
+	}
+	for i, tr := range trials {
+		if tr.ID != uint64(i+1) {
+			t.Fatalf("stored trial %d has id %d", i, tr.ID)
+		}
+	}
+}
+
+func TestHostKeyKeptAcrossStarts(t *testing.T) {
+	r := startRig(t)
+	fp := r.srv.HostKeyFingerprint()
+	if !strings.HasPrefix(fp, "SHA256:") {
+		t.Fatalf("fingerprint %q", fp)
+	}
+	path := r.srv.opts.HostKey
+	again, err := New(Options{Addr: "127.0.0.1:0", HostKey: path, Keys: r.srv.opts.Keys, Engine: r.eng, Exp: r.srv.opts.Exp, Theme: themes.Dark})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.HostKeyFingerprint() != fp {
+		t.Errorf("host key changed across starts: %s then %s", fp, again.HostKeyFingerprint())
+	}
+	// A host key file that is there but unreadable is an error, not a new key.
+	bad := filepath.Join(t.TempDir(), "host")
+	os.WriteFile(bad, []byte("not a key"), 0o600)
+	if _, err := New(Options{Addr: "127.0.0.1:0", HostKey: bad, Keys: r.srv.opts.Keys, Engine: r.eng, Exp: r.srv.opts.Exp}); err == nil {
+		t.Error("a corrupt host key file was accepted")
+	}
+	if raw, _ := os.ReadFile(bad); string(raw) != "not a key" {
+		t.Error("a corrupt host key file was overwritten")
+	}
+}
+
+// The workbench needs a terminal: a session without one is told so, not left hanging.
+func TestSessionWithoutTerminalIsTold(t *testing.T) {
+	r := startRig(t)
+	c, err := r.dial(gossh.PublicKeys(r.viewer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := sess.CombinedOutput("")
+	if !strings.Contains(string(out), "Requires an active PTY") {
+		t.Errorf("a session without a pty got %q", out)
+	}
+	for i := 0; r.srv.Sessions() != 0 && i < 1000; i++ {
+		time.Sleep(time.Millisecond)
+	}
+	if n := r.srv.Sessions(); n != 0 {
+		t.Errorf("%d sessions counted after a pty-less one", n)
+	}
+}

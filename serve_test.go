@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"cellar/storage"
+)
+
+// `cellar serve` as a real process: a client logs in with a key from the keys file
+// and watches the search; SIGTERM closes the session, stores what finished with a
+// checkpoint, and exits cleanly; the host key is kept for the next start.
+func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, _ := gossh.NewSignerFromKey(priv)
+	keys := filepath.Join(dir, "keys")
+	os.WriteFile(keys, append([]byte("role=operator "), gossh.MarshalAuthorizedKey(signer.PublicKey())...), 0o600)
+	exp := writeExp(t, "name: served\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 10000000}\n")
+	db, hostKey := filepath.Join(dir, "s.db"), filepath.Join(dir, "host")
+
+	start := func() (*exec.Cmd, string, *bytes.Buffer) {
+		child := exec.Command(os.Args[0], "-test.run=^$")
+		child.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"serve", "--ssh", "127.0.0.1:0", "--authorized-keys", keys, "--host-key", hostKey, "-c", exp, "--db", db}, "\x1f"))
+		stderr, _ := child.StderrPipe()
+		var stdout bytes.Buffer
+		child.Stdout = &stdout
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		addr := regexp.MustCompile(`msg=serving .*addr=(\S+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := addr.FindStringSubmatch(sc.Text()); m != nil {
+				go func() { // keep draining the log
+					for sc.Scan() {
+					}
+				}()
+				return child, m[1], &stdout
+			}
+		}
+		child.Wait()
+		t.Fatalf("cellar serve did not start: %s", stdout.String())
+		return nil, "", nil
+	}
+	var hostKeys []string
+	for run := range 2 {
+		child, addr, stdout := start()
+		client, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{User: "alice", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
+			HostKeyCallback: func(_ string, _ net.Addr, key gossh.PublicKey) error {
+				hostKeys = append(hostKeys, gossh.FingerprintSHA256(key))
+				return nil
+			}, Timeout: 10 * time.Second})
+		if err != nil {
+			child.Process.Kill()
+			t.Fatal(err)
+		}
+		sess, _ := client.NewSession()
+		sess.RequestPty("xterm", 24, 80, gossh.TerminalModes{})
+		out, _ := sess.StdoutPipe()
+		if err := sess.Shell(); err != nil {
+			t.Fatal(err)
+		}
+		seen := make(chan struct{})
+		saw := sync.OnceFunc(func() { close(seen) })
+		ended := make(chan struct{})
+		go func() {
+			defer close(ended)
+			var buf bytes.Buffer
+			chunk := make([]byte, 4096)
+			for {
+				n, err := out.Read(chunk)
+				buf.Write(chunk[:n])
+				if strings.Contains(buf.String(), "SEARCHING") {
+					saw()
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		select {
+		case <-seen:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the session never showed the search")
+		}
+		if err := child.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ended:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the session was not closed on SIGTERM")
+		}
+		if err := child.Wait(); err != nil {
+			t.Fatalf("cellar serve exited with %v after SIGTERM; stdout:\n%s", err, stdout)
+		}
+		client.Close()
+		if want := "continue with cellar serve --db " + db + " --resume"; !strings.Contains(stdout.String(), want) {
+			t.Errorf("run %d printed %q, want %q", run, stdout.String(), want)
+		}
+		d, err := storage.OpenReadOnly(db, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := d.Experiment(uint64(run + 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		trials, err := x.Trials()
+		cp, cpErr := x.Checkpoint()
+		d.Close()
+		if err != nil || cpErr != nil || cp == nil {
+			t.Fatalf("run %d: trials %v, checkpoint %v %v", run, err, cp, cpErr)
+		}
+		if len(trials) == 0 || cp.Finished {
+			t.Fatalf("run %d: %d trials stored, checkpoint finished %v", run, len(trials), cp.Finished)
+		}
+		for i, tr := range trials {
+			if tr.ID != uint64(i+1) || !tr.Final() {
+				t.Fatalf("run %d: stored trial %d is %d %s", run, i, tr.ID, tr.State)
+			}
+		}
+	}
+	if len(hostKeys) != 2 || hostKeys[0] != hostKeys[1] {
+		t.Errorf("host keys across two starts: %v", hostKeys)
+	}
+}
+
+func TestServeRefusesBadKeyFiles(t *testing.T) {
+	if out, err := cellar(t, "serve", "--db", filepath.Join(t.TempDir(), "x.db")); err == nil || !strings.Contains(out+err.Error(), "--authorized-keys FILE is required") {
+		t.Errorf("no keys file: %v\n%s", err, out)
+	}
+	bad := filepath.Join(t.TempDir(), "keys")
+	os.WriteFile(bad, []byte("# ok\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFzT4b2u0i5vNUfYl1a3Xh1C2hQW1X8bH8bXk7r1j0cT bob\n"), 0o600)
+	if out, err := cellar(t, "serve", "--authorized-keys", bad, "--db", filepath.Join(t.TempDir(), "x.db")); err == nil || !strings.Contains(out+err.Error(), bad+":2: key SHA256:") {
+		t.Errorf("a key without a role: %v\n%s", err, out)
+	}
+}
