@@ -83,6 +83,7 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 	f.IntVar(&budget, "budget", 300, "queries per run")
 	f.Uint64Var(&seed, "seed", 1, "seed of the first run")
 	f.StringVar(&csvPath, "csv", "", "also write the results to this CSV `file`")
+	cmd.AddCommand(newBenchProxiesCmd())
 	return cmd
 }
 

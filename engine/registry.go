@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -44,6 +45,13 @@ func Evaluators() map[string]EvaluatorFactory {
 		},
 		"params": sizeFactory,
 		"flops":  sizeFactory,
+		"zerocost": func(c Component, space spaces.Space) (Evaluator, error) {
+			var opt ZeroCostOptions
+			if err := c.Decode(&opt); err != nil {
+				return nil, err
+			}
+			return NewZeroCost(context.Background(), space, opt)
+		},
 	}
 }
 

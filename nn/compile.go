@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -20,8 +21,31 @@ type Model struct {
 	Logits *G.Node
 	Loss   *G.Node // mean cross-entropy
 	Params []*G.Node
-	Batch  int
-	bns    []*bnOp
+	// Weights are the conv and linear weights among Params (no biases or batch-norm
+	// scales): what pruning-based scores (snip, grasp) weigh.
+	Weights []*G.Node
+	// ReLUs are the outputs of every ReLU, in layer order, for scores read off the
+	// activations (naswot, fisher).
+	ReLUs []*G.Node
+	// Taps, compiled with TapLayers, are zero inputs added to the output of each conv
+	// and linear layer, and Tapped those outputs: gorgonia differentiates only with
+	// respect to inputs, and the gradient with respect to a tap is the gradient with
+	// respect to the layer's output.
+	Taps, Tapped []*G.Node
+	Batch        int
+	bns          []*bnOp
+	norms        []*normaliseOp
+}
+
+// CompileOptions change what Compile builds.
+type CompileOptions struct {
+	// NoBatchNorm compiles batch norms as identities, as synflow scores networks.
+	NoBatchNorm bool
+	// TapLayers adds Taps to the conv and linear layers.
+	TapLayers bool
+	// NormaliseAfter lists layer ids whose outputs are divided by their largest
+	// magnitude (see Model.LogScale).
+	NormaliseAfter []int
 }
 
 // SetTraining switches every batch norm between batch statistics (training) and
@@ -38,6 +62,11 @@ func (m *Model) SetTraining(on bool) {
 // batch norm and SGD at the usual rates, learns several times slower: measured here
 // against PyTorch on one MNIST batch.)
 func Compile(net *spaces.Net, batch int, rng *rand.Rand) (*Model, error) {
+	return CompileWith(net, batch, rng, CompileOptions{})
+}
+
+// CompileWith is Compile with options.
+func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions) (*Model, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("nn: batch size %d must be positive", batch)
 	}
@@ -47,6 +76,11 @@ func Compile(net *spaces.Net, batch int, rng *rand.Rand) (*Model, error) {
 	param := func(name string, shape tensor.Shape, data []float32) *G.Node {
 		n := G.NewTensor(g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(newDense(shape, data)))
 		m.Params = append(m.Params, n)
+		return n
+	}
+	weight := func(name string, shape tensor.Shape, data []float32) *G.Node {
+		n := param(name, shape, data)
+		m.Weights = append(m.Weights, n)
 		return n
 	}
 	in := func(l spaces.Layer, i int) *G.Node { return nodes[l.Inputs[i]] }
@@ -63,16 +97,20 @@ func Compile(net *spaces.Net, batch int, rng *rand.Rand) (*Model, error) {
 		case spaces.Conv:
 			geom := convGeomOf(l, inShape(l), batch)
 			fanIn := geom.cinG() * l.Kernel * l.Kernel
-			w := param(name+"/w", tensor.Shape{l.OutC, geom.cinG(), l.Kernel, l.Kernel}, uniform(rng, l.OutC*fanIn, 1/math.Sqrt(float64(fanIn))))
+			w := weight(name+"/w", tensor.Shape{l.OutC, geom.cinG(), l.Kernel, l.Kernel}, uniform(rng, l.OutC*fanIn, 1/math.Sqrt(float64(fanIn))))
 			if out, err = G.ApplyOp(&convOp{g: geom}, in(l, 0), w); err == nil && l.Bias {
 				b := param(name+"/b", tensor.Shape{1, l.OutC, 1, 1}, make([]float32, l.OutC))
 				out, err = G.BroadcastAdd(out, b, nil, []byte{0, 2, 3})
 			}
 		case spaces.FactReduce:
 			out, err = compileFactReduce(l, inShape(l), batch, in(l, 0), func(i int, shape tensor.Shape) *G.Node {
-				return param(fmt.Sprintf("%s/w%d", name, i), shape, uniform(rng, shape.TotalSize(), 1/math.Sqrt(float64(shape[1]))))
+				return weight(fmt.Sprintf("%s/w%d", name, i), shape, uniform(rng, shape.TotalSize(), 1/math.Sqrt(float64(shape[1]))))
 			})
 		case spaces.BatchNorm:
+			if opt.NoBatchNorm {
+				out = in(l, 0)
+				break
+			}
 			c := l.Shape.C
 			bn := newBN(name, c)
 			m.bns = append(m.bns, bn)
@@ -89,7 +127,9 @@ func Compile(net *spaces.Net, batch int, rng *rand.Rand) (*Model, error) {
 			}
 			out, err = G.ApplyOp(bn, in(l, 0), gamma, beta)
 		case spaces.ReLU:
-			out, err = relu(in(l, 0))
+			if out, err = relu(in(l, 0)); err == nil {
+				m.ReLUs = append(m.ReLUs, out)
+			}
 		case spaces.MaxPool, spaces.AvgPool:
 			s := inShape(l)
 			pg := poolGeom{Max: l.Kind == spaces.MaxPool, N: batch, C: s.C, H: s.H, W: s.W, K: l.Kernel, Stride: l.Stride, Pad: l.Pad, OutH: l.Shape.H, OutW: l.Shape.W}
@@ -124,13 +164,25 @@ func Compile(net *spaces.Net, batch int, rng *rand.Rand) (*Model, error) {
 				break
 			}
 			bound := 1 / math.Sqrt(float64(cin))
-			w := param(name+"/w", tensor.Shape{cin, l.OutC}, uniform(rng, cin*l.OutC, bound))
+			w := weight(name+"/w", tensor.Shape{cin, l.OutC}, uniform(rng, cin*l.OutC, bound))
 			if out, err = G.Mul(x, w); err == nil && l.Bias {
 				b := param(name+"/b", tensor.Shape{1, l.OutC}, uniform(rng, l.OutC, bound))
 				out, err = G.BroadcastAdd(out, b, nil, []byte{0})
 			}
 		default:
 			err = fmt.Errorf("unknown layer kind %q", l.Kind)
+		}
+		if err == nil && opt.TapLayers && (l.Kind == spaces.Conv || l.Kind == spaces.Linear) {
+			tap := G.NewTensor(g, tensor.Float32, out.Dims(), G.WithShape(out.Shape()...), G.WithName(name+"/tap"), G.WithValue(newDense(out.Shape().Clone(), make([]float32, out.Shape().TotalSize()))))
+			m.Taps = append(m.Taps, tap)
+			if out, err = add(out, tap); err == nil {
+				m.Tapped = append(m.Tapped, out)
+			}
+		}
+		if err == nil && slices.Contains(opt.NormaliseAfter, l.ID) {
+			op := &normaliseOp{dims: out.Dims(), id: l.ID}
+			m.norms = append(m.norms, op)
+			out, err = G.ApplyOp(op, out)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("nn: compile layer %d (%s, %s): %w", l.ID, l.Name, l.Kind, err)

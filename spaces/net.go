@@ -322,3 +322,46 @@ func (n *Net) Summary() string {
 	}
 	return fmt.Sprintf("%d layers (%s), %d params, %d FLOPs", len(n.Layers), strings.Join(parts, " "), n.Params(), n.FLOPs())
 }
+
+// Cuts lists the layers, other than the input (layer 0) and the output, that every
+// path from the input to the output passes through, in order. Scaling a cut's output
+// scales every path alike.
+func (n *Net) Cuts() []int {
+	var cuts []int
+	reach := make([]bool, len(n.Layers))
+	for v := 1; v < n.Output; v++ {
+		for i, l := range n.Layers {
+			reach[i] = false
+			if i == v {
+				continue
+			}
+			if l.Kind == Input {
+				reach[i] = true
+				continue
+			}
+			for _, in := range l.Inputs {
+				if reach[in] {
+					reach[i] = true
+					break
+				}
+			}
+		}
+		if !reach[n.Output] {
+			cuts = append(cuts, v)
+		}
+	}
+	return cuts
+}
+
+// NetBuilder builds a network layer by layer outside the spaces, inferring each
+// layer's shape, for tools and tests that need a network of their own.
+type NetBuilder struct{ b *builder }
+
+// NewNetBuilder starts a network with an input of shape in (layer 0).
+func NewNetBuilder(in Shape) *NetBuilder { return &NetBuilder{newBuilder(in)} }
+
+// Add appends a layer (its ID and Shape are filled in) and returns its ID.
+func (nb *NetBuilder) Add(l Layer) int { return nb.b.add(l) }
+
+// Finish ends the network at layer out, or reports the first bad layer.
+func (nb *NetBuilder) Finish(out int) (*Net, error) { return nb.b.finish(out) }

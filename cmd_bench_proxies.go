@@ -1,0 +1,170 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"cellar/engine"
+	"cellar/nn"
+	"cellar/proxies"
+	"cellar/spaces"
+)
+
+func newBenchProxiesCmd() *cobra.Command {
+	var (
+		table, names, data, csvPath string
+		n, batch, channels, cells   int
+		seed                        uint64
+	)
+	cmd := &cobra.Command{
+		Use:   "proxies --table F [--n 1000] [--proxies synflow,...] [--data mnist|noise] [--batch 64] [--csv F]",
+		Short: "Rank correlation of zero-cost proxies with a NAS-Bench-201 table",
+		Long: `Score a seeded random sample of NAS-Bench-201 archs with each zero-cost proxy, untrained,
+in the benchmark's own skeleton (16 channels, 5 cells a stage, 3x32x32 input, 10
+classes), and print each proxy's Spearman and Kendall tau against the table's accuracy and
+the time it takes per arch. Data-dependent proxies see one batch: built-in MNIST padded
+to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if table == "" {
+				return fmt.Errorf("give the table with --table F (e.g. NAS-Bench-201's cifar10.csv)")
+			}
+			list, err := proxies.Check(strings.Split(names, ","))
+			if err != nil {
+				return fmt.Errorf("--proxies: %w", err)
+			}
+			sp, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{3, 32, 32}, Classes: 10}, Channels: channels, Cells: cells})
+			if err != nil {
+				return err
+			}
+			t, err := engine.LoadTable(table, sp, "")
+			if err != nil {
+				return err
+			}
+			if n < 3 || n > t.Len() {
+				return fmt.Errorf("--n %d: from 3 to the table's %d archs", n, t.Len())
+			}
+			metric := t.Metrics()[0]
+			// A seeded sample of distinct archs, each with its table value.
+			rng := rand.New(rand.NewPCG(seed, seed))
+			seen := map[string]bool{}
+			var nets []*spaces.Net
+			var truth []float64
+			var archs []string
+			for len(nets) < n {
+				a := sp.Sample(rng)
+				key := fmt.Sprint(a)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				vals, ok := t.Lookup(a)
+				if !ok {
+					return fmt.Errorf("arch %s is not in %s", a, table)
+				}
+				net, err := sp.Network(a)
+				if err != nil {
+					return err
+				}
+				nets, truth, archs = append(nets, net), append(truth, vals[metric]), append(archs, fmt.Sprint(a))
+			}
+			var b proxies.Batch
+			source := "none (no data-dependent proxy)"
+			switch {
+			case !anyNeedsData(list):
+			case data == "noise":
+				b, source = proxies.NoiseBatch(batch, [3]int{3, 32, 32}, 10, seed), "standard-normal noise"
+			case data == "mnist":
+				d, err := nn.Load("mnist", "")
+				if err != nil {
+					return err
+				}
+				if b, err = proxies.DatasetBatch(d.Train, batch, [3]int{3, 32, 32}, seed); err != nil {
+					return err
+				}
+				b, source = b.WithClasses(10), "built-in MNIST padded to 32x32x3"
+			default:
+				return fmt.Errorf("--data %q: mnist or noise", data)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%d NB201 archs of %s (seed %d) against %s; skeleton %d channels, %d cells a stage, 3x32x32 input\n", n, table, seed, metric, channels, cells)
+			if anyNeedsData(list) {
+				fmt.Fprintf(w, "data: %s, batch %d\n", source, batch)
+			}
+			start := time.Now()
+			res, err := proxies.Bench(cmd.Context(), proxies.BenchConfig{Nets: nets, Truth: truth, Names: list, Batch: b, Seed: seed,
+				Progress: func(done int) {
+					if done%max(n/20, 1) == 0 {
+						fmt.Fprintf(cmd.ErrOrStderr(), "scored %d of %d archs (%s)\n", done, n, time.Since(start).Round(time.Second))
+					}
+				}})
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "proxy\tspearman\tkendall\ts/arch\t")
+			for _, r := range res {
+				fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t\n", r.Name, r.Spearman, r.Kendall, r.PerNet.Seconds())
+			}
+			tw.Flush()
+			fmt.Fprintf(w, "%d archs in %s\n", n, time.Since(start).Round(time.Millisecond))
+			if csvPath != "" {
+				return writeProxyCSV(csvPath, metric, archs, truth, res)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&table, "table", "", "NAS-Bench-201 CSV table: arch column, then the accuracy")
+	f.IntVar(&n, "n", 1000, "archs to sample")
+	f.StringVar(&names, "proxies", strings.Join(proxies.Names, ","), "comma-separated proxies")
+	f.StringVar(&data, "data", "mnist", "inputs of the data-dependent proxies: mnist or noise")
+	f.IntVar(&batch, "batch", 64, "batch size of the data-dependent proxies")
+	f.IntVar(&channels, "channels", 16, "channels of the skeleton's first stage")
+	f.IntVar(&cells, "cells", 5, "cells a stage")
+	f.Uint64Var(&seed, "seed", 1, "seed of the sample, the batch and the initialisation")
+	f.StringVar(&csvPath, "csv", "", "also write every arch's scores to this CSV `file`")
+	return cmd
+}
+
+func anyNeedsData(names []string) bool {
+	for _, n := range names {
+		if proxies.NeedsData(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func writeProxyCSV(path, metric string, archs []string, truth []float64, res []proxies.BenchResult) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("proxies csv: %w", err)
+	}
+	w := csv.NewWriter(f)
+	header := []string{"arch", metric}
+	for _, r := range res {
+		header = append(header, r.Name)
+	}
+	w.Write(header)
+	for i, a := range archs {
+		row := []string{a, fmt.Sprint(truth[i])}
+		for _, r := range res {
+			row = append(row, fmt.Sprint(r.Scores[i]))
+		}
+		w.Write(row)
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("proxies csv: %w", err)
+	}
+	return f.Close()
+}

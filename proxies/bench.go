@@ -1,0 +1,143 @@
+package proxies
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"gonum.org/v1/gonum/stat"
+
+	"cellar/spaces"
+)
+
+// BenchConfig is a rank-correlation benchmark: the named proxies on each network,
+// against the ground truth (e.g. NAS-Bench-201 test accuracy).
+type BenchConfig struct {
+	Nets  []*spaces.Net
+	Truth []float64
+	Names []string
+	Batch Batch
+	Seed  uint64
+	// Progress, when set, is told after each network with how many are done.
+	Progress func(done int)
+}
+
+// BenchResult is one proxy's correlation with the truth over the networks.
+type BenchResult struct {
+	Name              string
+	Spearman, Kendall float64
+	PerNet            time.Duration // to score one network with this proxy, on one worker
+	Scores            []float64
+}
+
+// Bench scores every network with every proxy, networks in parallel, and correlates
+// each proxy with the truth. The scores do not depend on the order or the parallelism.
+func Bench(ctx context.Context, cfg BenchConfig) ([]BenchResult, error) {
+	names, err := Check(cfg.Names)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Nets) != len(cfg.Truth) || len(cfg.Nets) < 3 {
+		return nil, fmt.Errorf("proxies: %d networks and %d truths; need at least 3 of each, as many", len(cfg.Nets), len(cfg.Truth))
+	}
+	scores := make([][]float64, len(names)) // proxy x net
+	for i := range scores {
+		scores[i] = make([]float64, len(cfg.Nets))
+	}
+	spent := make([]time.Duration, len(names))
+	var mu sync.Mutex
+	jobs := make(chan int)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	done := 0
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				for p, name := range names {
+					start := time.Now()
+					s, err := Score([]string{name}, cfg.Nets[i], cfg.Batch, cfg.Seed)
+					if err != nil {
+						select {
+						case errs <- fmt.Errorf("network %d: %w", i, err):
+						default:
+						}
+						return
+					}
+					mu.Lock()
+					scores[p][i] = s[name]
+					spent[p] += time.Since(start)
+					mu.Unlock()
+				}
+				mu.Lock()
+				done++
+				if cfg.Progress != nil {
+					cfg.Progress(done)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	var runErr error
+feed:
+	for i := range cfg.Nets {
+		select {
+		case jobs <- i:
+		case err := <-errs:
+			runErr = err
+			break feed
+		case <-ctx.Done():
+			runErr = ctx.Err()
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if runErr == nil {
+		select {
+		case runErr = <-errs:
+		default:
+		}
+	}
+	if runErr != nil {
+		return nil, runErr
+	}
+	out := make([]BenchResult, len(names))
+	for p, name := range names {
+		out[p] = BenchResult{Name: name, Spearman: Spearman(scores[p], cfg.Truth), Kendall: stat.Kendall(scores[p], cfg.Truth, nil),
+			PerNet: spent[p] / time.Duration(len(cfg.Nets)), Scores: scores[p]}
+	}
+	return out, nil
+}
+
+// Spearman is the rank correlation of x and y: Pearson's correlation of their ranks,
+// ties given their average rank. It is NaN when either is constant.
+func Spearman(x, y []float64) float64 {
+	return stat.Correlation(ranks(x), ranks(y), nil)
+}
+
+// ranks gives each value its rank from 1, ties the average of their ranks.
+func ranks(v []float64) []float64 {
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
+	r := make([]float64, len(v))
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && v[idx[j+1]] == v[idx[i]] {
+			j++
+		}
+		avg := float64(i+j)/2 + 1
+		for k := i; k <= j; k++ {
+			r[idx[k]] = avg
+		}
+		i = j + 1
+	}
+	return r
+}

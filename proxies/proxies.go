@@ -1,0 +1,434 @@
+// Package proxies scores untrained networks without training them (zero-cost
+// proxies): from one minibatch, or none, each score ranks architectures by a
+// quantity that correlates with their trained accuracy.
+//
+// Every score is computed on a network initialised from the seed exactly as nn
+// trains it, so a score is a function of (architecture, batch, seed). Scores are
+// finite: where a quantity is zero or singular (no signal reaches the output, a
+// network without weights), the score is the lowest finite value, NoSignal.
+package proxies
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/gonum/mat"
+	G "gorgonia.org/gorgonia"
+
+	"cellar/nn"
+	"cellar/spaces"
+)
+
+// Names are the scores, in the order they are reported.
+var Names = []string{"synflow", "grad_norm", "snip", "grasp", "fisher", "jacob_cov", "naswot", "params", "flops"}
+
+// NoSignal is the score of a network whose quantity is zero or undefined: lower
+// than any other, and finite, so that it can be stored and ranked.
+const NoSignal = -math.MaxFloat64
+
+// NeedsData says whether a score reads the batch (synflow, params and flops do not).
+func NeedsData(name string) bool {
+	return name != "synflow" && name != "params" && name != "flops"
+}
+
+// Batch is one minibatch: X holds N inputs (C x H x W each, the network's input
+// shape), Y their one-hot labels (N x classes).
+type Batch struct {
+	X, Y []float32
+	N    int
+}
+
+// Check validates names and returns them without repeats.
+func Check(names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(Names, n) {
+			return nil, fmt.Errorf("unknown proxy %q: one of %s", n, strings.Join(Names, ", "))
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no proxy named: one or more of %s", strings.Join(Names, ", "))
+	}
+	return out, nil
+}
+
+// Score computes the named scores of net on b, the network initialised from seed.
+// Scores that share a pass (grad_norm, snip and fisher) share it.
+func Score(names []string, net *spaces.Net, b Batch, seed uint64) (map[string]float64, error) {
+	names, err := Check(names)
+	if err != nil {
+		return nil, err
+	}
+	in := net.Layers[0].Shape
+	if data := slices.ContainsFunc(names, NeedsData); data {
+		if b.N < 1 || len(b.X) != b.N*in.Elems() {
+			return nil, fmt.Errorf("proxies: batch of %d inputs with %d values, want %d values of shape %dx%dx%d each", b.N, len(b.X), in.Elems(), in.C, in.H, in.W)
+		}
+		if classes := net.Layers[net.Output].Shape.C; len(b.Y) != b.N*classes {
+			return nil, fmt.Errorf("proxies: %d label values for %d inputs and %d classes", len(b.Y), b.N, classes)
+		}
+	}
+	out := map[string]float64{}
+	has := func(n string) bool { return slices.Contains(names, n) }
+	if has("params") {
+		out["params"] = float64(net.Params())
+	}
+	if has("flops") {
+		out["flops"] = float64(net.FLOPs())
+	}
+	if has("synflow") {
+		if out["synflow"], err = synflow(net, seed); err != nil {
+			return nil, fmt.Errorf("synflow: %w", err)
+		}
+	}
+	if has("grad_norm") || has("snip") || has("fisher") {
+		gn, sn, fi, err := gradientScores(net, b, seed)
+		if err != nil {
+			return nil, fmt.Errorf("grad_norm/snip/fisher: %w", err)
+		}
+		for n, v := range map[string]float64{"grad_norm": gn, "snip": sn, "fisher": fi} {
+			if has(n) {
+				out[n] = v
+			}
+		}
+	}
+	if has("grasp") {
+		if out["grasp"], err = grasp(net, b, seed); err != nil {
+			return nil, fmt.Errorf("grasp: %w", err)
+		}
+	}
+	if has("jacob_cov") {
+		if out["jacob_cov"], err = jacobCov(net, b, seed); err != nil {
+			return nil, fmt.Errorf("jacob_cov: %w", err)
+		}
+	}
+	if has("naswot") {
+		if out["naswot"], err = naswot(net, b, seed); err != nil {
+			return nil, fmt.Errorf("naswot: %w", err)
+		}
+	}
+	for n, v := range out {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			out[n] = NoSignal
+		}
+	}
+	return out, nil
+}
+
+// rng is the initialisation of every score's network: the same draws for the same
+// seed, so every score sees the same weights.
+func rng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x5eed)) }
+
+// synflow (Tanaka et al. 2020) is the sum over weights of theta * dR/dtheta, where R
+// is the sum of the outputs of the network with every weight replaced by its
+// magnitude, batch norms left out, biases zeroed, on an input of ones. It needs no
+// data. The value is returned as its natural log: on NB201-sized networks it is far
+// beyond float32 (the reference computes it in float64), so every cut of the network
+// (a layer all paths pass through) divides its output by its largest value; that
+// scales every path, and so the score, by the same factor, which is added back as a log.
+func synflow(net *spaces.Net, seed uint64) (float64, error) {
+	m, err := nn.CompileWith(net, 1, rng(seed), nn.CompileOptions{NoBatchNorm: true, NormaliseAfter: net.Cuts()})
+	if err != nil {
+		return 0, err
+	}
+	if len(m.Weights) == 0 {
+		return NoSignal, nil
+	}
+	for _, p := range m.Params {
+		v := nn.Values(p)
+		weight := slices.Contains(m.Weights, p)
+		for i := range v {
+			if weight {
+				v[i] = float32(math.Abs(float64(v[i])))
+			} else {
+				v[i] = 0
+			}
+		}
+	}
+	p, err := nn.NewProbe(m, nn.SumOfLogits, m.Weights)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	in := net.Layers[0].Shape
+	ones := make([]float32, in.Elems())
+	for i := range ones {
+		ones[i] = 1
+	}
+	if err := p.Run(ones, nil); err != nil {
+		return 0, err
+	}
+	var sum float64
+	for i, w := range m.Weights {
+		for j, g := range p.Grad(i) {
+			sum += float64(nn.Values(w)[j]) * float64(g)
+		}
+	}
+	if !(sum > 0) {
+		return NoSignal, nil
+	}
+	return math.Log(sum) + m.LogScale(), nil
+}
+
+// gradientScores are three scores from one forward and backward pass of the
+// cross-entropy on the batch, batch norms on batch statistics:
+//   - grad_norm (Abdelfattah et al. 2021): the sum over weight tensors of the L2 norm
+//     of the loss's gradient;
+//   - snip (Lee et al. 2019): the sum of |theta * dL/dtheta| over weights;
+//   - fisher (Turner et al. 2020): for each conv and linear layer's output a and
+//     channel c, 0.5 * mean over the batch of (sum over positions of a * dL/da)^2,
+//     summed.
+func gradientScores(net *spaces.Net, b Batch, seed uint64) (gradNorm, snip, fisher float64, err error) {
+	m, err := nn.CompileWith(net, b.N, rng(seed), nn.CompileOptions{TapLayers: true})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	wrt := append(slices.Clone(m.Weights), m.Taps...)
+	p, err := nn.NewProbe(m, nn.CrossEntropy, wrt)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer p.Close()
+	if err := p.Run(b.X, b.Y); err != nil {
+		return 0, 0, 0, err
+	}
+	for i, w := range m.Weights {
+		var sq float64
+		theta := nn.Values(w)
+		for j, g := range p.Grad(i) {
+			sq += float64(g) * float64(g)
+			snip += math.Abs(float64(theta[j]) * float64(g))
+		}
+		gradNorm += math.Sqrt(sq)
+	}
+	for k, out := range m.Tapped {
+		a, g := nn.Values(out), p.Grad(len(m.Weights)+k)
+		shape := out.Shape()
+		n, c := shape[0], shape[1]
+		per := len(a) / (n * c) // positions per channel: H*W, or 1 for a linear layer
+		for ch := 0; ch < c; ch++ {
+			var sum float64
+			for s := 0; s < n; s++ {
+				var dot float64
+				base := (s*c + ch) * per
+				for i := base; i < base+per; i++ {
+					dot += float64(a[i]) * float64(g[i])
+				}
+				sum += dot * dot
+			}
+			fisher += 0.5 * sum / float64(n)
+		}
+	}
+	return gradNorm, snip, fisher, nil
+}
+
+// grasp (Wang et al. 2020) is the sum over weights of -theta * (H g), g the loss's
+// gradient and H its Hessian. gorgonia has no second derivatives, so H g is the
+// central difference of the gradient along g: (grad(theta + e g) - grad(theta - e g))
+// / 2e, with e chosen so that e g is 1e-3 of theta's norm.
+func grasp(net *spaces.Net, b Batch, seed uint64) (float64, error) {
+	m, err := nn.CompileWith(net, b.N, rng(seed), nn.CompileOptions{})
+	if err != nil {
+		return 0, err
+	}
+	if len(m.Weights) == 0 {
+		return NoSignal, nil
+	}
+	p, err := nn.NewProbe(m, nn.CrossEntropy, m.Weights)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	grads := func() ([][]float32, error) {
+		if err := p.Run(b.X, b.Y); err != nil {
+			return nil, err
+		}
+		out := make([][]float32, len(m.Weights))
+		for i := range m.Weights {
+			out[i] = slices.Clone(p.Grad(i))
+		}
+		return out, nil
+	}
+	g, err := grads()
+	if err != nil {
+		return 0, err
+	}
+	theta := make([][]float32, len(m.Weights))
+	var normT, normG float64
+	for i, w := range m.Weights {
+		theta[i] = slices.Clone(nn.Values(w))
+		for j := range theta[i] {
+			normT += float64(theta[i][j]) * float64(theta[i][j])
+			normG += float64(g[i][j]) * float64(g[i][j])
+		}
+	}
+	if normG == 0 {
+		return 0, nil // a flat loss: no curvature along the gradient to weigh
+	}
+	eps := 1e-3 * math.Sqrt(normT) / math.Sqrt(normG)
+	shift := func(sign float64) {
+		for i, w := range m.Weights {
+			v := nn.Values(w)
+			for j := range v {
+				v[j] = theta[i][j] + float32(sign*eps)*g[i][j]
+			}
+		}
+	}
+	shift(1)
+	plus, err := grads()
+	if err != nil {
+		return 0, err
+	}
+	shift(-1)
+	minus, err := grads()
+	if err != nil {
+		return 0, err
+	}
+	shift(0)
+	var score float64
+	for i := range theta {
+		for j := range theta[i] {
+			hg := (float64(plus[i][j]) - float64(minus[i][j])) / (2 * eps)
+			score -= float64(theta[i][j]) * hg
+		}
+	}
+	return score, nil
+}
+
+// jacobCov (Mellor et al. 2021, v1) scores the correlations between the inputs'
+// Jacobians J_i = d(sum of outputs)/d x_i: with the eigenvalues v of their correlation
+// matrix, -sum(log(v + k) + 1/(v + k)), k = 1e-5. Uncorrelated Jacobians score highest.
+func jacobCov(net *spaces.Net, b Batch, seed uint64) (float64, error) {
+	m, err := nn.CompileWith(net, b.N, rng(seed), nn.CompileOptions{})
+	if err != nil {
+		return 0, err
+	}
+	p, err := nn.NewProbe(m, nn.SumOfLogits, []*G.Node{m.X})
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	if err := p.Run(b.X, nil); err != nil {
+		return 0, err
+	}
+	j := p.Grad(0)
+	d := len(j) / b.N
+	rows := make([][]float64, b.N)
+	for i := range rows {
+		rows[i] = standardised(j[i*d : (i+1)*d])
+	}
+	corr := mat.NewSymDense(b.N, nil)
+	for a := 0; a < b.N; a++ {
+		for c := a; c < b.N; c++ {
+			var r float64
+			if a == c {
+				r = 1
+			} else {
+				for k := range rows[a] {
+					r += rows[a][k] * rows[c][k]
+				}
+			}
+			corr.SetSym(a, c, r)
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(corr, false) {
+		return NoSignal, nil
+	}
+	const k = 1e-5
+	var score float64
+	for _, v := range eig.Values(nil) {
+		v = math.Max(v, 0) // rounding can leave tiny negatives
+		score -= math.Log(v+k) + 1/(v+k)
+	}
+	return score, nil
+}
+
+// standardised returns x minus its mean, divided by its norm, so that dot products of
+// two are their correlation; a constant x gives zeros (no correlation with anything).
+func standardised(x []float32) []float64 {
+	out := make([]float64, len(x))
+	var mean float64
+	for _, v := range x {
+		mean += float64(v)
+	}
+	mean /= float64(len(x))
+	var norm float64
+	for i, v := range x {
+		out[i] = float64(v) - mean
+		norm += out[i] * out[i]
+	}
+	if norm == 0 {
+		return out
+	}
+	norm = math.Sqrt(norm)
+	for i := range out {
+		out[i] /= norm
+	}
+	return out
+}
+
+// naswot (Mellor et al. 2021) is log|det K| for the batch's binary ReLU codes c_i
+// (which units are active): K_ij is the number of units on which inputs i and j
+// agree. Inputs the network tells apart give a well-conditioned K. Codes are packed
+// into words so K costs N^2/2 popcounts per 64 units.
+func naswot(net *spaces.Net, b Batch, seed uint64) (float64, error) {
+	m, err := nn.CompileWith(net, b.N, rng(seed), nn.CompileOptions{})
+	if err != nil {
+		return 0, err
+	}
+	if len(m.ReLUs) == 0 {
+		return NoSignal, nil
+	}
+	p, err := nn.NewProbe(m, nn.CrossEntropy, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	if err := p.Run(b.X, b.Y); err != nil {
+		return 0, err
+	}
+	agree := make([]float64, b.N*b.N)
+	for _, r := range m.ReLUs {
+		a := nn.Values(r)
+		per := len(a) / b.N
+		words := (per + 63) / 64
+		codes := make([]uint64, b.N*words)
+		for s := 0; s < b.N; s++ {
+			for i, v := range a[s*per : (s+1)*per] {
+				if v > 0 {
+					codes[s*words+i/64] |= 1 << (i % 64)
+				}
+			}
+		}
+		for s := 0; s < b.N; s++ {
+			for t := s; t < b.N; t++ {
+				diff := 0
+				for w := 0; w < words; w++ {
+					diff += bits.OnesCount64(codes[s*words+w] ^ codes[t*words+w])
+				}
+				agree[s*b.N+t] += float64(per - diff)
+			}
+		}
+	}
+	k := mat.NewSymDense(b.N, nil)
+	for s := 0; s < b.N; s++ {
+		for t := s; t < b.N; t++ {
+			k.SetSym(s, t, agree[s*b.N+t])
+		}
+	}
+	var lu mat.LU
+	lu.Factorize(k)
+	logDet, sign := lu.LogDet()
+	if sign == 0 || math.IsInf(logDet, 0) || math.IsNaN(logDet) {
+		return NoSignal, nil
+	}
+	return logDet, nil
+}
