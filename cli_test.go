@@ -357,3 +357,45 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("empty status: %q", got)
 	}
 }
+
+// --strategies as a YAML list: options reach the strategy and label its row; a bad
+// option is refused.
+func TestBenchStrategiesWithOptions(t *testing.T) {
+	table := refdata.Require(t, refdata.NB201CIFAR10)
+	out, err := cellar(t, "bench", "--table", table, "--strategies", "[regevo, {name: regevo, warm_start: {proxy: params, sample: 100}}]", "--runs", "3", "--budget", "20")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "regevo{warm_start: {proxy: params, sample: 100}}") {
+		t.Errorf("no labelled row:\n%s", out)
+	}
+	if _, err := cellar(t, "bench", "--table", table, "--strategies", "[{name: regevo, warm_start: {proxy: snip}}]"); err == nil || !strings.Contains(err.Error(), "needs data") {
+		t.Errorf("a data proxy for the warm start: %v", err)
+	}
+}
+
+// cellar bench proxies on a handful of archs: a row per proxy with finite
+// correlations, and the CSV of scores.
+func TestBenchProxies(t *testing.T) {
+	table := refdata.Require(t, refdata.NB201CIFAR10)
+	csvPath := filepath.Join(t.TempDir(), "proxies.csv")
+	out, err := cellar(t, "bench", "proxies", "--table", table, "--n", "6", "--proxies", "synflow,params,naswot", "--data", "noise", "--batch", "4", "--channels", "4", "--cells", "1", "--csv", csvPath)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"data: standard-normal noise, batch 4", "synflow", "params", "naswot", "spearman"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	raw, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(raw)), "\n"); len(lines) != 7 || lines[0] != "arch,test_accuracy,synflow,params,naswot" {
+		t.Errorf("csv:\n%s", raw)
+	}
+	if _, err := cellar(t, "bench", "proxies", "--table", table, "--proxies", "synflow,zen"); err == nil || !strings.Contains(err.Error(), `unknown proxy "zen"`) {
+		t.Errorf("unknown proxy: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
 	"cellar/engine"
 )
@@ -25,7 +26,9 @@ func newBenchCmd() *cobra.Command {
 		Short: "Benchmark strategies on a tabular benchmark (storage off)",
 		Long: `Run each strategy N times (seeds S, S+1, ...) for B queries against a table such as
 NAS-Bench-201's, and print the mean ± sample std of the best value found after 10, 20, 50,
-100, 200, 500 ... queries and after B. Every trial counts as a query, repeats included.`,
+100, 200, 500 ... queries and after B. Every trial counts as a query, repeats included.
+--strategies takes names, or a YAML list with options:
+  --strategies '[regevo, {name: regevo, warm_start: {proxy: synflow, sample: 200}}, predictor]'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if table == "" {
@@ -46,13 +49,14 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 			if err != nil {
 				return err
 			}
-			var comps []engine.Component
-			for _, s := range strings.Split(strats, ",") {
-				s = strings.TrimSpace(s)
-				if _, err := engine.BuildStrategy(engine.NewComponent(s), sp, 0); err != nil {
-					return err
+			comps, err := parseStrategies(strats)
+			if err != nil {
+				return err
+			}
+			for _, c := range comps {
+				if _, err := engine.BuildStrategy(c, sp, 0); err != nil {
+					return fmt.Errorf("--strategies: %w", err)
 				}
-				comps = append(comps, engine.NewComponent(s))
 			}
 			start := time.Now()
 			rows, err := engine.Bench(cmd.Context(), engine.BenchConfig{Table: t, Space: sp, Metric: metric, Maximise: !minimise,
@@ -85,6 +89,27 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 	f.StringVar(&csvPath, "csv", "", "also write the results to this CSV `file`")
 	cmd.AddCommand(newBenchProxiesCmd())
 	return cmd
+}
+
+// parseStrategies reads --strategies: names separated by commas, or a YAML list whose
+// items may carry options, e.g. '[regevo, {name: regevo, warm_start: {proxy: synflow}}]'.
+func parseStrategies(s string) ([]engine.Component, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") {
+		var comps []engine.Component
+		if err := yaml.Unmarshal([]byte(s), &comps); err != nil {
+			return nil, fmt.Errorf("--strategies: %w", err)
+		}
+		if len(comps) == 0 {
+			return nil, fmt.Errorf("--strategies: an empty list")
+		}
+		return comps, nil
+	}
+	var comps []engine.Component
+	for _, name := range strings.Split(s, ",") {
+		comps = append(comps, engine.NewComponent(strings.TrimSpace(name)))
+	}
+	return comps, nil
 }
 
 func printBench(w interface{ Write([]byte) (int, error) }, rows []engine.BenchRow, checks []int) {

@@ -91,7 +91,7 @@ func Bench(ctx context.Context, cfg BenchConfig, progress func(done, total int))
 				vals[r] = best[s][r][c]
 			}
 			m, sd := meanStd(vals)
-			rows = append(rows, BenchRow{Strategy: comp.Name, Queries: q, Mean: m, Std: sd, Runs: cfg.Runs})
+			rows = append(rows, BenchRow{Strategy: comp.Label(), Queries: q, Mean: m, Std: sd, Runs: cfg.Runs})
 		}
 	}
 	return rows, nil

@@ -34,6 +34,25 @@ type Component struct {
 	node *yaml.Node // the whole mapping, name included; nil when absent
 }
 
+// Label names the component with its options, for reports: "regevo" or
+// "regevo{population: 50, warm_start: {proxy: synflow}}".
+func (c Component) Label() string {
+	if c.node == nil || len(c.node.Content) <= 2 {
+		return c.Name
+	}
+	opts := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
+	for i := 0; i+1 < len(c.node.Content); i += 2 {
+		if c.node.Content[i].Value != "name" {
+			opts.Content = append(opts.Content, c.node.Content[i], c.node.Content[i+1])
+		}
+	}
+	out, err := yaml.Marshal(opts)
+	if err != nil {
+		return c.Name
+	}
+	return c.Name + strings.TrimSpace(string(out))
+}
+
 // NewComponent is a component with default options.
 func NewComponent(name string) Component { return Component{Name: name} }
 

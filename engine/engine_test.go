@@ -38,6 +38,9 @@ func tableConfig(t testing.TB, strategy string, trials, parallel int) *Experimen
 	t.Helper()
 	path := refdata.Require(t, refdata.NB201CIFAR10)
 	budget := fmt.Sprintf("{trials: %d}", trials)
+	if strategy == "predictor" { // small, so that the tests' many rounds stay quick
+		strategy += ", candidates: 30, k: 5, ensemble: 2, epochs: 15, hidden: [16]"
+	}
 	if trials == 0 {
 		budget = "{time: 50ms}"
 	}

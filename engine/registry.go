@@ -88,7 +88,7 @@ func BuildSpace(c Component) (spaces.Space, error) {
 }
 
 // StrategyNames lists the built-in strategies.
-var StrategyNames = []string{"random", "evolution", "regevo", "local"}
+var StrategyNames = []string{"random", "evolution", "regevo", "local", "predictor"}
 
 // BuildStrategy makes the strategy a component names, seeded.
 func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Strategy, error) {
@@ -116,6 +116,12 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 			return nil, err
 		}
 		return strategies.NewLocal(space, seed, opt), nil
+	case "predictor":
+		var opt strategies.PredictorOptions
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return strategies.NewPredictor(space, seed, opt)
 	}
 	return nil, fmt.Errorf("unknown strategy %q (strategies: %s)", c.Name, strings.Join(StrategyNames, ", "))
 }

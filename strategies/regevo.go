@@ -11,6 +11,9 @@ import (
 type RegEvoOptions struct {
 	Population int `yaml:"population"` // archs kept alive (30)
 	Sample     int `yaml:"sample"`     // tournament size drawn from them (10)
+	// WarmStart, when set, makes the first Population candidates the best of a
+	// proxy-ranked random sample instead of random archs.
+	WarmStart *WarmStart `yaml:"warm_start"`
 }
 
 // DefaultRegEvo are NASLib's settings for NAS-Bench-201.
@@ -26,6 +29,9 @@ type RegEvo struct {
 	rand  seeded
 	pop   []member // oldest first
 	asked int      // candidates handed out so far
+	warm  []spaces.Arch
+	// warmed says the warm-start pick was made (warm holds what is left of it).
+	warmed bool
 }
 
 // NewRegEvo checks the options and returns the strategy.
@@ -35,6 +41,11 @@ func NewRegEvo(space spaces.Space, seed uint64, opt RegEvoOptions) (*RegEvo, err
 	}
 	if opt.Population < 1 || opt.Sample < 1 || opt.Sample > opt.Population {
 		return nil, fmt.Errorf("regevo: population %d and sample %d: need 1 <= sample <= population", opt.Population, opt.Sample)
+	}
+	if opt.WarmStart != nil {
+		if err := opt.WarmStart.check(); err != nil {
+			return nil, fmt.Errorf("regevo: %w", err)
+		}
 	}
 	return &RegEvo{space: space, opt: opt, rand: newSeeded(seed)}, nil
 }
@@ -46,7 +57,7 @@ func (s *RegEvo) Ask(n int) []Candidate {
 	for i := range out {
 		// Until a population exists, and for its first Population members, draw fresh.
 		if s.asked < s.opt.Population || len(s.pop) == 0 {
-			out[i] = Candidate{Arch: s.space.Sample(s.rand.rng)}
+			out[i] = Candidate{Arch: s.first()}
 		} else {
 			p := s.tournament()
 			out[i] = Candidate{Arch: s.space.Mutate(p.Arch, s.rand.rng), Parent: p.Trial}
@@ -54,6 +65,24 @@ func (s *RegEvo) Ask(n int) []Candidate {
 		s.asked++
 	}
 	return out
+}
+
+// first is one of the first Population candidates: a random arch, or with a warm
+// start the next of the proxy's picks.
+func (s *RegEvo) first() spaces.Arch {
+	if w := s.opt.WarmStart; w != nil && !s.warmed {
+		s.warmed = true
+		picks, err := warmPick(s.space, *w, s.opt.Population, s.rand)
+		if err == nil {
+			s.warm = picks
+		}
+	}
+	if len(s.warm) > 0 {
+		a := s.warm[0]
+		s.warm = s.warm[1:]
+		return a
+	}
+	return s.space.Sample(s.rand.rng)
 }
 
 // tournament draws Sample members with replacement and returns the best (the earliest
@@ -85,13 +114,19 @@ func (s *RegEvo) Tell(results []Result) {
 func (s *RegEvo) Population() []Result { return membersAsResults(s.pop) }
 
 type regevoState struct {
-	RNG   []byte       `json:"rng"`
-	Pop   []memberJSON `json:"population"`
-	Asked int          `json:"asked"`
+	RNG    []byte       `json:"rng"`
+	Pop    []memberJSON `json:"population"`
+	Asked  int          `json:"asked"`
+	Warm   []string     `json:"warm,omitempty"`
+	Warmed bool         `json:"warmed,omitempty"`
 }
 
 func (s *RegEvo) State() ([]byte, error) {
-	return json.Marshal(regevoState{RNG: s.rand.marshal(), Pop: membersToJSON(s.pop), Asked: s.asked})
+	warm := make([]string, len(s.warm))
+	for i, a := range s.warm {
+		warm[i] = a.String()
+	}
+	return json.Marshal(regevoState{RNG: s.rand.marshal(), Pop: membersToJSON(s.pop), Asked: s.asked, Warm: warm, Warmed: s.warmed})
 }
 
 func (s *RegEvo) Restore(state []byte) error {
@@ -106,7 +141,15 @@ func (s *RegEvo) Restore(state []byte) error {
 	if err := s.rand.unmarshal(st.RNG); err != nil {
 		return fmt.Errorf("regevo snapshot: %w", err)
 	}
-	s.pop, s.asked = pop, st.Asked
+	s.warm = nil
+	for i, w := range st.Warm {
+		a, err := s.space.Parse([]byte(w))
+		if err != nil {
+			return fmt.Errorf("regevo snapshot: warm-start arch %d: %w", i, err)
+		}
+		s.warm = append(s.warm, a)
+	}
+	s.pop, s.asked, s.warmed = pop, st.Asked, st.Warmed
 	return nil
 }
 

@@ -44,12 +44,24 @@ func build(t testing.TB, name string, seed uint64) Strategy {
 		return NewLocal(sp, seed, LocalOptions{})
 	case "local-first":
 		return NewLocal(sp, seed, LocalOptions{FirstImprovement: true})
+	case "regevo-warm": // params ranks fastest; synflow is the default
+		s, err := NewRegEvo(sp, seed, RegEvoOptions{Population: 10, Sample: 3, WarmStart: &WarmStart{Proxy: "params", Sample: 50}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	case "predictor": // small, so that the tests' hundreds of rounds stay quick
+		s, err := NewPredictor(sp, seed, PredictorOptions{Candidates: 30, K: 5, Ensemble: 2, Epochs: 15, Hidden: []int{16}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
 	t.Fatalf("unknown strategy %s", name)
 	return nil
 }
 
-var all = []string{"random", "regevo", "evolution", "local", "local-first"}
+var all = []string{"random", "regevo", "regevo-warm", "evolution", "local", "local-first", "predictor"}
 
 // driver runs a strategy the way the engine does with `parallel` trials in flight:
 // results are told in trial order, and a trial is asked for whenever one is told. Trial
@@ -169,7 +181,7 @@ func TestSearchersBeatRandom(t *testing.T) {
 		return sum / 20, hits
 	}
 	rnd, _ := mean("random")
-	for _, name := range []string{"regevo", "evolution", "local", "local-first"} {
+	for _, name := range []string{"regevo", "evolution", "local", "local-first", "predictor"} {
 		m, hits := mean(name)
 		if m <= rnd || hits < 12 {
 			t.Errorf("%s: mean best %.2f (random %.2f), optimum found in %d/20 runs", name, m, rnd, hits)
@@ -267,5 +279,42 @@ func TestOptionsChecked(t *testing.T) {
 	}
 	if _, err := NewEvolution(sp, 1, EvolutionOptions{Population: 4, Tournament: 2, Elite: 4}); err == nil {
 		t.Error("evolution elite == population accepted")
+	}
+}
+
+// A warm start's first Population candidates are the proxy's best of its sample, best
+// first; a proxy that needs data is refused.
+func TestWarmStartTakesTheProxysBest(t *testing.T) {
+	sp := nb201(t)
+	s, err := NewRegEvo(sp, 5, RegEvoOptions{Population: 10, Sample: 3, WarmStart: &WarmStart{Proxy: "params", Sample: 200}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := s.Ask(10)
+	params := func(a spaces.Arch) int {
+		net, err := sp.Network(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return net.Params()
+	}
+	for i := 1; i < len(first); i++ {
+		if params(first[i].Arch) > params(first[i-1].Arch) {
+			t.Fatalf("warm candidates not best first at %d", i)
+		}
+	}
+	// Against random archs: the warm ones are in the top of the distribution.
+	r := NewRandom(sp, 9)
+	var above int
+	for _, c := range r.Ask(200) {
+		if params(c.Arch) > params(first[len(first)-1].Arch) {
+			above++
+		}
+	}
+	if above > 30 {
+		t.Errorf("%d of 200 random archs have more params than the 10th warm pick", above)
+	}
+	if _, err := NewRegEvo(sp, 1, RegEvoOptions{Population: 10, Sample: 3, WarmStart: &WarmStart{Proxy: "snip"}}); err == nil || !strings.Contains(err.Error(), "needs data") {
+		t.Errorf("a data proxy for the warm start: %v", err)
 	}
 }

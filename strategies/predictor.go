@@ -1,0 +1,293 @@
+package strategies
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	"cellar/nn"
+	"cellar/spaces"
+)
+
+// PredictorOptions configure predictor-guided search.
+type PredictorOptions struct {
+	Initial     int     `yaml:"initial"`     // random archs before the first model (10)
+	Candidates  int     `yaml:"candidates"`  // archs ranked by the model each round (100)
+	K           int     `yaml:"k"`           // the best-ranked of them evaluated each round (10)
+	Ensemble    int     `yaml:"ensemble"`    // MLPs in the ensemble (3)
+	Epochs      int     `yaml:"epochs"`      // Adam steps per fit (200)
+	Hidden      []int   `yaml:"hidden"`      // hidden widths ([32, 32])
+	LearnRate   float64 `yaml:"lr"`          // Adam's learning rate (0.01)
+	Acquisition string  `yaml:"acquisition"` // its (default), ucb or mean
+	Beta        float64 `yaml:"beta"`        // ucb: mean + beta * spread (1)
+}
+
+// DefaultPredictor are the defaults, after BANANAS (White et al. 2021) scaled to a
+// small budget.
+var DefaultPredictor = PredictorOptions{Initial: 10, Candidates: 100, K: 10, Ensemble: 3, Epochs: 200, Hidden: []int{32, 32}, LearnRate: 0.01, Acquisition: "its", Beta: 1}
+
+// Predictor is predictor-guided search in the manner of BANANAS: after Initial random
+// archs, each round fits an ensemble of MLPs to every result so far (on Space.Encode),
+// draws Candidates archs (half mutations of the ten best found, half fresh), scores
+// each by an acquisition over the ensemble's mean and spread, and evaluates the best
+// K. Acquisitions: "its" (independent Thompson sampling: a draw from a normal with the
+// ensemble's mean and spread), "ucb" (mean + Beta * spread), "mean".
+type Predictor struct {
+	space  spaces.Space
+	opt    PredictorOptions
+	seed   uint64
+	rand   seeded
+	told   []member        // every result, in trial order (failed: score -Inf)
+	queue  []Candidate     // chosen by the last round, not yet asked
+	seen   map[string]bool // every arch asked, so none is asked twice
+	rounds int             // rounds so far; seeds each round's ensemble
+	asked  int             // candidates handed out
+}
+
+// NewPredictor checks the options (zero fields take the defaults).
+func NewPredictor(space spaces.Space, seed uint64, opt PredictorOptions) (*Predictor, error) {
+	d := DefaultPredictor
+	if opt.Initial == 0 {
+		opt.Initial = d.Initial
+	}
+	if opt.Candidates == 0 {
+		opt.Candidates = d.Candidates
+	}
+	if opt.K == 0 {
+		opt.K = d.K
+	}
+	if opt.Ensemble == 0 {
+		opt.Ensemble = d.Ensemble
+	}
+	if opt.Epochs == 0 {
+		opt.Epochs = d.Epochs
+	}
+	if opt.Hidden == nil {
+		opt.Hidden = d.Hidden
+	}
+	if opt.LearnRate == 0 {
+		opt.LearnRate = d.LearnRate
+	}
+	if opt.Acquisition == "" {
+		opt.Acquisition = d.Acquisition
+	}
+	if opt.Beta == 0 {
+		opt.Beta = d.Beta
+	}
+	switch {
+	case opt.Initial < 2:
+		return nil, fmt.Errorf("predictor: initial %d: at least 2 results are needed to fit a model", opt.Initial)
+	case opt.K < 1 || opt.Candidates < opt.K || opt.Candidates > maxPopulation:
+		return nil, fmt.Errorf("predictor: k %d and candidates %d: need 1 <= k <= candidates <= %d", opt.K, opt.Candidates, maxPopulation)
+	case opt.Ensemble < 1 || opt.Ensemble > 100 || opt.Epochs < 1:
+		return nil, fmt.Errorf("predictor: ensemble %d (1 to 100) and epochs %d (at least 1)", opt.Ensemble, opt.Epochs)
+	case !slices.Contains([]string{"its", "ucb", "mean"}, opt.Acquisition):
+		return nil, fmt.Errorf("predictor: acquisition %q: its, ucb or mean", opt.Acquisition)
+	}
+	for _, h := range opt.Hidden {
+		if h < 1 || h > 4096 {
+			return nil, fmt.Errorf("predictor: hidden width %d: from 1 to 4096", h)
+		}
+	}
+	return &Predictor{space: space, opt: opt, seed: seed, rand: newSeeded(seed), seen: map[string]bool{}}, nil
+}
+
+func (s *Predictor) Name() string { return "predictor" }
+
+func (s *Predictor) Ask(n int) []Candidate {
+	out := make([]Candidate, 0, n)
+	for len(out) < n {
+		if len(s.queue) == 0 && s.asked >= s.opt.Initial && s.scored() >= 2 {
+			s.round()
+		}
+		var c Candidate
+		if len(s.queue) > 0 {
+			c, s.queue = s.queue[0], s.queue[1:]
+		} else {
+			c = Candidate{Arch: s.fresh()}
+		}
+		s.seen[c.Arch.String()] = true
+		out = append(out, c)
+		s.asked++
+	}
+	return out
+}
+
+// scored counts the results with a score to learn from.
+func (s *Predictor) scored() int {
+	n := 0
+	for _, m := range s.told {
+		if !math.IsInf(m.Score, -1) {
+			n++
+		}
+	}
+	return n
+}
+
+// fresh draws a random arch not asked before (after many tries, any).
+func (s *Predictor) fresh() spaces.Arch {
+	for range 100 {
+		a := s.space.Sample(s.rand.rng)
+		if !s.seen[a.String()] {
+			return a
+		}
+	}
+	return s.space.Sample(s.rand.rng)
+}
+
+func (s *Predictor) Tell(results []Result) {
+	for _, r := range results {
+		s.told = append(s.told, member{Trial: r.Trial, Arch: r.Arch, Score: fitness(r)})
+		s.seen[r.Arch.String()] = true // injected archs too
+	}
+}
+
+// round fits the ensemble, ranks fresh candidates and queues the best K.
+func (s *Predictor) round() {
+	var xs [][]float64
+	var ys []float64
+	var best []member
+	for _, m := range s.told {
+		if !math.IsInf(m.Score, -1) {
+			xs, ys = append(xs, s.space.Encode(m.Arch)), append(ys, m.Score)
+			best = append(best, m)
+		}
+	}
+	sort.SliceStable(best, func(i, j int) bool { return best[i].Score > best[j].Score })
+	best = best[:min(10, len(best))]
+	// Candidates: half mutations of the best, half fresh, none asked before.
+	var pool []Candidate
+	inPool := map[string]bool{}
+	for tries := 0; len(pool) < s.opt.Candidates && tries < 20*s.opt.Candidates; tries++ {
+		var c Candidate
+		if tries%2 == 0 {
+			p := best[s.rand.rng.IntN(len(best))]
+			c = Candidate{Arch: s.space.Mutate(p.Arch, s.rand.rng), Parent: p.Trial}
+		} else {
+			c = Candidate{Arch: s.space.Sample(s.rand.rng)}
+		}
+		if k := c.Arch.String(); !s.seen[k] && !inPool[k] {
+			inPool[k] = true
+			pool = append(pool, c)
+		}
+	}
+	s.rounds++
+	if len(pool) == 0 {
+		return // the space is used up around the best: Ask falls back to fresh draws
+	}
+	feats := make([][]float64, len(pool))
+	for i, c := range pool {
+		feats[i] = s.space.Encode(c.Arch)
+	}
+	ens, err := FitEnsemble(xs, ys, s.opt, s.seed*1_000_003+uint64(s.rounds)*101)
+	if err != nil {
+		return // scores the MLPs cannot take (none: they are finite); Ask falls back to fresh draws
+	}
+	mean, spread := ens.Predict(feats)
+	acq := make([]float64, len(pool))
+	for i := range pool {
+		switch s.opt.Acquisition {
+		case "its":
+			acq[i] = mean[i] + spread[i]*s.rand.rng.NormFloat64()
+		case "ucb":
+			acq[i] = mean[i] + s.opt.Beta*spread[i]
+		default:
+			acq[i] = mean[i]
+		}
+	}
+	order := make([]int, len(pool))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return acq[order[a]] > acq[order[b]] })
+	for _, i := range order[:min(s.opt.K, len(order))] {
+		s.queue = append(s.queue, pool[i])
+	}
+}
+
+// Ensemble is several MLPs fitted to the same data from different initialisations;
+// their disagreement is the predictor's uncertainty.
+type Ensemble []*nn.MLP
+
+// FitEnsemble fits opt.Ensemble MLPs (opt's widths, epochs and learning rate) to
+// features xs and targets ys, seeded from seed.
+func FitEnsemble(xs [][]float64, ys []float64, opt PredictorOptions, seed uint64) (Ensemble, error) {
+	if len(xs) == 0 {
+		return nil, fmt.Errorf("predictor: nothing to fit")
+	}
+	e := make(Ensemble, max(opt.Ensemble, 1))
+	for i := range e {
+		e[i] = nn.NewMLP(len(xs[0]), opt.Hidden, seed+uint64(i))
+		if err := e[i].Fit(xs, ys, opt.Epochs, opt.LearnRate); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// Predict is the ensemble's mean prediction and spread (standard deviation across
+// its members) for each row of feats.
+func (e Ensemble) Predict(feats [][]float64) (mean, spread []float64) {
+	preds := make([][]float64, len(e))
+	for i, m := range e {
+		preds[i] = m.Predict(feats)
+	}
+	mean, spread = make([]float64, len(feats)), make([]float64, len(feats))
+	for r := range feats {
+		for i := range e {
+			mean[r] += preds[i][r]
+		}
+		mean[r] /= float64(len(e))
+		var sq float64
+		for i := range e {
+			sq += (preds[i][r] - mean[r]) * (preds[i][r] - mean[r])
+		}
+		spread[r] = math.Sqrt(sq / float64(len(e)))
+	}
+	return mean, spread
+}
+
+type predictorState struct {
+	Seed   uint64          `json:"seed"`
+	RNG    []byte          `json:"rng"`
+	Told   []memberJSON    `json:"told"`
+	Queue  []candidateJSON `json:"queue"`
+	Seen   []string        `json:"seen"`
+	Rounds int             `json:"rounds"`
+	Asked  int             `json:"asked"`
+}
+
+func (s *Predictor) State() ([]byte, error) {
+	seen := make([]string, 0, len(s.seen))
+	for k := range s.seen {
+		seen = append(seen, k)
+	}
+	sort.Strings(seen)
+	return json.Marshal(predictorState{Seed: s.seed, RNG: s.rand.marshal(), Told: membersToJSON(s.told), Queue: candidatesToJSON(s.queue), Seen: seen, Rounds: s.rounds, Asked: s.asked})
+}
+
+func (s *Predictor) Restore(state []byte) error {
+	var st predictorState
+	if err := restoreJSON("predictor", state, &st); err != nil {
+		return err
+	}
+	told, err := membersFromJSON(s.space, st.Told)
+	if err != nil {
+		return fmt.Errorf("predictor snapshot: %w", err)
+	}
+	queue, err := candidatesFromJSON(s.space, st.Queue)
+	if err != nil {
+		return fmt.Errorf("predictor snapshot: %w", err)
+	}
+	if err := s.rand.unmarshal(st.RNG); err != nil {
+		return fmt.Errorf("predictor snapshot: %w", err)
+	}
+	s.seed, s.told, s.queue, s.rounds, s.asked = st.Seed, told, queue, st.Rounds, st.Asked
+	s.seen = map[string]bool{}
+	for _, k := range st.Seen {
+		s.seen[k] = true
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package strategies
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+
+	"cellar/proxies"
+	"cellar/spaces"
+)
+
+// WarmStart starts a population from a zero-cost proxy's choice instead of at
+// random: Sample random archs are scored, untrained, and the best become the first
+// candidates.
+type WarmStart struct {
+	Proxy  string `yaml:"proxy"`  // synflow (default), params or flops: proxies that need no data
+	Sample int    `yaml:"sample"` // archs scored (1000)
+}
+
+// check fills the defaults and refuses proxies that need data.
+func (w *WarmStart) check() error {
+	if w.Proxy == "" {
+		w.Proxy = "synflow"
+	}
+	if w.Sample == 0 {
+		w.Sample = 1000
+	}
+	if _, err := proxies.Check([]string{w.Proxy}); err != nil {
+		return fmt.Errorf("warm_start: %w", err)
+	}
+	if proxies.NeedsData(w.Proxy) {
+		return fmt.Errorf("warm_start: proxy %q needs data; use synflow, params or flops", w.Proxy)
+	}
+	if w.Sample < 1 || w.Sample > maxPopulation {
+		return fmt.Errorf("warm_start: sample %d: from 1 to %d", w.Sample, maxPopulation)
+	}
+	return nil
+}
+
+// warmScores caches proxy scores by space, proxy and arch across the strategies of a
+// process: a benchmark's hundred runs draw many of the same archs. The scores depend
+// on nothing else (the initialisation seed is fixed), so the cache changes no result.
+var warmScores sync.Map
+
+// warmCacheMax bounds the cache; past it, scores are computed and not kept.
+const warmCacheMax = 1 << 20
+
+var warmCached struct {
+	sync.Mutex
+	n int
+}
+
+// warmScore is arch's score under the proxy (its network initialised from seed 1).
+func warmScore(space spaces.Space, proxy string, a spaces.Arch) (float64, error) {
+	key := space.Name() + "\x00" + proxy + "\x00" + a.String()
+	if v, ok := warmScores.Load(key); ok {
+		return v.(float64), nil
+	}
+	net, err := space.Network(a)
+	if err != nil {
+		return 0, err
+	}
+	s, err := proxies.Score([]string{proxy}, net, proxies.Batch{}, 1)
+	if err != nil {
+		return 0, err
+	}
+	warmCached.Lock()
+	if warmCached.n < warmCacheMax {
+		warmCached.n++
+		warmScores.Store(key, s[proxy])
+	}
+	warmCached.Unlock()
+	return s[proxy], nil
+}
+
+// warmPick draws w.Sample distinct archs with rng, scores them and returns the best
+// n, best first (ties by draw order). An arch that cannot be scored ranks last.
+func warmPick(space spaces.Space, w WarmStart, n int, s seeded) ([]spaces.Arch, error) {
+	type scored struct {
+		a spaces.Arch
+		v float64
+	}
+	var pool []scored
+	seen := map[string]bool{}
+	for tries := 0; len(pool) < w.Sample && tries < 20*w.Sample; tries++ {
+		a := space.Sample(s.rng)
+		if seen[a.String()] {
+			continue
+		}
+		seen[a.String()] = true
+		v, err := warmScore(space, w.Proxy, a)
+		if err != nil {
+			v = proxies.NoSignal
+		}
+		pool = append(pool, scored{a, v})
+	}
+	sort.SliceStable(pool, func(i, j int) bool { return pool[i].v > pool[j].v })
+	out := make([]spaces.Arch, 0, n)
+	for _, p := range pool[:min(n, len(pool))] {
+		out = append(out, p.a)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("warm_start: no arch drawn")
+	}
+	return slices.Clip(out), nil
+}
