@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"cellar/nn"
+	"cellar/proxies"
 	"cellar/spaces"
 )
 
@@ -22,6 +23,9 @@ type PredictorOptions struct {
 	LearnRate   float64 `yaml:"lr"`          // Adam's learning rate (0.01)
 	Acquisition string  `yaml:"acquisition"` // its (default), ucb or mean
 	Beta        float64 `yaml:"beta"`        // ucb: mean + beta * spread (1)
+	// ZeroCost adds data-free zero-cost proxies (synflow, params, flops) to the
+	// encoding as features (see features).
+	ZeroCost []string `yaml:"zero_cost"`
 }
 
 // DefaultPredictor are the defaults, after BANANAS (White et al. 2021) scaled to a
@@ -86,6 +90,12 @@ func NewPredictor(space spaces.Space, seed uint64, opt PredictorOptions) (*Predi
 	case !slices.Contains([]string{"its", "ucb", "mean"}, opt.Acquisition):
 		return nil, fmt.Errorf("predictor: acquisition %q: its, ucb or mean", opt.Acquisition)
 	}
+	for _, p := range opt.ZeroCost {
+		w := WarmStart{Proxy: p}
+		if err := w.check(); err != nil {
+			return nil, fmt.Errorf("predictor: zero_cost: %w", err)
+		}
+	}
 	for _, h := range opt.Hidden {
 		if h < 1 || h > 4096 {
 			return nil, fmt.Errorf("predictor: hidden width %d: from 1 to 4096", h)
@@ -144,6 +154,27 @@ func (s *Predictor) Tell(results []Result) {
 	}
 }
 
+// features is an arch's encoding, followed by its zero-cost scores when configured.
+// synflow (a log) and the sizes (spanning orders of magnitude, so taken as logs) are
+// brought to a scale near the one-hot encoding's by a fixed affine map per proxy, so
+// that a feature means the same in every round.
+func (s *Predictor) features(a spaces.Arch) []float64 {
+	x := s.space.Encode(a)
+	for _, p := range s.opt.ZeroCost {
+		v, err := warmScore(s.space, p, a)
+		switch {
+		case err != nil || v == proxies.NoSignal:
+			v = 0
+		case p == "synflow":
+			v /= 100
+		default:
+			v = math.Log1p(math.Max(v, 0)) / 20
+		}
+		x = append(x, v)
+	}
+	return x
+}
+
 // round fits the ensemble, ranks fresh candidates and queues the best K.
 func (s *Predictor) round() {
 	var xs [][]float64
@@ -151,7 +182,7 @@ func (s *Predictor) round() {
 	var best []member
 	for _, m := range s.told {
 		if !math.IsInf(m.Score, -1) {
-			xs, ys = append(xs, s.space.Encode(m.Arch)), append(ys, m.Score)
+			xs, ys = append(xs, s.features(m.Arch)), append(ys, m.Score)
 			best = append(best, m)
 		}
 	}
@@ -179,7 +210,7 @@ func (s *Predictor) round() {
 	}
 	feats := make([][]float64, len(pool))
 	for i, c := range pool {
-		feats[i] = s.space.Encode(c.Arch)
+		feats[i] = s.features(c.Arch)
 	}
 	ens, err := FitEnsemble(xs, ys, s.opt, s.seed*1_000_003+uint64(s.rounds)*101)
 	if err != nil {

@@ -318,3 +318,25 @@ func TestWarmStartTakesTheProxysBest(t *testing.T) {
 		t.Errorf("a data proxy for the warm start: %v", err)
 	}
 }
+
+// Zero-cost features extend the encoding, and a proxy that needs data is refused.
+func TestPredictorZeroCostFeatures(t *testing.T) {
+	sp := nb201(t)
+	s, err := NewPredictor(sp, 1, PredictorOptions{ZeroCost: []string{"params", "flops"}, Candidates: 20, K: 4, Ensemble: 2, Epochs: 10, Hidden: []int{8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := sp.Sample(s.rand.rng)
+	f := s.features(a)
+	if len(f) != len(sp.Encode(a))+2 || f[len(f)-1] <= 0 || f[len(f)-1] > 1 {
+		t.Errorf("features %v", f)
+	}
+	d := newDriver(s, 2)
+	d.run(40)
+	if len(d.log) != 40 {
+		t.Errorf("%d trials", len(d.log))
+	}
+	if _, err := NewPredictor(sp, 1, PredictorOptions{ZeroCost: []string{"naswot"}}); err == nil || !strings.Contains(err.Error(), "needs data") {
+		t.Errorf("a data proxy as a feature: %v", err)
+	}
+}
