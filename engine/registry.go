@@ -88,7 +88,7 @@ func BuildSpace(c Component) (spaces.Space, error) {
 }
 
 // StrategyNames lists the built-in strategies.
-var StrategyNames = []string{"random", "evolution", "regevo", "local", "predictor"}
+var StrategyNames = []string{"random", "evolution", "regevo", "local", "predictor", "reinforce"}
 
 // BuildStrategy makes the strategy a component names, seeded.
 func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Strategy, error) {
@@ -116,6 +116,12 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 			return nil, err
 		}
 		return strategies.NewLocal(space, seed, opt), nil
+	case "reinforce":
+		var opt strategies.ReinforceOptions
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return strategies.NewReinforce(space, seed, opt)
 	case "predictor":
 		var opt strategies.PredictorOptions
 		if err := c.Decode(&opt); err != nil {

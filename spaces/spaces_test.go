@@ -371,3 +371,31 @@ func FuzzNetworkParse(f *testing.F) {
 		"||", "|conv|", "|conv,d=01,w=32,k=3,e=1|",
 	})
 }
+
+// Tokens round-trip for every tokenized space, and bad tokens are refused.
+func TestTokens(t *testing.T) {
+	nb, _ := NewNB201(DefaultNB201)
+	cell, _ := NewCell(DefaultCell)
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, s := range []interface {
+		Space
+		Tokenizer
+	}{nb, cell} {
+		for range 200 {
+			a := s.Sample(rng)
+			back, err := s.FromTokens(s.Tokens(a))
+			if err != nil || back.String() != a.String() {
+				t.Fatalf("%s: %s came back as %v (%v)", s.Name(), a, back, err)
+			}
+		}
+		sizes := s.TokenSizes()
+		bad := make([]int, len(sizes))
+		bad[len(bad)-1] = sizes[len(sizes)-1]
+		if _, err := s.FromTokens(bad); err == nil {
+			t.Errorf("%s: an out-of-range token was accepted", s.Name())
+		}
+		if _, err := s.FromTokens(bad[:1]); err == nil {
+			t.Errorf("%s: a short sequence was accepted", s.Name())
+		}
+	}
+}

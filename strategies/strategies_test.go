@@ -50,6 +50,12 @@ func build(t testing.TB, name string, seed uint64) Strategy {
 			t.Fatal(err)
 		}
 		return s
+	case "reinforce":
+		s, err := NewReinforce(sp, seed, ReinforceOptions{Hidden: 16, LearnRate: 0.02})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	case "predictor": // small, so that the tests' hundreds of rounds stay quick
 		s, err := NewPredictor(sp, seed, PredictorOptions{Candidates: 30, K: 5, Ensemble: 2, Epochs: 15, Hidden: []int{16}})
 		if err != nil {
@@ -61,7 +67,7 @@ func build(t testing.TB, name string, seed uint64) Strategy {
 	return nil
 }
 
-var all = []string{"random", "regevo", "regevo-warm", "evolution", "local", "local-first", "predictor"}
+var all = []string{"random", "regevo", "regevo-warm", "evolution", "local", "local-first", "predictor", "reinforce"}
 
 // driver runs a strategy the way the engine does with `parallel` trials in flight:
 // results are told in trial order, and a trial is asked for whenever one is told. Trial
@@ -181,7 +187,7 @@ func TestSearchersBeatRandom(t *testing.T) {
 		return sum / 20, hits
 	}
 	rnd, _ := mean("random")
-	for _, name := range []string{"regevo", "evolution", "local", "local-first", "predictor"} {
+	for _, name := range []string{"regevo", "evolution", "local", "local-first", "predictor", "reinforce"} {
 		m, hits := mean(name)
 		if m <= rnd || hits < 12 {
 			t.Errorf("%s: mean best %.2f (random %.2f), optimum found in %d/20 runs", name, m, rnd, hits)
