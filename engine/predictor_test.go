@@ -33,7 +33,8 @@ func TestPredictorRanksHeldOutArchs(t *testing.T) {
 	}
 	xs, ys := sample(100)
 	hx, hy := sample(1000)
-	ens, err := strategies.FitEnsemble(xs, ys, strategies.DefaultPredictor, 1)
+	d := strategies.DefaultPredictor
+	ens, err := proxies.FitEnsemble(xs, ys, proxies.EnsembleOptions{Members: d.Ensemble, Hidden: d.Hidden, Epochs: d.Epochs, LearnRate: d.LearnRate}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ type BenchConfig struct {
 type BenchResult struct {
 	Name              string
 	Spearman, Kendall float64
-	PerNet            time.Duration // to score one network with this proxy, on one worker
+	PerNet            time.Duration // to score one network with this proxy, on one worker; proxies sharing a pass report the pass's time
 	Scores            []float64
 }
 
@@ -67,9 +67,9 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]BenchResult, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				for p, name := range names {
+				for _, pass := range passes(names) {
 					start := time.Now()
-					s, err := Score([]string{name}, cfg.Nets[i], cfg.Batch, cfg.Seed)
+					s, err := Score(pass, cfg.Nets[i], cfg.Batch, cfg.Seed)
 					if err != nil {
 						select {
 						case errs <- fmt.Errorf("network %d: %w", i, err):
@@ -77,9 +77,13 @@ func Bench(ctx context.Context, cfg BenchConfig) ([]BenchResult, error) {
 						}
 						return
 					}
+					took := time.Since(start)
 					mu.Lock()
-					scores[p][i] = s[name]
-					spent[p] += time.Since(start)
+					for _, name := range pass {
+						p := slices.Index(names, name)
+						scores[p][i] = s[name]
+						spent[p] += took
+					}
 					mu.Unlock()
 				}
 				if workers == 1 {
@@ -124,6 +128,24 @@ feed:
 			PerNet: spent[p] / time.Duration(len(cfg.Nets)), Scores: scores[p]}
 	}
 	return out, nil
+}
+
+// passes groups names by the computation they share: grad_norm, snip and fisher come
+// from one backward pass (see Score), every other proxy is a pass of its own.
+func passes(names []string) [][]string {
+	var shared []string
+	var out [][]string
+	for _, n := range names {
+		if n == "grad_norm" || n == "snip" || n == "fisher" {
+			shared = append(shared, n)
+			continue
+		}
+		out = append(out, []string{n})
+	}
+	if len(shared) > 0 {
+		out = append(out, shared)
+	}
+	return out
 }
 
 // Spearman is the rank correlation of x and y: Pearson's correlation of their ranks,

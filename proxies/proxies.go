@@ -141,17 +141,7 @@ func synflow(net *spaces.Net, seed uint64) (float64, error) {
 	if len(m.Weights) == 0 {
 		return NoSignal, nil
 	}
-	for _, p := range m.Params {
-		v := nn.Values(p)
-		weight := slices.Contains(m.Weights, p)
-		for i := range v {
-			if weight {
-				v[i] = float32(math.Abs(float64(v[i])))
-			} else {
-				v[i] = 0
-			}
-		}
-	}
+	linearise(m)
 	p, err := nn.NewProbe(m, nn.SumOfLogits, m.Weights)
 	if err != nil {
 		return 0, err
@@ -165,16 +155,39 @@ func synflow(net *spaces.Net, seed uint64) (float64, error) {
 	if err := p.Run(ones, nil); err != nil {
 		return 0, err
 	}
+	sum := weightsDotGrads(m, p)
+	if !(sum > 0) {
+		return NoSignal, nil
+	}
+	return math.Log(sum) + m.LogScale(), nil
+}
+
+// linearise makes m synflow's network: every weight its magnitude, every other
+// parameter (biases) zero.
+func linearise(m *nn.Model) {
+	for _, p := range m.Params {
+		v := nn.Values(p)
+		weight := slices.Contains(m.Weights, p)
+		for i := range v {
+			if weight {
+				v[i] = float32(math.Abs(float64(v[i])))
+			} else {
+				v[i] = 0
+			}
+		}
+	}
+}
+
+// weightsDotGrads is the sum over m's weights of theta * d cost/d theta, from a probe
+// run whose wrt are m.Weights.
+func weightsDotGrads(m *nn.Model, p *nn.Probe) float64 {
 	var sum float64
 	for i, w := range m.Weights {
 		for j, g := range p.Grad(i) {
 			sum += float64(nn.Values(w)[j]) * float64(g)
 		}
 	}
-	if !(sum > 0) {
-		return NoSignal, nil
-	}
-	return math.Log(sum) + m.LogScale(), nil
+	return sum
 }
 
 // gradientScores are three scores from one forward and backward pass of the

@@ -1,6 +1,7 @@
 package proxies
 
 import (
+	"context"
 	"math"
 	"slices"
 	"strings"
@@ -92,16 +93,7 @@ func TestSynflowNormalisationKeepsTheScore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range m.Params {
-			v, w := nn.Values(p), slices.Contains(m.Weights, p)
-			for i := range v {
-				if w {
-					v[i] = float32(math.Abs(float64(v[i])))
-				} else {
-					v[i] = 0
-				}
-			}
-		}
+		linearise(m)
 		p, _ := nn.NewProbe(m, nn.SumOfLogits, m.Weights)
 		defer p.Close()
 		ones := make([]float32, 64)
@@ -111,13 +103,7 @@ func TestSynflowNormalisationKeepsTheScore(t *testing.T) {
 		if err := p.Run(ones, nil); err != nil {
 			t.Fatal(err)
 		}
-		var sum float64
-		for i, w := range m.Weights {
-			for j, g := range p.Grad(i) {
-				sum += float64(nn.Values(w)[j]) * float64(g)
-			}
-		}
-		return math.Log(sum)
+		return math.Log(weightsDotGrads(m, p))
 	}()
 	got, err := synflow(net, 1)
 	if err != nil {
@@ -362,5 +348,30 @@ func TestSpearman(t *testing.T) {
 	// Ties share their average rank: ranks (1.5, 1.5, 3) against (1, 2, 3).
 	if r, want := Spearman([]float64{5, 5, 7}, []float64{1, 2, 3}), math.Sqrt(3)/2; !near(r, want, 1e-12) {
 		t.Errorf("ties: %v, want %v", r, want)
+	}
+}
+
+// The benchmark scores grad_norm, snip and fisher in one shared pass; the scores are
+// those of scoring each alone.
+func TestBenchSharesPasses(t *testing.T) {
+	if got := passes([]string{"snip", "synflow", "grad_norm", "naswot"}); len(got) != 3 || len(got[2]) != 2 {
+		t.Fatalf("passes %v", got)
+	}
+	b := NoiseBatch(4, [3]int{1, 8, 8}, 10, 1)
+	var nets []*spaces.Net
+	for _, a := range []string{resnetCell, "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|none~0|none~1|skip_connect~2|", "|skip_connect~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_3x3~2|"} {
+		nets = append(nets, nb201(t, a, 4, 1, [3]int{1, 8, 8}))
+	}
+	res, err := Bench(context.Background(), BenchConfig{Nets: nets, Truth: []float64{3, 1, 2}, Names: []string{"snip", "naswot", "grad_norm"}, Batch: b, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		for i, net := range nets {
+			alone, _ := Score([]string{r.Name}, net, b, 1)
+			if r.Scores[i] != alone[r.Name] {
+				t.Errorf("%s of net %d: %v in the bench, %v alone", r.Name, i, r.Scores[i], alone[r.Name])
+			}
+		}
 	}
 }

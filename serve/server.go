@@ -7,17 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
 	"github.com/charmbracelet/wish/activeterm"
-	bm "github.com/charmbracelet/wish/bubbletea"
-	"github.com/muesli/termenv"
 	gossh "golang.org/x/crypto/ssh"
 
 	"cellar/engine"
@@ -72,7 +67,7 @@ func New(opts Options) (*Server, error) {
 		wish.WithHostKeyPath(opts.HostKey),
 		wish.WithPublicKeyAuth(s.authorize),
 		wish.WithMiddleware(
-			bm.MiddlewareWithProgramHandler(s.program, termenv.ANSI256),
+			tui.SSHMiddleware(opts.Engine, opts.Exp, opts.Theme, s.session),
 			activeterm.Middleware(), // the TUI needs a terminal: refuse a session without a pty
 		),
 	)
@@ -105,54 +100,24 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	return ok
 }
 
-// program builds one session's TUI, with the role of the key the user logged in with.
-func (s *Server) program(sess ssh.Session) *tea.Program {
+// session admits one session with a terminal to the TUI, with the role of the key
+// the user logged in with, and counts it until it ends.
+func (s *Server) session(sess ssh.Session) (tui.SessionOptions, bool) {
 	k, ok := s.opts.Keys.Lookup(sess.PublicKey())
 	if !ok { // cannot happen after authorize, but a session must never default to operator
 		wish.Fatalln(sess, "cellar: this key is not authorized")
-		return nil
-	}
-	if _, _, pty := sess.Pty(); !pty {
-		return nil // activeterm, next in the chain, says why
+		return tui.SessionOptions{}, false
 	}
 	who := fmt.Sprintf("%s (%s)", sess.User(), k.Role)
-	m := tui.NewSession(s.opts.Engine, s.opts.Exp, s.opts.Theme, renderer(sess), tui.SessionOptions{
-		Viewer: k.Role == Viewer, Who: who, Stop: s.opts.Stop, History: s.opts.History, DB: s.opts.DB,
-	})
 	n := s.sessions.Add(1)
 	s.wg.Add(1)
 	s.opts.Log.Info("session", "user", who, "remote", sess.RemoteAddr().String(), "sessions", n)
-	go func() { // the program ends with the session, however it ends
+	go func() {
 		<-sess.Context().Done()
-		m.Close()
 		s.opts.Log.Info("session ended", "user", who, "sessions", s.sessions.Add(-1))
 		s.wg.Done()
 	}()
-	return tea.NewProgram(m, append(bm.MakeOptions(sess), tea.WithAltScreen())...)
-}
-
-// renderer draws for the session's terminal, with the colours its TERM says it has.
-// Unlike wish's MakeRenderer it does not ask the terminal for its background colour:
-// the theme is chosen by flag, and a terminal that never answers would hold the
-// session up.
-func renderer(sess ssh.Session) *lipgloss.Renderer {
-	pty, _, _ := sess.Pty()
-	env := environ(append(sess.Environ(), "TERM="+pty.Term))
-	return lipgloss.NewRenderer(sess, termenv.WithEnvironment(env), termenv.WithUnsafe(), termenv.WithColorCache(true))
-}
-
-// environ is a session's environment as termenv reads it.
-type environ []string
-
-func (e environ) Environ() []string { return e }
-
-func (e environ) Getenv(k string) string {
-	for i := len(e) - 1; i >= 0; i-- { // the last setting wins, as TERM is appended
-		if v, ok := strings.CutPrefix(e[i], k+"="); ok {
-			return v
-		}
-	}
-	return ""
+	return tui.SessionOptions{Viewer: k.Role == Viewer, Who: who, Stop: s.opts.Stop, History: s.opts.History, DB: s.opts.DB}, true
 }
 
 // Sessions is the number of sessions attached now.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 
-	"cellar/nn"
 	"cellar/proxies"
 	"cellar/spaces"
 )
@@ -161,7 +160,7 @@ func (s *Predictor) Tell(results []Result) {
 func (s *Predictor) features(a spaces.Arch) []float64 {
 	x := s.space.Encode(a)
 	for _, p := range s.opt.ZeroCost {
-		v, err := warmScore(s.space, p, a)
+		v, err := proxies.DataFree(s.space, p, a)
 		switch {
 		case err != nil || v == proxies.NoSignal:
 			v = 0
@@ -212,7 +211,7 @@ func (s *Predictor) round() {
 	for i, c := range pool {
 		feats[i] = s.features(c.Arch)
 	}
-	ens, err := FitEnsemble(xs, ys, s.opt, s.seed*1_000_003+uint64(s.rounds)*101)
+	ens, err := proxies.FitEnsemble(xs, ys, proxies.EnsembleOptions{Members: s.opt.Ensemble, Hidden: s.opt.Hidden, Epochs: s.opt.Epochs, LearnRate: s.opt.LearnRate}, s.seed*1_000_003+uint64(s.rounds)*101)
 	if err != nil {
 		return // scores the MLPs cannot take (none: they are finite); Ask falls back to fresh draws
 	}
@@ -236,48 +235,6 @@ func (s *Predictor) round() {
 	for _, i := range order[:min(s.opt.K, len(order))] {
 		s.queue = append(s.queue, pool[i])
 	}
-}
-
-// Ensemble is several MLPs fitted to the same data from different initialisations;
-// their disagreement is the predictor's uncertainty.
-type Ensemble []*nn.MLP
-
-// FitEnsemble fits opt.Ensemble MLPs (opt's widths, epochs and learning rate) to
-// features xs and targets ys, seeded from seed.
-func FitEnsemble(xs [][]float64, ys []float64, opt PredictorOptions, seed uint64) (Ensemble, error) {
-	if len(xs) == 0 {
-		return nil, fmt.Errorf("predictor: nothing to fit")
-	}
-	e := make(Ensemble, max(opt.Ensemble, 1))
-	for i := range e {
-		e[i] = nn.NewMLP(len(xs[0]), opt.Hidden, seed+uint64(i))
-		if err := e[i].Fit(xs, ys, opt.Epochs, opt.LearnRate); err != nil {
-			return nil, err
-		}
-	}
-	return e, nil
-}
-
-// Predict is the ensemble's mean prediction and spread (standard deviation across
-// its members) for each row of feats.
-func (e Ensemble) Predict(feats [][]float64) (mean, spread []float64) {
-	preds := make([][]float64, len(e))
-	for i, m := range e {
-		preds[i] = m.Predict(feats)
-	}
-	mean, spread = make([]float64, len(feats)), make([]float64, len(feats))
-	for r := range feats {
-		for i := range e {
-			mean[r] += preds[i][r]
-		}
-		mean[r] /= float64(len(e))
-		var sq float64
-		for i := range e {
-			sq += (preds[i][r] - mean[r]) * (preds[i][r] - mean[r])
-		}
-		spread[r] = math.Sqrt(sq / float64(len(e)))
-	}
-	return mean, spread
 }
 
 type predictorState struct {

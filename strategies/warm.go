@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"sync"
 
 	"cellar/proxies"
 	"cellar/spaces"
@@ -38,42 +37,6 @@ func (w *WarmStart) check() error {
 	return nil
 }
 
-// warmScores caches proxy scores by space, proxy and arch across the strategies of a
-// process: a benchmark's hundred runs draw many of the same archs. The scores depend
-// on nothing else (the initialisation seed is fixed), so the cache changes no result.
-var warmScores sync.Map
-
-// warmCacheMax bounds the cache; past it, scores are computed and not kept.
-const warmCacheMax = 1 << 20
-
-var warmCached struct {
-	sync.Mutex
-	n int
-}
-
-// warmScore is arch's score under the proxy (its network initialised from seed 1).
-func warmScore(space spaces.Space, proxy string, a spaces.Arch) (float64, error) {
-	key := space.Name() + "\x00" + proxy + "\x00" + a.String()
-	if v, ok := warmScores.Load(key); ok {
-		return v.(float64), nil
-	}
-	net, err := space.Network(a)
-	if err != nil {
-		return 0, err
-	}
-	s, err := proxies.Score([]string{proxy}, net, proxies.Batch{}, 1)
-	if err != nil {
-		return 0, err
-	}
-	warmCached.Lock()
-	if warmCached.n < warmCacheMax {
-		warmCached.n++
-		warmScores.Store(key, s[proxy])
-	}
-	warmCached.Unlock()
-	return s[proxy], nil
-}
-
 // warmPick draws w.Sample distinct archs with rng, scores them and returns the best
 // n, best first (ties by draw order). An arch that cannot be scored ranks last.
 func warmPick(space spaces.Space, w WarmStart, n int, s seeded) ([]spaces.Arch, error) {
@@ -89,7 +52,7 @@ func warmPick(space spaces.Space, w WarmStart, n int, s seeded) ([]spaces.Arch, 
 			continue
 		}
 		seen[a.String()] = true
-		v, err := warmScore(space, w.Proxy, a)
+		v, err := proxies.DataFree(space, w.Proxy, a)
 		if err != nil {
 			v = proxies.NoSignal
 		}
