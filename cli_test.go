@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -397,5 +399,137 @@ func TestBenchProxies(t *testing.T) {
 	}
 	if _, err := cellar(t, "bench", "proxies", "--table", table, "--proxies", "synflow,zen"); err == nil || !strings.Contains(err.Error(), `unknown proxy "zen"`) {
 		t.Errorf("unknown proxy: %v", err)
+	}
+}
+
+// A DARTS search killed with SIGKILL after its first epoch resumes from that epoch
+// (it is not trained again) and ends with the trials of an uninterrupted search.
+func TestKilledDartsResumesFromItsEpoch(t *testing.T) {
+	exp := writeExp(t, `
+name: darts-crash
+seed: 4
+space: {name: nb201}
+strategy: {name: darts, channels: 2, train: 640, val: 256, epochs: 3, candidates: 2}
+evaluator: params
+budget: {trials: 5}
+`)
+	db := filepath.Join(t.TempDir(), "darts.db")
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"search", "-c", exp, "--db", db, "--no-progress"}, "\x1f"))
+	stderr, err := child.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	killed := false
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "darts epoch 1/3:") {
+			child.Process.Signal(syscall.SIGKILL)
+			killed = true
+			break
+		}
+	}
+	child.Wait()
+	if !killed {
+		t.Fatal("the child never reported its first epoch")
+	}
+	out, err := cellar(t, "search", "--db", db, "--resume", "1", "--no-progress")
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "darts epoch 1/3") || !strings.Contains(out, "darts epoch 3/3") {
+		t.Errorf("the resumed search did not go on from epoch 2:\n%s", out)
+	}
+	ref := filepath.Join(t.TempDir(), "ref.db")
+	if out, err := cellar(t, "search", "-c", exp, "--db", ref, "--no-progress"); err != nil {
+		t.Fatalf("reference run: %v\n%s", err, out)
+	}
+	var archs [2][]string
+	for i, path := range []string{db, ref} {
+		d, err := storage.OpenReadOnly(path, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, _ := d.Experiment(1)
+		trials, _ := x.Trials()
+		d.Close()
+		for _, tr := range trials {
+			archs[i] = append(archs[i], tr.Arch)
+		}
+	}
+	if len(archs[1]) != 2 || !slices.Equal(archs[0], archs[1]) {
+		t.Errorf("resumed trials %v, uninterrupted %v", archs[0], archs[1])
+	}
+}
+
+// A multi-objective bench compares normalised hypervolumes, which grow with queries
+// and stay within [0, 1]; a multi-objective search keeps its front for trials --front.
+func TestParetoBenchAndFront(t *testing.T) {
+	table := refdata.Require(t, refdata.NB201CIFAR10)
+	csvPath := filepath.Join(t.TempDir(), "mo.csv")
+	out, err := cellar(t, "bench", "--table", table, "--strategies", "[random, {name: nsga2, population: 10}]", "--runs", "3", "--budget", "60",
+		"--objectives", "test_accuracy:max,params:min,flops:min", "--csv", csvPath)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "hypervolume of the Pareto front") || !strings.Contains(out, "nsga2{population: 10}") {
+		t.Errorf("bench output:\n%s", out)
+	}
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := csv.NewReader(f).ReadAll()
+	f.Close()
+	for i := 1; i < len(rows); i++ {
+		v, _ := strconv.ParseFloat(rows[i][3], 64)
+		if v <= 0 || v > 1 {
+			t.Errorf("row %v: hypervolume out of (0, 1]", rows[i])
+		}
+		if prev, _ := strconv.ParseFloat(rows[i-1][3], 64); i > 1 && rows[i][0] == rows[i-1][0] && v < prev {
+			t.Errorf("hypervolume fell: %v after %v", rows[i], rows[i-1])
+		}
+	}
+	if _, err := cellar(t, "bench", "--table", table, "--objectives", "test_accuracy:up"); err == nil || !strings.Contains(err.Error(), "name:max or name:min") {
+		t.Errorf("bad --objectives: %v", err)
+	}
+
+	exp := writeExp(t, fmt.Sprintf(`
+name: mo
+seed: 2
+space: nb201
+strategy: {name: nsga2, population: 8}
+evaluator: {name: table, path: %s}
+objectives: [{name: test_accuracy, direction: max}, {name: flops, direction: min}]
+budget: {trials: 40}
+`, table))
+	db := filepath.Join(t.TempDir(), "mo.db")
+	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	all, err := cellar(t, "trials", "--db", db, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := cellar(t, "trials", "--db", db, "--json", "--front")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b struct{ Trials []engine.Trial }
+	json.Unmarshal([]byte(all), &a)
+	json.Unmarshal([]byte(front), &b)
+	if len(a.Trials) != 40 || len(b.Trials) == 0 || len(b.Trials) >= 40 {
+		t.Fatalf("%d trials, %d on the front", len(a.Trials), len(b.Trials))
+	}
+	for _, f := range b.Trials {
+		for _, o := range a.Trials {
+			if o.Metrics["test_accuracy"] >= f.Metrics["test_accuracy"] && o.Metrics["flops"] <= f.Metrics["flops"] &&
+				(o.Metrics["test_accuracy"] > f.Metrics["test_accuracy"] || o.Metrics["flops"] < f.Metrics["flops"]) {
+				t.Errorf("front trial %d is dominated by %d", f.ID, o.ID)
+			}
+		}
 	}
 }

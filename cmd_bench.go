@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +18,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	var (
 		table, strats, space, metric, csvPath string
+		objectives, reference                 string
 		runs, budget                          int
 		seed                                  uint64
 		minimise                              bool
@@ -58,17 +60,35 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 					return fmt.Errorf("--strategies: %w", err)
 				}
 			}
+			cfg := engine.BenchConfig{Table: t, Space: sp, Metric: metric, Maximise: !minimise, Strategies: comps, Runs: runs, Budget: budget, Seed: seed}
+			w := cmd.OutOrStdout()
+			if objectives != "" {
+				if cfg.Objectives, err = parseObjectives(objectives); err != nil {
+					return fmt.Errorf("--objectives: %w", err)
+				}
+				if cfg.Ideal, cfg.Reference, err = t.Bounds(sp, cfg.Objectives); err != nil {
+					return err
+				}
+				if reference != "" {
+					if cfg.Reference, err = parseFloats(reference, len(cfg.Objectives)); err != nil {
+						return fmt.Errorf("--reference: %w", err)
+					}
+				}
+			}
 			start := time.Now()
-			rows, err := engine.Bench(cmd.Context(), engine.BenchConfig{Table: t, Space: sp, Metric: metric, Maximise: !minimise,
-				Strategies: comps, Runs: runs, Budget: budget, Seed: seed}, nil)
+			rows, err := engine.Bench(cmd.Context(), cfg, nil)
 			if err != nil {
 				return err
 			}
 			elapsed := time.Since(start)
 			queries := len(comps) * runs * budget
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %d queries per strategy, seeds %d..%d\n",
-				metric, table, t.Len(), optimum, runs, budget, seed, seed+uint64(runs)-1)
+			if len(cfg.Objectives) > 1 {
+				fmt.Fprintf(w, "hypervolume of the Pareto front over %s on %s, normalised: reference %v, ideal %v (the table's worst and best); %d runs x %d queries per strategy, seeds %d..%d\n",
+					objectives, table, cfg.Reference, cfg.Ideal, runs, budget, seed, seed+uint64(runs)-1)
+			} else {
+				fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %d queries per strategy, seeds %d..%d\n",
+					metric, table, t.Len(), optimum, runs, budget, seed, seed+uint64(runs)-1)
+			}
 			printBench(w, rows, engine.BenchCheckpoints(budget))
 			fmt.Fprintf(w, "%d queries in %s: %.0f queries/min\n", queries, elapsed.Round(time.Millisecond), float64(queries)/elapsed.Minutes())
 			if csvPath != "" {
@@ -79,7 +99,9 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 	}
 	f := cmd.Flags()
 	f.StringVar(&table, "table", "", "CSV table: an arch column and metric columns")
-	f.StringVar(&strats, "strategies", strings.Join(engine.StrategyNames, ","), "comma-separated strategies")
+	f.StringVar(&strats, "strategies", "random,evolution,regevo,local,predictor,reinforce", "comma-separated strategies")
+	f.StringVar(&objectives, "objectives", "", "several objectives, e.g. test_accuracy:max,params:min,flops:min (params and flops from the IR): compare hypervolumes")
+	f.StringVar(&reference, "reference", "", "the hypervolume's reference point, one value per objective (default: the table's worst)")
 	f.StringVar(&space, "space", "nb201", "the space the table's archs belong to")
 	f.StringVar(&metric, "metric", "", "metric column to optimise (default: the first)")
 	f.BoolVar(&minimise, "minimise", false, "minimise the metric instead of maximising it")
@@ -87,7 +109,7 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 	f.IntVar(&budget, "budget", 300, "queries per run")
 	f.Uint64Var(&seed, "seed", 1, "seed of the first run")
 	f.StringVar(&csvPath, "csv", "", "also write the results to this CSV `file`")
-	cmd.AddCommand(newBenchProxiesCmd())
+	cmd.AddCommand(newBenchProxiesCmd(), newBenchOneShotCmd())
 	return cmd
 }
 
@@ -145,4 +167,37 @@ func writeBenchCSV(path, metric string, rows []engine.BenchRow) error {
 		return fmt.Errorf("bench csv: %w", err)
 	}
 	return f.Close()
+}
+
+// parseObjectives reads "name:max,name:min,...".
+func parseObjectives(s string) ([]engine.Objective, error) {
+	var out []engine.Objective
+	for _, part := range strings.Split(s, ",") {
+		name, dir, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok || name == "" || (dir != "max" && dir != "min") {
+			return nil, fmt.Errorf("%q: want name:max or name:min", part)
+		}
+		out = append(out, engine.Objective{Name: name, Direction: dir})
+	}
+	if len(out) < 2 {
+		return nil, fmt.Errorf("give two or more objectives")
+	}
+	return out, nil
+}
+
+// parseFloats reads n comma-separated numbers.
+func parseFloats(s string, n int) ([]float64, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != n {
+		return nil, fmt.Errorf("%d values for %d objectives", len(parts), n)
+	}
+	out := make([]float64, n)
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return nil, fmt.Errorf("value %d: %w", i+1, err)
+		}
+		out[i] = v
+	}
+	return out, nil
 }

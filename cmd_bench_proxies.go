@@ -48,32 +48,18 @@ to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
 			if err != nil {
 				return err
 			}
-			if n < 3 || n > t.Len() {
-				return fmt.Errorf("--n %d: from 3 to the table's %d archs", n, t.Len())
-			}
 			metric := t.Metrics()[0]
-			// A seeded sample of distinct archs, each with its table value.
-			rng := rand.New(rand.NewPCG(seed, seed))
-			seen := map[string]bool{}
-			var nets []*spaces.Net
-			var truth []float64
-			var archs []string
-			for len(nets) < n {
-				a := sp.Sample(rng)
-				key := fmt.Sprint(a)
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
-				vals, ok := t.Lookup(a)
-				if !ok {
-					return fmt.Errorf("arch %s is not in %s", a, table)
-				}
-				net, err := sp.Network(a)
-				if err != nil {
+			sample, truth, err := sampleTable(sp, t, table, n, seed)
+			if err != nil {
+				return err
+			}
+			nets := make([]*spaces.Net, len(sample))
+			archs := make([]string, len(sample))
+			for i, a := range sample {
+				if nets[i], err = sp.Network(a); err != nil {
 					return err
 				}
-				nets, truth, archs = append(nets, net), append(truth, vals[metric]), append(archs, fmt.Sprint(a))
+				archs[i] = a.String()
 			}
 			var b proxies.Batch
 			source := "none (no data-dependent proxy)"
@@ -132,6 +118,32 @@ to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
 	f.Uint64Var(&seed, "seed", 1, "seed of the sample, the batch and the initialisation")
 	f.StringVar(&csvPath, "csv", "", "also write every arch's scores to this CSV `file`")
 	return cmd
+}
+
+// sampleTable draws a seeded sample of n distinct archs of a table's space, each with
+// the table's value of its first metric.
+func sampleTable(sp spaces.Space, t *engine.Table, path string, n int, seed uint64) ([]spaces.Arch, []float64, error) {
+	if n < 3 || n > t.Len() {
+		return nil, nil, fmt.Errorf("--n %d: from 3 to the table's %d archs", n, t.Len())
+	}
+	metric := t.Metrics()[0]
+	rng := rand.New(rand.NewPCG(seed, seed))
+	seen := map[string]bool{}
+	var archs []spaces.Arch
+	var truth []float64
+	for len(archs) < n {
+		a := sp.Sample(rng)
+		if seen[a.String()] {
+			continue
+		}
+		seen[a.String()] = true
+		vals, ok := t.Lookup(a)
+		if !ok {
+			return nil, nil, fmt.Errorf("arch %s is not in %s", a, path)
+		}
+		archs, truth = append(archs, a), append(truth, vals[metric])
+	}
+	return archs, truth, nil
 }
 
 func anyNeedsData(names []string) bool {

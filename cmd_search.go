@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -203,6 +205,7 @@ func runSearch(cmd *cobra.Command, f searchFlags) error {
 	if f.events {
 		watchers = append(watchers, printEvents(s.eng.Subscribe(), out))
 	}
+	watchers = append(watchers, printEpochs(s.eng.Subscribe(), cmd.ErrOrStderr()))
 	if !f.noProgress && term.IsTerminal(int(os.Stderr.Fd())) {
 		watchers = append(watchers, showProgress(s.eng, s.exp.Config.Budget.Trials, s.exp.Config.Objectives[0].Name))
 	}
@@ -228,6 +231,25 @@ func printEvents(sub *engine.Subscription, w io.Writer) func() {
 		for ev := range sub.C {
 			if ev.Kind == engine.TrialFinished && ev.Trial.Final() {
 				enc.Encode(ev.Trial)
+			}
+		}
+	}()
+	return func() { <-done }
+}
+
+// printEpochs writes a line on w for each epoch a learner (DARTS, a supernet) ends,
+// until the subscription closes; the returned function waits for that.
+func printEpochs(sub *engine.Subscription, w io.Writer) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range sub.C {
+			if r := ev.Report; ev.Kind == engine.LearnerReport && r.Of > 0 {
+				var vals []string
+				for _, k := range slices.Sorted(maps.Keys(r.Values)) {
+					vals = append(vals, fmt.Sprintf("%s %.4g", k, r.Values[k]))
+				}
+				fmt.Fprintf(w, "%s epoch %d/%d: %s\n", r.Source, r.Step, r.Of, strings.Join(vals, ", "))
 			}
 		}
 	}()
@@ -282,6 +304,9 @@ func progressLine(s engine.Status, objective string, budget int) string {
 	parts := []string{"searching"}
 	if s.Best != nil {
 		parts[0] = fmt.Sprintf("best %s %.6g (trial %d)", objective, s.Best.Metrics[objective], s.Best.ID)
+	}
+	if s.Learning != "" {
+		parts = append(parts, "training "+s.Learning)
 	}
 	if done := s.Done + s.Failed; done > 0 && budget > done {
 		eta := time.Duration(float64(s.Elapsed) / float64(done) * float64(budget-done))

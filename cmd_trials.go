@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,9 +16,9 @@ import (
 
 func newTrialsCmd() *cobra.Command {
 	var db, exp string
-	var asJSON bool
+	var asJSON, front bool
 	cmd := &cobra.Command{
-		Use:   "trials --db F [--exp ID] [--json]",
+		Use:   "trials --db F [--exp ID] [--json] [--front]",
 		Short: "List an experiment's trials (the newest experiment by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -29,6 +30,16 @@ func newTrialsCmd() *cobra.Command {
 			trials, err := x.Trials()
 			if err != nil {
 				return err
+			}
+			if front {
+				cp, err := x.Checkpoint()
+				if err != nil {
+					return err
+				}
+				if cp == nil || len(cp.Front) == 0 {
+					return fmt.Errorf("experiment %d keeps no Pareto front (it has one objective, or no trial is done)", x.ID)
+				}
+				trials = slices.DeleteFunc(trials, func(t engine.Trial) bool { return !slices.Contains(cp.Front, t.ID) })
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -45,6 +56,7 @@ func newTrialsCmd() *cobra.Command {
 	cmd.Flags().StringVar(&db, "db", defaultDB, "database file")
 	cmd.Flags().StringVar(&exp, "exp", "", "experiment `ID` (default: the newest)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&front, "front", false, "only the trials on the Pareto front (experiments with two or more objectives)")
 	return cmd
 }
 

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"cellar/pareto"
 	"cellar/spaces"
 )
 
@@ -23,6 +25,13 @@ type BenchConfig struct {
 	Runs       int
 	Budget     int
 	Seed       uint64
+	// Objectives, when two or more, make the benchmark multi-objective (Metric and
+	// Maximise are then unused): each run is measured by the hypervolume of the Pareto
+	// front of its trials, against Reference (the worst point, in the objectives'
+	// units), divided by the volume between Reference and Ideal (the best point), so
+	// that 1 would be a front at the ideal point.
+	Objectives       []Objective
+	Reference, Ideal []float64
 }
 
 // BenchRow is one strategy's best-so-far statistics after a number of queries.
@@ -104,11 +113,21 @@ func benchRun(ctx context.Context, cfg BenchConfig, comp Component, seed uint64,
 	if !cfg.Maximise {
 		dir = "min"
 	}
+	objs := []Objective{{Name: cfg.Metric, Direction: dir}}
+	if len(cfg.Objectives) > 1 {
+		objs = cfg.Objectives
+	}
 	c := &Config{Name: "bench", Seed: seed, Space: Component{Name: cfg.Space.Name()}, Strategy: comp, Evaluator: Component{Name: "table"},
-		Objectives: []Objective{{Name: cfg.Metric, Direction: dir}}, Budget: Budget{Trials: cfg.Budget}, Parallelism: 1}
+		Objectives: objs, Budget: Budget{Trials: cfg.Budget}, Parallelism: 1}
 	strat, err := BuildStrategy(comp, cfg.Space, seed)
 	if err != nil {
 		return nil, err
+	}
+	if err := setObjectives(strat, objs); err != nil {
+		return nil, err
+	}
+	if len(objs) > 1 {
+		return benchPareto(ctx, cfg, &Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}, checks)
 	}
 	exp := &Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}
 	out := make([]float64, len(checks))
@@ -135,6 +154,48 @@ func benchRun(ctx context.Context, cfg BenchConfig, comp Component, seed uint64,
 		for ; ci < len(checks); ci++ {
 			out[ci] = best
 		}
+	}
+	return out, nil
+}
+
+// benchPareto runs one multi-objective search and returns the normalised hypervolume
+// of its trials' Pareto front after each checkpoint's number of queries.
+func benchPareto(ctx context.Context, cfg BenchConfig, exp *Experiment, checks []int) ([]float64, error) {
+	dirs := make([]bool, len(cfg.Objectives))
+	box := 1.0
+	for i, o := range cfg.Objectives {
+		dirs[i] = o.Maximise()
+		box *= math.Abs(cfg.Ideal[i] - cfg.Reference[i])
+	}
+	var front [][]float64
+	out := make([]float64, len(checks))
+	n, ci := 0, 0
+	var hv float64
+	observe := func(t Trial) {
+		n++
+		if t.State == Done {
+			p := make([]float64, len(cfg.Objectives))
+			ok := true
+			for i, o := range cfg.Objectives {
+				v, has := t.Metrics[o.Name]
+				p[i], ok = v, ok && has
+			}
+			if ok && !slices.ContainsFunc(front, func(q []float64) bool { return pareto.Dominates(q, p, dirs) || slices.Equal(q, p) }) {
+				front = slices.DeleteFunc(front, func(q []float64) bool { return pareto.Dominates(p, q, dirs) })
+				front = append(front, p)
+				hv = pareto.Hypervolume(front, dirs, cfg.Reference) / box
+			}
+		}
+		for ci < len(checks) && n == checks[ci] {
+			out[ci] = hv
+			ci++
+		}
+	}
+	if err := New(exp, Options{Observe: observe}).Run(ctx); err != nil {
+		return nil, err
+	}
+	for ; ci < len(checks); ci++ {
+		out[ci] = hv
 	}
 	return out, nil
 }

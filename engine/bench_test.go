@@ -13,7 +13,7 @@ import (
 // baseline, BenchmarkTableLookup, is the bare lookup the trial wraps; the ratio of
 // the two is the engine's overhead. Both report queries/min.
 func BenchmarkSearchNoStore(b *testing.B) {
-	for _, strategy := range StrategyNames {
+	for _, strategy := range tableStrategies() {
 		b.Run(strategy, func(b *testing.B) {
 			exp := tableConfig(b, strategy, b.N, 1)
 			b.ReportAllocs()

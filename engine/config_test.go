@@ -97,7 +97,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad strategy value", strings.Replace(goodConfig, "sample: 3", "sample: 30", 1), "need 1 <= sample <= population"},
 		{"two documents", goodConfig + "\n---\nname: y\n", "more than one"},
 		{"table without path", strings.Replace(goodConfig, "{name: params}", "{name: table}", 1), "missing path"},
-		{"table objective", strings.Replace(strings.Replace(goodConfig, "{name: params}", "{name: table, path: "+table+"}", 1), "name: cell, nodes: 3, layers: 6, channels: 8, classes: 10, input: [1, 28, 28]", "name: nb201", 1), `gives no metric "params" (it gives: acc)`},
+		{"table objective", strings.Replace(strings.Replace(strings.Replace(goodConfig, "{name: params}", "{name: table, path: "+table+"}", 1), "name: cell, nodes: 3, layers: 6, channels: 8, classes: 10, input: [1, 28, 28]", "name: nb201", 1), "{name: params, direction: min}", "{name: latency, direction: min}", 1), `gives no metric "latency" (it gives: acc; params and flops come from the IR`},
 		{"listed twice", strings.Replace(goodConfig, "  - {name: params, direction: min}", "  - {name: params}\n  - {name: params}", 1), "listed twice"},
 	} {
 		c, err := ParseConfig([]byte(tc.src))

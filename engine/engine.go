@@ -48,10 +48,17 @@ type Status struct {
 	// Population is the strategy's current population (regevo's living members,
 	// evolution's evaluated generation), for strategies that keep one.
 	Population []Member
-	Best       *Trial // by the first objective
-	BestScore  float64
-	Elapsed    time.Duration
-	Budget     Budget
+	// Front is the Pareto front of the done trials over all objectives (with two or
+	// more), as trial ids, ascending.
+	Front []uint64
+	// Learning names the strategy or evaluator training its own model (an epoch is
+	// under way); Reports are the learners' reports so far.
+	Learning  string
+	Reports   []strategies.Report
+	Best      *Trial // by the first objective
+	BestScore float64
+	Elapsed   time.Duration
+	Budget    Budget
 
 	asOf time.Time // when Elapsed was measured; Snapshot adds the time since while searching
 }
@@ -97,6 +104,12 @@ type Engine struct {
 	elapsed     time.Duration // wall time spent searching before activeSince
 	activeSince time.Time     // zero while paused
 
+	learning    strategies.Learner // the learner whose epoch runs, or nil
+	learnCancel context.CancelFunc
+	learnDone   chan learnResult
+	front       []frontMember  // with two or more objectives: the non-dominated done trials
+	reported    map[string]int // the last report step published, by source
+
 	populationAt    time.Time // when Status.Population was last read
 	populationState RunState  // the state it was read in
 }
@@ -119,7 +132,8 @@ type command struct {
 
 // New prepares an engine; Run starts it.
 func New(exp *Experiment, opt Options) *Engine {
-	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), accepting: make(chan struct{}), done: make(chan struct{}), nextID: 1, state: Idle}
+	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), accepting: make(chan struct{}), done: make(chan struct{}), nextID: 1, state: Idle,
+		learnDone: make(chan learnResult, 1), reported: map[string]int{}}
 	e.status = Status{Name: exp.Config.Name, State: Idle, Budget: exp.Config.Budget}
 	return e
 }
@@ -139,6 +153,8 @@ func (e *Engine) Snapshot() Status {
 	}
 	s.Running = append([]Trial(nil), s.Running...)
 	s.Population = append([]Member(nil), s.Population...)
+	s.Reports = append([]Report(nil), s.Reports...) // thinning rewrites the engine's in place
+	s.Front = append([]uint64(nil), s.Front...)
 	s.Progress = make(map[uint64]Progress, len(e.status.Progress))
 	for id, p := range e.status.Progress {
 		s.Progress[id] = p
@@ -214,6 +230,11 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 		for e.running > 0 {
 			e.collect(ctx, <-results)
 		}
+		if e.learning != nil {
+			if lerr := e.learned(<-e.learnDone); err == nil {
+				err = lerr
+			}
+		}
 		if cerr := e.commit(); err == nil {
 			err = cerr
 		}
@@ -255,6 +276,10 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 			if err := e.commit(); err != nil {
 				return err
 			}
+		case r := <-e.learnDone:
+			if err := e.learned(r); err != nil {
+				return err
+			}
 		case c := <-e.cmds:
 			c.reply <- e.handle(c)
 			resetDeadline()
@@ -278,6 +303,12 @@ func (e *Engine) restore() error {
 	if err := e.exp.Strategy.Restore(cp.Strategy); err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
+	if ev, ok := e.exp.Evaluator.(stateful); ok && cp.Evaluator != nil {
+		if err := ev.Restore(cp.Evaluator); err != nil {
+			return fmt.Errorf("resume: %s: %w", e.exp.Config.Evaluator.Name, err)
+		}
+	}
+	e.takeReports(false)
 	e.nextID, e.elapsed = cp.NextID, cp.Elapsed
 	pending := map[uint64]bool{}
 	for _, p := range cp.Pending {
@@ -352,6 +383,9 @@ func (e *Engine) handle(c command) error {
 }
 
 func (e *Engine) cancelRunning() {
+	if e.learnCancel != nil {
+		e.learnCancel()
+	}
 	for _, s := range e.order {
 		if s.cancel != nil {
 			s.cancelled = true
@@ -366,7 +400,7 @@ func (e *Engine) budgetSpent() bool {
 }
 
 func (e *Engine) finishedAll() bool {
-	if e.state != Searching || e.running > 0 {
+	if e.state != Searching || e.running > 0 || e.learning != nil {
 		return false
 	}
 	// Out of time, trials still pending stay in the checkpoint for a resume.
@@ -417,8 +451,18 @@ func (e *Engine) next() *slot {
 	return nil
 }
 
-// dispatch starts trials while workers are free.
+// dispatch starts trials while workers are free, or a learner's epoch.
 func (e *Engine) dispatch(ctx context.Context, results chan<- finished, wg *sync.WaitGroup) {
+	if e.learning != nil {
+		return
+	}
+	if l := e.pendingLearner(); l != nil {
+		if e.state == Searching && e.running == 0 && !e.timeUp {
+			e.startLearning(ctx, l)
+		}
+		e.updateStatus()
+		return
+	}
 	e.refill()
 	for e.running < e.exp.Config.Parallelism {
 		s := e.next()
@@ -457,7 +501,39 @@ func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial) (out O
 		e.mu.Unlock()
 		e.hub.publish(Event{Kind: TrialProgress, Trial: t, Progress: p})
 	}
-	return e.exp.Evaluator.Evaluate(ctx, arch, report)
+	out, err = e.exp.Evaluator.Evaluate(ctx, arch, report)
+	if err == nil {
+		err = e.addSize(arch, &out)
+	}
+	return out, err
+}
+
+// addSize adds params and flops, from the IR, to an outcome that lacks them when an
+// objective needs them: any evaluator can then be searched against size.
+func (e *Engine) addSize(arch spaces.Arch, out *Outcome) error {
+	need := false
+	for _, o := range e.exp.Config.Objectives {
+		if _, ok := out.Metrics[o.Name]; !ok && (o.Name == "params" || o.Name == "flops") {
+			need = true
+		}
+	}
+	if !need {
+		return nil
+	}
+	net, err := e.exp.Space.Network(arch)
+	if err != nil {
+		return fmt.Errorf("build network: %w", err)
+	}
+	if out.Metrics == nil {
+		out.Metrics = map[string]float64{}
+	}
+	if _, ok := out.Metrics["params"]; !ok {
+		out.Metrics["params"] = float64(net.Params())
+	}
+	if _, ok := out.Metrics["flops"]; !ok {
+		out.Metrics["flops"] = float64(net.FLOPs())
+	}
+	return nil
 }
 
 // collect takes a finished evaluation back on the engine's goroutine. ctx is Run's: an
@@ -487,18 +563,34 @@ func (e *Engine) collect(ctx context.Context, r finished) {
 }
 
 // score is the first objective, oriented so that higher is better.
-func (e *Engine) score(t Trial) (float64, error) {
-	v, ok := t.Metrics[e.obj.Name]
+func (e *Engine) score(t Trial) (float64, error) { return objectiveScore(t, e.obj) }
+
+// objectiveScore is a trial's value of objective o, oriented so that higher is better.
+func objectiveScore(t Trial, o Objective) (float64, error) {
+	v, ok := t.Metrics[o.Name]
 	if !ok {
-		return 0, fmt.Errorf("the evaluator gave no %s", e.obj.Name)
+		return 0, fmt.Errorf("the evaluator gave no %s", o.Name)
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("%s is %v", e.obj.Name, v)
+		return 0, fmt.Errorf("%s is %v", o.Name, v)
 	}
-	if !e.obj.Maximise() {
+	if !o.Maximise() {
 		v = -v
 	}
 	return v, nil
+}
+
+// scores are a trial's values of every objective, oriented so that higher is better.
+func (e *Engine) scores(t Trial) ([]float64, error) {
+	out := make([]float64, len(e.exp.Config.Objectives))
+	for i, o := range e.exp.Config.Objectives {
+		v, err := objectiveScore(t, o)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 // commit stores the finished trials with a checkpoint, then tells the strategy every
@@ -515,6 +607,9 @@ func (e *Engine) Committed(f func(seq uint64) error) error {
 }
 
 func (e *Engine) commit() error {
+	for _, s := range e.uncommitted {
+		e.addToFront(s.trial) // before the checkpoint, which keeps the front
+	}
 	if e.opt.Store != nil {
 		cp, err := e.checkpoint()
 		if err != nil {
@@ -546,7 +641,13 @@ func (e *Engine) tellReady() {
 		s := e.order[0]
 		e.order = e.order[1:]
 		score, err := e.score(s.trial)
-		e.exp.Strategy.Tell([]strategies.Result{{Trial: s.trial.ID, Arch: s.arch, Score: score, Failed: err != nil || s.trial.State != Done, Injected: s.trial.Origin == OriginHand}})
+		scores, _ := e.scores(s.trial)
+		failed := err != nil || s.trial.State != Done
+		if failed {
+			scores = nil
+		}
+		e.exp.Strategy.Tell([]strategies.Result{{Trial: s.trial.ID, Arch: s.arch, Score: score, Scores: scores, Failed: failed, Injected: s.trial.Origin == OriginHand}})
+		e.publishReports()
 		if e.opt.Observe != nil {
 			e.opt.Observe(s.trial)
 		}
@@ -560,7 +661,12 @@ func (e *Engine) checkpoint() (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Strategy.Name(), err)
 	}
-	cp := Checkpoint{Strategy: st, NextID: e.nextID, Elapsed: e.elapsedNow()}
+	cp := Checkpoint{Strategy: st, NextID: e.nextID, Elapsed: e.elapsedNow(), Front: e.frontIDs()}
+	if ev, ok := e.exp.Evaluator.(stateful); ok {
+		if cp.Evaluator, err = ev.State(); err != nil {
+			return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Config.Evaluator.Name, err)
+		}
+	}
 	for _, s := range e.order {
 		cp.Pending = append(cp.Pending, Pending{ID: s.trial.ID, Arch: s.trial.Arch, Origin: s.trial.Origin, Parent: s.trial.Parent})
 	}
@@ -570,6 +676,7 @@ func (e *Engine) checkpoint() (Checkpoint, error) {
 
 // countFinal updates the counters and the best trial for a final trial.
 func (e *Engine) countFinal(s *slot) {
+	e.addToFront(s.trial)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s.trial.State == Done {

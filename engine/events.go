@@ -3,6 +3,8 @@ package engine
 import (
 	"sync"
 	"sync/atomic"
+
+	"cellar/strategies"
 )
 
 // EventKind says what an Event reports.
@@ -14,6 +16,7 @@ const (
 	TrialProgress                  // the evaluator reported progress (Progress is set)
 	TrialFinished                  // done or failed, and durable in the store; or cancelled
 	StateChanged                   // the engine's RunState changed
+	LearnerReport                  // a learner (REINFORCE, DARTS, a supernet) reported progress (Report is set)
 )
 
 // RunState is the engine's state.
@@ -36,6 +39,7 @@ type Event struct {
 	Trial    Trial
 	Progress Progress
 	State    RunState
+	Report   *strategies.Report
 }
 
 // subscriberBuffer is how many events a slow subscriber may fall behind before events

@@ -43,6 +43,13 @@ func Evaluators() map[string]EvaluatorFactory {
 			}
 			return NewTrain(space, opt)
 		},
+		"oneshot": func(c Component, space spaces.Space) (Evaluator, error) {
+			var opt OneShotOptions
+			if err := c.Decode(&opt); err != nil {
+				return nil, err
+			}
+			return NewOneShot(space, opt)
+		},
 		"params": sizeFactory,
 		"flops":  sizeFactory,
 		"zerocost": func(c Component, space spaces.Space) (Evaluator, error) {
@@ -88,7 +95,7 @@ func BuildSpace(c Component) (spaces.Space, error) {
 }
 
 // StrategyNames lists the built-in strategies.
-var StrategyNames = []string{"random", "evolution", "regevo", "local", "predictor", "reinforce"}
+var StrategyNames = []string{"random", "evolution", "regevo", "local", "predictor", "reinforce", "darts", "nsga2"}
 
 // BuildStrategy makes the strategy a component names, seeded.
 func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Strategy, error) {
@@ -122,6 +129,21 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 			return nil, err
 		}
 		return strategies.NewReinforce(space, seed, opt)
+	case "nsga2":
+		var opt strategies.NSGA2Options
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return strategies.NewNSGA2(space, seed, opt)
+	case "darts":
+		var opt strategies.DartsOptions
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		if opt.Depth == 0 {
+			opt.Depth = spaces.SearchDepth[space.Name()]
+		}
+		return strategies.NewDarts(space, seed, opt)
 	case "predictor":
 		var opt strategies.PredictorOptions
 		if err := c.Decode(&opt); err != nil {
@@ -163,7 +185,23 @@ func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (
 	if err := checkObjectives(cfg, eval.Metrics()); err != nil {
 		return nil, err
 	}
+	if err := setObjectives(strat, cfg.Objectives); err != nil {
+		return nil, fmt.Errorf("strategy: %w", err)
+	}
 	return &Experiment{Config: cfg, Source: source, Space: space, Strategy: strat, Evaluator: eval}, nil
+}
+
+// setObjectives tells a multi-objective strategy which way each objective is better.
+func setObjectives(strat strategies.Strategy, objs []Objective) error {
+	mo, ok := strat.(interface{ SetObjectives(maximise []bool) error })
+	if !ok {
+		return nil
+	}
+	dirs := make([]bool, len(objs))
+	for i, o := range objs {
+		dirs[i] = o.Maximise()
+	}
+	return mo.SetObjectives(dirs)
 }
 
 func checkObjectives(cfg *Config, metrics []string) error {
@@ -174,12 +212,12 @@ func checkObjectives(cfg *Config, metrics []string) error {
 		}
 	}
 	for i, o := range cfg.Objectives {
-		found := false
+		found := o.Name == "params" || o.Name == "flops" // the engine adds them from the IR
 		for _, m := range metrics {
 			found = found || m == o.Name
 		}
 		if !found {
-			return fmt.Errorf("objectives[%d]: %s gives no metric %q (it gives: %s)", i, cfg.Evaluator.Name, o.Name, strings.Join(metrics, ", "))
+			return fmt.Errorf("objectives[%d]: %s gives no metric %q (it gives: %s; params and flops come from the IR with any evaluator)", i, cfg.Evaluator.Name, o.Name, strings.Join(metrics, ", "))
 		}
 	}
 	return nil

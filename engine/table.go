@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 
 	"cellar/spaces"
@@ -147,4 +148,48 @@ func (t *Table) Evaluate(ctx context.Context, arch spaces.Arch, _ func(Progress)
 		return Outcome{}, fmt.Errorf("arch %s is not in table %s", arch, t.path)
 	}
 	return Outcome{Metrics: m}, nil
+}
+
+// Bounds are the best (ideal) and worst values of each objective over every arch of
+// the table; params and flops, where the table has no such column, come from the IR.
+func (t *Table) Bounds(space spaces.Space, objs []Objective) (ideal, worst []float64, err error) {
+	ideal, worst = make([]float64, len(objs)), make([]float64, len(objs))
+	for i, o := range objs {
+		ideal[i], worst[i] = math.Inf(-1), math.Inf(1)
+		if !o.Maximise() {
+			ideal[i], worst[i] = math.Inf(1), math.Inf(-1)
+		}
+	}
+	col := func(name string) int { return slices.Index(t.metrics, name) }
+	for key, row := range t.index {
+		var net *spaces.Net
+		for i, o := range objs {
+			var v float64
+			if c := col(o.Name); c >= 0 {
+				v = t.values[row][c]
+			} else if o.Name == "params" || o.Name == "flops" {
+				if net == nil {
+					a, err := space.Parse([]byte(key))
+					if err != nil {
+						return nil, nil, err
+					}
+					if net, err = space.Network(a); err != nil {
+						return nil, nil, err
+					}
+				}
+				v = float64(net.Params())
+				if o.Name == "flops" {
+					v = float64(net.FLOPs())
+				}
+			} else {
+				return nil, nil, fmt.Errorf("%s has no column %q", t.path, o.Name)
+			}
+			if o.Maximise() {
+				ideal[i], worst[i] = math.Max(ideal[i], v), math.Min(worst[i], v)
+			} else {
+				ideal[i], worst[i] = math.Min(ideal[i], v), math.Max(worst[i], v)
+			}
+		}
+	}
+	return ideal, worst, nil
 }

@@ -75,7 +75,11 @@ type Pending struct {
 // after telling every trial before Pending[0], the trials asked and not yet told, the
 // next trial id and the wall time used.
 type Checkpoint struct {
-	Strategy []byte        `json:"strategy"`
+	Strategy []byte `json:"strategy"`
+	// Evaluator is the state of an evaluator that keeps one (the one-shot supernet).
+	Evaluator []byte `json:"evaluator,omitempty"`
+	// Front is the experiment's Pareto front (trial ids), with two or more objectives.
+	Front    []uint64      `json:"front,omitempty"`
 	Pending  []Pending     `json:"pending"`
 	NextID   uint64        `json:"next_id"`
 	Elapsed  time.Duration `json:"elapsed"`

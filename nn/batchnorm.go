@@ -96,6 +96,9 @@ func (op *bnOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if y, ok := op.stale(len(x)); ok { // the running statistics are left alone too
+		return newDense(xs.Clone(), y), nil
+	}
 	n, plane := xs[0], xs[2]*xs[3]
 	mean, inv := op.stats(x, n, plane, true)
 	op.mean, op.inv = mean, inv
@@ -121,7 +124,7 @@ func (op *bnOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	out := make(G.Nodes, 3)
 	for wrt := range out {
 		var err error
-		if out[wrt], err = G.ApplyOp(&bnGradOp{bn: op, wrt: wrt}, in[0], in[1], grad); err != nil {
+		if out[wrt], err = G.ApplyOp(&bnGradOp{bn: op, wrt: wrt, opBase: opBase{skips: op.skips}}, in[0], in[1], grad); err != nil {
 			return nil, err
 		}
 	}
@@ -168,6 +171,13 @@ func (op *bnGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	n, plane, C := xs[0], xs[2]*xs[3], op.bn.c
+	if op.wrt == 0 {
+		if z, ok := op.zeros(len(x)); ok {
+			return newDense(xs.Clone(), z), nil
+		}
+	} else if z, ok := op.zeros(C); ok {
+		return newDense(tensor.Shape{C}, z), nil
+	}
 	mean, inv := op.bn.mean, op.bn.inv
 	if mean == nil { // no forward pass ran before this one (not in a normal run)
 		mean, inv = op.bn.stats(x, n, plane, false)

@@ -32,9 +32,15 @@ type Model struct {
 	// respect to inputs, and the gradient with respect to a tap is the gradient with
 	// respect to the layer's output.
 	Taps, Tapped []*G.Node
-	Batch        int
-	bns          []*bnOp
-	norms        []*normaliseOp
+	// Mix, compiled with Mixes, are the mixing-weight inputs of a supernet's mixes
+	// (vectors, one weight per candidate), in the order of CompileOptions.Mixes.
+	Mix []*G.Node
+	// gates, compiled with Mixes, switch off each input's branch of each mix (see
+	// Supernet): gates[i][j] for Mix[i]'s input j.
+	gates [][]*bool
+	Batch int
+	bns   []*bnOp
+	norms []*normaliseOp
 }
 
 // CompileOptions change what Compile builds.
@@ -46,6 +52,9 @@ type CompileOptions struct {
 	// NormaliseAfter lists layer ids whose outputs are divided by their largest
 	// magnitude (see Model.LogScale).
 	NormaliseAfter []int
+	// Mixes compiles these Add layers of a supernet as weighted sums of their inputs,
+	// the weights being inputs of the graph (Model.Mix).
+	Mixes []spaces.Mix
 }
 
 // SetTraining switches every batch norm between batch statistics (training) and
@@ -84,6 +93,34 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 		return n
 	}
 	in := func(l spaces.Layer, i int) *G.Node { return nodes[l.Inputs[i]] }
+	mixAt := map[int]int{}
+	for i, mx := range opt.Mixes {
+		if mx.Layer < 0 || mx.Layer >= len(net.Layers) || net.Layers[mx.Layer].Kind != spaces.Add {
+			return nil, fmt.Errorf("nn: mix %d: layer %d is not an add layer", i, mx.Layer)
+		}
+		mixAt[mx.Layer] = i
+	}
+	m.Mix = make([]*G.Node, len(opt.Mixes))
+	// A branch's layers may skip their work while their gate is set. gorgonia merges
+	// equal ops on equal inputs (two branches' ReLUs of one node), so a graph node
+	// gets the gates of every layer it stands for, and none if one of those layers is
+	// outside every branch.
+	gateOf := map[int]*bool{}
+	m.gates = make([][]*bool, len(opt.Mixes))
+	for i, mx := range opt.Mixes {
+		for _, br := range mx.Branches {
+			g := new(bool)
+			m.gates[i] = append(m.gates[i], g)
+			for id := br[0]; id < br[1]; id++ {
+				gateOf[id] = g
+			}
+		}
+	}
+	type nodeGates struct {
+		gates   []*bool
+		ungated bool
+	}
+	gatesOf := map[*G.Node]*nodeGates{}
 	inShape := func(l spaces.Layer) spaces.Shape { return net.Layers[l.Inputs[0]].Shape }
 	for _, l := range net.Layers {
 		var out *G.Node
@@ -138,6 +175,21 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 			// Not G.Mean over axes 2 and 3: its gradient is wrong in gorgonia 0.9.18.
 			out, err = G.ApplyOp(&globalPoolOp{}, in(l, 0))
 		case spaces.Add:
+			if i, ok := mixAt[l.ID]; ok {
+				k := len(l.Inputs)
+				ones := make([]float32, k)
+				for j := range ones {
+					ones[j] = 1
+				}
+				w := G.NewTensor(g, tensor.Float32, 1, G.WithShape(k), G.WithName(name+"/mix"), G.WithValue(newDense(tensor.Shape{k}, ones)))
+				m.Mix[i] = w
+				args := make(G.Nodes, 0, k+1)
+				for j := range l.Inputs {
+					args = append(args, in(l, j))
+				}
+				out, err = G.ApplyOp(&mixOp{k: k, dims: 4, id: l.ID}, append(args, w)...)
+				break
+			}
 			out = in(l, 0)
 			for i := 1; i < len(l.Inputs) && err == nil; i++ {
 				out, err = add(out, in(l, i))
@@ -188,6 +240,21 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 			return nil, fmt.Errorf("nn: compile layer %d (%s, %s): %w", l.ID, l.Name, l.Kind, err)
 		}
 		nodes[l.ID] = out
+		ng := gatesOf[out]
+		if ng == nil {
+			ng = &nodeGates{}
+			gatesOf[out] = ng
+		}
+		if g, ok := gateOf[l.ID]; ok {
+			ng.gates = append(ng.gates, g)
+		} else {
+			ng.ungated = true
+		}
+	}
+	for n, ng := range gatesOf {
+		if op, ok := n.Op().(interface{ setSkips([]*bool) }); ok && !ng.ungated {
+			op.setSkips(ng.gates)
+		}
 	}
 	logits := nodes[net.Output]
 	if s := logits.Shape(); len(s) != 2 {

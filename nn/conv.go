@@ -372,19 +372,23 @@ func (op *convOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := op.out(op.g.N * op.g.OutC * op.g.outHW())
+	shape := tensor.Shape{op.g.N, op.g.OutC, op.g.OutH, op.g.OutW}
+	if y, ok := op.stale(shape.TotalSize()); ok {
+		return newDense(shape, y), nil
+	}
+	y := op.out(shape.TotalSize())
 	op.g.forward(x, w, y)
-	return newDense(tensor.Shape{op.g.N, op.g.OutC, op.g.OutH, op.g.OutW}, y), nil
+	return newDense(shape, y), nil
 }
 
 func (op *convOp) DiffWRT(int) []bool { return []bool{true, true} }
 
 func (op *convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&convGradOp{g: op.g, wrtW: false}, in[0], in[1], grad)
+	dx, err := G.ApplyOp(&convGradOp{g: op.g, wrtW: false, opBase: opBase{skips: op.skips}}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dw, err := G.ApplyOp(&convGradOp{g: op.g, wrtW: true}, in[0], in[1], grad)
+	dw, err := G.ApplyOp(&convGradOp{g: op.g, wrtW: true, opBase: opBase{skips: op.skips}}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -428,9 +432,15 @@ func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	if op.wrtW {
+		if z, ok := op.zeros(len(w)); ok {
+			return newDense(ws.Clone(), z), nil
+		}
 		dw := op.out(len(w))
 		op.g.backwardW(x, dy, dw)
 		return newDense(ws.Clone(), dw), nil
+	}
+	if z, ok := op.zeros(len(x)); ok {
+		return newDense(xs.Clone(), z), nil
 	}
 	dx := op.out(len(x))
 	op.g.backwardX(w, dy, dx)

@@ -19,7 +19,46 @@ import (
 // output memory, reused from run to run: a graph runs each op once per run, and every
 // op writes all of its output, so the last run's values are never read. (Allocating
 // and zeroing a fresh output per run cost about a tenth of training time.)
-type opBase struct{ buf []float32 }
+type opBase struct {
+	buf []float32
+	// skips are the gates of the supernet branches the op belongs to: when all are
+	// set, no path needs the op, and it does no work (see Supernet).
+	skips []*bool
+}
+
+// gated says whether the op may skip its work: every branch it serves is off.
+func (b *opBase) gated() bool {
+	if len(b.skips) == 0 {
+		return false
+	}
+	for _, s := range b.skips {
+		if !*s {
+			return false
+		}
+	}
+	return true
+}
+
+// stale is a gated forward op's output: the last values computed, which nothing
+// reads (a mix skips an input of weight zero). It is false before the first run.
+func (b *opBase) stale(n int) ([]float32, bool) {
+	if !b.gated() || len(b.buf) < n {
+		return nil, false
+	}
+	return b.buf[:n], true
+}
+
+// zeros is a gated gradient op's output: the gradient of an unused branch is zero.
+func (b *opBase) zeros(n int) ([]float32, bool) {
+	if !b.gated() {
+		return nil, false
+	}
+	z := b.out(n)
+	clear(z)
+	return z, true
+}
+
+func (b *opBase) setSkips(s []*bool) { b.skips = s }
 
 // out returns n floats of the op's output memory, with stale contents.
 func (b *opBase) out(n int) []float32 {
@@ -119,6 +158,9 @@ func (op *inputGradOp) Do(in ...G.Value) (G.Value, error) {
 	dy, _, err := f32(in[1])
 	if err != nil {
 		return nil, err
+	}
+	if z, ok := op.zeros(len(x)); ok {
+		return newDense(s.Clone(), z), nil
 	}
 	dx := op.out(len(x))
 	op.grad(x, dy, dx)

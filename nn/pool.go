@@ -28,20 +28,11 @@ func (g poolGeom) String() string {
 	return fmt.Sprintf("%s(k%d s%d p%d %dx%dx%d->%dx%d)", kind, g.K, g.Stride, g.Pad, g.C, g.H, g.W, g.OutH, g.OutW)
 }
 
-// window calls f for each input position of output (oh, ow)'s window.
-func (g poolGeom) window(oh, ow int, f func(i int)) {
-	for kh := 0; kh < g.K; kh++ {
-		ih := oh*g.Stride - g.Pad + kh
-		if ih < 0 || ih >= g.H {
-			continue
-		}
-		for kw := 0; kw < g.K; kw++ {
-			iw := ow*g.Stride - g.Pad + kw
-			if iw >= 0 && iw < g.W {
-				f(ih*g.W + iw)
-			}
-		}
-	}
+// span is the input range [lo, hi) of output position o's window along a dimension
+// of n positions.
+func (g poolGeom) span(o, n int) (lo, hi int) {
+	lo = o*g.Stride - g.Pad
+	return max(lo, 0), min(lo+g.K, n)
 }
 
 // forward pools x into y; with dy and dx set instead, it routes dy back into dx.
@@ -52,15 +43,19 @@ func (g poolGeom) run(x, y, dy, dx []float32) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*in : (p+1)*in]
 			for oh := 0; oh < g.OutH; oh++ {
+				h0, h1 := g.span(oh, g.H)
 				for ow := 0; ow < g.OutW; ow++ {
+					w0, w1 := g.span(ow, g.W)
 					o := p*out + oh*g.OutW + ow
 					if g.Max {
 						best, at := float32(math.Inf(-1)), -1
-						g.window(oh, ow, func(i int) {
-							if xp[i] > best {
-								best, at = xp[i], i
+						for ih := h0; ih < h1; ih++ {
+							for i := ih*g.W + w0; i < ih*g.W+w1; i++ {
+								if xp[i] > best {
+									best, at = xp[i], i
+								}
 							}
-						})
+						}
 						if dx == nil {
 							y[o] = best
 						} else {
@@ -68,15 +63,24 @@ func (g poolGeom) run(x, y, dy, dx []float32) {
 						}
 						continue
 					}
-					var sum float32
-					n := 0
-					g.window(oh, ow, func(i int) { sum += xp[i]; n++ })
+					n := float32((h1 - h0) * (w1 - w0))
 					if dx == nil {
-						y[o] = sum / float32(n)
+						var sum float32
+						for ih := h0; ih < h1; ih++ {
+							for _, v := range xp[ih*g.W+w0 : ih*g.W+w1] {
+								sum += v
+							}
+						}
+						y[o] = sum / n
 						continue
 					}
-					share := dy[o] / float32(n)
-					g.window(oh, ow, func(i int) { dx[p*in+i] += share })
+					share := dy[o] / n
+					for ih := h0; ih < h1; ih++ {
+						d := dx[p*in+ih*g.W+w0 : p*in+ih*g.W+w1]
+						for i := range d {
+							d[i] += share
+						}
+					}
 				}
 			}
 		}
@@ -103,16 +107,20 @@ func (op *poolOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := op.out(op.g.N * op.g.C * op.g.OutH * op.g.OutW)
+	shape := tensor.Shape{op.g.N, op.g.C, op.g.OutH, op.g.OutW}
+	if y, ok := op.stale(shape.TotalSize()); ok {
+		return newDense(shape, y), nil
+	}
+	y := op.out(shape.TotalSize())
 	op.g.run(x, y, nil, nil)
-	return newDense(tensor.Shape{op.g.N, op.g.C, op.g.OutH, op.g.OutW}, y), nil
+	return newDense(shape, y), nil
 }
 
 func (op *poolOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *poolOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	g := op.g
-	dx, err := G.ApplyOp(&inputGradOp{name: g.String() + ".grad", dims: 4, grad: func(x, dy, dx []float32) {
+	dx, err := G.ApplyOp(&inputGradOp{opBase: opBase{skips: op.skips}, name: g.String() + ".grad", dims: 4, grad: func(x, dy, dx []float32) {
 		clear(dx)
 		g.run(x, nil, dy, dx)
 	}}, in[0], grad)

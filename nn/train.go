@@ -104,13 +104,8 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *Dataset, cfg 
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
-	in := net.Layers[0].Shape
-	if [3]int{in.C, in.H, in.W} != train.Shape() {
-		return nil, fmt.Errorf("the network takes %v inputs but %s images are %dx%dx%d: set the space's input to [%d, %d, %d]",
-			in, train.Name, train.C, train.H, train.W, train.C, train.H, train.W)
-	}
-	if out := net.Layers[net.Output].Shape.C; out != train.Classes {
-		return nil, fmt.Errorf("the network has %d outputs but %s has %d classes: set the space's classes to %d", out, train.Name, train.Classes, train.Classes)
+	if err := fits(net, train); err != nil {
+		return nil, err
 	}
 	steps := train.N / cfg.Batch
 	if steps == 0 {
@@ -203,6 +198,19 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *Dataset, cfg 
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// fits says whether net takes d's images and has an output per class.
+func fits(net *spaces.Net, d *Dataset) error {
+	in := net.Layers[0].Shape
+	if [3]int{in.C, in.H, in.W} != d.Shape() {
+		return fmt.Errorf("the network takes %v inputs but %s images are %dx%dx%d: set the space's input to [%d, %d, %d]",
+			in, d.Name, d.C, d.H, d.W, d.C, d.H, d.W)
+	}
+	if out := net.Layers[net.Output].Shape.C; out != d.Classes {
+		return fmt.Errorf("the network has %d outputs but %s has %d classes: set the space's classes to %d", out, d.Name, d.Classes, d.Classes)
+	}
+	return nil
 }
 
 // sgdStep applies v = momentum*v + g + wd*w; w -= lr*v to every parameter, then zeroes

@@ -278,8 +278,37 @@ func (s *Cell) Network(a Arch) (*Net, error) {
 		return nil, err
 	}
 	x := s.arch(a)
-	normal, reduce := x.Normal(), x.Reduce()
+	cells := [2][]CellNode{x.Normal(), x.Reduce()}
 	b := newBuilder(s.opt.shape())
+	return s.skeleton(b, func(name string, red bool, states []int, c int) []int {
+		nodes := cells[0]
+		if red {
+			nodes = cells[1]
+		}
+		for k, n := range nodes {
+			var terms [2]int
+			for j := 0; j < 2; j++ {
+				en := fmt.Sprintf("%s/node%d/in%d", name, k+2, j)
+				terms[j] = cellOp(b, en, CellOps[n.Op[j]], states[n.In[j]], c, edgeStride(red, int(n.In[j])))
+			}
+			states = append(states, b.sum(fmt.Sprintf("%s/node%d/sum", name, k+2), terms[:]))
+		}
+		return states[2:]
+	})
+}
+
+// edgeStride is the stride of an op reading state in: 2 from a reduction cell's inputs.
+func edgeStride(red bool, in int) int {
+	if red && in < 2 {
+		return 2
+	}
+	return 1
+}
+
+// skeleton builds the DARTS macro network around body, which adds the nodes of one
+// cell (a reduction cell when red) on its two preprocessed inputs states with c
+// channels, and returns the nodes the cell's output concatenates.
+func (s *Cell) skeleton(b *builder, body func(name string, red bool, states []int, c int) []int) (*Net, error) {
 	c := s.opt.Channels
 	stem := b.conv("stem/conv", 0, 3*c, 3, 1, 1, 1)
 	stem = b.bn("stem/bn", stem)
@@ -291,10 +320,6 @@ func (s *Cell) Network(a Arch) (*Net, error) {
 			c *= 2
 		}
 		name := fmt.Sprintf("cell%d", i)
-		nodes := normal
-		if red {
-			nodes = reduce
-		}
 		// The first input is two cells back: after a reduction it is twice as large.
 		var p0 int
 		if prevReduction {
@@ -304,20 +329,7 @@ func (s *Cell) Network(a Arch) (*Net, error) {
 			p0 = b.reluConvBN(name+"/pre0", s0, c, 1, 1, 1)
 		}
 		p1 := b.reluConvBN(name+"/pre1", s1, c, 1, 1, 1)
-		states := []int{p0, p1}
-		for k, n := range nodes {
-			var terms [2]int
-			for j := 0; j < 2; j++ {
-				stride := 1
-				if red && n.In[j] < 2 {
-					stride = 2
-				}
-				en := fmt.Sprintf("%s/node%d/in%d", name, k+2, j)
-				terms[j] = cellOp(b, en, CellOps[n.Op[j]], states[n.In[j]], c, stride)
-			}
-			states = append(states, b.sum(fmt.Sprintf("%s/node%d/sum", name, k+2), terms[:]))
-		}
-		out := b.add(Layer{Kind: Concat, Name: name + "/concat", Inputs: states[2:]})
+		out := b.add(Layer{Kind: Concat, Name: name + "/concat", Inputs: body(name, red, []int{p0, p1}, c)})
 		s0, s1 = s1, out
 		prevReduction = red
 	}

@@ -164,6 +164,16 @@ func (s *NB201) Network(a Arch) (*Net, error) {
 	}
 	x := s.arch(a)
 	b := newBuilder(s.opt.shape())
+	return s.skeleton(b, func(name string, h, c int) int {
+		return nb201Cell(b, name, h, func(en string, i, src int) int {
+			return nb201Op(b, en, NB201Ops[x[i]], src, c)
+		})
+	})
+}
+
+// skeleton builds the benchmark's macro network around cell, which adds one cell
+// named name on input h with c channels and returns its output.
+func (s *NB201) skeleton(b *builder, cell func(name string, h, c int) int) (*Net, error) {
 	c := s.opt.Channels
 	h := b.conv("stem/conv", 0, c, 3, 1, 1, 1)
 	h = b.bn("stem/bn", h)
@@ -173,7 +183,7 @@ func (s *NB201) Network(a Arch) (*Net, error) {
 			c *= 2
 		}
 		for i := 0; i < s.opt.Cells; i++ {
-			h = nb201Cell(b, fmt.Sprintf("stage%d/cell%d", stage, i), h, c, x)
+			h = cell(fmt.Sprintf("stage%d/cell%d", stage, i), h, c)
 		}
 	}
 	h = b.bn("head/bn", h)
@@ -181,8 +191,9 @@ func (s *NB201) Network(a Arch) (*Net, error) {
 	return b.finish(s.opt.head(b, h))
 }
 
-// nb201Cell adds one cell: node j is the sum over i<j of op(node i); node 3 is the output.
-func nb201Cell(b *builder, name string, in, c int, a NB201Arch) int {
+// nb201Cell adds one cell: node j is the sum over i<j of edge(node i); node 3 is the
+// output. edge adds edge i (an index into nb201Edges) on input src.
+func nb201Cell(b *builder, name string, in int, edge func(name string, i, src int) int) int {
 	nodes := []int{in}
 	for to := 1; to <= 3; to++ {
 		var terms []int
@@ -190,24 +201,29 @@ func nb201Cell(b *builder, name string, in, c int, a NB201Arch) int {
 			if e[0] != to {
 				continue
 			}
-			en := fmt.Sprintf("%s/node%d/edge%d", name, to, e[1])
-			src := nodes[e[1]]
-			switch NB201Ops[a[i]] {
-			case "none":
-				terms = append(terms, b.add(Layer{Kind: Zero, Name: en + "/zero", Inputs: []int{src}}))
-			case "skip_connect":
-				terms = append(terms, b.add(Layer{Kind: Identity, Name: en + "/skip", Inputs: []int{src}}))
-			case "nor_conv_1x1":
-				terms = append(terms, b.reluConvBN(en, src, c, 1, 1, 1))
-			case "nor_conv_3x3":
-				terms = append(terms, b.reluConvBN(en, src, c, 3, 1, 1))
-			case "avg_pool_3x3":
-				terms = append(terms, b.pool(en+"/avgpool", AvgPool, src, 3, 1))
-			}
+			terms = append(terms, edge(fmt.Sprintf("%s/node%d/edge%d", name, to, e[1]), i, nodes[e[1]]))
 		}
 		nodes = append(nodes, b.sum(fmt.Sprintf("%s/node%d/sum", name, to), terms))
 	}
 	return nodes[3]
+}
+
+// nb201Op adds one edge's op on input src with c channels.
+func nb201Op(b *builder, name, op string, src, c int) int {
+	switch op {
+	case "none":
+		return b.add(Layer{Kind: Zero, Name: name + "/zero", Inputs: []int{src}})
+	case "skip_connect":
+		return b.add(Layer{Kind: Identity, Name: name + "/skip", Inputs: []int{src}})
+	case "nor_conv_1x1":
+		return b.reluConvBN(name, src, c, 1, 1, 1)
+	case "nor_conv_3x3":
+		return b.reluConvBN(name, src, c, 3, 1, 1)
+	case "avg_pool_3x3":
+		return b.pool(name+"/avgpool", AvgPool, src, 3, 1)
+	}
+	b.err = fmt.Errorf("%s: unknown op %q", name, op)
+	return 0
 }
 
 // nb201Reduction is the benchmark's ResNet basic block with stride 2: two ReLU-conv-BN

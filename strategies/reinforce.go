@@ -33,8 +33,7 @@ type Reinforce struct {
 	ctrl     *nn.Controller
 	baseline float64
 	updates  int
-	// Last is the reward and the policy entropy of the last update, for display.
-	LastReward, LastEntropy float64
+	reports  []Report
 }
 
 // NewReinforce checks the options (zero fields take the defaults) and builds the
@@ -96,15 +95,20 @@ func (s *Reinforce) Tell(results []Result) {
 		}
 		s.baseline = s.opt.BaselineDecay*s.baseline + (1-s.opt.BaselineDecay)*score
 		s.updates++
-		s.LastReward, s.LastEntropy = score, ent
+		s.reports = AppendReport(s.reports, Report{Source: "reinforce", Step: s.updates,
+			Values: map[string]float64{"reward": score, "entropy": ent, "baseline": s.baseline}})
 	}
 }
+
+// Reports are the updates: each reward, the policy's entropy and the baseline after it.
+func (s *Reinforce) Reports() []Report { return s.reports }
 
 type reinforceState struct {
 	RNG        []byte          `json:"rng"`
 	Controller json.RawMessage `json:"controller"`
 	Baseline   float64         `json:"baseline"`
 	Updates    int             `json:"updates"`
+	Reports    []Report        `json:"reports,omitempty"`
 }
 
 func (s *Reinforce) State() ([]byte, error) {
@@ -112,7 +116,7 @@ func (s *Reinforce) State() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(reinforceState{RNG: s.rand.marshal(), Controller: ctrl, Baseline: s.baseline, Updates: s.updates})
+	return json.Marshal(reinforceState{RNG: s.rand.marshal(), Controller: ctrl, Baseline: s.baseline, Updates: s.updates, Reports: s.reports})
 }
 
 func (s *Reinforce) Restore(state []byte) error {
@@ -126,6 +130,6 @@ func (s *Reinforce) Restore(state []byte) error {
 	if err := s.rand.unmarshal(st.RNG); err != nil {
 		return fmt.Errorf("reinforce snapshot: %w", err)
 	}
-	s.baseline, s.updates = st.Baseline, st.Updates
+	s.baseline, s.updates, s.reports = st.Baseline, st.Updates, st.Reports
 	return nil
 }

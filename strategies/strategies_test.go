@@ -56,6 +56,12 @@ func build(t testing.TB, name string, seed uint64) Strategy {
 			t.Fatal(err)
 		}
 		return s
+	case "nsga2":
+		s, err := NewNSGA2(sp, seed, NSGA2Options{Population: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	case "predictor": // small, so that the tests' hundreds of rounds stay quick
 		s, err := NewPredictor(sp, seed, PredictorOptions{Candidates: 30, K: 5, Ensemble: 2, Epochs: 15, Hidden: []int{16}})
 		if err != nil {
@@ -67,7 +73,7 @@ func build(t testing.TB, name string, seed uint64) Strategy {
 	return nil
 }
 
-var all = []string{"random", "regevo", "regevo-warm", "evolution", "local", "local-first", "predictor", "reinforce"}
+var all = []string{"random", "regevo", "regevo-warm", "evolution", "local", "local-first", "predictor", "reinforce", "nsga2"}
 
 // driver runs a strategy the way the engine does with `parallel` trials in flight:
 // results are told in trial order, and a trial is asked for whenever one is told. Trial
@@ -187,7 +193,7 @@ func TestSearchersBeatRandom(t *testing.T) {
 		return sum / 20, hits
 	}
 	rnd, _ := mean("random")
-	for _, name := range []string{"regevo", "evolution", "local", "local-first", "predictor", "reinforce"} {
+	for _, name := range []string{"regevo", "evolution", "local", "local-first", "predictor", "reinforce", "nsga2"} {
 		m, hits := mean(name)
 		if m <= rnd || hits < 12 {
 			t.Errorf("%s: mean best %.2f (random %.2f), optimum found in %d/20 runs", name, m, rnd, hits)

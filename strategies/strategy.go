@@ -20,11 +20,14 @@ type Candidate struct {
 
 // Result is a finished trial as a strategy sees it.
 type Result struct {
-	Trial    uint64
-	Arch     spaces.Arch
-	Score    float64 // the primary objective, oriented so that higher is better
-	Failed   bool    // the evaluation failed; Score means nothing
-	Injected bool    // a hand-made trial the strategy did not ask for; it learns from it all the same
+	Trial uint64
+	Arch  spaces.Arch
+	Score float64 // the primary objective, oriented so that higher is better
+	// Scores are every objective, oriented alike (Scores[0] == Score); nil when the
+	// trial failed or lacks one of them.
+	Scores   []float64
+	Failed   bool // the evaluation failed; Score means nothing
+	Injected bool // a hand-made trial the strategy did not ask for; it learns from it all the same
 }
 
 // Strategy is a search strategy.

@@ -228,6 +228,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.dashboard.Select(1)
 		case key.Matches(msg, k.Focus):
 			m.dashboard.ToggleFocus()
+		case key.Matches(msg, k.Objectives):
+			m.dashboard.NextPair()
 		case key.Matches(msg, k.Edit):
 			if t := m.dashboard.Selected(); t != nil {
 				m.editor = NewEditor(m.exp.Space, t.Arch, t.ID)

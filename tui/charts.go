@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"cellar/engine"
+	"cellar/pareto"
 	"cellar/spaces"
 )
 
@@ -143,15 +144,7 @@ type frontSet struct {
 
 // dominates says whether p dominates q.
 func (f *frontSet) dominates(p, q canvas.Float64Point) bool {
-	better := func(a, b float64, max bool) bool {
-		if max {
-			return a > b
-		}
-		return a < b
-	}
-	geY := p.Y == q.Y || better(p.Y, q.Y, f.maxY)
-	geX := p.X == q.X || better(p.X, q.X, f.maxX)
-	return geY && geX && (better(p.Y, q.Y, f.maxY) || better(p.X, q.X, f.maxX))
+	return pareto.Dominates([]float64{p.Y, p.X}, []float64{q.Y, q.X}, []bool{f.maxY, f.maxX})
 }
 
 // add takes point i of pts (pts[i] is the new point).

@@ -29,12 +29,17 @@ type Dashboard struct {
 	points []point        // every finished trial, for the charts
 	// The first two objectives of the trials that have both (X the second, Y the
 	// first), and their Pareto front, kept up as trials arrive.
-	xy     []canvas.Float64Point
-	front  frontSet
-	bar    progress.Model
-	sel    int  // selected row of the recent table, 0 = newest
-	popSel int  // selected population member, 0 = fittest
-	onPop  bool // the selection is in the population, not the recent table
+	xy    []canvas.Float64Point
+	front frontSet
+	// Every done trial's objectives (with two or more), so that the chart can show
+	// another pair; pair is the plotted one (Y, X), as indexes into the objectives.
+	objVals [][]float64
+	pair    [2]int
+	learn   learners
+	bar     progress.Model
+	sel     int  // selected row of the recent table, 0 = newest
+	popSel  int  // selected population member, 0 = fittest
+	onPop   bool // the selection is in the population, not the recent table
 
 	// The chart rows are drawn again only when what they show changes.
 	chartsKey  chartsKey
@@ -44,6 +49,7 @@ type Dashboard struct {
 // chartsKey is what the chart rows depend on.
 type chartsKey struct {
 	points, w, room int
+	learn           int
 	best            uint64
 	population      string
 	selected        uint64 // the selected population member, 0 for none
@@ -92,15 +98,25 @@ func (d *Dashboard) Selected() *engine.Trial {
 
 // NewDashboard builds the dashboard of an experiment.
 func NewDashboard(c *Common, exp *engine.Experiment) *Dashboard {
-	return &Dashboard{common: c, exp: exp, obj: exp.Config.Objectives[0], bar: progress.New(progress.WithoutPercentage(), progress.WithSolidFill(string(c.Theme.Accent)))}
+	c.Keys.Objectives.SetEnabled(len(exp.Config.Objectives) > 2)
+	return &Dashboard{common: c, exp: exp, obj: exp.Config.Objectives[0], pair: [2]int{0, 1}, bar: progress.New(progress.WithoutPercentage(), progress.WithSolidFill(string(c.Theme.Accent)))}
 }
 
-// SetStatus takes a fresh engine snapshot.
-func (d *Dashboard) SetStatus(s engine.Status) { d.status = s }
+// SetStatus takes a fresh engine snapshot, and the learner reports made before this
+// view subscribed (a resumed search, a late SSH session).
+func (d *Dashboard) SetStatus(s engine.Status) {
+	d.status = s
+	for _, r := range s.Reports {
+		d.learn.add(r)
+	}
+}
 
 // Apply folds engine events in: finished trials go to the recent table.
 func (d *Dashboard) Apply(events []engine.Event) {
 	for _, ev := range events {
+		if ev.Kind == engine.LearnerReport && ev.Report != nil {
+			d.learn.add(*ev.Report)
+		}
 		if ev.Kind == engine.TrialFinished && ev.Trial.Final() {
 			d.recent = append(d.recent, ev.Trial)
 			if ev.Trial.State == engine.Done {
@@ -125,20 +141,53 @@ func (d *Dashboard) addPoint(p point) {
 	d.points = slices.Insert(d.points, i, p)
 }
 
-// addToFront adds a trial's first two objectives to the Pareto data.
+// addToFront adds a trial's objectives to the Pareto data.
 func (d *Dashboard) addToFront(m map[string]float64) {
 	objs := d.exp.Config.Objectives
 	if len(objs) < 2 {
 		return
 	}
-	y, oky := m[objs[0].Name]
-	x, okx := m[objs[1].Name]
-	if !okx || !oky {
+	vals := make([]float64, len(objs))
+	for i, o := range objs {
+		v, ok := m[o.Name]
+		if !ok {
+			return
+		}
+		vals[i] = v
+	}
+	d.objVals = append(d.objVals, vals)
+	d.plot(vals)
+}
+
+// plot adds one trial's values of the plotted pair to the chart's points and front.
+func (d *Dashboard) plot(vals []float64) {
+	objs := d.exp.Config.Objectives
+	d.front.maxY, d.front.maxX = objs[d.pair[0]].Maximise(), objs[d.pair[1]].Maximise()
+	d.xy = append(d.xy, canvas.Float64Point{X: vals[d.pair[1]], Y: vals[d.pair[0]]})
+	d.front.add(d.xy, len(d.xy)-1)
+}
+
+// NextPair shows the next pair of objectives on the Pareto chart: (0,1), (0,2), ...
+// (1,2), ... and round again.
+func (d *Dashboard) NextPair() {
+	n := len(d.exp.Config.Objectives)
+	if n < 3 {
 		return
 	}
-	d.front.maxY, d.front.maxX = objs[0].Maximise(), objs[1].Maximise()
-	d.xy = append(d.xy, canvas.Float64Point{X: x, Y: y})
-	d.front.add(d.xy, len(d.xy)-1)
+	y, x := d.pair[0], d.pair[1]+1
+	if x == n {
+		y++
+		x = y + 1
+	}
+	if x >= n {
+		y, x = 0, 1
+	}
+	d.pair = [2]int{y, x}
+	d.xy, d.front.members = d.xy[:0], d.front.members[:0]
+	for _, v := range d.objVals {
+		d.plot(v)
+	}
+	d.chartsRows = nil
 }
 
 // View renders the dashboard in the session's width and the given height.
@@ -162,7 +211,7 @@ func (d *Dashboard) View(height int) string {
 // charts returns the chart rows for room lines, from the cache when nothing they show
 // has changed.
 func (d *Dashboard) charts(w, room int) []string {
-	key := chartsKey{points: len(d.points), w: w, room: room}
+	key := chartsKey{points: len(d.points), w: w, room: room, learn: d.learn.count}
 	if d.status.Best != nil {
 		key.best = d.status.Best.ID
 	}
@@ -180,23 +229,43 @@ func (d *Dashboard) charts(w, room int) []string {
 	rows := []string{}
 	if room >= 8 {
 		h1 := min(room, 12)
-		rows = append(rows, d.pair(rewardChart(d.common, d.obj, d.points, w/2-1, h1), d.bestDiagram(w-w/2), w, h1))
+		rows = append(rows, d.sideBySide(rewardChart(d.common, d.obj, d.points, w/2-1, h1), d.bestDiagram(w-w/2), w, h1))
 		if room-h1 >= 8 {
 			h2 := min(room-h1, 12)
-			pop := populationBars(d.common, d.obj, d.status.Population, d.points, selected, w/2-1, h2)
-			other := d.common.Styles.Muted.Render("one objective: no Pareto front")
-			if objs := d.exp.Config.Objectives; len(objs) > 1 {
-				other = paretoChart(d.common, objs[0], objs[1], d.xy, d.front.members, w-w/2, h2)
-			}
-			rows = append(rows, d.pair(pop, other, w, h2))
+			rows = append(rows, d.sideBySide(d.secondRow(selected, w, h2)))
 		}
 	}
 	d.chartsKey, d.chartsRows = key, rows
 	return rows
 }
 
-// pair sets two panels side by side in w columns and at most h lines.
-func (d *Dashboard) pair(left, right string, w, h int) string {
+// secondRow is the population or a learner's chart beside the Pareto front (or, with
+// one objective, the alphas or the learner's chart).
+func (d *Dashboard) secondRow(selected uint64, w, h int) (left, right string, _, _ int) {
+	c := d.common
+	left = populationBars(c, d.obj, d.status.Population, d.points, selected, w/2-1, h)
+	learnerShown := false
+	// A learner's chart (the controller's reward, DARTS' losses, NSGA-II's
+	// hypervolume) takes the population's place where there is none, and with several
+	// objectives, where the population ranked by the first says little.
+	if d.learn.count > 0 && (len(d.status.Population) == 0 || len(d.exp.Config.Objectives) > 1) {
+		left, learnerShown = d.learn.chart(c, w/2-1, h), true
+	}
+	switch objs := d.exp.Config.Objectives; {
+	case len(objs) > 1:
+		right = paretoChart(c, objs[d.pair[0]], objs[d.pair[1]], d.xy, d.front.members, w-w/2, h)
+	case d.learn.alphas() != nil:
+		right = alphaBars(c, d.learn.alphas(), w-w/2, h)
+	case d.learn.count > 0 && !learnerShown:
+		right = d.learn.chart(c, w-w/2, h)
+	default:
+		right = c.Styles.Muted.Render("one objective: no Pareto front")
+	}
+	return left, right, w, h
+}
+
+// sideBySide sets two panels side by side in w columns and at most h lines.
+func (d *Dashboard) sideBySide(left, right string, w, h int) string {
 	cell := func(s string, width int) string {
 		lines := strings.Split(s, "\n")
 		if len(lines) > h {
@@ -231,6 +300,17 @@ func (d *Dashboard) header(w int) string {
 		trials += fmt.Sprintf(" (%d failed)", s.Failed)
 	}
 	parts = append(parts, trials)
+	if s.Learning != "" {
+		step := 1
+		of := ""
+		if r, ok := d.learn.last(s.Learning); ok {
+			step = r.Step + 1
+			if r.Of > 0 {
+				of = fmt.Sprintf("/%d", r.Of)
+			}
+		}
+		parts = append(parts, fmt.Sprintf("training %s: epoch %d%s", s.Learning, step, of))
+	}
 	if s.Best != nil {
 		parts = append(parts, fmt.Sprintf("best %s %.4g (#%d)", d.obj.Name, s.Best.Metrics[d.obj.Name], s.Best.ID))
 	}

@@ -79,11 +79,7 @@ func send(m *Model, k string) {
 
 func TestHandTrialFromTheEditor(t *testing.T) {
 	src := "name: hand\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 400}\n"
-	cfg, _ := engine.ParseConfig([]byte(src))
-	exp, err := engine.Build(cfg, []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := buildExp(t, src)
 	exp.Evaluator = slow{exp.Evaluator, 2 * time.Millisecond}
 	var mu sync.Mutex
 	var told []engine.Trial

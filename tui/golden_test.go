@@ -22,14 +22,7 @@ func finishedSearch(t *testing.T) (*engine.Engine, *engine.Experiment) {
 	t.Helper()
 	src := "name: golden\nseed: 7\nspace: nb201\nstrategy: {name: regevo, population: 10, sample: 3}\nevaluator: params\n" +
 		"objectives: [{name: params, direction: min}, {name: flops, direction: min}]\nbudget: {trials: 40}\n"
-	cfg, err := engine.ParseConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := engine.Build(cfg, []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := buildExp(t, src)
 	return engine.New(exp, engine.Options{}), exp
 }
 

@@ -16,6 +16,7 @@ type KeyMap struct {
 	Quit        key.Binding
 	Stop        key.Binding // served sessions: stop the search (q only leaves)
 	Browse      key.Binding
+	Objectives  key.Binding // the next pair of objectives on the Pareto chart
 }
 
 // DefaultKeys are the bindings used unless a session configures others.
@@ -35,6 +36,7 @@ func DefaultKeys() KeyMap {
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Stop:        key.NewBinding(key.WithKeys("X"), key.WithHelp("X X", "stop the search"), key.WithDisabled()),
 		Browse:      key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "browse the DB's trials"), key.WithDisabled()),
+		Objectives:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "next pair of objectives on the Pareto chart"), key.WithDisabled()),
 	}
 }
 
@@ -45,5 +47,5 @@ func (k KeyMap) ShortHelp() []key.Binding {
 
 // FullHelp is the help shown by ?.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Focus, k.Edit, k.Browse}, {k.Left, k.Right, k.Queue, k.Back}, {k.Help, k.Stop, k.Quit}}
+	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Focus, k.Edit, k.Browse, k.Objectives}, {k.Left, k.Right, k.Queue, k.Back}, {k.Help, k.Stop, k.Quit}}
 }

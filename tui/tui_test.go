@@ -35,7 +35,14 @@ func (s slow) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.Progres
 
 func newSearch(t *testing.T, trials int, delay time.Duration) (*engine.Engine, *engine.Experiment) {
 	t.Helper()
-	src := "name: tui-test\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: " + itoa(trials) + "}\n"
+	exp := buildExp(t, "name: tui-test\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: "+itoa(trials)+"}\n")
+	exp.Evaluator = slow{exp.Evaluator, delay}
+	return engine.New(exp, engine.Options{}), exp
+}
+
+// buildExp parses and builds an experiment, failing the test on any error.
+func buildExp(t testing.TB, src string) *engine.Experiment {
+	t.Helper()
 	cfg, err := engine.ParseConfig([]byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +51,7 @@ func newSearch(t *testing.T, trials int, delay time.Duration) (*engine.Engine, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp.Evaluator = slow{exp.Evaluator, delay}
-	return engine.New(exp, engine.Options{}), exp
+	return exp
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -150,18 +156,13 @@ func TestPauseKeyPausesTheSearch(t *testing.T) {
 // the rest as events: each finished trial reaches its dashboard exactly once, whether
 // events arrived before the history (held) or after it.
 func TestLateSessionSeesEveryTrialOnce(t *testing.T) {
-	src := []byte("name: late\nseed: 5\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 4000}\nparallelism: 3\n")
-	cfg, _ := engine.ParseConfig(src)
-	exp, err := engine.Build(cfg, src, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := buildExp(t, "name: late\nseed: 5\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 4000}\nparallelism: 3\n")
 	db, err := storage.Open(filepath.Join(t.TempDir(), "late.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	x, _ := db.CreateExperiment(cfg.Name, src)
+	x, _ := db.CreateExperiment(exp.Config.Name, exp.Source)
 	eng := engine.New(exp, engine.Options{Store: x})
 	history := func() ([]engine.Trial, uint64, error) { return x.History(eng) }
 	done := make(chan error, 1)

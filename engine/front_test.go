@@ -1,0 +1,67 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"cellar/internal/refdata"
+	"cellar/pareto"
+)
+
+// The engine keeps the experiment's Pareto front over all objectives (params from the
+// IR here, with a table evaluator) in its status and in every checkpoint, as the
+// definition gives it from the stored trials, and keeps it across a resume.
+func TestParetoFrontKept(t *testing.T) {
+	path := refdata.Require(t, refdata.NB201CIFAR10)
+	src := fmt.Sprintf(`
+name: front
+seed: 3
+space: nb201
+strategy: {name: nsga2, population: 10, reference: [0, 2000000]}
+evaluator: {name: table, path: %s}
+objectives: [{name: test_accuracy, direction: max}, {name: params, direction: min}]
+budget: {trials: 60}
+`, path)
+	store := &memStore{}
+	e := New(buildExp(t, src), Options{Store: store})
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var ids []uint64
+	var pts [][]float64
+	for id, tr := range store.trials {
+		ids = append(ids, id)
+		pts = append(pts, []float64{tr.Metrics["test_accuracy"], tr.Metrics["params"]})
+	}
+	var want []uint64
+	for _, i := range pareto.Front(pts, []bool{true, false}) {
+		want = append(want, ids[i])
+	}
+	slices.Sort(want)
+	got := store.cps[len(store.cps)-1].Front
+	if len(got) == 0 || !slices.Equal(got, want) {
+		t.Errorf("checkpoint front %v, by definition %v", got, want)
+	}
+	if st := e.Snapshot(); !slices.Equal(st.Front, got) {
+		t.Errorf("status front %v, checkpoint %v", st.Front, got)
+	}
+	if st := e.Snapshot(); len(st.Reports) != 6 || st.Reports[5].Source != "nsga2" {
+		t.Errorf("reports %v", st.Reports)
+	}
+	// Resumed from a mid-search checkpoint, the front is rebuilt from the stored trials.
+	cp := store.cps[len(store.cps)/2]
+	stored := map[uint64]Trial{}
+	for id, tr := range store.trials {
+		if id < cp.NextID {
+			stored[id] = tr
+		}
+	}
+	r := New(buildExp(t, src), Options{Store: &memStore{}, Resume: &cp, Stored: stored})
+	if err := r.restore(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Snapshot().Front; !slices.Equal(got, cp.Front) {
+		t.Errorf("resumed front %v, checkpoint's %v", got, cp.Front)
+	}
+}

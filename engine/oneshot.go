@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"cellar/nn"
+	"cellar/spaces"
+	"cellar/strategies"
+)
+
+// OneShotOptions configure the one-shot evaluator. Its supernet is sized apart from
+// the space's skeleton and takes its input shape from the dataset.
+type OneShotOptions struct {
+	Dataset     string  `yaml:"dataset"`      // mnist (built in), fashion-mnist or cifar10
+	Path        string  `yaml:"path"`         // the dataset's folder, where it is not built in
+	Train       int     `yaml:"train"`        // training examples the supernet learns from (10000)
+	Val         int     `yaml:"val"`          // held-out training examples (5000)
+	ScoreSize   int     `yaml:"score_size"`   // of them, the ones each arch is scored on (500)
+	Recalibrate int     `yaml:"recalibrate"`  // training batches that re-estimate batch norm per arch (4)
+	Epochs      int     `yaml:"epochs"`       // of supernet training (5)
+	Batch       int     `yaml:"batch"`        // (64)
+	LR          float64 `yaml:"lr"`           // SGD, cosine-annealed (0.05)
+	Momentum    float64 `yaml:"momentum"`     // (0.9)
+	WeightDecay float64 `yaml:"weight_decay"` // (4e-5, SPOS')
+	Channels    int     `yaml:"channels"`     // of the supernet (8)
+	Depth       int     `yaml:"depth"`        // supernet cells: per stage for nb201 (1), in all for cell (5)
+	Seed        uint64  `yaml:"seed"`
+}
+
+// DefaultOneShot are the defaults.
+var DefaultOneShot = OneShotOptions{Dataset: "mnist", Train: 10000, Val: 5000, ScoreSize: 500, Recalibrate: 4, Epochs: 5,
+	Batch: 64, LR: 0.05, Momentum: 0.9, WeightDecay: 4e-5, Channels: 8}
+
+// OneShot scores archs with weights inherited from a supernet trained by single-path
+// one-shot (Guo et al. 2020): each step trains one uniformly sampled path. An arch's
+// score, oneshot_accuracy, is its path's accuracy on held-out examples after its
+// batch norms are re-estimated on a few training batches. The supernet trains as a
+// learner (see the engine) before the first trial, and its state goes into
+// checkpoints, so a restarted search does not train it again.
+type OneShot struct {
+	space   spaces.Space
+	oneshot spaces.OneShot
+	opt     OneShotOptions
+	train   *nn.Dataset
+	score   *nn.Dataset
+	recal   [][]int // the recalibration batches, the same for every arch
+
+	mu      sync.Mutex // the supernet runs one arch at a time
+	net     *nn.Supernet
+	pcg     *rand.PCG // the sampled paths and batches
+	rng     *rand.Rand
+	epoch   int
+	reports []strategies.Report
+}
+
+// NewOneShot loads the data and builds the (untrained) supernet.
+func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
+	shot, ok := space.(spaces.OneShot)
+	if !ok {
+		return nil, fmt.Errorf("oneshot: space %s has no supernet (nb201 and cell do)", space.Name())
+	}
+	d := DefaultOneShot
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&opt.Train, d.Train}, {&opt.Val, d.Val}, {&opt.ScoreSize, d.ScoreSize}, {&opt.Recalibrate, d.Recalibrate},
+		{&opt.Epochs, d.Epochs}, {&opt.Batch, d.Batch}, {&opt.Channels, d.Channels}} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	for _, f := range []struct {
+		v   *float64
+		def float64
+	}{{&opt.LR, d.LR}, {&opt.Momentum, d.Momentum}, {&opt.WeightDecay, d.WeightDecay}} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	if opt.Dataset == "" {
+		opt.Dataset = d.Dataset
+	}
+	if opt.Depth == 0 {
+		opt.Depth = spaces.SearchDepth[space.Name()]
+	}
+	switch {
+	case opt.Epochs < 1 || opt.Batch < 1 || opt.Recalibrate < 0 || opt.ScoreSize < 1:
+		return nil, fmt.Errorf("oneshot: epochs %d, batch %d and score_size %d must be positive, recalibrate %d not negative", opt.Epochs, opt.Batch, opt.ScoreSize, opt.Recalibrate)
+	case opt.LR < 0 || opt.Momentum < 0 || opt.WeightDecay < 0:
+		return nil, fmt.Errorf("oneshot: lr, momentum and weight_decay must not be negative")
+	}
+	data, err := nn.Load(opt.Dataset, opt.Path)
+	if err != nil {
+		return nil, fmt.Errorf("oneshot: %w", err)
+	}
+	train, val, err := data.Split(opt.Val, opt.Train)
+	if err != nil {
+		return nil, fmt.Errorf("oneshot: %s: %w", opt.Dataset, err)
+	}
+	if opt.ScoreSize > val.N {
+		return nil, fmt.Errorf("oneshot: score_size %d is more than the %d held-out examples (val)", opt.ScoreSize, val.N)
+	}
+	if train.N < opt.Batch*max(opt.Recalibrate, 1) {
+		return nil, fmt.Errorf("oneshot: %d training examples make too few batches of %d", train.N, opt.Batch)
+	}
+	spec, err := shot.Supernet(spaces.SupernetOptions{Input: train.Shape(), Classes: train.Classes, Channels: opt.Channels, Depth: opt.Depth})
+	if err != nil {
+		return nil, fmt.Errorf("oneshot: %w", err)
+	}
+	net, err := nn.NewSupernet(spec, opt.Batch, opt.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("oneshot: %w", err)
+	}
+	pcg := rand.NewPCG(opt.Seed, 0x0ce5)
+	s := &OneShot{space: space, oneshot: shot, opt: opt, train: train, score: val.Slice(0, opt.ScoreSize), net: net, pcg: pcg, rng: rand.New(pcg)}
+	perm := rand.New(rand.NewPCG(opt.Seed, 0x7eca1)).Perm(train.N)
+	for i := 0; i < opt.Recalibrate; i++ {
+		s.recal = append(s.recal, perm[i*opt.Batch:(i+1)*opt.Batch])
+	}
+	return s, nil
+}
+
+// Describe says how the supernet is built and trained.
+func (s *OneShot) Describe() string {
+	o := s.opt
+	return fmt.Sprintf("%d params (%d channels, depth %d) on %d %s examples, %d epochs of batch %d, lr %g; scored on %d held-out examples after %d recalibration batches",
+		s.net.Params(), o.Channels, o.Depth, s.train.N, o.Dataset, o.Epochs, o.Batch, o.LR, s.score.N, o.Recalibrate)
+}
+
+func (s *OneShot) Metrics() []string {
+	return []string{"oneshot_accuracy", "params", "flops", "eval_seconds"}
+}
+
+func (s *OneShot) Learning() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epoch < s.opt.Epochs
+}
+
+// Learn trains the supernet one epoch, one uniformly sampled path a step.
+func (s *OneShot) Learn(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before, err := s.state()
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		if rerr := s.restore(before); rerr != nil {
+			return fmt.Errorf("%w; and restoring the state before the epoch: %v", err, rerr)
+		}
+		return err
+	}
+	start := time.Now()
+	b := s.opt.Batch
+	steps := s.train.N / b
+	total := float64(s.opt.Epochs * steps)
+	perm := s.rng.Perm(s.train.N)
+	var loss float64
+	for step := 0; step < steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
+		lr := s.opt.LR * 0.5 * (1 + math.Cos(math.Pi*float64(s.epoch*steps+step)/total))
+		w := s.oneshot.PathWeights(s.space.Sample(s.rng))
+		l, err := s.net.TrainStep(s.train, perm[step*b:(step+1)*b], w, float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
+		if err != nil {
+			return fail(fmt.Errorf("epoch %d step %d: %w", s.epoch+1, step+1, err))
+		}
+		loss += l
+	}
+	s.epoch++
+	s.reports = strategies.AppendReport(s.reports, strategies.Report{Source: "oneshot", Step: s.epoch, Of: s.opt.Epochs,
+		Values: map[string]float64{"train_loss": loss / float64(steps), "seconds": time.Since(start).Seconds()}})
+	return nil
+}
+
+func (s *OneShot) Evaluate(ctx context.Context, arch spaces.Arch, _ func(Progress)) (Outcome, error) {
+	net, err := s.space.Network(arch)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("build network: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.epoch < s.opt.Epochs {
+		return Outcome{}, fmt.Errorf("oneshot: the supernet has trained %d of %d epochs", s.epoch, s.opt.Epochs)
+	}
+	start := time.Now()
+	w := s.oneshot.PathWeights(arch)
+	if err := s.net.Recalibrate(ctx, s.train, s.recal, w); err != nil {
+		return Outcome{}, err
+	}
+	acc, err := s.net.Accuracy(ctx, s.score, w)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{Metrics: map[string]float64{"oneshot_accuracy": acc, "params": float64(net.Params()), "flops": float64(net.FLOPs()),
+		"eval_seconds": time.Since(start).Seconds()}}, nil
+}
+
+func (s *OneShot) Reports() []strategies.Report {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reports
+}
+
+type oneShotState struct {
+	Supernet []byte              `json:"supernet"`
+	RNG      []byte              `json:"rng"`
+	Epoch    int                 `json:"epoch"`
+	Reports  []strategies.Report `json:"reports"`
+}
+
+func (s *OneShot) State() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state()
+}
+
+func (s *OneShot) state() ([]byte, error) {
+	net, err := s.net.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	rng, err := s.pcg.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(oneShotState{Supernet: net, RNG: rng, Epoch: s.epoch, Reports: s.reports})
+}
+
+func (s *OneShot) Restore(b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.restore(b)
+}
+
+func (s *OneShot) restore(b []byte) error {
+	var st oneShotState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("oneshot state: %w", err)
+	}
+	if err := s.net.UnmarshalBinary(st.Supernet); err != nil {
+		return fmt.Errorf("oneshot state: %w", err)
+	}
+	if err := s.pcg.UnmarshalBinary(st.RNG); err != nil {
+		return fmt.Errorf("oneshot state: %w", err)
+	}
+	s.epoch, s.reports = st.Epoch, st.Reports
+	return nil
+}

@@ -1,0 +1,444 @@
+package strategies
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+
+	"cellar/nn"
+	"cellar/spaces"
+)
+
+// DartsOptions configure DARTS. The supernet is sized apart from the space's own
+// skeleton (as DARTS searches on 8 cells and evaluates on 20), and takes its input
+// shape from the dataset.
+type DartsOptions struct {
+	Dataset     string  `yaml:"dataset"`      // mnist (built in), fashion-mnist or cifar10
+	Path        string  `yaml:"path"`         // the dataset's folder, where it is not built in
+	Train       int     `yaml:"train"`        // training examples for the weight steps (5000)
+	Val         int     `yaml:"val"`          // held-out training examples for the architecture steps (5000)
+	Epochs      int     `yaml:"epochs"`       // (10)
+	Batch       int     `yaml:"batch"`        // (64)
+	LR          float64 `yaml:"lr"`           // the weights' SGD rate, cosine-annealed (0.025)
+	Momentum    float64 `yaml:"momentum"`     // (0.9)
+	WeightDecay float64 `yaml:"weight_decay"` // (3e-4)
+	AlphaLR     float64 `yaml:"alpha_lr"`     // Adam's rate for the alphas (3e-3)
+	AlphaDecay  float64 `yaml:"alpha_decay"`  // weight decay of the alphas (1e-3)
+	Order       int     `yaml:"order"`        // 1: first-order gradient; 2: the unrolled second-order one (1)
+	Channels    int     `yaml:"channels"`     // of the supernet (8)
+	Depth       int     `yaml:"depth"`        // supernet cells: per stage for nb201 (1), in all for cell (5)
+	Candidates  int     `yaml:"candidates"`   // archs asked once trained: the derived one, then the likeliest others (1)
+}
+
+// DefaultDarts are the defaults. The alpha rate is ten times DARTS' 3e-4, which was
+// set for 50 epochs on CIFAR-10; searches here run about ten.
+var DefaultDarts = DartsOptions{Dataset: "mnist", Train: 5000, Val: 5000, Epochs: 10, Batch: 64, LR: 0.025, Momentum: 0.9,
+	WeightDecay: 3e-4, AlphaLR: 3e-3, AlphaDecay: 1e-3, Order: 1, Channels: 8, Candidates: 1}
+
+// Darts is differentiable architecture search (Liu et al. 2019): a supernet mixes
+// every op on every edge by the softmax of an alpha per edge and op; training
+// alternates an architecture step on the alphas (validation batches) and a weight step
+// (training batches). Once trained it asks the derived arch (the top op per edge; for
+// the cell space the top two inputs per node) and, with candidates > 1, the next most
+// likely archs one step from it, for the experiment's evaluator. Results teach it
+// nothing more.
+type Darts struct {
+	space      spaces.Space
+	oneshot    spaces.OneShot
+	opt        DartsOptions
+	rand       seeded
+	net        *nn.Supernet
+	train, val *nn.Dataset
+	alpha      [][]float64
+	adamM      [][]float64
+	adamV      [][]float64
+	adamT      int
+	epoch      int
+	asked      int
+	reports    []Report
+}
+
+// NewDarts checks the options (zero fields take the defaults), loads the dataset and
+// builds the supernet.
+func NewDarts(space spaces.Space, seed uint64, opt DartsOptions) (*Darts, error) {
+	opt = opt.withDefaults()
+	data, err := nn.Load(opt.Dataset, opt.Path)
+	if err != nil {
+		return nil, fmt.Errorf("darts: %w", err)
+	}
+	train, val, err := data.Split(opt.Val, opt.Train)
+	if err != nil {
+		return nil, fmt.Errorf("darts: %s: %w", opt.Dataset, err)
+	}
+	return newDarts(space, seed, opt, train, val)
+}
+
+func (o DartsOptions) withDefaults() DartsOptions {
+	d := DefaultDarts
+	setInt := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setFloat := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	if o.Dataset == "" {
+		o.Dataset = d.Dataset
+	}
+	setInt(&o.Train, d.Train)
+	setInt(&o.Val, d.Val)
+	setInt(&o.Epochs, d.Epochs)
+	setInt(&o.Batch, d.Batch)
+	setInt(&o.Order, d.Order)
+	setInt(&o.Channels, d.Channels)
+	setInt(&o.Candidates, d.Candidates)
+	setFloat(&o.LR, d.LR)
+	setFloat(&o.Momentum, d.Momentum)
+	setFloat(&o.WeightDecay, d.WeightDecay)
+	setFloat(&o.AlphaLR, d.AlphaLR)
+	setFloat(&o.AlphaDecay, d.AlphaDecay)
+	return o
+}
+
+func (o DartsOptions) check() error {
+	switch {
+	case o.Order != 1 && o.Order != 2:
+		return fmt.Errorf("order %d must be 1 (first-order) or 2 (second-order)", o.Order)
+	case o.Epochs < 1 || o.Epochs > 10000:
+		return fmt.Errorf("epochs %d must be from 1 to 10000", o.Epochs)
+	case o.Batch < 1 || o.Batch > 4096:
+		return fmt.Errorf("batch %d must be from 1 to 4096", o.Batch)
+	case o.Candidates < 1 || o.Candidates > 1000:
+		return fmt.Errorf("candidates %d must be from 1 to 1000", o.Candidates)
+	case o.LR < 0 || o.AlphaLR < 0 || o.Momentum < 0 || o.WeightDecay < 0 || o.AlphaDecay < 0:
+		return fmt.Errorf("lr, alpha_lr, momentum, weight_decay and alpha_decay must not be negative")
+	}
+	return nil
+}
+
+// newDarts builds DARTS on given data (tests give their own).
+func newDarts(space spaces.Space, seed uint64, opt DartsOptions, train, val *nn.Dataset) (*Darts, error) {
+	oneshot, ok := space.(spaces.OneShot)
+	if !ok {
+		return nil, fmt.Errorf("darts: space %s has no supernet (nb201 and cell do)", space.Name())
+	}
+	if err := opt.check(); err != nil {
+		return nil, fmt.Errorf("darts: %w", err)
+	}
+	if train.N < opt.Batch || val.N < opt.Batch {
+		return nil, fmt.Errorf("darts: %d training and %d validation examples make no batch of %d", train.N, val.N, opt.Batch)
+	}
+	spec, err := oneshot.Supernet(spaces.SupernetOptions{Input: train.Shape(), Classes: train.Classes, Channels: opt.Channels, Depth: opt.Depth})
+	if err != nil {
+		return nil, fmt.Errorf("darts: %w", err)
+	}
+	net, err := nn.NewSupernet(spec, opt.Batch, seed)
+	if err != nil {
+		return nil, fmt.Errorf("darts: %w", err)
+	}
+	s := &Darts{space: space, oneshot: oneshot, opt: opt, rand: newSeeded(seed), net: net, train: train, val: val}
+	s.alpha, s.adamM, s.adamV = zeros(spec), zeros(spec), zeros(spec)
+	// DARTS starts the alphas at 1e-3 times a standard normal.
+	for _, row := range s.alpha {
+		for j := range row {
+			row[j] = 1e-3 * s.rand.rng.NormFloat64()
+		}
+	}
+	return s, nil
+}
+
+func zeros(spec *spaces.Supernet) [][]float64 {
+	out := make([][]float64, len(spec.Edges))
+	for i := range out {
+		out[i] = make([]float64, len(spec.Ops))
+	}
+	return out
+}
+
+func (s *Darts) Name() string { return "darts" }
+
+func (s *Darts) Learning() bool { return s.epoch < s.opt.Epochs }
+
+// Weights are the softmax of the alphas: each edge's distribution over ops.
+func (s *Darts) Weights() [][]float64 { return softmax(s.alpha) }
+
+func float32s(w [][]float64) [][]float32 {
+	out := make([][]float32, len(w))
+	for i, row := range w {
+		out[i] = make([]float32, len(row))
+		for j, v := range row {
+			out[i][j] = float32(v)
+		}
+	}
+	return out
+}
+
+// Learn runs one epoch of alternating architecture and weight steps.
+func (s *Darts) Learn(ctx context.Context) error {
+	before, err := s.State()
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		if rerr := s.Restore(before); rerr != nil {
+			return fmt.Errorf("darts: %w; and restoring the state before the epoch: %v", err, rerr)
+		}
+		return err
+	}
+	b := s.opt.Batch
+	steps := s.train.N / b
+	valSteps := s.val.N / b
+	perm, vperm := s.rand.rng.Perm(s.train.N), s.rand.rng.Perm(s.val.N)
+	total := float64(s.opt.Epochs * steps)
+	var trainLoss, valLoss float64
+	for step := 0; step < steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
+		tidx := perm[step*b : (step+1)*b]
+		vidx := vperm[(step%valSteps)*b : (step%valSteps+1)*b]
+		lr := s.opt.LR * 0.5 * (1 + math.Cos(math.Pi*float64(s.epoch*steps+step)/total))
+		lv, err := s.archStep(tidx, vidx, lr)
+		if err != nil {
+			return fail(fmt.Errorf("darts: epoch %d step %d, architecture step: %w", s.epoch+1, step+1, err))
+		}
+		lt, err := s.net.TrainStep(s.train, tidx, float32s(s.Weights()), float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
+		if err != nil {
+			return fail(fmt.Errorf("darts: epoch %d step %d, weight step: %w", s.epoch+1, step+1, err))
+		}
+		trainLoss += lt
+		valLoss += lv
+	}
+	s.epoch++
+	s.reports = AppendReport(s.reports, Report{Source: "darts", Step: s.epoch, Of: s.opt.Epochs,
+		Values: map[string]float64{"train_loss": trainLoss / float64(steps), "val_loss": valLoss / float64(steps)},
+		Alphas: &Alphas{Edges: s.net.Spec.Edges, Ops: s.net.Spec.Ops, Weights: s.Weights()}})
+	return nil
+}
+
+// archStep updates the alphas by Adam on the gradient of the validation loss, and
+// returns that loss.
+func (s *Darts) archStep(tidx, vidx []int, lr float64) (float64, error) {
+	p := float32s(s.Weights())
+	var loss float64
+	var gw [][]float64 // the gradient with respect to the mixing weights p
+	var err error
+	if s.opt.Order == 1 {
+		loss, gw, err = s.net.MixGrad(s.val, vidx, p)
+	} else {
+		loss, gw, err = s.unrolled(tidx, vidx, p, lr)
+	}
+	if err != nil {
+		return loss, err
+	}
+	// Through the softmax: d/dalpha_j = p_j * (g_j - sum_k p_k g_k).
+	sm := s.Weights()
+	s.adamT++
+	const b1, b2, eps = 0.5, 0.999, 1e-8 // DARTS' betas
+	c1, c2 := 1-math.Pow(b1, float64(s.adamT)), 1-math.Pow(b2, float64(s.adamT))
+	for e, row := range s.alpha {
+		var dot float64
+		for k := range row {
+			dot += sm[e][k] * gw[e][k]
+		}
+		for j := range row {
+			g := sm[e][j]*(gw[e][j]-dot) + s.opt.AlphaDecay*row[j]
+			s.adamM[e][j] = b1*s.adamM[e][j] + (1-b1)*g
+			s.adamV[e][j] = b2*s.adamV[e][j] + (1-b2)*g*g
+			row[j] -= s.opt.AlphaLR * (s.adamM[e][j] / c1) / (math.Sqrt(s.adamV[e][j]/c2) + eps)
+		}
+	}
+	return loss, nil
+}
+
+// unrolled is DARTS' second-order gradient of the validation loss after one virtual
+// weight step w' = w - lr*(grad + decay*w) (without momentum), with respect to the
+// mixing weights: the direct term minus lr times the mixed second derivative, taken as
+// a central difference of training gradients at w +- r*dw' (r = 0.01/|dw'|).
+func (s *Darts) unrolled(tidx, vidx []int, p [][]float32, lr float64) (float64, [][]float64, error) {
+	w0 := s.net.Weights()
+	defer s.net.SetWeights(w0)
+	_, gTrain, _, err := s.net.Grads(s.train, tidx, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	wd := float32(s.opt.WeightDecay)
+	virt := make([][]float32, len(w0))
+	for i := range w0 {
+		virt[i] = make([]float32, len(w0[i]))
+		for j, v := range w0[i] {
+			virt[i][j] = v - float32(lr)*(gTrain[i][j]+wd*v)
+		}
+	}
+	s.net.SetWeights(virt)
+	loss, dw, gMix, err := s.net.Grads(s.val, vidx, p)
+	if err != nil {
+		return loss, nil, err
+	}
+	var norm float64
+	for _, g := range dw {
+		for _, v := range g {
+			norm += float64(v) * float64(v)
+		}
+	}
+	if norm == 0 {
+		return loss, gMix, nil
+	}
+	r := 0.01 / math.Sqrt(norm)
+	shifted := func(sign float64) ([][]float64, error) {
+		w := make([][]float32, len(w0))
+		for i := range w0 {
+			w[i] = make([]float32, len(w0[i]))
+			for j, v := range w0[i] {
+				w[i][j] = v + float32(sign*r)*dw[i][j]
+			}
+		}
+		s.net.SetWeights(w)
+		_, g, err := s.net.MixGrad(s.train, tidx, p)
+		return g, err
+	}
+	plus, err := shifted(1)
+	if err != nil {
+		return loss, nil, err
+	}
+	minus, err := shifted(-1)
+	if err != nil {
+		return loss, nil, err
+	}
+	for e := range gMix {
+		for j := range gMix[e] {
+			gMix[e][j] -= lr * (plus[e][j] - minus[e][j]) / (2 * r)
+		}
+	}
+	return loss, gMix, nil
+}
+
+// Derived is the discrete arch the alphas favour.
+func (s *Darts) Derived() (spaces.Arch, error) { return s.oneshot.Derive(s.Weights()) }
+
+// candidates are the derived arch and then its neighbours by likelihood under the
+// alphas (the sum over edges of the log-weight of the ops they use).
+func (s *Darts) candidates() ([]spaces.Arch, error) {
+	best, err := s.Derived()
+	if err != nil {
+		return nil, err
+	}
+	out := []spaces.Arch{best}
+	if s.opt.Candidates == 1 {
+		return out, nil
+	}
+	w := s.Weights()
+	score := func(a spaces.Arch) float64 {
+		var sum float64
+		for e, row := range s.oneshot.PathWeights(a) {
+			for j, v := range row {
+				sum += float64(v) * math.Log(w[e][j]+1e-12)
+			}
+		}
+		return sum
+	}
+	ns := s.space.Neighbours(best)
+	scores := make([]float64, len(ns))
+	for i, a := range ns {
+		scores[i] = score(a)
+	}
+	idx := make([]int, len(ns))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	seen := map[string]bool{best.String(): true}
+	for _, i := range idx {
+		if len(out) == s.opt.Candidates {
+			break
+		}
+		if !seen[ns[i].String()] {
+			seen[ns[i].String()] = true
+			out = append(out, ns[i])
+		}
+	}
+	return out, nil
+}
+
+func (s *Darts) Ask(n int) []Candidate {
+	if s.Learning() || s.asked >= s.opt.Candidates {
+		return nil
+	}
+	cs, err := s.candidates()
+	if err != nil {
+		return nil // cannot happen: the alphas have the supernet's shape
+	}
+	var out []Candidate
+	for ; s.asked < len(cs) && len(out) < n; s.asked++ {
+		out = append(out, Candidate{Arch: cs[s.asked]})
+	}
+	if len(out) < n {
+		s.asked = s.opt.Candidates // fewer neighbours than candidates: nothing more to ask
+	}
+	return out
+}
+
+func (s *Darts) Tell([]Result) {}
+
+func (s *Darts) Reports() []Report { return s.reports }
+
+type dartsState struct {
+	RNG      []byte      `json:"rng"`
+	Supernet []byte      `json:"supernet"`
+	Alpha    [][]float64 `json:"alpha"`
+	AdamM    [][]float64 `json:"adam_m"`
+	AdamV    [][]float64 `json:"adam_v"`
+	AdamT    int         `json:"adam_t"`
+	Epoch    int         `json:"epoch"`
+	Asked    int         `json:"asked"`
+	Reports  []Report    `json:"reports"`
+}
+
+func (s *Darts) State() ([]byte, error) {
+	net, err := s.net.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(dartsState{RNG: s.rand.marshal(), Supernet: net, Alpha: s.alpha, AdamM: s.adamM, AdamV: s.adamV,
+		AdamT: s.adamT, Epoch: s.epoch, Asked: s.asked, Reports: s.reports})
+}
+
+func (s *Darts) Restore(state []byte) error {
+	var st dartsState
+	if err := restoreJSON("darts", state, &st); err != nil {
+		return err
+	}
+	shape := func(name string, m [][]float64) error {
+		if len(m) != len(s.alpha) {
+			return fmt.Errorf("darts snapshot: %s has %d edges, the supernet %d", name, len(m), len(s.alpha))
+		}
+		for i, row := range m {
+			if len(row) != len(s.alpha[i]) {
+				return fmt.Errorf("darts snapshot: %s edge %d has %d ops, the supernet %d", name, i, len(row), len(s.alpha[i]))
+			}
+		}
+		return nil
+	}
+	for _, m := range []struct {
+		name string
+		v    [][]float64
+	}{{"alpha", st.Alpha}, {"adam_m", st.AdamM}, {"adam_v", st.AdamV}} {
+		if err := shape(m.name, m.v); err != nil {
+			return err
+		}
+	}
+	if err := s.net.UnmarshalBinary(st.Supernet); err != nil {
+		return fmt.Errorf("darts snapshot: %w", err)
+	}
+	if err := s.rand.unmarshal(st.RNG); err != nil {
+		return fmt.Errorf("darts snapshot: %w", err)
+	}
+	s.alpha, s.adamM, s.adamV, s.adamT = st.Alpha, st.AdamM, st.AdamV, st.AdamT
+	s.epoch, s.asked, s.reports = st.Epoch, st.Asked, st.Reports
+	return nil
+}
