@@ -83,13 +83,21 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 			elapsed := time.Since(start)
 			queries := len(comps) * runs * budget
 			if len(cfg.Objectives) > 1 {
-				fmt.Fprintf(w, "hypervolume of the Pareto front over %s on %s, normalised: reference %v, ideal %v (the table's worst and best); %d runs x %d queries per strategy, seeds %d..%d\n",
-					objectives, table, cfg.Reference, cfg.Ideal, runs, budget, seed, seed+uint64(runs)-1)
+				refFrom := "the table's worst"
+				if reference != "" {
+					refFrom = "given"
+				}
+				fmt.Fprintf(w, "hypervolume of the Pareto front over %s on %s, as a fraction of the box from the reference %v (%s) to the ideal %v (the table's best); %d runs x %d queries per strategy, seeds %d..%d\n",
+					objectives, table, cfg.Reference, refFrom, cfg.Ideal, runs, budget, seed, seed+uint64(runs)-1)
 			} else {
 				fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %d queries per strategy, seeds %d..%d\n",
 					metric, table, t.Len(), optimum, runs, budget, seed, seed+uint64(runs)-1)
 			}
-			printBench(w, rows, engine.BenchCheckpoints(budget))
+			digits := 2
+			if len(cfg.Objectives) > 1 {
+				digits = 4
+			}
+			printBench(w, rows, engine.BenchCheckpoints(budget), digits)
 			fmt.Fprintf(w, "%d queries in %s: %.0f queries/min\n", queries, elapsed.Round(time.Millisecond), float64(queries)/elapsed.Minutes())
 			if csvPath != "" {
 				return writeBenchCSV(csvPath, metric, rows)
@@ -134,7 +142,9 @@ func parseStrategies(s string) ([]engine.Component, error) {
 	return comps, nil
 }
 
-func printBench(w interface{ Write([]byte) (int, error) }, rows []engine.BenchRow, checks []int) {
+// printBench writes the rows as a table, values with digits after the point (2 for
+// accuracies, 4 for normalised hypervolumes).
+func printBench(w interface{ Write([]byte) (int, error) }, rows []engine.BenchRow, checks []int, digits int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "strategy\t")
 	for _, q := range checks {
@@ -144,7 +154,7 @@ func printBench(w interface{ Write([]byte) (int, error) }, rows []engine.BenchRo
 	for i := 0; i < len(rows); i += len(checks) {
 		fmt.Fprintf(tw, "%s\t", rows[i].Strategy)
 		for _, r := range rows[i : i+len(checks)] {
-			fmt.Fprintf(tw, "%.2f ± %.2f\t", r.Mean, r.Std)
+			fmt.Fprintf(tw, "%.*f ± %.*f\t", digits, r.Mean, digits, r.Std)
 		}
 		fmt.Fprintln(tw)
 	}
