@@ -217,15 +217,7 @@ func (c *Controller) Probs(prefix []int) []float64 {
 				logits[o] = s
 				top = math.Max(top, s)
 			}
-			var sum float64
-			probs = make([]float64, k)
-			for o, l := range logits {
-				probs[o] = math.Exp(l - top)
-				sum += probs[o]
-			}
-			for o := range probs {
-				probs[o] /= sum
-			}
+			probs = Softmax(logits)
 		}
 	}
 	return probs
@@ -322,4 +314,23 @@ func (c *Controller) UnmarshalJSON(b []byte) error {
 	}
 	c.opt.t = st.T
 	return nil
+}
+
+// Softmax is the distribution exp(x_i) / sum_j exp(x_j), computed from x minus its
+// largest value so that no term overflows.
+func Softmax(x []float64) []float64 {
+	top := math.Inf(-1)
+	for _, v := range x {
+		top = math.Max(top, v)
+	}
+	out := make([]float64, len(x))
+	var sum float64
+	for i, v := range x {
+		out[i] = math.Exp(v - top)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
 }

@@ -224,7 +224,8 @@ func (s *Darts) Learn(ctx context.Context) error {
 // archStep updates the alphas by Adam on the gradient of the validation loss, and
 // returns that loss.
 func (s *Darts) archStep(tidx, vidx []int, lr float64) (float64, error) {
-	p := float32s(s.Weights())
+	sm := s.Weights()
+	p := float32s(sm)
 	var loss float64
 	var gw [][]float64 // the gradient with respect to the mixing weights p
 	var err error
@@ -237,7 +238,6 @@ func (s *Darts) archStep(tidx, vidx []int, lr float64) (float64, error) {
 		return loss, err
 	}
 	// Through the softmax: d/dalpha_j = p_j * (g_j - sum_k p_k g_k).
-	sm := s.Weights()
 	s.adamT++
 	const b1, b2, eps = 0.5, 0.999, 1e-8 // DARTS' betas
 	c1, c2 := 1-math.Pow(b1, float64(s.adamT)), 1-math.Pow(b2, float64(s.adamT))

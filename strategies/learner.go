@@ -2,7 +2,8 @@ package strategies
 
 import (
 	"context"
-	"math"
+
+	"cellar/nn"
 )
 
 // Learner is a part of a search that trains a model of its own, epoch by epoch, before
@@ -64,19 +65,7 @@ func AppendReport(rs []Report, r Report) []Report {
 func softmax(rows [][]float64) [][]float64 {
 	out := make([][]float64, len(rows))
 	for i, row := range rows {
-		m := math.Inf(-1)
-		for _, v := range row {
-			m = math.Max(m, v)
-		}
-		out[i] = make([]float64, len(row))
-		var z float64
-		for j, v := range row {
-			out[i][j] = math.Exp(v - m)
-			z += out[i][j]
-		}
-		for j := range out[i] {
-			out[i][j] /= z
-		}
+		out[i] = nn.Softmax(row)
 	}
 	return out
 }

@@ -165,8 +165,8 @@ func rankAndCrowd(ms []scored) (fronts [][]int, rank []int, crowd []float64) {
 // nextGeneration selects the parents from parents and offspring, reports, and breeds.
 func (s *NSGA2) nextGeneration() {
 	pool := append(append([]scored(nil), s.parents...), s.done...)
-	fronts, _, _ := rankAndCrowd(pool)
 	pts := points(pool)
+	fronts := pareto.Sort(pts, allMax(len(pts[0])))
 	var next []scored
 	for _, f := range fronts {
 		if len(next)+len(f) <= s.opt.Population {
