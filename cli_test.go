@@ -533,3 +533,30 @@ budget: {trials: 40}
 		}
 	}
 }
+
+// latency build times the layers of a small space into the database; check reads
+// that machine's table back and compares it with end-to-end passes.
+func TestLatencyBuildAndCheck(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "lat.db")
+	small := "[{name: nb201, channels: 4, cells: 1, input: [1, 12, 12]}]"
+	if _, err := cellar(t, "latency", "check", "--db", db, "--spaces", small, "--n", "3"); err == nil {
+		t.Fatal("check before any build: no error")
+	}
+	out, err := cellar(t, "latency", "build", "--db", db, "--spaces", small, "--n", "20", "--reps", "1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "layers") {
+		t.Errorf("build said %q", out)
+	}
+	out, err = cellar(t, "latency", "check", "--db", db, "--spaces", small, "--n", "5", "--reps", "1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "5 archs") || !strings.Contains(out, "spearman") {
+		t.Errorf("check said %q", out)
+	}
+	if _, err := cellar(t, "latency", "build", "--db", db, "--spaces", "[{name: nb201, channels: -1}]"); err == nil || !strings.Contains(err.Error(), "channels") {
+		t.Errorf("bad space option: %v", err)
+	}
+}

@@ -51,7 +51,7 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 			if err != nil {
 				return err
 			}
-			comps, err := parseStrategies(strats)
+			comps, err := parseComponents("--strategies", strats)
 			if err != nil {
 				return err
 			}
@@ -121,17 +121,18 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 	return cmd
 }
 
-// parseStrategies reads --strategies: names separated by commas, or a YAML list whose
-// items may carry options, e.g. '[regevo, {name: regevo, warm_start: {proxy: synflow}}]'.
-func parseStrategies(s string) ([]engine.Component, error) {
+// parseComponents reads a flag listing components (--strategies, --spaces): names
+// separated by commas, or a YAML list whose items may carry options, e.g.
+// '[regevo, {name: regevo, warm_start: {proxy: synflow}}]'.
+func parseComponents(flag, s string) ([]engine.Component, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "[") {
 		var comps []engine.Component
 		if err := yaml.Unmarshal([]byte(s), &comps); err != nil {
-			return nil, fmt.Errorf("--strategies: %w", err)
+			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
 		if len(comps) == 0 {
-			return nil, fmt.Errorf("--strategies: an empty list")
+			return nil, fmt.Errorf("%s: an empty list", flag)
 		}
 		return comps, nil
 	}

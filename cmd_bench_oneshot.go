@@ -8,11 +8,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gonum.org/v1/gonum/stat"
 
 	"cellar/engine"
-	"cellar/proxies"
 	"cellar/spaces"
+	"cellar/stats"
 )
 
 func newBenchOneShotCmd() *cobra.Command {
@@ -78,7 +77,7 @@ supernet sees other data, so this measures how well the ranking transfers.`,
 			metric := t.Metrics()[0]
 			fmt.Fprintf(w, "%d NB201 archs of %s (seed %d) against %s\n", n, table, seed, metric)
 			fmt.Fprintf(w, "supernet: %s, trained in %s\n", ev.Describe(), trained.Round(time.Second))
-			fmt.Fprintf(w, "spearman %.3f  kendall %.3f  %.3f s/eval\n", proxies.Spearman(scores, truth), stat.Kendall(scores, truth, nil), evalTime.Seconds()/float64(n))
+			fmt.Fprintf(w, "spearman %.3f  kendall %.3f  %.3f s/eval\n", stats.Spearman(scores, truth), stats.Kendall(scores, truth), evalTime.Seconds()/float64(n))
 			if csvPath == "" {
 				return nil
 			}

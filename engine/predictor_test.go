@@ -7,6 +7,7 @@ import (
 	"cellar/internal/refdata"
 	"cellar/proxies"
 	"cellar/spaces"
+	"cellar/stats"
 	"cellar/strategies"
 )
 
@@ -39,7 +40,7 @@ func TestPredictorRanksHeldOutArchs(t *testing.T) {
 		t.Fatal(err)
 	}
 	mean, spread := ens.Predict(hx)
-	rho := proxies.Spearman(mean, hy)
+	rho := stats.Spearman(mean, hy)
 	if rho < 0.6 {
 		t.Errorf("held-out Spearman %.3f, want at least 0.6", rho)
 	}

@@ -55,6 +55,10 @@ type CompileOptions struct {
 	// Mixes compiles these Add layers of a supernet as weighted sums of their inputs,
 	// the weights being inputs of the graph (Model.Mix).
 	Mixes []spaces.Mix
+	// NoLoss leaves out the labels and the loss, and lets the network end in any
+	// layer (Logits is then that layer's output): for timing forward passes of a
+	// part of a network.
+	NoLoss bool
 }
 
 // SetTraining switches every batch norm between batch statistics (training) and
@@ -257,6 +261,10 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 		}
 	}
 	logits := nodes[net.Output]
+	if opt.NoLoss {
+		m.Logits = logits
+		return m, nil
+	}
 	if s := logits.Shape(); len(s) != 2 {
 		return nil, fmt.Errorf("nn: the network's output has shape %v; it must end in a linear layer", s)
 	}

@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
-	"gonum.org/v1/gonum/stat"
-
 	"cellar/spaces"
+	"cellar/stats"
 )
 
 // BenchConfig is a rank-correlation benchmark: the named proxies on each network,
@@ -124,7 +122,7 @@ feed:
 	}
 	out := make([]BenchResult, len(names))
 	for p, name := range names {
-		out[p] = BenchResult{Name: name, Spearman: Spearman(scores[p], cfg.Truth), Kendall: stat.Kendall(scores[p], cfg.Truth, nil),
+		out[p] = BenchResult{Name: name, Spearman: stats.Spearman(scores[p], cfg.Truth), Kendall: stats.Kendall(scores[p], cfg.Truth),
 			PerNet: spent[p] / time.Duration(len(cfg.Nets)), Scores: scores[p]}
 	}
 	return out, nil
@@ -146,32 +144,4 @@ func passes(names []string) [][]string {
 		out = append(out, shared)
 	}
 	return out
-}
-
-// Spearman is the rank correlation of x and y: Pearson's correlation of their ranks,
-// ties given their average rank. It is NaN when either is constant.
-func Spearman(x, y []float64) float64 {
-	return stat.Correlation(ranks(x), ranks(y), nil)
-}
-
-// ranks gives each value its rank from 1, ties the average of their ranks.
-func ranks(v []float64) []float64 {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
-	r := make([]float64, len(v))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && v[idx[j+1]] == v[idx[i]] {
-			j++
-		}
-		avg := float64(i+j)/2 + 1
-		for k := i; k <= j; k++ {
-			r[idx[k]] = avg
-		}
-		i = j + 1
-	}
-	return r
 }

@@ -291,21 +291,28 @@ func (n *Net) layerParams(l Layer) int {
 func (n *Net) FLOPs() int64 {
 	var total int64
 	for _, l := range n.Layers {
-		out := int64(l.Shape.Elems())
-		switch l.Kind {
-		case Conv:
-			total += out * int64(n.inShape(l).C/l.Groups*l.Kernel*l.Kernel)
-		case FactReduce:
-			total += out * int64(n.inShape(l).C)
-		case Linear:
-			total += int64(n.inShape(l).C) * int64(l.OutC)
-		case MaxPool, AvgPool:
-			total += out * int64(l.Kernel*l.Kernel)
-		case GlobalPool:
-			total += int64(n.inShape(l).Elems())
-		}
+		total += n.LayerFLOPs(l)
 	}
 	return total
+}
+
+// LayerFLOPs is one layer's share of FLOPs (multiply-adds of convs and linears, the
+// window sums of pools).
+func (n *Net) LayerFLOPs(l Layer) int64 {
+	out := int64(l.Shape.Elems())
+	switch l.Kind {
+	case Conv:
+		return out * int64(n.inShape(l).C/l.Groups*l.Kernel*l.Kernel)
+	case FactReduce:
+		return out * int64(n.inShape(l).C)
+	case Linear:
+		return int64(n.inShape(l).C) * int64(l.OutC)
+	case MaxPool, AvgPool:
+		return out * int64(l.Kernel*l.Kernel)
+	case GlobalPool:
+		return int64(n.inShape(l).Elems())
+	}
+	return 0
 }
 
 // Summary is a one-line description for logs and tests.

@@ -2,7 +2,8 @@
 //
 // Layout: a "meta" bucket with the schema version; an "experiments" bucket holding one
 // bucket per experiment, keyed by its big-endian id, with the config source, a
-// checkpoint, and a "trials" bucket keyed by big-endian trial id.
+// checkpoint, and a "trials" bucket keyed by big-endian trial id; a "latency" bucket
+// holds a latency table per machine (see latency.go).
 package storage
 
 import (

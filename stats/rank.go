@@ -1,0 +1,40 @@
+// Package stats holds the rank statistics that benchmarks and reports share. It is
+// pure Go and imports nothing of the project.
+package stats
+
+import (
+	"sort"
+
+	"gonum.org/v1/gonum/stat"
+)
+
+// Spearman is the rank correlation of x and y: Pearson's correlation of their ranks,
+// ties given their average rank. It is NaN when either is constant.
+func Spearman(x, y []float64) float64 {
+	return stat.Correlation(Ranks(x), Ranks(y), nil)
+}
+
+// Kendall is Kendall's tau-a of x and y.
+func Kendall(x, y []float64) float64 { return stat.Kendall(x, y, nil) }
+
+// Ranks gives each value its rank from 1, ties the average of their ranks.
+func Ranks(v []float64) []float64 {
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
+	r := make([]float64, len(v))
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && v[idx[j+1]] == v[idx[i]] {
+			j++
+		}
+		avg := float64(i+j)/2 + 1
+		for k := i; k <= j; k++ {
+			r[idx[k]] = avg
+		}
+		i = j + 1
+	}
+	return r
+}
