@@ -168,8 +168,8 @@ func newLatencyCheckCmd() *cobra.Command {
 				for _, v := range c.Measured {
 					mean += v / float64(len(c.Measured))
 				}
-				fmt.Fprintf(out, "%s: %d archs  spearman %.3f  kendall %.3f  mean rel error %.3f  table coverage %.2f  mean measured %.2f ms\n",
-					names[i], c.N, c.Spearman, c.Kendall, c.MeanRel, c.Coverage, mean)
+				fmt.Fprintf(out, "%s: %d archs  spearman %.3f  kendall %.3f  mean rel error %.3f  estimate/measured %.2f  table coverage %.2f  mean measured %.2f ms\n",
+					names[i], c.N, c.Spearman, c.Kendall, c.MeanRel, c.Ratio, c.Coverage, mean)
 			}
 			return nil
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"cellar/spaces"
@@ -71,8 +72,44 @@ func Build(ctx context.Context, t *Table, nets []*spaces.Net, timer Timer, progr
 			progress(i+1, len(work))
 		}
 	}
+	if err := out.calibrate(ctx, nets, timer); err != nil {
+		return nil, err
+	}
 	out.Built = time.Now().UTC()
 	return out, nil
+}
+
+// calibrations is how many of the build's networks are timed end to end to fit
+// Table.Scale.
+const calibrations = 10
+
+// calibrate fits Scale, the geometric mean of (measured - overhead) / sum of layers,
+// over up to calibrations networks spread evenly over nets.
+func (t *Table) calibrate(ctx context.Context, nets []*spaces.Net, timer Timer) error {
+	t.Scale = 1
+	t.once = sync.Once{}
+	n := min(calibrations, len(nets))
+	logs, used := 0.0, 0
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		net := nets[i*len(nets)/n]
+		d, err := timer(net)
+		if err != nil {
+			return fmt.Errorf("latency: calibrate: %w", err)
+		}
+		sum := t.Estimate(net).MS - t.Overhead
+		if sum <= 0 || ms(d) <= t.Overhead {
+			continue
+		}
+		logs += math.Log((ms(d) - t.Overhead) / sum)
+		used++
+	}
+	if used > 0 {
+		t.Scale = math.Exp(logs / float64(used))
+	}
+	return nil
 }
 
 // Comparison is how well a table's estimates agree with measured end-to-end
@@ -82,6 +119,7 @@ type Comparison struct {
 	Spearman  float64
 	Kendall   float64
 	MeanRel   float64 // mean of |estimate - measured| / measured
+	Ratio     float64 // geometric mean of estimate / measured: which way the table errs
 	Coverage  float64 // fraction of timed layers the table held
 	Estimated []float64
 	Measured  []float64 // ms
@@ -104,12 +142,14 @@ func Compare(ctx context.Context, t *Table, nets []*spaces.Net, timer Timer, pro
 		c.Estimated = append(c.Estimated, e.MS)
 		c.Measured = append(c.Measured, ms(d))
 		c.MeanRel += math.Abs(e.MS-ms(d)) / ms(d)
+		c.Ratio += math.Log(e.MS / ms(d))
 		if progress != nil {
 			progress(i+1, len(nets))
 		}
 	}
 	if len(nets) > 0 {
 		c.MeanRel /= float64(len(nets))
+		c.Ratio = math.Exp(c.Ratio / float64(len(nets)))
 		c.Spearman = stats.Spearman(c.Estimated, c.Measured)
 		c.Kendall = stats.Kendall(c.Estimated, c.Measured)
 	}

@@ -53,12 +53,16 @@ func cpuModel() string {
 // Table is a latency lookup table: the time of one forward pass of each distinct
 // layer, over the time of a pass of an empty graph (Overhead), in milliseconds.
 type Table struct {
-	Machine  Machine            `json:"machine"`
-	Batch    int                `json:"batch"`
-	Reps     int                `json:"reps"`
-	Built    time.Time          `json:"built"`
-	Overhead float64            `json:"overhead_ms"`
-	Ops      map[string]float64 `json:"ops"`
+	Machine  Machine   `json:"machine"`
+	Batch    int       `json:"batch"`
+	Reps     int       `json:"reps"`
+	Built    time.Time `json:"built"`
+	Overhead float64   `json:"overhead_ms"`
+	// Scale multiplies the sum of layers: a layer timed alone pays per-pass costs
+	// that a whole network shares out, so Build fits it on end-to-end passes (0 in
+	// tables from before it existed, read as 1).
+	Scale float64            `json:"scale,omitempty"`
+	Ops   map[string]float64 `json:"ops"`
 
 	once sync.Once
 	fits map[spaces.Kind]fit // for layers missing from Ops
@@ -76,7 +80,7 @@ type Estimate struct {
 // once, as the compiled graph computes them once.
 func (t *Table) Estimate(net *spaces.Net) Estimate {
 	t.once.Do(t.fit)
-	e := Estimate{MS: t.Overhead}
+	e := Estimate{}
 	seen := map[string]bool{}
 	for _, l := range net.Layers {
 		k, ok := Key(net, l)
@@ -98,6 +102,11 @@ func (t *Table) Estimate(net *spaces.Net) Estimate {
 		}
 		e.MS += t.fits[l.Kind].at(work(net, l))
 	}
+	scale := t.Scale
+	if scale == 0 {
+		scale = 1
+	}
+	e.MS = t.Overhead + scale*e.MS
 	return e
 }
 

@@ -158,7 +158,34 @@ func TestBuildKeepsEarlierEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if calls != 1 || len(again.Ops) != len(first.Ops) {
-		t.Errorf("rebuild over the same nets timed %d networks (want only the empty pass) and has %d ops (had %d)", calls, len(again.Ops), len(first.Ops))
+	if calls != 1+calibrations || len(again.Ops) != len(first.Ops) {
+		t.Errorf("rebuild over the same nets timed %d networks (want only the empty pass and %d calibrations) and has %d ops (had %d)", calls, calibrations, len(again.Ops), len(first.Ops))
+	}
+}
+
+// A whole network that runs its layers faster than they run alone (shared per-pass
+// costs) is caught by the calibrated scale.
+func TestScaleCalibratesWholeNetworks(t *testing.T) {
+	shared := func(net *spaces.Net) (time.Duration, error) {
+		d, _ := additive(net)
+		if len(net.Layers) <= 2 { // a probe: one layer on the input
+			return d, nil
+		}
+		over := 0.25 * float64(time.Millisecond)
+		return time.Duration(over + 0.6*(float64(d)-over)), nil
+	}
+	nets := testNets(t, 20, 1)
+	tab, err := Build(context.Background(), nil, nets, shared, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(tab.Scale-0.6) > 1e-3 {
+		t.Errorf("scale %.4f, want 0.6", tab.Scale)
+	}
+	for i, net := range testNets(t, 5, 7) {
+		want, _ := shared(net)
+		if e := tab.MS(net); math.Abs(e-ms(want)) > 1e-2*ms(want) {
+			t.Errorf("net %d: estimate %.4f ms, measured %.4f ms", i, e, ms(want))
+		}
 	}
 }
