@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -150,7 +151,19 @@ func newLatencyCheckCmd() *cobra.Command {
 				return err
 			}
 			if t == nil {
-				return fmt.Errorf("%s holds no latency table for %s; run cellar latency build --db %s", f.db, m.Key(), f.db)
+				others, err := db.LatencyMachines()
+				if err != nil {
+					return err
+				}
+				held := "none"
+				if len(others) > 0 {
+					keys := make([]string, len(others))
+					for i, o := range others {
+						keys[i] = o.Key()
+					}
+					held = strings.Join(keys, "; ")
+				}
+				return fmt.Errorf("%s holds no latency table for %s (it holds: %s); run cellar latency build --db %s", f.db, m.Key(), held, f.db)
 			}
 			f.batch = t.Batch
 			names, nets, err := f.nets()

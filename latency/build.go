@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	"cellar/spaces"
@@ -87,7 +86,6 @@ const calibrations = 10
 // over up to calibrations networks spread evenly over nets.
 func (t *Table) calibrate(ctx context.Context, nets []*spaces.Net, timer Timer) error {
 	t.Scale = 1
-	t.once = sync.Once{}
 	n := min(calibrations, len(nets))
 	logs, used := 0.0, 0
 	for i := range n {

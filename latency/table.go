@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -75,12 +75,38 @@ type Estimate struct {
 	Hits   int // of which the table holds; the rest are modelled from their work
 }
 
-// Estimate sums the table over the network's layers. Parameter-free layers that
-// repeat another on the same inputs (two edges' ReLUs of one node) are counted
-// once, as the compiled graph computes them once.
+// Estimate sums the table over the network's timed layers (see timed).
 func (t *Table) Estimate(net *spaces.Net) Estimate {
 	t.once.Do(t.fit)
 	e := Estimate{}
+	for _, tl := range timed(net) {
+		e.Layers++
+		if ms, ok := t.Ops[tl.key]; ok {
+			e.MS += ms
+			e.Hits++
+			continue
+		}
+		e.MS += t.fits[tl.Kind].at(work(net, tl.Layer))
+	}
+	scale := t.Scale
+	if scale == 0 {
+		scale = 1
+	}
+	e.MS = t.Overhead + scale*e.MS
+	return e
+}
+
+// timedLayer is a layer that costs time, with its key.
+type timedLayer struct {
+	spaces.Layer
+	key string
+}
+
+// timed lists the layers a compiled network spends time on: those with a key, less
+// parameter-free layers that repeat another on the same inputs (two edges' ReLUs of
+// one node), which gorgonia merges and computes once.
+func timed(net *spaces.Net) []timedLayer {
+	var out []timedLayer
 	seen := map[string]bool{}
 	for _, l := range net.Layers {
 		k, ok := Key(net, l)
@@ -94,24 +120,10 @@ func (t *Table) Estimate(net *spaces.Net) Estimate {
 			}
 			seen[dup] = true
 		}
-		e.Layers++
-		if ms, ok := t.Ops[k]; ok {
-			e.MS += ms
-			e.Hits++
-			continue
-		}
-		e.MS += t.fits[l.Kind].at(work(net, l))
+		out = append(out, timedLayer{l, k})
 	}
-	scale := t.Scale
-	if scale == 0 {
-		scale = 1
-	}
-	e.MS = t.Overhead + scale*e.MS
-	return e
+	return out
 }
-
-// MS is the estimate in milliseconds, for callers that need only that.
-func (t *Table) MS(net *spaces.Net) float64 { return t.Estimate(net).MS }
 
 func hasParams(k spaces.Kind) bool {
 	return k == spaces.Conv || k == spaces.Linear || k == spaces.FactReduce || k == spaces.BatchNorm
@@ -264,30 +276,23 @@ func layerOfKey(key string) (*spaces.Net, spaces.Layer, error) {
 		shapes = append(shapes, sh)
 	}
 	inputs := 1
+	ints := map[byte]*int{'o': &l.OutC, 'k': &l.Kernel, 's': &l.Stride, 'p': &l.Pad, 'd': &l.Dilation, 'g': &l.Groups, 'x': &inputs}
 	for _, a := range f[2:] {
-		var err error
 		switch a[0] {
-		case 'o':
-			_, err = fmt.Sscanf(a, "o%d", &l.OutC)
-		case 'k':
-			_, err = fmt.Sscanf(a, "k%d", &l.Kernel)
-		case 's':
-			_, err = fmt.Sscanf(a, "s%d", &l.Stride)
-		case 'p':
-			_, err = fmt.Sscanf(a, "p%d", &l.Pad)
-		case 'd':
-			_, err = fmt.Sscanf(a, "d%d", &l.Dilation)
-		case 'g':
-			_, err = fmt.Sscanf(a, "g%d", &l.Groups)
-		case 'x':
-			_, err = fmt.Sscanf(a, "x%d", &inputs)
 		case 'b':
 			l.Bias = a == "btrue"
 		case 'a':
 			l.Affine = a == "atrue"
-		}
-		if err != nil {
-			return nil, l, fmt.Errorf("latency: key %q: %q: %w", key, a, err)
+		default:
+			dst, ok := ints[a[0]]
+			if !ok {
+				return nil, l, fmt.Errorf("latency: key %q: unknown attribute %q", key, a)
+			}
+			n, err := strconv.Atoi(a[1:])
+			if err != nil {
+				return nil, l, fmt.Errorf("latency: key %q: %q: %w", key, a, err)
+			}
+			*dst = n
 		}
 	}
 	if l.Kind == spaces.Concat {
@@ -306,14 +311,4 @@ func layerOfKey(key string) (*spaces.Net, spaces.Layer, error) {
 		return nil, l, err
 	}
 	return net, net.Layers[net.Output], nil
-}
-
-// Keys lists the table's keys, sorted, for display.
-func (t *Table) Keys() []string {
-	out := make([]string, 0, len(t.Ops))
-	for k := range t.Ops {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

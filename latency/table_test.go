@@ -41,29 +41,10 @@ func testNets(t *testing.T, n int, seed uint64) []*spaces.Net {
 // reproduce it.
 func additive(net *spaces.Net) (time.Duration, error) {
 	total := 0.25 // ms of overhead
-	seen := map[string]bool{}
-	for _, l := range net.Layers {
-		k, ok := Key(net, l)
-		if !ok {
-			continue
-		}
-		if !hasParams(l.Kind) {
-			if seen[k+string(rune(len(l.Inputs)))+fmtInts(l.Inputs)] {
-				continue
-			}
-			seen[k+string(rune(len(l.Inputs)))+fmtInts(l.Inputs)] = true
-		}
-		total += 0.01*float64(len(l.Kind)) + 1e-6*work(net, l)
+	for _, l := range timed(net) {
+		total += 0.01*float64(len(l.Kind)) + 1e-6*work(net, l.Layer)
 	}
 	return time.Duration(total * float64(time.Millisecond)), nil
-}
-
-func fmtInts(v []int) string {
-	s := ""
-	for _, x := range v {
-		s += string(rune('a'+x%26)) + string(rune('a'+x/26%26))
-	}
-	return s
 }
 
 func TestEstimateSumsTheTable(t *testing.T) {
@@ -184,7 +165,7 @@ func TestScaleCalibratesWholeNetworks(t *testing.T) {
 	}
 	for i, net := range testNets(t, 5, 7) {
 		want, _ := shared(net)
-		if e := tab.MS(net); math.Abs(e-ms(want)) > 1e-2*ms(want) {
+		if e := tab.Estimate(net).MS; math.Abs(e-ms(want)) > 1e-2*ms(want) {
 			t.Errorf("net %d: estimate %.4f ms, measured %.4f ms", i, e, ms(want))
 		}
 	}
