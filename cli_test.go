@@ -496,6 +496,18 @@ func TestParetoBenchAndFront(t *testing.T) {
 	if _, err := cellar(t, "bench", "--table", table, "--objectives", "test_accuracy:up"); err == nil || !strings.Contains(err.Error(), "name:max or name:min") {
 		t.Errorf("bad --objectives: %v", err)
 	}
+	// Latency as an objective needs the machine's table, from --db.
+	lat := []string{"bench", "--table", table, "--strategies", "random", "--runs", "2", "--budget", "20", "--objectives", "test_accuracy:max,latency:min"}
+	if _, err := cellar(t, lat...); err == nil || !strings.Contains(err.Error(), "--db F") {
+		t.Errorf("latency objective without --db: %v", err)
+	}
+	db := filepath.Join(t.TempDir(), "lat.db")
+	if out, err := cellar(t, "latency", "build", "--db", db, "--spaces", "nb201", "--n", "3", "--reps", "1"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := cellar(t, append(lat, "--db", db)...); err != nil || !strings.Contains(out, "test_accuracy:max,latency:min") {
+		t.Errorf("latency objective: %v\n%s", err, out)
+	}
 
 	exp := writeExp(t, fmt.Sprintf(`
 name: mo
@@ -506,7 +518,7 @@ evaluator: {name: table, path: %s}
 objectives: [{name: test_accuracy, direction: max}, {name: flops, direction: min}]
 budget: {trials: 40}
 `, table))
-	db := filepath.Join(t.TempDir(), "mo.db")
+	db = filepath.Join(t.TempDir(), "mo.db")
 	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -547,6 +559,20 @@ func TestLatencyBuildAndCheck(t *testing.T) {
 	if _, err := cellar(t, "latency", "check", "--db", db, "--spaces", small, "--n", "3"); err == nil || !strings.Contains(err.Error(), "holds: none") {
 		t.Fatalf("check before any build: %v", err)
 	}
+	// A search against latency reads the machine's table from its database.
+	exp := writeExp(t, `
+name: fast
+seed: 1
+space: {name: nb201, channels: 4, cells: 1, input: [1, 12, 12]}
+strategy: {name: nsga2, population: 4}
+evaluator: params
+objectives: [{name: params, direction: min}, {name: latency, direction: min}]
+constraints: {latency: 1000}
+budget: {trials: 8}
+`)
+	if _, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err == nil || !strings.Contains(err.Error(), "run `cellar latency build --db F`") {
+		t.Fatalf("search against latency before any build: %v", err)
+	}
 	out, err := cellar(t, "latency", "build", "--db", db, "--spaces", small, "--n", "20", "--reps", "1")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -563,5 +589,24 @@ func TestLatencyBuildAndCheck(t *testing.T) {
 	}
 	if _, err := cellar(t, "latency", "build", "--db", db, "--spaces", "[{name: nb201, channels: -1}]"); err == nil || !strings.Contains(err.Error(), "channels") {
 		t.Errorf("bad space option: %v", err)
+	}
+	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err = cellar(t, "trials", "--db", db, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Trials []engine.Trial }
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Trials) != 8 {
+		t.Fatalf("%d trials", len(got.Trials))
+	}
+	for _, tr := range got.Trials {
+		if tr.Metrics["latency"] <= 0 || tr.Metrics[engine.MetricViolation] != 0 {
+			t.Errorf("trial %d: metrics %v", tr.ID, tr.Metrics)
+		}
 	}
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,12 +15,15 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"cellar/engine"
+	"cellar/latency"
+	"cellar/nn"
+	"cellar/storage"
 )
 
 func newBenchCmd() *cobra.Command {
 	var (
 		table, strats, space, metric, csvPath string
-		objectives, reference                 string
+		objectives, reference, latencyDB      string
 		runs, budget                          int
 		seed                                  uint64
 		minimise                              bool
@@ -66,7 +71,10 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 				if cfg.Objectives, err = parseObjectives(objectives); err != nil {
 					return fmt.Errorf("--objectives: %w", err)
 				}
-				if cfg.Ideal, cfg.Reference, err = t.Bounds(sp, cfg.Objectives); err != nil {
+				if cfg.Latency, err = benchLatency(latencyDB, cfg.Objectives); err != nil {
+					return err
+				}
+				if cfg.Ideal, cfg.Reference, err = t.Bounds(sp, cfg.Objectives, cfg.Latency); err != nil {
 					return err
 				}
 				if reference != "" {
@@ -108,7 +116,8 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 	f := cmd.Flags()
 	f.StringVar(&table, "table", "", "CSV table: an arch column and metric columns")
 	f.StringVar(&strats, "strategies", "random,evolution,regevo,local,predictor,reinforce", "comma-separated strategies")
-	f.StringVar(&objectives, "objectives", "", "several objectives, e.g. test_accuracy:max,params:min,flops:min (params and flops from the IR): compare hypervolumes")
+	f.StringVar(&objectives, "objectives", "", "several objectives, e.g. test_accuracy:max,params:min,latency:min (params, flops and latency from the IR): compare hypervolumes")
+	f.StringVar(&latencyDB, "db", "", "database holding this machine's latency table (cellar latency build), for a latency objective")
 	f.StringVar(&reference, "reference", "", "the hypervolume's reference point, one value per objective (default: the table's worst)")
 	f.StringVar(&space, "space", "nb201", "the space the table's archs belong to")
 	f.StringVar(&metric, "metric", "", "metric column to optimise (default: the first)")
@@ -211,4 +220,26 @@ func parseFloats(s string, n int) ([]float64, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// benchLatency loads this machine's latency table from path when an objective is
+// latency.
+func benchLatency(path string, objs []engine.Objective) (*latency.Table, error) {
+	if !slices.ContainsFunc(objs, func(o engine.Objective) bool { return o.Name == "latency" }) {
+		return nil, nil
+	}
+	if path == "" {
+		return nil, errors.New("--objectives: latency is estimated from this machine's latency table: give the database holding it with --db F (see cellar latency build)")
+	}
+	db, err := storage.OpenReadOnly(path, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	m := latency.ThisMachine(nn.BLAS)
+	t, err := db.Latency(m)
+	if err == nil && t == nil {
+		err = fmt.Errorf("%s holds no latency table for this machine (%s): run cellar latency build --db %s", path, m.Key(), path)
+	}
+	return t, err
 }

@@ -190,3 +190,13 @@ func newLatencyCheckCmd() *cobra.Command {
 	f.add(cmd, 100, 2)
 	return cmd
 }
+
+// latencyTable is this machine's latency table when the experiment estimates latency
+// (nil otherwise, and nil when the database holds none: Build then says how to make
+// one).
+func latencyTable(db *storage.DB, cfg *engine.Config) (*latency.Table, error) {
+	if !cfg.NeedsLatency() {
+		return nil, nil
+	}
+	return db.Latency(latency.ThisMachine(nn.BLAS))
+}

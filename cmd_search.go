@@ -175,6 +175,9 @@ func prepare(db *storage.DB, f searchFlags) (*session, error) {
 	if f.trials > 0 {
 		cfg.Budget.Trials = f.trials
 	}
+	if cfg.Latency, err = latencyTable(db, cfg); err != nil {
+		return nil, err
+	}
 	exp, err := engine.Build(cfg, src, evaluators())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", origin, err)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"cellar/latency"
 	"cellar/pareto"
 	"cellar/spaces"
 )
@@ -32,6 +33,8 @@ type BenchConfig struct {
 	// that 1 would be a front at the ideal point.
 	Objectives       []Objective
 	Reference, Ideal []float64
+	// Latency is the machine's latency table, for a latency objective.
+	Latency *latency.Table
 }
 
 // BenchRow is one strategy's best-so-far statistics after a number of queries.
@@ -118,7 +121,7 @@ func benchRun(ctx context.Context, cfg BenchConfig, comp Component, seed uint64,
 		objs = cfg.Objectives
 	}
 	c := &Config{Name: "bench", Seed: seed, Space: Component{Name: cfg.Space.Name()}, Strategy: comp, Evaluator: Component{Name: "table"},
-		Objectives: objs, Budget: Budget{Trials: cfg.Budget}, Parallelism: 1}
+		Objectives: objs, Budget: Budget{Trials: cfg.Budget}, Parallelism: 1, Latency: cfg.Latency}
 	strat, err := BuildStrategy(comp, cfg.Space, seed)
 	if err != nil {
 		return nil, err

@@ -11,20 +11,28 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"cellar/latency"
 )
 
 // Config is an experiment, fully described: the same Config and seed give the same
 // trials in the same order. It is read from YAML (or JSON, which YAML includes);
 // unknown keys anywhere are errors.
 type Config struct {
-	Name        string      `yaml:"name"`
-	Seed        uint64      `yaml:"seed"`
-	Space       Component   `yaml:"space"`
-	Strategy    Component   `yaml:"strategy"`
-	Evaluator   Component   `yaml:"evaluator"`
-	Objectives  []Objective `yaml:"objectives"`
-	Budget      Budget      `yaml:"budget"`
-	Parallelism int         `yaml:"parallelism"` // trials evaluated at once (1)
+	Name        string       `yaml:"name"`
+	Seed        uint64       `yaml:"seed"`
+	Space       Component    `yaml:"space"`
+	Strategy    Component    `yaml:"strategy"`
+	Evaluator   Component    `yaml:"evaluator"`
+	Objectives  []Objective  `yaml:"objectives"`
+	Budget      Budget       `yaml:"budget"`
+	Parallelism int          `yaml:"parallelism"` // trials evaluated at once (1)
+	Constraints *Constraints `yaml:"constraints,omitempty"`
+
+	// Latency is this machine's latency table, which latency limits and objectives
+	// are estimated from. It is not part of the experiment but of where it runs, so
+	// the caller loads it (from the database) before Build.
+	Latency *latency.Table `yaml:"-"`
 }
 
 // Component names a space, strategy or evaluator; its other keys are the component's
@@ -204,6 +212,11 @@ func (c *Config) check() error {
 	if c.Budget.Trials == 0 && c.Budget.Time == 0 {
 		return errors.New("budget: give trials, time or both (e.g. budget: {trials: 100})")
 	}
+	if c.Constraints != nil {
+		if err := c.Constraints.check(); err != nil {
+			return err
+		}
+	}
 	seen := map[string]bool{}
 	for i, o := range c.Objectives {
 		if o.Name == "" {
@@ -220,6 +233,20 @@ func (c *Config) check() error {
 		seen[o.Name] = true
 	}
 	return nil
+}
+
+// NeedsLatency says whether the experiment estimates latency: as an objective or a
+// limit. The caller then loads the machine's table into Latency before Build.
+func (c *Config) NeedsLatency() bool {
+	if c.Constraints != nil && c.Constraints.Latency > 0 {
+		return true
+	}
+	for _, o := range c.Objectives {
+		if o.Name == "latency" {
+			return true
+		}
+	}
+	return false
 }
 
 // Marshal writes the config as YAML; ParseConfig reads it back to an equal config.

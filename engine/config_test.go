@@ -97,7 +97,14 @@ func TestBadConfigs(t *testing.T) {
 		{"bad strategy value", strings.Replace(goodConfig, "sample: 3", "sample: 30", 1), "need 1 <= sample <= population"},
 		{"two documents", goodConfig + "\n---\nname: y\n", "more than one"},
 		{"table without path", strings.Replace(goodConfig, "{name: params}", "{name: table}", 1), "missing path"},
-		{"table objective", strings.Replace(strings.Replace(strings.Replace(goodConfig, "{name: params}", "{name: table, path: "+table+"}", 1), "name: cell, nodes: 3, layers: 6, channels: 8, classes: 10, input: [1, 28, 28]", "name: nb201", 1), "{name: params, direction: min}", "{name: latency, direction: min}", 1), `gives no metric "latency" (it gives: acc; params and flops come from the IR`},
+		{"table objective", strings.Replace(strings.Replace(strings.Replace(goodConfig, "{name: params}", "{name: table, path: "+table+"}", 1), "name: cell, nodes: 3, layers: 6, channels: 8, classes: 10, input: [1, 28, 28]", "name: nb201", 1), "{name: params, direction: min}", "{name: latency, direction: min}", 1), "objectives[0]: latency is estimated from this machine's latency table, and none was loaded: run `cellar latency build"},
+		{"latency limit without a table", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {latency: 20}", 1), "constraints: latency is estimated from this machine's latency table"},
+		{"no limits", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {mode: reject}", 1), "constraints: give at least one of params, flops, latency"},
+		{"negative limit", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {flops: -1}", 1), "constraints: limits must not be negative"},
+		{"bad mode", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {flops: 1e6, mode: drop}", 1), `constraints: mode "drop"; use reject or penalise`},
+		{"bad penalty", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {flops: 1e6, penalty: 20}", 1), "constraints: penalty 20"},
+		{"unknown constraint", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {memory: 1e6}", 1), "field memory not found"},
+		{"impossible limit", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {params: 10}", 1), "constraints: none of 1000 archs sampled from cell meets params ≤ 10 (least seen"},
 		{"listed twice", strings.Replace(goodConfig, "  - {name: params, direction: min}", "  - {name: params}\n  - {name: params}", 1), "listed twice"},
 	} {
 		c, err := ParseConfig([]byte(tc.src))

@@ -80,6 +80,7 @@ type Engine struct {
 	exp       *Experiment
 	opt       Options
 	obj       Objective
+	measures  map[string]spaces.Limit // what the engine measures on the IR, by metric
 	hub       hub
 	published sync.Mutex // held from a commit until its events are published
 	cmds      chan command
@@ -134,6 +135,7 @@ type command struct {
 func New(exp *Experiment, opt Options) *Engine {
 	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), accepting: make(chan struct{}), done: make(chan struct{}), nextID: 1, state: Idle,
 		learnDone: make(chan learnResult, 1), reported: map[string]int{}}
+	e.measures = measures(exp.Config.Latency)
 	e.status = Status{Name: exp.Config.Name, State: Idle, Budget: exp.Config.Budget}
 	return e
 }
@@ -501,39 +503,14 @@ func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial) (out O
 		e.mu.Unlock()
 		e.hub.publish(Event{Kind: TrialProgress, Trial: t, Progress: p})
 	}
+	if err := e.checkFeasible(arch); err != nil {
+		return Outcome{}, err
+	}
 	out, err = e.exp.Evaluator.Evaluate(ctx, arch, report)
 	if err == nil {
-		err = e.addSize(arch, &out)
+		err = e.measure(arch, &out)
 	}
 	return out, err
-}
-
-// addSize adds params and flops, from the IR, to an outcome that lacks them when an
-// objective needs them: any evaluator can then be searched against size.
-func (e *Engine) addSize(arch spaces.Arch, out *Outcome) error {
-	need := false
-	for _, o := range e.exp.Config.Objectives {
-		if _, ok := out.Metrics[o.Name]; !ok && (o.Name == "params" || o.Name == "flops") {
-			need = true
-		}
-	}
-	if !need {
-		return nil
-	}
-	net, err := e.exp.Space.Network(arch)
-	if err != nil {
-		return fmt.Errorf("build network: %w", err)
-	}
-	if out.Metrics == nil {
-		out.Metrics = map[string]float64{}
-	}
-	if _, ok := out.Metrics["params"]; !ok {
-		out.Metrics["params"] = float64(net.Params())
-	}
-	if _, ok := out.Metrics["flops"]; !ok {
-		out.Metrics["flops"] = float64(net.FLOPs())
-	}
-	return nil
 }
 
 // collect takes a finished evaluation back on the engine's goroutine. ctx is Run's: an
@@ -565,7 +542,8 @@ func (e *Engine) collect(ctx context.Context, r finished) {
 // score is the first objective, oriented so that higher is better.
 func (e *Engine) score(t Trial) (float64, error) { return objectiveScore(t, e.obj) }
 
-// objectiveScore is a trial's value of objective o, oriented so that higher is better.
+// objectiveScore is a trial's value of objective o, oriented so that higher is better,
+// and scaled by the trial's constraint penalty, if it has one.
 func objectiveScore(t Trial, o Objective) (float64, error) {
 	v, ok := t.Metrics[o.Name]
 	if !ok {
@@ -576,6 +554,9 @@ func objectiveScore(t Trial, o Objective) (float64, error) {
 	}
 	if !o.Maximise() {
 		v = -v
+	}
+	if f, ok := t.Metrics[MetricPenalty]; ok {
+		v = penalised(v, f)
 	}
 	return v, nil
 }

@@ -61,7 +61,7 @@ type OneShot struct {
 
 // NewOneShot loads the data and builds the (untrained) supernet.
 func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
-	shot, ok := space.(spaces.OneShot)
+	shot, ok := spaces.Base(space).(spaces.OneShot)
 	if !ok {
 		return nil, fmt.Errorf("oneshot: space %s has no supernet (nb201 and cell do)", space.Name())
 	}

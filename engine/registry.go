@@ -13,8 +13,9 @@ import (
 // Experiment is a Config with its parts built.
 type Experiment struct {
 	Config    *Config
-	Source    []byte // the config as the user wrote it, kept with the experiment
-	Space     spaces.Space
+	Source    []byte       // the config as the user wrote it, kept with the experiment
+	Space     spaces.Space // constrained, in reject mode (see Constraints)
+	Limits    []spaces.Limit
 	Strategy  strategies.Strategy
 	Evaluator Evaluator
 }
@@ -158,9 +159,13 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 // evaluator from (Evaluators() when nil). Objectives default to the evaluator's first
 // metric, maximised; an objective the evaluator does not give is an error.
 func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (*Experiment, error) {
-	space, err := BuildSpace(cfg.Space)
+	base, err := BuildSpace(cfg.Space)
 	if err != nil {
 		return nil, fmt.Errorf("space: %w", err)
+	}
+	space, limits, err := constrain(cfg, base)
+	if err != nil {
+		return nil, err
 	}
 	strat, err := BuildStrategy(cfg.Strategy, space, cfg.Seed)
 	if err != nil {
@@ -178,7 +183,7 @@ func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (
 		sort.Strings(names)
 		return nil, fmt.Errorf("evaluator: unknown evaluator %q (evaluators: %s)", cfg.Evaluator.Name, strings.Join(names, ", "))
 	}
-	eval, err := f(cfg.Evaluator, space)
+	eval, err := f(cfg.Evaluator, base)
 	if err != nil {
 		return nil, fmt.Errorf("evaluator: %w", err)
 	}
@@ -188,7 +193,7 @@ func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (
 	if err := setObjectives(strat, cfg.Objectives); err != nil {
 		return nil, fmt.Errorf("strategy: %w", err)
 	}
-	return &Experiment{Config: cfg, Source: source, Space: space, Strategy: strat, Evaluator: eval}, nil
+	return &Experiment{Config: cfg, Source: source, Space: space, Limits: limits, Strategy: strat, Evaluator: eval}, nil
 }
 
 // setObjectives tells a multi-objective strategy which way each objective is better.
@@ -211,13 +216,17 @@ func checkObjectives(cfg *Config, metrics []string) error {
 			cfg.Objectives[0].Direction = "min"
 		}
 	}
+	measured := measures(cfg.Latency) // the engine adds these from the IR
 	for i, o := range cfg.Objectives {
-		found := o.Name == "params" || o.Name == "flops" // the engine adds them from the IR
+		_, found := measured[o.Name]
 		for _, m := range metrics {
 			found = found || m == o.Name
 		}
+		if !found && o.Name == "latency" {
+			return fmt.Errorf("objectives[%d]: %w", i, errNoLatencyTable)
+		}
 		if !found {
-			return fmt.Errorf("objectives[%d]: %s gives no metric %q (it gives: %s; params and flops come from the IR with any evaluator)", i, cfg.Evaluator.Name, o.Name, strings.Join(metrics, ", "))
+			return fmt.Errorf("objectives[%d]: %s gives no metric %q (it gives: %s; params, flops and latency come from the IR with any evaluator)", i, cfg.Evaluator.Name, o.Name, strings.Join(metrics, ", "))
 		}
 	}
 	return nil

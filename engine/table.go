@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 
+	"cellar/latency"
 	"cellar/spaces"
 )
 
@@ -151,8 +152,10 @@ func (t *Table) Evaluate(ctx context.Context, arch spaces.Arch, _ func(Progress)
 }
 
 // Bounds are the best (ideal) and worst values of each objective over every arch of
-// the table; params and flops, where the table has no such column, come from the IR.
-func (t *Table) Bounds(space spaces.Space, objs []Objective) (ideal, worst []float64, err error) {
+// the table; params, flops and latency (with lat, the machine's latency table), where
+// the table has no such column, come from the IR.
+func (t *Table) Bounds(space spaces.Space, objs []Objective, lat *latency.Table) (ideal, worst []float64, err error) {
+	measured := measures(lat)
 	ideal, worst = make([]float64, len(objs)), make([]float64, len(objs))
 	for i, o := range objs {
 		ideal[i], worst[i] = math.Inf(-1), math.Inf(1)
@@ -167,7 +170,7 @@ func (t *Table) Bounds(space spaces.Space, objs []Objective) (ideal, worst []flo
 			var v float64
 			if c := col(o.Name); c >= 0 {
 				v = t.values[row][c]
-			} else if o.Name == "params" || o.Name == "flops" {
+			} else if m, ok := measured[o.Name]; ok {
 				if net == nil {
 					a, err := space.Parse([]byte(key))
 					if err != nil {
@@ -177,10 +180,9 @@ func (t *Table) Bounds(space spaces.Space, objs []Objective) (ideal, worst []flo
 						return nil, nil, err
 					}
 				}
-				v = float64(net.Params())
-				if o.Name == "flops" {
-					v = float64(net.FLOPs())
-				}
+				v = m.Measure(net)
+			} else if o.Name == "latency" {
+				return nil, nil, errNoLatencyTable
 			} else {
 				return nil, nil, fmt.Errorf("%s has no column %q", t.path, o.Name)
 			}

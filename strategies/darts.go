@@ -123,7 +123,7 @@ func (o DartsOptions) check() error {
 
 // newDarts builds DARTS on given data (tests give their own).
 func newDarts(space spaces.Space, seed uint64, opt DartsOptions, train, val *nn.Dataset) (*Darts, error) {
-	oneshot, ok := space.(spaces.OneShot)
+	oneshot, ok := spaces.Base(space).(spaces.OneShot)
 	if !ok {
 		return nil, fmt.Errorf("darts: space %s has no supernet (nb201 and cell do)", space.Name())
 	}

@@ -39,7 +39,7 @@ type Reinforce struct {
 // NewReinforce checks the options (zero fields take the defaults) and builds the
 // controller.
 func NewReinforce(space spaces.Space, seed uint64, opt ReinforceOptions) (*Reinforce, error) {
-	tok, ok := space.(spaces.Tokenizer)
+	tok, ok := spaces.Base(space).(spaces.Tokenizer)
 	if !ok {
 		return nil, fmt.Errorf("reinforce: space %s has no token form (nb201 and cell do)", space.Name())
 	}

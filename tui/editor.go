@@ -40,7 +40,7 @@ type Editor struct {
 // NewEditor opens an editor on arch (from trial parent) in space.
 func NewEditor(space spaces.Space, arch string, parent uint64) *Editor {
 	e := &Editor{space: space, parent: parent, arch: arch}
-	switch space.(type) {
+	switch spaces.Base(space).(type) {
 	case *spaces.NB201:
 		e.opNames = spaces.NB201Ops
 	case *spaces.Cell:
