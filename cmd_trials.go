@@ -16,9 +16,9 @@ import (
 
 func newTrialsCmd() *cobra.Command {
 	var db, exp string
-	var asJSON, front bool
+	var asJSON, front, scaling bool
 	cmd := &cobra.Command{
-		Use:   "trials --db F [--exp ID] [--json] [--front]",
+		Use:   "trials --db F [--exp ID] [--json] [--front | --scaling]",
 		Short: "List an experiment's trials (the newest experiment by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -41,6 +41,22 @@ func newTrialsCmd() *cobra.Command {
 				}
 				trials = slices.DeleteFunc(trials, func(t engine.Trial) bool { return !slices.Contains(cp.Front, t.ID) })
 			}
+			if scaling {
+				rows, err := scalingRows(x, trials)
+				if err != nil {
+					return err
+				}
+				if !asJSON {
+					printScaling(cmd.OutOrStdout(), rows)
+					return nil
+				}
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					Experiment uint64       `json:"experiment"`
+					Scaling    []scalingRow `json:"scaling"`
+				}{x.ID, rows})
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -56,6 +72,7 @@ func newTrialsCmd() *cobra.Command {
 	cmd.Flags().StringVar(&db, "db", defaultDB, "database file")
 	cmd.Flags().StringVar(&exp, "exp", "", "experiment `ID` (default: the newest)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&scaling, "scaling", false, "the table of a compound scaling search: each trial's coefficients, multipliers, input, FLOPs and params")
 	cmd.Flags().BoolVar(&front, "front", false, "only the trials on the Pareto front (experiments with two or more objectives)")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"cellar/latency"
 	"cellar/spaces"
@@ -35,6 +36,24 @@ const (
 	// MetricPenalty is the factor (penalise mode) the trial's scores were scaled by.
 	MetricPenalty = "constraint_penalty"
 )
+
+// Label says what the limits are, for displays: "latency ≤ 10 ms, params ≤ 1e+06 (reject)".
+func (c *Constraints) Label() string {
+	var parts []string
+	for _, l := range []struct {
+		name, unit string
+		max        float64
+	}{{"latency", " ms", c.Latency}, {"params", "", c.Params}, {"flops", "", c.FLOPs}} {
+		if l.max > 0 {
+			parts = append(parts, fmt.Sprintf("%s ≤ %.4g%s", l.name, l.max, l.unit))
+		}
+	}
+	mode := c.Mode
+	if mode == "" {
+		mode = "reject"
+	}
+	return strings.Join(parts, ", ") + " (" + mode + ")"
+}
 
 // Penalise says whether over-limit archs are evaluated and penalised, not rejected.
 func (c *Constraints) Penalise() bool { return c.Mode == "penalise" }

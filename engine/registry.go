@@ -95,8 +95,18 @@ func BuildSpace(c Component) (spaces.Space, error) {
 	return nil, fmt.Errorf("unknown space %q (spaces: cell, nb201, network)", c.Name)
 }
 
+// ExperimentSpace is the space an experiment's archs belong to: the configured space,
+// or, for compound scaling, its scaled archs (a base arch with coefficients).
+func ExperimentSpace(cfg *Config) (spaces.Space, error) {
+	s, err := BuildSpace(cfg.Space)
+	if err != nil || cfg.Strategy.Name != "compound" {
+		return s, err
+	}
+	return spaces.NewScaled(s)
+}
+
 // StrategyNames lists the built-in strategies.
-var StrategyNames = []string{"random", "evolution", "regevo", "local", "predictor", "reinforce", "darts", "nsga2"}
+var StrategyNames = []string{"random", "evolution", "regevo", "local", "predictor", "reinforce", "darts", "nsga2", "compound"}
 
 // BuildStrategy makes the strategy a component names, seeded.
 func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Strategy, error) {
@@ -145,6 +155,12 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 			opt.Depth = spaces.SearchDepth[space.Name()]
 		}
 		return strategies.NewDarts(space, seed, opt)
+	case "compound":
+		var opt strategies.CompoundOptions
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return strategies.NewCompound(space, opt)
 	case "predictor":
 		var opt strategies.PredictorOptions
 		if err := c.Decode(&opt); err != nil {
@@ -159,7 +175,7 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 // evaluator from (Evaluators() when nil). Objectives default to the evaluator's first
 // metric, maximised; an objective the evaluator does not give is an error.
 func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (*Experiment, error) {
-	base, err := BuildSpace(cfg.Space)
+	base, err := ExperimentSpace(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("space: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"sync"
 
 	"cellar/nn"
 	"cellar/spaces"
@@ -29,6 +30,9 @@ type Train struct {
 	space              spaces.Space
 	opt                TrainOptions
 	train, valid, test *nn.Dataset
+
+	mu      sync.Mutex
+	resized map[[2]int]*[3]*nn.Dataset // train, valid, test at another resolution
 }
 
 // NewTrain loads the dataset (once per process) and checks the options.
@@ -94,7 +98,9 @@ func (t *Train) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Pr
 		}
 		progress(Progress{Epoch: p.Epoch, Step: p.Step, Metrics: m})
 	}
-	res, err := nn.Train(ctx, net, t.train, t.valid, t.test, t.opt.TrainConfig, t.Seed(arch), report)
+	in := net.Layers[0].Shape
+	sets := t.at(in.H, in.W)
+	res, err := nn.Train(ctx, net, sets[0], sets[1], sets[2], t.opt.TrainConfig, t.Seed(arch), report)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -113,4 +119,27 @@ func (t *Train) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Pr
 			Metrics: map[string]float64{"train_loss": p.TrainLoss, "train_accuracy": p.TrainAcc, "val_accuracy": p.ValAcc}})
 	}
 	return out, nil
+}
+
+// at is the train, validation and test sets at h x w: the dataset's own, or resampled
+// once for the networks that compound scaling gives another input resolution.
+func (t *Train) at(h, w int) [3]*nn.Dataset {
+	if h == t.train.H && w == t.train.W {
+		return [3]*nn.Dataset{t.train, t.valid, t.test}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	key := [2]int{h, w}
+	if s, ok := t.resized[key]; ok {
+		return *s
+	}
+	if t.resized == nil {
+		t.resized = map[[2]int]*[3]*nn.Dataset{}
+	}
+	s := [3]*nn.Dataset{t.train.Resized(h, w), t.valid.Resized(h, w), nil}
+	if t.test != nil {
+		s[2] = t.test.Resized(h, w)
+	}
+	t.resized[key] = &s
+	return s
 }

@@ -327,11 +327,16 @@ func (s *Network) Network(a Arch) (*Net, error) {
 	if err := s.Validate(a); err != nil {
 		return nil, err
 	}
+	return s.build(s.arch(a).Stages())
+}
+
+// build is Network for stages already checked.
+func (s *Network) build(stages []Stage) (*Net, error) {
 	b := newBuilder(s.opt.shape())
 	x := b.conv("stem/conv", 0, s.opt.Stem, 3, 1, 1, 1)
 	x = b.bn("stem/bn", x)
 	x = b.relu("stem/relu", x)
-	for i, st := range s.arch(a).Stages() {
+	for i, st := range stages {
 		for d := 0; d < st.Depth; d++ {
 			stride := 1
 			if i > 0 && d == 0 {

@@ -189,7 +189,7 @@ func (b *Browser) load(info storage.ExperimentInfo) tea.Cmd {
 		if err != nil {
 			return expMsg{err: fmt.Errorf("experiment %d's config: %w", info.ID, err)}
 		}
-		space, err := engine.BuildSpace(cfg.Space)
+		space, err := engine.ExperimentSpace(cfg)
 		if err != nil {
 			return expMsg{err: fmt.Errorf("experiment %d's space: %w", info.ID, err)}
 		}

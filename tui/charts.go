@@ -255,6 +255,12 @@ func archDiagram(c *Common, title string, space spaces.Space, arch string, w int
 	edge := func(from int, op string) string {
 		return st.Muted.Render(fmt.Sprintf("%d", from)) + " ─" + st.Accent.Render(shortOp(op)) + "→"
 	}
+	if x, ok := a.(spaces.ScaledArch); ok { // compound scaling: the base arch, and how it is scaled
+		s := x.Scaling()
+		lines = append(lines, truncate(fmt.Sprintf("scaled: depth ×%.2f  width ×%.2f  resolution ×%.2f  (α %.3g β %.3g γ %.3g φ %.3g)",
+			s.Depth, s.Width, s.Resolution, x.Alpha, x.Beta, x.Gamma, x.Phi), w))
+		a, arch = x.Base(), x.Base().String()
+	}
 	switch x := a.(type) {
 	case spaces.NB201Arch: // NB201's string form lists each node's edges
 		nodes, _ := cellNodes(arch)

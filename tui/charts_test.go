@@ -33,6 +33,7 @@ func TestArchDiagrams(t *testing.T) {
 	nb, _ := spaces.NewNB201(spaces.DefaultNB201)
 	cell, _ := spaces.NewCell(spaces.DefaultCell)
 	net, _ := spaces.NewNetwork(spaces.DefaultNetwork)
+	scaled, _ := spaces.NewScaled(nb)
 	for _, tc := range []struct {
 		space spaces.Space
 		arch  string
@@ -57,6 +58,10 @@ func TestArchDiagrams(t *testing.T) {
 				" │      └conv5────────┴max3──┤      │     └max3──┴avg3────────────────┘      │",
 				" └id─────────────────────────┴avg3──┘                                        ╳",
 				"output: concat of nodes 2-5"}},
+		{scaled, "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|@alpha=1.2,beta=1.1,gamma=1.15,phi=2",
+			[]string{
+				"scaled: depth ×1.44  width ×1.21  resolution ×1.32  (α 1.2 β 1.1 γ 1.15 φ 2)",
+				" └skip──┴conv3─┴conv1─┘"}},
 		{net, "|conv,d=2,w=32,k=3,e=1|mbconv,d=3,w=64,k=5,e=6|bottleneck,d=1,w=16,k=7,e=4|",
 			[]string{"stage 1  mbconv ×3  width 64  k5  e6"}},
 	} {

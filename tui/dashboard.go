@@ -300,6 +300,9 @@ func (d *Dashboard) header(w int) string {
 		trials += fmt.Sprintf(" (%d failed)", s.Failed)
 	}
 	parts = append(parts, trials)
+	if c := d.exp.Config.Constraints; c != nil {
+		parts = append(parts, c.Label())
+	}
 	if s.Learning != "" {
 		step := 1
 		of := ""
