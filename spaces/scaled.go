@@ -52,23 +52,21 @@ func (o Options) scaled(r float64, m int) Options {
 // ScaledNetwork builds a's network with Channels, Cells and the input scaled.
 func (s *NB201) ScaledNetwork(a Arch, sc Scaling) (*Net, error) {
 	opt := s.opt
-	opt.Options = opt.scaled(sc.Resolution, 4) // two reductions
-	opt.Channels = scaleChannels(opt.Channels, sc.Width)
-	opt.Cells = scaleDepth(opt.Cells, sc.Depth)
-	t, err := NewNB201(opt)
-	if err != nil {
-		return nil, fmt.Errorf("scaled %s: %w", scaledLabel(sc), err)
-	}
-	return t.Network(a)
+	opt.Options, opt.Channels, opt.Cells = opt.scaled(sc.Resolution, 4), scaleChannels(opt.Channels, sc.Width), scaleDepth(opt.Cells, sc.Depth)
+	return scaledBuild(a, sc, func() (*NB201, error) { return NewNB201(opt) })
 }
 
 // ScaledNetwork builds a's network with Channels, Layers and the input scaled.
 func (s *Cell) ScaledNetwork(a Arch, sc Scaling) (*Net, error) {
 	opt := s.opt
-	opt.Options = opt.scaled(sc.Resolution, 4) // two reductions
-	opt.Channels = scaleChannels(opt.Channels, sc.Width)
-	opt.Layers = scaleDepth(opt.Layers, sc.Depth)
-	t, err := NewCell(opt)
+	opt.Options, opt.Channels, opt.Layers = opt.scaled(sc.Resolution, 4), scaleChannels(opt.Channels, sc.Width), scaleDepth(opt.Layers, sc.Depth)
+	return scaledBuild(a, sc, func() (*Cell, error) { return NewCell(opt) })
+}
+
+// scaledBuild builds a in the space that scaled options make. nb201 and cell halve
+// the resolution twice with two paths that must agree, hence inputs a multiple of 4.
+func scaledBuild[S Space](a Arch, sc Scaling, space func() (S, error)) (*Net, error) {
+	t, err := space()
 	if err != nil {
 		return nil, fmt.Errorf("scaled %s: %w", scaledLabel(sc), err)
 	}
