@@ -94,7 +94,9 @@ func (g convGeom) im2col(x []float32, grp int, cols []float32) {
 					clear(d[:lo])
 					clear(d[hi:])
 					if g.Stride == 1 {
-						copy(d[lo:hi], src[lo+off:hi+off])
+						if lo < hi { // else every column reads padding (a kernel wider than the input)
+							copy(d[lo:hi], src[lo+off:hi+off])
+						}
 						continue
 					}
 					for ow := lo; ow < hi; ow++ {
@@ -126,6 +128,9 @@ func (g convGeom) col2im(cols []float32, grp int, dx []float32) {
 					s := src[oh*g.OutW : (oh+1)*g.OutW]
 					dst := plane[ih*g.W : (ih+1)*g.W]
 					if g.Stride == 1 {
+						if lo >= hi {
+							continue
+						}
 						d := dst[lo+off : hi+off]
 						for i, v := range s[lo:hi] {
 							d[i] += v

@@ -189,3 +189,61 @@ func TestBatchNormNormalisesAndTracksRunningStats(t *testing.T) {
 		t.Errorf("running means %v", bn.runningMean)
 	}
 }
+
+// TestConvForwardByDefinition compares the conv op with the sum that defines it,
+// including kernels wider than the input (a 7x7 conv on a 2x2 map, as the network
+// space's late stages make), where most taps read padding.
+func TestConvForwardByDefinition(t *testing.T) {
+	for _, tc := range []convGeom{
+		{N: 2, C: 3, H: 5, W: 5, K: 3, OutC: 4, Stride: 1, Dil: 1, PadH: 1, PadW: 1, Groups: 1},
+		{N: 1, C: 2, H: 2, W: 2, K: 7, OutC: 3, Stride: 1, Dil: 1, PadH: 3, PadW: 3, Groups: 1},
+		{N: 1, C: 2, H: 2, W: 2, K: 7, OutC: 3, Stride: 2, Dil: 1, PadH: 3, PadW: 3, Groups: 1},
+		{N: 1, C: 4, H: 2, W: 2, K: 5, OutC: 4, Stride: 1, Dil: 1, PadH: 2, PadW: 2, Groups: 4},
+		{N: 1, C: 2, H: 1, W: 1, K: 3, OutC: 2, Stride: 2, Dil: 1, PadH: 1, PadW: 1, Groups: 1},
+		{N: 1, C: 2, H: 7, W: 7, K: 3, OutC: 2, Stride: 1, Dil: 2, PadH: 2, PadW: 2, Groups: 1},
+	} {
+		tc.OutH = (tc.H+2*tc.PadH-tc.Dil*(tc.K-1)-1)/tc.Stride + 1
+		tc.OutW = tc.OutH
+		rng := rand.New(rand.NewPCG(7, 7))
+		x := make([]float32, tc.N*tc.C*tc.H*tc.W)
+		w := make([]float32, tc.OutC*(tc.C/tc.Groups)*tc.K*tc.K)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		for i := range w {
+			w[i] = float32(rng.NormFloat64())
+		}
+		y := make([]float32, tc.N*tc.OutC*tc.OutH*tc.OutW)
+		tc.forward(x, w, y)
+		cg, og := tc.C/tc.Groups, tc.OutC/tc.Groups
+		for n := 0; n < tc.N; n++ {
+			for o := 0; o < tc.OutC; o++ {
+				for oh := 0; oh < tc.OutH; oh++ {
+					for ow := 0; ow < tc.OutW; ow++ {
+						var want float64
+						for c := 0; c < cg; c++ {
+							ic := o/og*cg + c
+							for kh := 0; kh < tc.K; kh++ {
+								for kw := 0; kw < tc.K; kw++ {
+									ih, iw := oh*tc.Stride-tc.PadH+kh*tc.Dil, ow*tc.Stride-tc.PadW+kw*tc.Dil
+									if ih < 0 || ih >= tc.H || iw < 0 || iw >= tc.W {
+										continue
+									}
+									want += float64(x[((n*tc.C+ic)*tc.H+ih)*tc.W+iw]) * float64(w[((o*cg+c)*tc.K+kh)*tc.K+kw])
+								}
+							}
+						}
+						if got := y[((n*tc.OutC+o)*tc.OutH+oh)*tc.OutW+ow]; math.Abs(float64(got)-want) > 1e-4 {
+							t.Fatalf("%s: y[%d,%d,%d,%d] = %g, by definition %g", tc.String(), n, o, oh, ow, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	// And the gradients of a kernel wider than the input.
+	wide := convGeom{N: 1, C: 2, H: 2, W: 2, K: 7, OutC: 2, Stride: 1, Dil: 1, PadH: 3, PadW: 3, Groups: 1, OutH: 2, OutW: 2}
+	checkGrad(t, wide.String(), []tensor.Shape{{1, 2, 2, 2}, {2, 2, 7, 7}}, func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+		return G.ApplyOp(&convOp{g: wide}, in[0], in[1])
+	})
+}
