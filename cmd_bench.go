@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -225,7 +224,8 @@ func parseFloats(s string, n int) ([]float64, error) {
 // benchLatency loads this machine's latency table from path when an objective is
 // latency.
 func benchLatency(path string, objs []engine.Objective) (*latency.Table, error) {
-	if !slices.ContainsFunc(objs, func(o engine.Objective) bool { return o.Name == "latency" }) {
+	cfg := &engine.Config{Objectives: objs}
+	if !cfg.NeedsLatency() {
 		return nil, nil
 	}
 	if path == "" {
@@ -236,10 +236,9 @@ func benchLatency(path string, objs []engine.Objective) (*latency.Table, error) 
 		return nil, err
 	}
 	defer db.Close()
-	m := latency.ThisMachine(nn.BLAS)
-	t, err := db.Latency(m)
+	t, err := latencyTable(db, cfg)
 	if err == nil && t == nil {
-		err = fmt.Errorf("%s holds no latency table for this machine (%s): run cellar latency build --db %s", path, m.Key(), path)
+		err = fmt.Errorf("%s holds no latency table for this machine (%s): run cellar latency build --db %s", path, latency.ThisMachine(nn.BLAS).Key(), path)
 	}
 	return t, err
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 
 	"cellar/latency"
@@ -144,36 +143,51 @@ func constrain(cfg *Config, space spaces.Space) (spaces.Space, []spaces.Limit, e
 	return c, limits, nil
 }
 
-// measure adds to an outcome what the objectives and constraints need from the IR:
-// params, flops and latency where the evaluator gave none, and the constraint
-// metrics. In reject mode an arch over a limit is an error, before any evaluation.
-func (e *Engine) measure(arch spaces.Arch, out *Outcome) error {
-	var need []string // measured here: what the evaluator did not give
+// measure reads off the arch's IR, from one build of its network, the params,
+// flops and latency that the objectives and limits need. In reject mode an arch over
+// a limit is an error here, before any evaluation: archs that do not come from the
+// constrained space's Sample or Mutate (a controller's decoded tokens) fail at once,
+// naming the limit.
+func (e *Engine) measure(arch spaces.Arch) (map[string]float64, error) {
+	var need []spaces.Limit
 	for _, o := range e.exp.Config.Objectives {
-		if _, ok := e.measures[o.Name]; ok && !slices.Contains(need, o.Name) {
-			need = append(need, o.Name)
+		if m, ok := e.measures[o.Name]; ok {
+			need = append(need, m)
 		}
 	}
-	for _, l := range e.exp.Limits {
-		if !slices.Contains(need, l.Name) {
-			need = append(need, l.Name)
+	need = append(need, e.exp.Limits...)
+	if len(need) == 0 {
+		return nil, nil
+	}
+	net, err := e.exp.Space.Network(arch)
+	if err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	vals := spaces.Measured(net, need)
+	if _, reject := e.exp.Space.(*spaces.Constrained); reject {
+		if v := spaces.Violations(vals, e.exp.Limits); len(v) > 0 {
+			return nil, fmt.Errorf("constraint: %w", v[0])
 		}
 	}
-	need = slices.DeleteFunc(need, func(name string) bool { _, ok := out.Metrics[name]; return ok })
-	if len(need) > 0 {
-		net, err := e.exp.Space.Network(arch)
-		if err != nil {
-			return fmt.Errorf("build network: %w", err)
-		}
-		if out.Metrics == nil {
-			out.Metrics = map[string]float64{}
-		}
-		for _, name := range need {
-			out.Metrics[name] = e.measures[name].Measure(net)
+	return vals, nil
+}
+
+// addMeasured adds the IR's values to an outcome where the evaluator gave none, and
+// the constraint metrics.
+func (e *Engine) addMeasured(vals map[string]float64, out *Outcome) {
+	if len(vals) == 0 {
+		return
+	}
+	if out.Metrics == nil {
+		out.Metrics = map[string]float64{}
+	}
+	for name, v := range vals {
+		if _, ok := out.Metrics[name]; !ok {
+			out.Metrics[name] = v
 		}
 	}
 	if e.exp.Limits == nil {
-		return nil
+		return
 	}
 	c := e.exp.Config.Constraints
 	worst, factor := 0.0, 1.0
@@ -185,21 +199,6 @@ func (e *Engine) measure(arch spaces.Arch, out *Outcome) error {
 	if c.Penalise() {
 		out.Metrics[MetricPenalty] = factor
 	}
-	return nil
-}
-
-// checkFeasible is reject mode's guard for archs that do not come from the
-// constrained space's Sample or Mutate (a controller's decoded tokens, a supernet's
-// argmax): they fail at once, naming the limit, without being evaluated.
-func (e *Engine) checkFeasible(arch spaces.Arch) error {
-	c, ok := e.exp.Space.(*spaces.Constrained)
-	if !ok {
-		return nil
-	}
-	if err := c.Check(arch); err != nil {
-		return fmt.Errorf("constraint: %w", err)
-	}
-	return nil
 }
 
 // penalised scales an oriented score (higher is better) by a penalty factor in

@@ -503,12 +503,13 @@ func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial) (out O
 		e.mu.Unlock()
 		e.hub.publish(Event{Kind: TrialProgress, Trial: t, Progress: p})
 	}
-	if err := e.checkFeasible(arch); err != nil {
+	measured, err := e.measure(arch)
+	if err != nil {
 		return Outcome{}, err
 	}
 	out, err = e.exp.Evaluator.Evaluate(ctx, arch, report)
 	if err == nil {
-		err = e.measure(arch, &out)
+		e.addMeasured(measured, &out)
 	}
 	return out, err
 }

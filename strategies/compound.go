@@ -267,10 +267,7 @@ func (c *Compound) Restore(state []byte) error {
 	for i, s := range st.Scores {
 		c.scores[i] = scoreIn(s)
 	}
-	if st.Final != nil {
-		c.final = []spaces.Arch{}
-	}
-	for _, s := range st.Final {
+	for _, s := range st.Final { // none: Ask computes them again from the scores
 		a, err := c.space.Parse([]byte(s))
 		if err != nil {
 			return fmt.Errorf("compound snapshot: %w", err)
