@@ -167,6 +167,10 @@ func (o Objective) Maximise() bool { return o.Direction != "min" }
 type Budget struct {
 	Trials int           `yaml:"trials"`
 	Time   time.Duration `yaml:"time"` // wall time, e.g. 10m; 0 for none
+	// Final counts the trials evaluated at full fidelity (not stopped early; failed
+	// ones included): with a cascade, the evaluations of its last, costly rung.
+	// Trials already running when it is reached still finish.
+	Final int `yaml:"final"`
 }
 
 // ParseConfig reads and checks an experiment. Errors name the line and the key.
@@ -206,11 +210,11 @@ func (c *Config) check() error {
 	if c.Parallelism < 0 || c.Parallelism > 1024 {
 		return fmt.Errorf("parallelism: %d; must be from 1 to 1024", c.Parallelism)
 	}
-	if c.Budget.Trials < 0 || c.Budget.Time < 0 {
-		return fmt.Errorf("budget: trials %d and time %v must not be negative", c.Budget.Trials, c.Budget.Time)
+	if c.Budget.Trials < 0 || c.Budget.Time < 0 || c.Budget.Final < 0 {
+		return fmt.Errorf("budget: trials %d, time %v and final %d must not be negative", c.Budget.Trials, c.Budget.Time, c.Budget.Final)
 	}
-	if c.Budget.Trials == 0 && c.Budget.Time == 0 {
-		return errors.New("budget: give trials, time or both (e.g. budget: {trials: 100})")
+	if c.Budget.Trials == 0 && c.Budget.Time == 0 && c.Budget.Final == 0 {
+		return errors.New("budget: give trials, time, final or several (e.g. budget: {trials: 100})")
 	}
 	if c.Constraints != nil {
 		if err := c.Constraints.check(); err != nil {

@@ -43,6 +43,8 @@ type Status struct {
 	Asked    int // trials asked for so far (ids 1..Asked)
 	Done     int
 	Failed   int
+	Stopped  int // done, but stopped early (counted in Done too)
+	Full     int // final and not stopped early: what Budget.Final counts
 	Running  []Trial
 	Progress map[uint64]Progress // the latest report of each running trial
 	// Population is the strategy's current population (regevo's living members,
@@ -398,7 +400,13 @@ func (e *Engine) cancelRunning() {
 
 func (e *Engine) budgetSpent() bool {
 	b := e.exp.Config.Budget
-	return e.timeUp || (b.Trials > 0 && e.nextID > uint64(b.Trials))
+	return e.timeUp || (b.Trials > 0 && e.nextID > uint64(b.Trials)) || (b.Final > 0 && e.fullCount() >= b.Final)
+}
+
+func (e *Engine) fullCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.status.Full
 }
 
 func (e *Engine) finishedAll() bool {
@@ -474,6 +482,7 @@ func (e *Engine) dispatch(ctx context.Context, results chan<- finished, wg *sync
 		tctx, cancel := context.WithCancel(ctx)
 		s.cancel, s.cancelled = cancel, false
 		s.trial.State, s.trial.Started = Running, time.Now()
+		s.trial.Seed = TrialSeed(e.exp.Config.Seed, s.trial.ID)
 		e.running++
 		e.hub.publish(Event{Kind: TrialStarted, Trial: s.trial})
 		wg.Add(1)
@@ -507,6 +516,7 @@ func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial) (out O
 	if err != nil {
 		return Outcome{}, err
 	}
+	ctx = withTrial(ctx, trialInfo{ID: t.ID, Seed: t.Seed, Measured: measured})
 	out, err = e.exp.Evaluator.Evaluate(ctx, arch, report)
 	if err == nil {
 		e.addMeasured(measured, &out)
@@ -531,10 +541,13 @@ func (e *Engine) collect(ctx context.Context, r finished) {
 		return
 	}
 	s.trial.Metrics, s.trial.Curve = r.outcome.Metrics, r.outcome.Curve
+	s.trial.Stop, s.trial.Rungs = r.outcome.Stop, r.outcome.Rungs
 	s.trial.State = Done
 	if r.err != nil {
 		s.trial.State, s.trial.Error = Failed, r.err.Error()
-	} else if _, err := e.score(s.trial); err != nil {
+	} else if _, err := e.score(s.trial); err != nil && s.trial.Stop == nil {
+		// A trial stopped early may lack the objective (a cascade stopped at a
+		// proxy); the strategy then treats it as failed, but it is not.
 		s.trial.State, s.trial.Error = Failed, err.Error()
 	}
 	e.uncommitted = append(e.uncommitted, s)
@@ -661,9 +674,15 @@ func (e *Engine) countFinal(s *slot) {
 	e.addToFront(s.trial)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if s.trial.Full() || s.trial.State == Failed {
+		e.status.Full++
+	}
 	if s.trial.State == Done {
 		e.status.Done++
-		if v, err := e.score(s.trial); err == nil && (e.status.Best == nil || v > e.status.BestScore) {
+		if s.trial.Stop != nil {
+			e.status.Stopped++
+		}
+		if v, err := e.score(s.trial); err == nil && s.trial.Full() && (e.status.Best == nil || v > e.status.BestScore) {
 			t := s.trial
 			e.status.Best, e.status.BestScore = &t, v
 		}

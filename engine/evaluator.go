@@ -21,6 +21,8 @@ type Evaluator interface {
 type Outcome struct {
 	Metrics map[string]float64
 	Curve   []CurvePoint // the learning curve, for evaluators that train
+	Stop    *Stop        // set when the evaluation stopped early (multi-fidelity)
+	Rungs   []RungResult // each rung's result, for a cascade
 }
 
 // CurvePoint is one point of a learning curve.

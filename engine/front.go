@@ -16,7 +16,7 @@ type frontMember struct {
 // what it dominates. Each trial is compared with the front only, which stays small.
 // Adding a trial twice changes nothing.
 func (e *Engine) addToFront(t Trial) {
-	if len(e.exp.Config.Objectives) < 2 || t.State != Done {
+	if len(e.exp.Config.Objectives) < 2 || !t.Full() {
 		return
 	}
 	sc, err := e.scores(t)

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -190,16 +192,7 @@ func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (
 	if evaluators == nil {
 		evaluators = Evaluators()
 	}
-	f, ok := evaluators[cfg.Evaluator.Name]
-	if !ok {
-		names := make([]string, 0, len(evaluators))
-		for n := range evaluators {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("evaluator: unknown evaluator %q (evaluators: %s)", cfg.Evaluator.Name, strings.Join(names, ", "))
-	}
-	eval, err := f(cfg.Evaluator, base)
+	eval, err := buildEvaluator(cfg, base, evaluators)
 	if err != nil {
 		return nil, fmt.Errorf("evaluator: %w", err)
 	}
@@ -210,6 +203,29 @@ func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (
 		return nil, fmt.Errorf("strategy: %w", err)
 	}
 	return &Experiment{Config: cfg, Source: source, Space: space, Limits: limits, Strategy: strat, Evaluator: eval}, nil
+}
+
+// buildEvaluator makes the experiment's evaluator; a cascade builds its rungs from the
+// same factories.
+func buildEvaluator(cfg *Config, space spaces.Space, evaluators map[string]EvaluatorFactory) (Evaluator, error) {
+	if cfg.Evaluator.Name == "cascade" {
+		// The engine measures on the IR the objectives it can (measure), before a
+		// cascade ranks.
+		var measured []string
+		for _, o := range cfg.Objectives {
+			if _, ok := measures(cfg.Latency)[o.Name]; ok {
+				measured = append(measured, o.Name)
+			}
+		}
+		return NewCascade(cfg.Evaluator, space, evaluators, cfg.Objectives, measured)
+	}
+	f, ok := evaluators[cfg.Evaluator.Name]
+	if !ok {
+		names := append(slices.Sorted(maps.Keys(evaluators)), "cascade")
+		sort.Strings(names)
+		return nil, fmt.Errorf("unknown evaluator %q (evaluators: %s)", cfg.Evaluator.Name, strings.Join(names, ", "))
+	}
+	return f(cfg.Evaluator, space)
 }
 
 // setObjectives tells a multi-objective strategy which way each objective is better.

@@ -13,13 +13,15 @@ import (
 
 // TrainOptions configure the train evaluator.
 type TrainOptions struct {
-	Dataset        string `yaml:"dataset"`   // mnist (built in), fashion-mnist or cifar10
-	Path           string `yaml:"path"`      // the dataset's folder, where it is not built in
-	Val            int    `yaml:"val"`       // validation examples held out of the training set (5000)
-	Subset         int    `yaml:"subset"`    // training examples used (0: all the rest)
-	Test           *bool  `yaml:"test"`      // also measure test accuracy (true)
-	TestSize       int    `yaml:"test_size"` // test examples used for it (0: the whole test set)
-	Seed           uint64 `yaml:"seed"`      // mixed with each arch's string into its training seed
+	Dataset  string `yaml:"dataset"`   // mnist (built in), fashion-mnist or cifar10
+	Path     string `yaml:"path"`      // the dataset's folder, where it is not built in
+	Val      int    `yaml:"val"`       // validation examples held out of the training set (5000)
+	Subset   int    `yaml:"subset"`    // training examples used (0: all the rest)
+	Test     *bool  `yaml:"test"`      // also measure test accuracy (true)
+	TestSize int    `yaml:"test_size"` // test examples used for it (0: the whole test set)
+	Seed     uint64 `yaml:"seed"`      // mixed into each trial's training seed
+	// EarlyStop stops unpromising trainings before their last epoch.
+	EarlyStop      *EarlyStopOptions `yaml:"early_stop"`
 	nn.TrainConfig `yaml:",inline"`
 }
 
@@ -30,6 +32,8 @@ type Train struct {
 	space              spaces.Space
 	opt                TrainOptions
 	train, valid, test *nn.Dataset
+
+	stop *stopper // nil without early stopping
 
 	mu      sync.Mutex
 	resized map[[2]int]*[3]*nn.Dataset // train, valid, test at another resolution
@@ -51,6 +55,11 @@ func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	t := &Train{space: space, opt: opt}
+	if opt.EarlyStop != nil {
+		if t.stop, err = newStopper(*opt.EarlyStop, opt.TrainConfig.WithDefaults().Epochs); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+	}
 	if t.train, t.valid, err = data.Split(opt.Val, opt.Subset); err != nil {
 		return nil, fmt.Errorf("train: %s: %w", opt.Dataset, err)
 	}
@@ -73,11 +82,17 @@ func (t *Train) Samples() int {
 }
 
 func (t *Train) Metrics() []string {
-	return []string{"val_accuracy", "test_accuracy", "params", "flops", "train_seconds", "train_loss"}
+	return []string{"val_accuracy", "test_accuracy", "params", "flops", "train_seconds", "train_loss", "epochs"}
 }
 
-// Seed is the training seed of an arch: one arch always trains the same way.
-func (t *Train) Seed(arch spaces.Arch) uint64 {
+// seed is a training's seed: in a search, the trial's (from the experiment's seed
+// and the trial id), so a run is reproducible however its trials interleave;
+// elsewhere the arch's, so one arch always trains the same way. The evaluator's own
+// seed is mixed in.
+func (t *Train) seed(ctx context.Context, arch spaces.Arch) uint64 {
+	if info, ok := trialOf(ctx); ok {
+		return info.Seed ^ t.opt.Seed
+	}
 	h := fnv.New64a()
 	h.Write([]byte(arch.String()))
 	return h.Sum64() ^ t.opt.Seed
@@ -100,7 +115,12 @@ func (t *Train) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Pr
 	}
 	in := net.Layers[0].Shape
 	sets := t.at(in.H, in.W)
-	res, err := nn.Train(ctx, net, sets[0], sets[1], sets[2], t.opt.TrainConfig, t.Seed(arch), report)
+	cfg := t.opt.TrainConfig
+	var stop *Stop
+	if t.stop != nil {
+		cfg.Continue = t.judge(ctx, &stop)
+	}
+	res, err := nn.Train(ctx, net, sets[0], sets[1], sets[2], cfg, t.seed(ctx, arch), report)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -114,11 +134,57 @@ func (t *Train) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Pr
 	if !math.IsNaN(res.TestAcc) {
 		out.Metrics["test_accuracy"] = res.TestAcc
 	}
+	out.Metrics["epochs"] = float64(len(res.Curve))
+	if t.stop != nil && !res.Stopped {
+		info, _ := trialOf(ctx)
+		curve := make([]float64, len(res.Curve))
+		for i, p := range res.Curve {
+			curve[i] = p.ValAcc
+		}
+		t.stop.finished(info.ID, curve)
+	}
+	out.Stop = stop
 	for _, p := range res.Curve {
 		out.Curve = append(out.Curve, CurvePoint{Epoch: float64(p.Epoch), Step: p.Step, Duration: p.Seconds,
 			Metrics: map[string]float64{"train_loss": p.TrainLoss, "train_accuracy": p.TrainAcc, "val_accuracy": p.ValAcc}})
 	}
 	return out, nil
+}
+
+// judge is the early-stopping decision after each epoch of one trial; it leaves the
+// stop, if any, in *stop. A replayed trial stops where it stopped the first time.
+func (t *Train) judge(ctx context.Context, stop **Stop) func(epochs int, val float64) bool {
+	info, _ := trialOf(ctx)
+	var curve []float64
+	return func(epochs int, val float64) bool {
+		curve = append(curve, val)
+		if info.Replaying {
+			if r := info.Replay; r != nil && r.Rule != "cascade" && r.Epoch == float64(epochs) {
+				cp := *r
+				*stop = &cp
+				return false
+			}
+			return true
+		}
+		ok, st := t.stop.keep(info.ID, curve)
+		*stop = st
+		return ok
+	}
+}
+
+// State and Restore keep the early-stopping rule's history in checkpoints.
+func (t *Train) State() ([]byte, error) {
+	if t.stop == nil {
+		return nil, nil
+	}
+	return t.stop.state()
+}
+
+func (t *Train) Restore(b []byte) error {
+	if t.stop == nil || b == nil {
+		return nil
+	}
+	return t.stop.restore(b)
 }
 
 // at is the train, validation and test sets at h x w: the dataset's own, or resampled

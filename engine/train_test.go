@@ -97,3 +97,51 @@ func TestTrainOptionsChecked(t *testing.T) {
 		}
 	}
 }
+
+// ASHA over epochs in a real search: each stopped trial stopped where the rule says,
+// recomputed from the stored learning curves (one trial at a time, so they reach each
+// rung in id order), and is stored as stopped with its epochs.
+func TestTrainEarlyStopASHA(t *testing.T) {
+	src := strings.Replace(trainExp, "epochs: 1,", "epochs: 3, early_stop: {rule: asha, grace: 1, eta: 2},", 1)
+	src = strings.Replace(src, "trials: 3", "trials: 6", 1)
+	src = strings.Replace(src, "parallelism: 2", "parallelism: 1", 1)
+	src = strings.Replace(src, "subset: 320", "subset: 1600, lr: 0.1", 1) // enough to learn: ties at chance decide nothing
+	exp := buildExp(t, src)
+	store := &memStore{}
+	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	check := ladder{Eta: 2}
+	stopped := 0
+	for id := uint64(1); id <= 6; id++ {
+		tr := store.trials[id]
+		if tr.State != Done {
+			t.Fatalf("trial %d: %s %s", id, tr.State, tr.Error)
+		}
+		wantStop := 0 // the epoch it should stop at, 0 for none
+		for rung, epoch := range []int{1, 2} {
+			if len(tr.Curve) < epoch {
+				break
+			}
+			place, _, keep := check.place(rung, id, []float64{tr.Curve[epoch-1].Metrics["val_accuracy"]})
+			if place >= keep {
+				wantStop = epoch
+				break
+			}
+		}
+		switch {
+		case wantStop == 0 && (tr.Stop != nil || len(tr.Curve) != 3 || tr.Metrics["epochs"] != 3):
+			t.Errorf("trial %d should have trained 3 epochs: stop %+v, %d epochs", id, tr.Stop, len(tr.Curve))
+		case wantStop > 0 && (tr.Stop == nil || tr.Stop.Epoch != float64(wantStop) || len(tr.Curve) != wantStop || tr.Metrics["epochs"] != float64(wantStop)):
+			t.Errorf("trial %d should have stopped after epoch %d: stop %+v, %d epochs", id, wantStop, tr.Stop, len(tr.Curve))
+		case wantStop > 0:
+			stopped++
+			if _, tested := tr.Metrics["test_accuracy"]; tested || tr.Stop.Rule != "asha" {
+				t.Errorf("stopped trial %d: rule %s, metrics %v (no test for a stopped trial)", id, tr.Stop.Rule, tr.Metrics)
+			}
+		}
+	}
+	if stopped == 0 {
+		t.Error("no trial stopped; with eta 2 about half stop at each rung")
+	}
+}

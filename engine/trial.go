@@ -22,21 +22,39 @@ const OriginHand = "hand"
 
 // Trial is one evaluation of one architecture.
 type Trial struct {
-	ID       uint64             `json:"id"`
-	Arch     string             `json:"arch"`
-	Origin   string             `json:"origin"`
-	Parent   uint64             `json:"parent,omitempty"`
-	State    State              `json:"state"`
-	Metrics  map[string]float64 `json:"metrics,omitempty"`
-	Curve    []CurvePoint       `json:"curve,omitempty"`
-	Error    string             `json:"error,omitempty"`
-	Queued   time.Time          `json:"queued"`
-	Started  time.Time          `json:"started,omitzero"`
-	Finished time.Time          `json:"finished,omitzero"`
+	ID      uint64             `json:"id"`
+	Arch    string             `json:"arch"`
+	Origin  string             `json:"origin"`
+	Parent  uint64             `json:"parent,omitempty"`
+	State   State              `json:"state"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Curve   []CurvePoint       `json:"curve,omitempty"`
+	Error   string             `json:"error,omitempty"`
+	// Seed is the trial's own seed (TrialSeed of the experiment's seed and the id),
+	// which evaluators that draw random numbers use.
+	Seed uint64 `json:"seed,omitempty"`
+	// Stop is set when the trial stopped early (see Stop); Rungs holds each rung's
+	// result when the evaluator is a cascade.
+	Stop     *Stop        `json:"stop,omitempty"`
+	Rungs    []RungResult `json:"rungs,omitempty"`
+	Queued   time.Time    `json:"queued"`
+	Started  time.Time    `json:"started,omitzero"`
+	Finished time.Time    `json:"finished,omitzero"`
 }
 
 // Final says whether the trial has a final outcome (done or failed).
 func (t *Trial) Final() bool { return t.State == Done || t.State == Failed }
+
+// Full says whether the trial is done at full fidelity: not stopped early.
+func (t *Trial) Full() bool { return t.State == Done && t.Stop == nil }
+
+// Status is the state for display: "stopped" for a done trial that stopped early.
+func (t *Trial) Status() string {
+	if t.State == Done && t.Stop != nil {
+		return "stopped"
+	}
+	return string(t.State)
+}
 
 // Duration is how long the evaluation ran.
 func (t *Trial) Duration() time.Duration {

@@ -21,6 +21,10 @@ type TrainConfig struct {
 	Momentum      float64 `yaml:"momentum"`       // SGD momentum (0.9)
 	WeightDecay   float64 `yaml:"weight_decay"`   // L2 weight decay (5e-4)
 	ProgressEvery int     `yaml:"progress_every"` // steps between progress reports (50)
+	// Continue, when set, is asked after each epoch but the last, with the epochs
+	// done and the validation accuracy: false stops the training there (early
+	// stopping), without the test.
+	Continue func(epochs int, valAcc float64) bool `yaml:"-"`
 }
 
 // WithDefaults fills the zero fields with their defaults.
@@ -92,7 +96,8 @@ type Result struct {
 	Loss    float64 // training loss of the last epoch
 	Curve   []EpochPoint
 	Seconds float64
-	Samples int // training samples processed
+	Samples int  // training samples processed
+	Stopped bool // Continue stopped it before its last epoch
 }
 
 // Train trains net from scratch on train, validating on val after each epoch and
@@ -187,11 +192,15 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *Dataset, cfg 
 		if progress != nil {
 			progress(Progress{Epoch: float64(epoch + 1), Step: step, Loss: pt.TrainLoss, Accuracy: pt.TrainAcc, ValAcc: valAcc})
 		}
+		if cfg.Continue != nil && epoch+1 < cfg.Epochs && !cfg.Continue(epoch+1, valAcc) {
+			res.Stopped = true
+			break
+		}
 	}
 	last := res.Curve[len(res.Curve)-1]
 	res.ValAcc, res.Loss = last.ValAcc, last.TrainLoss
 	res.Samples = step * cfg.Batch
-	if test != nil {
+	if test != nil && !res.Stopped {
 		if res.TestAcc, err = evaluate(ctx, m, evalVM, test, xs, ys); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,332 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.yaml.in/yaml/v3"
+
+	"cellar/spaces"
+	"cellar/strategies"
+)
+
+// CascadeOptions configure the cascade evaluator: a ladder of evaluators, cheapest
+// first, that candidates climb by rank.
+type CascadeOptions struct {
+	Eta   float64    `yaml:"eta"` // 1/eta of each rung's results go on to the next (3)
+	Rungs []RungSpec `yaml:"rungs"`
+}
+
+// RungSpec is one rung: an evaluator component, and optionally what ranks the
+// rung's results (a `rank` key, e.g. `rank: [synflow]` or `rank: [val_accuracy,
+// params:min]`). By default a rung ranks by the experiment's objectives it gives
+// (the IR's params, flops and latency count as given); the first objective, when the
+// rung does not give it, is replaced by the rung's first metric, maximised.
+type RungSpec struct {
+	Component
+	Rank []Objective
+}
+
+// UnmarshalYAML takes the rank key out before the evaluator sees its options.
+func (r *RungSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		rest := *n
+		rest.Content = nil
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value != "rank" {
+				rest.Content = append(rest.Content, n.Content[i], n.Content[i+1])
+				continue
+			}
+			var names []string
+			if err := n.Content[i+1].Decode(&names); err != nil {
+				return fmt.Errorf("line %d: rank: a list of metrics, each name or name:min", n.Content[i].Line)
+			}
+			for _, s := range names {
+				name, dir, _ := strings.Cut(s, ":")
+				if dir == "" {
+					dir = "max"
+				}
+				if name == "" || (dir != "max" && dir != "min") {
+					return fmt.Errorf("line %d: rank: %q; give name, name:max or name:min", n.Content[i].Line, s)
+				}
+				r.Rank = append(r.Rank, Objective{Name: name, Direction: dir})
+			}
+		}
+		n = &rest
+	}
+	return r.Component.UnmarshalYAML(n)
+}
+
+// Cascade evaluates a candidate rung by rung. After each rung but the last, the
+// candidate goes on only if it ranks among the best 1/eta of the results that rung has
+// seen so far (asynchronous successive halving: no rung waits for others); otherwise
+// it stops there, done but stopped, with every rung it reached stored with it. The
+// last rung gives the experiment's objectives.
+type Cascade struct {
+	eta   float64
+	rungs []cascadeRung
+
+	mu     sync.Mutex
+	ladder ladder
+
+	anonymous atomic.Uint64 // ids for evaluations outside a search
+}
+
+type cascadeRung struct {
+	name string
+	eval Evaluator
+	rank []Objective
+}
+
+// NewCascade builds each rung's evaluator with the factories and checks that every
+// rung can be ranked. objs are the experiment's objectives, which the last rung must
+// give; measured are the metrics the engine adds from the IR.
+func NewCascade(c Component, space spaces.Space, factories map[string]EvaluatorFactory, objs []Objective, measured []string) (*Cascade, error) {
+	opt := CascadeOptions{Eta: 3}
+	if err := c.Decode(&opt); err != nil {
+		return nil, err
+	}
+	if opt.Eta <= 1 {
+		return nil, fmt.Errorf("cascade: eta %v must be more than 1", opt.Eta)
+	}
+	if len(opt.Rungs) < 2 {
+		return nil, errors.New("cascade: give at least two rungs, cheapest first (e.g. rungs: [{name: zerocost}, {name: table, path: nb201.csv}])")
+	}
+	cs := &Cascade{eta: opt.Eta, ladder: ladder{Eta: opt.Eta}}
+	for i, r := range opt.Rungs {
+		if r.Name == "cascade" {
+			return nil, fmt.Errorf("cascade: rungs[%d]: a cascade cannot hold a cascade", i)
+		}
+		f, ok := factories[r.Name]
+		if !ok {
+			return nil, fmt.Errorf("cascade: rungs[%d]: unknown evaluator %q", i, r.Name)
+		}
+		ev, err := f(r.Component, space)
+		if err != nil {
+			return nil, fmt.Errorf("cascade: rungs[%d] (%s): %w", i, r.Name, err)
+		}
+		cr := cascadeRung{name: r.Name, eval: ev, rank: r.Rank}
+		given := append(slices.Clone(ev.Metrics()), measured...)
+		if i < len(opt.Rungs)-1 && cr.rank == nil {
+			cr.rank = defaultRank(objs, ev.Metrics(), given)
+		}
+		for _, o := range cr.rank {
+			if !slices.Contains(given, o.Name) {
+				return nil, fmt.Errorf("cascade: rungs[%d] (%s) ranks by %s, which it does not give (it gives: %s)", i, r.Name, o.Name, strings.Join(given, ", "))
+			}
+		}
+		cs.rungs = append(cs.rungs, cr)
+	}
+	return cs, nil
+}
+
+// defaultRank is the objectives a rung gives; the first, where the rung does not give
+// it, becomes the rung's own first metric, maximised.
+func defaultRank(objs []Objective, own, given []string) []Objective {
+	var out []Objective
+	for i, o := range objs {
+		switch {
+		case slices.Contains(given, o.Name):
+			out = append(out, o)
+		case i == 0:
+			out = append(out, Objective{Name: own[0], Direction: "max"})
+		}
+	}
+	if len(out) == 0 {
+		out = []Objective{{Name: own[0], Direction: "max"}}
+	}
+	return out
+}
+
+// Metrics are the last rung's metrics first (the objectives come from it), then the
+// other rungs'.
+func (c *Cascade) Metrics() []string {
+	var out []string
+	for i := len(c.rungs) - 1; i >= 0; i-- {
+		for _, m := range c.rungs[i].eval.Metrics() {
+			if !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// Rank is rung's first rank metric, oriented so that higher is better, for the
+// correlations between rungs.
+func (c *Cascade) Rank(rung int, m map[string]float64) (float64, bool) {
+	if rung >= len(c.rungs) {
+		return 0, false
+	}
+	objs := c.rungs[rung].rank
+	if objs == nil { // the last rung: the objectives; its first metric stands in
+		objs = []Objective{{Name: c.rungs[rung].eval.Metrics()[0], Direction: "max"}}
+	}
+	v, ok := m[objs[0].Name]
+	if !objs[0].Maximise() {
+		v = -v
+	}
+	return v, ok
+}
+
+// Depth is the number of rungs.
+func (c *Cascade) Depth() int { return len(c.rungs) }
+
+func (c *Cascade) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Progress)) (Outcome, error) {
+	info, ok := trialOf(ctx)
+	if !ok {
+		info.ID = 1<<63 | c.anonymous.Add(1)
+	}
+	out := Outcome{Metrics: map[string]float64{}}
+	for k, r := range c.rungs {
+		o, err := r.eval.Evaluate(ctx, arch, progress)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("rung %d (%s): %w", k, r.name, err)
+		}
+		for name, v := range o.Metrics {
+			out.Metrics[name] = v
+		}
+		if o.Curve != nil {
+			out.Curve = o.Curve
+		}
+		out.Rungs = append(out.Rungs, RungResult{Rung: k, Evaluator: r.name, Metrics: o.Metrics})
+		if o.Stop != nil { // the rung stopped the trial itself (a training's early stop)
+			o.Stop.Rung = k
+			out.Stop = o.Stop
+			return out, nil
+		}
+		if k == len(c.rungs)-1 {
+			break
+		}
+		scores, err := c.scores(k, o.Metrics, info.Measured)
+		if err != nil {
+			return Outcome{}, err
+		}
+		c.mu.Lock()
+		place, n, keep := c.ladder.place(k, info.ID, scores)
+		c.mu.Unlock()
+		stop := place >= keep
+		reason := placeReason(fmt.Sprintf("rung %d (%s)", k, r.name), place, n, keep)
+		if info.Replaying { // as it went the first time, whatever this history says
+			stop = info.Replay != nil && info.Replay.Rule == "cascade" && info.Replay.Rung == k
+			if stop {
+				reason = info.Replay.Reason
+			}
+		}
+		if stop {
+			out.Stop = &Stop{Rung: k, Rule: "cascade", Reason: reason}
+			return out, nil
+		}
+		out.Rungs[k].Promoted = true
+	}
+	return out, nil
+}
+
+// scores are a rung's rank metrics, oriented so that higher is better.
+func (c *Cascade) scores(rung int, m, measured map[string]float64) ([]float64, error) {
+	out := make([]float64, len(c.rungs[rung].rank))
+	for i, o := range c.rungs[rung].rank {
+		v, ok := m[o.Name]
+		if !ok {
+			v, ok = measured[o.Name]
+		}
+		if !ok {
+			return nil, fmt.Errorf("rung %d (%s) gave no %s to rank by", rung, c.rungs[rung].name, o.Name)
+		}
+		if !o.Maximise() {
+			v = -v
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// cascadeState is what a checkpoint keeps: the results each rung has seen, and the
+// state of rungs that keep one (a one-shot supernet).
+type cascadeState struct {
+	Ladder json.RawMessage `json:"ladder"`
+	Rungs  map[int][]byte  `json:"rungs,omitempty"`
+}
+
+func (c *Cascade) State() ([]byte, error) {
+	c.mu.Lock()
+	raw, err := json.Marshal(c.ladder)
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	st := cascadeState{Ladder: raw, Rungs: map[int][]byte{}}
+	for i, r := range c.rungs {
+		if s, ok := r.eval.(stateful); ok {
+			b, err := s.State()
+			if err != nil {
+				return nil, fmt.Errorf("rung %d (%s): %w", i, r.name, err)
+			}
+			st.Rungs[i] = b
+		}
+	}
+	return json.Marshal(st)
+}
+
+func (c *Cascade) Restore(b []byte) error {
+	var st cascadeState
+	var l ladder
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("cascade state: %w", err)
+	}
+	if err := json.Unmarshal(st.Ladder, &l); err != nil {
+		return fmt.Errorf("cascade state: %w", err)
+	}
+	for i, raw := range st.Rungs {
+		if i < 0 || i >= len(c.rungs) {
+			return fmt.Errorf("cascade state: no rung %d", i)
+		}
+		if s, ok := c.rungs[i].eval.(stateful); ok {
+			if err := s.Restore(raw); err != nil {
+				return fmt.Errorf("rung %d (%s): %w", i, c.rungs[i].name, err)
+			}
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l.Eta = c.eta
+	c.ladder = l
+	return nil
+}
+
+// Learning and Learn hand the engine the epochs of a rung that learns (a one-shot
+// supernet), cheapest rung first.
+func (c *Cascade) Learning() bool { return c.learner() != nil }
+
+func (c *Cascade) Learn(ctx context.Context) error {
+	if l := c.learner(); l != nil {
+		return l.Learn(ctx)
+	}
+	return nil
+}
+
+func (c *Cascade) learner() strategies.Learner {
+	for _, r := range c.rungs {
+		if l, ok := r.eval.(strategies.Learner); ok && l.Learning() {
+			return l
+		}
+	}
+	return nil
+}
+
+// Reports are the learning rungs' reports.
+func (c *Cascade) Reports() []strategies.Report {
+	var out []strategies.Report
+	for _, r := range c.rungs {
+		if rep, ok := r.eval.(strategies.Reporter); ok {
+			out = append(out, rep.Reports()...)
+		}
+	}
+	return out
+}
