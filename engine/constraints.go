@@ -155,7 +155,8 @@ func (e *Engine) measure(arch spaces.Arch) (map[string]float64, error) {
 			need = append(need, m)
 		}
 	}
-	need = append(need, e.exp.Limits...)
+	limits := e.limits()
+	need = append(need, limits...)
 	if len(need) == 0 {
 		return nil, nil
 	}
@@ -165,11 +166,19 @@ func (e *Engine) measure(arch spaces.Arch) (map[string]float64, error) {
 	}
 	vals := spaces.Measured(net, need)
 	if _, reject := e.exp.Space.(*spaces.Constrained); reject {
-		if v := spaces.Violations(vals, e.exp.Limits); len(v) > 0 {
+		if v := spaces.Violations(vals, limits); len(v) > 0 {
 			return nil, fmt.Errorf("constraint: %w", v[0])
 		}
 	}
 	return vals, nil
+}
+
+// limits are the experiment's limits as steering has left them; workers read them
+// while the engine's goroutine may change them.
+func (e *Engine) limits() []spaces.Limit {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.exp.Limits
 }
 
 // addMeasured adds the IR's values to an outcome where the evaluator gave none, and
@@ -186,12 +195,13 @@ func (e *Engine) addMeasured(vals map[string]float64, out *Outcome) {
 			out.Metrics[name] = v
 		}
 	}
-	if e.exp.Limits == nil {
+	limits := e.limits()
+	if limits == nil {
 		return
 	}
 	c := e.exp.Config.Constraints
 	worst, factor := 0.0, 1.0
-	for _, v := range spaces.Violations(out.Metrics, e.exp.Limits) {
+	for _, v := range spaces.Violations(out.Metrics, limits) {
 		worst = math.Max(worst, v.Value/v.Max-1)
 		factor *= math.Pow(v.Max/v.Value, c.Penalty)
 	}

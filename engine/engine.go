@@ -34,6 +34,8 @@ type Options struct {
 	// Observe, when set, is called with every final trial in trial order, as the
 	// strategy is told of it, on the engine's goroutine.
 	Observe func(Trial)
+	// Script, when set, replays a journal (see Script).
+	Script *Script
 }
 
 // Status is a snapshot of a search for display.
@@ -61,6 +63,10 @@ type Status struct {
 	BestScore float64
 	Elapsed   time.Duration
 	Budget    Budget
+	// Knobs are the settings steering may change, with their values; Steers are the
+	// changes made in this run, in order (Entry.Trial is where each took effect).
+	Knobs  []Knob
+	Steers []Entry
 
 	asOf time.Time // when Elapsed was measured; Snapshot adds the time since while searching
 }
@@ -115,21 +121,31 @@ type Engine struct {
 
 	populationAt    time.Time // when Status.Population was last read
 	populationState RunState  // the state it was read in
+
+	journal    []Entry // made since the last commit
+	scriptAt   int     // the next entry of Options.Script to follow
+	scriptDone bool
+	scriptErr  error
+	steers     []Steer // waiting for the next ask
+	steered    map[string]float64
 }
 
 // slot is one trial while the engine holds it.
 type slot struct {
 	trial     Trial
 	arch      spaces.Arch
+	replayed  bool // asked by following a script
 	cancel    context.CancelFunc
 	cancelled bool
 	final     bool // done or failed and committed
 }
 
 type command struct {
-	kind   string // pause, pause-cancel, resume, inject
+	kind   string // pause, pause-cancel, resume, inject, steer
 	arch   spaces.Arch
 	parent uint64
+	who    string
+	steer  Steer
 	reply  chan error
 }
 
@@ -159,6 +175,8 @@ func (e *Engine) Snapshot() Status {
 	s.Population = append([]Member(nil), s.Population...)
 	s.Reports = append([]Report(nil), s.Reports...) // thinning rewrites the engine's in place
 	s.Front = append([]uint64(nil), s.Front...)
+	s.Knobs = append([]Knob(nil), s.Knobs...)
+	s.Steers = append([]Entry(nil), s.Steers...)
 	s.Progress = make(map[uint64]Progress, len(e.status.Progress))
 	for id, p := range e.status.Progress {
 		s.Progress[id] = p
@@ -184,11 +202,14 @@ func (e *Engine) Resume() error { return e.send(command{kind: "resume"}) }
 
 // Inject queues a hand-made architecture, derived from trial parent (0 for none). It is
 // evaluated next, even while paused, and the strategy learns from it.
-func (e *Engine) Inject(arch spaces.Arch, parent uint64) error {
+func (e *Engine) Inject(arch spaces.Arch, parent uint64) error { return e.InjectAs("", arch, parent) }
+
+// InjectAs is Inject on behalf of who (a user name), which the journal records.
+func (e *Engine) InjectAs(who string, arch spaces.Arch, parent uint64) error {
 	if err := e.exp.Space.Validate(arch); err != nil {
 		return err
 	}
-	return e.send(command{kind: "inject", arch: arch, parent: parent})
+	return e.send(command{kind: "inject", arch: arch, parent: parent, who: who})
 }
 
 func (e *Engine) send(c command) error {
@@ -247,6 +268,7 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 		}
 	}()
 
+	e.updateKnobs()
 	e.setState(Searching)
 	close(e.accepting)
 	// Stored trials among the resumed pending ones are told now, in the searching
@@ -262,6 +284,9 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	resetDeadline()
 	for {
 		e.dispatch(ctx, results, &wg)
+		if e.scriptErr != nil {
+			return e.scriptErr
+		}
 		if e.finishedAll() {
 			e.setState(Finished)
 			return nil
@@ -314,6 +339,9 @@ func (e *Engine) restore() error {
 	}
 	e.takeReports(false)
 	e.nextID, e.elapsed = cp.NextID, cp.Elapsed
+	if err := e.resteer(cp.Steered); err != nil {
+		return err
+	}
 	pending := map[uint64]bool{}
 	for _, p := range cp.Pending {
 		pending[p.ID] = true
@@ -373,15 +401,16 @@ func (e *Engine) handle(c command) error {
 		if e.state == Paused {
 			e.setState(Searching)
 		}
+	case "steer":
+		if err := e.checkSteer(c.steer); err != nil {
+			return err
+		}
+		e.steers = append(e.steers, c.steer)
 	case "inject":
 		if e.budgetSpent() {
 			return fmt.Errorf("the budget of %d trials is spent", e.exp.Config.Budget.Trials)
 		}
-		s := &slot{arch: c.arch, trial: Trial{ID: e.nextID, Arch: c.arch.String(), Origin: OriginHand, Parent: c.parent, State: Queued, Queued: time.Now()}}
-		e.nextID++
-		e.order = append(e.order, s)
-		e.hand = append(e.hand, s)
-		e.hub.publish(Event{Kind: TrialQueued, Trial: s.trial})
+		e.enqueue(c.arch, OriginHand, c.parent, c.who)
 	}
 	return nil
 }
@@ -425,18 +454,21 @@ func (e *Engine) refill() {
 	if e.state != Searching {
 		return
 	}
+	if e.scripted() {
+		e.follow()
+		return
+	}
 	for !e.budgetSpent() && !e.exhausted && len(e.order) < e.exp.Config.Parallelism {
+		e.steerNow() // steering applies at the next ask
+		if e.budgetSpent() {
+			return
+		}
 		cs := e.exp.Strategy.Ask(1)
 		if len(cs) == 0 {
 			e.exhausted = len(e.order) == 0
 			return
 		}
-		c := cs[0]
-		s := &slot{arch: c.Arch, trial: Trial{ID: e.nextID, Arch: c.Arch.String(), Origin: e.exp.Strategy.Name(), Parent: c.Parent, State: Queued, Queued: time.Now()}}
-		e.nextID++
-		e.order = append(e.order, s)
-		e.fresh = append(e.fresh, s)
-		e.hub.publish(Event{Kind: TrialQueued, Trial: s.trial})
+		e.enqueue(cs[0].Arch, e.exp.Strategy.Name(), cs[0].Parent, "")
 	}
 }
 
@@ -488,7 +520,11 @@ func (e *Engine) dispatch(ctx context.Context, results chan<- finished, wg *sync
 		wg.Add(1)
 		go func(s *slot, t Trial) {
 			defer wg.Done()
-			out, err := e.evaluate(tctx, s.arch, t)
+			if o, ok := e.reused(s); ok {
+				results <- o
+				return
+			}
+			out, err := e.evaluate(tctx, s.arch, t, s.replayed)
 			results <- finished{s: s, outcome: out, err: err}
 		}(s, s.trial)
 	}
@@ -497,7 +533,7 @@ func (e *Engine) dispatch(ctx context.Context, results chan<- finished, wg *sync
 
 // evaluate runs the evaluator, turning a panic into an error so one bad architecture
 // fails its trial, not the search.
-func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial) (out Outcome, err error) {
+func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial, replayed bool) (out Outcome, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("evaluator panicked: %v", p)
@@ -516,7 +552,11 @@ func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial) (out O
 	if err != nil {
 		return Outcome{}, err
 	}
-	ctx = withTrial(ctx, trialInfo{ID: t.ID, Seed: t.Seed, Measured: measured})
+	info := trialInfo{ID: t.ID, Seed: t.Seed, Measured: measured, Replaying: replayed}
+	if replayed {
+		info.Replay = e.opt.Script.Original[t.ID].Stop
+	}
+	ctx = withTrial(ctx, info)
 	out, err = e.exp.Evaluator.Evaluate(ctx, arch, report)
 	if err == nil {
 		e.addMeasured(measured, &out)
@@ -620,6 +660,7 @@ func (e *Engine) commit() error {
 			return fmt.Errorf("store trials: %w", err)
 		}
 	}
+	e.journal = e.journal[:0]
 	for _, s := range e.uncommitted {
 		s.final = true
 		e.countFinal(s)
@@ -642,6 +683,8 @@ func (e *Engine) tellReady() {
 			scores = nil
 		}
 		e.exp.Strategy.Tell([]strategies.Result{{Trial: s.trial.ID, Arch: s.arch, Score: score, Scores: scores, Failed: failed, Injected: s.trial.Origin == OriginHand}})
+		e.log(Entry{Op: OpTell, Trial: s.trial.ID})
+		e.scriptTell(s.trial.ID)
 		e.publishReports()
 		if e.opt.Observe != nil {
 			e.opt.Observe(s.trial)
@@ -656,7 +699,7 @@ func (e *Engine) checkpoint() (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Strategy.Name(), err)
 	}
-	cp := Checkpoint{Strategy: st, NextID: e.nextID, Elapsed: e.elapsedNow(), Front: e.frontIDs()}
+	cp := Checkpoint{Strategy: st, NextID: e.nextID, Elapsed: e.elapsedNow(), Front: e.frontIDs(), Journal: e.journal, Steered: e.steered}
 	if ev, ok := e.exp.Evaluator.(stateful); ok {
 		if cp.Evaluator, err = ev.State(); err != nil {
 			return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Config.Evaluator.Name, err)

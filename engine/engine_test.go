@@ -83,6 +83,7 @@ func buildExp(t testing.TB, src string) *Experiment {
 type memStore struct {
 	mu      sync.Mutex
 	trials  map[uint64]Trial
+	journal []Entry
 	cps     []Checkpoint
 	commits int
 	fail    error
@@ -103,6 +104,7 @@ func (m *memStore) Commit(trials []Trial, cp Checkpoint) error {
 		}
 		m.trials[t.ID] = t
 	}
+	m.journal = append(m.journal, cp.Journal...)
 	m.cps = append(m.cps, cp)
 	m.commits++
 	return nil

@@ -17,6 +17,7 @@ const (
 	TrialFinished                  // done or failed, and durable in the store; or cancelled
 	StateChanged                   // the engine's RunState changed
 	LearnerReport                  // a learner (REINFORCE, DARTS, a supernet) reported progress (Report is set)
+	Steered                        // a steering change was applied or refused at an ask (Entry is set)
 )
 
 // RunState is the engine's state.
@@ -40,6 +41,7 @@ type Event struct {
 	Progress Progress
 	State    RunState
 	Report   *strategies.Report
+	Entry    *Entry
 }
 
 // subscriberBuffer is how many events a slow subscriber may fall behind before events

@@ -97,9 +97,16 @@ type Checkpoint struct {
 	// Evaluator is the state of an evaluator that keeps one (the one-shot supernet).
 	Evaluator []byte `json:"evaluator,omitempty"`
 	// Front is the experiment's Pareto front (trial ids), with two or more objectives.
-	Front    []uint64      `json:"front,omitempty"`
-	Pending  []Pending     `json:"pending"`
-	NextID   uint64        `json:"next_id"`
+	Front   []uint64  `json:"front,omitempty"`
+	Pending []Pending `json:"pending"`
+	NextID  uint64    `json:"next_id"`
+	// Steered are the values steering has set (see Engine.Steer), applied again on
+	// resume over the experiment's own.
+	Steered map[string]float64 `json:"steered,omitempty"`
+	// Journal holds the journal entries made since the previous commit. A Store keeps
+	// them in the same transaction as the checkpoint, but apart from it: the
+	// checkpoint is replaced at each commit, the journal only grows.
+	Journal  []Entry       `json:"-"`
 	Elapsed  time.Duration `json:"elapsed"`
 	Finished bool          `json:"finished"`
 }

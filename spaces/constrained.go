@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // Limit is an upper bound on one quantity measured on an architecture's network:
@@ -61,6 +63,8 @@ func Violations(values map[string]float64, limits []Limit) []Violation {
 // feasible archs; Validate rejects an infeasible one naming the limit it breaks.
 type Constrained struct {
 	Space
+	// mu guards what steering may change (SetLimit) while workers check archs.
+	mu     sync.RWMutex
 	limits []Limit
 	// fallback are feasible archs found when the space was made, for a Sample whose
 	// draws keep missing a small feasible region.
@@ -79,7 +83,7 @@ func Constrain(s Space, limits []Limit, rng *rand.Rand) (*Constrained, error) {
 	if len(limits) == 0 {
 		return nil, errors.New("constraints: no limits given")
 	}
-	c := &Constrained{Space: s, limits: limits}
+	c := &Constrained{Space: s, limits: slices.Clone(limits)}
 	least := make([]float64, len(limits))
 	for i := range least {
 		least[i] = math.Inf(1)
@@ -109,11 +113,35 @@ func Constrain(s Space, limits []Limit, rng *rand.Rand) (*Constrained, error) {
 	return c, nil
 }
 
+// SetLimit changes the bound of limit name (steering a running search). The space is
+// made again under the new bounds, so it fails, leaving the space as it was, when no
+// arch sampled with rng meets them.
+func (c *Constrained) SetLimit(name string, max float64, rng *rand.Rand) error {
+	limits := c.Limits()
+	i := slices.IndexFunc(limits, func(l Limit) bool { return l.Name == name })
+	if i < 0 {
+		return fmt.Errorf("constraints: no %s limit to change", name)
+	}
+	limits[i].Max = max
+	n, err := Constrain(c.Space, limits, rng)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.limits, c.fallback, c.tries = n.limits, n.fallback, n.tries
+	return nil
+}
+
 // Unwrap is the space without its constraints.
 func (c *Constrained) Unwrap() Space { return c.Space }
 
 // Limits are the constraints, in the order given.
-func (c *Constrained) Limits() []Limit { return c.limits }
+func (c *Constrained) Limits() []Limit {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return slices.Clone(c.limits)
+}
 
 // Check returns the first limit a breaks, as a Violation, or nil.
 func (c *Constrained) Check(a Arch) error {
@@ -121,7 +149,8 @@ func (c *Constrained) Check(a Arch) error {
 	if err != nil {
 		return err
 	}
-	if v := Violations(Measured(net, c.limits), c.limits); len(v) > 0 {
+	limits := c.Limits()
+	if v := Violations(Measured(net, limits), limits); len(v) > 0 {
 		return v[0]
 	}
 	return nil
@@ -133,12 +162,15 @@ func (c *Constrained) feasible(a Arch) bool { return c.Check(a) == nil }
 // archs, as rejection sampling is; after many misses it takes one of the feasible
 // archs found when the space was made, so that it always returns.
 func (c *Constrained) Sample(rng *rand.Rand) Arch {
-	for range c.tries {
+	c.mu.RLock()
+	tries, fallback := c.tries, c.fallback
+	c.mu.RUnlock()
+	for range tries {
 		if a := c.Space.Sample(rng); c.feasible(a) {
 			return a
 		}
 	}
-	return c.fallback[rng.IntN(len(c.fallback))]
+	return fallback[rng.IntN(len(fallback))]
 }
 
 // Mutate draws mutations of a until one is feasible; failing that it takes a

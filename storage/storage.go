@@ -2,7 +2,8 @@
 //
 // Layout: a "meta" bucket with the schema version; an "experiments" bucket holding one
 // bucket per experiment, keyed by its big-endian id, with the config source, a
-// checkpoint, and a "trials" bucket keyed by big-endian trial id; a "latency" bucket
+// checkpoint, a "trials" bucket keyed by big-endian trial id and a "journal" bucket
+// of the search's decisions (engine.Entry, keyed by a big-endian sequence); a "latency" bucket
 // holds a latency table per machine (see latency.go).
 package storage
 
@@ -35,6 +36,7 @@ var (
 	bucketMeta        = []byte("meta")
 	bucketExperiments = []byte("experiments")
 	bucketTrials      = []byte("trials")
+	bucketJournal     = []byte("journal")
 	keySchema         = []byte("schema")
 	keyApp            = []byte("app")
 	keyConfig         = []byte("config")
@@ -300,6 +302,12 @@ func (x *Experiment) Commit(trials []engine.Trial, cp engine.Checkpoint) error {
 			return fmt.Errorf("trial %d: %w", t.ID, err)
 		}
 	}
+	entries := make([][]byte, len(cp.Journal))
+	for i, en := range cp.Journal {
+		if entries[i], err = json.Marshal(en); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	}
 	return x.db.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketExperiments).Bucket(key(x.ID))
 		if b == nil {
@@ -309,6 +317,21 @@ func (x *Experiment) Commit(trials []engine.Trial, cp engine.Checkpoint) error {
 		for i, t := range trials {
 			if err := tb.Put(key(t.ID), raws[i]); err != nil {
 				return err
+			}
+		}
+		if len(entries) > 0 {
+			jb, err := b.CreateBucketIfNotExists(bucketJournal)
+			if err != nil {
+				return err
+			}
+			for _, raw := range entries {
+				seq, err := jb.NextSequence()
+				if err != nil {
+					return err
+				}
+				if err := jb.Put(key(seq), raw); err != nil {
+					return err
+				}
 			}
 		}
 		return b.Put(keyCheckpoint, cpRaw)
@@ -445,6 +468,27 @@ func (x *Experiment) History(eng *engine.Engine) ([]engine.Trial, uint64, error)
 	defer rd.Close()
 	trials, err := rd.Trials()
 	return trials, seq, err
+}
+
+// Journal returns the experiment's journal, oldest entry first: empty for an
+// experiment stored before cellar kept one.
+func (x *Experiment) Journal() ([]engine.Entry, error) {
+	var out []engine.Entry
+	err := x.view(func(b *bolt.Bucket) error {
+		jb := b.Bucket(bucketJournal)
+		if jb == nil {
+			return nil
+		}
+		return jb.ForEach(func(k, v []byte) error {
+			var en engine.Entry
+			if err := json.Unmarshal(v, &en); err != nil {
+				return fmt.Errorf("experiment %d journal entry %d: corrupt: %w", x.ID, binary.BigEndian.Uint64(k), err)
+			}
+			out = append(out, en)
+			return nil
+		})
+	})
+	return out, err
 }
 
 // Trial returns one stored trial.

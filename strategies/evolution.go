@@ -13,10 +13,11 @@ type EvolutionOptions struct {
 	Population int `yaml:"population"` // members per generation (20)
 	Tournament int `yaml:"tournament"` // members drawn, without replacement, per selection (5)
 	Elite      int `yaml:"elite"`      // best members carried over unevaluated (1)
+	Mutations  int `yaml:"mutations"`  // mutations per child, the mutation rate (1)
 }
 
 // DefaultEvolution are the settings used when an experiment gives none.
-var DefaultEvolution = EvolutionOptions{Population: 20, Tournament: 5, Elite: 1}
+var DefaultEvolution = EvolutionOptions{Population: 20, Tournament: 5, Elite: 1, Mutations: 1}
 
 // Evolution is the seed's generational evolution: a random first generation; each
 // next generation keeps the Elite best members (not evaluated again) and fills the
@@ -38,6 +39,12 @@ func NewEvolution(space spaces.Space, seed uint64, opt EvolutionOptions) (*Evolu
 	}
 	if opt.Population < 2 || opt.Tournament < 1 || opt.Tournament > opt.Population || opt.Elite < 0 || opt.Elite >= opt.Population {
 		return nil, fmt.Errorf("evolution: population %d, tournament %d, elite %d: need population >= 2, 1 <= tournament <= population, 0 <= elite < population", opt.Population, opt.Tournament, opt.Elite)
+	}
+	if opt.Mutations == 0 {
+		opt.Mutations = 1
+	}
+	if opt.Mutations < 1 || opt.Mutations > 20 {
+		return nil, fmt.Errorf("evolution: mutations %d must be from 1 to 20", opt.Mutations)
 	}
 	s := &Evolution{space: space, opt: opt, rand: newSeeded(seed)}
 	for i := 0; i < opt.Population; i++ {
@@ -76,7 +83,7 @@ func (s *Evolution) nextGeneration() {
 	elite := ranked[:min(s.opt.Elite, len(ranked))]
 	for len(s.pending)+len(elite) < s.opt.Population {
 		p := s.tournament(gen)
-		s.pending = append(s.pending, Candidate{Arch: s.space.Mutate(p.Arch, s.rand.rng), Parent: p.Trial})
+		s.pending = append(s.pending, Candidate{Arch: mutate(s.space, p.Arch, s.opt.Mutations, s.rand), Parent: p.Trial})
 	}
 	s.done = append([]member(nil), elite...)
 	s.gen++

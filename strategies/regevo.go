@@ -11,13 +11,14 @@ import (
 type RegEvoOptions struct {
 	Population int `yaml:"population"` // archs kept alive (30)
 	Sample     int `yaml:"sample"`     // tournament size drawn from them (10)
+	Mutations  int `yaml:"mutations"`  // mutations per child, the mutation rate (1)
 	// WarmStart, when set, makes the first Population candidates the best of a
 	// proxy-ranked random sample instead of random archs.
 	WarmStart *WarmStart `yaml:"warm_start"`
 }
 
 // DefaultRegEvo are NASLib's settings for NAS-Bench-201.
-var DefaultRegEvo = RegEvoOptions{Population: 30, Sample: 10}
+var DefaultRegEvo = RegEvoOptions{Population: 30, Sample: 10, Mutations: 1}
 
 // RegEvo is regularized (aging) evolution (Real et al. 2019): the first Population
 // candidates are random; afterwards each candidate is a mutation of the best of Sample
@@ -42,6 +43,12 @@ func NewRegEvo(space spaces.Space, seed uint64, opt RegEvoOptions) (*RegEvo, err
 	if opt.Population < 1 || opt.Sample < 1 || opt.Sample > opt.Population {
 		return nil, fmt.Errorf("regevo: population %d and sample %d: need 1 <= sample <= population", opt.Population, opt.Sample)
 	}
+	if opt.Mutations == 0 {
+		opt.Mutations = 1
+	}
+	if opt.Mutations < 1 || opt.Mutations > 20 {
+		return nil, fmt.Errorf("regevo: mutations %d must be from 1 to 20", opt.Mutations)
+	}
 	if opt.WarmStart != nil {
 		if err := opt.WarmStart.check(); err != nil {
 			return nil, fmt.Errorf("regevo: %w", err)
@@ -60,7 +67,7 @@ func (s *RegEvo) Ask(n int) []Candidate {
 			out[i] = Candidate{Arch: s.first()}
 		} else {
 			p := s.tournament()
-			out[i] = Candidate{Arch: s.space.Mutate(p.Arch, s.rand.rng), Parent: p.Trial}
+			out[i] = Candidate{Arch: mutate(s.space, p.Arch, s.opt.Mutations, s.rand), Parent: p.Trial}
 		}
 		s.asked++
 	}
@@ -104,7 +111,7 @@ func (s *RegEvo) Tell(results []Result) {
 			continue // a failed arch is never a parent, and ages nothing out
 		}
 		s.pop = append(s.pop, member{Trial: r.Trial, Arch: r.Arch, Score: fitness(r)})
-		if len(s.pop) > s.opt.Population {
+		for len(s.pop) > s.opt.Population { // more than one when steering shrank it
 			s.pop = s.pop[1:]
 		}
 	}

@@ -50,6 +50,14 @@ type Strategy interface {
 const maxPopulation = 100000
 
 // seeded is a random source whose state can be saved and restored exactly.
+// mutate applies n of the space's mutations to a, one after another.
+func mutate(space spaces.Space, a spaces.Arch, n int, r seeded) spaces.Arch {
+	for range n {
+		a = space.Mutate(a, r.rng)
+	}
+	return a
+}
+
 type seeded struct {
 	pcg *rand.PCG
 	rng *rand.Rand

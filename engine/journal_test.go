@@ -1,0 +1,325 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cellar/spaces"
+)
+
+// steerMidRun pauses a running search after its tenth trial, injects a hand-made
+// trial, changes regevo's population and sample, and resumes: decisions whose timing
+// depends on the machine, which only the journal can make reproducible.
+func steerMidRun(t *testing.T, e *Engine, exp *Experiment) {
+	t.Helper()
+	sub := e.Subscribe()
+	done := 0
+	for ev := range sub.C {
+		if ev.Kind == TrialFinished && ev.Trial.Final() {
+			if done++; done == 10 {
+				break
+			}
+		}
+	}
+	go func() { // keep the subscription drained
+		for range sub.C {
+		}
+	}()
+	if err := e.Pause(false); err != nil {
+		t.Error(err)
+		return
+	}
+	hand, _ := exp.Space.Parse([]byte("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"))
+	for _, err := range []error{
+		e.InjectAs("alice", hand, 3),
+		e.Steer("alice", "population", 12),
+		e.Steer("bob", "sample", 4),
+		e.Resume(),
+	} {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// jittered delays each evaluation at random, so that parallel trials finish in an
+// order no run repeats.
+func jittered(exp *Experiment, seed uint64) {
+	exp.Evaluator = &jitter{Evaluator: exp.Evaluator, rng: rand.New(rand.NewPCG(seed, 1)), max: 3 * time.Millisecond}
+}
+
+func trialKeys(trials map[uint64]Trial) []string {
+	var out []string
+	for id := uint64(1); id <= uint64(len(trials)); id++ {
+		tr := trials[id]
+		out = append(out, fmt.Sprintf("%d %s %s %s %v stop=%v rungs=%d", tr.ID, tr.Arch, tr.Origin, tr.Status(), tr.Metrics, tr.Stop, len(tr.Rungs)))
+	}
+	return out
+}
+
+func TestReplayOfParallelRunGivesSameTrials(t *testing.T) {
+	exp := tableConfig(t, "regevo", 60, 4)
+	jittered(exp, 1)
+	store := &memStore{}
+	e := New(exp, Options{Store: store})
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(context.Background()) }()
+	steerMidRun(t, e, exp)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	var hands, steers int
+	for _, en := range store.journal {
+		switch en.Op {
+		case OpInject:
+			hands++
+		case OpSteer:
+			steers++
+		}
+	}
+	if hands != 1 || steers != 2 || len(store.trials) != 60 {
+		t.Fatalf("journal: %d injections, %d steers; %d trials", hands, steers, len(store.trials))
+	}
+
+	// The replay runs with its own timing, four at a time, and must give the same list.
+	replay := tableConfig(t, "regevo", 60, 4)
+	jittered(replay, 2)
+	got := &memStore{}
+	if err := New(replay, Options{Store: got, Script: &Script{Entries: store.journal, Original: store.trials}}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want, have := trialKeys(store.trials), trialKeys(got.trials)
+	if !reflect.DeepEqual(want, have) {
+		for i := range min(len(want), len(have)) {
+			if want[i] != have[i] {
+				t.Fatalf("trial %d differs:\noriginal %s\nreplay   %s", i+1, want[i], have[i])
+			}
+		}
+		t.Fatalf("%d trials replayed; the original has %d", len(have), len(want))
+	}
+	// The replay's own journal is the original's, decision for decision.
+	strip := func(es []Entry) []string {
+		var out []string
+		for _, en := range es {
+			out = append(out, fmt.Sprintf("%s %d %s %s %v %v %s", en.Op, en.Trial, en.Arch, en.Param, en.Old, en.New, en.Who))
+		}
+		return out
+	}
+	if !reflect.DeepEqual(strip(store.journal), strip(got.journal)) {
+		t.Error("the replay's journal differs from the original's")
+	}
+}
+
+func TestReplayDivergesLoudly(t *testing.T) {
+	exp := tableConfig(t, "regevo", 20, 1)
+	store := &memStore{}
+	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	other := tableConfig(t, "regevo", 20, 1)
+	other.Strategy, _ = BuildStrategy(other.Config.Strategy, other.Space, 999) // another seed
+	err := New(other, Options{Script: &Script{Entries: store.journal, Original: store.trials}}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "replay diverged at trial 1") {
+		t.Errorf("replay with another seed: %v; want a divergence at trial 1", err)
+	}
+}
+
+// A cascade's promotions depend on which trials reached a rung first; the replay
+// promotes as the original did even when its own timing differs.
+func TestReplayOfParallelCascade(t *testing.T) {
+	exp := cascadeExp(t, "regevo", 60, 4, "")
+	jittered(exp, 3)
+	store := &memStore{}
+	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	replay := cascadeExp(t, "regevo", 60, 4, "")
+	jittered(replay, 4)
+	got := &memStore{}
+	if err := New(replay, Options{Store: got, Script: &Script{Entries: store.journal, Original: store.trials}}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want, have := trialKeys(store.trials), trialKeys(got.trials); !reflect.DeepEqual(want, have) {
+		t.Errorf("the replay differs:\n%s\n---\n%s", strings.Join(want, "\n"), strings.Join(have, "\n"))
+	}
+}
+
+// counting counts evaluations.
+type counting struct {
+	Evaluator
+	n atomic.Int64
+}
+
+func (c *counting) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) (Outcome, error) {
+	c.n.Add(1)
+	return c.Evaluator.Evaluate(ctx, a, p)
+}
+
+func TestForkStartsFromRecordedState(t *testing.T) {
+	exp := tableConfig(t, "regevo", 50, 3)
+	store := &memStore{}
+	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Fork at trial 20: trials 1-20 are the original's outcomes, not evaluated again;
+	// the strategy is where it was after telling trial 20, so with a deterministic
+	// table the fork goes on to ask what the original asked.
+	fork := tableConfig(t, "regevo", 50, 3)
+	c := &counting{Evaluator: fork.Evaluator}
+	fork.Evaluator = c
+	got := &memStore{}
+	if err := New(fork, Options{Store: got, Script: &Script{Entries: store.journal, Original: store.trials, Reuse: true, Until: 20}}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.n.Load(); n != 30 {
+		t.Errorf("the fork evaluated %d trials; want 30 (21-50)", n)
+	}
+	if want, have := trialKeys(store.trials), trialKeys(got.trials); !reflect.DeepEqual(want, have) {
+		t.Errorf("the fork differs:\n%s\n---\n%s", strings.Join(want, "\n"), strings.Join(have, "\n"))
+	}
+	// After the point it searches by itself: a steer there takes effect in the fork only.
+	fork2 := tableConfig(t, "regevo", 50, 1)
+	e := New(fork2, Options{Script: &Script{Entries: store.journal, Original: store.trials, Reuse: true, Until: 20}, Observe: func(tr Trial) {}})
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(context.Background()) }()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if s := e.Snapshot(); s.Done != 50 {
+		t.Errorf("fork without store: %d done", s.Done)
+	}
+}
+
+func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
+	exp := tableConfig(t, "regevo", 40, 1)
+	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
+	exp.Evaluator = g
+	store := &memStore{}
+	e := New(exp, Options{Store: store})
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(context.Background()) }()
+	for range 5 { // five trials done; the sixth is running
+		<-g.started
+		g.release <- struct{}{}
+	}
+	<-g.started
+	for _, c := range []struct {
+		param string
+		v     float64
+		want  string
+	}{
+		{"temperature", 1, `no knob "temperature"`},
+		{"population", 0, "population 0 must be from 1"},
+		{"sample", 2.5, "whole number"},
+		{"budget.trials", 3, "budget.trials 3 must be from 6"},
+	} {
+		if err := e.Steer("carol", c.param, c.v); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("steer %s=%v: %v; want %q", c.param, c.v, err, c.want)
+		}
+	}
+	// Population 8 under the sample of 10 is refused when applied; after the sample
+	// falls to 4, it is not.
+	for _, c := range []struct {
+		param string
+		v     float64
+	}{{"population", 8}, {"sample", 4}, {"population", 8}} {
+		if err := e.Steer("carol", c.param, c.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Steer("carol", "budget.trials", 30); err != nil {
+		t.Fatal(err)
+	}
+	// Not yet applied: trial 6 runs, trial 7 is not asked until 6 is told.
+	if s := e.Snapshot(); len(s.Steers) != 0 || s.Asked != 6 {
+		t.Fatalf("before the next ask: %d steers applied, %d asked", len(s.Steers), s.Asked)
+	}
+	go func() {
+		for range g.started {
+			g.release <- struct{}{}
+		}
+	}()
+	g.release <- struct{}{}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	close(g.started)
+	s := e.Snapshot()
+	if s.Asked != 30 || len(store.trials) != 30 {
+		t.Errorf("budget steered to 30: %d asked, %d stored", s.Asked, len(store.trials))
+	}
+	if len(s.Steers) != 4 || s.Steers[0].Op != "steer-refused" || !strings.Contains(s.Steers[0].Arch, "below the sample 10") {
+		t.Fatalf("status steers %+v; want the first refused", s.Steers)
+	}
+	if p := s.Steers[2]; p.Op != OpSteer || p.Trial != 7 || p.Param != "population" || p.Old != 30 || p.New != 8 || p.Who != "carol" {
+		t.Errorf("steer %+v; want population 30 -> 8 by carol at trial 7", p)
+	}
+	if len(s.Population) > 8 {
+		t.Errorf("population of %d after steering it to 8", len(s.Population))
+	}
+	// The journal has both changes right before the ask of trial 7.
+	for i, en := range store.journal {
+		if en.Op == OpSteer {
+			next := store.journal[i+1]
+			if en.Trial != 7 || (next.Op != OpAsk && next.Op != OpSteer) || en.Time.IsZero() {
+				t.Errorf("audit entry %+v followed by %+v", en, next)
+			}
+		}
+	}
+	for _, k := range s.Knobs {
+		if k.Name == "population" && k.Value != 8 {
+			t.Errorf("knob population shows %v", k.Value)
+		}
+	}
+	// Resuming from the last checkpoint keeps the steered values.
+	cp := store.cps[len(store.cps)-1]
+	if cp.Steered["population"] != 8 || cp.Steered["budget.trials"] != 30 {
+		t.Errorf("checkpoint steered %v", cp.Steered)
+	}
+}
+
+func TestSteerConstraintLimit(t *testing.T) {
+	limit := medianParams(t)
+	exp := constrainedConfig(t, "random", "{params: 2e6}", 40)
+	store := &memStore{}
+	e := New(exp, Options{Store: store})
+	sub := e.Subscribe()
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(context.Background()) }()
+	for ev := range sub.C {
+		if ev.Kind == TrialFinished && ev.Trial.ID == 10 {
+			if err := e.Steer("dave", "constraints.params", limit); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	at, over := uint64(0), 0
+	for _, en := range store.journal {
+		if en.Op == OpSteer && en.Param == "constraints.params" && en.Old == 2e6 && en.New == limit && en.Who == "dave" {
+			at = en.Trial
+		}
+	}
+	if at == 0 {
+		t.Fatalf("no audit entry for the limit in %+v", store.journal)
+	}
+	for id, tr := range store.trials {
+		if id >= at && tr.Metrics["params"] > limit {
+			t.Errorf("trial %d (after the limit fell to %g at trial %d) has %g params", id, limit, at, tr.Metrics["params"])
+		}
+		if id < at && tr.Metrics["params"] > limit {
+			over++
+		}
+	}
+	if over == 0 {
+		t.Errorf("no trial before the change was over the new limit; the test shows nothing")
+	}
+}
