@@ -51,7 +51,8 @@ func newRoot() *cobra.Command {
 	root.Flags().BoolVar(&headless, "headless", false, "no terminal UI: a progress bar and a summary")
 	root.Flags().StringVar(&rootFlags.db, "db", defaultDB, "database file")
 	root.Flags().IntVar(&rootFlags.trials, "trials", 0, "override the budget's number of trials")
-	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(), newTUICmd(), newBrowseCmd(), newServeCmd(), newLatencyCmd())
+	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(), newTUICmd(), newBrowseCmd(), newServeCmd(), newLatencyCmd(),
+		newReplayCmd(), newForkCmd(), newAuditCmd())
 	return root
 }
 

@@ -32,6 +32,9 @@ type searchFlags struct {
 	events     bool
 	noProgress bool
 	trials     int // overrides the budget's trials when positive
+	// forkFrom and forkAt make a fork: a new experiment from experiment forkFrom as
+	// it was after trial forkAt.
+	forkFrom, forkAt uint64
 }
 
 func newSearchCmd() *cobra.Command {
@@ -161,6 +164,12 @@ func prepare(db *storage.DB, f searchFlags) (*session, error) {
 		for _, t := range trials {
 			opt.Stored[t.ID] = t
 		}
+	} else if f.forkFrom > 0 {
+		var name string
+		if src, opt.Script, name, err = forkScript(db, f); err != nil {
+			return nil, err
+		}
+		origin = name
 	} else if f.config != "" {
 		if src, err = readFile(f.config); err != nil {
 			return nil, err
@@ -183,7 +192,11 @@ func prepare(db *storage.DB, f searchFlags) (*session, error) {
 		return nil, fmt.Errorf("%s: %w", origin, err)
 	}
 	if x == nil {
-		if x, err = db.CreateExperiment(cfg.Name, src); err != nil {
+		name := cfg.Name
+		if opt.Script != nil {
+			name = origin
+		}
+		if x, err = db.CreateExperiment(name, src); err != nil {
 			return nil, err
 		}
 	}

@@ -105,7 +105,7 @@ func printTrials(w io.Writer, trials []engine.Trial) {
 		if t.State == engine.Failed {
 			arch += "  (" + t.Error + ")"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%.3f\t%s\n", t.ID, t.State, t.Origin, parent, strings.Join(vals, "\t"), t.Duration().Seconds(), arch)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%.3f\t%s\n", t.ID, t.Status(), t.Origin, parent, strings.Join(vals, "\t"), t.Duration().Seconds(), arch)
 	}
 	tw.Flush()
 }
@@ -132,9 +132,15 @@ func newShowCmd() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "trial %d of experiment %d\n", t.ID, x.ID)
-			fmt.Fprintf(w, "  state:    %s\n  origin:   %s\n  arch:     %s\n", t.State, t.Origin, t.Arch)
+			fmt.Fprintf(w, "  state:    %s\n  origin:   %s\n  arch:     %s\n", t.Status(), t.Origin, t.Arch)
 			if t.Error != "" {
 				fmt.Fprintf(w, "  error:    %s\n", t.Error)
+			}
+			if t.Stop != nil {
+				fmt.Fprintf(w, "  stopped:  %s, at rung %d%s: %s\n", t.Stop.Rule, t.Stop.Rung, epochNote(t.Stop.Epoch), t.Stop.Reason)
+			}
+			for _, r := range t.Rungs {
+				fmt.Fprintf(w, "  rung %d:   %s %s (promoted: %v)\n", r.Rung, r.Evaluator, formatMetrics(r.Metrics), r.Promoted)
 			}
 			if len(t.Metrics) > 0 {
 				fmt.Fprintf(w, "  metrics:  %s\n", formatMetrics(t.Metrics))
@@ -182,4 +188,12 @@ func newShowCmd() *cobra.Command {
 	cmd.Flags().StringVar(&db, "db", defaultDB, "database file")
 	cmd.Flags().StringVar(&exp, "exp", "", "experiment `ID` (default: the newest)")
 	return cmd
+}
+
+// epochNote is ", epoch N" for a stop during training, "" otherwise.
+func epochNote(epoch float64) string {
+	if epoch == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", epoch %g", epoch)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/user"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -43,7 +44,7 @@ func runTUI(ctx context.Context, f searchFlags, theme themes.Theme) error {
 	defer s.db.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := tui.NewSession(s.eng, s.exp, theme, lipgloss.DefaultRenderer(), tui.SessionOptions{History: s.history, DB: s.db})
+	m := tui.NewSession(s.eng, s.exp, theme, lipgloss.DefaultRenderer(), tui.SessionOptions{History: s.history, DB: s.db, User: localUser()})
 	done := make(chan error, 1)
 	go func() { done <- s.eng.Run(ctx) }()
 	if _, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx)).Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
@@ -58,4 +59,12 @@ func runTUI(ctx context.Context, f searchFlags, theme themes.Theme) error {
 	st := s.eng.Snapshot()
 	fmt.Printf("experiment %d: %s after %d trials; continue with cellar tui --db %s --resume %d\n", s.x.ID, st.State, st.Done+st.Failed, f.db, s.x.ID)
 	return nil
+}
+
+// localUser names who steers from a local terminal, for the journal.
+func localUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "local"
 }

@@ -228,6 +228,23 @@ func (c *Cascade) Evaluate(ctx context.Context, arch spaces.Arch, progress func(
 	return out, nil
 }
 
+// Observe records a trial evaluated elsewhere (a fork's history) at every rung it
+// passed, as if this cascade had judged it.
+func (c *Cascade) Observe(t Trial) {
+	for _, r := range t.Rungs {
+		if r.Rung >= len(c.rungs)-1 {
+			continue
+		}
+		scores, err := c.scores(r.Rung, r.Metrics, t.Metrics)
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		c.ladder.place(r.Rung, t.ID, scores)
+		c.mu.Unlock()
+	}
+}
+
 // scores are a rung's rank metrics, oriented so that higher is better.
 func (c *Cascade) scores(rung int, m, measured map[string]float64) ([]float64, error) {
 	out := make([]float64, len(c.rungs[rung].rank))

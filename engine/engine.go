@@ -231,6 +231,7 @@ type finished struct {
 	s       *slot
 	outcome Outcome
 	err     error
+	taken   *Trial // the original trial whose outcome a fork took, with its times
 }
 
 // Run runs the search until its budget is spent, the strategy has nothing more to
@@ -572,6 +573,9 @@ func (e *Engine) collect(ctx context.Context, r finished) {
 	s.cancel()
 	s.cancel = nil
 	s.trial.Finished = time.Now()
+	if r.taken != nil {
+		s.trial.Started, s.trial.Finished = r.taken.Started, r.taken.Finished
+	}
 	if r.err != nil && (s.cancelled || ctx.Err() != nil) {
 		// Stopped by a pause or shutdown: it runs again later under the same id.
 		s.trial.State = Cancelled

@@ -172,6 +172,25 @@ func (t *Train) judge(ctx context.Context, stop **Stop) func(epochs int, val flo
 	}
 }
 
+// Observe records a trial trained elsewhere (a fork's history) for early stopping.
+func (t *Train) Observe(tr Trial) {
+	if t.stop == nil {
+		return
+	}
+	curve := make([]float64, len(tr.Curve))
+	for i, p := range tr.Curve {
+		curve[i] = p.Metrics["val_accuracy"]
+	}
+	for n := 1; n <= len(curve); n++ {
+		if ok, _ := t.stop.keep(tr.ID, curve[:n]); !ok {
+			return
+		}
+	}
+	if tr.Stop == nil {
+		t.stop.finished(tr.ID, curve)
+	}
+}
+
 // State and Restore keep the early-stopping rule's history in checkpoints.
 func (t *Train) State() ([]byte, error) {
 	if t.stop == nil {

@@ -117,7 +117,7 @@ func (s *Server) session(sess ssh.Session) (tui.SessionOptions, bool) {
 		s.opts.Log.Info("session ended", "user", who, "sessions", s.sessions.Add(-1))
 		s.wg.Done()
 	}()
-	return tui.SessionOptions{Viewer: k.Role == Viewer, Who: who, Stop: s.opts.Stop, History: s.opts.History, DB: s.opts.DB}, true
+	return tui.SessionOptions{Viewer: k.Role == Viewer, Who: who, User: sess.User(), Stop: s.opts.Stop, History: s.opts.History, DB: s.opts.DB}, true
 }
 
 // Sessions is the number of sessions attached now.

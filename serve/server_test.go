@@ -316,6 +316,40 @@ func TestOperatorPauseSeenByAllSessions(t *testing.T) {
 	v.waitFor(t, "STOPPED", atV)
 }
 
+// An operator steers the served search over SSH: the change is applied at the next
+// ask, journalled with the SSH user's name, and the viewer cannot steer.
+func TestOperatorSteersOverSSH(t *testing.T) {
+	r := startRig(t)
+	op, v := r.open(t, r.operator), r.open(t, r.viewer)
+	defer op.close()
+	defer v.close()
+	atOp, atV := op.waitFor(t, "SEARCHING", 0), v.waitFor(t, "SEARCHING", 0)
+	v.press(t, "s")
+	v.waitFor(t, "s: only an operator can do that", atV)
+	op.press(t, "s")
+	atOp = op.waitFor(t, "Steer the search", atOp)
+	op.waitFor(t, "budget.trials", atOp)
+	// The first knob is budget.trials: enter, clear, type, enter.
+	op.press(t, "\r")
+	time.Sleep(100 * time.Millisecond)
+	op.press(t, strings.Repeat("\x7f", 12)+"5000000\r")
+	op.waitFor(t, "budget.trials → 5e+06 at the next ask", atOp)
+	deadline := time.Now().Add(20 * time.Second)
+	for len(r.eng.Snapshot().Steers) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the change was never applied")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	en := r.eng.Snapshot().Steers[0]
+	if en.Who != "tester" || en.Param != "budget.trials" || en.Old != 1e6 || en.New != 5e6 {
+		t.Errorf("audit entry %+v", en)
+	}
+	if b := r.eng.Snapshot().Budget.Trials; b != 5000000 {
+		t.Errorf("budget %d after steering", b)
+	}
+}
+
 // Twenty sessions come and go while the search runs: every finished trial is stored,
 // and no goroutine is left behind.
 func TestSessionsComeAndGo(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
@@ -23,7 +24,8 @@ type Engine interface {
 	Snapshot() engine.Status
 	Pause(cancelRunning bool) error
 	Resume() error
-	Inject(arch spaces.Arch, parent uint64) error
+	InjectAs(who string, arch spaces.Arch, parent uint64) error
+	Steer(who, param string, v float64) error
 	Subscribe() *engine.Subscription
 }
 
@@ -86,7 +88,8 @@ type Model struct {
 	eng       Engine
 	sub       *engine.Subscription
 	dashboard *Dashboard
-	editor    *Editor // the open editor; nil on the dashboard
+	editor    *Editor     // the open editor; nil on the dashboard
+	steering  *steerPanel // the open steering panel; nil when closed
 	exp       *engine.Experiment
 	help      help.Model
 	notice    string
@@ -107,6 +110,8 @@ type SessionOptions struct {
 	Viewer bool
 	// Who names the session's user and role in the footer, e.g. "alice (viewer)".
 	Who string
+	// User is the name the journal records for this session's changes.
+	User string
 	// Stop stops the search (X twice). When it is set, q only leaves the session;
 	// without it (a local TUI) q quits and the caller stops the search.
 	Stop func()
@@ -212,7 +217,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.browser.Init()
 		case key.Matches(msg, k.Help):
 			m.help.ShowAll = !m.help.ShowAll
-		case (key.Matches(msg, k.Pause, k.PauseCancel, k.Edit) || msg.String() == "X" && m.opts.Stop != nil) && m.operatorOnly(msg):
+		case (key.Matches(msg, k.Pause, k.PauseCancel, k.Edit, k.Steer) || msg.String() == "X" && m.opts.Stop != nil) && m.operatorOnly(msg):
 		case key.Matches(msg, k.Stop):
 			if !m.stopAsked {
 				m.stopAsked, m.notice = true, "press X again to stop the search for everyone"
@@ -222,6 +227,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.opts.Stop()
 		case m.editor != nil:
 			return m, m.editKey(msg)
+		case m.steering != nil:
+			return m, m.steerKey(msg)
+		case key.Matches(msg, k.Steer):
+			m.steering = newSteerPanel()
 		case key.Matches(msg, k.Up):
 			m.dashboard.Select(-1)
 		case key.Matches(msg, k.Down):
@@ -299,11 +308,59 @@ func (m *Model) editKey(msg tea.KeyMsg) tea.Cmd {
 		parent := e.parent
 		e.queued = true
 		return func() tea.Msg {
-			if err := m.eng.Inject(a, parent); err != nil {
+			if err := m.eng.InjectAs(m.opts.User, a, parent); err != nil {
 				return noticeMsg("not queued: " + err.Error())
 			}
 			return noticeMsg("")
 		}
+	}
+	return nil
+}
+
+// steerKey handles a key in the steering panel.
+func (m *Model) steerKey(msg tea.KeyMsg) tea.Cmd {
+	k, p := m.common.Keys, m.steering
+	knobs := m.dashboard.status.Knobs
+	if p.editing {
+		switch {
+		case key.Matches(msg, k.Back):
+			p.editing = false
+		case msg.Type == tea.KeyEnter:
+			if p.cursor >= len(knobs) {
+				p.editing = false
+				return nil
+			}
+			kn := knobs[p.cursor]
+			v, err := p.value(kn)
+			if err != nil {
+				m.notice = err.Error()
+				return nil
+			}
+			p.editing = false
+			user := m.opts.User
+			return func() tea.Msg {
+				if err := m.eng.Steer(user, kn.Name, v); err != nil {
+					return noticeMsg("not changed: " + err.Error())
+				}
+				return noticeMsg(fmt.Sprintf("%s → %g at the next ask", kn.Name, v))
+			}
+		default:
+			var cmd tea.Cmd
+			p.input, cmd = p.input.Update(msg)
+			return cmd
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Back):
+		m.steering = nil
+	case key.Matches(msg, k.Up):
+		p.move(-1, len(knobs))
+	case key.Matches(msg, k.Down):
+		p.move(1, len(knobs))
+	case msg.Type == tea.KeyEnter && p.cursor < len(knobs):
+		p.edit(knobs[p.cursor])
+		return textinput.Blink
 	}
 	return nil
 }
@@ -346,9 +403,13 @@ func (m *Model) View() string {
 		return m.browser.View()
 	}
 	var body string
-	if m.editor != nil {
+	switch {
+	case m.editor != nil:
 		body = lipgloss.JoinVertical(lipgloss.Left, m.dashboard.header(m.common.Width), m.editor.View(m.common, m.common.Width))
-	} else {
+	case m.steering != nil:
+		s := m.dashboard.status
+		body = lipgloss.JoinVertical(lipgloss.Left, m.dashboard.header(m.common.Width), m.steering.View(m.common, s.Knobs, s.Steers, m.common.Width))
+	default:
 		body = m.dashboard.View(m.common.Height - lipgloss.Height(footer))
 	}
 	return lipgloss.JoinVertical(lipgloss.Left, body, footer)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -583,7 +584,7 @@ func (b *Browser) trialsView(height int) string {
 		if t.Parent != 0 {
 			parent = fmt.Sprint(t.Parent)
 		}
-		line := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %6s %10s %8.1f  %s", marker(i == b.cursor), t.ID, t.State, truncate(t.Origin, 7), parent, val, t.Duration().Seconds(), t.Arch), b.common.Width)
+		line := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %6s %10s %8.1f  %s", marker(i == b.cursor), t.ID, t.Status(), truncate(t.Origin, 7), parent, val, t.Duration().Seconds(), t.Arch), b.common.Width)
 		switch {
 		case i == b.cursor:
 			line = st.Selected.Render(line)
@@ -598,10 +599,16 @@ func (b *Browser) trialsView(height int) string {
 func (b *Browser) detailView(t engine.Trial) string {
 	st, e, w := b.common.Styles, b.exp, b.common.Width
 	lines := []string{st.Title.Render(fmt.Sprintf("Trial %d of experiment %d", t.ID, e.info.ID)),
-		fmt.Sprintf("%s %s   %s %s   %s %.1fs", st.Label.Render("state"), t.State, st.Label.Render("origin"), t.Origin, st.Label.Render("ran"), t.Duration().Seconds()),
+		fmt.Sprintf("%s %s   %s %s   %s %.1fs", st.Label.Render("state"), t.Status(), st.Label.Render("origin"), t.Origin, st.Label.Render("ran"), t.Duration().Seconds()),
 		truncate(st.Label.Render("arch ")+t.Arch, w)}
 	if t.Error != "" {
 		lines = append(lines, st.Bad.Render(wrap("error: "+t.Error, w)))
+	}
+	if t.Stop != nil {
+		lines = append(lines, wrap(fmt.Sprintf("%s %s at rung %d: %s", st.Label.Render("stopped"), t.Stop.Rule, t.Stop.Rung, t.Stop.Reason), w))
+	}
+	for _, r := range t.Rungs {
+		lines = append(lines, truncate(fmt.Sprintf("%s %s, promoted %v: %s", st.Label.Render(fmt.Sprintf("rung %d", r.Rung)), r.Evaluator, r.Promoted, metricList(r.Metrics)), w))
 	}
 	if len(t.Metrics) > 0 {
 		keys := make([]string, 0, len(t.Metrics))
@@ -664,3 +671,13 @@ func marker(selected bool) string {
 
 // wrap breaks s into lines of at most w cells.
 func wrap(s string, w int) string { return ansi.Wrap(s, max(w, 10), "") }
+
+// metricList is "name value" pairs in name order.
+func metricList(m map[string]float64) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %.4g", k, m[k])
+	}
+	return strings.Join(parts, "  ")
+}

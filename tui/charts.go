@@ -23,10 +23,18 @@ type point struct {
 }
 
 // rewardChart plots every trial's first objective over trial index, and the best so far
-// as a line. pts must be in id order.
-func rewardChart(c *Common, obj engine.Objective, pts []point, w, h int) string {
+// as a line; marks are the trials from which a steering change applied, drawn as
+// dotted vertical lines. pts must be in id order.
+func rewardChart(c *Common, obj engine.Objective, pts []point, marks []uint64, w, h int) string {
 	st := c.Styles
 	title := st.Title.Render("Reward: " + obj.Name)
+	if len(marks) > 0 {
+		ids := make([]string, len(marks))
+		for i, m := range marks {
+			ids[i] = fmt.Sprintf("#%d", m)
+		}
+		title += st.Warn.Render(truncate("  ┊ steered at "+strings.Join(ids, ", "), max(w-lipgloss.Width(title), 0)))
+	}
 	if len(pts) == 0 || w < 20 || h < 5 {
 		return title + "\n" + st.Muted.Render("no finished trials yet")
 	}
@@ -79,6 +87,11 @@ func rewardChart(c *Common, obj engine.Objective, pts []point, w, h int) string 
 	}
 	if best != nil && maxX > best.X {
 		lc.DrawLineWithStyle(*best, canvas.Float64Point{X: maxX, Y: best.Y}, runes.ThinLineStyle, st.Accent)
+	}
+	for _, m := range marks {
+		if x := float64(m); x >= float64(pts[0].id) && x <= maxX {
+			lc.DrawLineWithStyle(canvas.Float64Point{X: x, Y: minY}, canvas.Float64Point{X: x, Y: maxY}, runes.ThinLineStyle, st.Warn)
+		}
 	}
 	for col := range cols {
 		if seen[col] {

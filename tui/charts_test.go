@@ -85,15 +85,49 @@ func TestArchDiagrams(t *testing.T) {
 func TestChartsWithoutData(t *testing.T) {
 	c := &Common{Styles: themes.Dark.For(plain())}
 	obj := engine.Objective{Name: "acc", Direction: "max"}
-	if s := rewardChart(c, obj, nil, 40, 10); !strings.Contains(s, "no finished trials") {
+	if s := rewardChart(c, obj, nil, nil, 40, 10); !strings.Contains(s, "no finished trials") {
 		t.Errorf("empty reward chart: %q", s)
 	}
 	one := []point{{id: 1, v: 5, ok: true}}
-	if s := rewardChart(c, obj, one, 40, 10); !strings.Contains(s, "Reward: acc") {
+	if s := rewardChart(c, obj, one, nil, 40, 10); !strings.Contains(s, "Reward: acc") {
 		t.Errorf("one-point reward chart: %q", s)
 	}
 	if s := populationBars(c, obj, nil, one, 0, 40, 5); !strings.Contains(s, "Scores (1)") {
 		t.Errorf("score distribution without a population: %q", s)
+	}
+}
+
+// A steering change shows on the reward curve as a vertical line at the trial it
+// applied from, named in the title.
+func TestRewardChartMarksSteering(t *testing.T) {
+	c := &Common{Styles: themes.Dark.For(plain())}
+	obj := engine.Objective{Name: "acc", Direction: "max"}
+	var pts []point
+	for i := 1; i <= 40; i++ {
+		pts = append(pts, point{id: uint64(i), v: float64(i % 7), ok: true})
+	}
+	plainChart := rewardChart(c, obj, pts, nil, 60, 12)
+	marked := rewardChart(c, obj, pts, []uint64{20}, 60, 12)
+	if !strings.Contains(marked, "steered at #20") {
+		t.Errorf("no marker in the title:\n%s", marked)
+	}
+	// The marker is a column of vertical strokes the plain chart does not have.
+	column := func(chart string) int {
+		lines := strings.Split(chart, "\n")
+		best := 0
+		for col := 8; col < 60; col++ {
+			n := 0
+			for _, l := range lines {
+				if r := []rune(l); col < len(r) && r[col] == '│' {
+					n++
+				}
+			}
+			best = max(best, n)
+		}
+		return best
+	}
+	if p, m := column(plainChart), column(marked); m < 5 || p >= m {
+		t.Errorf("tallest vertical stroke off the axis: %d without the marker, %d with it\n%s", p, m, marked)
 	}
 }
 

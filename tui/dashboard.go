@@ -36,6 +36,7 @@ type Dashboard struct {
 	objVals [][]float64
 	pair    [2]int
 	learn   learners
+	rungs   rungStats
 	bar     progress.Model
 	sel     int  // selected row of the recent table, 0 = newest
 	popSel  int  // selected population member, 0 = fittest
@@ -53,6 +54,7 @@ type chartsKey struct {
 	best            uint64
 	population      string
 	selected        uint64 // the selected population member, 0 for none
+	steers          int
 }
 
 // Select moves the selection by d rows, in the recent trials or the population.
@@ -99,7 +101,9 @@ func (d *Dashboard) Selected() *engine.Trial {
 // NewDashboard builds the dashboard of an experiment.
 func NewDashboard(c *Common, exp *engine.Experiment) *Dashboard {
 	c.Keys.Objectives.SetEnabled(len(exp.Config.Objectives) > 2)
-	return &Dashboard{common: c, exp: exp, obj: exp.Config.Objectives[0], pair: [2]int{0, 1}, bar: progress.New(progress.WithoutPercentage(), progress.WithSolidFill(string(c.Theme.Accent)))}
+	d := &Dashboard{common: c, exp: exp, obj: exp.Config.Objectives[0], pair: [2]int{0, 1}, bar: progress.New(progress.WithoutPercentage(), progress.WithSolidFill(string(c.Theme.Accent)))}
+	d.rungs.cascade, _ = exp.Evaluator.(*engine.Cascade)
+	return d
 }
 
 // SetStatus takes a fresh engine snapshot, and the learner reports made before this
@@ -119,6 +123,7 @@ func (d *Dashboard) Apply(events []engine.Event) {
 		}
 		if ev.Kind == engine.TrialFinished && ev.Trial.Final() {
 			d.recent = append(d.recent, ev.Trial)
+			d.rungs.add(ev.Trial)
 			if ev.Trial.State == engine.Done {
 				v, ok := ev.Trial.Metrics[d.obj.Name]
 				d.addPoint(point{id: ev.Trial.ID, v: v, ok: ok})
@@ -211,7 +216,7 @@ func (d *Dashboard) View(height int) string {
 // charts returns the chart rows for room lines, from the cache when nothing they show
 // has changed.
 func (d *Dashboard) charts(w, room int) []string {
-	key := chartsKey{points: len(d.points), w: w, room: room, learn: d.learn.count}
+	key := chartsKey{points: len(d.points), w: w, room: room, learn: d.learn.count, steers: len(d.status.Steers)}
 	if d.status.Best != nil {
 		key.best = d.status.Best.ID
 	}
@@ -229,7 +234,7 @@ func (d *Dashboard) charts(w, room int) []string {
 	rows := []string{}
 	if room >= 8 {
 		h1 := min(room, 12)
-		rows = append(rows, d.sideBySide(rewardChart(d.common, d.obj, d.points, w/2-1, h1), d.bestDiagram(w-w/2), w, h1))
+		rows = append(rows, d.sideBySide(rewardChart(d.common, d.obj, d.points, d.steerMarks(), w/2-1, h1), d.bestDiagram(w-w/2), w, h1))
 		if room-h1 >= 8 {
 			h2 := min(room-h1, 12)
 			rows = append(rows, d.sideBySide(d.secondRow(selected, w, h2)))
@@ -288,6 +293,32 @@ func (d *Dashboard) bestDiagram(w int) string {
 	return archDiagram(d.common, "Best architecture", d.exp.Space, arch, w)
 }
 
+// steerMarks are the trials from which this run's steering changes applied.
+func (d *Dashboard) steerMarks() []uint64 {
+	var out []uint64
+	for _, en := range d.status.Steers {
+		if en.Op == engine.OpSteer && (len(out) == 0 || out[len(out)-1] != en.Trial) {
+			out = append(out, en.Trial)
+		}
+	}
+	return out
+}
+
+// steeredLimits are the constraints with the limits steering has changed.
+func steeredLimits(c engine.Constraints, knobs []engine.Knob) *engine.Constraints {
+	for _, k := range knobs {
+		switch k.Name {
+		case "constraints.params":
+			c.Params = k.Value
+		case "constraints.flops":
+			c.FLOPs = k.Value
+		case "constraints.latency":
+			c.Latency = k.Value
+		}
+	}
+	return &c
+}
+
 func (d *Dashboard) header(w int) string {
 	st, s := d.common.Styles, d.status
 	state := strings.ToUpper(string(s.State))
@@ -299,9 +330,15 @@ func (d *Dashboard) header(w int) string {
 	if s.Failed > 0 {
 		trials += fmt.Sprintf(" (%d failed)", s.Failed)
 	}
+	if s.Stopped > 0 {
+		trials += fmt.Sprintf(" (%d stopped early)", s.Stopped)
+	}
 	parts = append(parts, trials)
 	if c := d.exp.Config.Constraints; c != nil {
-		parts = append(parts, c.Label())
+		parts = append(parts, steeredLimits(*c, s.Knobs).Label())
+	}
+	if r := d.rungs.line(); r != "" {
+		parts = append(parts, r)
 	}
 	if s.Learning != "" {
 		step := 1
@@ -374,7 +411,7 @@ func (d *Dashboard) table(w, height int) string {
 			val = fmt.Sprintf("%.4g", v)
 		}
 		mark := marker(!d.onPop && len(d.recent)-1-i == d.sel)
-		row := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %10s %8.1f  %s", mark, t.ID, t.State, truncate(t.Origin, 7), val, t.Duration().Seconds(), t.Arch), w)
+		row := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %10s %8.1f  %s", mark, t.ID, t.Status(), truncate(t.Origin, 7), val, t.Duration().Seconds(), t.Arch), w)
 		style := st.Text
 		if !d.onPop && len(d.recent)-1-i == d.sel {
 			style = st.Selected

@@ -56,7 +56,7 @@ func matches(t engine.Trial, terms []term) bool {
 		var v float64
 		switch c.field {
 		case "state", "origin":
-			got := string(t.State)
+			got := t.Status() // stopped, for a trial stopped early
 			if c.field == "origin" {
 				got = t.Origin
 			}

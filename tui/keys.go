@@ -17,6 +17,7 @@ type KeyMap struct {
 	Stop        key.Binding // served sessions: stop the search (q only leaves)
 	Browse      key.Binding
 	Objectives  key.Binding // the next pair of objectives on the Pareto chart
+	Steer       key.Binding // open the steering panel
 }
 
 // DefaultKeys are the bindings used unless a session configures others.
@@ -37,15 +38,16 @@ func DefaultKeys() KeyMap {
 		Stop:        key.NewBinding(key.WithKeys("X"), key.WithHelp("X X", "stop the search"), key.WithDisabled()),
 		Browse:      key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "browse the DB's trials"), key.WithDisabled()),
 		Objectives:  key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "next pair of objectives on the Pareto chart"), key.WithDisabled()),
+		Steer:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "steer: population, limits, budget…")),
 	}
 }
 
 // ShortHelp is the help bar.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Pause, k.Edit, k.Browse, k.Help, k.Quit}
+	return []key.Binding{k.Pause, k.Edit, k.Steer, k.Browse, k.Help, k.Quit}
 }
 
 // FullHelp is the help shown by ?.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Focus, k.Edit, k.Browse, k.Objectives}, {k.Left, k.Right, k.Queue, k.Back}, {k.Help, k.Stop, k.Quit}}
+	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Focus, k.Edit, k.Steer, k.Browse, k.Objectives}, {k.Left, k.Right, k.Queue, k.Back}, {k.Help, k.Stop, k.Quit}}
 }

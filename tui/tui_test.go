@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -197,4 +198,76 @@ func TestLateSessionSeesEveryTrialOnce(t *testing.T) {
 	if len(m.dashboard.points) != 4000 {
 		t.Errorf("%d points, want 4000", len(m.dashboard.points))
 	}
+}
+
+// The steering panel changes a knob of the running search: the engine applies it at
+// its next ask, records who made it, and the reward curve marks where.
+func TestSteerPanelChangesTheSearch(t *testing.T) {
+	eng, exp := newSearch(t, 400, 2*time.Millisecond)
+	m := NewSession(eng, exp, themes.Dark, plain(), SessionOptions{User: "erin"})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx) }()
+	waitFor(t, "the search to start", func() bool { return len(eng.Snapshot().Knobs) > 0 })
+	m.Update(tickMsg(time.Now()))
+	press(m, "s")
+	if v := m.View(); !strings.Contains(v, "Steer the search") || !strings.Contains(v, "population") || !strings.Contains(v, "budget.trials") {
+		t.Fatalf("no steering panel:\n%s", v)
+	}
+	// Down to the population knob, enter, type 12, enter.
+	knobs := m.dashboard.status.Knobs
+	for i := range knobs {
+		if knobs[i].Name == "population" {
+			break
+		}
+		m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	for range 8 {
+		m.Update(tea.KeyMsg{Type: tea.KeyBackspace})
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("12")})
+	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if cmd == nil {
+		t.Fatal("enter sent nothing")
+	}
+	m.Update(cmd())
+	if !strings.Contains(m.notice, "population → 12") {
+		t.Fatalf("notice %q", m.notice)
+	}
+	waitFor(t, "the change to apply", func() bool { return len(eng.Snapshot().Steers) == 1 })
+	en := eng.Snapshot().Steers[0]
+	if en.Who != "erin" || en.Param != "population" || en.Old != 30 || en.New != 12 {
+		t.Errorf("audit entry %+v", en)
+	}
+	// A value out of range is refused with the reason, and nothing changes.
+	m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	for range 8 {
+		m.Update(tea.KeyMsg{Type: tea.KeyBackspace})
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("0")})
+	_, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	m.Update(cmd())
+	if !strings.Contains(m.notice, "not changed: population 0 must be from 1") {
+		t.Errorf("notice %q", m.notice)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	waitFor(t, "trials after the change", func() bool { return eng.Snapshot().Done > int(en.Trial)+5 })
+	m.Update(tickMsg(time.Now()))
+	m.Update(eventsMsg{ok: true})
+	m.dashboard.chartsRows = nil
+	if v := m.View(); !strings.Contains(v, fmt.Sprintf("steered at #%d", en.Trial)) {
+		t.Errorf("the reward curve does not mark the change:\n%s", v)
+	}
+	// A viewer cannot open the panel.
+	viewer := NewSession(eng, exp, themes.Dark, plain(), SessionOptions{Viewer: true, User: "frank"})
+	press(viewer, "s")
+	if viewer.steering != nil || !strings.Contains(viewer.notice, "only an operator") {
+		t.Errorf("a viewer opened the steering panel (notice %q)", viewer.notice)
+	}
+	viewer.Close()
+	cancel()
+	<-done
 }

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"cellar/engine"
+	"cellar/internal/refdata"
+	"cellar/storage"
+)
+
+// A cascade run, replayed from the DB (three at a time), gives the same trials; a fork
+// at trial 15 starts a second experiment that holds the original's first 15 trials
+// and goes on from the recorded state, the cascade's history included; the audit
+// lists what was changed by hand.
+func TestReplayForkAndAuditFromTheDB(t *testing.T) {
+	table := refdata.Require(t, refdata.NB201CIFAR10)
+	db := filepath.Join(t.TempDir(), "r.db")
+	exp := writeExp(t, fmt.Sprintf(`
+name: replayed
+seed: 9
+space: nb201
+strategy: {name: regevo, population: 10, sample: 3}
+evaluator: {name: cascade, rungs: [{name: flops}, {name: table, path: %s}]}
+objectives: [{name: test_accuracy}]
+budget: {trials: 40}
+`, table))
+	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err := cellar(t, "replay", "--db", db, "--exp", "1")
+	if err != nil || !strings.Contains(out, "all 40 trials match the original") {
+		t.Fatalf("replay: %v\n%s", err, out)
+	}
+	out, err = cellar(t, "replay", "--db", db, "--exp", "1", "--json", "--parallelism", "3")
+	var rep struct {
+		Trials, Replayed int
+		Differences      []string
+	}
+	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || rep.Trials != 40 || rep.Replayed != 40 || len(rep.Differences) != 0 {
+		t.Fatalf("replay --json: %v %+v\n%s", err, rep, out)
+	}
+
+	if out, err := cellar(t, "fork", "--db", db, "--exp", "1", "--at", "15", "--no-progress"); err != nil {
+		t.Fatalf("fork: %v\n%s", err, out)
+	}
+	d, err := storage.OpenReadOnly(db, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, _ := d.Experiments()
+	x1, _ := d.Experiment(1)
+	x2, err := d.Experiment(2)
+	if err != nil || len(infos) != 2 || infos[1].Name != "replayed (fork of 1 at 15)" {
+		t.Fatalf("experiments %+v: %v", infos, err)
+	}
+	a, _ := x1.Trials()
+	b, _ := x2.Trials()
+	if len(b) != 40 {
+		t.Fatalf("the fork has %d trials", len(b))
+	}
+	for i := range 40 {
+		// The table and flops are deterministic, so the fork asks what the original
+		// did, after the point too.
+		if a[i].Arch != b[i].Arch || a[i].Status() != b[i].Status() || a[i].Metrics["test_accuracy"] != b[i].Metrics["test_accuracy"] {
+			t.Errorf("trial %d: original %s %s, fork %s %s", i+1, a[i].Arch, a[i].Status(), b[i].Arch, b[i].Status())
+		}
+	}
+	// The history up to the point was taken, not evaluated: it keeps its times.
+	for i := range 40 {
+		if same := a[i].Finished.Equal(b[i].Finished); same != (i < 15) {
+			t.Errorf("trial %d: finished at the same time in both: %v", i+1, same)
+		}
+	}
+	j2, _ := x2.Journal()
+	if len(j2) < 80 {
+		t.Errorf("the fork's journal has %d entries; it should hold the replayed history and its own", len(j2))
+	}
+	d.Close()
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fork", "--db", db, "--exp", "1", "--at", "999"}, "never told trial 999"},
+		{[]string{"fork", "--db", db, "--exp", "1"}, "--exp ID --at TRIAL"},
+		{[]string{"replay", "--db", db, "--exp", "7"}, "no experiment 7"},
+	} {
+		if _, err := cellar(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v; want %q", c.args, err, c.want)
+		}
+	}
+	out, err = cellar(t, "audit", "--db", db, "--exp", "1")
+	if err != nil || !strings.Contains(out, "no steering changes") {
+		t.Errorf("audit: %v\n%s", err, out)
+	}
+}
+
+// Steering and hand-made trials reach the DB's journal with who made them, and
+// `cellar audit` lists them.
+func TestAuditListsSteeringFromTheDB(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.db")
+	d, err := storage.Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := []byte("name: audited\nseed: 2\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 300}\n")
+	cfg, _ := engine.ParseConfig(src)
+	exp, err := engine.Build(cfg, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := d.CreateExperiment(cfg.Name, src)
+	eng := engine.New(exp, engine.Options{Store: x})
+	sub := eng.Subscribe()
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(context.Background()) }()
+	steered := false
+	for ev := range sub.C {
+		if ev.Kind == engine.TrialFinished && ev.Trial.ID >= 20 && !steered {
+			steered = true
+			if err := eng.Steer("grace", "mutations", 3); err != nil {
+				t.Error(err)
+			}
+			hand, _ := exp.Space.Parse([]byte("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"))
+			if err := eng.InjectAs("grace", hand, 4); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	out, err := cellar(t, "audit", "--db", path, "--exp", "1")
+	if err != nil || !strings.Contains(out, "grace") || !strings.Contains(out, "mutations 1 -> 3") || !strings.Contains(out, "hand-made |nor_conv_3x3~0|") {
+		t.Fatalf("audit: %v\n%s", err, out)
+	}
+	out, err = cellar(t, "audit", "--db", path, "--exp", "1", "--json")
+	var entries []engine.Entry
+	if err != nil || json.Unmarshal([]byte(out), &entries) != nil || len(entries) != 2 || entries[0].Time.IsZero() {
+		t.Fatalf("audit --json: %v %+v", err, entries)
+	}
+	// And the steered search replays.
+	if out, err := cellar(t, "replay", "--db", path, "--exp", "1"); err != nil || !strings.Contains(out, "all 300 trials match") || !strings.Contains(out, "1 steering changes, 1 hand-made") {
+		t.Errorf("replay: %v\n%s", err, out)
+	}
+}
