@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,6 +17,7 @@ import (
 	"cellar/engine"
 	"cellar/latency"
 	"cellar/nn"
+	"cellar/spaces"
 	"cellar/storage"
 )
 
@@ -23,6 +25,10 @@ func newBenchCmd() *cobra.Command {
 	var (
 		table, strats, space, metric, csvPath string
 		objectives, reference, latencyDB      string
+		cascade                               string
+		eta                                   float64
+		simulate                              bool
+		timeBudget                            time.Duration
 		runs, budget                          int
 		seed                                  uint64
 		minimise                              bool
@@ -64,7 +70,15 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 					return fmt.Errorf("--strategies: %w", err)
 				}
 			}
-			cfg := engine.BenchConfig{Table: t, Space: sp, Metric: metric, Maximise: !minimise, Strategies: comps, Runs: runs, Budget: budget, Seed: seed}
+			cfg := engine.BenchConfig{Table: t, Space: sp, Metric: metric, Maximise: !minimise, Strategies: comps, Runs: runs, Budget: budget, Seed: seed, Eta: eta}
+			if simulate {
+				cfg.Simulate, cfg.TimeBudget = &engine.DefaultSimTime, timeBudget
+			}
+			if cascade != "" {
+				if cfg.Cascade, cfg.CascadeName, err = cascadeRungs(cascade, sp); err != nil {
+					return err
+				}
+			}
 			w := cmd.OutOrStdout()
 			if objectives != "" {
 				if cfg.Objectives, err = parseObjectives(objectives); err != nil {
@@ -89,6 +103,9 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 			}
 			elapsed := time.Since(start)
 			queries := len(comps) * runs * budget
+			if len(cfg.Cascade) > 0 {
+				queries *= 2 // each strategy alone and through the cascade
+			}
 			if len(cfg.Objectives) > 1 {
 				refFrom := "the table's worst"
 				if reference != "" {
@@ -96,6 +113,9 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 				}
 				fmt.Fprintf(w, "hypervolume of the Pareto front over %s on %s, as a fraction of the box from the reference %v (%s) to the ideal %v (the table's best); %d runs x %d queries per strategy, seeds %d..%d\n",
 					objectives, table, cfg.Reference, refFrom, cfg.Ideal, runs, budget, seed, seed+uint64(runs)-1)
+			} else if simulate {
+				fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %v of simulated training per strategy, seeds %d..%d\n",
+					metric, table, t.Len(), optimum, runs, timeBudget, seed, seed+uint64(runs)-1)
 			} else {
 				fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %d queries per strategy, seeds %d..%d\n",
 					metric, table, t.Len(), optimum, runs, budget, seed, seed+uint64(runs)-1)
@@ -104,10 +124,26 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 			if len(cfg.Objectives) > 1 {
 				digits = 4
 			}
-			printBench(w, rows, engine.BenchCheckpoints(budget), digits)
-			fmt.Fprintf(w, "%d queries in %s: %.0f queries/min\n", queries, elapsed.Round(time.Millisecond), float64(queries)/elapsed.Minutes())
+			if simulate {
+				charge := fmt.Sprintf("3 x FLOPs x %d samples x %d epochs at %.0e FLOP/s (the table has no %s column)",
+					engine.DefaultSimTime.Samples, engine.DefaultSimTime.Epochs, engine.DefaultSimTime.Rate, engine.DefaultSimTime.Column)
+				if slices.Contains(t.Metrics(), engine.DefaultSimTime.Column) {
+					charge = "the table's " + engine.DefaultSimTime.Column
+				}
+				fmt.Fprintf(w, "each trial is charged %s; best at simulated seconds:\n", charge)
+			}
+			printBench(w, rows, cfg.Checkpoints(), digits)
+			if simulate {
+				fmt.Fprintf(w, "in %s\n", elapsed.Round(time.Millisecond))
+			} else {
+				fmt.Fprintf(w, "%d queries in %s: %.0f queries/min\n", queries, elapsed.Round(time.Millisecond), float64(queries)/elapsed.Minutes())
+			}
 			if csvPath != "" {
-				return writeBenchCSV(csvPath, metric, rows)
+				unit := "queries"
+				if simulate {
+					unit = "simulated_seconds"
+				}
+				return writeBenchCSV(csvPath, metric, unit, rows)
 			}
 			return nil
 		},
@@ -125,8 +161,36 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 	f.IntVar(&budget, "budget", 300, "queries per run")
 	f.Uint64Var(&seed, "seed", 1, "seed of the first run")
 	f.StringVar(&csvPath, "csv", "", "also write the results to this CSV `file`")
+	f.StringVar(&cascade, "cascade", "", "cheaper rungs before the table, e.g. '[{name: zerocost, proxies: [synflow]}]': each strategy also runs through this cascade, at equal table queries")
+	f.Float64Var(&eta, "eta", 3, "with --cascade: the best 1/eta of each rung goes on")
+	f.BoolVar(&simulate, "simulate-time", false, "compare at equal simulated training time (--time-budget) instead of queries: the table's train_seconds, or a FLOPs model")
+	f.DurationVar(&timeBudget, "time-budget", 12000*time.Second, "with --simulate-time: simulated time per run")
 	cmd.AddCommand(newBenchProxiesCmd(), newBenchOneShotCmd())
 	return cmd
+}
+
+// cascadeRungs builds the evaluators --cascade lists, and names them for the report.
+func cascadeRungs(flag string, sp spaces.Space) ([]engine.Evaluator, string, error) {
+	comps, err := parseComponents("--cascade", flag)
+	if err != nil {
+		return nil, "", err
+	}
+	factories := engine.Evaluators()
+	var evs []engine.Evaluator
+	var names []string
+	for i, c := range comps {
+		f, ok := factories[c.Name]
+		if !ok {
+			return nil, "", fmt.Errorf("--cascade: rung %d: unknown evaluator %q", i, c.Name)
+		}
+		ev, err := f(c, sp)
+		if err != nil {
+			return nil, "", fmt.Errorf("--cascade: rung %d: %w", i, err)
+		}
+		evs = append(evs, ev)
+		names = append(names, c.Label())
+	}
+	return evs, strings.Join(names, " → "), nil
 }
 
 // parseComponents reads a flag listing components (--strategies, --spaces): names
@@ -170,13 +234,15 @@ func printBench(w interface{ Write([]byte) (int, error) }, rows []engine.BenchRo
 	tw.Flush()
 }
 
-func writeBenchCSV(path, metric string, rows []engine.BenchRow) error {
+// writeBenchCSV writes one line per row; unit names the checkpoint column (queries,
+// or simulated_seconds).
+func writeBenchCSV(path, metric, unit string, rows []engine.BenchRow) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("bench csv: %w", err)
 	}
 	w := csv.NewWriter(f)
-	w.Write([]string{"strategy", "queries", "metric", "mean", "std", "runs"})
+	w.Write([]string{"strategy", unit, "metric", "mean", "std", "runs"})
 	for _, r := range rows {
 		w.Write([]string{r.Strategy, fmt.Sprint(r.Queries), metric, fmt.Sprintf("%.4f", r.Mean), fmt.Sprintf("%.4f", r.Std), fmt.Sprint(r.Runs)})
 	}

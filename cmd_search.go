@@ -35,6 +35,7 @@ type searchFlags struct {
 	// forkFrom and forkAt make a fork: a new experiment from experiment forkFrom as
 	// it was after trial forkAt.
 	forkFrom, forkAt uint64
+	simulate         bool // run on a simulated clock (engine.SimTime)
 }
 
 func newSearchCmd() *cobra.Command {
@@ -59,6 +60,7 @@ strategy learns of it; interrupt with Ctrl-C and continue later with --resume ID
 	f.register(cmd, &resume)
 	cmd.Flags().BoolVar(&f.events, "events", false, "print every finished trial as a JSON line on stdout")
 	cmd.Flags().BoolVar(&f.noProgress, "no-progress", false, "no progress bar (it is off anyway when stderr is not a terminal)")
+	cmd.Flags().BoolVar(&f.simulate, "simulate-time", false, "charge each trial its simulated training time (the table's train_seconds, or a FLOPs model): budget.time is simulated")
 	return cmd
 }
 
@@ -201,6 +203,9 @@ func prepare(db *storage.DB, f searchFlags) (*session, error) {
 		}
 	}
 	opt.Store = x
+	if f.simulate {
+		opt.Simulate = &engine.DefaultSimTime
+	}
 	return &session{db: db, x: x, exp: exp, eng: engine.New(exp, opt)}, nil
 }
 
@@ -345,8 +350,16 @@ func progressLine(s engine.Status, objective string, budget int) string {
 }
 
 func summary(w io.Writer, s engine.Status, exp *engine.Experiment, id uint64, db string) {
-	fmt.Fprintf(w, "experiment %d (%s): %s after %d trials (%d done, %d failed) in %s\n",
-		id, exp.Config.Name, s.State, s.Done+s.Failed, s.Done, s.Failed, s.Elapsed.Round(time.Millisecond))
+	clock := ""
+	if s.Simulated {
+		clock = " (simulated)"
+	}
+	stopped := ""
+	if s.Stopped > 0 {
+		stopped = fmt.Sprintf(", %d of them stopped early", s.Stopped)
+	}
+	fmt.Fprintf(w, "experiment %d (%s): %s after %d trials (%d done%s, %d failed) in %s%s\n",
+		id, exp.Config.Name, s.State, s.Done+s.Failed, s.Done, stopped, s.Failed, s.Elapsed.Round(time.Millisecond), clock)
 	if s.Best != nil {
 		fmt.Fprintf(w, "best: trial %d (%s) %s\n  %s\n", s.Best.ID, s.Best.Origin, formatMetrics(s.Best.Metrics), s.Best.Arch)
 	}

@@ -2,11 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -35,12 +37,49 @@ type BenchConfig struct {
 	Reference, Ideal []float64
 	// Latency is the machine's latency table, for a latency objective.
 	Latency *latency.Table
+	// Cascade, when set, are cheaper rungs put before the table: each strategy then
+	// runs a second time through that cascade, promoting the best 1/Eta of each rung.
+	// A query is one evaluation by the table, so both runs of a strategy get the same
+	// number of table queries; evaluations at the cheaper rungs are not counted (they
+	// are reported apart). Their results are memoised across runs: they are
+	// deterministic, and the same archs recur.
+	Cascade     []Evaluator
+	CascadeName string // for the rows' labels, e.g. "synflow"
+	Eta         float64
+	// Simulate, when set, gives each run a budget of simulated time (TimeBudget)
+	// instead of queries: every trial is charged its simulated training time, and
+	// the best value is reported at fractions of the budget (see SimTime).
+	Simulate   *SimTime
+	TimeBudget time.Duration
+}
+
+// Checkpoints are where the benchmark reports: query counts, or with simulated
+// time, whole seconds at a tenth, a quarter, half and all of the budget.
+func (cfg BenchConfig) Checkpoints() []int {
+	if cfg.Simulate == nil {
+		return BenchCheckpoints(cfg.Budget)
+	}
+	b := cfg.TimeBudget.Seconds()
+	return []int{int(b / 10), int(b / 4), int(b / 2), int(b)}
+}
+
+// benchArm is one row group of a benchmark: a strategy, alone or through the cascade.
+type benchArm struct {
+	comp    Component
+	cascade bool
+}
+
+func (a benchArm) label(cfg BenchConfig) string {
+	if a.cascade {
+		return fmt.Sprintf("%s, cascade %s → table (eta %g)", a.comp.Label(), cfg.CascadeName, cfg.Eta)
+	}
+	return a.comp.Label()
 }
 
 // BenchRow is one strategy's best-so-far statistics after a number of queries.
 type BenchRow struct {
 	Strategy string  `json:"strategy"`
-	Queries  int     `json:"queries"`
+	Queries  int     `json:"queries"` // with simulated time: simulated seconds
 	Mean     float64 `json:"mean"`
 	Std      float64 `json:"std"`
 	Runs     int     `json:"runs"`
@@ -61,25 +100,46 @@ func BenchCheckpoints(budget int) []int {
 // Bench runs the benchmark, runs in parallel on every core, and returns a row per
 // strategy and checkpoint. progress, if set, is called after each run.
 func Bench(ctx context.Context, cfg BenchConfig, progress func(done, total int)) ([]BenchRow, error) {
-	if cfg.Runs < 1 || cfg.Budget < 1 {
+	if cfg.Runs < 1 || (cfg.Budget < 1 && cfg.Simulate == nil) {
 		return nil, fmt.Errorf("bench: runs %d and budget %d must be positive", cfg.Runs, cfg.Budget)
 	}
-	checks := BenchCheckpoints(cfg.Budget)
-	// best[s][r][c]: strategy s, run r, best value after checks[c] queries.
-	best := make([][][]float64, len(cfg.Strategies))
+	if cfg.Simulate != nil && cfg.TimeBudget < time.Second {
+		return nil, fmt.Errorf("bench: a simulated time budget of %v; give at least a second", cfg.TimeBudget)
+	}
+	if len(cfg.Cascade) > 0 && len(cfg.Objectives) > 1 {
+		return nil, errors.New("bench: a cascade benchmark takes one objective")
+	}
+	checks := cfg.Checkpoints()
+	var arms []benchArm
+	for _, c := range cfg.Strategies {
+		arms = append(arms, benchArm{comp: c})
+	}
+	if len(cfg.Cascade) > 0 {
+		if cfg.Eta <= 1 {
+			return nil, fmt.Errorf("bench: eta %v must be more than 1", cfg.Eta)
+		}
+		for i := range cfg.Cascade {
+			cfg.Cascade[i] = &memo{Evaluator: cfg.Cascade[i], seen: map[string]Outcome{}}
+		}
+		for _, c := range cfg.Strategies {
+			arms = append(arms, benchArm{comp: c, cascade: true})
+		}
+	}
+	// best[s][r][c]: arm s, run r, best value after checks[c] queries.
+	best := make([][][]float64, len(arms))
 	for s := range best {
 		best[s] = make([][]float64, cfg.Runs)
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.NumCPU())
 	var mu sync.Mutex
-	done, total := 0, len(cfg.Strategies)*cfg.Runs
-	for s, comp := range cfg.Strategies {
+	done, total := 0, len(arms)*cfg.Runs
+	for s, arm := range arms {
 		for r := 0; r < cfg.Runs; r++ {
 			g.Go(func() error {
-				curve, err := benchRun(ctx, cfg, comp, cfg.Seed+uint64(r), checks)
+				curve, err := benchRun(ctx, cfg, arm, cfg.Seed+uint64(r), checks)
 				if err != nil {
-					return fmt.Errorf("%s run %d: %w", comp.Name, r, err)
+					return fmt.Errorf("%s run %d: %w", arm.label(cfg), r, err)
 				}
 				mu.Lock()
 				defer mu.Unlock()
@@ -96,22 +156,59 @@ func Bench(ctx context.Context, cfg BenchConfig, progress func(done, total int))
 		return nil, err
 	}
 	var rows []BenchRow
-	for s, comp := range cfg.Strategies {
+	for s, arm := range arms {
 		for c, q := range checks {
 			vals := make([]float64, cfg.Runs)
 			for r := range vals {
 				vals[r] = best[s][r][c]
 			}
 			m, sd := meanStd(vals)
-			rows = append(rows, BenchRow{Strategy: comp.Label(), Queries: q, Mean: m, Std: sd, Runs: cfg.Runs})
+			rows = append(rows, BenchRow{Strategy: arm.label(cfg), Queries: q, Mean: m, Std: sd, Runs: cfg.Runs})
 		}
 	}
 	return rows, nil
 }
 
+// memo keeps a deterministic evaluator's outcomes by arch, for the runs of a
+// benchmark to share.
+type memo struct {
+	Evaluator
+	mu   sync.Mutex
+	seen map[string]Outcome
+}
+
+func (m *memo) Evaluate(ctx context.Context, arch spaces.Arch, p func(Progress)) (Outcome, error) {
+	key := arch.String()
+	m.mu.Lock()
+	out, ok := m.seen[key]
+	m.mu.Unlock()
+	if ok {
+		return out, nil
+	}
+	out, err := m.Evaluator.Evaluate(ctx, arch, p)
+	if err == nil {
+		m.mu.Lock()
+		m.seen[key] = out
+		m.mu.Unlock()
+	}
+	return out, err
+}
+
+// benchCascade is a fresh cascade (its own ladder) over the benchmark's cheaper
+// rungs and the table, for one run.
+func benchCascade(cfg BenchConfig, objs []Objective) *Cascade {
+	c := &Cascade{eta: cfg.Eta, ladder: ladder{Eta: cfg.Eta}}
+	for _, ev := range cfg.Cascade {
+		c.rungs = append(c.rungs, cascadeRung{name: cfg.CascadeName, eval: ev, rank: defaultRank(objs, ev.Metrics(), ev.Metrics())})
+	}
+	c.rungs = append(c.rungs, cascadeRung{name: "table", eval: cfg.Table})
+	return c
+}
+
 // benchRun runs one search through the engine, as a real search runs, without a
 // store, and returns the best value seen after each checkpoint's number of queries.
-func benchRun(ctx context.Context, cfg BenchConfig, comp Component, seed uint64, checks []int) ([]float64, error) {
+func benchRun(ctx context.Context, cfg BenchConfig, arm benchArm, seed uint64, checks []int) ([]float64, error) {
+	comp := arm.comp
 	dir := "max"
 	if !cfg.Maximise {
 		dir = "min"
@@ -133,6 +230,17 @@ func benchRun(ctx context.Context, cfg BenchConfig, comp Component, seed uint64,
 		return benchPareto(ctx, cfg, &Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}, checks)
 	}
 	exp := &Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}
+	if arm.cascade {
+		// The budget is the table's queries; the cheaper rungs are not counted.
+		exp.Evaluator = benchCascade(cfg, objs)
+		c.Budget = Budget{Final: cfg.Budget}
+	}
+	opt := Options{}
+	if cfg.Simulate != nil {
+		c.Budget = Budget{Time: cfg.TimeBudget}
+		opt.Simulate = cfg.Simulate
+		return benchSimulated(ctx, cfg, exp, opt, checks)
+	}
 	out := make([]float64, len(checks))
 	best := math.Inf(-1)
 	if !cfg.Maximise {
@@ -140,6 +248,9 @@ func benchRun(ctx context.Context, cfg BenchConfig, comp Component, seed uint64,
 	}
 	n, ci := 0, 0
 	observe := func(t Trial) {
+		if t.Stop != nil {
+			return // stopped at a cheaper rung: no table query
+		}
 		n++
 		if v, ok := t.Metrics[cfg.Metric]; ok && t.State == Done && ((cfg.Maximise && v > best) || (!cfg.Maximise && v < best)) {
 			best = v
@@ -157,6 +268,34 @@ func benchRun(ctx context.Context, cfg BenchConfig, comp Component, seed uint64,
 		for ; ci < len(checks); ci++ {
 			out[ci] = best
 		}
+	}
+	return out, nil
+}
+
+// benchSimulated runs one search on a simulated clock (one worker) and returns the
+// best value among the trials finished by each checkpoint's simulated second.
+func benchSimulated(ctx context.Context, cfg BenchConfig, exp *Experiment, opt Options, checks []int) ([]float64, error) {
+	out := make([]float64, len(checks))
+	best := math.Inf(-1)
+	if !cfg.Maximise {
+		best = math.Inf(1)
+	}
+	clock, ci := 0.0, 0
+	opt.Observe = func(t Trial) {
+		clock += t.Metrics[MetricSimulated]
+		for ci < len(checks) && clock > float64(checks[ci]) {
+			out[ci] = best // this trial finished after the checkpoint
+			ci++
+		}
+		if v, ok := t.Metrics[cfg.Metric]; ok && t.Full() && ((cfg.Maximise && v > best) || (!cfg.Maximise && v < best)) {
+			best = v
+		}
+	}
+	if err := New(exp, opt).Run(ctx); err != nil {
+		return nil, err
+	}
+	for ; ci < len(checks); ci++ {
+		out[ci] = best
 	}
 	return out, nil
 }

@@ -157,6 +157,9 @@ func (e *Engine) measure(arch spaces.Arch) (map[string]float64, error) {
 	}
 	limits := e.limits()
 	need = append(need, limits...)
+	if e.opt.Simulate != nil { // the time model charges by FLOPs
+		need = append(need, e.measures["flops"])
+	}
 	if len(need) == 0 {
 		return nil, nil
 	}

@@ -36,6 +36,9 @@ type Options struct {
 	Observe func(Trial)
 	// Script, when set, replays a journal (see Script).
 	Script *Script
+	// Simulate, when set, runs the search on a simulated clock (see SimTime): the
+	// time budget and the status's Elapsed are simulated seconds.
+	Simulate *SimTime
 }
 
 // Status is a snapshot of a search for display.
@@ -62,6 +65,7 @@ type Status struct {
 	Best      *Trial // by the first objective
 	BestScore float64
 	Elapsed   time.Duration
+	Simulated bool // Elapsed is simulated time (Options.Simulate)
 	Budget    Budget
 	// Knobs are the settings steering may change, with their values; Steers are the
 	// changes made in this run, in order (Entry.Trial is where each took effect).
@@ -128,6 +132,7 @@ type Engine struct {
 	scriptErr  error
 	steers     []Steer // waiting for the next ask
 	steered    map[string]float64
+	simClocks  []float64 // with Options.Simulate: each simulated worker's busy-until, in seconds
 }
 
 // slot is one trial while the engine holds it.
@@ -278,7 +283,7 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	var deadline <-chan time.Time
 	resetDeadline := func() {
 		deadline = nil
-		if b := e.exp.Config.Budget.Time; b > 0 && e.state == Searching {
+		if b := e.exp.Config.Budget.Time; b > 0 && e.state == Searching && e.opt.Simulate == nil {
 			deadline = time.After(b - e.elapsedNow())
 		}
 	}
@@ -340,6 +345,7 @@ func (e *Engine) restore() error {
 	}
 	e.takeReports(false)
 	e.nextID, e.elapsed = cp.NextID, cp.Elapsed
+	e.simClocks = cp.SimClocks
 	if err := e.resteer(cp.Steered); err != nil {
 		return err
 	}
@@ -371,6 +377,9 @@ func (e *Engine) restore() error {
 }
 
 func (e *Engine) elapsedNow() time.Duration {
+	if e.opt.Simulate != nil {
+		return e.simElapsed()
+	}
 	if e.activeSince.IsZero() {
 		return e.elapsed
 	}
@@ -430,7 +439,7 @@ func (e *Engine) cancelRunning() {
 
 func (e *Engine) budgetSpent() bool {
 	b := e.exp.Config.Budget
-	return e.timeUp || (b.Trials > 0 && e.nextID > uint64(b.Trials)) || (b.Final > 0 && e.fullCount() >= b.Final)
+	return e.timeUp || (b.Trials > 0 && e.nextID > uint64(b.Trials)) || (b.Final > 0 && e.fullCount() >= b.Final) || e.simSpent()
 }
 
 func (e *Engine) fullCount() int {
@@ -589,6 +598,8 @@ func (e *Engine) collect(ctx context.Context, r finished) {
 	s.trial.State = Done
 	if r.err != nil {
 		s.trial.State, s.trial.Error = Failed, r.err.Error()
+	} else if err := e.charge(&s.trial); err != nil {
+		s.trial.State, s.trial.Error = Failed, err.Error()
 	} else if _, err := e.score(s.trial); err != nil && s.trial.Stop == nil {
 		// A trial stopped early may lack the objective (a cascade stopped at a
 		// proxy); the strategy then treats it as failed, but it is not.
@@ -688,6 +699,7 @@ func (e *Engine) tellReady() {
 		}
 		e.exp.Strategy.Tell([]strategies.Result{{Trial: s.trial.ID, Arch: s.arch, Score: score, Scores: scores, Failed: failed, Injected: s.trial.Origin == OriginHand}})
 		e.log(Entry{Op: OpTell, Trial: s.trial.ID})
+		e.simAdvance(s.trial)
 		e.scriptTell(s.trial.ID)
 		e.publishReports()
 		if e.opt.Observe != nil {
@@ -703,7 +715,7 @@ func (e *Engine) checkpoint() (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Strategy.Name(), err)
 	}
-	cp := Checkpoint{Strategy: st, NextID: e.nextID, Elapsed: e.elapsedNow(), Front: e.frontIDs(), Journal: e.journal, Steered: e.steered}
+	cp := Checkpoint{Strategy: st, NextID: e.nextID, Elapsed: e.elapsedNow(), Front: e.frontIDs(), Journal: e.journal, Steered: e.steered, SimClocks: e.simClocks}
 	if ev, ok := e.exp.Evaluator.(stateful); ok {
 		if cp.Evaluator, err = ev.State(); err != nil {
 			return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Config.Evaluator.Name, err)
@@ -744,6 +756,9 @@ func (e *Engine) updateStatus() {
 	e.status.State = e.state
 	e.status.Asked = int(e.nextID - 1)
 	e.status.Elapsed, e.status.asOf = e.elapsedNow(), time.Now()
+	if e.opt.Simulate != nil {
+		e.status.asOf, e.status.Simulated = time.Time{}, true // the clock moves with trials, not time
+	}
 	e.status.Running = e.status.Running[:0]
 	running := map[uint64]bool{}
 	for _, s := range e.order {

@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"cellar/internal/refdata"
 )
@@ -326,5 +328,62 @@ func TestRungCorrelations(t *testing.T) {
 	}
 	if cs := RungCorrelations(trials, rank); cs[0].Spearman != -1 || cs[0].Kendall != -1 {
 		t.Errorf("%+v; want -1", cs)
+	}
+}
+
+func TestSimTimeCharges(t *testing.T) {
+	s := DefaultSimTime
+	if v, ok := s.Seconds(map[string]float64{"train_seconds": 42, "flops": 1e8}); !ok || v != 42 {
+		t.Errorf("with the column: %v %v; want 42", v, ok)
+	}
+	if v, ok := s.Seconds(map[string]float64{"flops": 1e8}); !ok || v != 3*1e8*25000*12/1e12 {
+		t.Errorf("from flops: %v %v", v, ok)
+	}
+	if _, ok := s.Seconds(map[string]float64{"test_accuracy": 90}); ok {
+		t.Error("charged a trial with neither")
+	}
+	if err := (SimTime{Epochs: 1, Samples: 1}).Check(); err == nil {
+		t.Error("a zero rate passed")
+	}
+}
+
+// On a simulated clock the time budget is spent by the trials' charges, scheduled on
+// the simulated workers in trial order, whatever the wall clock says.
+func TestSimulatedTimeBudget(t *testing.T) {
+	for _, par := range []int{1, 3} {
+		exp := tableConfig(t, "regevo", 0, par)
+		exp.Config.Budget = Budget{Time: 12000 * time.Second}
+		store := &memStore{}
+		e := New(exp, Options{Store: store, Simulate: &DefaultSimTime})
+		if err := e.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		clocks := make([]float64, par)
+		n, late := len(store.trials), 0
+		for id := uint64(1); id <= uint64(n); id++ {
+			tr := store.trials[id]
+			want := 3 * tr.Metrics["flops"] * 25000 * 12 / 1e12
+			if tr.Metrics[MetricSimulated] != want || want == 0 {
+				t.Fatalf("trial %d charged %v; want %v", id, tr.Metrics[MetricSimulated], want)
+			}
+			if slices.Min(clocks) >= 12000 {
+				late++ // asked while the trials ahead of it were still out
+			}
+			i := slices.Index(clocks, slices.Min(clocks))
+			clocks[i] += want
+		}
+		if late > par-1 {
+			t.Errorf("parallelism %d: %d trials ran after every worker passed the budget; at most %d may", par, late, par-1)
+		}
+		if slices.Min(clocks) < 12000 {
+			t.Errorf("parallelism %d: stopped after %d trials with a worker free at %.0f s", par, n, slices.Min(clocks))
+		}
+		st := e.Snapshot()
+		if !st.Simulated || st.Elapsed != time.Duration(slices.Max(clocks)*float64(time.Second)) {
+			t.Errorf("status elapsed %v simulated %v; want %.0f s", st.Elapsed, st.Simulated, slices.Max(clocks))
+		}
+		if n < 50 || n > 400 {
+			t.Errorf("parallelism %d: %d trials in 12,000 simulated seconds; about 120 per worker expected", par, n)
+		}
 	}
 }

@@ -106,7 +106,9 @@ type Checkpoint struct {
 	// Journal holds the journal entries made since the previous commit. A Store keeps
 	// them in the same transaction as the checkpoint, but apart from it: the
 	// checkpoint is replaced at each commit, the journal only grows.
-	Journal  []Entry       `json:"-"`
-	Elapsed  time.Duration `json:"elapsed"`
-	Finished bool          `json:"finished"`
+	Journal []Entry `json:"-"`
+	// SimClocks are the simulated workers' clocks, with a simulated time.
+	SimClocks []float64     `json:"sim_clocks,omitempty"`
+	Elapsed   time.Duration `json:"elapsed"`
+	Finished  bool          `json:"finished"`
 }
