@@ -166,6 +166,15 @@ func prepare(db *storage.DB, f searchFlags) (*session, error) {
 		for _, t := range trials {
 			opt.Stored[t.ID] = t
 		}
+		journal, err := x.Journal()
+		if err != nil {
+			return nil, err
+		}
+		for _, en := range journal {
+			if en.Op == engine.OpSteer {
+				opt.Steered = append(opt.Steered, en)
+			}
+		}
 	} else if f.forkFrom > 0 {
 		var name string
 		if src, opt.Script, name, err = forkScript(db, f); err != nil {

@@ -197,7 +197,7 @@ func (m *memo) Evaluate(ctx context.Context, arch spaces.Arch, p func(Progress))
 // benchCascade is a fresh cascade (its own ladder) over the benchmark's cheaper
 // rungs and the table, for one run.
 func benchCascade(cfg BenchConfig, objs []Objective) *Cascade {
-	c := &Cascade{eta: cfg.Eta, ladder: ladder{Eta: cfg.Eta}}
+	c := &Cascade{eta: cfg.Eta, ladder: ladder{Eta: cfg.Eta}, final: objs[0]}
 	for _, ev := range cfg.Cascade {
 		c.rungs = append(c.rungs, cascadeRung{name: cfg.CascadeName, eval: ev, rank: defaultRank(objs, ev.Metrics(), ev.Metrics())})
 	}

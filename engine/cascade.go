@@ -71,6 +71,7 @@ func (r *RungSpec) UnmarshalYAML(n *yaml.Node) error {
 type Cascade struct {
 	eta   float64
 	rungs []cascadeRung
+	final Objective // the experiment's first objective, which ranks the last rung
 
 	mu     sync.Mutex
 	ladder ladder
@@ -165,8 +166,8 @@ func (c *Cascade) Rank(rung int, m map[string]float64) (float64, bool) {
 		return 0, false
 	}
 	objs := c.rungs[rung].rank
-	if objs == nil { // the last rung: the objectives; its first metric stands in
-		objs = []Objective{{Name: c.rungs[rung].eval.Metrics()[0], Direction: "max"}}
+	if objs == nil { // the last rung
+		objs = []Objective{c.final}
 	}
 	v, ok := m[objs[0].Name]
 	if !objs[0].Maximise() {

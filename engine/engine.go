@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,9 @@ type Options struct {
 	// Simulate, when set, runs the search on a simulated clock (see SimTime): the
 	// time budget and the status's Elapsed are simulated seconds.
 	Simulate *SimTime
+	// Steered are the steering entries of the runs before a resume, for displays
+	// (the reward curve's markers); Status.Steers starts with them.
+	Steered []Entry
 }
 
 // Status is a snapshot of a search for display.
@@ -68,7 +72,8 @@ type Status struct {
 	Simulated bool // Elapsed is simulated time (Options.Simulate)
 	Budget    Budget
 	// Knobs are the settings steering may change, with their values; Steers are the
-	// changes made in this run, in order (Entry.Trial is where each took effect).
+	// changes made, in order (Entry.Trial is where each took effect): those of the
+	// runs before a resume (Options.Steered), then this run's.
 	Knobs  []Knob
 	Steers []Entry
 
@@ -159,7 +164,7 @@ func New(exp *Experiment, opt Options) *Engine {
 	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), accepting: make(chan struct{}), done: make(chan struct{}), nextID: 1, state: Idle,
 		learnDone: make(chan learnResult, 1), reported: map[string]int{}}
 	e.measures = measures(exp.Config.Latency)
-	e.status = Status{Name: exp.Config.Name, State: Idle, Budget: exp.Config.Budget}
+	e.status = Status{Name: exp.Config.Name, State: Idle, Budget: exp.Config.Budget, Steers: slices.Clone(opt.Steered)}
 	return e
 }
 

@@ -199,6 +199,9 @@ func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (
 	if err := checkObjectives(cfg, eval.Metrics()); err != nil {
 		return nil, err
 	}
+	if c, ok := eval.(*Cascade); ok {
+		c.final = cfg.Objectives[0]
+	}
 	if err := setObjectives(strat, cfg.Objectives); err != nil {
 		return nil, fmt.Errorf("strategy: %w", err)
 	}

@@ -271,3 +271,25 @@ func TestSteerPanelChangesTheSearch(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// With a cascade, the header shows how well each rung orders trials as the next one
+// does, from the trials that have climbed so far.
+func TestDashboardShowsRungCorrelations(t *testing.T) {
+	exp := buildExp(t, "name: casc\nseed: 1\nspace: nb201\nstrategy: random\nevaluator: {name: cascade, rungs: [{name: params}, {name: flops}]}\nobjectives: [{name: flops}]\nbudget: {trials: 10}\n")
+	eng := engine.New(exp, engine.Options{})
+	m := New(eng, exp, themes.Dark, plain())
+	m.Update(tea.WindowSizeMsg{Width: 200, Height: 40})
+	if v := m.View(); strings.Contains(v, "ρ") {
+		t.Fatalf("correlations before any trial:\n%s", v)
+	}
+	var evs []engine.Event
+	for i := 1; i <= 6; i++ {
+		x := float64(i)
+		evs = append(evs, engine.Event{Kind: engine.TrialFinished, Trial: engine.Trial{ID: uint64(i), State: engine.Done,
+			Rungs: []engine.RungResult{{Rung: 0, Metrics: map[string]float64{"flops": x}}, {Rung: 1, Metrics: map[string]float64{"flops": 10 - x}}}}})
+	}
+	m.dashboard.Apply(evs)
+	if v := m.View(); !strings.Contains(v, "rungs 0→1 ρ -1.00 τ -1.00 (n 6)") {
+		t.Errorf("header lacks the correlation:\n%s", v)
+	}
+}
