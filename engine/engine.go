@@ -680,7 +680,7 @@ func (e *Engine) commit() error {
 			return fmt.Errorf("store trials: %w", err)
 		}
 	}
-	e.journal = e.journal[:0]
+	e.journal = nil // the store may keep the slice it was given
 	for _, s := range e.uncommitted {
 		s.final = true
 		e.countFinal(s)
