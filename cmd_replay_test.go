@@ -77,6 +77,17 @@ budget: {trials: 40}
 			t.Errorf("trial %d: finished at the same time in both: %v", i+1, same)
 		}
 	}
+	// A trial the cascade stopped shows where and why, and every rung it reached.
+	for _, tr := range a {
+		if tr.Stop == nil {
+			continue
+		}
+		out, err := cellar(t, "show", "--db", db, "--exp", "1", fmt.Sprint(tr.ID))
+		if err != nil || !strings.Contains(out, "state:    stopped") || !strings.Contains(out, "stopped:  cascade, at rung 0: rung 0 (flops): ranked") || !strings.Contains(out, "rung 0:   flops") {
+			t.Errorf("show a stopped trial: %v\n%s", err, out)
+		}
+		break
+	}
 	j2, _ := x2.Journal()
 	if len(j2) < 80 {
 		t.Errorf("the fork's journal has %d entries; it should hold the replayed history and its own", len(j2))
