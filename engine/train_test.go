@@ -145,3 +145,68 @@ func TestTrainEarlyStopASHA(t *testing.T) {
 		t.Error("no trial stopped; with eta 2 about half stop at each rung")
 	}
 }
+
+// A ladder of a one-shot supernet then a short training: the cascade hands the engine
+// the supernet's epochs (reports and all), keeps its state in checkpoints, and
+// promotes by the supernet's score into real training.
+func TestCascadeOneShotThenTrain(t *testing.T) {
+	src := `
+name: ladder
+seed: 5
+space: {name: nb201, channels: 4, cells: 1, input: [1, 28, 28]}
+strategy: random
+evaluator: {name: cascade, eta: 2, rungs: [
+  {name: oneshot, channels: 4, train: 1280, val: 256, score_size: 256, epochs: 2, batch: 32, lr: 0.1, recalibrate: 4, seed: 3},
+  {name: train, dataset: mnist, val: 500, subset: 320, test_size: 200, epochs: 1, batch: 32}]}
+budget: {trials: 6}
+`
+	exp := buildExp(t, src)
+	store := &memStore{}
+	e := New(exp, Options{Store: store})
+	sub := e.Subscribe()
+	reports := make(chan int, 1)
+	go func() {
+		n := 0
+		for ev := range sub.C {
+			if ev.Kind == LearnerReport && ev.Report.Source == "oneshot" {
+				n++
+			}
+		}
+		reports <- n
+	}()
+	if err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-reports; n != 2 {
+		t.Errorf("%d supernet epochs reported; want 2", n)
+	}
+	promoted := 0
+	for id := uint64(1); id <= 6; id++ {
+		tr := store.trials[id]
+		if tr.State != Done || tr.Rungs[0].Evaluator != "oneshot" || tr.Rungs[0].Metrics["oneshot_accuracy"] <= 0 {
+			t.Fatalf("trial %d: %s %s rungs %+v", id, tr.State, tr.Error, tr.Rungs)
+		}
+		if tr.Rungs[0].Promoted {
+			promoted++
+			if len(tr.Rungs) != 2 || tr.Rungs[1].Evaluator != "train" || len(tr.Curve) != 1 || tr.Metrics["val_accuracy"] != tr.Rungs[1].Metrics["val_accuracy"] {
+				t.Errorf("promoted trial %d: rungs %+v, curve %d", id, tr.Rungs, len(tr.Curve))
+			}
+		}
+	}
+	if promoted == 0 || promoted == 6 {
+		t.Errorf("%d of 6 promoted", promoted)
+	}
+	// The checkpoint holds the trained supernet: a cascade restored from it needs no
+	// more epochs.
+	cp := store.cps[len(store.cps)-1]
+	fresh := buildExp(t, src)
+	if !fresh.Evaluator.(*Cascade).Learning() {
+		t.Fatal("a fresh cascade does not want its supernet trained")
+	}
+	if err := fresh.Evaluator.(*Cascade).Restore(cp.Evaluator); err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Evaluator.(*Cascade).Learning() {
+		t.Error("the restored cascade wants to train its supernet again")
+	}
+}
