@@ -355,6 +355,9 @@ func TestProgressLine(t *testing.T) {
 	if got := progressLine(s, "val_accuracy", 10); got != want {
 		t.Errorf("progress line\n got %q\nwant %q", got, want)
 	}
+	if got := progressLine(engine.Status{Full: 7, Budget: engine.Budget{Final: 30}}, "x", 0); got != "searching | 7/30 at full fidelity" {
+		t.Errorf("a final budget: %q", got)
+	}
 	if got := progressLine(engine.Status{}, "x", 10); got != "searching" {
 		t.Errorf("empty status: %q", got)
 	}

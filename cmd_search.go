@@ -338,6 +338,9 @@ func progressLine(s engine.Status, objective string, budget int) string {
 	if s.Learning != "" {
 		parts = append(parts, "training "+s.Learning)
 	}
+	if f := s.Budget.Final; f > 0 {
+		parts = append(parts, fmt.Sprintf("%d/%d at full fidelity", s.Full, f))
+	}
 	if done := s.Done + s.Failed; done > 0 && budget > done {
 		eta := time.Duration(float64(s.Elapsed) / float64(done) * float64(budget-done))
 		parts[0] += ", ETA " + eta.Round(time.Second).String()

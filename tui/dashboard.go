@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -333,6 +334,9 @@ func (d *Dashboard) header(w int) string {
 	if s.Stopped > 0 {
 		trials += fmt.Sprintf(" (%d stopped early)", s.Stopped)
 	}
+	if f := s.Budget.Final; f > 0 {
+		trials += fmt.Sprintf(", %d/%d at full fidelity", s.Full, f)
+	}
 	parts = append(parts, trials)
 	if c := d.exp.Config.Constraints; c != nil {
 		parts = append(parts, steeredLimits(*c, s.Knobs).Label())
@@ -367,6 +371,9 @@ func (d *Dashboard) progress(w int) string {
 		frac = float64(s.Done+s.Failed) / float64(b)
 	} else if t := s.Budget.Time; t > 0 {
 		frac = float64(s.Elapsed) / float64(t)
+	}
+	if f := s.Budget.Final; f > 0 {
+		frac = math.Max(frac, float64(s.Full)/float64(f)) // whichever limit comes first
 	}
 	d.bar.Width = w
 	return d.bar.ViewAs(min(frac, 1))

@@ -289,6 +289,12 @@ func TestDashboardShowsRungCorrelations(t *testing.T) {
 			Rungs: []engine.RungResult{{Rung: 0, Metrics: map[string]float64{"flops": x}}, {Rung: 1, Metrics: map[string]float64{"flops": 10 - x}}}}})
 	}
 	m.dashboard.Apply(evs)
+	st := eng.Snapshot()
+	st.Budget, st.Full = engine.Budget{Final: 8}, 6
+	m.dashboard.SetStatus(st)
+	if v := m.View(); !strings.Contains(v, "6/8 at full fidelity") {
+		t.Errorf("header lacks the final budget:\n%s", v)
+	}
 	if v := m.View(); !strings.Contains(v, "rungs 0→1 ρ -1.00 τ -1.00 (n 6)") {
 		t.Errorf("header lacks the correlation:\n%s", v)
 	}
