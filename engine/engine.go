@@ -473,6 +473,9 @@ func (e *Engine) refill() {
 		e.follow()
 		return
 	}
+	if len(e.steers) > 0 && (e.budgetSpent() || e.exhausted) {
+		e.steerNow() // no ask is coming: a raised budget must still take effect
+	}
 	for !e.budgetSpent() && !e.exhausted && len(e.order) < e.exp.Config.Parallelism {
 		e.steerNow() // steering applies at the next ask
 		if e.budgetSpent() {

@@ -323,3 +323,36 @@ func TestSteerConstraintLimit(t *testing.T) {
 		t.Errorf("no trial before the change was over the new limit; the test shows nothing")
 	}
 }
+
+// Raising the budget once it is spent, while the last trials still run, takes effect:
+// no ask is coming to apply it at, so it applies at once.
+func TestSteerRaisesASpentBudget(t *testing.T) {
+	exp := tableConfig(t, "regevo", 5, 2)
+	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
+	exp.Evaluator = g
+	store := &memStore{}
+	e := New(exp, Options{Store: store})
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(context.Background()) }()
+	for range 4 {
+		<-g.started
+		g.release <- struct{}{}
+	}
+	<-g.started // trial 5, the last of the budget, runs
+	if err := e.Steer("heidi", "budget.trials", 9); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range g.started {
+			g.release <- struct{}{}
+		}
+	}()
+	g.release <- struct{}{}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	close(g.started)
+	if len(store.trials) != 9 {
+		t.Errorf("%d trials after raising the budget to 9", len(store.trials))
+	}
+}
