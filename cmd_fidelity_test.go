@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"cellar/engine"
 	"cellar/internal/refdata"
 	"cellar/storage"
 )
@@ -28,7 +30,6 @@ func TestSearchSimulateTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
 	x, _ := d.Experiment(1)
 	trials, _ := x.Trials()
 	sum, last := 0.0, 0.0
@@ -41,6 +42,22 @@ func TestSearchSimulateTime(t *testing.T) {
 	}
 	if sum < 3000 || sum-last >= 3000 {
 		t.Errorf("%d trials charged %.0f s in all (the last %.0f); the budget of 3000 s should end at the trial that crosses it", len(trials), sum, last)
+	}
+	d.Close()
+	// A search keeps its clock: one stopped on the wall clock cannot resume simulated.
+	src := fmt.Sprintf("name: wall\nseed: 3\nspace: nb201\nstrategy: random\nevaluator: {name: table, path: %s}\nbudget: {trials: 5}\n", table)
+	w, err := storage.Open(db, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x2, _ := w.CreateExperiment("wall", []byte(src))
+	st, _ := json.Marshal(map[string]any{})
+	if err := x2.Commit(nil, engine.Checkpoint{Strategy: st, NextID: 1, Elapsed: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if _, err := cellar(t, "search", "--db", db, "--resume", "2", "--simulate-time", "--no-progress"); err == nil || !strings.Contains(err.Error(), "ran on the wall clock") {
+		t.Errorf("resuming a wall-clock search simulated: %v", err)
 	}
 }
 

@@ -215,6 +215,16 @@ func prepare(db *storage.DB, f searchFlags) (*session, error) {
 	if f.simulate {
 		opt.Simulate = &engine.DefaultSimTime
 	}
+	if cp := opt.Resume; cp != nil && cp.Elapsed > 0 {
+		// A search keeps the clock it started on.
+		simulated := len(cp.SimClocks) > 0
+		if f.simulate && !simulated {
+			return nil, fmt.Errorf("experiment %d ran on the wall clock; --simulate-time cannot switch it", x.ID)
+		}
+		if simulated {
+			opt.Simulate = &engine.DefaultSimTime
+		}
+	}
 	return &session{db: db, x: x, exp: exp, eng: engine.New(exp, opt)}, nil
 }
 
