@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"cellar/engine"
 	"cellar/internal/refdata"
+	"cellar/spaces"
 	"cellar/storage"
 )
 
@@ -127,6 +129,10 @@ func TestAuditListsSteeringFromTheDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, _ := d.CreateExperiment(cfg.Name, src)
+	// From the 30th evaluation on, trials wait for the changes: however fast the
+	// evaluator, they come mid-run.
+	hold := &heldAfter{Evaluator: exp.Evaluator, after: 30, gate: make(chan struct{})}
+	exp.Evaluator = hold
 	eng := engine.New(exp, engine.Options{Store: x})
 	sub := eng.Subscribe()
 	done := make(chan error, 1)
@@ -142,6 +148,7 @@ func TestAuditListsSteeringFromTheDB(t *testing.T) {
 			if err := eng.InjectAs("grace", hand, 4); err != nil {
 				t.Error(err)
 			}
+			close(hold.gate)
 		}
 	}
 	if err := <-done; err != nil {
@@ -161,4 +168,23 @@ func TestAuditListsSteeringFromTheDB(t *testing.T) {
 	if out, err := cellar(t, "replay", "--db", path, "--exp", "1"); err != nil || !strings.Contains(out, "all 300 trials match") || !strings.Contains(out, "1 steering changes, 1 hand-made") {
 		t.Errorf("replay: %v\n%s", err, out)
 	}
+}
+
+// heldAfter makes evaluations after the first `after` wait until gate closes.
+type heldAfter struct {
+	engine.Evaluator
+	after int64
+	n     atomic.Int64
+	gate  chan struct{}
+}
+
+func (h *heldAfter) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.Progress)) (engine.Outcome, error) {
+	if h.n.Add(1) > h.after {
+		select {
+		case <-h.gate:
+		case <-ctx.Done():
+			return engine.Outcome{}, ctx.Err()
+		}
+	}
+	return h.Evaluator.Evaluate(ctx, a, p)
 }

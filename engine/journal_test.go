@@ -17,9 +17,8 @@ import (
 // steerMidRun pauses a running search after its tenth trial, injects a hand-made
 // trial, changes regevo's population and sample, and resumes: decisions whose timing
 // depends on the machine, which only the journal can make reproducible.
-func steerMidRun(t *testing.T, e *Engine, exp *Experiment) {
+func steerMidRun(t *testing.T, e *Engine, exp *Experiment, sub *Subscription) {
 	t.Helper()
-	sub := e.Subscribe()
 	done := 0
 	for ev := range sub.C {
 		if ev.Kind == TrialFinished && ev.Trial.Final() {
@@ -47,6 +46,29 @@ func steerMidRun(t *testing.T, e *Engine, exp *Experiment) {
 			t.Error(err)
 		}
 	}
+}
+
+// held makes trials from a given id on wait until released, so that a test can act
+// mid-run however fast the evaluator is.
+type held struct {
+	Evaluator
+	from uint64
+	gate chan struct{}
+}
+
+func holdFrom(ev Evaluator, from uint64) *held {
+	return &held{Evaluator: ev, from: from, gate: make(chan struct{})}
+}
+
+func (h *held) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) (Outcome, error) {
+	if info, _ := trialOf(ctx); info.ID >= h.from {
+		select {
+		case <-h.gate:
+		case <-ctx.Done():
+			return Outcome{}, ctx.Err()
+		}
+	}
+	return h.Evaluator.Evaluate(ctx, a, p)
 }
 
 // jittered delays each evaluation at random, so that parallel trials finish in an
@@ -91,11 +113,15 @@ func TestReplayOfLearnersTrainsAlike(t *testing.T) {
 func TestReplayOfParallelRunGivesSameTrials(t *testing.T) {
 	exp := tableConfig(t, "regevo", 60, 4)
 	jittered(exp, 1)
+	h := holdFrom(exp.Evaluator, 14) // the search cannot end before the changes
+	exp.Evaluator = h
 	store := &memStore{}
 	e := New(exp, Options{Store: store})
+	sub := e.Subscribe()
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(context.Background()) }()
-	steerMidRun(t, e, exp)
+	steerMidRun(t, e, exp, sub)
+	close(h.gate)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
@@ -312,21 +338,31 @@ func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
 func TestSteerConstraintLimit(t *testing.T) {
 	limit := medianParams(t)
 	exp := constrainedConfig(t, "random", "{params: 2e6}", 40)
+	// Held trial by trial, so that the change comes mid-run however fast the table is.
+	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
+	exp.Evaluator = g
 	store := &memStore{}
 	e := New(exp, Options{Store: store})
-	sub := e.Subscribe()
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(context.Background()) }()
-	for ev := range sub.C {
-		if ev.Kind == TrialFinished && ev.Trial.ID == 10 {
-			if err := e.Steer("dave", "constraints.params", limit); err != nil {
-				t.Error(err)
-			}
-		}
+	for range 10 {
+		<-g.started
+		g.release <- struct{}{}
 	}
+	<-g.started // trial 11 runs
+	if err := e.Steer("dave", "constraints.params", limit); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range g.started {
+			g.release <- struct{}{}
+		}
+	}()
+	g.release <- struct{}{}
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
+	close(g.started)
 	at, over := uint64(0), 0
 	for _, en := range store.journal {
 		if en.Op == OpSteer && en.Param == "constraints.params" && en.Old == 2e6 && en.New == limit && en.Who == "dave" {

@@ -203,7 +203,7 @@ func TestLateSessionSeesEveryTrialOnce(t *testing.T) {
 // The steering panel changes a knob of the running search: the engine applies it at
 // its next ask, records who made it, and the reward curve marks where.
 func TestSteerPanelChangesTheSearch(t *testing.T) {
-	eng, exp := newSearch(t, 400, 2*time.Millisecond)
+	eng, exp := newSearch(t, 100000, 2*time.Millisecond) // runs past the test, which stops it
 	m := NewSession(eng, exp, themes.Dark, plain(), SessionOptions{User: "erin"})
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 	ctx, cancel := context.WithCancel(context.Background())
