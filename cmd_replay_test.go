@@ -90,6 +90,19 @@ budget: {trials: 40}
 		}
 		break
 	}
+	// The rungs offline: how many reached and passed each, and how the cheap rung
+	// ranks against the table.
+	out, err = cellar(t, "trials", "--db", db, "--exp", "1", "--rungs", "--json")
+	var rr struct {
+		Rungs []rungRow
+	}
+	if err != nil || json.Unmarshal([]byte(out), &rr) != nil || len(rr.Rungs) != 2 || rr.Rungs[0].Reached != 40 ||
+		rr.Rungs[1].Reached != rr.Rungs[0].Promoted || rr.Rungs[0].N != rr.Rungs[0].Promoted || rr.Rungs[0].Spearman == 0 {
+		t.Errorf("trials --rungs: %v %+v\n%s", err, rr, out)
+	}
+	if out, err := cellar(t, "trials", "--db", db, "--exp", "1", "--rungs"); err != nil || !strings.Contains(out, "flops") || !strings.Contains(out, "VS NEXT") {
+		t.Errorf("trials --rungs: %v\n%s", err, out)
+	}
 	j2, _ := x2.Journal()
 	if len(j2) < 80 {
 		t.Errorf("the fork's journal has %d entries; it should hold the replayed history and its own", len(j2))

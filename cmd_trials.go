@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -16,7 +17,7 @@ import (
 
 func newTrialsCmd() *cobra.Command {
 	var db, exp string
-	var asJSON, front, scaling bool
+	var asJSON, front, scaling, rungs bool
 	cmd := &cobra.Command{
 		Use:   "trials --db F [--exp ID] [--json] [--front | --scaling]",
 		Short: "List an experiment's trials (the newest experiment by default)",
@@ -40,6 +41,9 @@ func newTrialsCmd() *cobra.Command {
 					return fmt.Errorf("experiment %d keeps no Pareto front (it has one objective, or no trial is done)", x.ID)
 				}
 				trials = slices.DeleteFunc(trials, func(t engine.Trial) bool { return !slices.Contains(cp.Front, t.ID) })
+			}
+			if rungs {
+				return printRungs(cmd.OutOrStdout(), x.ID, trials, asJSON)
 			}
 			if scaling {
 				rows, err := scalingRows(x, trials)
@@ -74,6 +78,7 @@ func newTrialsCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&scaling, "scaling", false, "the table of a compound scaling search: each trial's coefficients, multipliers, input, FLOPs and params")
 	cmd.Flags().BoolVar(&front, "front", false, "only the trials on the Pareto front (experiments with two or more objectives)")
+	cmd.Flags().BoolVar(&rungs, "rungs", false, "a cascade's rungs: trials that reached and passed each, and the rank correlation of each rung with the next")
 	return cmd
 }
 
@@ -196,4 +201,64 @@ func epochNote(epoch float64) string {
 		return ""
 	}
 	return fmt.Sprintf(", epoch %g", epoch)
+}
+
+// rungRow is one rung of a cascade, as `cellar trials --rungs` reports it.
+type rungRow struct {
+	Rung      int     `json:"rung"`
+	Evaluator string  `json:"evaluator"`
+	Reached   int     `json:"reached"`
+	Promoted  int     `json:"promoted"`
+	N         int     `json:"n_next,omitempty"` // trials that reached this rung and the next
+	Spearman  float64 `json:"spearman_next,omitempty"`
+	Kendall   float64 `json:"kendall_next,omitempty"`
+}
+
+// printRungs summarises a cascade's rungs from its stored trials.
+func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) error {
+	var rows []rungRow
+	for _, t := range trials {
+		for _, r := range t.Rungs {
+			for len(rows) <= r.Rung {
+				rows = append(rows, rungRow{Rung: len(rows)})
+			}
+			rows[r.Rung].Evaluator = r.Evaluator
+			rows[r.Rung].Reached++
+			if r.Promoted {
+				rows[r.Rung].Promoted++
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("experiment %d has no rungs: its evaluator is not a cascade", id)
+	}
+	for _, c := range engine.RungCorrelations(trials) {
+		rows[c.From].N, rows[c.From].Spearman, rows[c.From].Kendall = c.N, c.Spearman, c.Kendall
+	}
+	if asJSON {
+		for i := range rows { // JSON has no NaN: too few trials reached both
+			if math.IsNaN(rows[i].Spearman) {
+				rows[i].Spearman, rows[i].Kendall = 0, 0
+			}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Experiment uint64    `json:"experiment"`
+			Rungs      []rungRow `json:"rungs"`
+		}{id, rows})
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUNG\tEVALUATOR\tREACHED\tPROMOTED\tVS NEXT (n, Spearman, Kendall)")
+	for i, r := range rows {
+		next := "-"
+		switch {
+		case i+1 < len(rows) && math.IsNaN(r.Spearman):
+			next = fmt.Sprintf("%d, too few to rank", r.N)
+		case i+1 < len(rows):
+			next = fmt.Sprintf("%d, %.3f, %.3f", r.N, r.Spearman, r.Kendall)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", r.Rung, r.Evaluator, r.Reached, r.Promoted, next)
+	}
+	return tw.Flush()
 }

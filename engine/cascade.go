@@ -159,21 +159,24 @@ func (c *Cascade) Metrics() []string {
 	return out
 }
 
-// Rank is rung's first rank metric, oriented so that higher is better, for the
-// correlations between rungs.
-func (c *Cascade) Rank(rung int, m map[string]float64) (float64, bool) {
-	if rung >= len(c.rungs) {
-		return 0, false
+// score is a rung's first rank metric (the last rung's: the first objective),
+// oriented so that higher is better; nil when the rung did not give it.
+func (c *Cascade) score(rung int, m, measured map[string]float64) *float64 {
+	o := c.final
+	if r := c.rungs[rung].rank; r != nil {
+		o = r[0]
 	}
-	objs := c.rungs[rung].rank
-	if objs == nil { // the last rung
-		objs = []Objective{c.final}
+	v, ok := m[o.Name]
+	if !ok {
+		v, ok = measured[o.Name]
 	}
-	v, ok := m[objs[0].Name]
-	if !objs[0].Maximise() {
+	if !ok {
+		return nil
+	}
+	if !o.Maximise() {
 		v = -v
 	}
-	return v, ok
+	return &v
 }
 
 // Depth is the number of rungs.
@@ -196,7 +199,7 @@ func (c *Cascade) Evaluate(ctx context.Context, arch spaces.Arch, progress func(
 		if o.Curve != nil {
 			out.Curve = o.Curve
 		}
-		out.Rungs = append(out.Rungs, RungResult{Rung: k, Evaluator: r.name, Metrics: o.Metrics})
+		out.Rungs = append(out.Rungs, RungResult{Rung: k, Evaluator: r.name, Metrics: o.Metrics, Score: c.score(k, o.Metrics, info.Measured)})
 		if o.Stop != nil { // the rung stopped the trial itself (a training's early stop)
 			o.Stop.Rung = k
 			out.Stop = o.Stop

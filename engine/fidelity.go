@@ -31,6 +31,10 @@ type RungResult struct {
 	Evaluator string             `json:"evaluator"`
 	Metrics   map[string]float64 `json:"metrics"`
 	Promoted  bool               `json:"promoted"`
+	// Score is the rung's first rank metric (the last rung's: the first objective),
+	// oriented so that higher is better: what the correlations between rungs compare.
+	// Nil when the rung gave no such metric.
+	Score *float64 `json:"score,omitempty"`
 }
 
 // trialInfo is what the engine tells an evaluator about the trial it evaluates,
@@ -172,9 +176,9 @@ type RungCorrelation struct {
 }
 
 // RungCorrelations are, for each pair of consecutive rungs, the Spearman and Kendall
-// rank correlations of the trials that reached both, on each rung's first rank
-// metric. They say whether a cheap rung orders candidates as the next one does.
-func RungCorrelations(trials []Trial, rank func(rung int, m map[string]float64) (float64, bool)) []RungCorrelation {
+// rank correlations of the trials that reached both, on each rung's score. They say
+// whether a cheap rung orders candidates as the next one does.
+func RungCorrelations(trials []Trial) []RungCorrelation {
 	depth := 0
 	for _, t := range trials {
 		depth = max(depth, len(t.Rungs))
@@ -186,10 +190,8 @@ func RungCorrelations(trials []Trial, rank func(rung int, m map[string]float64) 
 			if len(t.Rungs) <= r+1 {
 				continue
 			}
-			a, ok1 := rank(r, t.Rungs[r].Metrics)
-			b, ok2 := rank(r+1, t.Rungs[r+1].Metrics)
-			if ok1 && ok2 {
-				x, y = append(x, a), append(y, b)
+			if a, b := t.Rungs[r].Score, t.Rungs[r+1].Score; a != nil && b != nil {
+				x, y = append(x, *a), append(y, *b)
 			}
 		}
 		c := RungCorrelation{From: r, To: r + 1, N: len(x), Spearman: math.NaN(), Kendall: math.NaN()}

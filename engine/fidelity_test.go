@@ -207,13 +207,16 @@ func TestCascadeStoresEveryRungAndPromotesByRank(t *testing.T) {
 		if tr.State != Done || len(tr.Rungs) == 0 || tr.Rungs[0].Evaluator != "params" {
 			t.Fatalf("trial %d: %s %s, rungs %+v", id, tr.State, tr.Error, tr.Rungs)
 		}
+		if s := tr.Rungs[0].Score; s == nil || *s != tr.Rungs[0].Metrics["params"] {
+			t.Errorf("trial %d: rung 0 score %v; want its params", id, s)
+		}
 		place, _, keep := check.place(0, id, []float64{tr.Rungs[0].Metrics["params"]})
 		if want := place < keep; want != tr.Rungs[0].Promoted {
 			t.Errorf("trial %d: promoted %v; the rule says %v", id, tr.Rungs[0].Promoted, want)
 		}
 		if tr.Rungs[0].Promoted {
 			promoted++
-			if len(tr.Rungs) != 2 || tr.Stop != nil || tr.Rungs[1].Metrics["test_accuracy"] == 0 || tr.Metrics["test_accuracy"] != tr.Rungs[1].Metrics["test_accuracy"] {
+			if len(tr.Rungs) != 2 || tr.Stop != nil || tr.Rungs[1].Metrics["test_accuracy"] == 0 || tr.Metrics["test_accuracy"] != tr.Rungs[1].Metrics["test_accuracy"] || *tr.Rungs[1].Score != tr.Metrics["test_accuracy"] {
 				t.Errorf("promoted trial %d: stop %+v rungs %+v", id, tr.Stop, tr.Rungs)
 			}
 		} else if len(tr.Rungs) != 1 || tr.Stop == nil || tr.Stop.Rule != "cascade" || tr.Stop.Rung != 0 || !strings.Contains(tr.Stop.Reason, "rung 0 (params)") {
@@ -309,24 +312,21 @@ budget: {trials: 40}
 }
 
 func TestRungCorrelations(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
 	var trials []Trial
 	for i := 0; i < 10; i++ {
 		x := float64(i)
-		trials = append(trials, Trial{Rungs: []RungResult{{Metrics: map[string]float64{"a": x}}, {Metrics: map[string]float64{"b": x * x}}}})
+		trials = append(trials, Trial{Rungs: []RungResult{{Score: f(x)}, {Score: f(x * x)}}})
 	}
-	trials = append(trials, Trial{Rungs: []RungResult{{Metrics: map[string]float64{"a": 100}}}}) // stopped at rung 0
-	rank := func(r int, m map[string]float64) (float64, bool) {
-		v, ok := m[map[int]string{0: "a", 1: "b"}[r]]
-		return v, ok
-	}
-	cs := RungCorrelations(trials, rank)
+	trials = append(trials, Trial{Rungs: []RungResult{{Score: f(100)}}}) // stopped at rung 0
+	cs := RungCorrelations(trials)
 	if len(cs) != 1 || cs[0].N != 10 || cs[0].Spearman != 1 || cs[0].Kendall != 1 {
 		t.Errorf("%+v; want one pair over 10 trials, perfectly monotone", cs)
 	}
 	for i := range trials[:10] {
-		trials[i].Rungs[1].Metrics["b"] = -float64(i)
+		trials[i].Rungs[1].Score = f(-float64(i))
 	}
-	if cs := RungCorrelations(trials, rank); cs[0].Spearman != -1 || cs[0].Kendall != -1 {
+	if cs := RungCorrelations(trials); cs[0].Spearman != -1 || cs[0].Kendall != -1 {
 		t.Errorf("%+v; want -1", cs)
 	}
 }

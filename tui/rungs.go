@@ -12,14 +12,14 @@ import (
 // live how well each rung orders candidates as the next one does: Spearman's rho
 // and Kendall's tau between consecutive rungs, over the trials that reached both.
 type rungStats struct {
-	cascade *engine.Cascade // nil: the evaluator is no cascade
-	climbed []engine.Trial  // trials with two or more rungs, only their rungs kept
+	cascade bool           // the evaluator is a cascade
+	climbed []engine.Trial // trials with two or more rungs, only their rungs kept
 	cached  string
 	at      int // len(climbed) when cached was computed
 }
 
 func (r *rungStats) add(t engine.Trial) {
-	if r.cascade == nil || len(t.Rungs) < 2 {
+	if !r.cascade || len(t.Rungs) < 2 {
 		return
 	}
 	r.climbed = append(r.climbed, engine.Trial{ID: t.ID, Rungs: t.Rungs})
@@ -28,7 +28,7 @@ func (r *rungStats) add(t engine.Trial) {
 // line is the correlations for the header, e.g. "rungs 0→1 ρ 0.62 τ 0.45 (n 40)";
 // computed again only when a trial has climbed since.
 func (r *rungStats) line() string {
-	if r.cascade == nil {
+	if !r.cascade {
 		return ""
 	}
 	if r.at == len(r.climbed) && r.cached != "" {
@@ -36,7 +36,7 @@ func (r *rungStats) line() string {
 	}
 	r.at = len(r.climbed)
 	var parts []string
-	for _, c := range engine.RungCorrelations(r.climbed, r.cascade.Rank) {
+	for _, c := range engine.RungCorrelations(r.climbed) {
 		if math.IsNaN(c.Spearman) {
 			parts = append(parts, fmt.Sprintf("rungs %d→%d: %d trials", c.From, c.To, c.N))
 			continue

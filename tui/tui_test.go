@@ -286,7 +286,7 @@ func TestDashboardShowsRungCorrelations(t *testing.T) {
 	for i := 1; i <= 6; i++ {
 		x := float64(i)
 		evs = append(evs, engine.Event{Kind: engine.TrialFinished, Trial: engine.Trial{ID: uint64(i), State: engine.Done,
-			Rungs: []engine.RungResult{{Rung: 0, Metrics: map[string]float64{"flops": x}}, {Rung: 1, Metrics: map[string]float64{"flops": 10 - x}}}}})
+			Rungs: []engine.RungResult{{Rung: 0, Score: &x}, {Rung: 1, Score: ptr(10 - x)}}}})
 	}
 	m.dashboard.Apply(evs)
 	st := eng.Snapshot()
@@ -299,3 +299,5 @@ func TestDashboardShowsRungCorrelations(t *testing.T) {
 		t.Errorf("header lacks the correlation:\n%s", v)
 	}
 }
+
+func ptr(v float64) *float64 { return &v }
