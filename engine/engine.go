@@ -763,6 +763,11 @@ func (e *Engine) updateStatus() {
 	defer e.mu.Unlock()
 	e.status.State = e.state
 	e.status.Asked = int(e.nextID - 1)
+	for i := range e.status.Knobs { // the budget cannot fall below what was asked
+		if e.status.Knobs[i].Name == "budget.trials" {
+			e.status.Knobs[i].Min = math.Max(float64(e.status.Asked), 1)
+		}
+	}
 	e.status.Elapsed, e.status.asOf = e.elapsedNow(), time.Now()
 	if e.opt.Simulate != nil {
 		e.status.asOf, e.status.Simulated = time.Time{}, true // the clock moves with trials, not time

@@ -327,6 +327,9 @@ func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
 		if k.Name == "population" && k.Value != 8 {
 			t.Errorf("knob population shows %v", k.Value)
 		}
+		if k.Name == "budget.trials" && (k.Value != 30 || k.Min != 30) {
+			t.Errorf("knob budget.trials shows %v from %v; want 30 from 30 (all asked)", k.Value, k.Min)
+		}
 	}
 	// Resuming from the last checkpoint keeps the steered values.
 	cp := store.cps[len(store.cps)-1]
