@@ -166,21 +166,25 @@ func (c *Cascade) score(rung int, m, measured map[string]float64) *float64 {
 	if r := c.rungs[rung].rank; r != nil {
 		o = r[0]
 	}
-	v, ok := m[o.Name]
-	if !ok {
-		v, ok = measured[o.Name]
-	}
+	v, ok := oriented(o, m, measured)
 	if !ok {
 		return nil
-	}
-	if !o.Maximise() {
-		v = -v
 	}
 	return &v
 }
 
-// Depth is the number of rungs.
-func (c *Cascade) Depth() int { return len(c.rungs) }
+// oriented is objective o's value in m, or failing that in measured (the IR's),
+// negated when smaller is better.
+func oriented(o Objective, m, measured map[string]float64) (float64, bool) {
+	v, ok := m[o.Name]
+	if !ok {
+		v, ok = measured[o.Name]
+	}
+	if !o.Maximise() {
+		v = -v
+	}
+	return v, ok
+}
 
 func (c *Cascade) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Progress)) (Outcome, error) {
 	info, ok := trialOf(ctx)
@@ -253,15 +257,9 @@ func (c *Cascade) Observe(t Trial) {
 func (c *Cascade) scores(rung int, m, measured map[string]float64) ([]float64, error) {
 	out := make([]float64, len(c.rungs[rung].rank))
 	for i, o := range c.rungs[rung].rank {
-		v, ok := m[o.Name]
-		if !ok {
-			v, ok = measured[o.Name]
-		}
+		v, ok := oriented(o, m, measured)
 		if !ok {
 			return nil, fmt.Errorf("rung %d (%s) gave no %s to rank by", rung, c.rungs[rung].name, o.Name)
-		}
-		if !o.Maximise() {
-			v = -v
 		}
 		out[i] = v
 	}

@@ -157,15 +157,6 @@ func rankOf(recs []rungRecord, at int) int {
 	return before // at has a NaN score: sorted behind every front
 }
 
-// records counts the results at each rung.
-func (l *ladder) records() []int {
-	out := make([]int, len(l.Rungs))
-	for i, r := range l.Rungs {
-		out[i] = len(r)
-	}
-	return out
-}
-
 // RungCorrelation is the rank correlation between two consecutive rungs over the
 // trials that reached both, by their first score.
 type RungCorrelation struct {

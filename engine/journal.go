@@ -174,8 +174,12 @@ func (e *Engine) enqueue(arch spaces.Arch, origin string, parent uint64, who str
 	return s
 }
 
-// log adds an entry to the journal; the next commit stores it.
+// log adds an entry to the journal; the next commit stores it. Without a store
+// (a benchmark) there is nothing to keep it in.
 func (e *Engine) log(en Entry) {
+	if e.opt.Store == nil {
+		return
+	}
 	if en.Time.IsZero() {
 		en.Time = time.Now().UTC()
 	}

@@ -248,59 +248,10 @@ func TestForkStartsFromRecordedState(t *testing.T) {
 }
 
 func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
-	exp := tableConfig(t, "regevo", 40, 1)
-	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
-	exp.Evaluator = g
-	store := &memStore{}
-	e := New(exp, Options{Store: store})
-	errc := make(chan error, 1)
-	go func() { errc <- e.Run(context.Background()) }()
-	for range 5 { // five trials done; the sixth is running
-		<-g.started
-		g.release <- struct{}{}
-	}
-	<-g.started
-	for _, c := range []struct {
-		param string
-		v     float64
-		want  string
-	}{
-		{"temperature", 1, `no knob "temperature"`},
-		{"population", 0, "population 0 must be from 1"},
-		{"sample", 2.5, "whole number"},
-		{"budget.trials", 3, "budget.trials 3 must be from 6"},
-	} {
-		if err := e.Steer("carol", c.param, c.v); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("steer %s=%v: %v; want %q", c.param, c.v, err, c.want)
-		}
-	}
-	// Population 8 under the sample of 10 is refused when applied; after the sample
-	// falls to 4, it is not.
-	for _, c := range []struct {
-		param string
-		v     float64
-	}{{"population", 8}, {"sample", 4}, {"population", 8}} {
-		if err := e.Steer("carol", c.param, c.v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.Steer("carol", "budget.trials", 30); err != nil {
-		t.Fatal(err)
-	}
-	// Not yet applied: trial 6 runs, trial 7 is not asked until 6 is told.
-	if s := e.Snapshot(); len(s.Steers) != 0 || s.Asked != 6 {
-		t.Fatalf("before the next ask: %d steers applied, %d asked", len(s.Steers), s.Asked)
-	}
-	go func() {
-		for range g.started {
-			g.release <- struct{}{}
-		}
-	}()
-	g.release <- struct{}{}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	close(g.started)
+	// Five trials done; the sixth is running.
+	e, store := actWhileRunning(t, tableConfig(t, "regevo", 40, 1), 5, func(e *Engine) {
+		steerSixth(t, e)
+	})
 	s := e.Snapshot()
 	if s.Asked != 30 || len(store.trials) != 30 {
 		t.Errorf("budget steered to 30: %d asked, %d stored", s.Asked, len(store.trials))
@@ -338,34 +289,49 @@ func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
 	}
 }
 
+// steerSixth makes the changes of TestSteerAppliedAtNextAskAndAudited while trial 6
+// runs, and checks that none is applied before the next ask.
+func steerSixth(t *testing.T, e *Engine) {
+	for _, c := range []struct {
+		param string
+		v     float64
+		want  string
+	}{
+		{"temperature", 1, `no knob "temperature"`},
+		{"population", 0, "population 0 must be from 1"},
+		{"sample", 2.5, "whole number"},
+		{"budget.trials", 3, "budget.trials 3 must be from 6"},
+	} {
+		if err := e.Steer("carol", c.param, c.v); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("steer %s=%v: %v; want %q", c.param, c.v, err, c.want)
+		}
+	}
+	// Population 8 under the sample of 10 is refused when applied; after the sample
+	// falls to 4, it is not.
+	for _, c := range []struct {
+		param string
+		v     float64
+	}{{"population", 8}, {"sample", 4}, {"population", 8}} {
+		if err := e.Steer("carol", c.param, c.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Steer("carol", "budget.trials", 30); err != nil {
+		t.Fatal(err)
+	}
+	// Not yet applied: trial 6 runs, trial 7 is not asked until 6 is told.
+	if s := e.Snapshot(); len(s.Steers) != 0 || s.Asked != 6 {
+		t.Fatalf("before the next ask: %d steers applied, %d asked", len(s.Steers), s.Asked)
+	}
+}
+
 func TestSteerConstraintLimit(t *testing.T) {
 	limit := medianParams(t)
-	exp := constrainedConfig(t, "random", "{params: 2e6}", 40)
-	// Held trial by trial, so that the change comes mid-run however fast the table is.
-	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
-	exp.Evaluator = g
-	store := &memStore{}
-	e := New(exp, Options{Store: store})
-	errc := make(chan error, 1)
-	go func() { errc <- e.Run(context.Background()) }()
-	for range 10 {
-		<-g.started
-		g.release <- struct{}{}
-	}
-	<-g.started // trial 11 runs
-	if err := e.Steer("dave", "constraints.params", limit); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for range g.started {
-			g.release <- struct{}{}
+	_, store := actWhileRunning(t, constrainedConfig(t, "random", "{params: 2e6}", 40), 10, func(e *Engine) {
+		if err := e.Steer("dave", "constraints.params", limit); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	g.release <- struct{}{}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	close(g.started)
+	})
 	at, over := uint64(0), 0
 	for _, en := range store.journal {
 		if en.Op == OpSteer && en.Param == "constraints.params" && en.Old == 2e6 && en.New == limit && en.Who == "dave" {
@@ -391,21 +357,34 @@ func TestSteerConstraintLimit(t *testing.T) {
 // Raising the budget once it is spent, while the last trials still run, takes effect:
 // no ask is coming to apply it at, so it applies at once.
 func TestSteerRaisesASpentBudget(t *testing.T) {
-	exp := tableConfig(t, "regevo", 5, 2)
+	// Trial 5, the last of the budget, runs when the change comes.
+	_, store := actWhileRunning(t, tableConfig(t, "regevo", 5, 2), 4, func(e *Engine) {
+		if err := e.Steer("heidi", "budget.trials", 9); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(store.trials) != 9 {
+		t.Errorf("%d trials after raising the budget to 9", len(store.trials))
+	}
+}
+
+// actWhileRunning runs exp holding each trial at a gate: it lets n trials through,
+// calls act while the next one is held, then lets the search run to its end. However
+// fast the evaluator, act comes mid-run.
+func actWhileRunning(t *testing.T, exp *Experiment, n int, act func(e *Engine)) (*Engine, *memStore) {
+	t.Helper()
 	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
 	exp.Evaluator = g
 	store := &memStore{}
 	e := New(exp, Options{Store: store})
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(context.Background()) }()
-	for range 4 {
+	for range n {
 		<-g.started
 		g.release <- struct{}{}
 	}
-	<-g.started // trial 5, the last of the budget, runs
-	if err := e.Steer("heidi", "budget.trials", 9); err != nil {
-		t.Fatal(err)
-	}
+	<-g.started
+	act(e)
 	go func() {
 		for range g.started {
 			g.release <- struct{}{}
@@ -416,7 +395,5 @@ func TestSteerRaisesASpentBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(g.started)
-	if len(store.trials) != 9 {
-		t.Errorf("%d trials after raising the budget to 9", len(store.trials))
-	}
+	return e, store
 }

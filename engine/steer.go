@@ -68,15 +68,10 @@ func (e *Engine) checkSteer(st Steer) error {
 		return fmt.Errorf("no knob %q (knobs: %s)", st.Param, strings.Join(names, ", "))
 	}
 	k := ks[i]
-	switch {
-	case math.IsNaN(st.Value) || st.Value < k.Min || st.Value > k.Max:
-		return fmt.Errorf("%s %v must be from %v to %v", k.Name, st.Value, k.Min, k.Max)
-	case k.Integer && st.Value != math.Trunc(st.Value):
-		return fmt.Errorf("%s %v must be a whole number", k.Name, st.Value)
-	case strings.HasPrefix(k.Name, "constraints.") && st.Value <= 0:
+	if strings.HasPrefix(k.Name, "constraints.") && st.Value <= 0 {
 		return fmt.Errorf("%s must be above 0", k.Name)
 	}
-	return nil
+	return k.Check(st.Value)
 }
 
 // steerNow applies the changes waiting for the next ask.

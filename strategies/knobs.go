@@ -49,6 +49,17 @@ func knobsOf(ks []knob) []Knob {
 	return out
 }
 
+// Check tests v against the knob's range and wholeness.
+func (k Knob) Check(v float64) error {
+	switch {
+	case math.IsNaN(v) || v < k.Min || v > k.Max:
+		return fmt.Errorf("%s %v must be from %v to %v", k.Name, v, k.Min, k.Max)
+	case k.Integer && v != math.Trunc(v):
+		return fmt.Errorf("%s %v must be a whole number", k.Name, v)
+	}
+	return nil
+}
+
 // setKnob checks v against the knob's range and the strategy's own rule, and sets it.
 func setKnob(strategy string, ks []knob, name string, v float64) error {
 	names := make([]string, len(ks))
@@ -57,11 +68,8 @@ func setKnob(strategy string, ks []knob, name string, v float64) error {
 		if k.Name != name {
 			continue
 		}
-		switch {
-		case math.IsNaN(v) || v < k.Min || v > k.Max:
-			return fmt.Errorf("%s: %s %v must be from %v to %v", strategy, name, v, k.Min, k.Max)
-		case k.Integer && v != math.Trunc(v):
-			return fmt.Errorf("%s: %s %v must be a whole number", strategy, name, v)
+		if err := k.Check(v); err != nil {
+			return fmt.Errorf("%s: %w", strategy, err)
 		}
 		if k.check != nil {
 			if err := k.check(v); err != nil {
