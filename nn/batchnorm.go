@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"cellar/nn/internal/vec"
 	"fmt"
 	"hash"
 	"math"
@@ -62,10 +63,10 @@ func (op *bnOp) stats(x []float32, n, plane int, update bool) (mean, inv []float
 		}
 		var s, ss float64
 		for i := 0; i < n; i++ {
-			for _, v := range x[(i*op.c+c)*plane : (i*op.c+c+1)*plane] {
-				s += float64(v)
-				ss += float64(v) * float64(v)
-			}
+			p := x[(i*op.c+c)*plane : (i*op.c+c+1)*plane]
+			ps, pss := vec.Sums(p, p)
+			s += ps
+			ss += pss
 		}
 		m := s / count
 		v := max(ss/count-m*m, 0)
@@ -109,9 +110,7 @@ func (op *bnOp) Do(in ...G.Value) (G.Value, error) {
 			for c := 0; c < op.c; c++ {
 				a, b := gamma[c]*inv[c], beta[c]-gamma[c]*inv[c]*mean[c]
 				o := (i*op.c + c) * plane
-				for j, v := range x[o : o+plane] {
-					y[o+j] = a*v + b
-				}
+				vec.Affine(y[o:o+plane], x[o:o+plane], a, b)
 			}
 		}
 	})
@@ -209,17 +208,14 @@ func (op *bnGradOp) Do(in ...G.Value) (G.Value, error) {
 			for c := 0; c < C; c++ {
 				o := (i*C + c) * plane
 				if !op.bn.training { // the running statistics are constants
-					for j := 0; j < plane; j++ {
-						dx[o+j] = dy[o+j] * gamma[c] * inv[c]
-					}
+					vec.Affine(dx[o:o+plane], dy[o:o+plane], gamma[c]*inv[c], 0)
 					continue
 				}
+				// k (m dy - a - xhat b), xhat = (x - mean) inv, as one multiply-add
+				// of dy and one of x.
 				k := gamma[c] * inv[c] / m
 				a, b := float32(sdy[c]), float32(sdyx[c])
-				for j := 0; j < plane; j++ {
-					xhat := (x[o+j] - mean[c]) * inv[c]
-					dx[o+j] = k * (m*dy[o+j] - a - xhat*b)
-				}
+				vec.Affine2(dx[o:o+plane], x[o:o+plane], dy[o:o+plane], k*m, -k*b*inv[c], k*(b*inv[c]*mean[c]-a))
 			}
 		}
 	})
@@ -231,18 +227,15 @@ func bnSums(x, dy, mean, inv []float32, n, C, plane int) (sdy, sdyx []float64) {
 	sdy, sdyx = make([]float64, C), make([]float64, C)
 	forChunks(C, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
-			var a, b float64
+			var a, b float64 // sum(dy), sum(dy * x)
 			for i := 0; i < n; i++ {
 				o := (i*C + c) * plane
-				var pa, pb float32 // a plane's partial sums in float32, added up in float64
-				for j, d := range dy[o : o+plane] {
-					pa += d
-					pb += d * (x[o+j] - mean[c]) * inv[c]
-				}
-				a += float64(pa)
-				b += float64(pb)
+				pa, pb := vec.Sums(dy[o:o+plane], x[o:o+plane])
+				a += pa
+				b += pb
 			}
-			sdy[c], sdyx[c] = a, b
+			// sum(dy * xhat) = inv (sum(dy * x) - mean sum(dy))
+			sdy[c], sdyx[c] = a, float64(inv[c])*(b-float64(mean[c])*a)
 		}
 	})
 	return sdy, sdyx

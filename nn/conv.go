@@ -3,9 +3,13 @@ package nn
 import (
 	"fmt"
 	"hash"
+	"slices"
 	"sync"
 
 	"github.com/chewxy/hm"
+
+	"cellar/nn/internal/gemm"
+
 	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -71,16 +75,18 @@ func (g convGeom) owRange(kw int) (lo, hi int) {
 	return min(lo, hi), hi
 }
 
-// im2col writes group g of sample x (C x H x W) into cols (colRows x outHW). Each
-// output row is a strided run of an input row; runs with stride 1 are copies.
-func (g convGeom) im2col(x []float32, grp int, cols []float32) {
+// im2col writes group g of sample x (C x H x W) into cols (colRows x outHW, rows ld
+// floats apart and zero past outHW). Each output row is a strided run of an input row;
+// runs with stride 1 are copies.
+func (g convGeom) im2col(x []float32, grp int, cols []float32, ld int) {
 	hw := g.outHW()
 	row := 0
 	for c := grp * g.cinG(); c < (grp+1)*g.cinG(); c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for kh := 0; kh < g.K; kh++ {
 			for kw := 0; kw < g.K; kw++ {
-				dst := cols[row*hw : (row+1)*hw]
+				dst := cols[row*ld : row*ld+hw]
+				clear(cols[row*ld+hw : (row+1)*ld])
 				lo, hi := g.owRange(kw)
 				off := kw*g.Dil - g.PadW
 				for oh := 0; oh < g.OutH; oh++ {
@@ -109,15 +115,16 @@ func (g convGeom) im2col(x []float32, grp int, cols []float32) {
 	}
 }
 
-// col2im adds cols (colRows x outHW) back into group g of sample dx.
-func (g convGeom) col2im(cols []float32, grp int, dx []float32) {
+// col2im adds cols (colRows x outHW, rows ld floats apart) back into group g of sample
+// dx.
+func (g convGeom) col2im(cols []float32, grp int, dx []float32, ld int) {
 	hw := g.outHW()
 	row := 0
 	for c := grp * g.cinG(); c < (grp+1)*g.cinG(); c++ {
 		plane := dx[c*g.H*g.W : (c+1)*g.H*g.W]
 		for kh := 0; kh < g.K; kh++ {
 			for kw := 0; kw < g.K; kw++ {
-				src := cols[row*hw : (row+1)*hw]
+				src := cols[row*ld : row*ld+hw]
 				lo, hi := g.owRange(kw)
 				off := kw*g.Dil - g.PadW
 				for oh := 0; oh < g.OutH; oh++ {
@@ -157,6 +164,17 @@ func (g convGeom) depthwise() bool { return g.Groups == g.C && g.Groups == g.Out
 
 // forward computes y (N x OutC x OutH x OutW) from x and w (OutC x C/Groups x K x K).
 func (g convGeom) forward(x, w, y []float32) {
+	if g.fast() {
+		panels := g.weightPanels(w)
+		forChunks(g.N, func(_, lo, hi int) {
+			if g.implicit() {
+				g.implicitForward(x, panels, y, lo, hi)
+			} else {
+				g.im2colForward(x, panels, y, lo, hi)
+			}
+		})
+		return
+	}
 	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
 	forChunks(g.N, func(_, lo, hi int) {
 		if g.depthwise() {
@@ -173,7 +191,7 @@ func (g convGeom) forward(x, w, y []float32) {
 				if g.direct() {
 					in = x[n*inSz+grp*g.colRows()*hw : n*inSz+(grp+1)*g.colRows()*hw]
 				} else {
-					g.im2col(x[n*inSz:(n+1)*inSz], grp, cols)
+					g.im2col(x[n*inSz:(n+1)*inSz], grp, cols, hw)
 				}
 				wg := w[grp*g.coutG()*g.colRows() : (grp+1)*g.coutG()*g.colRows()]
 				yg := y[n*outSz+grp*g.coutG()*hw : n*outSz+(grp+1)*g.coutG()*hw]
@@ -185,8 +203,18 @@ func (g convGeom) forward(x, w, y []float32) {
 
 // backwardX computes dx from w and dy.
 func (g convGeom) backwardX(w, dy, dx []float32) {
+	if g.fast() && g.implicit() {
+		t, panels := g.transposed(), g.flippedPanels(w)
+		forChunks(g.N, func(_, lo, hi int) { t.implicitForward(dy, panels, dx, lo, hi) })
+		return
+	}
 	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
 	clear(dx)
+	if g.fast() {
+		panels := g.transposedPanels(w)
+		forChunks(g.N, func(_, lo, hi int) { g.im2colInputGrad(panels, dy, dx, lo, hi) })
+		return
+	}
 	forChunks(g.N, func(_, lo, hi int) {
 		if g.depthwise() {
 			for n := lo; n < hi; n++ {
@@ -205,7 +233,7 @@ func (g convGeom) backwardX(w, dy, dx []float32) {
 					continue
 				}
 				sgemm(true, false, g.colRows(), hw, g.coutG(), wg, dyg, 0, cols)
-				g.col2im(cols, grp, dx[n*inSz:(n+1)*inSz])
+				g.col2im(cols, grp, dx[n*inSz:(n+1)*inSz], hw)
 			}
 		}
 	})
@@ -214,8 +242,30 @@ func (g convGeom) backwardX(w, dy, dx []float32) {
 // backwardW computes dw from x and dy, summing per-chunk partial gradients in chunk
 // order.
 func (g convGeom) backwardW(x, dy, dw []float32) {
-	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
 	partial := make([][]float32, min(chunks, g.N))
+	if g.fast() {
+		k, ldc := g.colRows(), gemm.RoundUp(g.colRows(), gemm.DotTile)
+		forChunks(g.N, func(c, lo, hi int) {
+			acc := make([]float32, gemm.RoundUp(g.OutC, gemm.DotTile)*ldc)
+			partial[c] = acc
+			if g.implicit() {
+				g.implicitWeightGrad(x, dy, acc, lo, hi)
+			} else {
+				g.im2colWeightGrad(x, dy, acc, lo, hi)
+			}
+		})
+		clear(dw)
+		for _, p := range partial {
+			for o := 0; o < g.OutC; o++ {
+				d := dw[o*k : (o+1)*k]
+				for r, v := range p[o*ldc : o*ldc+k] {
+					d[r] += v
+				}
+			}
+		}
+		return
+	}
+	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
 	forChunks(g.N, func(c, lo, hi int) {
 		acc := make([]float32, len(dw))
 		partial[c] = acc
@@ -233,7 +283,7 @@ func (g convGeom) backwardW(x, dy, dw []float32) {
 				if g.direct() {
 					in = x[n*inSz+grp*g.colRows()*hw : n*inSz+(grp+1)*g.colRows()*hw]
 				} else {
-					g.im2col(x[n*inSz:(n+1)*inSz], grp, cols)
+					g.im2col(x[n*inSz:(n+1)*inSz], grp, cols, hw)
 				}
 				dyg := dy[n*outSz+grp*g.coutG()*hw : n*outSz+(grp+1)*g.coutG()*hw]
 				accg := acc[grp*g.coutG()*g.colRows() : (grp+1)*g.coutG()*g.colRows()]
@@ -337,16 +387,51 @@ func sgemm(transA, transB bool, m, n, k int, a, b []float32, beta float32, c []f
 	blasImpl.Sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, n)
 }
 
-var bufPool sync.Pool
-
-func getBuf(n int) []float32 {
-	if b, ok := bufPool.Get().(*[]float32); ok && cap(*b) >= n {
-		return (*b)[:n]
-	}
-	return make([]float32, n)
+// scratch holds the working buffers that conv chunks borrow. Unlike a sync.Pool it
+// is not emptied by garbage collection, which training triggers several times a
+// step: buffers of half a megabyte allocated afresh each time cost more in page
+// faults than the copies into them. It keeps at most scratchKeep buffers.
+var scratch struct {
+	sync.Mutex
+	free [][]float32
 }
 
-func putBuf(b []float32) { bufPool.Put(&b) }
+const scratchKeep = 64
+
+// getBuf returns n floats of scratch memory with stale contents: the smallest kept
+// buffer that holds n, or a new one.
+func getBuf(n int) []float32 {
+	scratch.Lock()
+	defer scratch.Unlock()
+	best := -1
+	for i, b := range scratch.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(scratch.free[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return make([]float32, n)
+	}
+	b := scratch.free[best]
+	scratch.free = slices.Delete(scratch.free, best, best+1)
+	return b[:n]
+}
+
+// putBuf gives b back, dropping the smallest kept buffer when there are too many.
+func putBuf(b []float32) {
+	scratch.Lock()
+	defer scratch.Unlock()
+	scratch.free = append(scratch.free, b)
+	if len(scratch.free) > scratchKeep {
+		small := 0
+		for i, f := range scratch.free {
+			if cap(f) < cap(scratch.free[small]) {
+				small = i
+			}
+		}
+		scratch.free = slices.Delete(scratch.free, small, small+1)
+	}
+}
 
 // convOp is y = conv(x, w).
 type convOp struct {

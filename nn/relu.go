@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"cellar/nn/internal/vec"
 	"hash"
 
 	"github.com/chewxy/hm"
@@ -34,11 +35,7 @@ func (op *reluOp) Do(in ...G.Value) (G.Value, error) {
 		return newDense(s.Clone(), y), nil
 	}
 	y := op.out(len(x))
-	forChunks(len(x), func(_, lo, hi int) {
-		for i, v := range x[lo:hi] {
-			y[lo+i] = max(v, 0)
-		}
-	})
+	forChunks(len(x), func(_, lo, hi int) { vec.Relu(y[lo:hi], x[lo:hi]) })
 	return newDense(s.Clone(), y), nil
 }
 
@@ -46,15 +43,7 @@ func (op *reluOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *reluOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	dx, err := G.ApplyOp(&inputGradOp{opBase: opBase{skips: op.skips}, name: "relu.grad", dims: op.dims, grad: func(x, dy, dx []float32) {
-		forChunks(len(x), func(_, lo, hi int) {
-			for i, v := range x[lo:hi] {
-				d := dy[lo+i]
-				if v <= 0 {
-					d = 0
-				}
-				dx[lo+i] = d
-			}
-		})
+		forChunks(len(x), func(_, lo, hi int) { vec.ReluGrad(dx[lo:hi], x[lo:hi], dy[lo:hi]) })
 	}}, in[0], grad)
 	return G.Nodes{dx}, err
 }
@@ -89,11 +78,7 @@ func (op *addOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	y := op.out(len(a))
-	forChunks(len(y), func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			y[i] = a[i] + b[i]
-		}
-	})
+	forChunks(len(y), func(_, lo, hi int) { vec.Add(y[lo:hi], a[lo:hi], b[lo:hi]) })
 	return newDense(s.Clone(), y), nil
 }
 

@@ -1,0 +1,231 @@
+package nn
+
+import "cellar/nn/internal/gemm"
+
+// Convolutions on the AVX-512 kernels (fastConv). A stride-1 convolution is computed
+// without im2col: the input is copied once into a zero-padded layout, channel-major
+// with a chunk's samples side by side ([c][s][Hp][Wp]), and every (channel, kernel
+// row, kernel column) of the weights multiplies a window of it that starts at a
+// fixed offset. Output pixel (s, oh, ow) sits at column s*Hp*Wp + oh*Wp + ow; the
+// columns past OutW in each row, and the rows between samples, are computed too and
+// dropped. Its input gradient is the same convolution of the padded output gradient
+// with the weights flipped and transposed; its weight gradient dots the padded output
+// gradient with the same windows. Other strides use im2col with the same kernels.
+
+// implicit says whether the stride-1 scheme above computes this convolution and its
+// input gradient: one group, and padding no wider than the dilated kernel.
+func (g convGeom) implicit() bool {
+	reach := g.Dil * (g.K - 1)
+	return g.Stride == 1 && g.Groups == 1 && g.PadH >= 0 && g.PadW >= 0 && g.PadH <= reach && g.PadW <= reach
+}
+
+// fastConv says whether convolutions run on the AVX-512 kernels of package gemm;
+// tests switch it off to compare them with the im2col and BLAS path, which other
+// CPUs take.
+var fastConv = gemm.Available
+
+// fast says whether the AVX-512 kernels compute this convolution.
+func (g convGeom) fast() bool { return fastConv && g.Groups == 1 }
+
+// transposed is the convolution that computes a stride-1 convolution's input gradient
+// from its output gradient (with flippedT weights).
+func (g convGeom) transposed() convGeom {
+	reach := g.Dil * (g.K - 1)
+	return convGeom{N: g.N, C: g.OutC, H: g.OutH, W: g.OutW, K: g.K, OutC: g.C, Stride: 1, Dil: g.Dil,
+		PadH: reach - g.PadH, PadW: reach - g.PadW, Groups: 1, OutH: g.H, OutW: g.W}
+}
+
+// padded is the layout of a chunk of s samples of a stride-1 convolution's input.
+type padded struct {
+	g      convGeom
+	s      int
+	hp, wp int
+	off    gemm.Offsets // row (c, kh, kw) of the implicit B matrix
+	n      int          // columns of the implicit product
+}
+
+func (g convGeom) padded(s int) padded {
+	reach := g.Dil * (g.K - 1)
+	p := padded{g: g, s: s, hp: g.OutH + reach, wp: g.OutW + reach}
+	plane := p.hp * p.wp
+	kk := g.K * g.K
+	p.off = gemm.NewOffsets(gemm.RoundUp(g.C*kk, gemm.DotTile), func(r int) int {
+		if r >= g.C*kk {
+			return 0 // padding rows of the weight gradient, dropped
+		}
+		c, kh, kw := r/kk, r%kk/g.K, r%g.K
+		return c*s*plane + kh*g.Dil*p.wp + kw*g.Dil
+	})
+	p.off.At = p.off.At[:g.C*kk]
+	p.n = (s-1)*plane + g.OutH*p.wp
+	return p
+}
+
+func (p padded) plane() int { return p.hp * p.wp }
+
+// size is how many floats the padded input takes, with room for the kernels to read
+// the columns they compute past n.
+func (p padded) size() int {
+	return max(p.g.C*p.s*p.plane(), p.off.Max+gemm.RoundUp(p.n, gemm.TileCols))
+}
+
+// fill writes the chunk's samples x (s x C x H x W) into buf, zeros around them.
+func (p padded) fill(x, buf []float32) {
+	g := p.g
+	clear(buf)
+	for c := 0; c < g.C; c++ {
+		for s := 0; s < p.s; s++ {
+			src := x[(s*g.C+c)*g.H*g.W:]
+			dst := buf[(c*p.s+s)*p.plane():]
+			for ih := 0; ih < g.H && ih+g.PadH < p.hp; ih++ {
+				w := min(g.W, p.wp-g.PadW)
+				copy(dst[(ih+g.PadH)*p.wp+g.PadW:][:w], src[ih*g.W:][:w])
+			}
+		}
+	}
+}
+
+// gather copies the chunk's output (s x OutC x OutH x OutW) out of the product c,
+// whose rows are ldc floats apart.
+func (p padded) gather(c []float32, ldc int, y []float32) {
+	g := p.g
+	for o := 0; o < g.OutC; o++ {
+		for s := 0; s < p.s; s++ {
+			src := c[o*ldc+s*p.plane():]
+			dst := y[(s*g.OutC+o)*g.outHW():]
+			for oh := 0; oh < g.OutH; oh++ {
+				copy(dst[oh*g.OutW:][:g.OutW], src[oh*p.wp:][:g.OutW])
+			}
+		}
+	}
+}
+
+// scatter writes the chunk's output gradient dy (s x OutC x OutH x OutW) into buf in
+// the product's layout, rows ld floats apart, zeros in the dropped columns and in
+// the rows up to a multiple of 4.
+func (p padded) scatter(dy []float32, buf []float32, ld int) {
+	g := p.g
+	clear(buf)
+	for o := 0; o < g.OutC; o++ {
+		for s := 0; s < p.s; s++ {
+			src := dy[(s*g.OutC+o)*g.outHW():]
+			dst := buf[o*ld+s*p.plane():]
+			for oh := 0; oh < g.OutH; oh++ {
+				copy(dst[oh*p.wp:][:g.OutW], src[oh*g.OutW:][:g.OutW])
+			}
+		}
+	}
+}
+
+// weightPanels packs the weights (OutC x C*K*K) for kern8x48.
+func (g convGeom) weightPanels(w []float32) []float32 {
+	k := g.colRows()
+	return gemm.Pack(g.OutC, k, func(i, r int) float32 { return w[i*k+r] })
+}
+
+// flippedPanels packs the weights of the transposed convolution: element (c, (o, kh,
+// kw)) is w[o][c][K-1-kh][K-1-kw].
+func (g convGeom) flippedPanels(w []float32) []float32 {
+	kk := g.K * g.K
+	return gemm.Pack(g.C, g.OutC*kk, func(c, r int) float32 {
+		o, kh, kw := r/kk, r%kk/g.K, r%g.K
+		return w[(o*g.C+c)*kk+(g.K-1-kh)*g.K+(g.K-1-kw)]
+	})
+}
+
+// transposedPanels packs w^T (C*K*K x OutC), for im2col's input gradient.
+func (g convGeom) transposedPanels(w []float32) []float32 {
+	k := g.colRows()
+	return gemm.Pack(k, g.OutC, func(r, o int) float32 { return w[o*k+r] })
+}
+
+// implicitForward computes y for the samples [lo, hi) of x with panels packed for
+// the weights (OutC x C*K*K).
+func (g convGeom) implicitForward(x, panels, y []float32, lo, hi int) {
+	p := g.padded(hi - lo)
+	inSz, outSz := g.C*g.H*g.W, g.OutC*g.outHW()
+	buf := getBuf(p.size())
+	defer putBuf(buf)
+	p.fill(x[lo*inSz:hi*inSz], buf)
+	ldc := gemm.RoundUp(p.n, gemm.TileCols)
+	c := getBuf(gemm.RoundUp(g.OutC, gemm.PanelRows) * ldc)
+	defer putBuf(c)
+	gemm.Mul(panels, g.OutC, g.colRows(), p.n, buf, p.off, c, ldc)
+	p.gather(c, ldc, y[lo*outSz:hi*outSz])
+}
+
+// implicitWeightGrad adds the samples [lo, hi)'s weight gradient to acc, which is
+// gemm.RoundUp(OutC, 4) x gemm.RoundUp(C*K*K, 4).
+func (g convGeom) implicitWeightGrad(x, dy, acc []float32, lo, hi int) {
+	p := g.padded(hi - lo)
+	inSz, outSz := g.C*g.H*g.W, g.OutC*g.outHW()
+	buf := getBuf(p.size())
+	defer putBuf(buf)
+	p.fill(x[lo*inSz:hi*inSz], buf)
+	ld := gemm.RoundUp(p.n, gemm.VecLen)
+	d := getBuf(gemm.RoundUp(g.OutC, gemm.DotTile) * ld)
+	defer putBuf(d)
+	p.scatter(dy[lo*outSz:hi*outSz], d, ld)
+	off := p.off
+	off.At = off.At[:gemm.RoundUp(len(off.At), gemm.DotTile)]
+	gemm.Dot(g.OutC, ld, d, ld, buf, off, acc, gemm.RoundUp(g.colRows(), gemm.DotTile))
+}
+
+// im2colForward computes y for the samples [lo, hi) through im2col, for any stride.
+func (g convGeom) im2colForward(x, panels, y []float32, lo, hi int) {
+	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
+	ld := gemm.RoundUp(hw, gemm.TileCols)
+	cols := getBuf(g.colRows() * ld)
+	defer putBuf(cols)
+	c := getBuf(gemm.RoundUp(g.OutC, gemm.PanelRows) * ld)
+	defer putBuf(c)
+	off := gemm.NewOffsets(g.colRows(), func(r int) int { return r * ld })
+	for n := lo; n < hi; n++ {
+		g.im2col(x[n*inSz:(n+1)*inSz], 0, cols, ld)
+		gemm.Mul(panels, g.OutC, g.colRows(), hw, cols, off, c, ld)
+		for o := 0; o < g.OutC; o++ {
+			copy(y[n*outSz+o*hw:][:hw], c[o*ld:][:hw])
+		}
+	}
+}
+
+// im2colInputGrad computes dx for the samples [lo, hi) with panels packed for w^T.
+func (g convGeom) im2colInputGrad(panels, dy, dx []float32, lo, hi int) {
+	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
+	ld := gemm.RoundUp(hw, gemm.TileCols)
+	d := getBuf(g.OutC * ld)
+	defer putBuf(d)
+	cols := getBuf(gemm.RoundUp(g.colRows(), gemm.PanelRows) * ld)
+	defer putBuf(cols)
+	off := gemm.NewOffsets(g.OutC, func(o int) int { return o * ld })
+	for n := lo; n < hi; n++ {
+		for o := 0; o < g.OutC; o++ {
+			copy(d[o*ld:][:hw], dy[n*outSz+o*hw:][:hw])
+		}
+		gemm.Mul(panels, g.colRows(), g.OutC, hw, d, off, cols, ld)
+		g.col2im(cols, 0, dx[n*inSz:(n+1)*inSz], ld)
+	}
+}
+
+// im2colWeightGrad adds the samples [lo, hi)'s weight gradient to acc (as
+// implicitWeightGrad's).
+func (g convGeom) im2colWeightGrad(x, dy, acc []float32, lo, hi int) {
+	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
+	ld := gemm.RoundUp(hw, gemm.TileCols)
+	rows := gemm.RoundUp(g.colRows(), gemm.DotTile)
+	cols := getBuf(rows * ld)
+	defer putBuf(cols)
+	clear(cols[g.colRows()*ld:])
+	d := getBuf(gemm.RoundUp(g.OutC, gemm.DotTile) * ld)
+	defer putBuf(d)
+	clear(d)
+	off := gemm.NewOffsets(rows, func(r int) int { return r * ld })
+	n16 := gemm.RoundUp(hw, gemm.VecLen)
+	for n := lo; n < hi; n++ {
+		g.im2col(x[n*inSz:(n+1)*inSz], 0, cols, ld)
+		for o := 0; o < g.OutC; o++ {
+			copy(d[o*ld:][:hw], dy[n*outSz+o*hw:][:hw])
+		}
+		gemm.Dot(g.OutC, n16, d, ld, cols, off, acc, rows)
+	}
+}

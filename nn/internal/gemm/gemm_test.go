@@ -1,0 +1,84 @@
+package gemm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func requireKernels(t *testing.T) {
+	t.Helper()
+	if !Available {
+		t.Skip("this CPU lacks AVX-512 (F, DQ, VL): the kernels are not used here")
+	}
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// close32 compares with a tolerance relative to the magnitude of the sum's terms.
+func close32(t *testing.T, what string, got, want, scale float64) {
+	t.Helper()
+	if math.Abs(got-want) > 1e-5*scale+1e-6 {
+		t.Fatalf("%s = %v, want %v", what, got, want)
+	}
+}
+
+// TestGemmOff checks kern8x48 through Mul against the defining sum, for row and
+// column counts that are not multiples of the tile and shuffled row Offsets.
+func TestGemmOff(t *testing.T) {
+	requireKernels(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct{ m, k, n int }{{8, 1, 48}, {1, 5, 7}, {13, 27, 100}, {64, 144, 784}, {17, 3, 49}} {
+		a := randSlice(rng, tc.m*tc.k)
+		perm := rng.Perm(tc.k)
+		off := NewOffsets(tc.k, func(r int) int { return perm[r]*tc.n + rng.IntN(3) })
+		b := randSlice(rng, off.Max+RoundUp(tc.n, TileCols))
+		ldc := RoundUp(tc.n, TileCols) + 5
+		c := make([]float32, RoundUp(tc.m, PanelRows)*ldc)
+		Mul(Pack(tc.m, tc.k, func(i, r int) float32 { return a[i*tc.k+r] }), tc.m, tc.k, tc.n, b, off, c, ldc)
+		for i := 0; i < tc.m; i++ {
+			for j := 0; j < tc.n; j++ {
+				var want, scale float64
+				for r := 0; r < tc.k; r++ {
+					p := float64(a[i*tc.k+r]) * float64(b[int(off.At[r])+j])
+					want += p
+					scale += math.Abs(p)
+				}
+				close32(t, "C", float64(c[i*ldc+j]), want, scale)
+			}
+		}
+	}
+}
+
+// TestDotOff checks dot4x4 through Dot: it adds A B^T to what C holds.
+func TestDotOff(t *testing.T) {
+	requireKernels(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct{ m, k, n int }{{4, 4, 16}, {3, 8, 32}, {16, 144, 784}, {10, 12, 208}} {
+		lda := tc.n + 3
+		a := randSlice(rng, RoundUp(tc.m, DotTile)*lda)
+		off := NewOffsets(tc.k, func(r int) int { return rng.IntN(500) })
+		b := randSlice(rng, off.Max+tc.n)
+		ldc := tc.k + 2
+		c := randSlice(rng, RoundUp(tc.m, DotTile)*ldc)
+		before := append([]float32(nil), c...)
+		Dot(tc.m, tc.n, a, lda, b, off, c, ldc)
+		for i := 0; i < tc.m; i++ {
+			for j := 0; j < tc.k; j++ {
+				want, scale := float64(before[i*ldc+j]), math.Abs(float64(before[i*ldc+j]))
+				for p := 0; p < tc.n; p++ {
+					v := float64(a[i*lda+p]) * float64(b[int(off.At[j])+p])
+					want += v
+					scale += math.Abs(v)
+				}
+				close32(t, "C", float64(c[i*ldc+j]), want, scale)
+			}
+		}
+	}
+}

@@ -1,0 +1,168 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Element-wise AVX-512 loops over n floats, n a multiple of 16 (vec.go does the rest).
+
+// func relu(y, x *float32, n int)
+TEXT ·relu(SB), NOSPLIT, $0-24
+	MOVQ    y+0(FP), DI
+	MOVQ    x+8(FP), SI
+	MOVQ    n+16(FP), CX
+	SHRQ    $4, CX
+	JZ      reluDone
+	VPXORD  Z1, Z1, Z1
+
+reluLoop:
+	VMAXPS  (SI), Z1, Z0 // a NaN in x stays NaN
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     reluLoop
+
+reluDone:
+	VZEROUPPER
+	RET
+
+// func reluGrad(dx, x, dy *float32, n int)
+TEXT ·reluGrad(SB), NOSPLIT, $0-32
+	MOVQ      dx+0(FP), DI
+	MOVQ      x+8(FP), SI
+	MOVQ      dy+16(FP), DX
+	MOVQ      n+24(FP), CX
+	SHRQ      $4, CX
+	JZ        reluGradDone
+	VPXORD    Z1, Z1, Z1
+
+reluGradLoop:
+	VMOVUPS   (SI), Z0
+	VCMPPS    $0x16, Z1, Z0, K1 // not (x <= 0), as the Go loop has it
+	VMOVUPS.Z (DX), K1, Z2
+	VMOVUPS   Z2, (DI)
+	ADDQ      $64, SI
+	ADDQ      $64, DX
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       reluGradLoop
+
+reluGradDone:
+	VZEROUPPER
+	RET
+
+// func add(y, a, b *float32, n int)
+TEXT ·add(SB), NOSPLIT, $0-32
+	MOVQ    y+0(FP), DI
+	MOVQ    a+8(FP), SI
+	MOVQ    b+16(FP), DX
+	MOVQ    n+24(FP), CX
+	SHRQ    $4, CX
+	JZ      addDone
+
+addLoop:
+	VMOVUPS (SI), Z0
+	VADDPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     addLoop
+
+addDone:
+	VZEROUPPER
+	RET
+
+// func affine(y, x *float32, n int, a, b float32)
+TEXT ·affine(SB), NOSPLIT, $0-32
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS a+24(FP), Z1
+	VBROADCASTSS b+28(FP), Z2
+	SHRQ         $4, CX
+	JZ           affineDone
+
+affineLoop:
+	VMOVUPS      (SI), Z0
+	VFMADD213PS  Z2, Z1, Z0 // a*x + b
+	VMOVUPS      Z0, (DI)
+	ADDQ         $64, SI
+	ADDQ         $64, DI
+	DECQ         CX
+	JNZ          affineLoop
+
+affineDone:
+	VZEROUPPER
+	RET
+
+// func affine2(y, x, d *float32, n int, a, b, c float32)
+TEXT ·affine2(SB), NOSPLIT, $0-44
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         d+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS a+32(FP), Z1
+	VBROADCASTSS b+36(FP), Z2
+	VBROADCASTSS c+40(FP), Z3
+	SHRQ         $4, CX
+	JZ           affine2Done
+
+affine2Loop:
+	VMOVUPS      (SI), Z0
+	VFMADD213PS  Z3, Z2, Z0 // b*x + c
+	VFMADD231PS  (DX), Z1, Z0 // + a*d
+	VMOVUPS      Z0, (DI)
+	ADDQ         $64, SI
+	ADDQ         $64, DX
+	ADDQ         $64, DI
+	DECQ         CX
+	JNZ          affine2Loop
+
+affine2Done:
+	VZEROUPPER
+	RET
+
+// func sums(a, b *float32, n int) (sa, sab float64)
+TEXT ·sums(SB), NOSPLIT, $0-40
+	MOVQ          a+0(FP), SI
+	MOVQ          b+8(FP), DI
+	MOVQ          n+16(FP), CX
+	VXORPD        Z0, Z0, Z0
+	VXORPD        Z1, Z1, Z1
+	VXORPD        Z2, Z2, Z2
+	VXORPD        Z3, Z3, Z3
+	SHRQ          $4, CX
+	JZ            sumsReduce
+
+sumsLoop:
+	VCVTPS2PD     (SI), Z4
+	VCVTPS2PD     32(SI), Z5
+	VCVTPS2PD     (DI), Z6
+	VCVTPS2PD     32(DI), Z7
+	VADDPD        Z4, Z0, Z0
+	VADDPD        Z5, Z1, Z1
+	VFMADD231PD   Z6, Z4, Z2
+	VFMADD231PD   Z7, Z5, Z3
+	ADDQ          $64, SI
+	ADDQ          $64, DI
+	DECQ          CX
+	JNZ           sumsLoop
+
+sumsReduce:
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z3, Z2, Z2
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPD        X1, X0, X0
+	VHADDPD       X0, X0, X0
+	VMOVSD        X0, sa+24(FP)
+	VEXTRACTF64X4 $1, Z2, Y3
+	VADDPD        Y3, Y2, Y2
+	VEXTRACTF128  $1, Y2, X3
+	VADDPD        X3, X2, X2
+	VHADDPD       X2, X2, X2
+	VMOVSD        X2, sab+32(FP)
+	VZEROUPPER
+	RET

@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package vec
+
+// fast is false off amd64: every loop runs in Go.
+var fast = false
+
+func relu(y, x *float32, n int)                        { panic("vec: no AVX-512 here") }
+func reluGrad(dx, x, dy *float32, n int)               { panic("vec: no AVX-512 here") }
+func add(y, a, b *float32, n int)                      { panic("vec: no AVX-512 here") }
+func affine(y, x *float32, n int, a, b float32)        { panic("vec: no AVX-512 here") }
+func affine2(y, x, d *float32, n int, a, b, c float32) { panic("vec: no AVX-512 here") }
+func sums(a, b *float32, n int) (sa, sab float64)      { panic("vec: no AVX-512 here") }

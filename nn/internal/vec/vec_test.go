@@ -1,0 +1,67 @@
+package vec
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// both runs f with the assembly and with the Go loops.
+func both(t *testing.T, f func()) {
+	t.Helper()
+	if !fast {
+		t.Skip("this CPU lacks AVX-512 (F, DQ, VL): only the Go loops run here")
+	}
+	f()
+	fast = false
+	defer func() { fast = true }()
+	f()
+}
+
+func random(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// TestLoops compares every loop's assembly with its Go definition, on lengths with
+// and without a tail, with NaNs and zeros in x.
+func TestLoops(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 15, 16, 17, 49, 196, 784, 1000} {
+		x, d, a := random(rng, n), random(rng, n), random(rng, n)
+		x[rng.IntN(n)] = float32(math.NaN())
+		x[rng.IntN(n)] = 0
+		var got [2][5][]float32
+		var sums [2][2]float64
+		run := 0
+		both(t, func() {
+			for k := range got[run] {
+				got[run][k] = make([]float32, n)
+			}
+			Relu(got[run][0], x)
+			ReluGrad(got[run][1], x, d)
+			Add(got[run][2], a, d)
+			Affine(got[run][3], a, 1.5, -0.25)
+			Affine2(got[run][4], a, d, 0.5, -2, 0.125)
+			sums[run][0], sums[run][1] = Sums(d, a)
+			run++
+		})
+		for k, name := range []string{"Relu", "ReluGrad", "Add", "Affine", "Affine2"} {
+			for i := range got[0][k] {
+				g, w := got[0][k][i], got[1][k][i]
+				same := g == w || (g != g && w != w)
+				if !same && math.Abs(float64(g-w)) > 1e-6*(1+math.Abs(float64(w))) { // fused multiply-adds round once
+					t.Fatalf("%s n=%d [%d]: assembly %v, Go %v", name, n, i, g, w)
+				}
+			}
+		}
+		for k := range sums[0] {
+			if math.Abs(sums[0][k]-sums[1][k]) > 1e-9*float64(n) {
+				t.Fatalf("Sums n=%d [%d]: assembly %v, Go %v", n, k, sums[0][k], sums[1][k])
+			}
+		}
+	}
+}
