@@ -55,36 +55,44 @@ func (op *bnOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 func (op *bnOp) stats(x []float32, n, plane int, update bool) (mean, inv []float32) {
 	mean, inv = make([]float32, op.c), make([]float32, op.c)
 	count := float64(n * plane)
-	for c := 0; c < op.c; c++ {
-		if !op.training {
-			mean[c] = op.runningMean[c]
-			inv[c] = float32(1 / math.Sqrt(float64(op.runningVar[c]+op.eps)))
-			continue
+	forChunks(op.c, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			op.channelStats(c, x, n, plane, count, update, mean, inv)
 		}
-		var s, ss float64
-		for i := 0; i < n; i++ {
-			p := x[(i*op.c+c)*plane : (i*op.c+c+1)*plane]
-			ps, pss := vec.Sums(p, p)
-			s += ps
-			ss += pss
-		}
-		m := s / count
-		v := max(ss/count-m*m, 0)
-		mean[c] = float32(m)
-		inv[c] = float32(1 / math.Sqrt(v+float64(op.eps)))
-		if update {
-			unbiased := v
-			if count > 1 {
-				unbiased = v * count / (count - 1)
-			}
-			op.runningMean[c] = (1-op.momentum)*op.runningMean[c] + op.momentum*float32(m)
-			op.runningVar[c] = (1-op.momentum)*op.runningVar[c] + op.momentum*float32(unbiased)
-		}
-	}
+	})
 	return mean, inv
 }
 
+// channelStats sets channel c's mean and inv, updating its running statistics.
+func (op *bnOp) channelStats(c int, x []float32, n, plane int, count float64, update bool, mean, inv []float32) {
+	if !op.training {
+		mean[c] = op.runningMean[c]
+		inv[c] = float32(1 / math.Sqrt(float64(op.runningVar[c]+op.eps)))
+		return
+	}
+	var s, ss float64
+	for i := 0; i < n; i++ {
+		p := x[(i*op.c+c)*plane : (i*op.c+c+1)*plane]
+		ps, pss := vec.Sums(p, p)
+		s += ps
+		ss += pss
+	}
+	m := s / count
+	v := max(ss/count-m*m, 0)
+	mean[c] = float32(m)
+	inv[c] = float32(1 / math.Sqrt(v+float64(op.eps)))
+	if update {
+		unbiased := v
+		if count > 1 {
+			unbiased = v * count / (count - 1)
+		}
+		op.runningMean[c] = (1-op.momentum)*op.runningMean[c] + op.momentum*float32(m)
+		op.runningVar[c] = (1-op.momentum)*op.runningVar[c] + op.momentum*float32(unbiased)
+	}
+}
+
 func (op *bnOp) Do(in ...G.Value) (G.Value, error) {
+	defer op.release(in)
 	x, xs, err := f32(in[0])
 	if err != nil {
 		return nil, err
@@ -157,6 +165,7 @@ func (op *bnGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *bnGradOp) Do(in ...G.Value) (G.Value, error) {
+	defer op.release(in)
 	x, xs, err := f32(in[0])
 	if err != nil {
 		return nil, err

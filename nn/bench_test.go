@@ -48,6 +48,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	if _, err := G.Grad(m.Loss, m.Params...); err != nil {
 		b.Fatal(err)
 	}
+	m.PlanMemory()
 	vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...))
 	defer vm.Close()
 	vel := make([][]float32, len(m.Params))

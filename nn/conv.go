@@ -454,6 +454,7 @@ func (op *convOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *convOp) Do(in ...G.Value) (G.Value, error) {
+	defer op.release(in)
 	x, _, err := f32(in[0])
 	if err != nil {
 		return nil, err
@@ -509,6 +510,7 @@ func (op *convGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
+	defer op.release(in)
 	x, xs, err := f32(in[0])
 	if err != nil {
 		return nil, err

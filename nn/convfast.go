@@ -1,12 +1,15 @@
 package nn
 
-import "cellar/nn/internal/gemm"
+import (
+	"cellar/nn/internal/gemm"
+	"cellar/nn/internal/vec"
+)
 
 // Convolutions on the AVX-512 kernels (fastConv). A stride-1 convolution is computed
 // without im2col: the input is copied once into a zero-padded layout, channel-major
-// with a chunk's samples side by side ([c][s][Hp][Wp]), and every (channel, kernel
-// row, kernel column) of the weights multiplies a window of it that starts at a
-// fixed offset. Output pixel (s, oh, ow) sits at column s*Hp*Wp + oh*Wp + ow; the
+// with a chunk's samples one under the other ([c][s][Hp][Wp]), and every (channel,
+// kernel row, kernel column) of the weights multiplies a window of it that starts at
+// a fixed offset. Output pixel (s, oh, ow) sits at column s*Hp*Wp + oh*Wp + ow; the
 // columns past OutW in each row, and the rows between samples, are computed too and
 // dropped. Its input gradient is the same convolution of the padded output gradient
 // with the weights flipped and transposed; its weight gradient dots the padded output
@@ -46,7 +49,12 @@ type padded struct {
 
 func (g convGeom) padded(s int) padded {
 	reach := g.Dil * (g.K - 1)
-	p := padded{g: g, s: s, hp: g.OutH + reach, wp: g.OutW + reach}
+	// Neighbouring rows and samples share their zero borders: a window running off
+	// a row's right end reads the next row's left border, one running off a sample's
+	// bottom reads the next sample's top border. That computes fewer dropped columns
+	// than giving each row and sample borders of its own (7x7 planes: 64 columns a
+	// sample instead of 81).
+	p := padded{g: g, s: s, hp: max(g.OutH+reach-g.PadH, g.PadH+g.H), wp: max(g.OutW+reach-g.PadW, g.PadW+g.W)}
 	plane := p.hp * p.wp
 	kk := g.K * g.K
 	p.off = gemm.NewOffsets(gemm.RoundUp(g.C*kk, gemm.DotTile), func(r int) int {
@@ -75,12 +83,8 @@ func (p padded) fill(x, buf []float32) {
 	clear(buf)
 	for c := 0; c < g.C; c++ {
 		for s := 0; s < p.s; s++ {
-			src := x[(s*g.C+c)*g.H*g.W:]
-			dst := buf[(c*p.s+s)*p.plane():]
-			for ih := 0; ih < g.H && ih+g.PadH < p.hp; ih++ {
-				w := min(g.W, p.wp-g.PadW)
-				copy(dst[(ih+g.PadH)*p.wp+g.PadW:][:w], src[ih*g.W:][:w])
-			}
+			dst := buf[(c*p.s+s)*p.plane()+g.PadH*p.wp+g.PadW:]
+			vec.CopyRows(dst, x[(s*g.C+c)*g.H*g.W:], min(g.H, p.hp-g.PadH), min(g.W, p.wp-g.PadW), p.wp, g.W)
 		}
 	}
 }
@@ -91,11 +95,7 @@ func (p padded) gather(c []float32, ldc int, y []float32) {
 	g := p.g
 	for o := 0; o < g.OutC; o++ {
 		for s := 0; s < p.s; s++ {
-			src := c[o*ldc+s*p.plane():]
-			dst := y[(s*g.OutC+o)*g.outHW():]
-			for oh := 0; oh < g.OutH; oh++ {
-				copy(dst[oh*g.OutW:][:g.OutW], src[oh*p.wp:][:g.OutW])
-			}
+			vec.CopyRows(y[(s*g.OutC+o)*g.outHW():], c[o*ldc+s*p.plane():], g.OutH, g.OutW, g.OutW, p.wp)
 		}
 	}
 }
@@ -108,35 +108,42 @@ func (p padded) scatter(dy []float32, buf []float32, ld int) {
 	clear(buf)
 	for o := 0; o < g.OutC; o++ {
 		for s := 0; s < p.s; s++ {
-			src := dy[(s*g.OutC+o)*g.outHW():]
-			dst := buf[o*ld+s*p.plane():]
-			for oh := 0; oh < g.OutH; oh++ {
-				copy(dst[oh*p.wp:][:g.OutW], src[oh*g.OutW:][:g.OutW])
-			}
+			vec.CopyRows(buf[o*ld+s*p.plane():], dy[(s*g.OutC+o)*g.outHW():], g.OutH, g.OutW, p.wp, g.OutW)
 		}
 	}
 }
 
 // weightPanels packs the weights (OutC x C*K*K) for kern8x48.
 func (g convGeom) weightPanels(w []float32) []float32 {
-	k := g.colRows()
-	return gemm.Pack(g.OutC, k, func(i, r int) float32 { return w[i*k+r] })
+	return gemm.Pack(w, g.OutC, g.colRows())
 }
 
 // flippedPanels packs the weights of the transposed convolution: element (c, (o, kh,
 // kw)) is w[o][c][K-1-kh][K-1-kw].
 func (g convGeom) flippedPanels(w []float32) []float32 {
 	kk := g.K * g.K
-	return gemm.Pack(g.C, g.OutC*kk, func(c, r int) float32 {
-		o, kh, kw := r/kk, r%kk/g.K, r%g.K
-		return w[(o*g.C+c)*kk+(g.K-1-kh)*g.K+(g.K-1-kw)]
-	})
+	f := make([]float32, len(w))
+	for o := 0; o < g.OutC; o++ {
+		for c := 0; c < g.C; c++ {
+			src, dst := w[(o*g.C+c)*kk:][:kk], f[(c*g.OutC+o)*kk:][:kk]
+			for i, v := range src {
+				dst[kk-1-i] = v
+			}
+		}
+	}
+	return gemm.Pack(f, g.C, g.OutC*kk)
 }
 
 // transposedPanels packs w^T (C*K*K x OutC), for im2col's input gradient.
 func (g convGeom) transposedPanels(w []float32) []float32 {
 	k := g.colRows()
-	return gemm.Pack(k, g.OutC, func(r, o int) float32 { return w[o*k+r] })
+	t := make([]float32, len(w))
+	for o := 0; o < g.OutC; o++ {
+		for r, v := range w[o*k : (o+1)*k] {
+			t[r*g.OutC+o] = v
+		}
+	}
+	return gemm.Pack(t, k, g.OutC)
 }
 
 // implicitForward computes y for the samples [lo, hi) of x with panels packed for

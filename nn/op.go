@@ -24,6 +24,12 @@ type opBase struct {
 	// skips are the gates of the supernet branches the op belongs to: when all are
 	// set, no path needs the op, and it does no work (see Supernet).
 	skips []*bool
+	// mem, set by Model.PlanMemory, lends the output memory when uses > 0: the
+	// number of ops reading the output. held is the buffer lent, and left how many
+	// of those ops have yet to run this time.
+	mem        *memPlan
+	uses, left int
+	held       []float32
 }
 
 // gated says whether the op may skip its work: every branch it serves is off.
@@ -62,10 +68,21 @@ func (b *opBase) setSkips(s []*bool) { b.skips = s }
 
 // out returns n floats of the op's output memory, with stale contents.
 func (b *opBase) out(n int) []float32 {
+	if b.mem != nil && b.uses > 0 {
+		return b.mem.take(b, n)
+	}
 	if cap(b.buf) < n {
 		b.buf = make([]float32, n)
 	}
 	return b.buf[:n]
+}
+
+// release tells the memory plan that the op has read its inputs (see memPlan); ops
+// call it when done.
+func (b *opBase) release(in []G.Value) {
+	if b.mem != nil {
+		b.mem.release(in)
+	}
 }
 
 func (*opBase) ReturnsPtr() bool     { return false }
@@ -151,6 +168,7 @@ func (op *inputGradOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 func (op *inputGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return sameShape(in, 0) }
 
 func (op *inputGradOp) Do(in ...G.Value) (G.Value, error) {
+	defer op.release(in)
 	x, s, err := f32(in[0])
 	if err != nil {
 		return nil, err

@@ -103,6 +103,7 @@ func (op *poolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *poolOp) Do(in ...G.Value) (G.Value, error) {
+	defer op.release(in)
 	x, _, err := f32(in[0])
 	if err != nil {
 		return nil, err
@@ -144,6 +145,7 @@ func (op *zeroOp) WriteHash(h hash.Hash) { writeHash(op, h) }
 func (op *zeroOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape.Clone(), nil }
 
 func (op *zeroOp) Do(in ...G.Value) (G.Value, error) {
+	defer op.release(in)
 	z := op.out(op.shape.TotalSize())
 	clear(z) // gorgonia may have summed gradients into it in place
 	return newDense(op.shape.Clone(), z), nil
@@ -175,6 +177,7 @@ func (op *globalPoolOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *globalPoolOp) Do(in ...G.Value) (G.Value, error) {
+	defer op.release(in)
 	x, s, err := f32(in[0])
 	if err != nil {
 		return nil, err

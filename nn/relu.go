@@ -27,6 +27,7 @@ func (op *reluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *reluOp) Do(in ...G.Value) (G.Value, error) {
+	defer op.release(in)
 	x, s, err := f32(in[0])
 	if err != nil {
 		return nil, err
@@ -69,6 +70,7 @@ func (op *addOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *addOp) Do(in ...G.Value) (G.Value, error) {
+	defer op.release(in)
 	a, s, err := f32(in[0])
 	if err != nil {
 		return nil, err

@@ -124,6 +124,7 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *Dataset, cfg 
 	if _, err := G.Grad(m.Loss, m.Params...); err != nil {
 		return nil, fmt.Errorf("nn: gradients: %w", err)
 	}
+	m.PlanMemory()
 	vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...))
 	defer vm.Close()
 	evalVM := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))

@@ -19,16 +19,17 @@ const (
 // RoundUp is n rounded up to a multiple of m.
 func RoundUp(n, m int) int { return (n + m - 1) / m * m }
 
-// Pack packs the m x k matrix whose element (i, r) is at(i, r) into the layout
-// kern8x48 reads: panels of 8 rows, each stored r-major, with zero rows past m.
-func Pack(m, k int, at func(i, r int) float32) []float32 {
+// Pack packs the row-major m x k matrix a into the layout kern8x48 reads: panels of
+// 8 rows, each stored column by column, with zero rows past m.
+func Pack(a []float32, m, k int) []float32 {
 	mp := RoundUp(m, PanelRows)
 	p := make([]float32, mp*k)
-	for i0 := 0; i0 < mp; i0 += PanelRows {
+	for i0 := 0; i0 < m; i0 += PanelRows {
 		panel := p[i0*k : (i0+PanelRows)*k]
-		for r := 0; r < k; r++ {
-			for i := 0; i < PanelRows && i0+i < m; i++ {
-				panel[r*PanelRows+i] = at(i0+i, r)
+		for i := 0; i < PanelRows && i0+i < m; i++ {
+			row := a[(i0+i)*k : (i0+i+1)*k]
+			for r, v := range row {
+				panel[r*PanelRows+i] = v
 			}
 		}
 	}

@@ -41,7 +41,7 @@ func TestGemmOff(t *testing.T) {
 		b := randSlice(rng, off.Max+RoundUp(tc.n, TileCols))
 		ldc := RoundUp(tc.n, TileCols) + 5
 		c := make([]float32, RoundUp(tc.m, PanelRows)*ldc)
-		Mul(Pack(tc.m, tc.k, func(i, r int) float32 { return a[i*tc.k+r] }), tc.m, tc.k, tc.n, b, off, c, ldc)
+		Mul(Pack(a, tc.m, tc.k), tc.m, tc.k, tc.n, b, off, c, ldc)
 		for i := 0; i < tc.m; i++ {
 			for j := 0; j < tc.n; j++ {
 				var want, scale float64

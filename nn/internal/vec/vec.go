@@ -90,3 +90,21 @@ func Sums(a, b []float32) (sa, sab float64) {
 	}
 	return sa, sab
 }
+
+// CopyRows copies rows runs of w floats from src to dst, the runs dstStride and
+// srcStride floats apart: a block of a matrix into another. It is one call however
+// short the runs, where copy would be one call a run.
+func CopyRows(dst, src []float32, rows, w, dstStride, srcStride int) {
+	if rows <= 0 || w <= 0 {
+		return
+	}
+	// Bounds are checked here, once, for the assembly.
+	_, _ = dst[(rows-1)*dstStride+w-1], src[(rows-1)*srcStride+w-1]
+	if fast {
+		copyRows(&dst[0], &src[0], rows, w, dstStride, srcStride)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		copy(dst[r*dstStride:][:w], src[r*srcStride:][:w])
+	}
+}

@@ -25,3 +25,6 @@ func affine2(y, x, d *float32, n int, a, b, c float32)
 
 //go:noescape
 func sums(a, b *float32, n int) (sa, sab float64)
+
+//go:noescape
+func copyRows(dst, src *float32, rows, w, dstStride, srcStride int)

@@ -166,3 +166,51 @@ sumsReduce:
 	VMOVSD        X2, sab+32(FP)
 	VZEROUPPER
 	RET
+
+// func copyRows(dst, src *float32, rows, w, dstStride, srcStride int)
+//
+// Copies rows runs of w floats, the runs dstStride and srcStride floats apart; the
+// last partial vector of each run goes through a mask.
+TEXT ·copyRows(SB), NOSPLIT, $0-48
+	MOVQ      dst+0(FP), DI
+	MOVQ      src+8(FP), SI
+	MOVQ      rows+16(FP), DX
+	MOVQ      w+24(FP), R8
+	MOVQ      dstStride+32(FP), R9
+	MOVQ      srcStride+40(FP), R10
+	SHLQ      $2, R9
+	SHLQ      $2, R10
+	MOVQ      R8, CX
+	ANDQ      $15, CX
+	MOVQ      $1, BX
+	SHLQ      CX, BX
+	DECQ      BX
+	KMOVW     BX, K1 // the tail's lanes
+	SHRQ      $4, R8 // whole vectors a run
+	TESTQ     DX, DX
+	JZ        copyDone
+
+copyRow:
+	MOVQ      R8, CX
+	XORQ      AX, AX
+	TESTQ     CX, CX
+	JZ        copyTail
+
+copyVec:
+	VMOVUPS   (SI)(AX*1), Z0
+	VMOVUPS   Z0, (DI)(AX*1)
+	ADDQ      $64, AX
+	DECQ      CX
+	JNZ       copyVec
+
+copyTail:
+	VMOVUPS.Z (SI)(AX*1), K1, Z0
+	VMOVUPS   Z0, K1, (DI)(AX*1)
+	ADDQ      R9, DI
+	ADDQ      R10, SI
+	DECQ      DX
+	JNZ       copyRow
+
+copyDone:
+	VZEROUPPER
+	RET

@@ -65,3 +65,31 @@ func TestLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyRows copies blocks of several widths and checks every float of the
+// destination: the block's are copied, the ones between and after runs untouched.
+func TestCopyRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct{ rows, w, ds, ss int }{{28, 28, 30, 28}, {3, 7, 9, 7}, {5, 16, 16, 20}, {4, 33, 40, 35}, {1, 1, 1, 1}, {2, 0, 3, 3}} {
+		src := random(rng, c.rows*c.ss+3)
+		var got [2][]float32
+		run := 0
+		both(t, func() {
+			got[run] = make([]float32, c.rows*c.ds+5)
+			for i := range got[run] {
+				got[run][i] = -1
+			}
+			CopyRows(got[run], src, c.rows, c.w, c.ds, c.ss)
+			run++
+		})
+		for i, v := range got[0] {
+			want := float32(-1)
+			if r, col := i/c.ds, i%c.ds; r < c.rows && col < c.w {
+				want = src[r*c.ss+col]
+			}
+			if v != want || got[1][i] != want {
+				t.Fatalf("%+v: dst[%d] = %v (assembly), %v (Go), want %v", c, i, v, got[1][i], want)
+			}
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"cellar/spaces"
+)
+
+// TestPlanMemoryKeepsResults trains the reference cell for three steps with and
+// without shared memory, running the forward-only machine between steps as
+// training's validation does, and requires the same loss, logits and parameters,
+// bit for bit, while the shared model holds fewer output buffers.
+func TestPlanMemoryKeepsResults(t *testing.T) {
+	s, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 12, 12}, Classes: 10}, Channels: 8, Cells: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.Parse([]byte(ReferenceArch))
+	net, err := s.Network(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch = 6
+	data := rand.New(rand.NewPCG(9, 9))
+	x := randFloats(data, batch*144)
+	y := make([]float32, batch*10)
+	for i := 0; i < batch; i++ {
+		y[i*10+data.IntN(10)] = 1
+	}
+	type result struct {
+		losses  []float32
+		logits  []float32
+		params  [][]float32
+		buffers int
+	}
+	train := func(plan bool) result {
+		m, err := Compile(net, batch, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		G.Let(m.X, newDense(tensor.Shape{batch, 1, 12, 12}, x))
+		G.Let(m.Y, newDense(tensor.Shape{batch, 10}, y))
+		if _, err := G.Grad(m.Loss, m.Params...); err != nil {
+			t.Fatal(err)
+		}
+		if plan {
+			m.PlanMemory()
+		}
+		vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...))
+		defer vm.Close()
+		eval := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
+		defer eval.Close()
+		vel := make([][]float32, len(m.Params))
+		for i, p := range m.Params {
+			vel[i] = make([]float32, p.Shape().TotalSize())
+		}
+		var r result
+		for step := 0; step < 3; step++ {
+			vm.Reset()
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			r.losses = append(r.losses, m.Loss.Value().Data().(float32))
+			if err := sgdStep(m.Params, vel, 0.05, 0.9, 5e-4); err != nil {
+				t.Fatal(err)
+			}
+			eval.Reset()
+			if err := eval.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.logits = slices.Clone(m.Logits.Value().Data().([]float32))
+		for _, p := range m.Params {
+			r.params = append(r.params, slices.Clone(p.Value().Data().([]float32)))
+		}
+		seen := map[*float32]bool{}
+		for _, n := range m.Graph.AllNodes() {
+			if v := n.Value(); v != nil {
+				if d, _, err := f32(v); err == nil && len(d) > 0 {
+					seen[&d[0]] = true
+				}
+			}
+		}
+		r.buffers = len(seen)
+		return r
+	}
+	own, shared := train(false), train(true)
+	if !slices.Equal(own.losses, shared.losses) {
+		t.Fatalf("losses %v with shared memory, %v without", shared.losses, own.losses)
+	}
+	if !slices.Equal(own.logits, shared.logits) {
+		t.Fatal("the validation pass's logits differ with shared memory")
+	}
+	for i := range own.params {
+		if !slices.Equal(own.params[i], shared.params[i]) {
+			t.Fatalf("parameter %d differs after three steps with shared memory", i)
+		}
+	}
+	if shared.buffers >= own.buffers {
+		t.Fatalf("shared memory left %d distinct output buffers, %d without", shared.buffers, own.buffers)
+	}
+	t.Logf("distinct output buffers: %d shared, %d own; losses %v", shared.buffers, own.buffers, own.losses)
+}
