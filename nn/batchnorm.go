@@ -30,6 +30,9 @@ type bnOp struct {
 	gen       uint64
 	sumsGen   uint64
 	sdy, sdyx []float64
+	// src is the conv whose output this batch norm normalises, if any: it sums the
+	// channels for the batch norm (convOp.stats).
+	src *convOp
 }
 
 func newBN(name string, c int) *bnOp {
@@ -54,41 +57,61 @@ func (op *bnOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 // normalise with: the batch's in training, the running ones otherwise.
 func (op *bnOp) stats(x []float32, n, plane int, update bool) (mean, inv []float32) {
 	mean, inv = make([]float32, op.c), make([]float32, op.c)
-	count := float64(n * plane)
-	forChunks(op.c, func(_, lo, hi int) {
-		for c := lo; c < hi; c++ {
-			op.channelStats(c, x, n, plane, count, update, mean, inv)
+	if !op.training {
+		for c := range mean {
+			mean[c] = op.runningMean[c]
+			inv[c] = float32(1 / math.Sqrt(float64(op.runningVar[c]+op.eps)))
 		}
-	})
+		return mean, inv
+	}
+	var sum, sumSq []float64
+	if op.src != nil && op.src.fresh && update {
+		sum, sumSq = op.src.sum, op.src.sumSq
+		op.src.fresh = false
+	} else {
+		sum, sumSq = make([]float64, op.c), make([]float64, op.c)
+		forChunks(op.c, func(_, lo, hi int) {
+			for c := lo; c < hi; c++ {
+				for i := 0; i < n; i++ {
+					p := x[(i*op.c+c)*plane : (i*op.c+c+1)*plane]
+					s, ss := vec.Sums(p, p)
+					sum[c] += s
+					sumSq[c] += ss
+				}
+			}
+		})
+	}
+	count := float64(n * plane)
+	for c := range mean {
+		m := sum[c] / count
+		v := max(sumSq[c]/count-m*m, 0)
+		mean[c] = float32(m)
+		inv[c] = float32(1 / math.Sqrt(v+float64(op.eps)))
+		if update {
+			unbiased := v
+			if count > 1 {
+				unbiased = v * count / (count - 1)
+			}
+			op.runningMean[c] = (1-op.momentum)*op.runningMean[c] + op.momentum*float32(m)
+			op.runningVar[c] = (1-op.momentum)*op.runningVar[c] + op.momentum*float32(unbiased)
+		}
+	}
 	return mean, inv
 }
 
-// channelStats sets channel c's mean and inv, updating its running statistics.
-func (op *bnOp) channelStats(c int, x []float32, n, plane int, count float64, update bool, mean, inv []float32) {
-	if !op.training {
-		mean[c] = op.runningMean[c]
-		inv[c] = float32(1 / math.Sqrt(float64(op.runningVar[c]+op.eps)))
-		return
-	}
-	var s, ss float64
+// channelSums returns, for each channel of x (n x c x plane), the sum of its values
+// and of their squares, interleaved.
+func channelSums(x []float32, n, c, plane int) []float64 {
+	s := make([]float64, 2*c)
 	for i := 0; i < n; i++ {
-		p := x[(i*op.c+c)*plane : (i*op.c+c+1)*plane]
-		ps, pss := vec.Sums(p, p)
-		s += ps
-		ss += pss
-	}
-	m := s / count
-	v := max(ss/count-m*m, 0)
-	mean[c] = float32(m)
-	inv[c] = float32(1 / math.Sqrt(v+float64(op.eps)))
-	if update {
-		unbiased := v
-		if count > 1 {
-			unbiased = v * count / (count - 1)
+		for ch := 0; ch < c; ch++ {
+			p := x[(i*c+ch)*plane : (i*c+ch+1)*plane]
+			a, b := vec.Sums(p, p)
+			s[2*ch] += a
+			s[2*ch+1] += b
 		}
-		op.runningMean[c] = (1-op.momentum)*op.runningMean[c] + op.momentum*float32(m)
-		op.runningVar[c] = (1-op.momentum)*op.runningVar[c] + op.momentum*float32(unbiased)
 	}
+	return s
 }
 
 func (op *bnOp) Do(in ...G.Value) (G.Value, error) {

@@ -166,6 +166,9 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 				gamma = G.NewConstant(newDense(tensor.Shape{c}, ones), G.WithName(name+"/gamma"))
 				beta = G.NewConstant(newDense(tensor.Shape{c}, make([]float32, c)), G.WithName(name+"/beta"))
 			}
+			if conv, ok := in(l, 0).Op().(*convOp); ok {
+				bn.src, conv.stats = conv, true
+			}
 			out, err = G.ApplyOp(bn, in(l, 0), gamma, beta)
 		case spaces.ReLU:
 			if out, err = relu(in(l, 0)); err == nil {

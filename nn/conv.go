@@ -38,26 +38,6 @@ func (g convGeom) String() string {
 	return fmt.Sprintf("conv(k%d s%d d%d p%d,%d g%d %dx%dx%d->%dx%dx%d)", g.K, g.Stride, g.Dil, g.PadH, g.PadW, g.Groups, g.C, g.H, g.W, g.OutC, g.OutH, g.OutW)
 }
 
-// chunks is how many pieces a batch is cut into for parallel work. It is fixed, not
-// the core count, so that sums over the batch (weight gradients) are added in the same
-// order on every machine and results are reproducible.
-const chunks = 8
-
-// forChunks runs f over [0,n) cut into at most `chunks` contiguous pieces, in parallel.
-func forChunks(n int, f func(chunk, lo, hi int)) {
-	k := min(chunks, n)
-	var wg sync.WaitGroup
-	for c := 0; c < k; c++ {
-		lo, hi := c*n/k, (c+1)*n/k
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(c, lo, hi)
-		}()
-	}
-	wg.Wait()
-}
-
 // owRange is the range [lo, hi) of output columns whose input column for kernel
 // column kw lies inside the input: the rest read zeros.
 func (g convGeom) owRange(kw int) (lo, hi int) {
@@ -163,20 +143,29 @@ func (g convGeom) direct() bool {
 func (g convGeom) depthwise() bool { return g.Groups == g.C && g.Groups == g.OutC }
 
 // forward computes y (N x OutC x OutH x OutW) from x and w (OutC x C/Groups x K x K).
-func (g convGeom) forward(x, w, y []float32) {
+func (g convGeom) forward(x, w, y []float32) { g.forwardThen(x, w, y, nil) }
+
+// forwardThen is forward, calling then (if not nil) on each piece of the batch as
+// soon as its output is written, while it is still in the core's cache.
+func (g convGeom) forwardThen(x, w, y []float32, then func(chunk, lo, hi int)) {
+	if then == nil {
+		then = func(int, int, int) {}
+	}
 	if g.fast() {
 		panels := g.weightPanels(w)
-		forChunks(g.N, func(_, lo, hi int) {
+		forChunks(g.N, func(c, lo, hi int) {
 			if g.implicit() {
 				g.implicitForward(x, panels, y, lo, hi)
 			} else {
 				g.im2colForward(x, panels, y, lo, hi)
 			}
+			then(c, lo, hi)
 		})
 		return
 	}
 	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()
-	forChunks(g.N, func(_, lo, hi int) {
+	forChunks(g.N, func(c, lo, hi int) {
+		defer then(c, lo, hi)
 		if g.depthwise() {
 			for n := lo; n < hi; n++ {
 				g.dwForward(x[n*inSz:(n+1)*inSz], w, y[n*outSz:(n+1)*outSz])
@@ -437,6 +426,13 @@ func putBuf(b []float32) {
 type convOp struct {
 	opBase
 	g convGeom
+	// stats, set when a batch norm reads the output (see bnOp.src), has the forward
+	// pass also sum each channel of its output and its square, piece by piece of the
+	// batch while the piece is in cache, which saves the batch norm a pass over it.
+	// fresh says the sums are of the last output and not yet used.
+	stats      bool
+	sum, sumSq []float64
+	fresh      bool
 }
 
 func (op *convOp) Arity() int            { return 2 }
@@ -468,7 +464,23 @@ func (op *convOp) Do(in ...G.Value) (G.Value, error) {
 		return newDense(shape, y), nil
 	}
 	y := op.out(shape.TotalSize())
-	op.g.forward(x, w, y)
+	if !op.stats {
+		op.g.forward(x, w, y)
+		return newDense(shape, y), nil
+	}
+	plane := op.g.outHW()
+	partial := make([][]float64, min(chunks, op.g.N))
+	op.g.forwardThen(x, w, y, func(c, lo, hi int) {
+		partial[c] = channelSums(y[lo*op.g.OutC*plane:hi*op.g.OutC*plane], hi-lo, op.g.OutC, plane)
+	})
+	op.sum, op.sumSq = make([]float64, op.g.OutC), make([]float64, op.g.OutC)
+	for _, p := range partial { // in piece order, so the sums are reproducible
+		for ch := range op.sum {
+			op.sum[ch] += p[2*ch]
+			op.sumSq[ch] += p[2*ch+1]
+		}
+	}
+	op.fresh = true
 	return newDense(shape, y), nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"cellar/nn/internal/gemm"
+
+	"gorgonia.org/tensor"
 )
 
 // TestFastConvMatchesIm2col runs every convolution geometry the spaces make through
@@ -67,4 +69,40 @@ func randFloats(rng *rand.Rand, n int) []float32 {
 		s[i] = float32(rng.NormFloat64())
 	}
 	return s
+}
+
+// TestConvSumsForBatchNorm checks the channel sums a conv computes for the batch norm
+// after it against sums over its output, and that the batch norm uses them once.
+func TestConvSumsForBatchNorm(t *testing.T) {
+	g := convGeom{N: 11, C: 3, H: 9, W: 9, K: 3, OutC: 5, Stride: 1, Dil: 1, PadH: 1, PadW: 1, Groups: 1, OutH: 9, OutW: 9}
+	rng := rand.New(rand.NewPCG(4, 4))
+	x, w := randFloats(rng, g.N*g.C*g.H*g.W), randFloats(rng, g.OutC*g.C*9)
+	conv := &convOp{g: g, stats: true}
+	v, err := conv.Do(newDense(tensor.Shape{g.N, g.C, g.H, g.W}, x), newDense(tensor.Shape{g.OutC, g.C, 3, 3}, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, _, _ := f32(v)
+	for ch := 0; ch < g.OutC; ch++ {
+		var s, ss float64
+		for n := 0; n < g.N; n++ {
+			for _, u := range y[(n*g.OutC+ch)*81 : (n*g.OutC+ch+1)*81] {
+				s += float64(u)
+				ss += float64(u) * float64(u)
+			}
+		}
+		if math.Abs(conv.sum[ch]-s) > 1e-9*(1+math.Abs(s)) || math.Abs(conv.sumSq[ch]-ss) > 1e-9*ss {
+			t.Fatalf("channel %d: conv summed %v and %v, the output sums to %v and %v", ch, conv.sum[ch], conv.sumSq[ch], s, ss)
+		}
+	}
+	bn := newBN("t", g.OutC)
+	bn.src = conv
+	conv.sum[0] += 1e3 // a batch norm that used these would show it in channel 0's mean
+	mean, _ := bn.stats(y, g.N, 81, true)
+	if conv.fresh {
+		t.Fatal("the batch norm left the conv's sums marked unused")
+	}
+	if want := float32(conv.sum[0] / float64(g.N*81)); mean[0] != want {
+		t.Fatalf("batch norm mean %v, want %v from the conv's sums", mean[0], want)
+	}
 }
