@@ -433,6 +433,7 @@ type convOp struct {
 	stats      bool
 	sum, sumSq []float64
 	fresh      bool
+	gen        uint64 // forward passes computed, for the gradient ops (convGrads)
 }
 
 func (op *convOp) Arity() int            { return 2 }
@@ -464,6 +465,7 @@ func (op *convOp) Do(in ...G.Value) (G.Value, error) {
 		return newDense(shape, y), nil
 	}
 	y := op.out(shape.TotalSize())
+	op.gen++
 	if !op.stats {
 		op.g.forward(x, w, y)
 		return newDense(shape, y), nil
@@ -487,11 +489,12 @@ func (op *convOp) Do(in ...G.Value) (G.Value, error) {
 func (op *convOp) DiffWRT(int) []bool { return []bool{true, true} }
 
 func (op *convOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&convGradOp{g: op.g, wrtW: false, opBase: opBase{skips: op.skips}}, in[0], in[1], grad)
+	pair := &convGrads{fwd: op}
+	dx, err := G.ApplyOp(&convGradOp{g: op.g, wrtW: false, pair: pair, opBase: opBase{skips: op.skips}}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dw, err := G.ApplyOp(&convGradOp{g: op.g, wrtW: true, opBase: opBase{skips: op.skips}}, in[0], in[1], grad)
+	dw, err := G.ApplyOp(&convGradOp{g: op.g, wrtW: true, pair: pair, opBase: opBase{skips: op.skips}}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -504,6 +507,17 @@ type convGradOp struct {
 	opBase
 	g    convGeom
 	wrtW bool
+	pair *convGrads
+}
+
+// convGrads is what a conv's two gradient ops share. On the AVX-512 path the input
+// gradient's op computes the weight gradient too, in the same pass over the padded
+// output gradient (see implicitGrads), and leaves it here for the other op, which
+// computes it itself only if it runs first. gen says which forward pass dw is of.
+type convGrads struct {
+	fwd *convOp
+	dw  []float32
+	gen uint64
 }
 
 func (op *convGradOp) Arity() int    { return 3 }
@@ -535,18 +549,33 @@ func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	pair := op.pair
 	if op.wrtW {
 		if z, ok := op.zeros(len(w)); ok {
 			return newDense(ws.Clone(), z), nil
 		}
+		if pair != nil && pair.gen == pair.fwd.gen && len(pair.dw) == len(w) {
+			return newDense(ws.Clone(), pair.dw), nil
+		}
 		dw := op.out(len(w))
 		op.g.backwardW(x, dy, dw)
+		if pair != nil {
+			pair.gen = pair.fwd.gen // the input gradient's op need not compute it
+		}
 		return newDense(ws.Clone(), dw), nil
 	}
 	if z, ok := op.zeros(len(x)); ok {
 		return newDense(xs.Clone(), z), nil
 	}
 	dx := op.out(len(x))
+	if pair != nil && pair.gen != pair.fwd.gen && op.g.fusedGrads() {
+		if len(pair.dw) != len(w) {
+			pair.dw = make([]float32, len(w))
+		}
+		op.g.implicitGrads(x, w, dy, dx, pair.dw)
+		pair.gen = pair.fwd.gen
+		return newDense(xs.Clone(), dx), nil
+	}
 	op.g.backwardX(w, dy, dx)
 	return newDense(xs.Clone(), dx), nil
 }

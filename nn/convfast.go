@@ -43,11 +43,15 @@ type padded struct {
 	g      convGeom
 	s      int
 	hp, wp int
+	cs     int          // floats from one channel's samples to the next channel's
 	off    gemm.Offsets // row (c, kh, kw) of the implicit B matrix
 	n      int          // columns of the implicit product
 }
 
-func (g convGeom) padded(s int) padded {
+func (g convGeom) padded(s int) padded { return g.paddedApart(s, 0) }
+
+// paddedApart is padded with channels at least cs floats apart, zeros between.
+func (g convGeom) paddedApart(s, cs int) padded {
 	reach := g.Dil * (g.K - 1)
 	// Neighbouring rows and samples share their zero borders: a window running off
 	// a row's right end reads the next row's left border, one running off a sample's
@@ -56,13 +60,14 @@ func (g convGeom) padded(s int) padded {
 	// sample instead of 81).
 	p := padded{g: g, s: s, hp: max(g.OutH+reach-g.PadH, g.PadH+g.H), wp: max(g.OutW+reach-g.PadW, g.PadW+g.W)}
 	plane := p.hp * p.wp
+	p.cs = max(cs, s*plane)
 	kk := g.K * g.K
 	p.off = gemm.NewOffsets(gemm.RoundUp(g.C*kk, gemm.DotTile), func(r int) int {
 		if r >= g.C*kk {
 			return 0 // padding rows of the weight gradient, dropped
 		}
 		c, kh, kw := r/kk, r%kk/g.K, r%g.K
-		return c*s*plane + kh*g.Dil*p.wp + kw*g.Dil
+		return c*p.cs + kh*g.Dil*p.wp + kw*g.Dil
 	})
 	p.off.At = p.off.At[:g.C*kk]
 	p.n = (s-1)*plane + g.OutH*p.wp
@@ -74,7 +79,7 @@ func (p padded) plane() int { return p.hp * p.wp }
 // size is how many floats the padded input takes, with room for the kernels to read
 // the columns they compute past n.
 func (p padded) size() int {
-	return max(p.g.C*p.s*p.plane(), p.off.Max+gemm.RoundUp(p.n, gemm.TileCols))
+	return max(p.g.C*p.cs, p.off.Max+gemm.RoundUp(p.n, gemm.TileCols))
 }
 
 // fill writes the chunk's samples x (s x C x H x W) into buf, zeros around them.
@@ -83,7 +88,7 @@ func (p padded) fill(x, buf []float32) {
 	clear(buf)
 	for c := 0; c < g.C; c++ {
 		for s := 0; s < p.s; s++ {
-			dst := buf[(c*p.s+s)*p.plane()+g.PadH*p.wp+g.PadW:]
+			dst := buf[c*p.cs+s*p.plane()+g.PadH*p.wp+g.PadW:]
 			vec.CopyRows(dst, x[(s*g.C+c)*g.H*g.W:], min(g.H, p.hp-g.PadH), min(g.W, p.wp-g.PadW), p.wp, g.W)
 		}
 	}
@@ -234,5 +239,63 @@ func (g convGeom) im2colWeightGrad(x, dy, acc []float32, lo, hi int) {
 			copy(d[o*ld:][:hw], dy[n*outSz+o*hw:][:hw])
 		}
 		gemm.Dot(g.OutC, n16, d, ld, cols, off, acc, rows)
+	}
+}
+
+// fusedGrads says whether implicitGrads computes both gradients: a stride-1
+// convolution on the AVX-512 path.
+func (g convGeom) fusedGrads() bool { return g.fast() && g.implicit() }
+
+// implicitGrads computes dx and dw of a stride-1 convolution in one pass over each
+// piece of the batch. The piece's output gradient is padded once, in the layout of
+// the transposed convolution that gives dx; the same buffer, read from the position
+// of the first output pixel, is the output gradient in the forward layout that the
+// weight gradient dots with the padded input (both layouts have the same rows and
+// row length, so they differ by that shift).
+func (g convGeom) implicitGrads(x, w, dy, dx, dw []float32) {
+	t := g.transposed()
+	if tp, p := t.padded(1), g.padded(1); tp.hp != p.hp || tp.wp != p.wp { // not met, see padded
+		g.backwardX(w, dy, dx)
+		g.backwardW(x, dy, dw)
+		return
+	}
+	panels := g.flippedPanels(w)
+	k, ldc := g.colRows(), gemm.RoundUp(g.colRows(), gemm.DotTile)
+	partial := make([][]float32, min(chunks, g.N))
+	forChunks(g.N, func(c, lo, hi int) {
+		s := hi - lo
+		p := g.padded(s)
+		inSz, outSz := g.C*g.H*g.W, g.OutC*g.outHW()
+		// Read from the shift on, a channel's row of the dot must be zero up to n16:
+		// past its samples, and not the next channel's.
+		shift, n16 := t.PadH*p.wp+t.PadW, gemm.RoundUp(p.n, gemm.VecLen)
+		tp := t.paddedApart(s, shift+n16)
+		lda := tp.cs
+		d := getBuf(max(tp.size(), gemm.RoundUp(g.OutC, gemm.DotTile)*lda))
+		defer putBuf(d)
+		tp.fill(dy[lo*outSz:hi*outSz], d)
+		ldy := gemm.RoundUp(tp.n, gemm.TileCols)
+		cb := getBuf(gemm.RoundUp(g.C, gemm.PanelRows) * ldy)
+		defer putBuf(cb)
+		gemm.Mul(panels, g.C, t.colRows(), tp.n, d, tp.off, cb, ldy)
+		tp.gather(cb, ldy, dx[lo*inSz:hi*inSz])
+
+		xb := getBuf(p.size())
+		defer putBuf(xb)
+		p.fill(x[lo*inSz:hi*inSz], xb)
+		acc := make([]float32, gemm.RoundUp(g.OutC, gemm.DotTile)*ldc)
+		partial[c] = acc
+		off := p.off
+		off.At = off.At[:gemm.RoundUp(len(off.At), gemm.DotTile)]
+		gemm.Dot(g.OutC, n16, d[shift:], lda, xb, off, acc, ldc)
+	})
+	clear(dw)
+	for _, p := range partial { // in piece order, so the sums are reproducible
+		for o := 0; o < g.OutC; o++ {
+			row := dw[o*k : (o+1)*k]
+			for r, v := range p[o*ldc : o*ldc+k] {
+				row[r] += v
+			}
+		}
 	}
 }

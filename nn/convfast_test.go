@@ -12,7 +12,8 @@ import (
 
 // TestFastConvMatchesIm2col runs every convolution geometry the spaces make through
 // the AVX-512 path (implicit for stride 1, im2col otherwise) and through the im2col
-// and BLAS path other CPUs take, and compares the output and both gradients.
+// and BLAS path other CPUs take, and compares the output and both gradients, the
+// gradients also as computed together (implicitGrads).
 func TestFastConvMatchesIm2col(t *testing.T) {
 	if !gemm.Available {
 		t.Skip("this CPU lacks AVX-512 (F, DQ, VL): only the im2col path runs here")
@@ -47,13 +48,20 @@ func TestFastConvMatchesIm2col(t *testing.T) {
 			return y, dx, dw
 		}
 		fy, fdx, fdw := run()
+		gdx, gdw := make([]float32, len(x)), make([]float32, len(w))
+		if tc.fusedGrads() {
+			tc.implicitGrads(x, w, dy, gdx, gdw)
+		} else {
+			copy(gdx, fdx)
+			copy(gdw, fdw)
+		}
 		fastConv = false
 		ry, rdx, rdw := run()
 		fastConv = true
 		for _, c := range []struct {
 			name      string
 			fast, ref []float32
-		}{{"y", fy, ry}, {"dx", fdx, rdx}, {"dw", fdw, rdw}} {
+		}{{"y", fy, ry}, {"dx", fdx, rdx}, {"dw", fdw, rdw}, {"fused dx", gdx, rdx}, {"fused dw", gdw, rdw}} {
 			for i := range c.ref {
 				if d := math.Abs(float64(c.fast[i] - c.ref[i])); d > 1e-3*(1+math.Abs(float64(c.ref[i]))) {
 					t.Fatalf("%s: %s[%d] = %g on the AVX-512 path, %g through im2col", tc, c.name, i, c.fast[i], c.ref[i])
