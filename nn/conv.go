@@ -233,25 +233,15 @@ func (g convGeom) backwardX(w, dy, dx []float32) {
 func (g convGeom) backwardW(x, dy, dw []float32) {
 	partial := make([][]float32, min(chunks, g.N))
 	if g.fast() {
-		k, ldc := g.colRows(), gemm.RoundUp(g.colRows(), gemm.DotTile)
 		forChunks(g.N, func(c, lo, hi int) {
-			acc := make([]float32, gemm.RoundUp(g.OutC, gemm.DotTile)*ldc)
-			partial[c] = acc
-			if g.implicit() {
-				g.implicitWeightGrad(x, dy, acc, lo, hi)
+			partial[c] = make([]float32, gemm.RoundUp(g.OutC, gemm.DotTile)*gemm.RoundUp(g.colRows(), gemm.DotTile))
+			if g.implicit() && g.sameRows() {
+				g.implicitWeightGrad(x, dy, partial[c], lo, hi)
 			} else {
-				g.im2colWeightGrad(x, dy, acc, lo, hi)
+				g.im2colWeightGrad(x, dy, partial[c], lo, hi)
 			}
 		})
-		clear(dw)
-		for _, p := range partial {
-			for o := 0; o < g.OutC; o++ {
-				d := dw[o*k : (o+1)*k]
-				for r, v := range p[o*ldc : o*ldc+k] {
-					d[r] += v
-				}
-			}
-		}
+		g.addPartials(dw, partial)
 		return
 	}
 	inSz, outSz, hw := g.C*g.H*g.W, g.OutC*g.outHW(), g.outHW()

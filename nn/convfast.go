@@ -105,19 +105,6 @@ func (p padded) gather(c []float32, ldc int, y []float32) {
 	}
 }
 
-// scatter writes the chunk's output gradient dy (s x OutC x OutH x OutW) into buf in
-// the product's layout, rows ld floats apart, zeros in the dropped columns and in
-// the rows up to a multiple of 4.
-func (p padded) scatter(dy []float32, buf []float32, ld int) {
-	g := p.g
-	clear(buf)
-	for o := 0; o < g.OutC; o++ {
-		for s := 0; s < p.s; s++ {
-			vec.CopyRows(buf[o*ld+s*p.plane():], dy[(s*g.OutC+o)*g.outHW():], g.OutH, g.OutW, p.wp, g.OutW)
-		}
-	}
-}
-
 // weightPanels packs the weights (OutC x C*K*K) for kern8x48.
 func (g convGeom) weightPanels(w []float32) []float32 {
 	return gemm.Pack(w, g.OutC, g.colRows())
@@ -159,28 +146,85 @@ func (g convGeom) implicitForward(x, panels, y []float32, lo, hi int) {
 	buf := getBuf(p.size())
 	defer putBuf(buf)
 	p.fill(x[lo*inSz:hi*inSz], buf)
+	p.product(panels, buf, y[lo*outSz:hi*outSz])
+}
+
+// product multiplies the packed weights with the padded input buf and writes the
+// piece's output y.
+func (p padded) product(panels, buf, y []float32) {
+	g := p.g
 	ldc := gemm.RoundUp(p.n, gemm.TileCols)
 	c := getBuf(gemm.RoundUp(g.OutC, gemm.PanelRows) * ldc)
 	defer putBuf(c)
 	gemm.Mul(panels, g.OutC, g.colRows(), p.n, buf, p.off, c, ldc)
-	p.gather(c, ldc, y[lo*outSz:hi*outSz])
+	p.gather(c, ldc, y)
+}
+
+// paddedGrad is a piece's output gradient, padded once for both gradients: in the
+// layout of the transposed convolution that gives dx, and, read from shift on with
+// rows lda floats apart, in the forward layout that the weight gradient dots with
+// the padded input (the two layouts have the same rows and row length, so they
+// differ by that shift). Its rows are zero up to n16 past the shift, as the dot needs.
+type paddedGrad struct {
+	t        padded // the transposed convolution's input layout
+	buf      []float32
+	shift    int
+	lda, n16 int
+}
+
+// padGrad pads dy for the samples [lo, hi); give back buf with putBuf.
+func (g convGeom) padGrad(dy []float32, lo, hi int) paddedGrad {
+	p, outSz := g.padded(hi-lo), g.OutC*g.outHW()
+	t := g.transposed()
+	d := paddedGrad{shift: t.PadH*p.wp + t.PadW, n16: gemm.RoundUp(p.n, gemm.VecLen)}
+	d.t = t.paddedApart(hi-lo, d.shift+d.n16)
+	d.lda = d.t.cs
+	d.buf = getBuf(max(d.t.size(), gemm.RoundUp(g.OutC, gemm.DotTile)*d.lda))
+	d.t.fill(dy[lo*outSz:hi*outSz], d.buf)
+	return d
+}
+
+// sameRows says whether the forward and transposed layouts have the same rows and
+// row length, which paddedGrad relies on; padded makes them so.
+func (g convGeom) sameRows() bool {
+	t, p := g.transposed().padded(1), g.padded(1)
+	return t.hp == p.hp && t.wp == p.wp
 }
 
 // implicitWeightGrad adds the samples [lo, hi)'s weight gradient to acc, which is
-// gemm.RoundUp(OutC, 4) x gemm.RoundUp(C*K*K, 4).
+// RoundUp(OutC, 4) x RoundUp(C*K*K, 4).
 func (g convGeom) implicitWeightGrad(x, dy, acc []float32, lo, hi int) {
-	p := g.padded(hi - lo)
-	inSz, outSz := g.C*g.H*g.W, g.OutC*g.outHW()
+	d := g.padGrad(dy, lo, hi)
+	defer putBuf(d.buf)
+	g.weightGradFrom(d, x, acc, lo, hi)
+}
+
+// weightGradFrom adds the weight gradient of the samples [lo, hi) to acc, from
+// their padded output gradient d.
+func (g convGeom) weightGradFrom(d paddedGrad, x, acc []float32, lo, hi int) {
+	p, inSz := g.padded(hi-lo), g.C*g.H*g.W
 	buf := getBuf(p.size())
 	defer putBuf(buf)
 	p.fill(x[lo*inSz:hi*inSz], buf)
-	ld := gemm.RoundUp(p.n, gemm.VecLen)
-	d := getBuf(gemm.RoundUp(g.OutC, gemm.DotTile) * ld)
-	defer putBuf(d)
-	p.scatter(dy[lo*outSz:hi*outSz], d, ld)
 	off := p.off
 	off.At = off.At[:gemm.RoundUp(len(off.At), gemm.DotTile)]
-	gemm.Dot(g.OutC, ld, d, ld, buf, off, acc, gemm.RoundUp(g.colRows(), gemm.DotTile))
+	gemm.Dot(g.OutC, d.n16, d.buf[d.shift:], d.lda, buf, off, acc, gemm.RoundUp(g.colRows(), gemm.DotTile))
+}
+
+// addPartials sets dw (OutC x C*K*K) to the sum of the pieces' weight gradients,
+// each RoundUp(OutC, 4) x RoundUp(C*K*K, 4), in piece order so that the sums are
+// reproducible.
+func (g convGeom) addPartials(dw []float32, partial [][]float32) {
+	k, ldc := g.colRows(), gemm.RoundUp(g.colRows(), gemm.DotTile)
+	clear(dw)
+	for _, p := range partial {
+		for o := 0; o < g.OutC; o++ {
+			row := dw[o*k : (o+1)*k]
+			for r, v := range p[o*ldc : o*ldc+k] {
+				row[r] += v
+			}
+		}
+	}
 }
 
 // im2colForward computes y for the samples [lo, hi) through im2col, for any stride.
@@ -244,58 +288,19 @@ func (g convGeom) im2colWeightGrad(x, dy, acc []float32, lo, hi int) {
 
 // fusedGrads says whether implicitGrads computes both gradients: a stride-1
 // convolution on the AVX-512 path.
-func (g convGeom) fusedGrads() bool { return g.fast() && g.implicit() }
+func (g convGeom) fusedGrads() bool { return g.fast() && g.implicit() && g.sameRows() }
 
 // implicitGrads computes dx and dw of a stride-1 convolution in one pass over each
-// piece of the batch. The piece's output gradient is padded once, in the layout of
-// the transposed convolution that gives dx; the same buffer, read from the position
-// of the first output pixel, is the output gradient in the forward layout that the
-// weight gradient dots with the padded input (both layouts have the same rows and
-// row length, so they differ by that shift).
+// piece of the batch, padding its output gradient once for both (paddedGrad).
 func (g convGeom) implicitGrads(x, w, dy, dx, dw []float32) {
-	t := g.transposed()
-	if tp, p := t.padded(1), g.padded(1); tp.hp != p.hp || tp.wp != p.wp { // not met, see padded
-		g.backwardX(w, dy, dx)
-		g.backwardW(x, dy, dw)
-		return
-	}
 	panels := g.flippedPanels(w)
-	k, ldc := g.colRows(), gemm.RoundUp(g.colRows(), gemm.DotTile)
 	partial := make([][]float32, min(chunks, g.N))
 	forChunks(g.N, func(c, lo, hi int) {
-		s := hi - lo
-		p := g.padded(s)
-		inSz, outSz := g.C*g.H*g.W, g.OutC*g.outHW()
-		// Read from the shift on, a channel's row of the dot must be zero up to n16:
-		// past its samples, and not the next channel's.
-		shift, n16 := t.PadH*p.wp+t.PadW, gemm.RoundUp(p.n, gemm.VecLen)
-		tp := t.paddedApart(s, shift+n16)
-		lda := tp.cs
-		d := getBuf(max(tp.size(), gemm.RoundUp(g.OutC, gemm.DotTile)*lda))
-		defer putBuf(d)
-		tp.fill(dy[lo*outSz:hi*outSz], d)
-		ldy := gemm.RoundUp(tp.n, gemm.TileCols)
-		cb := getBuf(gemm.RoundUp(g.C, gemm.PanelRows) * ldy)
-		defer putBuf(cb)
-		gemm.Mul(panels, g.C, t.colRows(), tp.n, d, tp.off, cb, ldy)
-		tp.gather(cb, ldy, dx[lo*inSz:hi*inSz])
-
-		xb := getBuf(p.size())
-		defer putBuf(xb)
-		p.fill(x[lo*inSz:hi*inSz], xb)
-		acc := make([]float32, gemm.RoundUp(g.OutC, gemm.DotTile)*ldc)
-		partial[c] = acc
-		off := p.off
-		off.At = off.At[:gemm.RoundUp(len(off.At), gemm.DotTile)]
-		gemm.Dot(g.OutC, n16, d[shift:], lda, xb, off, acc, ldc)
+		d := g.padGrad(dy, lo, hi)
+		defer putBuf(d.buf)
+		d.t.product(panels, d.buf, dx[lo*g.C*g.H*g.W:hi*g.C*g.H*g.W])
+		partial[c] = make([]float32, gemm.RoundUp(g.OutC, gemm.DotTile)*gemm.RoundUp(g.colRows(), gemm.DotTile))
+		g.weightGradFrom(d, x, partial[c], lo, hi)
 	})
-	clear(dw)
-	for _, p := range partial { // in piece order, so the sums are reproducible
-		for o := 0; o < g.OutC; o++ {
-			row := dw[o*k : (o+1)*k]
-			for r, v := range p[o*ldc : o*ldc+k] {
-				row[r] += v
-			}
-		}
-	}
+	g.addPartials(dw, partial)
 }

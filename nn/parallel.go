@@ -13,7 +13,7 @@ import (
 const chunks = 8
 
 // forChunks runs f over [0,n) cut into at most `chunks` contiguous pieces, in
-// parallel, and returns when all are done. f must not call forChunks.
+// parallel, and returns when all are done.
 //
 // A training step makes about 700 such calls, many of them a few tens of
 // microseconds of work. Waking a parked goroutine for each cost as much, so the
@@ -31,7 +31,8 @@ func forChunks(n int, f func(chunk, lo, hi int)) {
 		return
 	}
 	t := theTeam()
-	if !t.mu.TryLock() { // the team works for another model: spread over goroutines
+	if !t.mu.TryLock() { // the team works for another model, or f calls forChunks
+		// itself: spread over goroutines
 		var wg sync.WaitGroup
 		for c := 0; c < k; c++ {
 			wg.Add(1)
