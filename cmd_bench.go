@@ -304,7 +304,7 @@ func benchLatency(path string, objs []engine.Objective) (*latency.Table, error) 
 	defer db.Close()
 	t, err := latencyTable(db, cfg)
 	if err == nil && t == nil {
-		err = fmt.Errorf("%s holds no latency table for this machine (%s): run cellar latency build --db %s", path, latency.ThisMachine(nn.BLAS).Key(), path)
+		err = fmt.Errorf("%s holds no latency table for this machine (%s): run cellar latency build --db %s", path, latency.ThisMachine(nn.Backend()).Key(), path)
 	}
 	return t, err
 }

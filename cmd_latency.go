@@ -100,7 +100,7 @@ not timed again, so builds over other spaces add to one table.`,
 				return err
 			}
 			defer db.Close()
-			m := latency.ThisMachine(nn.BLAS)
+			m := latency.ThisMachine(nn.Backend())
 			old, err := db.Latency(m)
 			if err != nil {
 				return err
@@ -145,7 +145,7 @@ func newLatencyCheckCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			m := latency.ThisMachine(nn.BLAS)
+			m := latency.ThisMachine(nn.Backend())
 			t, err := db.Latency(m)
 			if err != nil {
 				return err
@@ -198,5 +198,5 @@ func latencyTable(db *storage.DB, cfg *engine.Config) (*latency.Table, error) {
 	if !cfg.NeedsLatency() {
 		return nil, nil
 	}
-	return db.Latency(latency.ThisMachine(nn.BLAS))
+	return db.Latency(latency.ThisMachine(nn.Backend()))
 }

@@ -1,8 +1,8 @@
 // Package latency estimates a network's inference latency on this machine from a
 // lookup table of its layers, each timed on its own (the approach of ProxylessNAS and
-// FBNet). The table is keyed by machine: CPU model, thread count and BLAS. Timing is
-// done by a Timer that the caller supplies (nn's forward passes), so this package is
-// pure Go over the IR.
+// FBNet). The table is keyed by machine: CPU model, thread count and nn's backend.
+// Timing is done by a Timer that the caller supplies (nn's forward passes), so this
+// package is pure Go over the IR.
 package latency
 
 import (
@@ -30,9 +30,10 @@ func (m Machine) Key() string { return fmt.Sprintf("%s | %d threads | %s", m.CPU
 
 // ThisMachine describes the machine the process runs on: the CPU model from
 // /proc/cpuinfo (the architecture where that is unreadable), GOMAXPROCS threads, and
-// the BLAS nn was built with.
-func ThisMachine(blas string) Machine {
-	return Machine{CPU: cpuModel(), Threads: runtime.GOMAXPROCS(0), BLAS: blas}
+// how nn computes convolutions (nn.Backend: its AVX-512 kernels, or im2col with the
+// BLAS it was built with).
+func ThisMachine(backend string) Machine {
+	return Machine{CPU: cpuModel(), Threads: runtime.GOMAXPROCS(0), BLAS: backend}
 }
 
 func cpuModel() string {

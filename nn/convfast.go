@@ -27,6 +27,15 @@ func (g convGeom) implicit() bool {
 // CPUs take.
 var fastConv = gemm.Available
 
+// Backend names how convolutions run in this build on this CPU, for reports and for
+// telling latency tables apart (their timings differ).
+func Backend() string {
+	if fastConv {
+		return "AVX-512 kernels (Go assembly)"
+	}
+	return "im2col with " + BLAS
+}
+
 // fast says whether the AVX-512 kernels compute this convolution.
 func (g convGeom) fast() bool { return fastConv && g.Groups == 1 }
 
