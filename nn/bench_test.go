@@ -49,7 +49,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	m.PlanMemory()
-	vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...))
+	vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...), G.WithEngine(engine{}))
 	defer vm.Close()
 	vel := make([][]float32, len(m.Params))
 	for i, p := range m.Params {

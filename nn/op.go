@@ -127,7 +127,7 @@ func f32(v G.Value) ([]float32, tensor.Shape, error) {
 }
 
 func newDense(shape tensor.Shape, data []float32) *tensor.Dense {
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data), tensor.WithEngine(engine{}))
 }
 
 // shapeOf reads the shape of a DimSizer (a tensor.Shape at graph-build time).

@@ -125,7 +125,7 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *Dataset, cfg 
 		return nil, fmt.Errorf("nn: gradients: %w", err)
 	}
 	m.PlanMemory()
-	vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...))
+	vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...), G.WithEngine(engine{}))
 	defer vm.Close()
 	evalVM := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
 	defer evalVM.Close()
