@@ -3,9 +3,10 @@
 # benchmark skeleton, 1x28x28 inputs, batch 64) in cellar and in PyTorch on CPU with
 # the same number of threads, and their ratio.
 #   bash bench/train_vs_torch.sh [steps] [netlib]
-# With "netlib", cellar uses OpenBLAS (apt-get install libopenblas-dev) instead of the
-# pure-Go BLAS. PyTorch: Debian's python3-torch (apt-get install python3-torch), run by
-# /usr/bin/python3.
+# On CPUs with AVX-512, cellar's convolutions run on its Go-assembly kernels; elsewhere
+# on im2col with the pure-Go BLAS, or with "netlib" OpenBLAS (apt-get install
+# libopenblas-dev). PyTorch: Debian's python3-torch (apt-get install python3-torch),
+# run by /usr/bin/python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-10}
