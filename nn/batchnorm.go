@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"cellar/nn/internal/vec"
 	"fmt"
 	"hash"
 	"math"
@@ -9,6 +8,8 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"cellar/nn/internal/vec"
 )
 
 // bnOp is per-channel batch norm of an N x C x H x W input, y = gamma*xhat + beta:

@@ -7,12 +7,11 @@ import (
 	"sync"
 
 	"github.com/chewxy/hm"
-
-	"cellar/nn/internal/gemm"
-
 	"gonum.org/v1/gonum/blas"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"cellar/nn/internal/gemm"
 )
 
 // convGeom is a 2-d convolution's geometry. PadH and PadW are the offsets of the first

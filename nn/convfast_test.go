@@ -5,9 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"cellar/nn/internal/gemm"
-
 	"gorgonia.org/tensor"
+
+	"cellar/nn/internal/gemm"
 )
 
 // TestFastConvMatchesIm2col runs every convolution geometry the spaces make through

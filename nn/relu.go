@@ -1,12 +1,13 @@
 package nn
 
 import (
-	"cellar/nn/internal/vec"
 	"hash"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"cellar/nn/internal/vec"
 )
 
 // reluOp is max(x, 0) of any shape. gorgonia's Rectify (x times a comparison mask)
