@@ -70,17 +70,11 @@ func (op *bnOp) stats(x []float32, n, plane int, update bool) (mean, inv []float
 		sum, sumSq = op.src.sum, op.src.sumSq
 		op.src.fresh = false
 	} else {
-		sum, sumSq = make([]float64, op.c), make([]float64, op.c)
-		forChunks(op.c, func(_, lo, hi int) {
-			for c := lo; c < hi; c++ {
-				for i := 0; i < n; i++ {
-					p := x[(i*op.c+c)*plane : (i*op.c+c+1)*plane]
-					s, ss := vec.Sums(p, p)
-					sum[c] += s
-					sumSq[c] += ss
-				}
-			}
+		partial := make([][]float64, min(chunks, n))
+		forChunks(n, func(k, lo, hi int) {
+			partial[k] = channelSums(x[lo*op.c*plane:hi*op.c*plane], hi-lo, op.c, plane)
 		})
+		sum, sumSq = addSums(partial, op.c)
 	}
 	count := float64(n * plane)
 	for c := range mean {
@@ -98,6 +92,19 @@ func (op *bnOp) stats(x []float32, n, plane int, update bool) (mean, inv []float
 		}
 	}
 	return mean, inv
+}
+
+// addSums adds up the pieces' channelSums, in piece order so that the sums are
+// reproducible, into each channel's sum and sum of squares.
+func addSums(partial [][]float64, c int) (sum, sumSq []float64) {
+	sum, sumSq = make([]float64, c), make([]float64, c)
+	for _, p := range partial {
+		for ch := range sum {
+			sum[ch] += p[2*ch]
+			sumSq[ch] += p[2*ch+1]
+		}
+	}
+	return sum, sumSq
 }
 
 // channelSums returns, for each channel of x (n x c x plane), the sum of its values

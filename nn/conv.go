@@ -464,13 +464,7 @@ func (op *convOp) Do(in ...G.Value) (G.Value, error) {
 	op.g.forwardThen(x, w, y, func(c, lo, hi int) {
 		partial[c] = channelSums(y[lo*op.g.OutC*plane:hi*op.g.OutC*plane], hi-lo, op.g.OutC, plane)
 	})
-	op.sum, op.sumSq = make([]float64, op.g.OutC), make([]float64, op.g.OutC)
-	for _, p := range partial { // in piece order, so the sums are reproducible
-		for ch := range op.sum {
-			op.sum[ch] += p[2*ch]
-			op.sumSq[ch] += p[2*ch+1]
-		}
-	}
+	op.sum, op.sumSq = addSums(partial, op.g.OutC)
 	op.fresh = true
 	return newDense(shape, y), nil
 }

@@ -53,7 +53,7 @@ type padded struct {
 	s      int
 	hp, wp int
 	cs     int          // floats from one channel's samples to the next channel's
-	off    gemm.Offsets // row (c, kh, kw) of the implicit B matrix
+	off    gemm.Offsets // row (c, kh, kw) of the implicit B matrix, to a multiple of 4 rows
 	n      int          // columns of the implicit product
 }
 
@@ -78,7 +78,6 @@ func (g convGeom) paddedApart(s, cs int) padded {
 		c, kh, kw := r/kk, r%kk/g.K, r%g.K
 		return c*p.cs + kh*g.Dil*p.wp + kw*g.Dil
 	})
-	p.off.At = p.off.At[:g.C*kk]
 	p.n = (s-1)*plane + g.OutH*p.wp
 	return p
 }
@@ -215,9 +214,7 @@ func (g convGeom) weightGradFrom(d paddedGrad, x, acc []float32, lo, hi int) {
 	buf := getBuf(p.size())
 	defer putBuf(buf)
 	p.fill(x[lo*inSz:hi*inSz], buf)
-	off := p.off
-	off.At = off.At[:gemm.RoundUp(len(off.At), gemm.DotTile)]
-	gemm.Dot(g.OutC, d.n16, d.buf[d.shift:], d.lda, buf, off, acc, gemm.RoundUp(g.colRows(), gemm.DotTile))
+	gemm.Dot(g.OutC, d.n16, d.buf[d.shift:], d.lda, buf, p.off, acc, gemm.RoundUp(g.colRows(), gemm.DotTile))
 }
 
 // addPartials sets dw (OutC x C*K*K) to the sum of the pieces' weight gradients,

@@ -1,10 +1,6 @@
 package nn
 
-import (
-	"gorgonia.org/tensor"
-
-	"cellar/nn/internal/vec"
-)
+import "gorgonia.org/tensor"
 
 // engine is gorgonia's standard tensor engine with a parallel, vectorised Add. The
 // values of this package's ops and of the training machine carry it, so that the
@@ -38,6 +34,6 @@ func (e engine) Add(a, b tensor.Tensor, opts ...tensor.FuncOpt) (tensor.Tensor, 
 	default:
 		return e.StdEng.Add(a, b, opts...)
 	}
-	forChunks(len(out), func(_, lo, hi int) { vec.Add(out[lo:hi], x[lo:hi], y[lo:hi]) })
+	parallelAdd(out, x, y)
 	return ret, nil
 }

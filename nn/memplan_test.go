@@ -20,11 +20,7 @@ func TestPlanMemoryKeepsResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := s.Parse([]byte(ReferenceArch))
-	net, err := s.Network(a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	net := network(t, s, ReferenceArch)
 	const batch = 6
 	data := rand.New(rand.NewPCG(9, 9))
 	x := randFloats(data, batch*144)

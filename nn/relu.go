@@ -81,7 +81,7 @@ func (op *addOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	y := op.out(len(a))
-	forChunks(len(y), func(_, lo, hi int) { vec.Add(y[lo:hi], a[lo:hi], b[lo:hi]) })
+	parallelAdd(y, a, b)
 	return newDense(s.Clone(), y), nil
 }
 
@@ -89,6 +89,11 @@ func (op *addOp) DiffWRT(int) []bool { return []bool{true, true} }
 
 func (op *addOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{grad, grad}, nil
+}
+
+// parallelAdd sets y = a + b across the cores.
+func parallelAdd(y, a, b []float32) {
+	forChunks(len(y), func(_, lo, hi int) { vec.Add(y[lo:hi], a[lo:hi], b[lo:hi]) })
 }
 
 // add applies addOp.

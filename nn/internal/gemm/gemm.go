@@ -53,9 +53,10 @@ func NewOffsets(n int, f func(r int) int) Offsets {
 	return o
 }
 
-// Mul computes C = A B, for A packed by Pack (m x k) and B's row r the n
-// floats at b[off.At[r]:]. It computes n rounded up to 48 columns, reading that far
-// into b, and writes RoundUp(m, 8) rows of C, ldc floats apart.
+// Mul computes C = A B, for A packed by Pack (m x k) and B's row r the n floats at
+// b[off.At[r]:] (off may hold more than k rows). It computes n rounded up to 48
+// columns, reading that far into b, and writes RoundUp(m, 8) rows of C, ldc floats
+// apart.
 func Mul(panels []float32, m, k, n int, b []float32, off Offsets, c []float32, ldc int) {
 	mp, np := RoundUp(m, PanelRows), RoundUp(n, TileCols)
 	if k == 0 || n == 0 {
