@@ -3,7 +3,11 @@ package storage
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,4 +69,69 @@ func BenchmarkCommitOneTrial(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Minutes(), "trials/min")
+}
+
+// fill commits n table-search trials to x in batches, as a finished search leaves them.
+func fill(tb testing.TB, x *Experiment, n int) {
+	tb.Helper()
+	now := time.Now().UTC()
+	const batch = 20000
+	for start := 1; start <= n; start += batch {
+		trials := make([]engine.Trial, 0, batch)
+		for id := start; id < start+batch && id <= n; id++ {
+			trials = append(trials, engine.Trial{ID: uint64(id), Arch: "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+				Origin: "regevo", Parent: uint64(id / 2), State: engine.Done, Seed: uint64(id) * 2654435761,
+				Metrics: map[string]float64{"test_accuracy": 94.37, "valid_accuracy": 91.2, "params": 1.5e6, "flops": 2.2e8, "train_seconds": 1234.5},
+				Queued:  now, Started: now, Finished: now})
+		}
+		if err := x.Commit(trials, engine.Checkpoint{Strategy: []byte("{}"), NextID: uint64(min(start+batch, n+1))}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpen measures what opening a finished n-trial DB costs, page walk
+// included (read-only, as a browser opens it), against the baseline of reading the
+// file once from the page cache. Set CELLAR_BENCH_TRIALS to a list of sizes
+// (default 100000; the note's 1M figure is CELLAR_BENCH_TRIALS=1000000).
+func BenchmarkOpen(b *testing.B) {
+	sizes := []int{100000}
+	if s := os.Getenv("CELLAR_BENCH_TRIALS"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				b.Fatalf("CELLAR_BENCH_TRIALS: %v", err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
+		path := filepath.Join(b.TempDir(), "big.db")
+		db, err := Open(path, time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		x, _ := db.CreateExperiment("big", nil)
+		fill(b, x, n)
+		db.Close()
+		st, _ := os.Stat(path)
+		b.Logf("%d trials: %d MB", n, st.Size()>>20)
+		b.Run(fmt.Sprintf("trials=%d/read-file", n), func(b *testing.B) {
+			for b.Loop() {
+				f, _ := os.Open(path)
+				io.Copy(io.Discard, f)
+				f.Close()
+			}
+		})
+		b.Run(fmt.Sprintf("trials=%d/open-readonly", n), func(b *testing.B) {
+			for b.Loop() {
+				db, err := OpenReadOnly(path, time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				db.Close()
+			}
+		})
+	}
 }

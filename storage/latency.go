@@ -19,7 +19,7 @@ func (d *DB) PutLatency(t *latency.Table) error {
 	if err != nil {
 		return err
 	}
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketLatency)
 		if err != nil {
 			return err
@@ -31,7 +31,7 @@ func (d *DB) PutLatency(t *latency.Table) error {
 // Latency returns the table of machine m, or nil when there is none.
 func (d *DB) Latency(m latency.Machine) (*latency.Table, error) {
 	var t *latency.Table
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLatency)
 		if b == nil {
 			return nil
@@ -52,7 +52,7 @@ func (d *DB) Latency(m latency.Machine) (*latency.Table, error) {
 // LatencyMachines lists the machines the database holds tables for, in key order.
 func (d *DB) LatencyMachines() ([]latency.Machine, error) {
 	var out []latency.Machine
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLatency)
 		if b == nil {
 			return nil

@@ -55,67 +55,112 @@ type DB struct {
 	bolt     *bolt.DB
 	path     string
 	readOnly bool
+	// created says this open made the file: a caller that then fails before doing its
+	// job removes it again (see Discard).
+	created bool
 }
+
+// Mode says what an open may do to the file.
+type Mode int
+
+const (
+	// Create opens a cellar database for writing, creating the file when there is
+	// none (a new search).
+	Create Mode = iota
+	// Existing opens a cellar database that must already exist, for writing (resume,
+	// fork, latency tables).
+	Existing
+	// ReadOnly opens an existing cellar database for reading only (browsing).
+	ReadOnly
+)
 
 // Open opens or creates a database for searching. timeout bounds the wait for another
 // process's lock (0 means one second).
 func Open(path string, timeout time.Duration) (*DB, error) {
-	return open(path, timeout, false)
+	return OpenMode(path, timeout, Create)
 }
 
 // OpenReadOnly opens an existing database for browsing. It waits at most timeout for a
 // process that is writing it.
 func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	return open(path, timeout, true)
+	return OpenMode(path, timeout, ReadOnly)
 }
 
-func open(path string, timeout time.Duration, readOnly bool) (*DB, error) {
+// OpenMode opens path as mode allows. Before bbolt maps a file that exists, the file
+// is checked page by page (see verify): a damaged file is refused with an error that
+// says what is wrong and what to do, never read by bbolt, and never written.
+func OpenMode(path string, timeout time.Duration, mode Mode) (*DB, error) {
 	if timeout <= 0 {
 		timeout = time.Second
 	}
-	if err := checkHeader(path); err != nil {
-		return nil, err
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && mode == Create:
+	case err != nil:
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	case st.IsDir():
+		return nil, fmt.Errorf("open %s: a directory, not a cellar database; give a file with --db", path)
+	case st.Size() == 0:
+		return nil, fmt.Errorf("open %s: the file is empty (0 bytes), not a cellar database; remove it or give another --db", path)
+	default:
+		// A quick look before bbolt maps the file: bbolt faults on a file shorter
+		// than its meta says, and panics on a damaged freelist.
+		if err := precheck(path); err != nil {
+			return nil, err
+		}
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
-	if err != nil {
+	created := err != nil
+	b, err := openBolt(path, timeout, mode == ReadOnly)
+	if err = asDamaged(path, err); err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: %w%s; close it or wait (a browser can retry)", path, ErrInUse, holder(path))
 		}
-		return nil, fmt.Errorf("open %s: not a readable cellar database: %w", path, err)
+		if created {
+			os.Remove(path)
+		}
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	d := &DB{bolt: b, path: path, readOnly: readOnly}
+	d := &DB{bolt: b, path: path, readOnly: mode == ReadOnly, created: created}
+	if !created {
+		// Now that bbolt holds the lock, no writer can change the file under the walk.
+		if err := verify(path); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
 	if err := d.init(); err != nil {
-		b.Close()
+		d.Discard()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return d, nil
 }
 
-// checkHeader refuses a non-empty file that is not a bolt file before bbolt sees it:
-// bbolt may otherwise fail deep inside, or on some inputs not at all until later.
-func checkHeader(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+// openBolt opens the file with bbolt, turning a panic inside it into an error.
+func openBolt(path string, timeout time.Duration, readOnly bool) (b *bolt.DB, err error) {
+	err = guard(func() error {
+		var err error
+		b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
+		return err
+	})
+	return b, err
+}
+
+// Discard closes the DB and, when this open created the file and no experiment was
+// stored in it, removes the file: a command that fails before its job leaves nothing.
+func (d *DB) Discard() {
+	empty := true
+	if d.created {
+		if infos, err := d.Experiments(); err != nil || len(infos) > 0 {
+			empty = false
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+	d.bolt.Close()
+	if d.created && empty {
+		os.Remove(d.path)
 	}
-	defer f.Close()
-	head := make([]byte, 32)
-	n, _ := f.Read(head)
-	if n == 0 {
-		return nil
-	}
-	// A bolt meta page: page header (id 8, flags 2, count 2, overflow 4), then the
-	// meta's magic 0xED0CDAED in native (little-endian here) order.
-	if n < 20 || binary.LittleEndian.Uint32(head[16:20]) != 0xED0CDAED {
-		return fmt.Errorf("open %s: not a cellar database (not a bbolt file)", path)
-	}
-	return nil
 }
 
 func (d *DB) init() error {
@@ -139,16 +184,20 @@ func (d *DB) init() error {
 		if v != SchemaVersion {
 			return fmt.Errorf("schema version %d; this cellar reads version %d only", v, SchemaVersion)
 		}
+		if tx.Bucket(bucketExperiments) == nil {
+			return errors.New("damaged: the experiments bucket is missing; run cellar check and cellar salvage")
+		}
 		return nil
 	}
-	err := d.bolt.View(check)
+	err := d.view(check)
 	if !errors.Is(err, errNoMeta) {
 		return err
 	}
-	if d.readOnly {
-		return errors.New("an empty database: no experiments yet")
+	if !d.created {
+		// An empty bbolt file that cellar did not make: leave it as it is.
+		return errors.New("an empty bbolt file with no cellar data; remove it or give another --db")
 	}
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return err
@@ -174,7 +223,7 @@ func (d *DB) Path() string { return d.path }
 
 // Check runs bbolt's consistency check over the whole file.
 func (d *DB) Check() error {
-	return d.bolt.View(func(tx *bolt.Tx) error {
+	return d.view(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
 			return err
 		}
@@ -206,7 +255,7 @@ type Experiment struct {
 // CreateExperiment stores a new experiment's config source and returns it.
 func (d *DB) CreateExperiment(name string, source []byte) (*Experiment, error) {
 	var id uint64
-	err := d.bolt.Update(func(tx *bolt.Tx) error {
+	err := d.update(func(tx *bolt.Tx) error {
 		exps := tx.Bucket(bucketExperiments)
 		var err error
 		if id, err = exps.NextSequence(); err != nil {
@@ -235,7 +284,7 @@ func (d *DB) CreateExperiment(name string, source []byte) (*Experiment, error) {
 
 // Experiment returns a stored experiment.
 func (d *DB) Experiment(id uint64) (*Experiment, error) {
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketExperiments).Bucket(key(id)) == nil {
 			return fmt.Errorf("no experiment %d in %s", id, d.path)
 		}
@@ -250,7 +299,7 @@ func (d *DB) Experiment(id uint64) (*Experiment, error) {
 // Experiments lists the stored experiments, oldest first.
 func (d *DB) Experiments() ([]ExperimentInfo, error) {
 	var out []ExperimentInfo
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketExperiments).ForEachBucket(func(k []byte) error {
 			b := tx.Bucket(bucketExperiments).Bucket(k)
 			info := ExperimentInfo{ID: binary.BigEndian.Uint64(k), Name: string(b.Get(keyName)), Trials: b.Bucket(bucketTrials).Stats().KeyN}
@@ -270,7 +319,7 @@ func (d *DB) Experiments() ([]ExperimentInfo, error) {
 
 // view runs f on this experiment's bucket in a read transaction.
 func (x *Experiment) view(f func(b *bolt.Bucket) error) error {
-	return x.db.bolt.View(func(tx *bolt.Tx) error {
+	return x.db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketExperiments).Bucket(key(x.ID))
 		if b == nil {
 			return fmt.Errorf("no experiment %d", x.ID)
@@ -308,7 +357,7 @@ func (x *Experiment) Commit(trials []engine.Trial, cp engine.Checkpoint) error {
 			return fmt.Errorf("journal: %w", err)
 		}
 	}
-	return x.db.bolt.Update(func(tx *bolt.Tx) error {
+	return x.db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketExperiments).Bucket(key(x.ID))
 		if b == nil {
 			return fmt.Errorf("no experiment %d", x.ID)
@@ -443,7 +492,11 @@ func (r *Reader) Trials() ([]engine.Trial, error) {
 	if b == nil {
 		return nil, fmt.Errorf("no experiment %d", r.x.ID)
 	}
-	ids, raws := copyTrials(b, 0, 0)
+	var ids []uint64
+	var raws [][]byte
+	if err := r.x.db.guarded(func() error { ids, raws = copyTrials(b, 0, 0); return nil }); err != nil {
+		return nil, err
+	}
 	return r.x.decode(ids, raws)
 }
 
