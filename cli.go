@@ -52,7 +52,7 @@ func newRoot() *cobra.Command {
 	root.Flags().StringVar(&rootFlags.db, "db", defaultDB, "database file")
 	root.Flags().IntVar(&rootFlags.trials, "trials", 0, "override the budget's number of trials")
 	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(), newTUICmd(), newBrowseCmd(), newServeCmd(), newLatencyCmd(),
-		newReplayCmd(), newForkCmd(), newAuditCmd())
+		newReplayCmd(), newForkCmd(), newAuditCmd(), newCheckCmd(), newSalvageCmd())
 	return root
 }
 

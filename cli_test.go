@@ -63,13 +63,7 @@ func registerSlowTable() {
 func TestMain(m *testing.M) {
 	if args := os.Getenv("CELLAR_TEST_CHILD"); args != "" {
 		registerSlowTable()
-		root := newRoot()
-		root.SetArgs(strings.Split(args, "\x1f"))
-		if err := root.Execute(); err != nil {
-			fmt.Fprintln(os.Stderr, "cellar:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(execute(strings.Split(args, "\x1f"), os.Stderr))
 	}
 	os.Exit(m.Run())
 }

@@ -9,11 +9,9 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/signal"
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -115,13 +113,17 @@ var errFinished = errors.New("the experiment has already finished")
 // built-in default), or --resume ID from the DB with its stored config. A bad config
 // creates no experiment.
 func openSession(f searchFlags) (*session, error) {
-	db, err := storage.Open(f.db, time.Second)
+	mode := storage.Create
+	if f.resume > 0 || f.forkFrom > 0 {
+		mode = storage.Existing // never create a file to resume or fork from
+	}
+	db, err := storage.OpenMode(f.db, time.Second, mode)
 	if err != nil {
 		return nil, err
 	}
 	s, err := prepare(db, f)
 	if err != nil {
-		db.Close()
+		db.Discard()
 		return nil, err
 	}
 	return s, nil
@@ -239,7 +241,7 @@ func runSearch(cmd *cobra.Command, f searchFlags) error {
 		return err
 	}
 	defer s.db.Close()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, got, stop := onSignal(cmd.Context())
 	defer stop()
 	var watchers []func()
 	if f.events {
@@ -254,9 +256,9 @@ func runSearch(cmd *cobra.Command, f searchFlags) error {
 		wait()
 	}
 	summary(out, s.eng.Snapshot(), s.exp, s.x.ID, f.db)
-	if errors.Is(runErr, context.Canceled) {
-		fmt.Fprintf(out, "interrupted: finished trials are stored; continue with\n  cellar search --db %s --resume %d\n", f.db, s.x.ID)
-		return nil
+	if sig := got(); sig != nil && (runErr == nil || errors.Is(runErr, context.Canceled)) {
+		fmt.Fprintf(out, "interrupted: finished trials are stored; continue with\n  cellar search --db %s --resume %d\n", shellQuote(f.db), s.x.ID)
+		return stoppedBy(sig)
 	}
 	return runErr
 }

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,12 +37,16 @@ session attached; SIGINT or SIGTERM stops it, storing what finished.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, got, stop := onSignal(cmd.Context())
 			defer stop()
-			return runServe(ctx, f, serve.Options{Addr: addr, HostKey: hostKey, Keys: keys, Theme: th})
+			err = runServe(ctx, f, serve.Options{Addr: addr, HostKey: hostKey, KeysPath: keysPath, Keys: keys, Theme: th})
+			if sig := got(); sig != nil && err == nil {
+				return stoppedBy(sig)
+			}
+			return err
 		},
 	}
-	cmd.Flags().StringVar(&addr, "ssh", ":2222", "address to listen on for SSH")
+	cmd.Flags().StringVar(&addr, "ssh", "127.0.0.1:2222", "address to listen on for SSH (loopback unless you give another, e.g. :2222 for every interface)")
 	cmd.Flags().StringVar(&keysPath, "authorized-keys", "", "authorized_keys file with a role=viewer or role=operator option on each key")
 	cmd.Flags().StringVar(&hostKey, "host-key", "cellar_host_ed25519", "the server's private host key; generated there on first start, then kept")
 	f.register(cmd, &resume)
@@ -55,14 +58,9 @@ session attached; SIGINT or SIGTERM stops it, storing what finished.`,
 // the sessions and stops the search, which commits what finished and a checkpoint.
 func runServe(ctx context.Context, f searchFlags, opts serve.Options) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	s, err := openSession(f)
-	if err != nil {
-		return err
-	}
-	defer s.db.Close()
-	search, stopSearch := context.WithCancel(ctx)
-	defer stopSearch()
-	opts.Engine, opts.Exp, opts.Stop, opts.History, opts.DB, opts.Log = s.eng, s.exp, stopSearch, s.history, s.db, log
+	opts.Log = log
+	// The server is built and bound before the search is opened: a bad host key or a
+	// port in use leaves no experiment behind.
 	srv, err := serve.New(opts)
 	if err != nil {
 		return err
@@ -70,6 +68,15 @@ func runServe(ctx context.Context, f searchFlags, opts serve.Options) error {
 	if err := srv.Listen(); err != nil {
 		return fmt.Errorf("--ssh %s: %w", opts.Addr, err)
 	}
+	s, err := openSession(f)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	defer s.db.Close()
+	search, stopSearch := context.WithCancel(ctx)
+	defer stopSearch()
+	srv.Attach(s.eng, s.exp, stopSearch, s.history, s.db)
 	done := make(chan error, 1)
 	go func() {
 		err := s.eng.Run(search)
@@ -95,6 +102,20 @@ func runServe(ctx context.Context, f searchFlags, opts serve.Options) error {
 		err = errors.Join(err, runErr)
 	}
 	st := s.eng.Snapshot()
-	fmt.Printf("experiment %d: %s after %d trials; continue with cellar serve --db %s --resume %d\n", s.x.ID, st.State, st.Done+st.Failed, f.db, s.x.ID)
+	fmt.Printf("experiment %d: %s after %d trials; continue with\n  %s\n", s.x.ID, st.State, st.Done+st.Failed, serveHint(f.db, s.x.ID, opts))
 	return err
+}
+
+// serveHint is the command that resumes a served search as it was started.
+func serveHint(db string, id uint64, opts serve.Options) string {
+	return fmt.Sprintf("cellar serve --db %s --resume %d --ssh %s --authorized-keys %s --host-key %s",
+		shellQuote(db), id, shellQuote(opts.Addr), shellQuote(opts.KeysPath), shellQuote(opts.HostKey))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+[]") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/user"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -42,22 +43,31 @@ func runTUI(ctx context.Context, f searchFlags, theme themes.Theme) error {
 		return err
 	}
 	defer s.db.Close()
+	ctx, got, stop := onSignal(ctx)
+	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m := tui.NewSession(s.eng, s.exp, theme, lipgloss.DefaultRenderer(), tui.SessionOptions{History: s.history, DB: s.db, User: localUser()})
 	done := make(chan error, 1)
 	go func() { done <- s.eng.Run(ctx) }()
-	if _, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx)).Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-		cancel()
-		<-done
-		return err
-	}
+	// Signals are ours (onSignal), so the exit status can say which one came.
+	_, uiErr := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithoutSignalHandler()).Run()
 	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		return err
+	runErr := <-done
+	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) && !errors.Is(uiErr, tea.ErrInterrupted) {
+		return uiErr
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
 	}
 	st := s.eng.Snapshot()
-	fmt.Printf("experiment %d: %s after %d trials; continue with cellar tui --db %s --resume %d\n", s.x.ID, st.State, st.Done+st.Failed, f.db, s.x.ID)
+	fmt.Printf("experiment %d: %s after %d trials; continue with cellar tui --db %s --resume %d\n", s.x.ID, st.State, st.Done+st.Failed, shellQuote(f.db), s.x.ID)
+	switch {
+	case got() != nil:
+		return stoppedBy(got())
+	case errors.Is(uiErr, tea.ErrInterrupted): // Ctrl-C in the UI
+		return stoppedBy(os.Interrupt)
+	}
 	return nil
 }
 

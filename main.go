@@ -1,14 +1,8 @@
 // Command cellar is a terminal workbench for neural architecture search. See README.md.
 package main
 
-import (
-	"fmt"
-	"os"
-)
+import "os"
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "cellar:", err)
-		os.Exit(1)
-	}
+	os.Exit(execute(os.Args[1:], os.Stderr))
 }

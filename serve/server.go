@@ -9,10 +9,12 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
 	"github.com/charmbracelet/wish/activeterm"
+	rm "github.com/charmbracelet/wish/recover"
 	gossh "golang.org/x/crypto/ssh"
 
 	"cellar/engine"
@@ -25,10 +27,12 @@ import (
 type Options struct {
 	Addr    string // host:port to listen on
 	HostKey string // path of the host's private key; created on first start
-	Keys    Keys
-	Engine  tui.Engine
-	Exp     *engine.Experiment
-	Theme   themes.Theme
+	// KeysPath is the file Keys were read from, for the hints printed.
+	KeysPath string
+	Keys     Keys
+	Engine   tui.Engine
+	Exp      *engine.Experiment
+	Theme    themes.Theme
 	// Stop stops the search; operators call it with X X.
 	Stop func()
 	// History gives each session the trials finished before it joined.
@@ -36,6 +40,39 @@ type Options struct {
 	// DB is the search's DB, which sessions browse (b).
 	DB  *storage.DB
 	Log *slog.Logger
+	// Limits bound what clients can hold of the server; zero fields take defaults.
+	Limits Limits
+}
+
+// Limits bound what clients can take of a server (soft-serve's are the model): a
+// connection that does not finish its handshake, one that stays silent, more
+// connections than a search needs, and an address that keeps offering refused keys.
+type Limits struct {
+	Handshake time.Duration // to finish the handshake and authenticate (default 10s)
+	Idle      time.Duration // a connection with no traffic either way is closed (default 30m)
+	Conns     int           // connections at once (default 32)
+	// FailedAuth refused keys from one address within FailWindow shut that address
+	// out until FailWindow has passed since its first refusal (default 20 in 5m).
+	FailedAuth int
+	FailWindow time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.Handshake, 10*time.Second)
+	def(&l.Idle, 30*time.Minute)
+	def(&l.FailWindow, 5*time.Minute)
+	if l.Conns <= 0 {
+		l.Conns = 32
+	}
+	if l.FailedAuth <= 0 {
+		l.FailedAuth = 20
+	}
+	return l
 }
 
 // Server is the SSH server of one running search.
@@ -44,8 +81,10 @@ type Server struct {
 	srv      *ssh.Server
 	ln       net.Listener
 	sessions atomic.Int64
+	conns    atomic.Int64
 	closed   atomic.Bool
 	wg       sync.WaitGroup // sessions still running their program
+	failures *failures
 }
 
 // New builds the server. The host key at opts.HostKey is read, or generated and
@@ -61,21 +100,85 @@ func New(opts Options) (*Server, error) {
 	if _, err := os.Stat(opts.HostKey); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("host key %s: %w", opts.HostKey, err)
 	}
-	s := &Server{opts: opts}
+	opts.Limits = opts.Limits.withDefaults()
+	s := &Server{opts: opts, failures: newFailures(opts.Limits.FailedAuth, opts.Limits.FailWindow)}
 	srv, err := wish.NewServer(
 		wish.WithAddress(opts.Addr),
 		wish.WithHostKeyPath(opts.HostKey),
 		wish.WithPublicKeyAuth(s.authorize),
+		wish.WithIdleTimeout(opts.Limits.Idle),
 		wish.WithMiddleware(
-			tui.SSHMiddleware(opts.Engine, opts.Exp, opts.Theme, s.session),
-			activeterm.Middleware(), // the TUI needs a terminal: refuse a session without a pty
+			// Outermost: a panic in one session's handler ends that session only.
+			rm.MiddlewareWithLogger(slogPrintf{opts.Log},
+				s.tui,
+				activeterm.Middleware(), // the TUI needs a terminal: refuse a session without a pty
+			),
 		),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("host key %s: %w", opts.HostKey, err)
 	}
+	srv.ConnCallback = s.admit
 	s.srv = srv
 	return s, nil
+}
+
+// Attach sets the search the sessions show: the server can be built and bound
+// before the search is opened, so a server that cannot start leaves no experiment.
+func (s *Server) Attach(eng tui.Engine, exp *engine.Experiment, stop func(), history func() ([]engine.Trial, uint64, error), db *storage.DB) {
+	s.opts.Engine, s.opts.Exp, s.opts.Stop, s.opts.History, s.opts.DB = eng, exp, stop, history, db
+}
+
+// tui runs the workbench for a session, built when the session starts.
+func (s *Server) tui(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		tui.SSHMiddleware(s.opts.Engine, s.opts.Exp, s.opts.Theme, s.session)(next)(sess)
+	}
+}
+
+// admit takes or refuses a new connection before its handshake: an address shut out
+// for refused keys, or one connection over the limit, is closed at once. An admitted
+// one must finish its handshake within Limits.Handshake.
+func (s *Server) admit(ctx ssh.Context, conn net.Conn) net.Conn {
+	host := hostOf(conn.RemoteAddr())
+	if s.failures.blocked(host) {
+		s.opts.Log.Warn("refused connection: too many refused keys", "remote", host)
+		return nil
+	}
+	if n := s.conns.Add(1); n > int64(s.opts.Limits.Conns) {
+		s.conns.Add(-1)
+		s.opts.Log.Warn("refused connection: too many connections", "remote", host, "limit", s.opts.Limits.Conns)
+		return nil
+	}
+	handshake := time.AfterFunc(s.opts.Limits.Handshake, func() {
+		if ctx.Value(ssh.ContextKeyConn) == nil { // set once the handshake and auth are done
+			s.opts.Log.Info("closed connection: no handshake in time", "remote", host, "timeout", s.opts.Limits.Handshake)
+			conn.Close()
+		}
+	})
+	go func() {
+		<-ctx.Done() // the connection closed
+		handshake.Stop()
+		s.conns.Add(-1)
+	}()
+	return conn
+}
+
+// Conns is the number of connections open now, handshaking or not.
+func (s *Server) Conns() int { return int(s.conns.Load()) }
+
+func hostOf(a net.Addr) string {
+	if host, _, err := net.SplitHostPort(a.String()); err == nil {
+		return host
+	}
+	return a.String()
+}
+
+// slogPrintf logs the recover middleware's panics through slog.
+type slogPrintf struct{ log *slog.Logger }
+
+func (l slogPrintf) Printf(format string, v ...any) {
+	l.log.Error("session panicked", "panic", fmt.Sprintf(format, v...))
 }
 
 // HostKeyFingerprint is the SHA256 fingerprint clients see for this server.
@@ -93,8 +196,13 @@ func (s *Server) HostKeyFingerprint() string {
 
 // authorize admits the keys of the file, whatever the user name.
 func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
+	host := hostOf(ctx.RemoteAddr())
+	if s.failures.blocked(host) {
+		return false
+	}
 	_, ok := s.opts.Keys.Lookup(key)
 	if !ok {
+		s.failures.add(host)
 		s.opts.Log.Info("refused key", "user", ctx.User(), "remote", ctx.RemoteAddr().String(), "key", gossh.FingerprintSHA256(key))
 	}
 	return ok

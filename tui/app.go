@@ -211,6 +211,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		switch {
 		case key.Matches(msg, k.Quit):
 			m.sub.Close()
+			if msg.String() == "ctrl+c" {
+				return m, tea.Interrupt // the program exits as interrupted (130)
+			}
 			return m, tea.Quit
 		case key.Matches(msg, k.Browse):
 			m.browser = newBrowser(m.common, m.opts.DB.Path(), sharedDB(m.opts.DB))

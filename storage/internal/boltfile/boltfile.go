@@ -25,6 +25,8 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 )
 
 const (
@@ -203,9 +205,31 @@ func (p Problem) String() string {
 		s = fmt.Sprintf("page %d: %s", p.Page, s)
 	}
 	if len(p.Bucket) > 0 {
-		s += " (in bucket " + string(bytes.Join(p.Bucket, []byte("/"))) + ")"
+		names := make([]string, len(p.Bucket))
+		for i, b := range p.Bucket {
+			names[i] = bucketName(b)
+		}
+		s += " (in bucket " + strings.Join(names, "/") + ")"
 	}
 	return s
+}
+
+// bucketName shows a bucket's key: as text when it is printable, as a number when it
+// is a big-endian uint64 (bbolt's NextSequence keys), else in hex.
+func bucketName(b []byte) string {
+	printable := len(b) > 0
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			printable = false
+		}
+	}
+	switch {
+	case printable:
+		return string(b)
+	case len(b) == 8:
+		return strconv.FormatUint(binary.BigEndian.Uint64(b), 10)
+	}
+	return fmt.Sprintf("%x", b)
 }
 
 // Visitor receives each key/value pair the walk can read, with the path of buckets

@@ -1,0 +1,320 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"syscall"
+
+	"cellar/engine"
+	"cellar/storage/internal/boltfile"
+)
+
+// image is what a page walk could read of a cellar file, without bbolt: check and
+// salvage both work from it, so they agree on what is readable.
+type image struct {
+	path     string
+	meta     map[string][]byte
+	exps     map[uint64]*expImage
+	expSeq   uint64
+	latency  map[string][]byte
+	problems []boltfile.Problem
+}
+
+type expImage struct {
+	id         uint64
+	fields     map[string][]byte // config, name, created, checkpoint
+	trials     map[uint64][]byte
+	journal    map[uint64][]byte
+	journalSeq uint64
+	// damaged says a damaged page lay inside this experiment's buckets.
+	damaged bool
+}
+
+// readImage walks path's pages under a shared lock (a search that holds the file
+// makes it fail as in use) and sorts what it reads into cellar's layout.
+func readImage(path string) (*image, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s: a directory, not a cellar database", path)
+	}
+	if st.Size() == 0 {
+		return nil, fmt.Errorf("%s: the file is empty (0 bytes), not a cellar database", path)
+	}
+	lock, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return nil, fmt.Errorf("%s: %w%s; stop it first", path, ErrInUse, holder(path))
+	}
+	bf, err := boltfile.Open(path)
+	if errors.Is(err, boltfile.ErrNotBolt) {
+		return nil, fmt.Errorf("%s: not a cellar database (not a bbolt file)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrDamaged, err)
+	}
+	defer bf.Close()
+	im := &image{path: path, meta: map[string][]byte{}, exps: map[uint64]*expImage{}, latency: map[string][]byte{}}
+	exp := func(path [][]byte) *expImage {
+		if len(path) < 2 || !bytes.Equal(path[0], bucketExperiments) || len(path[1]) != 8 {
+			return nil
+		}
+		id := binary.BigEndian.Uint64(path[1])
+		x := im.exps[id]
+		if x == nil {
+			x = &expImage{id: id, fields: map[string][]byte{}, trials: map[uint64][]byte{}, journal: map[uint64][]byte{}}
+			im.exps[id] = x
+		}
+		return x
+	}
+	im.problems = bf.Walk(boltfile.Visitor{
+		Bucket: func(path [][]byte, seq uint64) {
+			switch {
+			case len(path) == 1 && bytes.Equal(path[0], bucketExperiments):
+				im.expSeq = seq
+			case len(path) == 2:
+				exp(path)
+			case len(path) == 3 && bytes.Equal(path[2], bucketJournal):
+				if x := exp(path); x != nil {
+					x.journalSeq = seq
+				}
+			}
+		},
+		Value: func(path [][]byte, k, v []byte) {
+			switch {
+			case len(path) == 1 && bytes.Equal(path[0], bucketMeta):
+				im.meta[string(k)] = bytes.Clone(v)
+			case len(path) == 1 && bytes.Equal(path[0], bucketLatency):
+				im.latency[string(k)] = bytes.Clone(v)
+			case len(path) == 2:
+				if x := exp(path); x != nil {
+					x.fields[string(k)] = bytes.Clone(v)
+				}
+			case len(path) == 3 && len(k) == 8:
+				x := exp(path)
+				switch {
+				case x == nil:
+				case bytes.Equal(path[2], bucketTrials):
+					x.trials[binary.BigEndian.Uint64(k)] = bytes.Clone(v)
+				case bytes.Equal(path[2], bucketJournal):
+					x.journal[binary.BigEndian.Uint64(k)] = bytes.Clone(v)
+				}
+			}
+		},
+	})
+	for _, p := range im.problems {
+		if x := exp(p.Bucket); x != nil {
+			x.damaged = true
+		}
+	}
+	return im, nil
+}
+
+// Report is what check found, experiment by experiment.
+type Report struct {
+	Path string `json:"path"`
+	// Pages are the damaged pages and broken links of the file itself.
+	Pages []string `json:"pages,omitempty"`
+	// Problems are cellar's own: schema, missing or undecodable records.
+	Problems    []string           `json:"problems,omitempty"`
+	Experiments []ExperimentReport `json:"experiments"`
+}
+
+// ExperimentReport is one experiment's part of a Report.
+type ExperimentReport struct {
+	ID   uint64 `json:"id"`
+	Name string `json:"name"`
+	// Readable trials decode and sit under their own id: salvage copies them.
+	Readable int `json:"readable"`
+	// Lost are the trials the checkpoint says were finished that cannot be read:
+	// missing, or stored but undecodable.
+	Lost     []uint64 `json:"lost,omitempty"`
+	Problems []string `json:"problems,omitempty"`
+	// Resumable says salvage keeps the checkpoint (it decodes).
+	Resumable bool `json:"resumable"`
+}
+
+// OK says the file has no problem at all.
+func (r *Report) OK() bool {
+	if len(r.Pages) > 0 || len(r.Problems) > 0 {
+		return false
+	}
+	for _, x := range r.Experiments {
+		if len(x.Problems) > 0 || len(x.Lost) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Check reads path page by page without bbolt and checks it as cellar reads it:
+// bbolt's own invariants (pages, links, key order, the freelist) and cellar's (the
+// schema, every record decodes, trials sit under their ids, the checkpoint's trials
+// are all stored, the journal's entries run 1..N). It never writes to the file.
+func Check(path string) (*Report, error) {
+	im, err := readImage(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Path: path}
+	for _, p := range im.problems {
+		r.Pages = append(r.Pages, p.String())
+	}
+	if app := im.meta[string(keyApp)]; !bytes.Equal(app, appName) {
+		r.Problems = append(r.Problems, fmt.Sprintf("meta: app %q, not %q (not cellar's file, or its meta bucket is lost)", app, appName))
+	}
+	if v := string(im.meta[string(keySchema)]); v != strconv.Itoa(SchemaVersion) {
+		r.Problems = append(r.Problems, fmt.Sprintf("meta: schema version %q; this cellar reads %d", v, SchemaVersion))
+	}
+	for k, raw := range im.latency {
+		var v any
+		if json.Unmarshal(raw, &v) != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("latency table %q: does not decode", k))
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(im.exps)) {
+		r.Experiments = append(r.Experiments, im.exps[id].check(im.expSeq))
+	}
+	return r, nil
+}
+
+// check checks one experiment; the trials it counts readable are those salvage keeps.
+func (x *expImage) check(expSeq uint64) ExperimentReport {
+	r := ExperimentReport{ID: x.id, Name: string(x.fields[string(keyName)])}
+	bad := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
+	if x.damaged {
+		bad("damaged pages inside this experiment (see the page list)")
+	}
+	if x.id > expSeq {
+		bad("id %d above the experiments' sequence %d", x.id, expSeq)
+	}
+	if src, ok := x.fields[string(keyConfig)]; !ok {
+		bad("config: missing")
+	} else if _, err := engine.ParseConfig(src); err != nil && len(src) > 0 {
+		bad("config: does not parse: %v", err)
+	}
+	if _, ok := x.fields[string(keyName)]; !ok {
+		bad("name: missing")
+	}
+	readable := x.readableTrials(bad)
+	r.Readable = len(readable)
+	cp, err := x.checkpoint()
+	switch {
+	case err != nil:
+		bad("checkpoint: %v", err)
+	case cp == nil && len(x.trials) > 0:
+		bad("checkpoint: missing, but %d trials are stored", len(x.trials))
+	case cp != nil:
+		r.Resumable = true
+		pending := map[uint64]bool{}
+		for _, p := range cp.Pending {
+			pending[p.ID] = true
+		}
+		for id := uint64(1); id < cp.NextID; id++ {
+			if _, ok := readable[id]; !ok && !pending[id] {
+				r.Lost = append(r.Lost, id)
+			}
+		}
+		for _, id := range slices.Sorted(maps.Keys(x.trials)) {
+			if id >= cp.NextID {
+				bad("trial %d stored, but the checkpoint's next id is %d", id, cp.NextID)
+			}
+		}
+	}
+	if cp == nil || err != nil {
+		// Without a checkpoint, a trial is lost when its id lies below a readable one
+		// and it cannot be read.
+		if top := maxKey(readable); top > 0 {
+			for id := uint64(1); id < top; id++ {
+				if _, ok := readable[id]; !ok {
+					r.Lost = append(r.Lost, id)
+				}
+			}
+		}
+	}
+	if n := len(r.Lost); n > 0 {
+		bad("%d finished trials lost (%s)", n, idRanges(r.Lost))
+	}
+	for _, seq := range slices.Sorted(maps.Keys(x.journal)) {
+		var en engine.Entry
+		if err := json.Unmarshal(x.journal[seq], &en); err != nil {
+			bad("journal entry %d: does not decode: %v", seq, err)
+		}
+	}
+	if n := uint64(len(x.journal)); n != x.journalSeq {
+		bad("journal: %d entries readable, its sequence says %d", n, x.journalSeq)
+	}
+	return r
+}
+
+// readableTrials decodes every stored trial; those that decode and carry their key's
+// id are readable.
+func (x *expImage) readableTrials(bad func(string, ...any)) map[uint64]engine.Trial {
+	out := map[uint64]engine.Trial{}
+	for _, id := range slices.Sorted(maps.Keys(x.trials)) {
+		var t engine.Trial
+		if err := json.Unmarshal(x.trials[id], &t); err != nil {
+			bad("trial %d: does not decode: %v", id, err)
+			continue
+		}
+		if t.ID != id {
+			bad("trial %d: the record says id %d", id, t.ID)
+			continue
+		}
+		out[id] = t
+	}
+	return out
+}
+
+func (x *expImage) checkpoint() (*engine.Checkpoint, error) {
+	raw, ok := x.fields[string(keyCheckpoint)]
+	if !ok {
+		return nil, nil
+	}
+	cp := &engine.Checkpoint{}
+	if err := json.Unmarshal(raw, cp); err != nil {
+		return nil, fmt.Errorf("does not decode: %v", err)
+	}
+	return cp, nil
+}
+
+func maxKey[V any](m map[uint64]V) uint64 {
+	var top uint64
+	for k := range m {
+		top = max(top, k)
+	}
+	return top
+}
+
+// idRanges writes sorted ids as "3, 7-9, 12".
+func idRanges(ids []uint64) string {
+	var b bytes.Buffer
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		if j > i {
+			fmt.Fprintf(&b, "%d-%d", ids[i], ids[j])
+		} else {
+			fmt.Fprintf(&b, "%d", ids[i])
+		}
+		i = j + 1
+	}
+	return b.String()
+}
