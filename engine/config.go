@@ -119,6 +119,9 @@ func (c Component) Decode(dst any) error {
 			return fmt.Errorf("line %d: %s has no option %q (it takes: %s)", k.Line, c.Name, k.Value, strings.Join(names, ", "))
 		}
 	}
+	if err := wholeNumbers(c.node, reflect.TypeOf(dst), c.Name); err != nil {
+		return err
+	}
 	if err := c.node.Decode(dst); err != nil {
 		return fmt.Errorf("%s options: %w", c.Name, err)
 	}
@@ -187,6 +190,13 @@ func ParseConfig(src []byte) (*Config, error) {
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("the experiment holds more than one YAML document")
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	if err := wholeNumbers(&doc, reflect.TypeOf(c), ""); err != nil {
+		return nil, err
 	}
 	if err := c.check(); err != nil {
 		return nil, err

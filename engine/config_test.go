@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +81,7 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown top key", "name: x\nbudjet: {trials: 1}\n", "field budjet not found"},
 		{"wrong type", strings.Replace(goodConfig, "seed: 5", "seed: five", 1), "line 3"},
 		{"unknown space option", strings.Replace(goodConfig, "nodes: 3", "knots: 3", 1), `line 4: cell has no option "knots" (it takes: channels, classes, input, layers, nodes)`},
-		{"wrong option type", strings.Replace(goodConfig, "nodes: 3", "nodes: many", 1), "cannot unmarshal"},
+		{"wrong option type", strings.Replace(goodConfig, "nodes: 3", "nodes: many", 1), "cell.nodes: many is not a whole number"},
 		{"unknown strategy option", strings.Replace(goodConfig, "sample: 3", "tournament: 3", 1), `regevo has no option "tournament"`},
 		{"option of a strategy that takes none", strings.Replace(goodConfig, "{name: regevo, population: 10, sample: 3}", "{name: random, population: 3}", 1), "random takes no options"},
 		{"unknown space", strings.Replace(goodConfig, "name: cell,", "name: cells,", 1), `unknown space "cells"`},
@@ -106,6 +107,12 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown constraint", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {memory: 1e6}", 1), "field memory not found"},
 		{"impossible limit", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {params: 10}", 1), "constraints: none of 1000 archs sampled from cell meets params ≤ 10 (least seen"},
 		{"listed twice", strings.Replace(goodConfig, "  - {name: params, direction: min}", "  - {name: params}\n  - {name: params}", 1), "listed twice"},
+		{"fractional trials", strings.Replace(goodConfig, "trials: 10", "trials: 1.5", 1), "budget.trials: 1.5 is not a whole number"},
+		{"fractional parallelism", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2.9", 1), "parallelism: 2.9 is not a whole number"},
+		{"fractional population", strings.Replace(goodConfig, "population: 10", "population: 30.7", 1), "regevo.population: 30.7 is not a whole number"},
+		{"fractional space option", strings.Replace(goodConfig, "nodes: 3", "nodes: 3.0", 1), "cell.nodes: 3.0 is not a whole number"},
+		{"fractional list entry", strings.Replace(goodConfig, "input: [1, 28, 28]", "input: [1, 28.5, 28]", 1), "cell.input[1]: 28.5 is not a whole number"},
+		{"fractional seed", strings.Replace(goodConfig, "seed: 5", "seed: 5e3", 1), "seed: 5e3 is not a whole number"},
 	} {
 		c, err := ParseConfig([]byte(tc.src))
 		if err == nil {
@@ -140,6 +147,7 @@ func TestBadTables(t *testing.T) {
 		{"nan", "arch,acc\n" + a0 + ",NaN\n", "not a finite number"},
 		{"ragged", "arch,acc\n" + a0 + ",1,2\n", "wrong number of fields"},
 		{"header only", "arch,acc\n", "no rows"},
+		{"duplicate column", "arch,acc,acc\n" + a0 + ",1,2\n", `column "acc" appears twice in the header (columns 2 and 3)`},
 	} {
 		_, err := LoadTable(writeTable(t, tc.content), nb, "")
 		if err == nil || !strings.Contains(err.Error(), tc.say) {
@@ -149,6 +157,49 @@ func TestBadTables(t *testing.T) {
 	if _, err := LoadTable(filepath.Join(t.TempDir(), "missing.csv"), nb, ""); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing table: %v", err)
 	}
+}
+
+func TestTableWithByteOrderMark(t *testing.T) {
+	nb, _ := spaces.NewNB201(spaces.DefaultNB201)
+	const a0 = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+	tb, err := LoadTable(writeTable(t, "\uFEFFarch,acc\r\n"+a0+",7\r\n"), nb, "")
+	if err != nil {
+		t.Fatalf("a table saved by a spreadsheet (BOM, CRLF): %v", err)
+	}
+	out, err := tb.Evaluate(context.Background(), mustParse(t, nb, a0), nil)
+	if err != nil || out.Metrics["acc"] != 7 {
+		t.Fatalf("got %v %v, want acc 7", out.Metrics, err)
+	}
+}
+
+func mustParse(t *testing.T, sp spaces.Space, s string) spaces.Arch {
+	t.Helper()
+	a, err := sp.Parse([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func FuzzReadTable(f *testing.F) {
+	nb, _ := spaces.NewNB201(spaces.DefaultNB201)
+	const a0 = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+	f.Add("arch,acc\n" + a0 + ",1\n")
+	f.Add("\uFEFFarch,acc,params\r\n" + a0 + ",1,2\r\n")
+	f.Add("arch,acc,acc\n")
+	f.Add("\"arch\",acc\n\"" + a0 + "\",1e3\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		tb, err := ReadTable(strings.NewReader(src), "fuzz.csv", nb, "")
+		if err != nil {
+			return
+		}
+		// A table that loads answers for its own archs.
+		for a := range tb.index {
+			if _, err := tb.Evaluate(context.Background(), mustParse(t, nb, a), nil); err != nil {
+				t.Fatalf("arch %s of the table: %v", a, err)
+			}
+		}
+	})
 }
 
 func FuzzParseConfig(f *testing.F) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -358,8 +359,9 @@ func (e *Engine) restore() error {
 	for _, p := range cp.Pending {
 		pending[p.ID] = true
 	}
-	for _, t := range e.opt.Stored {
-		if t.Final() && !pending[t.ID] {
+	// In id order: what is counted must not depend on map order.
+	for _, id := range slices.Sorted(maps.Keys(e.opt.Stored)) {
+		if t := e.opt.Stored[id]; t.Final() && !pending[t.ID] {
 			e.countFinal(&slot{trial: t})
 		}
 	}
@@ -749,7 +751,8 @@ func (e *Engine) countFinal(s *slot) {
 		if s.trial.Stop != nil {
 			e.status.Stopped++
 		}
-		if v, err := e.score(s.trial); err == nil && s.trial.Full() && (e.status.Best == nil || v > e.status.BestScore) {
+		// Ties go to the lowest trial id, whatever order trials are counted in.
+		if v, err := e.score(s.trial); err == nil && s.trial.Full() && (e.status.Best == nil || v > e.status.BestScore || v == e.status.BestScore && s.trial.ID < e.status.Best.ID) {
 			t := s.trial
 			e.status.Best, e.status.BestScore = &t, v
 		}

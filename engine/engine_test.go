@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"cellar/internal/refdata"
+	"cellar/internal/testtable"
 	"cellar/spaces"
 )
 
@@ -523,4 +524,47 @@ func (r *reporting) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress
 	p(Progress{Epoch: 1, Metrics: map[string]float64{"loss": 0.5}})
 	time.Sleep(time.Millisecond)
 	return r.Evaluator.Evaluate(ctx, a, p)
+}
+
+func TestTiesGoToTheLowestTrialID(t *testing.T) {
+	table := testtable.NB201(t, testtable.Convs)
+	src := fmt.Sprintf("name: ties\nseed: 3\nspace: {name: nb201}\nstrategy: {name: random}\nevaluator: {name: table, path: %s}\nbudget: {trials: 150}\nparallelism: 3\n", table)
+	store := &memStore{}
+	run(t, buildExp(t, src), Options{Store: store})
+	// The lowest id among the trials of the top score.
+	var top float64
+	var want uint64
+	for id, tr := range store.trials {
+		v := tr.Metrics["test_accuracy"]
+		if v > top || v == top && id < want {
+			top, want = v, id
+		}
+	}
+	tied := 0
+	for _, tr := range store.trials {
+		if tr.Metrics["test_accuracy"] == top {
+			tied++
+		}
+	}
+	if tied < 3 {
+		t.Fatalf("only %d trials share the top score: the test needs ties", tied)
+	}
+	// A resume from a late checkpoint counts the stored trials (a map) again: the best
+	// must be the same every time.
+	cp := store.cps[len(store.cps)-2]
+	stored := map[uint64]Trial{}
+	for id, tr := range store.trials {
+		if id < cp.NextID {
+			stored[id] = tr
+		}
+	}
+	for i := range 8 {
+		eng := New(buildExp(t, src), Options{Store: &memStore{}, Resume: &cp, Stored: stored})
+		if err := eng.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if best := eng.Snapshot().Best; best == nil || best.ID != want {
+			t.Fatalf("resume %d: best trial %v, want %d (the lowest id of the %d tied at %g)", i, best, want, tied, top)
+		}
+	}
 }

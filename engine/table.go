@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -35,15 +36,25 @@ type Table struct {
 // index is keyed by canonical strings; a bad row, a missing column or a duplicate
 // arch is an error naming the line.
 func LoadTable(path string, space spaces.Space, archCol string) (*Table, error) {
-	if archCol == "" {
-		archCol = "arch"
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("table: %w", err)
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	return ReadTable(f, path, space, archCol)
+}
+
+// ReadTable reads a table as LoadTable does, from in; path names it in errors. A
+// UTF-8 byte-order mark (spreadsheets write one) is skipped.
+func ReadTable(in io.Reader, path string, space spaces.Space, archCol string) (*Table, error) {
+	if archCol == "" {
+		archCol = "arch"
+	}
+	br := bufio.NewReader(in)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\uFEFF" {
+		br.Discard(3)
+	}
+	r := csv.NewReader(br)
 	r.ReuseRecord = true
 	header, err := r.Read()
 	header = append([]string(nil), header...) // ReuseRecord: the next Read overwrites it
@@ -56,7 +67,12 @@ func LoadTable(path string, space spaces.Space, archCol string) (*Table, error) 
 	archAt := -1
 	t := &Table{path: path, index: map[string]int{}}
 	var metricCols []int
+	seen := map[string]int{}
 	for i, h := range header {
+		if j, dup := seen[h]; dup {
+			return nil, fmt.Errorf("table %s: column %q appears twice in the header (columns %d and %d)", path, h, j+1, i+1)
+		}
+		seen[h] = i
 		if h == archCol {
 			archAt = i
 		} else {
