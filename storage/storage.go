@@ -397,7 +397,7 @@ func (x *Experiment) Checkpoint() (*engine.Checkpoint, error) {
 		}
 		cp = &engine.Checkpoint{}
 		if err := json.Unmarshal(raw, cp); err != nil {
-			return fmt.Errorf("experiment %d: corrupt checkpoint: %w", x.ID, err)
+			return damaged(x.db.path, fmt.Sprintf("experiment %d: corrupt checkpoint: %v", x.ID, err))
 		}
 		return nil
 	})
@@ -461,7 +461,7 @@ func (x *Experiment) decode(ids []uint64, raws [][]byte) ([]engine.Trial, error)
 	for w, i := range bad {
 		if i < first {
 			first = i
-			err = fmt.Errorf("experiment %d trial %d: corrupt record: %w", x.ID, ids[i], errs[w])
+			err = damaged(x.db.path, fmt.Sprintf("experiment %d trial %d: corrupt record: %v", x.ID, ids[i], errs[w]))
 		}
 	}
 	if err != nil {
@@ -535,7 +535,7 @@ func (x *Experiment) Journal() ([]engine.Entry, error) {
 		return jb.ForEach(func(k, v []byte) error {
 			var en engine.Entry
 			if err := json.Unmarshal(v, &en); err != nil {
-				return fmt.Errorf("experiment %d journal entry %d: corrupt: %w", x.ID, binary.BigEndian.Uint64(k), err)
+				return damaged(x.db.path, fmt.Sprintf("experiment %d journal entry %d: corrupt: %v", x.ID, binary.BigEndian.Uint64(k), err))
 			}
 			out = append(out, en)
 			return nil

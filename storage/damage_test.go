@@ -1,0 +1,333 @@
+package storage
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"cellar/engine"
+	"cellar/storage/internal/boltfile"
+)
+
+// baseDB writes a cellar file as a search leaves it: two experiments, one of 3,000
+// trials committed a few at a time with journal entries and checkpoints, and returns
+// its path and the trials of each experiment.
+func baseDB(t testing.TB, dir string) (string, map[uint64][]engine.Trial) {
+	t.Helper()
+	path := filepath.Join(dir, "base.db")
+	db, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all := map[uint64][]engine.Trial{}
+	for _, n := range []int{3000, 40} {
+		x, err := db.CreateExperiment(fmt.Sprintf("exp of %d", n), []byte("name: e\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 5000}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(n), 2))
+		var trials []engine.Trial
+		for id := 1; id <= n; {
+			k := 1 + rng.IntN(60)
+			var batch []engine.Trial
+			for ; k > 0 && id <= n; k, id = k-1, id+1 {
+				tr := engine.Trial{ID: uint64(id), Arch: fmt.Sprintf("|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~%d|", id%3), Origin: "random", State: engine.Done,
+					Metrics: map[string]float64{"test_accuracy": 80 + rng.Float64()*15, "params": float64(rng.IntN(1e6))}, Seed: rng.Uint64(), Queued: time.Unix(int64(id), 0).UTC()}
+				batch = append(batch, tr)
+			}
+			trials = append(trials, batch...)
+			cp := engine.Checkpoint{Strategy: []byte(`{"rng":"x"}`), NextID: uint64(id), Elapsed: time.Duration(id) * time.Second,
+				Journal: []engine.Entry{{Op: engine.OpAsk, Trial: uint64(id - 1)}}}
+			if err := x.Commit(batch, cp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all[x.ID] = trials
+	}
+	return path, all
+}
+
+// damage is one way a file can be damaged.
+type damage struct {
+	name string
+	// make writes the damaged copy of base into dir and returns its path.
+	make func(t testing.TB, dir string, base []byte) string
+}
+
+// corpus is every kind of damage the storage tests and the CLI's reliability test
+// run: truncations (inside the metas too), zeroed pages (the root's and the
+// freelist's among them), random byte flips with fixed seeds, and files that are not
+// cellar's at all.
+func corpus(base []byte, m boltfile.Meta, free []uint64) []damage {
+	pageSize, root, freelist := m.PageSize, m.Root, m.Freelist
+	write := func(b []byte) func(t testing.TB, dir string, _ []byte) string {
+		return func(t testing.TB, dir string, _ []byte) string {
+			p := filepath.Join(dir, "x.db")
+			if err := os.WriteFile(p, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+	}
+	var out []damage
+	pages := int(m.HWM) // pages past the high-water mark hold nothing
+	for _, at := range []int{100, pageSize + 50, 2 * pageSize, 4 * pageSize, pages * pageSize / 3, pages * pageSize / 2, (pages - 1) * pageSize} {
+		out = append(out, damage{fmt.Sprintf("truncated to %d bytes", at), write(slices.Clone(base[:at]))})
+	}
+	zero := func(p int) []byte {
+		b := slices.Clone(base)
+		clear(b[p*pageSize : (p+1)*pageSize])
+		return b
+	}
+	out = append(out,
+		damage{"meta page 0 zeroed", write(zero(0))},
+		damage{"both meta pages zeroed", write(func() []byte { b := zero(0); clear(b[pageSize : 2*pageSize]); return b }())},
+		damage{fmt.Sprintf("root page %d zeroed", root), write(zero(int(root)))},
+		damage{fmt.Sprintf("freelist page %d zeroed", freelist), write(zero(int(freelist)))},
+	)
+	for _, p := range []int{2, pages / 4, pages / 2, 3 * pages / 4, pages - 2} {
+		for slices.Contains(free, uint64(p)) {
+			p++ // a free page holds nothing to lose
+		}
+		out = append(out, damage{fmt.Sprintf("page %d zeroed", p), write(zero(p))})
+	}
+	for seed := range uint64(6) {
+		b := slices.Clone(base)
+		rng := rand.New(rand.NewPCG(seed, 7))
+		for range 100 {
+			b[2*pageSize+rng.IntN(len(b)-2*pageSize)] ^= byte(1 + rng.IntN(255))
+		}
+		out = append(out, damage{fmt.Sprintf("100 byte flips, seed %d", seed), write(b)})
+	}
+	out = append(out,
+		damage{"zero-length file", write(nil)},
+		damage{"text file", write([]byte("arch,test_accuracy\n|none~0|,1\n"))},
+		damage{"directory", func(t testing.TB, dir string, _ []byte) string {
+			p := filepath.Join(dir, "x.db")
+			if err := os.Mkdir(p, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}},
+		damage{"another program's bbolt file", func(t testing.TB, dir string, _ []byte) string {
+			p := filepath.Join(dir, "x.db")
+			b, err := bolt.Open(p, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Update(func(tx *bolt.Tx) error {
+				u, _ := tx.CreateBucket([]byte("users"))
+				return u.Put([]byte("ada"), []byte("admin"))
+			})
+			b.Close()
+			return p
+		}},
+	)
+	return out
+}
+
+// hash is a file's sha256, or the listing of a directory.
+func hash(t testing.TB, path string) string {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		return "missing"
+	}
+	if st.IsDir() {
+		ents, _ := os.ReadDir(path)
+		return fmt.Sprintf("dir with %d entries", len(ents))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+// metaOf reads the meta and the free pages of a sound file.
+func metaOf(t testing.TB, path string) (boltfile.Meta, []uint64) {
+	bf, err := boltfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bf.Close()
+	free, err := bf.Freelist()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bf.Meta, free
+}
+
+func TestDamagedFilesAreRefusedCheckedAndSalvaged(t *testing.T) {
+	dir := t.TempDir()
+	basePath, want := baseDB(t, dir)
+	base, _ := os.ReadFile(basePath)
+	meta, free := metaOf(t, basePath)
+	for i, d := range corpus(base, meta, free) {
+		t.Run(d.name, func(t *testing.T) {
+			sub := filepath.Join(dir, fmt.Sprint(i))
+			os.Mkdir(sub, 0o700)
+			path := d.make(t, sub, base)
+			before := hash(t, path)
+			// Every way to open it: an error or a sound DB, never a panic.
+			for _, mode := range []Mode{ReadOnly, Existing, Create} {
+				db, err := OpenMode(path, 100*time.Millisecond, mode)
+				if err != nil {
+					if strings.Contains(err.Error(), "damaged") && !strings.Contains(err.Error(), "cellar check --db "+path) {
+						t.Errorf("mode %d: %v: says neither what to run", mode, err)
+					}
+					continue
+				}
+				// Opened: its pages are sound. A record whose bytes were hit may still
+				// not decode: that is an error naming it and what to run.
+				if infos, err := db.Experiments(); err == nil {
+					for _, info := range infos {
+						x, _ := db.Experiment(info.ID)
+						if _, err := x.Trials(); err != nil && !strings.Contains(err.Error(), "cellar salvage --db "+path) {
+							t.Errorf("mode %d: experiment %d: %v: says not what to run", mode, info.ID, err)
+						}
+					}
+				}
+				db.Close()
+			}
+			if got := hash(t, path); got != before {
+				t.Fatalf("opening changed the file")
+			}
+			report, err := Check(path)
+			if err != nil {
+				if _, serr := Salvage(path, filepath.Join(sub, "salvaged.db")); serr == nil {
+					t.Errorf("check failed (%v) but salvage wrote a file", err)
+				}
+				return
+			}
+			out := filepath.Join(sub, "salvaged.db")
+			sr, err := Salvage(path, out)
+			if err != nil {
+				t.Fatalf("check read the file, salvage failed: %v", err)
+			}
+			if got := hash(t, path); got != before {
+				t.Fatalf("check or salvage changed the file")
+			}
+			db, err := OpenReadOnly(out, time.Second)
+			if err != nil {
+				t.Fatalf("the salvaged file does not open: %v", err)
+			}
+			defer db.Close()
+			if err := db.Check(); err != nil {
+				t.Fatalf("the salvaged file fails bbolt's check: %v", err)
+			}
+			flips := strings.Contains(d.name, "flips")
+			// With the newest meta page damaged, the file is as the transaction before
+			// left it: the trials committed after that checkpoint were never in it.
+			older := strings.Contains(strings.Join(report.Pages, "\n"), "meta page")
+			for _, xr := range report.Experiments {
+				x, err := db.Experiment(xr.ID)
+				if err != nil {
+					t.Fatalf("experiment %d not salvaged: %v", xr.ID, err)
+				}
+				got, err := x.Trials()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != xr.Readable || sr.Copied[xr.ID] != xr.Readable {
+					t.Errorf("experiment %d: check counts %d readable, salvage copied %d, the copy holds %d", xr.ID, xr.Readable, sr.Copied[xr.ID], len(got))
+				}
+				byID := map[uint64]engine.Trial{}
+				for _, tr := range got {
+					byID[tr.ID] = tr
+				}
+				// Salvage recovers every trial check does not name as lost, unchanged
+				// (byte flips can change a record's digits and still decode).
+				cp, _ := x.Checkpoint()
+				for _, orig := range want[xr.ID] {
+					if older && cp != nil && orig.ID >= cp.NextID {
+						continue
+					}
+					tr, ok := byID[orig.ID]
+					switch {
+					case !ok && !slices.Contains(xr.Lost, orig.ID):
+						t.Errorf("experiment %d trial %d: neither salvaged nor named lost", xr.ID, orig.ID)
+					case ok && !flips && !sameTrial(tr, orig):
+						t.Errorf("experiment %d trial %d salvaged as %+v", xr.ID, orig.ID, tr)
+					}
+				}
+			}
+			if report.OK() {
+				t.Errorf("check found nothing wrong")
+			}
+		})
+	}
+}
+
+func sameTrial(a, b engine.Trial) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return reflect.DeepEqual(ja, jb)
+}
+
+func TestCheckOfASoundFile(t *testing.T) {
+	path, want := baseDB(t, t.TempDir())
+	r, err := Check(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() {
+		t.Fatalf("a sound file has problems: %+v", r)
+	}
+	for _, x := range r.Experiments {
+		if x.Readable != len(want[x.ID]) || !x.Resumable {
+			t.Errorf("experiment %d: %d readable, want %d", x.ID, x.Readable, len(want[x.ID]))
+		}
+	}
+}
+
+func TestCheckNamesARecordThatDoesNotDecode(t *testing.T) {
+	db, path := openTemp(t)
+	x, _ := db.CreateExperiment("e", []byte("name: e\n"))
+	x.Commit([]engine.Trial{{ID: 1, State: engine.Done}, {ID: 2, State: engine.Done}}, engine.Checkpoint{NextID: 3})
+	db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketExperiments).Bucket(key(x.ID)).Bucket(bucketTrials).Put(key(2), []byte(`{"id": 2, "state": `))
+	})
+	db.Close()
+	r, err := Check(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK() || !slices.Equal(r.Experiments[0].Lost, []uint64{2}) || !strings.Contains(strings.Join(r.Experiments[0].Problems, "\n"), "trial 2: does not decode") {
+		t.Fatalf("report %+v: want trial 2 named as not decoding and lost", r.Experiments[0])
+	}
+	reopen, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*db = *reopen
+}
+
+func FuzzTrialRecord(f *testing.F) {
+	tr, _ := json.Marshal(engine.Trial{ID: 3, Arch: "a", State: engine.Done, Metrics: map[string]float64{"acc": 1}, Curve: []engine.CurvePoint{{Epoch: 1}}})
+	cp, _ := json.Marshal(engine.Checkpoint{NextID: 4, Pending: []engine.Pending{{ID: 3}}, Strategy: []byte("{}")})
+	f.Add(tr, cp)
+	f.Fuzz(func(t *testing.T, trial, checkpoint []byte) {
+		x := &expImage{id: 1, fields: map[string][]byte{string(keyCheckpoint): checkpoint, string(keyName): []byte("f")},
+			trials: map[uint64][]byte{3: trial}, journal: map[uint64][]byte{1: trial}, journalSeq: 1}
+		r := x.check(1)
+		// A record counted readable is one a reader decodes, under its id.
+		if r.Readable == 1 {
+			var got engine.Trial
+			if err := json.Unmarshal(trial, &got); err != nil || got.ID != 3 {
+				t.Fatalf("counted readable, but decodes as %+v, %v", got, err)
+			}
+		}
+	})
+}
