@@ -110,31 +110,88 @@ func (s *session) history() ([]engine.Trial, uint64, error) { return s.x.History
 var errFinished = errors.New("the experiment has already finished")
 
 // openSession sets up the search the flags describe: a new experiment from -c (or the
-// built-in default), or --resume ID from the DB with its stored config. A bad config
-// creates no experiment.
+// built-in default), or --resume ID / a fork from the DB with its stored config. For a
+// new experiment everything that can fail (the config, building the space, strategy
+// and evaluator, loading data) is done before the file is created or changed: a
+// command touches the DB only when it is about to run the search.
 func openSession(f searchFlags) (*session, error) {
-	mode := storage.Create
-	if f.resume > 0 || f.forkFrom > 0 {
-		mode = storage.Existing // never create a file to resume or fork from
+	if f.resume == 0 && f.forkFrom == 0 {
+		return newSession(f)
 	}
-	db, err := storage.OpenMode(f.db, time.Second, mode)
+	db, err := storage.OpenMode(f.db, time.Second, storage.Existing) // never create a file to resume or fork from
 	if err != nil {
 		return nil, err
 	}
-	s, err := prepare(db, f)
+	s, err := storedSession(db, f)
 	if err != nil {
-		db.Discard()
+		db.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func prepare(db *storage.DB, f searchFlags) (*session, error) {
+// newSession builds a new experiment from -c or the built-in default, then stores it.
+func newSession(f searchFlags) (*session, error) {
+	src, origin := defaultExperiment, "the built-in default experiment"
+	if f.config != "" {
+		var err error
+		if src, err = readFile(f.config); err != nil {
+			return nil, err
+		}
+		origin = f.config
+	}
+	cfg, err := parseConfig(src, origin, f)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.NeedsLatency() {
+		// The table is read from the DB, which must exist (cellar latency build).
+		db, err := storage.OpenReadOnly(f.db, time.Second)
+		if err != nil {
+			return nil, fmt.Errorf("%s: latency is estimated from this machine's latency table in the DB: %w", origin, err)
+		}
+		cfg.Latency, err = latencyTable(db, cfg)
+		db.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	exp, err := engine.Build(cfg, src, evaluators())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", origin, err)
+	}
+	db, err := storage.Open(f.db, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	x, err := db.CreateExperiment(cfg.Name, src)
+	if err != nil {
+		db.Discard()
+		return nil, err
+	}
+	return start(db, x, exp, engine.Options{}, f)
+}
+
+// parseConfig parses an experiment's source and applies --trials.
+func parseConfig(src []byte, origin string, f searchFlags) (*engine.Config, error) {
+	cfg, err := engine.ParseConfig(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", origin, err)
+	}
+	if f.trials > 0 {
+		cfg.Budget.Trials = f.trials
+	}
+	return cfg, nil
+}
+
+// storedSession resumes experiment --resume of db, or forks a new one from a stored
+// experiment; nothing is written until every stored record it needs has been read.
+func storedSession(db *storage.DB, f searchFlags) (*session, error) {
 	var (
 		src    []byte
 		x      *storage.Experiment
 		opt    engine.Options
-		origin = f.config
+		origin string
 		err    error
 	)
 	if f.resume > 0 {
@@ -177,25 +234,12 @@ func prepare(db *storage.DB, f searchFlags) (*session, error) {
 				opt.Steered = append(opt.Steered, en)
 			}
 		}
-	} else if f.forkFrom > 0 {
-		var name string
-		if src, opt.Script, name, err = forkScript(db, f); err != nil {
-			return nil, err
-		}
-		origin = name
-	} else if f.config != "" {
-		if src, err = readFile(f.config); err != nil {
-			return nil, err
-		}
-	} else {
-		src, origin = defaultExperiment, "the built-in default experiment"
+	} else if src, opt.Script, origin, err = forkScript(db, f); err != nil {
+		return nil, err
 	}
-	cfg, err := engine.ParseConfig(src)
+	cfg, err := parseConfig(src, origin, f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", origin, err)
-	}
-	if f.trials > 0 {
-		cfg.Budget.Trials = f.trials
+		return nil, err
 	}
 	if cfg.Latency, err = latencyTable(db, cfg); err != nil {
 		return nil, err
@@ -205,14 +249,15 @@ func prepare(db *storage.DB, f searchFlags) (*session, error) {
 		return nil, fmt.Errorf("%s: %w", origin, err)
 	}
 	if x == nil {
-		name := cfg.Name
-		if opt.Script != nil {
-			name = origin
-		}
-		if x, err = db.CreateExperiment(name, src); err != nil {
+		if x, err = db.CreateExperiment(origin, src); err != nil {
 			return nil, err
 		}
 	}
+	return start(db, x, exp, opt, f)
+}
+
+// start makes the engine for a stored experiment.
+func start(db *storage.DB, x *storage.Experiment, exp *engine.Experiment, opt engine.Options, f searchFlags) (*session, error) {
 	opt.Store = x
 	if f.simulate {
 		opt.Simulate = &engine.DefaultSimTime

@@ -106,11 +106,11 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("the session was not closed on SIGTERM")
 		}
-		if err := child.Wait(); err != nil {
-			t.Fatalf("cellar serve exited with %v after SIGTERM; stdout:\n%s", err, stdout)
+		if err := child.Wait(); child.ProcessState.ExitCode() != exitTerminated {
+			t.Fatalf("cellar serve exited with %v after SIGTERM, want status %d; stdout:\n%s", err, exitTerminated, stdout)
 		}
 		client.Close()
-		if want := "continue with cellar serve --db " + db + " --resume"; !strings.Contains(stdout.String(), want) {
+		if want := "continue with\n  cellar serve --db " + db + " --resume"; !strings.Contains(stdout.String(), want) {
 			t.Errorf("run %d printed %q, want %q", run, stdout.String(), want)
 		}
 		d, err := storage.OpenReadOnly(db, time.Second)

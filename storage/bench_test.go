@@ -135,3 +135,37 @@ func BenchmarkOpen(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheck measures cellar check (every page walked, every record decoded)
+// against the same baseline as BenchmarkOpen: one read of the file.
+func BenchmarkCheck(b *testing.B) {
+	n := 100000
+	if s := os.Getenv("CELLAR_BENCH_TRIALS"); s != "" {
+		n, _ = strconv.Atoi(strings.Split(s, ",")[0])
+	}
+	path := filepath.Join(b.TempDir(), "big.db")
+	db, err := Open(path, time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, _ := db.CreateExperiment("big", nil)
+	fill(b, x, n)
+	db.Close()
+	st, _ := os.Stat(path)
+	b.Logf("%d trials: %d MB", n, st.Size()>>20)
+	b.Run(fmt.Sprintf("trials=%d/read-file", n), func(b *testing.B) {
+		for b.Loop() {
+			f, _ := os.Open(path)
+			io.Copy(io.Discard, f)
+			f.Close()
+		}
+	})
+	b.Run(fmt.Sprintf("trials=%d/check", n), func(b *testing.B) {
+		for b.Loop() {
+			r, err := Check(path)
+			if err != nil || !r.OK() {
+				b.Fatal(err, r)
+			}
+		}
+	})
+}

@@ -13,7 +13,7 @@ import (
 	"syscall"
 
 	"cellar/engine"
-	"cellar/storage/internal/boltfile"
+	"cellar/internal/boltfile"
 )
 
 // image is what a page walk could read of a cellar file, without bbolt: check and

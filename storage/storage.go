@@ -102,6 +102,9 @@ func OpenMode(path string, timeout time.Duration, mode Mode) (*DB, error) {
 		return nil, fmt.Errorf("open %s: a directory, not a cellar database; give a file with --db", path)
 	case st.Size() == 0:
 		return nil, fmt.Errorf("open %s: the file is empty (0 bytes), not a cellar database; remove it or give another --db", path)
+	case mode != ReadOnly && st.Mode().Perm()&0o200 == 0:
+		// Root may write anyway; a read-only mode says the owner wants it kept.
+		return nil, fmt.Errorf("open %s: the file is read-only (%v); cellar writes only to files you can write (chmod u+w %s), and browses this one as it is", path, st.Mode().Perm(), path)
 	default:
 		// A quick look before bbolt maps the file: bbolt faults on a file shorter
 		// than its meta says, and panics on a damaged freelist.
