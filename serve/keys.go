@@ -47,6 +47,11 @@ func LoadKeys(path string) (Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authorized keys: %w", err)
 	}
+	return ParseKeys(raw, path)
+}
+
+// ParseKeys reads a keys file's contents as LoadKeys does; path names it in errors.
+func ParseKeys(raw []byte, path string) (Keys, error) {
 	var keys Keys
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)

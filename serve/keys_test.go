@@ -46,3 +46,25 @@ func TestLoadKeys(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func FuzzParseKeys(f *testing.F) {
+	s := newSigner(f)
+	f.Add([]byte(authorizedLine("operator", s, "alice")))
+	f.Add([]byte("# c\n\nrole=viewer,role=operator " + strings.TrimPrefix(authorizedLine("viewer", s, "x"), "role=viewer ")))
+	f.Add([]byte("role=viewer ssh-ed25519 AAAA\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		keys, err := ParseKeys(raw, "fuzz")
+		if err != nil {
+			return
+		}
+		// Every key read has a role, and is found again by itself.
+		for _, k := range keys {
+			if k.Role != Operator && k.Role != Viewer {
+				t.Fatalf("key on line %d has role %q", k.Line, k.Role)
+			}
+			if _, ok := keys.Lookup(k.Key); !ok {
+				t.Fatalf("key on line %d is not found by Lookup", k.Line)
+			}
+		}
+	})
+}

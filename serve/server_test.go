@@ -48,7 +48,7 @@ type rig struct {
 	stop     func() error // stops server and search; returns the search's error
 }
 
-func newSigner(t *testing.T) gossh.Signer {
+func newSigner(t testing.TB) gossh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

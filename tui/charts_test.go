@@ -279,3 +279,31 @@ func TestDashboardTakesTrialsOutOfOrder(t *testing.T) {
 		t.Errorf("dashboard:\n%s", v)
 	}
 }
+
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{"val_accuracy>=90 state!=failed origin=hand id<10", "a=>5", "=5", "x<=-1e308 seconds>0", "state>1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		terms, err := parseFilter(s)
+		if err != nil {
+			return
+		}
+		// What parses, written back, parses to the same conditions; and every trial
+		// can be matched against it.
+		var words []string
+		for _, c := range terms {
+			words = append(words, c.field+c.op+c.value)
+		}
+		again, err := parseFilter(strings.Join(words, " "))
+		if err != nil || len(again) != len(terms) {
+			t.Fatalf("%q parsed to %+v; written back it gives %+v, %v", s, terms, again, err)
+		}
+		for i := range terms {
+			if again[i].field != terms[i].field || again[i].op != terms[i].op || again[i].value != terms[i].value {
+				t.Fatalf("%q: condition %d is %+v, then %+v", s, i, terms[i], again[i])
+			}
+		}
+		matches(engine.Trial{ID: 3, State: engine.Done, Origin: "hand", Metrics: map[string]float64{"val_accuracy": 91}}, terms)
+	})
+}
