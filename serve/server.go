@@ -42,6 +42,9 @@ type Options struct {
 	Log *slog.Logger
 	// Limits bound what clients can hold of the server; zero fields take defaults.
 	Limits Limits
+	// beforeSession, when set (tests), runs as a session starts, inside the
+	// recovery middleware.
+	beforeSession func()
 }
 
 // Limits bound what clients can take of a server (soft-serve's are the model): a
@@ -132,6 +135,9 @@ func (s *Server) Attach(eng tui.Engine, exp *engine.Experiment, stop func(), his
 // tui runs the workbench for a session, built when the session starts.
 func (s *Server) tui(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
+		if s.opts.beforeSession != nil {
+			s.opts.beforeSession()
+		}
 		tui.SSHMiddleware(s.opts.Engine, s.opts.Exp, s.opts.Theme, s.session)(next)(sess)
 	}
 }

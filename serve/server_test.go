@@ -65,7 +65,10 @@ func authorizedLine(role string, s gossh.Signer, comment string) string {
 	return "role=" + role + " " + strings.TrimSpace(string(gossh.MarshalAuthorizedKey(s.PublicKey()))) + " " + comment + "\n"
 }
 
-func startRig(t *testing.T) *rig {
+func startRig(t *testing.T) *rig { return startRigWith(t, nil) }
+
+// startRigWith starts a rig whose server options set changes before it is built.
+func startRigWith(t *testing.T, set func(*Options)) *rig {
 	t.Helper()
 	dir := t.TempDir()
 	r := &rig{operator: newSigner(t), viewer: newSigner(t)}
@@ -99,8 +102,12 @@ func startRig(t *testing.T) *rig {
 	ran := make(chan error, 1)
 	go func() { ran <- r.eng.Run(ctx) }()
 	history := func() ([]engine.Trial, uint64, error) { return r.x.History(r.eng) }
-	r.srv, err = New(Options{Addr: "127.0.0.1:0", HostKey: filepath.Join(dir, "host_ed25519"), Keys: keys,
-		Engine: r.eng, Exp: exp, Theme: themes.Dark, Stop: cancel, History: history, DB: r.db})
+	opts := Options{Addr: "127.0.0.1:0", HostKey: filepath.Join(dir, "host_ed25519"), Keys: keys,
+		Engine: r.eng, Exp: exp, Theme: themes.Dark, Stop: cancel, History: history, DB: r.db}
+	if set != nil {
+		set(&opts)
+	}
+	r.srv, err = New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
