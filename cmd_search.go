@@ -96,15 +96,16 @@ func (f *searchFlags) setResume(resume string) error {
 
 // session is a search ready to run: its DB, stored experiment, built parts and engine.
 type session struct {
-	db  *storage.DB
-	x   *storage.Experiment
-	exp *engine.Experiment
-	eng *engine.Engine
+	db   *storage.DB
+	x    *storage.Experiment
+	exp  *engine.Experiment
+	eng  *engine.Engine
+	past *storage.SharedHistory
 }
 
 // history gives a TUI that starts after the search did, or on a resumed one, the
-// trials stored so far.
-func (s *session) history() ([]engine.Trial, uint64, error) { return s.x.History(s.eng) }
+// trials stored so far; every TUI of the search shares one copy.
+func (s *session) history() ([]engine.Trial, uint64, error) { return s.past.Trials() }
 
 // errFinished says a resumed experiment has nothing left to do.
 var errFinished = errors.New("the experiment has already finished")
@@ -272,7 +273,8 @@ func start(db *storage.DB, x *storage.Experiment, exp *engine.Experiment, opt en
 			opt.Simulate = &engine.DefaultSimTime
 		}
 	}
-	return &session{db: db, x: x, exp: exp, eng: engine.New(exp, opt)}, nil
+	eng := engine.New(exp, opt)
+	return &session{db: db, x: x, exp: exp, eng: eng, past: storage.NewSharedHistory(x, eng)}, nil
 }
 
 func runSearch(cmd *cobra.Command, f searchFlags) error {

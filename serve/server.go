@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,14 +81,15 @@ func (l Limits) withDefaults() Limits {
 
 // Server is the SSH server of one running search.
 type Server struct {
-	opts     Options
-	srv      *ssh.Server
-	ln       net.Listener
-	sessions atomic.Int64
-	conns    atomic.Int64
-	closed   atomic.Bool
-	wg       sync.WaitGroup // sessions still running their program
-	failures *failures
+	opts      Options
+	srv       *ssh.Server
+	ln        net.Listener
+	sessions  atomic.Int64
+	conns     atomic.Int64
+	closed    atomic.Bool
+	wg        sync.WaitGroup // sessions still running their program
+	failures  *failures
+	releasing atomic.Bool
 }
 
 // New builds the server. The host key at opts.HostKey is read, or generated and
@@ -230,8 +232,21 @@ func (s *Server) session(sess ssh.Session) (tui.SessionOptions, bool) {
 		<-sess.Context().Done()
 		s.opts.Log.Info("session ended", "user", who, "sessions", s.sessions.Add(-1))
 		s.wg.Done()
+		s.releaseMemory()
 	}()
 	return tui.SessionOptions{Viewer: k.Role == Viewer, Who: who, User: sess.User(), Stop: s.opts.Stop, History: s.opts.History, DB: s.opts.DB}, true
+}
+
+// releaseMemory gives what closed sessions held (models, renderers, buffers) back to
+// the system once their programs have wound down, rather than minutes later when the
+// runtime's scavenger gets to it. Sessions closing together share one call.
+func (s *Server) releaseMemory() {
+	if s.releasing.CompareAndSwap(false, true) {
+		time.AfterFunc(time.Second, func() {
+			s.releasing.Store(false)
+			debug.FreeOSMemory()
+		})
+	}
 }
 
 // Sessions is the number of sessions attached now.

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
+	"weak"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -524,6 +526,50 @@ func (x *Experiment) History(eng *engine.Engine) ([]engine.Trial, uint64, error)
 	defer rd.Close()
 	trials, err := rd.Trials()
 	return trials, seq, err
+}
+
+// SharedHistory is an experiment's history read once and shared read-only by every
+// caller that wants it at the same time (the SSH sessions of one search): each
+// session once decoded every trial for itself, about 1 KB a trial, so a finished
+// 100,000-trial search cost ~100 MB a session. The cache holds the trials weakly:
+// once no caller holds them any more (sessions fold them into their views and drop
+// them), the memory goes back; the next caller reads again. It is also read again
+// when the engine has published events since.
+type SharedHistory struct {
+	x     *Experiment
+	eng   *engine.Engine
+	mu    sync.Mutex
+	first weak.Pointer[engine.Trial] // the first trial of the shared slice
+	n     int
+	seq   uint64
+}
+
+// NewSharedHistory shares x's history as eng, the engine storing into it, goes on.
+func NewSharedHistory(x *Experiment, eng *engine.Engine) *SharedHistory {
+	return &SharedHistory{x: x, eng: eng}
+}
+
+// Trials returns the history as History does. The slice is shared: callers must not
+// change it or the trials in it.
+func (h *SharedHistory) Trials() ([]engine.Trial, uint64, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p := h.first.Value(); p != nil {
+		current := false
+		h.eng.Committed(func(last uint64) error { current = last == h.seq; return nil })
+		if current {
+			return unsafe.Slice(p, h.n), h.seq, nil
+		}
+	}
+	trials, seq, err := h.x.History(h.eng)
+	if err != nil {
+		return nil, 0, err
+	}
+	h.first, h.n, h.seq = weak.Pointer[engine.Trial]{}, len(trials), seq
+	if len(trials) > 0 {
+		h.first = weak.Make(&trials[0])
+	}
+	return trials[:len(trials):len(trials)], seq, nil
 }
 
 // Journal returns the experiment's journal, oldest entry first: empty for an

@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"context"
 	"errors"
+	"runtime"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -237,4 +239,44 @@ func TestTrialsAfterPages(t *testing.T) {
 		b.Put(key(77), []byte("{}"))
 		return b.Put(key(40), []byte("{}"))
 	})
+}
+
+func TestSharedHistoryIsOneCopyWhileHeld(t *testing.T) {
+	db, _ := openTemp(t)
+	x, _ := db.CreateExperiment("h", []byte("name: h\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 40}\n"))
+	cfg, err := engine.ParseConfig([]byte("name: h\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 40}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := engine.Build(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(exp, engine.Options{Store: x})
+	if err := eng.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := NewSharedHistory(x, eng)
+	a, seqA, err := h.Trials()
+	if err != nil || len(a) != 40 {
+		t.Fatalf("%d trials, %v", len(a), err)
+	}
+	b, seqB, _ := h.Trials()
+	if &a[0] != &b[0] || seqA != seqB {
+		t.Fatal("two readers at once got two copies")
+	}
+	// Appending to one reader's slice must not write into the other's.
+	a = append(a, engine.Trial{ID: 99})
+	if len(b) != 40 || &a[0] == &b[0] {
+		t.Fatal("a reader's append reached the shared trials")
+	}
+	// Once nobody holds them, they go: the next reader reads again.
+	a, b = nil, nil
+	runtime.GC()
+	if h.first.Value() != nil {
+		t.Fatal("the shared trials outlive their last reader")
+	}
+	if c, _, _ := h.Trials(); len(c) != 40 {
+		t.Fatalf("re-read %d trials", len(c))
+	}
 }

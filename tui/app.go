@@ -255,11 +255,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.notice = "past trials not shown: " + msg.err.Error()
 		}
-		past := make([]engine.Event, len(msg.trials))
-		for i, t := range msg.trials {
-			past[i] = engine.Event{Kind: engine.TrialFinished, Trial: t}
-		}
-		m.dashboard.Apply(past)
+		m.dashboard.ApplyHistory(msg.trials)
 		m.historyIn, m.covered = true, msg.seq
 		m.apply(m.held)
 		m.held = nil

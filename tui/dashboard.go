@@ -122,16 +122,41 @@ func (d *Dashboard) Apply(events []engine.Event) {
 		if ev.Kind == engine.LearnerReport && ev.Report != nil {
 			d.learn.add(*ev.Report)
 		}
-		if ev.Kind == engine.TrialFinished && ev.Trial.Final() {
-			d.recent = append(d.recent, ev.Trial)
-			d.rungs.add(ev.Trial)
-			if ev.Trial.State == engine.Done {
-				v, ok := ev.Trial.Metrics[d.obj.Name]
-				d.addPoint(point{id: ev.Trial.ID, v: v, ok: ok})
-				d.addToFront(ev.Trial.Metrics)
-			}
+		if ev.Kind == engine.TrialFinished {
+			d.addTrial(&ev.Trial)
 		}
 	}
+	d.trimRecent()
+}
+
+// ApplyHistory takes the trials finished before this view began. They may be shared
+// with other views (SSH sessions): they are read, never changed or kept whole.
+func (d *Dashboard) ApplyHistory(trials []engine.Trial) {
+	for i := range trials {
+		d.addTrial(&trials[i])
+		if len(d.recent) > 2*recentKept {
+			d.trimRecent()
+		}
+	}
+	d.trimRecent()
+}
+
+// addTrial takes one finished trial.
+func (d *Dashboard) addTrial(t *engine.Trial) {
+	if !t.Final() {
+		return
+	}
+	d.recent = append(d.recent, *t)
+	d.rungs.add(*t)
+	if t.State == engine.Done {
+		v, ok := t.Metrics[d.obj.Name]
+		d.addPoint(point{id: t.ID, v: v, ok: ok})
+		d.addToFront(t.Metrics)
+	}
+}
+
+// trimRecent keeps the newest recentKept trials.
+func (d *Dashboard) trimRecent() {
 	if over := len(d.recent) - recentKept; over > 0 {
 		d.recent = append(d.recent[:0], d.recent[over:]...)
 	}
