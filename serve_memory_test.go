@@ -185,4 +185,3 @@ func TestServeMemoryPerSession(t *testing.T) {
 		t.Errorf("after the sessions closed the server holds %.0f MB of its own, %.0f more than before them", after.anon, after.anon-base.anon)
 	}
 }
-

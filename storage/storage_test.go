@@ -3,9 +3,9 @@ package storage
 import (
 	"context"
 	"errors"
-	"runtime"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
