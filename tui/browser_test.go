@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"cellar/engine"
+	"cellar/internal/damage"
 	"cellar/storage"
 	"cellar/themes"
 )
@@ -302,5 +304,26 @@ func TestBrowserLoadsInChunks(t *testing.T) {
 	drive(b, b.more())
 	if !b.exp.loaded || len(b.exp.trials) != 2345 {
 		t.Errorf("after the retry: %d trials", len(b.exp.trials))
+	}
+}
+
+func TestBrowserShowsDamageWithWhatToRun(t *testing.T) {
+	base := searchedDB(t)
+	for i, d := range damage.Corpus(t, base) {
+		dir := filepath.Join(t.TempDir(), strconv.Itoa(i))
+		os.Mkdir(dir, 0o700)
+		path := d.Make(t, dir)
+		b := NewBrowser(path, themes.Dark, plain())
+		drive(b, b.Init()) // a panic here fails the test: the browser never crashes
+		v := b.View()
+		if !d.Pages {
+			continue // byte flips may miss every page header; a read-only file opens
+		}
+		if !strings.Contains(v, "cannot open") {
+			t.Errorf("%s: the browser does not say it cannot open the file:\n%s", d.Name, v)
+		}
+		if strings.Contains(v, "damaged") && !strings.Contains(strings.Join(strings.Fields(v), " "), "cellar check") {
+			t.Errorf("%s: the error does not say what to run:\n%s", d.Name, v)
+		}
 	}
 }
