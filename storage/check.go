@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"cellar/engine"
@@ -28,8 +30,14 @@ type image struct {
 }
 
 type expImage struct {
-	id         uint64
-	fields     map[string][]byte // config, name, created, checkpoint
+	id     uint64
+	fields map[string][]byte // config, name, created, checkpoint
+	// stored are the ids of the trial records found, readable those that decode
+	// under their own id; undecodable says why the others do not.
+	stored, readable map[uint64]bool
+	undecodable      map[uint64]string
+	// trials holds the readable records themselves, when the image is read for
+	// salvage (check needs only the verdicts: a 1M-trial file is 1 GB).
 	trials     map[uint64][]byte
 	journal    map[uint64][]byte
 	journalSeq uint64
@@ -37,9 +45,41 @@ type expImage struct {
 	damaged bool
 }
 
+func newExpImage(id uint64) *expImage {
+	return &expImage{id: id, fields: map[string][]byte{}, stored: map[uint64]bool{}, readable: map[uint64]bool{},
+		undecodable: map[uint64]string{}, trials: map[uint64][]byte{}, journal: map[uint64][]byte{}}
+}
+
+// decodeTrial says why a trial record stored under id is not readable ("" if it is).
+func decodeTrial(id uint64, raw []byte) string {
+	var t engine.Trial
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return fmt.Sprintf("does not decode: %v", err)
+	}
+	if t.ID != id {
+		return fmt.Sprintf("the record says id %d", t.ID)
+	}
+	return ""
+}
+
+// record takes the verdict on one trial record; keep keeps a readable one's bytes.
+func (x *expImage) record(id uint64, raw []byte, problem string, keep bool) {
+	x.stored[id] = true
+	if problem != "" {
+		x.undecodable[id] = problem
+		return
+	}
+	x.readable[id] = true
+	if keep {
+		x.trials[id] = raw
+	}
+}
+
 // readImage walks path's pages under a shared lock (a search that holds the file
-// makes it fail as in use) and sorts what it reads into cellar's layout.
-func readImage(path string) (*image, error) {
+// makes it fail as in use) and sorts what it reads into cellar's layout. Trial
+// records are decoded as they are read, on every core; keep keeps the readable ones'
+// bytes (salvage).
+func readImage(path string, keep bool) (*image, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -74,11 +114,31 @@ func readImage(path string) (*image, error) {
 		id := binary.BigEndian.Uint64(path[1])
 		x := im.exps[id]
 		if x == nil {
-			x = &expImage{id: id, fields: map[string][]byte{}, trials: map[uint64][]byte{}, journal: map[uint64][]byte{}}
+			x = newExpImage(id)
 			im.exps[id] = x
 		}
 		return x
 	}
+	type job struct {
+		x   *expImage
+		id  uint64
+		raw []byte
+	}
+	jobs := make(chan job, 1024)
+	var mu sync.Mutex // guards the experiments' maps against the decoders
+	var decoders sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		decoders.Go(func() {
+			for j := range jobs {
+				problem := decodeTrial(j.id, j.raw)
+				mu.Lock()
+				j.x.record(j.id, j.raw, problem, keep)
+				mu.Unlock()
+			}
+		})
+	}
+	// The walk's callbacks run in this goroutine; the decoders write only the trial
+	// maps (stored, readable, undecodable, trials), which the walk never touches.
 	im.problems = bf.Walk(boltfile.Visitor{
 		Bucket: func(path [][]byte, seq uint64) {
 			switch {
@@ -107,13 +167,15 @@ func readImage(path string) (*image, error) {
 				switch {
 				case x == nil:
 				case bytes.Equal(path[2], bucketTrials):
-					x.trials[binary.BigEndian.Uint64(k)] = bytes.Clone(v)
+					jobs <- job{x, binary.BigEndian.Uint64(k), bytes.Clone(v)}
 				case bytes.Equal(path[2], bucketJournal):
 					x.journal[binary.BigEndian.Uint64(k)] = bytes.Clone(v)
 				}
 			}
 		},
 	})
+	close(jobs)
+	decoders.Wait()
 	for _, p := range im.problems {
 		if x := exp(p.Bucket); x != nil {
 			x.damaged = true
@@ -164,11 +226,16 @@ func (r *Report) OK() bool {
 // schema, every record decodes, trials sit under their ids, the checkpoint's trials
 // are all stored, the journal's entries run 1..N). It never writes to the file.
 func Check(path string) (*Report, error) {
-	im, err := readImage(path)
+	im, err := readImage(path, false)
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Path: path}
+	return im.report(), nil
+}
+
+// report checks what the image holds.
+func (im *image) report() *Report {
+	r := &Report{Path: im.path}
 	for _, p := range im.problems {
 		r.Pages = append(r.Pages, p.String())
 	}
@@ -187,7 +254,7 @@ func Check(path string) (*Report, error) {
 	for _, id := range slices.Sorted(maps.Keys(im.exps)) {
 		r.Experiments = append(r.Experiments, im.exps[id].check(im.expSeq))
 	}
-	return r, nil
+	return r
 }
 
 // check checks one experiment; the trials it counts readable are those salvage keeps.
@@ -208,14 +275,17 @@ func (x *expImage) check(expSeq uint64) ExperimentReport {
 	if _, ok := x.fields[string(keyName)]; !ok {
 		bad("name: missing")
 	}
-	readable := x.readableTrials(bad)
+	for _, id := range slices.Sorted(maps.Keys(x.undecodable)) {
+		bad("trial %d: %s", id, x.undecodable[id])
+	}
+	readable := x.readable
 	r.Readable = len(readable)
 	cp, err := x.checkpoint()
 	switch {
 	case err != nil:
 		bad("checkpoint: %v", err)
-	case cp == nil && len(x.trials) > 0:
-		bad("checkpoint: missing, but %d trials are stored", len(x.trials))
+	case cp == nil && len(x.stored) > 0:
+		bad("checkpoint: missing, but %d trials are stored", len(x.stored))
 	case cp != nil:
 		r.Resumable = true
 		pending := map[uint64]bool{}
@@ -227,7 +297,7 @@ func (x *expImage) check(expSeq uint64) ExperimentReport {
 				r.Lost = append(r.Lost, id)
 			}
 		}
-		for _, id := range slices.Sorted(maps.Keys(x.trials)) {
+		for _, id := range slices.Sorted(maps.Keys(x.stored)) {
 			if id >= cp.NextID {
 				bad("trial %d stored, but the checkpoint's next id is %d", id, cp.NextID)
 			}
@@ -257,25 +327,6 @@ func (x *expImage) check(expSeq uint64) ExperimentReport {
 		bad("journal: %d entries readable, its sequence says %d", n, x.journalSeq)
 	}
 	return r
-}
-
-// readableTrials decodes every stored trial; those that decode and carry their key's
-// id are readable.
-func (x *expImage) readableTrials(bad func(string, ...any)) map[uint64]engine.Trial {
-	out := map[uint64]engine.Trial{}
-	for _, id := range slices.Sorted(maps.Keys(x.trials)) {
-		var t engine.Trial
-		if err := json.Unmarshal(x.trials[id], &t); err != nil {
-			bad("trial %d: does not decode: %v", id, err)
-			continue
-		}
-		if t.ID != id {
-			bad("trial %d: the record says id %d", id, t.ID)
-			continue
-		}
-		out[id] = t
-	}
-	return out
 }
 
 func (x *expImage) checkpoint() (*engine.Checkpoint, error) {

@@ -205,8 +205,10 @@ func FuzzTrialRecord(f *testing.F) {
 	cp, _ := json.Marshal(engine.Checkpoint{NextID: 4, Pending: []engine.Pending{{ID: 3}}, Strategy: []byte("{}")})
 	f.Add(tr, cp)
 	f.Fuzz(func(t *testing.T, trial, checkpoint []byte) {
-		x := &expImage{id: 1, fields: map[string][]byte{string(keyCheckpoint): checkpoint, string(keyName): []byte("f")},
-			trials: map[uint64][]byte{3: trial}, journal: map[uint64][]byte{1: trial}, journalSeq: 1}
+		x := newExpImage(1)
+		x.fields[string(keyCheckpoint)], x.fields[string(keyName)] = checkpoint, []byte("f")
+		x.journal[1], x.journalSeq = trial, 1
+		x.record(3, trial, decodeTrial(3, trial), true)
 		r := x.check(1)
 		// A record counted readable is one a reader decodes, under its id.
 		if r.Readable == 1 {

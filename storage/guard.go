@@ -41,9 +41,9 @@ func precheck(path string) error {
 // damaged page, and nothing is written to a file that failed it. A damaged meta
 // page fails it too: bbolt would quietly read the transaction before, and the trials
 // of the last commit would seem never to have been (salvage copies that state, and
-// says so). Records are not decoded here: that costs 14x the walk on a 1M-trial file
-// (BenchmarkCheck against BenchmarkOpen); readers decode what they read and name a
-// corrupt record.
+// says so). Records are not decoded here: on a 1M-trial file that takes 3.2 s, the
+// walk 0.59 s (BenchmarkCheck, BenchmarkOpen); readers decode what they read and
+// name a corrupt record.
 func verify(path string) error {
 	bf, err := boltfile.Open(path)
 	if err != nil {

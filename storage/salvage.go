@@ -31,14 +31,11 @@ func Salvage(src, dst string) (*SalvageReport, error) {
 	if _, err := os.Stat(dst); err == nil {
 		return nil, fmt.Errorf("%s exists; salvage writes a new file only", dst)
 	}
-	im, err := readImage(src)
+	im, err := readImage(src, true)
 	if err != nil {
 		return nil, err
 	}
-	report, err := Check(src)
-	if err != nil {
-		return nil, err
-	}
+	report := im.report()
 	out := &SalvageReport{Check: report, Copied: map[uint64]int{}}
 	db, err := Open(dst, time.Second)
 	if err != nil {
@@ -106,7 +103,7 @@ func (x *expImage) copyTo(exps *bolt.Bucket) (int, []string, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	readable := x.readableTrials(func(string, ...any) {})
+	readable := x.readable
 	for _, id := range slices.Sorted(maps.Keys(readable)) {
 		if err := tb.Put(key(id), x.trials[id]); err != nil {
 			return 0, nil, err
