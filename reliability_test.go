@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -312,4 +314,87 @@ parallelism: 2
 	}
 	sameSearch(t, storedTrials(t, db), storedTrials(t, ref), "val_accuracy", "test_accuracy")
 	t.Logf("reliability: training search, %d kills, trials stored at each kill %v, lost 0, duplicated 0", len(at), at)
+}
+
+func TestExitCodes(t *testing.T) {
+	registerSlowTable()
+	defer func() { extraEvaluators = nil }()
+	exp := tableExp(t, "slowtable", 100000, 2, ", delay: 20ms")
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, exitInterrupted}, {syscall.SIGTERM, exitTerminated}} {
+		db := filepath.Join(t.TempDir(), "x.db")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"search", "-c", exp, "--db", db, "--no-progress", "--events"}, "\x1f"))
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Signal once the search has stored a trial (--events prints it then).
+		sc := bufio.NewScanner(stdout)
+		if !sc.Scan() {
+			t.Fatal("the search printed no trial")
+		}
+		cmd.Process.Signal(tc.sig)
+		var out strings.Builder
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+		}
+		cmd.Wait()
+		if got := cmd.ProcessState.ExitCode(); got != tc.code {
+			t.Errorf("%v: exit %d, want %d", tc.sig, got, tc.code)
+		}
+		if !strings.Contains(out.String(), "cellar search --db "+db+" --resume 1") {
+			t.Errorf("%v: no resume hint in %q", tc.sig, out.String())
+		}
+	}
+	// Finished: 0. Failed (a bad config): 1, with the error on stderr.
+	done := tableExp(t, "table", 5, 1, "")
+	if r := runChild(t, "search", "-c", done, "--db", filepath.Join(t.TempDir(), "d.db"), "--no-progress"); r.code != 0 {
+		t.Errorf("a finished search exits %d:\n%s", r.code, r.stderr)
+	}
+	bad := writeExp(t, "name: x\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 1.5}\n")
+	if r := runChild(t, "search", "-c", bad, "--db", filepath.Join(t.TempDir(), "b.db")); r.code != exitFailed || !strings.Contains(r.stderr, "budget.trials: 1.5 is not a whole number") {
+		t.Errorf("a failed search exits %d: %s", r.code, r.stderr)
+	}
+}
+
+func TestFailedStartsLeaveNoDatabase(t *testing.T) {
+	dir := t.TempDir()
+	exp := tableExp(t, "table", 5, 1, "")
+	keys := filepath.Join(dir, "keys")
+	os.WriteFile(keys, []byte("role=viewer ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBk5dBbZk6Kq/4wJ4h+2hG0mD6VOe1tJmNZ3CJpp3vT4 t@x\n"), 0o600)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	badHost := filepath.Join(dir, "badhost")
+	os.WriteFile(badHost, []byte("not a key"), 0o600)
+	db := filepath.Join(dir, "never.db")
+	for _, args := range [][]string{
+		{"serve", "-c", exp, "--db", db, "--ssh", busy.Addr().String(), "--authorized-keys", keys, "--host-key", filepath.Join(dir, "host")},
+		{"serve", "-c", exp, "--db", db, "--ssh", "127.0.0.1:0", "--authorized-keys", keys, "--host-key", badHost},
+		{"search", "--resume", "1", "--db", db},
+		{"search", "-c", writeExp(t, "name: x\nspace: nb201\nstrategy: regevo\nevaluator: {name: table, path: /nonexistent.csv}\nbudget: {trials: 3}\n"), "--db", db},
+		{"fork", "--db", db, "--exp", "1", "--at", "2"},
+	} {
+		r := runChild(t, args...)
+		if r.code != exitFailed || r.crashed() {
+			t.Errorf("cellar %s: exit %d:\n%s", strings.Join(args, " "), r.code, r.stderr)
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Fatalf("cellar %s failed, yet left %s behind", strings.Join(args, " "), db)
+		}
+	}
+	// On an existing DB, a failed serve adds no experiment.
+	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	before := damage.Hash(t, db)
+	r := runChild(t, "serve", "-c", exp, "--db", db, "--ssh", busy.Addr().String(), "--authorized-keys", keys, "--host-key", filepath.Join(dir, "host"))
+	if r.code != exitFailed || damage.Hash(t, db) != before {
+		t.Fatalf("a serve on a port in use exits %d and changed the DB: %v", r.code, damage.Hash(t, db) != before)
+	}
 }

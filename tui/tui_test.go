@@ -301,3 +301,22 @@ func TestDashboardShowsRungCorrelations(t *testing.T) {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// Ctrl-C in the UI is the terminal's interrupt: the program ends as interrupted (the
+// command then exits 130); q quits (exit 0).
+func TestCtrlCInterruptsAndQQuits(t *testing.T) {
+	for _, tc := range []struct {
+		key  tea.KeyMsg
+		want tea.Msg
+	}{{tea.KeyMsg{Type: tea.KeyCtrlC}, tea.InterruptMsg{}}, {keyMsg("q"), tea.QuitMsg{}}} {
+		eng, exp := newSearch(t, 10, 0)
+		m := New(eng, exp, themes.Light, plain())
+		_, cmd := m.Update(tc.key)
+		if cmd == nil {
+			t.Fatalf("%s: no command", tc.key)
+		}
+		if got := cmd(); got != tc.want {
+			t.Errorf("%s: %T, want %T", tc.key, got, tc.want)
+		}
+	}
+}
