@@ -134,23 +134,8 @@ func yamlFields(t reflect.Type) map[string]bool {
 	if t.Kind() != reflect.Struct {
 		return out
 	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := f.Tag.Get("yaml")
-		name, opts, _ := strings.Cut(tag, ",")
-		if strings.Contains(opts, "inline") {
-			for k := range yamlFields(f.Type) {
-				out[k] = true
-			}
-			continue
-		}
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		out[name] = true
+	for k := range fieldTypes(t) {
+		out[k] = true
 	}
 	return out
 }
