@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -50,11 +52,42 @@ func verify(path string) error {
 		return damaged(path, err.Error())
 	}
 	defer bf.Close()
-	problems := bf.Walk(boltfile.Visitor{})
-	if len(problems) == 0 {
+	state, known := fileState(path, bf.Meta)
+	if known && wasVerified(path, state) {
 		return nil
 	}
-	return damaged(path, summarize(problems))
+	problems := bf.Walk(boltfile.Visitor{})
+	if len(problems) > 0 {
+		return damaged(path, summarize(problems))
+	}
+	if known {
+		verified.Store(path, state)
+	}
+	return nil
+}
+
+// verified remembers, by path, the state of each file this process last walked
+// whole and found sound. The browser opens a file again for every chunk it reads; a
+// file no transaction has changed since (same inode, size, mtime and meta txid) is
+// not walked again.
+var verified sync.Map
+
+type walkedState struct {
+	ino, size, txid uint64
+	mtime           int64
+}
+
+func fileState(path string, m boltfile.Meta) (walkedState, bool) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return walkedState{}, false
+	}
+	return walkedState{ino: st.Ino, size: uint64(st.Size), txid: m.Txid, mtime: st.Mtim.Nano()}, true
+}
+
+func wasVerified(path string, s walkedState) bool {
+	v, ok := verified.Load(path)
+	return ok && v.(walkedState) == s
 }
 
 // summarize says the first few problems and how many there are.

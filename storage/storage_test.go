@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"cellar/engine"
+	"cellar/internal/boltfile"
 )
 
 func openTemp(t *testing.T) (*DB, string) {
@@ -279,4 +280,37 @@ func TestSharedHistoryIsOneCopyWhileHeld(t *testing.T) {
 	if c, _, _ := h.Trials(); len(c) != 40 {
 		t.Fatalf("re-read %d trials", len(c))
 	}
+}
+
+func TestAFileChangedSinceItsLastWalkIsWalkedAgain(t *testing.T) {
+	db, path := openTemp(t)
+	x, _ := db.CreateExperiment("e", []byte("name: e\n"))
+	x.Commit([]engine.Trial{{ID: 1, State: engine.Done}}, engine.Checkpoint{NextID: 2})
+	db.Close()
+	ro, err := OpenReadOnly(path, time.Second) // walked and remembered
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro.Close()
+	// Damage the root page without changing the file's size.
+	bf, err := boltfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, root := bf.Meta.PageSize, int(bf.Meta.Root)
+	bf.Close()
+	raw, _ := os.ReadFile(path)
+	clear(raw[root*ps : (root+1)*ps])
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ro, err := OpenReadOnly(path, time.Second); err == nil {
+		ro.Close()
+		t.Fatal("a file damaged after its last walk opened as sound")
+	}
+	reopen, err := Open(filepath.Join(t.TempDir(), "other.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*db = *reopen
 }
