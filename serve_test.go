@@ -18,6 +18,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"cellar/serve"
 	"cellar/storage"
 )
 
@@ -149,5 +150,14 @@ func TestServeRefusesBadKeyFiles(t *testing.T) {
 	os.WriteFile(bad, []byte("# ok\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFzT4b2u0i5vNUfYl1a3Xh1C2hQW1X8bH8bXk7r1j0cT bob\n"), 0o600)
 	if out, err := cellar(t, "serve", "--authorized-keys", bad, "--db", filepath.Join(t.TempDir(), "x.db")); err == nil || !strings.Contains(out+err.Error(), bad+":2: key SHA256:") {
 		t.Errorf("a key without a role: %v\n%s", err, out)
+	}
+}
+
+func TestServeListensOnLoopbackByDefault(t *testing.T) {
+	if got := newServeCmd().Flags().Lookup("ssh").DefValue; got != "127.0.0.1:2222" {
+		t.Fatalf("--ssh defaults to %q; the server must not open to the network unless asked", got)
+	}
+	if hint := serveHint("my db.db", 3, serve.Options{Addr: "127.0.0.1:2222", KeysPath: "keys", HostKey: "host"}); hint != "cellar serve --db 'my db.db' --resume 3 --ssh 127.0.0.1:2222 --authorized-keys keys --host-key host" {
+		t.Fatalf("resume hint %q", hint)
 	}
 }

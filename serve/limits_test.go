@@ -156,3 +156,28 @@ func TestAPanicEndsOnlyItsSession(t *testing.T) {
 		t.Fatal("the second session shows the first one's panic")
 	}
 }
+
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	r := startRigWith(t, func(o *Options) { o.Limits.Idle = 300 * time.Millisecond })
+	// Authenticated, then silent: no session, no traffic either way.
+	c, err := r.dial(gossh.PublicKeys(r.viewer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("an idle connection was never closed")
+	}
+	eventually(t, "the server lets go of it", func() bool { return r.srv.Conns() == 0 })
+}
+
+func TestDefaultLimits(t *testing.T) {
+	l := Limits{}.withDefaults()
+	if l.Handshake != 10*time.Second || l.Idle != 30*time.Minute || l.Conns != 32 || l.FailedAuth != 20 || l.FailWindow != 5*time.Minute {
+		t.Fatalf("defaults %+v", l)
+	}
+}
