@@ -234,7 +234,20 @@ func (s *Server) session(sess ssh.Session) (tui.SessionOptions, bool) {
 		s.wg.Done()
 		s.releaseMemory()
 	}()
-	return tui.SessionOptions{Viewer: k.Role == Viewer, Who: who, User: sess.User(), Stop: s.opts.Stop, History: s.opts.History, DB: s.opts.DB}, true
+	return tui.SessionOptions{Viewer: k.Role == Viewer, Who: who, User: sess.User(), Stop: s.opts.Stop, History: s.history(), DB: s.opts.DB}, true
+}
+
+// history is the session's history function: reading a long history leaves the
+// records it decoded behind as garbage (about 1.5 KB a trial), given back to the
+// system once the session has folded the trials into its view.
+func (s *Server) history() func() ([]engine.Trial, uint64, error) {
+	if s.opts.History == nil {
+		return nil
+	}
+	return func() ([]engine.Trial, uint64, error) {
+		defer s.releaseMemory()
+		return s.opts.History()
+	}
 }
 
 // releaseMemory gives what closed sessions held (models, renderers, buffers) back to
