@@ -268,7 +268,7 @@ budget: {trials: 40}
 		{[]string{"trials", "--db", filepath.Join(t.TempDir(), "none.db")}, "no such file"},
 		{[]string{"search", "--db", db}, "-c exp.yaml"},
 		{[]string{"search", "-c", filepath.Join(t.TempDir(), "none.yaml"), "--db", db}, "no such file"},
-		{[]string{"search", "-c", writeExp(t, "name: x\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 1}\nseeds: 3\n"), "--db", db}, "field seeds not found"},
+		{[]string{"search", "-c", writeExp(t, "name: x\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 1}\nseeds: 3\n"), "--db", db}, "line 6: seeds: unknown key; did you mean seed?"},
 		{[]string{"search", "--db", db, "--resume", "5"}, "no experiment 5"},
 		{[]string{"search", "--db", db, "--resume", "1", "-c", writeExp(t, "name: other\n")}, "differs from the config stored"},
 	} {

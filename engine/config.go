@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"sort"
 	"strings"
 	"time"
 
@@ -40,6 +39,9 @@ type Config struct {
 type Component struct {
 	Name string
 	node *yaml.Node // the whole mapping, name included; nil when absent
+	// key is where the component sits in the experiment ("strategy"), for errors;
+	// its name when unset.
+	key string
 }
 
 // Label names the component with its options, for reports: "regevo" or
@@ -101,43 +103,17 @@ func (c Component) Decode(dst any) error {
 	if c.node == nil {
 		return nil
 	}
-	known := yamlFields(reflect.TypeOf(dst).Elem())
-	for i := 0; i+1 < len(c.node.Content); i += 2 {
-		k := c.node.Content[i]
-		if k.Value == "name" {
-			continue
-		}
-		if !known[k.Value] {
-			names := make([]string, 0, len(known))
-			for n := range known {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			if len(names) == 0 {
-				return fmt.Errorf("line %d: %s takes no options; %q is not one", k.Line, c.Name, k.Value)
-			}
-			return fmt.Errorf("line %d: %s has no option %q (it takes: %s)", k.Line, c.Name, k.Value, strings.Join(names, ", "))
-		}
+	path := c.key
+	if path == "" {
+		path = c.Name
 	}
-	if err := wholeNumbers(c.node, reflect.TypeOf(dst), c.Name); err != nil {
+	if err := (checker{skip: "name", label: strings.TrimSpace(c.key + " " + c.Name)}).check(c.node, reflect.TypeOf(dst), path); err != nil {
 		return err
 	}
 	if err := c.node.Decode(dst); err != nil {
 		return fmt.Errorf("%s options: %w", c.Name, err)
 	}
 	return nil
-}
-
-// yamlFields lists the yaml keys of a struct type, following inline embeddings.
-func yamlFields(t reflect.Type) map[string]bool {
-	out := map[string]bool{}
-	if t.Kind() != reflect.Struct {
-		return out
-	}
-	for k := range fieldTypes(t) {
-		out[k] = true
-	}
-	return out
 }
 
 // Objective is one metric to optimise. The first objective is the one single-objective
@@ -163,9 +139,21 @@ type Budget struct {
 
 // ParseConfig reads and checks an experiment. Errors name the line and the key.
 func ParseConfig(src []byte) (*Config, error) {
+	// Every key and number is checked on the node tree first, so that errors name
+	// keys (with their path and the nearest known key), never Go types.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind == 0 {
+		return nil, errors.New("the experiment is empty")
+	}
+	var c Config
+	if err := strict(&doc, reflect.TypeOf(c), ""); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
-	var c Config
 	if err := dec.Decode(&c); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the experiment is empty")
@@ -176,13 +164,7 @@ func ParseConfig(src []byte) (*Config, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("the experiment holds more than one YAML document")
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, err
-	}
-	if err := wholeNumbers(&doc, reflect.TypeOf(c), ""); err != nil {
-		return nil, err
-	}
+	c.Space.key, c.Strategy.key, c.Evaluator.key = "space", "strategy", "evaluator"
 	if err := c.check(); err != nil {
 		return nil, err
 	}

@@ -270,7 +270,7 @@ func TestCascadeConfigErrors(t *testing.T) {
 		{`{name: cascade, rungs: [{name: sorcery}, {name: table, path: ` + path + `}]}`, `rungs[0]: unknown evaluator "sorcery"`},
 		{`{name: cascade, rungs: [{name: params, rank: [accuracy]}, {name: table, path: ` + path + `}]}`, "ranks by accuracy, which it does not give"},
 		{`{name: cascade, rungs: [{name: params, rank: [params:up]}, {name: table, path: ` + path + `}]}`, `rank: "params:up"`},
-		{`{name: cascade, rungs: [{name: params, depth: 3}, {name: table, path: ` + path + `}]}`, `"depth"`},
+		{`{name: cascade, rungs: [{name: params, depth: 3}, {name: table, path: ` + path + `}]}`, `params.depth: unknown key (params takes no options)`},
 	} {
 		cfg, err := ParseConfig([]byte("space: nb201\nstrategy: random\nbudget: {trials: 5}\nevaluator: " + c.evaluator))
 		if err == nil {

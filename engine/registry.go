@@ -179,7 +179,7 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (*Experiment, error) {
 	base, err := ExperimentSpace(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("space: %w", err)
+		return nil, within("space", err)
 	}
 	space, limits, err := constrain(cfg, base)
 	if err != nil {
@@ -187,14 +187,14 @@ func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (
 	}
 	strat, err := BuildStrategy(cfg.Strategy, space, cfg.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("strategy: %w", err)
+		return nil, within("strategy", err)
 	}
 	if evaluators == nil {
 		evaluators = Evaluators()
 	}
 	eval, err := buildEvaluator(cfg, base, evaluators)
 	if err != nil {
-		return nil, fmt.Errorf("evaluator: %w", err)
+		return nil, within("evaluator", err)
 	}
 	if err := checkObjectives(cfg, eval.Metrics()); err != nil {
 		return nil, err
@@ -203,7 +203,7 @@ func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (
 		c.final = cfg.Objectives[0]
 	}
 	if err := setObjectives(strat, cfg.Objectives); err != nil {
-		return nil, fmt.Errorf("strategy: %w", err)
+		return nil, within("strategy", err)
 	}
 	return &Experiment{Config: cfg, Source: source, Space: space, Limits: limits, Strategy: strat, Evaluator: eval}, nil
 }

@@ -1,36 +1,49 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// wholeNumbers checks that every value n gives to an integer field of type t is
-// written as a whole number. yaml.v3 would truncate `population: 30.7` to 30 without
-// a word; here it is an error naming the key and its line. path is the key path so
-// far ("budget.trials"). Components are checked when their options are decoded.
-func wholeNumbers(n *yaml.Node, t reflect.Type, path string) error {
+// strict checks what node n gives to a value of type t, at every level: a key the
+// type does not have is an error naming its full path ("strategy.warm_start.proxi"),
+// its line, and the nearest key the type has; a fraction given to an integer (which
+// yaml.v3 would truncate without a word: `population: 30.7` to 30) is an error
+// naming the key. path is the key path so far. Components and types that decode
+// themselves are checked when their options are decoded (Component.Decode).
+func strict(n *yaml.Node, t reflect.Type, path string) error {
+	return checker{}.check(n, t, path)
+}
+
+// checker is strict's walk. At the top level, skip is a key that belongs to the
+// caller (a component's name) and label names the level in errors ("strategy
+// regevo").
+type checker struct{ skip, label string }
+
+func (ck checker) check(n *yaml.Node, t reflect.Type, path string) error {
 	for n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		n = n.Content[0]
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
 	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
-	if t == reflect.TypeOf(Component{}) || t == reflect.TypeOf(time.Duration(0)) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeOf(time.Duration(0)) || (path != "" && decodesItself(t)) {
 		return nil
 	}
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!int" && n.ShortTag() != "!!null" {
-			return fmt.Errorf("line %d: %s: %s is not a whole number", n.Line, path, n.Value)
+			return &KeyError{n.Line, path, n.Value + " is not a whole number"}
 		}
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
@@ -38,10 +51,16 @@ func wholeNumbers(n *yaml.Node, t reflect.Type, path string) error {
 		}
 		fields := fieldTypes(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if ft, ok := fields[n.Content[i].Value]; ok {
-				if err := wholeNumbers(n.Content[i+1], ft, join(path, n.Content[i].Value)); err != nil {
-					return err
-				}
+			k := n.Content[i]
+			if k.Value == ck.skip && ck.skip != "" {
+				continue
+			}
+			ft, ok := fields[k.Value]
+			if !ok {
+				return unknownKey(k, path, ck.label, fields)
+			}
+			if err := strict(n.Content[i+1], ft, join(path, k.Value)); err != nil {
+				return err
 			}
 		}
 	case reflect.Slice, reflect.Array:
@@ -49,7 +68,7 @@ func wholeNumbers(n *yaml.Node, t reflect.Type, path string) error {
 			return nil
 		}
 		for i, c := range n.Content {
-			if err := wholeNumbers(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if err := strict(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
 		}
@@ -58,12 +77,100 @@ func wholeNumbers(n *yaml.Node, t reflect.Type, path string) error {
 			return nil
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if err := wholeNumbers(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value)); err != nil {
+			if err := strict(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// KeyError is a config error at a key: it names the key's full path and line, so
+// callers pass it on as it is.
+type KeyError struct {
+	Line int
+	Path string
+	Msg  string
+}
+
+func (e *KeyError) Error() string { return fmt.Sprintf("line %d: %s: %s", e.Line, e.Path, e.Msg) }
+
+// within says which part of the config err is about, unless it names its key itself.
+func within(part string, err error) error {
+	var ke *KeyError
+	if errors.As(err, &ke) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", part, err)
+}
+
+var unmarshaler = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+
+// decodesItself says values of t read their own YAML (a Component, a rung).
+func decodesItself(t reflect.Type) bool {
+	return t.Implements(unmarshaler) || reflect.PointerTo(t).Implements(unmarshaler)
+}
+
+// unknownKey is the error for key k at path, which has the keys of fields; label
+// names the level, when it is more than its path.
+func unknownKey(k *yaml.Node, path, label string, fields map[string]reflect.Type) error {
+	if label == "" {
+		label = orTop(path)
+	}
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	where := join(path, k.Value)
+	if len(names) == 0 {
+		return &KeyError{k.Line, where, fmt.Sprintf("unknown key (%s takes no options)", label)}
+	}
+	hint := ""
+	if near := nearest(k.Value, names); near != "" {
+		hint = fmt.Sprintf("; did you mean %s?", near)
+	}
+	return &KeyError{k.Line, where, fmt.Sprintf("unknown key%s (%s takes: %s)", hint, label, strings.Join(names, ", "))}
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "the experiment"
+	}
+	return path
+}
+
+// nearest is the name closest to s by edit distance, if it is close enough to be a
+// typo (at most a third of its letters, and at least one, differ).
+func nearest(s string, names []string) string {
+	best, bestD := "", max(1, len(s)/3)+1
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(s), n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func join(path, key string) string {
@@ -74,7 +181,7 @@ func join(path, key string) string {
 }
 
 // fieldTypes maps a struct's yaml keys to their field types, following inline
-// embeddings as yamlFields does.
+// embeddings.
 func fieldTypes(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {

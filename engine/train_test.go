@@ -77,7 +77,7 @@ func TestTrainOptionsChecked(t *testing.T) {
 		{"epochs: 1", "epochs: -1", "epochs -1"},
 		{"subset: 320", "subset: 90000", "training subset 90000"},
 		{"batch: 32", "batch: 32, momentum: 1.5", "momentum 1.5"},
-		{"batch: 32", "batch: 32, dropout: 0.5", `train has no option "dropout"`},
+		{"batch: 32", "batch: 32, dropout: 0.5", `evaluator.dropout: unknown key (evaluator train takes: batch`},
 		{"input: [1, 28, 28]", "input: [3, 32, 32]", ""},
 	} {
 		src := strings.Replace(trainExp, tc.from, tc.to, 1)
