@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 
 	"cellar/engine"
 	"cellar/internal/boltfile"
@@ -95,7 +94,7 @@ func readImage(path string, keep bool) (*image, error) {
 		return nil, err
 	}
 	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+	if err := sharedLock(lock); err != nil {
 		return nil, fmt.Errorf("%s: %w%s; stop it first", path, ErrInUse, holder(path))
 	}
 	bf, err := boltfile.Open(path)

@@ -3,10 +3,11 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
-	"syscall"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -68,26 +69,32 @@ func verify(path string) error {
 
 // verified remembers, by path, the state of each file this process last walked
 // whole and found sound. The browser opens a file again for every chunk it reads; a
-// file no transaction has changed since (same inode, size, mtime and meta txid) is
-// not walked again.
+// file no transaction has changed since (the same file, size, mtime and meta txid)
+// is not walked again.
 var verified sync.Map
 
 type walkedState struct {
-	ino, size, txid uint64
-	mtime           int64
+	info  os.FileInfo
+	size  int64
+	mtime time.Time
+	txid  uint64
 }
 
 func fileState(path string, m boltfile.Meta) (walkedState, bool) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
+	st, err := os.Stat(path)
+	if err != nil {
 		return walkedState{}, false
 	}
-	return walkedState{ino: st.Ino, size: uint64(st.Size), txid: m.Txid, mtime: st.Mtim.Nano()}, true
+	return walkedState{info: st, size: st.Size(), mtime: st.ModTime(), txid: m.Txid}, true
 }
 
 func wasVerified(path string, s walkedState) bool {
 	v, ok := verified.Load(path)
-	return ok && v.(walkedState) == s
+	if !ok {
+		return false
+	}
+	w := v.(walkedState)
+	return os.SameFile(w.info, s.info) && w.size == s.size && w.mtime.Equal(s.mtime) && w.txid == s.txid
 }
 
 // summarize says the first few problems and how many there are.

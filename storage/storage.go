@@ -8,7 +8,6 @@
 package storage
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -17,9 +16,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 	"weak"
@@ -604,35 +601,4 @@ func (x *Experiment) Trial(id uint64) (engine.Trial, error) {
 		return json.Unmarshal(v, &t)
 	})
 	return t, err
-}
-
-// holder names the process that holds a lock on path, from /proc/locks (Linux), as
-// " (held by pid N: command)"; "" when it cannot be found.
-func holder(path string) string {
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
-		return ""
-	}
-	f, err := os.Open("/proc/locks")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	suffix := ":" + strconv.FormatUint(st.Ino, 10)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// e.g. "1: FLOCK  ADVISORY  WRITE 12345 fd:01:6815758 0 EOF"
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 || !strings.HasSuffix(fields[5], suffix) {
-			continue
-		}
-		pid := fields[4]
-		cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
-		name := strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))
-		if name == "" {
-			return " (held by pid " + pid + ")"
-		}
-		return " (held by pid " + pid + ": " + name + ")"
-	}
-	return ""
 }
