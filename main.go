@@ -1,8 +1,12 @@
 // Command cellar is a terminal workbench for neural architecture search. See README.md.
 package main
 
-import "os"
+import (
+	"os"
+
+	"cellar/internal/cli"
+)
 
 func main() {
-	os.Exit(execute(os.Args[1:], os.Stderr))
+	os.Exit(cli.Execute(os.Args[1:], os.Stderr))
 }

@@ -12,9 +12,9 @@ kills=${1:-50}
 start=$(date +%s)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-if ! CELLAR_KILLS="$kills" go test -count=1 -timeout 60m -v -run 'TestKillLoop|TestDamagedFilesThroughEveryCommand' . >"$out" 2>&1; then
+if ! CELLAR_KILLS="$kills" go test -count=1 -timeout 60m -v -run 'TestKillLoop|TestDamagedFilesThroughEveryCommand' ./internal/cli >"$out" 2>&1; then
   grep -E -- '--- FAIL|reliability_test|panic|fatal' "$out" | head -40
-  echo "reliability: FAILED (full log: rerun with go test -v -run TestKillLoop .)"
+  echo "reliability: FAILED (full log: rerun with go test -v -run TestKillLoop ./internal/cli)"
   exit 1
 fi
 grep -o 'reliability: .*' "$out"

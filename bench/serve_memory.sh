@@ -7,4 +7,4 @@
 #   bash bench/serve_memory.sh [trials]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CELLAR_SERVE_TRIALS=${1:-100000} go test -count=1 -timeout 30m -v -run 'TestServeMemoryPerSession' . | grep -E -o 'serve memory.*|--- FAIL.*|FAIL.*|[a-z_]+_test.go:[0-9]+: .*'
+CELLAR_SERVE_TRIALS=${1:-100000} go test -count=1 -timeout 30m -v -run 'TestServeMemoryPerSession' ./internal/cli | grep -E -o 'serve memory.*|--- FAIL.*|FAIL.*|[a-z_]+_test.go:[0-9]+: .*'

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 
 	"cellar/engine"
 	"cellar/internal/refdata"
+	"cellar/nn"
 	"cellar/spaces"
 	"cellar/storage"
 )
@@ -63,7 +64,7 @@ func registerSlowTable() {
 func TestMain(m *testing.M) {
 	if args := os.Getenv("CELLAR_TEST_CHILD"); args != "" {
 		registerSlowTable()
-		os.Exit(execute(strings.Split(args, "\x1f"), os.Stderr))
+		os.Exit(Execute(strings.Split(args, "\x1f"), os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -290,6 +291,13 @@ budget: {trials: 40}
 }
 
 func TestDefaultExperimentRuns(t *testing.T) {
+	// The test binary records no module versions: find MNIST from inside the module,
+	// before leaving it for an empty working directory.
+	mnist, err := nn.MNISTDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CELLAR_MNIST", mnist)
 	dir := t.TempDir()
 	wd, _ := os.Getwd()
 	if err := os.Chdir(dir); err != nil {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -44,9 +44,9 @@ func stoppedBy(sig os.Signal) error {
 	return exitCode{code: exitInterrupted}
 }
 
-// execute runs the command line and returns the process's exit status, printing an
-// error on stderr.
-func execute(args []string, stderr io.Writer) int {
+// Execute runs cellar's command line (args without the program name) and returns
+// the process's exit status, printing an error on stderr.
+func Execute(args []string, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
 	err := root.Execute()

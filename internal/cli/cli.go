@@ -1,4 +1,6 @@
-package main
+// Package cli is cellar's command line: one file per command, each its flags, its
+// wiring and its printing. main.go calls Execute.
+package cli
 
 import (
 	_ "embed"
