@@ -2,14 +2,11 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -168,117 +165,4 @@ func compareTrials(original, replayed map[uint64]engine.Trial) []string {
 		}
 	}
 	return out
-}
-
-func newForkCmd() *cobra.Command {
-	var f searchFlags
-	var exp string
-	cmd := &cobra.Command{
-		Use:   "fork --db F --exp ID --at TRIAL",
-		Short: "Start a new experiment from a stored one as it was after a trial",
-		Long: `Fork creates a new experiment with the stored one's config and its trials up to TRIAL,
-rebuilt by following the journal with the stored outcomes (nothing is evaluated again), so its
-strategy is exactly where the original's was after telling TRIAL; then it searches on by itself,
-headless, as cellar search does, until the budget is spent. Trials asked before that point but
-finished after it are evaluated anew.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if exp == "" || f.forkAt == 0 {
-				return errors.New("give the experiment and the trial to fork at: --exp ID --at TRIAL")
-			}
-			var err error
-			if f.forkFrom, err = parseID("--exp", exp); err != nil {
-				return err
-			}
-			return runSearch(cmd, f)
-		},
-	}
-	cmd.Flags().StringVar(&f.db, "db", defaultDB, "database file")
-	cmd.Flags().StringVar(&exp, "exp", "", "experiment `ID` to fork")
-	cmd.Flags().Uint64Var(&f.forkAt, "at", 0, "the last `TRIAL` the fork keeps")
-	cmd.Flags().IntVar(&f.trials, "trials", 0, "override the budget's number of trials")
-	cmd.Flags().BoolVar(&f.events, "events", false, "print every finished trial as a JSON line on stdout")
-	cmd.Flags().BoolVar(&f.noProgress, "no-progress", false, "no progress bar")
-	return cmd
-}
-
-// forkScript checks the fork point and makes the script that rebuilds the history.
-func forkScript(db *storage.DB, f searchFlags) ([]byte, *engine.Script, string, error) {
-	x, err := db.Experiment(f.forkFrom)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	cfg, src, original, journal, err := journalled(db, x)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	told := slices.IndexFunc(journal, func(en engine.Entry) bool { return en.Op == engine.OpTell && en.Trial == f.forkAt })
-	if told < 0 {
-		return nil, nil, "", fmt.Errorf("--at %d: experiment %d never told trial %d (it has %d final trials)", f.forkAt, x.ID, f.forkAt, len(original))
-	}
-	name := fmt.Sprintf("%s (fork of %d at %d)", cfg.Name, x.ID, f.forkAt)
-	return src, &engine.Script{Entries: journal[:told+1], Original: original, Reuse: true, Until: f.forkAt}, name, nil
-}
-
-func newAuditCmd() *cobra.Command {
-	var (
-		db, exp string
-		asJSON  bool
-	)
-	cmd := &cobra.Command{
-		Use:   "audit --db F --exp ID [--json]",
-		Short: "List the changes made to a search while it ran: steering and hand-made trials",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			sdb, x, err := openExperiment(db, exp)
-			if err != nil {
-				return err
-			}
-			defer sdb.Close()
-			journal, err := x.Journal()
-			if err != nil {
-				return err
-			}
-			var audit []engine.Entry
-			for _, en := range journal {
-				if en.Op == engine.OpSteer || en.Op == engine.OpInject {
-					audit = append(audit, en)
-				}
-			}
-			return printAudit(cmd.OutOrStdout(), audit, asJSON)
-		},
-	}
-	cmd.Flags().StringVar(&db, "db", defaultDB, "database file")
-	cmd.Flags().StringVar(&exp, "exp", "", "experiment `ID` (default: the newest)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON array of entries")
-	return cmd
-}
-
-func printAudit(w io.Writer, audit []engine.Entry, asJSON bool) error {
-	if asJSON {
-		if audit == nil {
-			audit = []engine.Entry{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(audit)
-	}
-	if len(audit) == 0 {
-		fmt.Fprintln(w, "no steering changes and no hand-made trials")
-		return nil
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "time\twho\tat trial\tchange")
-	for _, en := range audit {
-		who := en.Who
-		if who == "" {
-			who = "-"
-		}
-		change := fmt.Sprintf("%s %v -> %v", en.Param, en.Old, en.New)
-		if en.Op == engine.OpInject {
-			change = "hand-made " + en.Arch
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", en.Time.Local().Format("2006-01-02 15:04:05"), who, en.Trial, change)
-	}
-	return tw.Flush()
 }

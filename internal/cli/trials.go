@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -115,106 +114,6 @@ func printTrials(w io.Writer, trials []engine.Trial) {
 	tw.Flush()
 }
 
-func newShowCmd() *cobra.Command {
-	var db, exp string
-	cmd := &cobra.Command{
-		Use:   "show --db F [--exp ID] TRIAL",
-		Short: "Show one trial: arch, metrics, timings, learning curve and lineage",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			tid, err := parseID("trial", args[0])
-			if err != nil {
-				return err
-			}
-			d, x, err := openExperiment(db, exp)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			t, err := x.Trial(tid)
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "trial %d of experiment %d\n", t.ID, x.ID)
-			fmt.Fprintf(w, "  state:    %s\n  origin:   %s\n  arch:     %s\n", t.Status(), t.Origin, t.Arch)
-			if t.Error != "" {
-				fmt.Fprintf(w, "  error:    %s\n", t.Error)
-			}
-			if t.Stop != nil {
-				fmt.Fprintf(w, "  stopped:  %s, at rung %d%s: %s\n", t.Stop.Rule, t.Stop.Rung, epochNote(t.Stop.Epoch), t.Stop.Reason)
-			}
-			for _, r := range t.Rungs {
-				fmt.Fprintf(w, "  rung %d:   %s %s (promoted: %v)\n", r.Rung, r.Evaluator, formatMetrics(r.Metrics), r.Promoted)
-			}
-			if len(t.Metrics) > 0 {
-				fmt.Fprintf(w, "  metrics:  %s\n", formatMetrics(t.Metrics))
-			}
-			fmt.Fprintf(w, "  queued:   %s\n", t.Queued.Format(time.RFC3339))
-			if d := t.Duration(); d > 0 {
-				fmt.Fprintf(w, "  ran:      %s from %s\n", d.Round(time.Microsecond), t.Started.Format(time.RFC3339))
-			}
-			// Lineage: follow parents while they are stored, showing the nearest ones.
-			const shown = 8
-			var chain []string
-			depth := 0
-			for p := t.Parent; p != 0; depth++ {
-				if depth >= shown {
-					pt, err := x.Trial(p)
-					if err != nil {
-						break
-					}
-					p = pt.Parent
-					continue
-				}
-				pt, err := x.Trial(p)
-				if err != nil {
-					chain = append(chain, fmt.Sprintf("%d (not stored)", p))
-					break
-				}
-				chain = append(chain, fmt.Sprintf("%d %s", pt.ID, formatMetrics(pt.Metrics)))
-				p = pt.Parent
-			}
-			if depth > shown {
-				chain = append(chain, fmt.Sprintf("... %d more ancestors", depth-shown))
-			}
-			if len(chain) > 0 {
-				fmt.Fprintf(w, "  lineage:  %s\n", strings.Join(chain, "\n            <- "))
-			}
-			if len(t.Curve) > 0 {
-				fmt.Fprintln(w, "  curve:")
-				for _, c := range t.Curve {
-					fmt.Fprintf(w, "    epoch %-6.3g step %-6d %s\n", c.Epoch, c.Step, formatMetrics(c.Metrics))
-				}
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&db, "db", defaultDB, "database file")
-	cmd.Flags().StringVar(&exp, "exp", "", "experiment `ID` (default: the newest)")
-	return cmd
-}
-
-// epochNote is ", epoch N" for a stop during training, "" otherwise.
-func epochNote(epoch float64) string {
-	if epoch == 0 {
-		return ""
-	}
-	return fmt.Sprintf(", epoch %g", epoch)
-}
-
-// rungRow is one rung of a cascade, as `cellar trials --rungs` reports it.
-type rungRow struct {
-	Rung      int     `json:"rung"`
-	Evaluator string  `json:"evaluator"`
-	Reached   int     `json:"reached"`
-	Promoted  int     `json:"promoted"`
-	N         int     `json:"n_next,omitempty"` // trials that reached this rung and the next
-	Spearman  float64 `json:"spearman_next,omitempty"`
-	Kendall   float64 `json:"kendall_next,omitempty"`
-}
-
-// printRungs summarises a cascade's rungs from its stored trials.
 func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) error {
 	var rows []rungRow
 	for _, t := range trials {
