@@ -47,7 +47,7 @@ func newRoot() *cobra.Command {
 			if headless || !term.IsTerminal(int(os.Stdout.Fd())) {
 				return runSearch(cmd, rootFlags)
 			}
-			return runTUI(cmd.Context(), rootFlags, themes.Dark)
+			return runTUI(cmd.Context(), cmd.OutOrStdout(), rootFlags, themes.Dark)
 		},
 	}
 	root.Flags().BoolVar(&headless, "headless", false, "no terminal UI: a progress bar and a summary")

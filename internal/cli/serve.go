@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -39,7 +39,7 @@ session attached; SIGINT or SIGTERM stops it, storing what finished.`,
 			}
 			ctx, got, stop := onSignal(cmd.Context())
 			defer stop()
-			err = runServe(ctx, f, serve.Options{Addr: addr, HostKey: hostKey, KeysPath: keysPath, Keys: keys, Theme: th})
+			err = runServe(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), f, serve.Options{Addr: addr, HostKey: hostKey, KeysPath: keysPath, Keys: keys, Theme: th})
 			if sig := got(); sig != nil && err == nil {
 				return stoppedBy(sig)
 			}
@@ -56,8 +56,8 @@ session attached; SIGINT or SIGTERM stops it, storing what finished.`,
 
 // runServe runs the search and the SSH server until ctx ends (a signal), then closes
 // the sessions and stops the search, which commits what finished and a checkpoint.
-func runServe(ctx context.Context, f searchFlags, opts serve.Options) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+func runServe(ctx context.Context, out, logTo io.Writer, f searchFlags, opts serve.Options) error {
+	log := slog.New(slog.NewTextHandler(logTo, nil))
 	opts.Log = log
 	// The server is built and bound before the search is opened: a bad host key or a
 	// port in use leaves no experiment behind.
@@ -102,7 +102,7 @@ func runServe(ctx context.Context, f searchFlags, opts serve.Options) error {
 		err = errors.Join(err, runErr)
 	}
 	st := s.eng.Snapshot()
-	fmt.Printf("experiment %d: %s after %d trials; continue with\n  %s\n", s.x.ID, st.State, st.Done+st.Failed, serveHint(f.db, s.x.ID, opts))
+	fmt.Fprintf(out, "experiment %d: %s after %d trials; continue with\n  %s\n", s.x.ID, st.State, st.Done+st.Failed, serveHint(f.db, s.x.ID, opts))
 	return err
 }
 

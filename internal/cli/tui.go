@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 
@@ -27,7 +28,7 @@ func newTUICmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runTUI(cmd.Context(), f, th)
+			return runTUI(cmd.Context(), cmd.OutOrStdout(), f, th)
 		},
 	}
 	f.register(cmd, &resume)
@@ -37,7 +38,7 @@ func newTUICmd() *cobra.Command {
 
 // runTUI runs the search in the background and the UI in the foreground; quitting the
 // UI stops the search, which stores what finished and a checkpoint to resume from.
-func runTUI(ctx context.Context, f searchFlags, theme themes.Theme) error {
+func runTUI(ctx context.Context, out io.Writer, f searchFlags, theme themes.Theme) error {
 	s, err := openSession(f)
 	if err != nil {
 		return err
@@ -61,7 +62,7 @@ func runTUI(ctx context.Context, f searchFlags, theme themes.Theme) error {
 		return runErr
 	}
 	st := s.eng.Snapshot()
-	fmt.Printf("experiment %d: %s after %d trials; continue with cellar tui --db %s --resume %d\n", s.x.ID, st.State, st.Done+st.Failed, shellQuote(f.db), s.x.ID)
+	fmt.Fprintf(out, "experiment %d: %s after %d trials; continue with cellar tui --db %s --resume %d\n", s.x.ID, st.State, st.Done+st.Failed, shellQuote(f.db), s.x.ID)
 	switch {
 	case got() != nil:
 		return stoppedBy(got())
