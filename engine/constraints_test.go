@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"cellar/internal/refdata"
+	"cellar/internal/testtable"
 	"cellar/latency"
 	"cellar/spaces"
 )
@@ -37,7 +37,7 @@ func medianParams(t *testing.T) float64 {
 
 func constrainedConfig(t *testing.T, strategy, constraints string, trials int) *Experiment {
 	t.Helper()
-	path := refdata.Require(t, refdata.NB201CIFAR10)
+	path := testtable.NB201(t, testtable.Smooth)
 	return buildExp(t, fmt.Sprintf(`
 name: constrained
 seed: 4

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"cellar/internal/refdata"
 	"cellar/internal/testtable"
 	"cellar/spaces"
 )
@@ -38,7 +37,7 @@ func (j *jitter) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) 
 
 func tableConfig(t testing.TB, strategy string, trials, parallel int) *Experiment {
 	t.Helper()
-	path := refdata.Require(t, refdata.NB201CIFAR10)
+	path := testtable.NB201(t, testtable.Smooth)
 	budget := fmt.Sprintf("{trials: %d}", trials)
 	if strategy == "predictor" { // small, so that the tests' many rounds stay quick
 		strategy += ", candidates: 30, k: 5, ensemble: 2, epochs: 15, hidden: [16]"

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"cellar/internal/refdata"
+	"cellar/internal/testtable"
 )
 
 // The ladder's rule by hand: with eta 3, n results at a rung keep the best ⌊n/3⌋, at
@@ -178,7 +178,7 @@ func TestEarlyStopOptionErrors(t *testing.T) {
 
 func cascadeExp(t testing.TB, strategy string, trials, parallel int, extra string) *Experiment {
 	t.Helper()
-	path := refdata.Require(t, refdata.NB201CIFAR10)
+	path := testtable.NB201(t, testtable.Smooth)
 	return buildExp(t, fmt.Sprintf(`
 name: cascade
 seed: 5
@@ -230,7 +230,7 @@ func TestCascadeStoresEveryRungAndPromotesByRank(t *testing.T) {
 
 // The best trial and the budget's final count are judged on full evaluations only.
 func TestCascadeBestAndFinalBudget(t *testing.T) {
-	path := refdata.Require(t, refdata.NB201CIFAR10)
+	path := testtable.NB201(t, testtable.Smooth)
 	exp := buildExp(t, fmt.Sprintf(`
 name: cascade
 seed: 5
@@ -263,7 +263,7 @@ budget: {final: 25}
 }
 
 func TestCascadeConfigErrors(t *testing.T) {
-	path := refdata.Require(t, refdata.NB201CIFAR10)
+	path := testtable.NB201(t, testtable.Smooth)
 	for _, c := range []struct{ evaluator, want string }{
 		{`{name: cascade, rungs: [{name: table, path: ` + path + `}]}`, "at least two rungs"},
 		{`{name: cascade, eta: 1, rungs: [{name: params}, {name: table, path: ` + path + `}]}`, "eta 1"},
@@ -284,7 +284,7 @@ func TestCascadeConfigErrors(t *testing.T) {
 
 // With two rank metrics, a rung ranks by non-dominated sorting, not by one metric.
 func TestCascadeMultiObjectiveRank(t *testing.T) {
-	path := refdata.Require(t, refdata.NB201CIFAR10)
+	path := testtable.NB201(t, testtable.Smooth)
 	exp := buildExp(t, fmt.Sprintf(`
 space: nb201
 strategy: random

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"cellar/internal/refdata"
+	"cellar/internal/testtable"
 	"cellar/pareto"
 )
 
@@ -13,7 +13,7 @@ import (
 // IR here, with a table evaluator) in its status and in every checkpoint, as the
 // definition gives it from the stored trials, and keeps it across a resume.
 func TestParetoFrontKept(t *testing.T) {
-	path := refdata.Require(t, refdata.NB201CIFAR10)
+	path := testtable.NB201(t, testtable.Smooth)
 	src := fmt.Sprintf(`
 name: front
 seed: 3

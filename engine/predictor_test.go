@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"cellar/internal/refdata"
+	"cellar/internal/testtable"
 	"cellar/proxies"
 	"cellar/spaces"
 	"cellar/stats"
@@ -15,7 +15,7 @@ import (
 // 1,000 others far better than a constant (whose rank correlation is undefined, i.e.
 // no better than chance).
 func TestPredictorRanksHeldOutArchs(t *testing.T) {
-	path := refdata.Require(t, refdata.NB201CIFAR10)
+	path := testtable.NB201(t, testtable.Smooth)
 	sp, _ := spaces.NewNB201(spaces.DefaultNB201)
 	table, err := LoadTable(path, sp, "")
 	if err != nil {

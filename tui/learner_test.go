@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"cellar/engine"
-	"cellar/internal/refdata"
+	"cellar/internal/testtable"
 	"cellar/pareto"
 	"cellar/themes"
 )
@@ -93,7 +93,7 @@ budget: {trials: 30}
 // With three objectives, o steps the Pareto chart through the pairs, each with its own
 // front; NSGA-II's hypervolume per generation is the learner chart.
 func TestParetoPairs(t *testing.T) {
-	table := refdata.Require(t, refdata.NB201CIFAR10)
+	table := testtable.NB201(t, testtable.Smooth)
 	m, _ := learnerSearch(t, `
 name: pairs
 seed: 4

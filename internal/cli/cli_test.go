@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"cellar/engine"
-	"cellar/internal/refdata"
+	"cellar/internal/testtable"
 	"cellar/nn"
 	"cellar/spaces"
 	"cellar/storage"
@@ -91,7 +91,7 @@ func writeExp(t *testing.T, body string) string {
 }
 
 func TestKilledSearchLosesNoTrialAndResumes(t *testing.T) {
-	table := refdata.Require(t, refdata.NB201CIFAR10)
+	table := testtable.NB201(t, testtable.Smooth)
 	registerSlowTable()
 	defer func() { extraEvaluators = nil }()
 	const budget = 120
@@ -213,7 +213,7 @@ parallelism: 3
 }
 
 func TestSearchTrialsShow(t *testing.T) {
-	table := refdata.Require(t, refdata.NB201CIFAR10)
+	table := testtable.NB201(t, testtable.Smooth)
 	exp := writeExp(t, fmt.Sprintf(`
 name: cli
 seed: 2
@@ -314,13 +314,15 @@ func TestDefaultExperimentRuns(t *testing.T) {
 }
 
 func TestBenchCSV(t *testing.T) {
-	table := refdata.Require(t, refdata.NB201CIFAR10)
+	table := testtable.NB201(t, testtable.Smooth)
 	csvPath := filepath.Join(t.TempDir(), "bench.csv")
 	out, err := cellar(t, "bench", "--table", table, "--strategies", "random,regevo", "--runs", "6", "--budget", "60", "--csv", csvPath)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(out, "optimum 94.3733") || !strings.Contains(out, "regevo") {
+	// The table's best cell: every edge a 3x3 convolution.
+	optimum := fmt.Sprintf("optimum %.4f", testtable.Smooth(spaces.NB201Arch{3, 3, 3, 3, 3, 3}))
+	if !strings.Contains(out, optimum) || !strings.Contains(out, "regevo") {
 		t.Errorf("bench output:\n%s", out)
 	}
 	f, err := os.Open(csvPath)
@@ -368,7 +370,7 @@ func TestProgressLine(t *testing.T) {
 // --strategies as a YAML list: options reach the strategy and label its row; a bad
 // option is refused.
 func TestBenchStrategiesWithOptions(t *testing.T) {
-	table := refdata.Require(t, refdata.NB201CIFAR10)
+	table := testtable.NB201(t, testtable.Smooth)
 	out, err := cellar(t, "bench", "--table", table, "--strategies", "[regevo, {name: regevo, warm_start: {proxy: params, sample: 100}}]", "--runs", "3", "--budget", "20")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -384,7 +386,7 @@ func TestBenchStrategiesWithOptions(t *testing.T) {
 // cellar bench proxies on a handful of archs: a row per proxy with finite
 // correlations, and the CSV of scores.
 func TestBenchProxies(t *testing.T) {
-	table := refdata.Require(t, refdata.NB201CIFAR10)
+	table := testtable.NB201(t, testtable.Smooth)
 	csvPath := filepath.Join(t.TempDir(), "proxies.csv")
 	out, err := cellar(t, "bench", "proxies", "--table", table, "--n", "6", "--proxies", "synflow,params,naswot", "--data", "noise", "--batch", "4", "--channels", "4", "--cells", "1", "--csv", csvPath)
 	if err != nil {
@@ -473,7 +475,7 @@ budget: {trials: 5}
 // A multi-objective bench compares normalised hypervolumes, which grow with queries
 // and stay within [0, 1]; a multi-objective search keeps its front for trials --front.
 func TestParetoBenchAndFront(t *testing.T) {
-	table := refdata.Require(t, refdata.NB201CIFAR10)
+	table := testtable.NB201(t, testtable.Smooth)
 	csvPath := filepath.Join(t.TempDir(), "mo.csv")
 	out, err := cellar(t, "bench", "--table", table, "--strategies", "[random, {name: nsga2, population: 10}]", "--runs", "3", "--budget", "60",
 		"--objectives", "test_accuracy:max,params:min,flops:min", "--csv", csvPath)

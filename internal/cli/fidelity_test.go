@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"cellar/engine"
-	"cellar/internal/refdata"
+	"cellar/internal/testtable"
 	"cellar/storage"
 )
 
@@ -19,7 +19,7 @@ import (
 // carries its charge, and they add up past the budget, which the wall clock never
 // reaches.
 func TestSearchSimulateTime(t *testing.T) {
-	table := refdata.Require(t, refdata.NB201CIFAR10)
+	table := testtable.NB201(t, testtable.Smooth)
 	db := filepath.Join(t.TempDir(), "s.db")
 	exp := writeExp(t, fmt.Sprintf("name: sim\nseed: 3\nspace: nb201\nstrategy: regevo\nevaluator: {name: table, path: %s}\nbudget: {time: 3000s}\n", table))
 	out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress", "--simulate-time")
@@ -64,7 +64,7 @@ func TestSearchSimulateTime(t *testing.T) {
 // The bench compares a strategy alone and through a cascade at equal table queries,
 // and strategies at equal simulated time, with the CSV saying which.
 func TestBenchCascadeAndSimulatedTime(t *testing.T) {
-	table := refdata.Require(t, refdata.NB201CIFAR10)
+	table := testtable.NB201(t, testtable.Smooth)
 	out, err := cellar(t, "bench", "--table", table, "--strategies", "regevo", "--runs", "3", "--budget", "20", "--cascade", "[{name: flops}]", "--eta", "2")
 	if err != nil || !strings.Contains(out, "regevo, cascade flops → table (eta 2)") || !strings.Contains(out, "120 queries") {
 		t.Fatalf("cascade bench: %v\n%s", err, out)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"cellar/engine"
-	"cellar/internal/refdata"
+	"cellar/internal/testtable"
 	"cellar/spaces"
 	"cellar/storage"
 )
@@ -21,7 +21,7 @@ import (
 // and goes on from the recorded state, the cascade's history included; the audit
 // lists what was changed by hand.
 func TestReplayForkAndAuditFromTheDB(t *testing.T) {
-	table := refdata.Require(t, refdata.NB201CIFAR10)
+	table := testtable.NB201(t, testtable.Smooth)
 	db := filepath.Join(t.TempDir(), "r.db")
 	exp := writeExp(t, fmt.Sprintf(`
 name: replayed

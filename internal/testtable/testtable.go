@@ -32,7 +32,14 @@ func NB201(tb testing.TB, score func(spaces.NB201Arch) float64) string {
 		}
 	}
 	fill(0)
-	path := filepath.Join(tb.TempDir(), "nb201-synthetic.csv")
+	// Not tb.TempDir: a subtest's name (with braces and commas) would end up in a
+	// path that experiments write unquoted in YAML.
+	dir, err := os.MkdirTemp("", "cellar-table-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "nb201-synthetic.csv")
 	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		tb.Fatal(err)
 	}
