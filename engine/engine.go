@@ -162,6 +162,7 @@ type command struct {
 
 // New prepares an engine; Run starts it.
 func New(exp *Experiment, opt Options) *Engine {
+	exp = exp.own()
 	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), accepting: make(chan struct{}), done: make(chan struct{}), nextID: 1, state: Idle,
 		learnDone: make(chan learnResult, 1), reported: map[string]int{}}
 	e.measures = measures(exp.Config.Latency)

@@ -249,9 +249,13 @@ func TestForkStartsFromRecordedState(t *testing.T) {
 
 func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
 	// Five trials done; the sixth is running.
-	e, store := actWhileRunning(t, tableConfig(t, "regevo", 40, 1), 5, func(e *Engine) {
+	exp := tableConfig(t, "regevo", 40, 1)
+	e, store := actWhileRunning(t, exp, 5, func(e *Engine) {
 		steerSixth(t, e)
 	})
+	if exp.Config.Budget.Trials != 40 {
+		t.Errorf("steering changed the caller's experiment: budget %d", exp.Config.Budget.Trials)
+	}
 	s := e.Snapshot()
 	if s.Asked != 30 || len(store.trials) != 30 {
 		t.Errorf("budget steered to 30: %d asked, %d stored", s.Asked, len(store.trials))
@@ -327,11 +331,15 @@ func steerSixth(t *testing.T, e *Engine) {
 
 func TestSteerConstraintLimit(t *testing.T) {
 	limit := medianParams(t)
-	_, store := actWhileRunning(t, constrainedConfig(t, "random", "{params: 2e6}", 40), 10, func(e *Engine) {
+	exp := constrainedConfig(t, "random", "{params: 2e6}", 40)
+	_, store := actWhileRunning(t, exp, 10, func(e *Engine) {
 		if err := e.Steer("dave", "constraints.params", limit); err != nil {
 			t.Fatal(err)
 		}
 	})
+	if exp.Limits[0].Max != 2e6 || exp.Config.Constraints.Params != 2e6 {
+		t.Errorf("steering changed the caller's limits: %+v", exp.Limits)
+	}
 	at, over := uint64(0), 0
 	for _, en := range store.journal {
 		if en.Op == OpSteer && en.Param == "constraints.params" && en.Old == 2e6 && en.New == limit && en.Who == "dave" {

@@ -22,6 +22,22 @@ type Experiment struct {
 	Evaluator Evaluator
 }
 
+// own is the engine's copy of the experiment: steering changes its budget and
+// limits, never the caller's. The space, strategy and evaluator are the search's
+// working parts and are shared (a caller builds an Experiment for one engine).
+func (x *Experiment) own() *Experiment {
+	cp := *x
+	cfg := *x.Config
+	cfg.Objectives = slices.Clone(cfg.Objectives)
+	if cfg.Constraints != nil {
+		c := *cfg.Constraints
+		cfg.Constraints = &c
+	}
+	cp.Config = &cfg
+	cp.Limits = slices.Clone(x.Limits)
+	return &cp
+}
+
 // EvaluatorFactory builds an evaluator from its config component for a space.
 type EvaluatorFactory func(c Component, space spaces.Space) (Evaluator, error)
 
