@@ -20,21 +20,12 @@ import (
 //go:embed default.yaml
 var defaultExperiment []byte
 
-// extraEvaluators are added to the built-in ones; tests register slow evaluators here.
-var extraEvaluators map[string]engine.EvaluatorFactory
-
-func evaluators() map[string]engine.EvaluatorFactory {
-	m := engine.Evaluators()
-	for k, v := range extraEvaluators {
-		m[k] = v
-	}
-	return m
-}
-
 const defaultDB = "cellar.db"
 
-func newRoot() *cobra.Command {
-	var rootFlags searchFlags
+// newRoot is the command tree; evals are the evaluators experiments may name
+// (engine.Evaluators(), and in tests some of their own).
+func newRoot(evals map[string]engine.EvaluatorFactory) *cobra.Command {
+	rootFlags := searchFlags{evaluators: evals}
 	var headless bool
 	root := &cobra.Command{
 		Use:           "cellar",
@@ -53,8 +44,8 @@ func newRoot() *cobra.Command {
 	root.Flags().BoolVar(&headless, "headless", false, "no terminal UI: a progress bar and a summary")
 	root.Flags().StringVar(&rootFlags.db, "db", defaultDB, "database file")
 	root.Flags().IntVar(&rootFlags.trials, "trials", 0, "override the budget's number of trials")
-	root.AddCommand(newSearchCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(), newTUICmd(), newBrowseCmd(), newServeCmd(), newLatencyCmd(),
-		newReplayCmd(), newForkCmd(), newAuditCmd(), newCheckCmd(), newSalvageCmd())
+	root.AddCommand(newSearchCmd(evals), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(evals), newTUICmd(evals), newBrowseCmd(), newServeCmd(evals), newLatencyCmd(),
+		newReplayCmd(evals), newForkCmd(evals), newAuditCmd(), newCheckCmd(), newSalvageCmd())
 	return root
 }
 

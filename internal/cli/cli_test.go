@@ -40,8 +40,10 @@ func (s slowTable) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.Pr
 	return s.Table.Evaluate(ctx, a, p)
 }
 
-func registerSlowTable() {
-	extraEvaluators = map[string]engine.EvaluatorFactory{
+// testEvaluators are the built-in evaluators and the slow table.
+func testEvaluators() map[string]engine.EvaluatorFactory {
+	evals := engine.Evaluators()
+	for k, v := range map[string]engine.EvaluatorFactory{
 		"slowtable": func(c engine.Component, sp spaces.Space) (engine.Evaluator, error) {
 			var opt struct {
 				Path  string        `yaml:"path"`
@@ -56,15 +58,17 @@ func registerSlowTable() {
 			}
 			return slowTable{t, opt.Delay}, nil
 		},
+	} {
+		evals[k] = v
 	}
+	return evals
 }
 
 // TestMain turns the test binary into a cellar child process when asked, so the crash
 // test can kill a real search process.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("CELLAR_TEST_CHILD"); args != "" {
-		registerSlowTable()
-		os.Exit(Execute(strings.Split(args, "\x1f"), os.Stderr))
+		os.Exit(execute(strings.Split(args, "\x1f"), os.Stderr, testEvaluators()))
 	}
 	os.Exit(m.Run())
 }
@@ -73,7 +77,7 @@ func TestMain(m *testing.M) {
 func cellar(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	root := newRoot()
+	root := newRoot(testEvaluators())
 	root.SetArgs(args)
 	root.SetOut(&out)
 	root.SetErr(&out)
@@ -92,8 +96,6 @@ func writeExp(t *testing.T, body string) string {
 
 func TestKilledSearchLosesNoTrialAndResumes(t *testing.T) {
 	table := testtable.NB201(t, testtable.Smooth)
-	registerSlowTable()
-	defer func() { extraEvaluators = nil }()
 	const budget = 120
 	exp := writeExp(t, fmt.Sprintf(`
 name: crash

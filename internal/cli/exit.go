@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+
+	"cellar/engine"
 )
 
 // Exit codes, as the README documents them: 0 finished (or quit from the UI), 1
@@ -47,7 +49,12 @@ func stoppedBy(sig os.Signal) error {
 // Execute runs cellar's command line (args without the program name) and returns
 // the process's exit status, printing an error on stderr.
 func Execute(args []string, stderr io.Writer) int {
-	root := newRoot()
+	return execute(args, stderr, engine.Evaluators())
+}
+
+// execute runs the command line with the evaluators evals.
+func execute(args []string, stderr io.Writer, evals map[string]engine.EvaluatorFactory) int {
+	root := newRoot(evals)
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {

@@ -11,8 +11,8 @@ import (
 	"cellar/storage"
 )
 
-func newForkCmd() *cobra.Command {
-	var f searchFlags
+func newForkCmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
+	f := searchFlags{evaluators: evals}
 	var exp string
 	cmd := &cobra.Command{
 		Use:   "fork --db F --exp ID --at TRIAL",

@@ -278,8 +278,6 @@ func kills(t *testing.T, full int) int {
 }
 
 func TestKillLoopTableSearch(t *testing.T) {
-	registerSlowTable()
-	defer func() { extraEvaluators = nil }()
 	n := kills(t, 10)
 	// About 30 trials between kills, so that every kill lands inside the search.
 	exp := tableExp(t, "slowtable", max(300, 30*n), 3, ", delay: 40ms")
@@ -317,8 +315,6 @@ parallelism: 2
 }
 
 func TestExitCodes(t *testing.T) {
-	registerSlowTable()
-	defer func() { extraEvaluators = nil }()
 	exp := tableExp(t, "slowtable", 100000, 2, ", delay: 20ms")
 	for _, tc := range []struct {
 		sig  syscall.Signal

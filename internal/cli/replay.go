@@ -49,7 +49,7 @@ func journalled(db *storage.DB, x *storage.Experiment) (*engine.Config, []byte, 
 	return cfg, src, byID, journal, nil
 }
 
-func newReplayCmd() *cobra.Command {
+func newReplayCmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 	var (
 		db, exp     string
 		parallelism int
@@ -77,7 +77,7 @@ origin, state, stop or metrics differ from the original (wall-clock metrics, *_s
 			if parallelism > 0 {
 				cfg.Parallelism = parallelism
 			}
-			built, err := engine.Build(cfg, src, evaluators())
+			built, err := engine.Build(cfg, src, evals)
 			if err != nil {
 				return fmt.Errorf("experiment %d: %w", x.ID, err)
 			}

@@ -34,10 +34,12 @@ type searchFlags struct {
 	// it was after trial forkAt.
 	forkFrom, forkAt uint64
 	simulate         bool // run on a simulated clock (engine.SimTime)
+	// evaluators are those an experiment may name.
+	evaluators map[string]engine.EvaluatorFactory
 }
 
-func newSearchCmd() *cobra.Command {
-	var f searchFlags
+func newSearchCmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
+	f := searchFlags{evaluators: evals}
 	var resume string
 	cmd := &cobra.Command{
 		Use:   "search -c exp.yaml [--db F] [--resume ID]",
@@ -157,7 +159,7 @@ func newSession(f searchFlags) (*session, error) {
 			return nil, err
 		}
 	}
-	exp, err := engine.Build(cfg, src, evaluators())
+	exp, err := engine.Build(cfg, src, f.evaluators)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", origin, err)
 	}
@@ -245,7 +247,7 @@ func storedSession(db *storage.DB, f searchFlags) (*session, error) {
 	if cfg.Latency, err = latencyTable(db, cfg); err != nil {
 		return nil, err
 	}
-	exp, err := engine.Build(cfg, src, evaluators())
+	exp, err := engine.Build(cfg, src, f.evaluators)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", origin, err)
 	}

@@ -11,11 +11,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cellar/engine"
 	"cellar/serve"
 )
 
-func newServeCmd() *cobra.Command {
-	var f searchFlags
+func newServeCmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
+	f := searchFlags{evaluators: evals}
 	var resume, theme, addr, keysPath, hostKey string
 	cmd := &cobra.Command{
 		Use:   "serve --ssh :2222 --authorized-keys FILE [-c exp.yaml] [--db F] [--host-key F]",

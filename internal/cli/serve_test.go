@@ -154,7 +154,7 @@ func TestServeRefusesBadKeyFiles(t *testing.T) {
 }
 
 func TestServeListensOnLoopbackByDefault(t *testing.T) {
-	if got := newServeCmd().Flags().Lookup("ssh").DefValue; got != "127.0.0.1:2222" {
+	if got := newServeCmd(nil).Flags().Lookup("ssh").DefValue; got != "127.0.0.1:2222" {
 		t.Fatalf("--ssh defaults to %q; the server must not open to the network unless asked", got)
 	}
 	if hint := serveHint("my db.db", 3, serve.Options{Addr: "127.0.0.1:2222", KeysPath: "keys", HostKey: "host"}); hint != "cellar serve --db 'my db.db' --resume 3 --ssh 127.0.0.1:2222 --authorized-keys keys --host-key host" {

@@ -12,7 +12,7 @@ import (
 	"cellar/nn"
 )
 
-func newTrainCmd() *cobra.Command {
+func newTrainCmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 	var config, arch string
 	cmd := &cobra.Command{
 		Use:   "train [-c exp.yaml] --arch ARCH",
@@ -37,7 +37,7 @@ training throughput. Without -c the built-in default experiment is used.`,
 			if cfg.Evaluator.Name != "train" {
 				return fmt.Errorf("%s: the evaluator is %q; train needs the train evaluator", origin, cfg.Evaluator.Name)
 			}
-			exp, err := engine.Build(cfg, src, evaluators())
+			exp, err := engine.Build(cfg, src, evals)
 			if err != nil {
 				return fmt.Errorf("%s: %w", origin, err)
 			}

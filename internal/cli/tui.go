@@ -12,12 +12,13 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
+	"cellar/engine"
 	"cellar/themes"
 	"cellar/tui"
 )
 
-func newTUICmd() *cobra.Command {
-	var f searchFlags
+func newTUICmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
+	f := searchFlags{evaluators: evals}
 	var resume, theme string
 	cmd := &cobra.Command{
 		Use:   "tui [-c exp.yaml] [--db F] [--resume ID] [--theme dark|light]",
