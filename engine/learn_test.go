@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cellar/internal/testkit"
 )
 
 // Small enough to train in seconds: a 4-channel supernet, one cell a stage.
@@ -193,7 +195,7 @@ func TestLearnerPauses(t *testing.T) {
 			break
 		}
 	}
-	waitFor(t, "the epoch to end", func() bool { return e.Snapshot().Learning == "" })
+	testkit.WaitFor(t, "the epoch to end", func() bool { return e.Snapshot().Learning == "" })
 	time.Sleep(100 * time.Millisecond)
 	if st := e.Snapshot(); st.Learning != "" || st.State != Paused || len(st.Reports) != 1 {
 		t.Fatalf("paused after an epoch: learning %q, state %s, %d reports", st.Learning, st.State, len(st.Reports))
@@ -201,11 +203,11 @@ func TestLearnerPauses(t *testing.T) {
 	if err := e.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the second epoch", func() bool { return e.Snapshot().Learning != "" })
+	testkit.WaitFor(t, "the second epoch", func() bool { return e.Snapshot().Learning != "" })
 	if err := e.Pause(true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the cancelled epoch to end", func() bool { return e.Snapshot().Learning == "" })
+	testkit.WaitFor(t, "the cancelled epoch to end", func() bool { return e.Snapshot().Learning == "" })
 	if n := len(e.Snapshot().Reports); n != 1 {
 		t.Errorf("a cancelled epoch reported: %d reports", n)
 	}
@@ -217,15 +219,5 @@ func TestLearnerPauses(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("trials %v, want %v", got, want)
-	}
-}
-
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for i := 0; !ok(); i++ {
-		if i > 6000 {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

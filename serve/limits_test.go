@@ -9,21 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"cellar/internal/testkit"
+
 	gossh "golang.org/x/crypto/ssh"
 )
-
-// eventually polls cond until it holds, failing after a generous deadline: this is
-// about behaviour, not speed.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // openFiles counts this process's open file descriptors.
 func openFiles(t *testing.T) int {
@@ -67,14 +56,14 @@ func TestConnectionsThatNeverHandshakeAreClosed(t *testing.T) {
 			t.Fatalf("connection %d: no server version line (%q, %v)", i, line, err)
 		}
 	}
-	eventually(t, "the server closes connections that never start the handshake", func() bool { return r.srv.Conns() == 0 })
+	testkit.WaitFor(t, "the server closes connections that never start the handshake", func() bool { return r.srv.Conns() == 0 })
 	for i, c := range conns {
 		if !closedByServer(c) {
 			t.Fatalf("connection %d is still open", i)
 		}
 		c.Close()
 	}
-	eventually(t, "open files return to where they were", func() bool { return openFiles(t) <= before })
+	testkit.WaitFor(t, "open files return to where they were", func() bool { return openFiles(t) <= before })
 	// A client that does handshake in time still gets in.
 	tm := r.open(t, r.viewer)
 	tm.waitFor(t, "served", 0)
@@ -90,7 +79,7 @@ func TestConnectionLimit(t *testing.T) {
 		}
 		held = append(held, c)
 	}
-	eventually(t, "three connections held", func() bool { return r.srv.Conns() == 3 })
+	testkit.WaitFor(t, "three connections held", func() bool { return r.srv.Conns() == 3 })
 	if c, err := r.dial(gossh.PublicKeys(r.operator)); err == nil {
 		c.Close()
 		t.Fatal("a fourth connection was let in over the limit of 3")
@@ -98,7 +87,7 @@ func TestConnectionLimit(t *testing.T) {
 	for _, c := range held {
 		c.Close()
 	}
-	eventually(t, "the held connections are gone", func() bool { return r.srv.Conns() == 0 })
+	testkit.WaitFor(t, "the held connections are gone", func() bool { return r.srv.Conns() == 0 })
 	c, err := r.dial(gossh.PublicKeys(r.operator))
 	if err != nil {
 		t.Fatalf("below the limit again, a client is refused: %v", err)
@@ -179,7 +168,7 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("an idle connection was never closed")
 	}
-	eventually(t, "the server lets go of it", func() bool { return r.srv.Conns() == 0 })
+	testkit.WaitFor(t, "the server lets go of it", func() bool { return r.srv.Conns() == 0 })
 }
 
 func TestDefaultLimits(t *testing.T) {

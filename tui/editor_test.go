@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"cellar/engine"
+	"cellar/internal/testkit"
 	"cellar/spaces"
 	"cellar/themes"
 )
@@ -118,7 +119,7 @@ func TestHandTrialFromTheEditor(t *testing.T) {
 	if m.notice != "" || !m.editor.queued {
 		t.Fatalf("valid edit: notice %q", m.notice)
 	}
-	waitFor(t, "the hand trial", func() bool {
+	testkit.WaitFor(t, "the hand trial", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, tr := range told {

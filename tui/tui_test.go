@@ -14,6 +14,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"cellar/engine"
+	"cellar/internal/testkit"
 	"cellar/spaces"
 	"cellar/storage"
 	"cellar/themes"
@@ -117,27 +118,16 @@ func press(m *Model, k string) {
 	}
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for i := 0; i < 3000; i++ {
-		if ok() {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 func TestPauseKeyPausesTheSearch(t *testing.T) {
 	eng, exp := newSearch(t, 200, 5*time.Millisecond)
 	m := New(eng, exp, themes.Light, plain())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx) }()
-	waitFor(t, "the search to start", func() bool { return eng.Snapshot().State == engine.Searching })
+	testkit.WaitFor(t, "the search to start", func() bool { return eng.Snapshot().State == engine.Searching })
 	press(m, "p")
-	waitFor(t, "the pause", func() bool { return eng.Snapshot().State == engine.Paused })
-	waitFor(t, "running trials to finish", func() bool { return len(eng.Snapshot().Running) == 0 })
+	testkit.WaitFor(t, "the pause", func() bool { return eng.Snapshot().State == engine.Paused })
+	testkit.WaitFor(t, "running trials to finish", func() bool { return len(eng.Snapshot().Running) == 0 })
 	before := eng.Snapshot().Done
 	time.Sleep(50 * time.Millisecond)
 	if after := eng.Snapshot().Done; after != before {
@@ -148,7 +138,7 @@ func TestPauseKeyPausesTheSearch(t *testing.T) {
 		t.Errorf("the header does not say paused:\n%s", v)
 	}
 	press(m, "p")
-	waitFor(t, "the search to go on", func() bool { return eng.Snapshot().Done > before })
+	testkit.WaitFor(t, "the search to go on", func() bool { return eng.Snapshot().Done > before })
 	cancel()
 	<-done
 }
@@ -210,7 +200,7 @@ func TestSteerPanelChangesTheSearch(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx) }()
-	waitFor(t, "the search to start", func() bool { return len(eng.Snapshot().Knobs) > 0 })
+	testkit.WaitFor(t, "the search to start", func() bool { return len(eng.Snapshot().Knobs) > 0 })
 	m.Update(tickMsg(time.Now()))
 	press(m, "s")
 	if v := m.View(); !strings.Contains(v, "Steer the search") || !strings.Contains(v, "population") || !strings.Contains(v, "budget.trials") {
@@ -237,7 +227,7 @@ func TestSteerPanelChangesTheSearch(t *testing.T) {
 	if !strings.Contains(m.notice, "population → 12") {
 		t.Fatalf("notice %q", m.notice)
 	}
-	waitFor(t, "the change to apply", func() bool { return len(eng.Snapshot().Steers) == 1 })
+	testkit.WaitFor(t, "the change to apply", func() bool { return len(eng.Snapshot().Steers) == 1 })
 	en := eng.Snapshot().Steers[0]
 	if en.Who != "erin" || en.Param != "population" || en.Old != 30 || en.New != 12 {
 		t.Errorf("audit entry %+v", en)
@@ -254,7 +244,7 @@ func TestSteerPanelChangesTheSearch(t *testing.T) {
 		t.Errorf("notice %q", m.notice)
 	}
 	m.Update(tea.KeyMsg{Type: tea.KeyEsc})
-	waitFor(t, "trials after the change", func() bool { return eng.Snapshot().Done > int(en.Trial)+5 })
+	testkit.WaitFor(t, "trials after the change", func() bool { return eng.Snapshot().Done > int(en.Trial)+5 })
 	m.Update(tickMsg(time.Now()))
 	m.Update(eventsMsg{ok: true})
 	m.dashboard.chartsRows = nil
