@@ -46,40 +46,43 @@ func (ck checker) check(n *yaml.Node, t reflect.Type, path string) error {
 			return &KeyError{n.Line, path, n.Value + " is not a whole number"}
 		}
 	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return nil
-		}
-		fields := fieldTypes(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Value == ck.skip && ck.skip != "" {
-				continue
-			}
-			ft, ok := fields[k.Value]
-			if !ok {
-				return unknownKey(k, path, ck.label, fields)
-			}
-			if err := strict(n.Content[i+1], ft, join(path, k.Value)); err != nil {
-				return err
-			}
+		if n.Kind == yaml.MappingNode {
+			return ck.fields(n, t, path)
 		}
 	case reflect.Slice, reflect.Array:
-		if n.Kind != yaml.SequenceNode {
-			return nil
-		}
-		for i, c := range n.Content {
-			if err := strict(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
+		if n.Kind == yaml.SequenceNode {
+			for i, c := range n.Content {
+				if err := strict(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
 			}
 		}
 	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return nil
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if err := strict(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value)); err != nil {
-				return err
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if err := strict(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value)); err != nil {
+					return err
+				}
 			}
+		}
+	}
+	return nil
+}
+
+// fields checks a mapping given to struct type t: every key one of its fields.
+func (ck checker) fields(n *yaml.Node, t reflect.Type, path string) error {
+	fields := fieldTypes(t)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Value == ck.skip && ck.skip != "" {
+			continue
+		}
+		ft, ok := fields[k.Value]
+		if !ok {
+			return unknownKey(k, path, ck.label, fields)
+		}
+		if err := strict(n.Content[i+1], ft, join(path, k.Value)); err != nil {
+			return err
 		}
 	}
 	return nil

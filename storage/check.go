@@ -79,108 +79,136 @@ func (x *expImage) record(id uint64, raw []byte, problem string, keep bool) {
 // records are decoded as they are read, on every core; keep keeps the readable ones'
 // bytes (salvage).
 func readImage(path string, keep bool) (*image, error) {
-	st, err := os.Stat(path)
+	bf, unlock, err := openLocked(path)
 	if err != nil {
 		return nil, err
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s: a directory, not a cellar database", path)
-	}
-	if st.Size() == 0 {
-		return nil, fmt.Errorf("%s: the file is empty (0 bytes), not a cellar database", path)
-	}
-	lock, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer lock.Close()
-	if err := sharedLock(lock); err != nil {
-		return nil, fmt.Errorf("%s: %w%s; stop it first", path, ErrInUse, holder(path))
-	}
-	bf, err := boltfile.Open(path)
-	if errors.Is(err, boltfile.ErrNotBolt) {
-		return nil, fmt.Errorf("%s: not a cellar database (not a bbolt file)", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", path, ErrDamaged, err)
-	}
-	defer bf.Close()
+	defer unlock()
 	im := &image{path: path, meta: map[string][]byte{}, exps: map[uint64]*expImage{}, latency: map[string][]byte{}}
-	exp := func(path [][]byte) *expImage {
-		if len(path) < 2 || !bytes.Equal(path[0], bucketExperiments) || len(path[1]) != 8 {
-			return nil
-		}
-		id := binary.BigEndian.Uint64(path[1])
-		x := im.exps[id]
-		if x == nil {
-			x = newExpImage(id)
-			im.exps[id] = x
-		}
-		return x
-	}
-	type job struct {
-		x   *expImage
-		id  uint64
-		raw []byte
-	}
-	jobs := make(chan job, 1024)
-	var mu sync.Mutex // guards the experiments' maps against the decoders
-	var decoders sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		decoders.Go(func() {
-			for j := range jobs {
-				problem := decodeTrial(j.id, j.raw)
-				mu.Lock()
-				j.x.record(j.id, j.raw, problem, keep)
-				mu.Unlock()
-			}
-		})
-	}
+	d := newDecoders(keep)
 	// The walk's callbacks run in this goroutine; the decoders write only the trial
 	// maps (stored, readable, undecodable, trials), which the walk never touches.
-	im.problems = bf.Walk(boltfile.Visitor{
-		Bucket: func(path [][]byte, seq uint64) {
-			switch {
-			case len(path) == 1 && bytes.Equal(path[0], bucketExperiments):
-				im.expSeq = seq
-			case len(path) == 2:
-				exp(path)
-			case len(path) == 3 && bytes.Equal(path[2], bucketJournal):
-				if x := exp(path); x != nil {
-					x.journalSeq = seq
-				}
-			}
-		},
-		Value: func(path [][]byte, k, v []byte) {
-			switch {
-			case len(path) == 1 && bytes.Equal(path[0], bucketMeta):
-				im.meta[string(k)] = bytes.Clone(v)
-			case len(path) == 1 && bytes.Equal(path[0], bucketLatency):
-				im.latency[string(k)] = bytes.Clone(v)
-			case len(path) == 2:
-				if x := exp(path); x != nil {
-					x.fields[string(k)] = bytes.Clone(v)
-				}
-			case len(path) == 3 && len(k) == 8:
-				x := exp(path)
-				switch {
-				case x == nil:
-				case bytes.Equal(path[2], bucketTrials):
-					jobs <- job{x, binary.BigEndian.Uint64(k), bytes.Clone(v)}
-				case bytes.Equal(path[2], bucketJournal):
-					x.journal[binary.BigEndian.Uint64(k)] = bytes.Clone(v)
-				}
-			}
-		},
-	})
-	close(jobs)
-	decoders.Wait()
+	im.problems = bf.Walk(boltfile.Visitor{Bucket: im.bucket, Value: func(path [][]byte, k, v []byte) { im.value(path, k, v, d) }})
+	d.wait()
 	for _, p := range im.problems {
-		if x := exp(p.Bucket); x != nil {
+		if x := im.exp(p.Bucket); x != nil {
 			x.damaged = true
 		}
 	}
 	return im, nil
+}
+
+// openLocked opens path for a page walk under a shared lock; unlock closes both.
+func openLocked(path string) (*boltfile.File, func(), error) {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case st.IsDir():
+		return nil, nil, fmt.Errorf("%s: a directory, not a cellar database", path)
+	case st.Size() == 0:
+		return nil, nil, fmt.Errorf("%s: the file is empty (0 bytes), not a cellar database", path)
+	}
+	lock, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := sharedLock(lock); err != nil {
+		lock.Close()
+		return nil, nil, fmt.Errorf("%s: %w%s; stop it first", path, ErrInUse, holder(path))
+	}
+	bf, err := boltfile.Open(path)
+	if err != nil {
+		lock.Close()
+		if errors.Is(err, boltfile.ErrNotBolt) {
+			return nil, nil, fmt.Errorf("%s: not a cellar database (not a bbolt file)", path)
+		}
+		return nil, nil, fmt.Errorf("%s: %w: %v", path, ErrDamaged, err)
+	}
+	return bf, func() { bf.Close(); lock.Close() }, nil
+}
+
+// exp is the experiment a bucket path lies in (made when first met), or nil.
+func (im *image) exp(path [][]byte) *expImage {
+	if len(path) < 2 || !bytes.Equal(path[0], bucketExperiments) || len(path[1]) != 8 {
+		return nil
+	}
+	id := binary.BigEndian.Uint64(path[1])
+	x := im.exps[id]
+	if x == nil {
+		x = newExpImage(id)
+		im.exps[id] = x
+	}
+	return x
+}
+
+// bucket takes a bucket the walk found, with its sequence.
+func (im *image) bucket(path [][]byte, seq uint64) {
+	switch {
+	case len(path) == 1 && bytes.Equal(path[0], bucketExperiments):
+		im.expSeq = seq
+	case len(path) == 2:
+		im.exp(path)
+	case len(path) == 3 && bytes.Equal(path[2], bucketJournal):
+		if x := im.exp(path); x != nil {
+			x.journalSeq = seq
+		}
+	}
+}
+
+// value takes a key and value the walk read; trial records go to the decoders.
+func (im *image) value(path [][]byte, k, v []byte, d *decoders) {
+	switch {
+	case len(path) == 1 && bytes.Equal(path[0], bucketMeta):
+		im.meta[string(k)] = bytes.Clone(v)
+	case len(path) == 1 && bytes.Equal(path[0], bucketLatency):
+		im.latency[string(k)] = bytes.Clone(v)
+	case len(path) == 2:
+		if x := im.exp(path); x != nil {
+			x.fields[string(k)] = bytes.Clone(v)
+		}
+	case len(path) == 3 && len(k) == 8:
+		x := im.exp(path)
+		if x != nil && bytes.Equal(path[2], bucketTrials) {
+			d.jobs <- decodeJob{x, binary.BigEndian.Uint64(k), bytes.Clone(v)}
+		} else if x != nil && bytes.Equal(path[2], bucketJournal) {
+			x.journal[binary.BigEndian.Uint64(k)] = bytes.Clone(v)
+		}
+	}
+}
+
+// decoders decode trial records on every core while the walk goes on.
+type decoders struct {
+	jobs chan decodeJob
+	mu   sync.Mutex // guards the experiments' trial maps
+	wg   sync.WaitGroup
+}
+
+type decodeJob struct {
+	x   *expImage
+	id  uint64
+	raw []byte
+}
+
+func newDecoders(keep bool) *decoders {
+	d := &decoders{jobs: make(chan decodeJob, 1024)}
+	for range runtime.GOMAXPROCS(0) {
+		d.wg.Go(func() {
+			for j := range d.jobs {
+				problem := decodeTrial(j.id, j.raw)
+				d.mu.Lock()
+				j.x.record(j.id, j.raw, problem, keep)
+				d.mu.Unlock()
+			}
+		})
+	}
+	return d
+}
+
+// wait ends the decoding once every record is in.
+func (d *decoders) wait() {
+	close(d.jobs)
+	d.wg.Wait()
 }
 
 // Report is what check found, experiment by experiment.
@@ -258,7 +286,7 @@ func (im *image) report() *Report {
 
 // check checks one experiment; the trials it counts readable are those salvage keeps.
 func (x *expImage) check(expSeq uint64) ExperimentReport {
-	r := ExperimentReport{ID: x.id, Name: string(x.fields[string(keyName)])}
+	r := ExperimentReport{ID: x.id, Name: string(x.fields[string(keyName)]), Readable: len(x.readable)}
 	bad := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
 	if x.damaged {
 		bad("damaged pages inside this experiment (see the page list)")
@@ -277,24 +305,30 @@ func (x *expImage) check(expSeq uint64) ExperimentReport {
 	for _, id := range slices.Sorted(maps.Keys(x.undecodable)) {
 		bad("trial %d: %s", id, x.undecodable[id])
 	}
-	readable := x.readable
-	r.Readable = len(readable)
+	r.Lost, r.Resumable = x.lost(bad)
+	if n := len(r.Lost); n > 0 {
+		bad("%d finished trials lost (%s)", n, idRanges(r.Lost))
+	}
+	x.checkJournal(bad)
+	return r
+}
+
+// lost lists the finished trials that cannot be read: with a checkpoint, those below
+// its next id and not pending; without one, those below the highest readable id.
+// resumable says the checkpoint decodes.
+func (x *expImage) lost(bad func(string, ...any)) (lost []uint64, resumable bool) {
 	cp, err := x.checkpoint()
+	top := maxKey(x.readable) + 1
+	pending := map[uint64]bool{}
 	switch {
 	case err != nil:
 		bad("checkpoint: %v", err)
 	case cp == nil && len(x.stored) > 0:
 		bad("checkpoint: missing, but %d trials are stored", len(x.stored))
 	case cp != nil:
-		r.Resumable = true
-		pending := map[uint64]bool{}
+		resumable, top = true, cp.NextID
 		for _, p := range cp.Pending {
 			pending[p.ID] = true
-		}
-		for id := uint64(1); id < cp.NextID; id++ {
-			if _, ok := readable[id]; !ok && !pending[id] {
-				r.Lost = append(r.Lost, id)
-			}
 		}
 		for _, id := range slices.Sorted(maps.Keys(x.stored)) {
 			if id >= cp.NextID {
@@ -302,20 +336,16 @@ func (x *expImage) check(expSeq uint64) ExperimentReport {
 			}
 		}
 	}
-	if cp == nil || err != nil {
-		// Without a checkpoint, a trial is lost when its id lies below a readable one
-		// and it cannot be read.
-		if top := maxKey(readable); top > 0 {
-			for id := uint64(1); id < top; id++ {
-				if _, ok := readable[id]; !ok {
-					r.Lost = append(r.Lost, id)
-				}
-			}
+	for id := uint64(1); id < top; id++ {
+		if !x.readable[id] && !pending[id] {
+			lost = append(lost, id)
 		}
 	}
-	if n := len(r.Lost); n > 0 {
-		bad("%d finished trials lost (%s)", n, idRanges(r.Lost))
-	}
+	return lost, resumable
+}
+
+// checkJournal checks every journal entry decodes and none is missing.
+func (x *expImage) checkJournal(bad func(string, ...any)) {
 	for _, seq := range slices.Sorted(maps.Keys(x.journal)) {
 		var en engine.Entry
 		if err := json.Unmarshal(x.journal[seq], &en); err != nil {
@@ -325,7 +355,6 @@ func (x *expImage) check(expSeq uint64) ExperimentReport {
 	if n := uint64(len(x.journal)); n != x.journalSeq {
 		bad("journal: %d entries readable, its sequence says %d", n, x.journalSeq)
 	}
-	return r
 }
 
 func (x *expImage) checkpoint() (*engine.Checkpoint, error) {
