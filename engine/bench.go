@@ -177,15 +177,15 @@ type memo struct {
 	seen map[string]Outcome
 }
 
-func (m *memo) Evaluate(ctx context.Context, arch spaces.Arch, p func(Progress)) (Outcome, error) {
-	key := arch.String()
+func (m *memo) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome, error) {
+	key := job.Arch.String()
 	m.mu.Lock()
 	out, ok := m.seen[key]
 	m.mu.Unlock()
 	if ok {
 		return out, nil
 	}
-	out, err := m.Evaluator.Evaluate(ctx, arch, p)
+	out, err := m.Evaluator.Evaluate(ctx, job, p)
 	if err == nil {
 		m.mu.Lock()
 		m.seen[key] = out

@@ -38,7 +38,7 @@ func BenchmarkTableLookup(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		if _, err := exp.Evaluator.Evaluate(context.Background(), archs[i%len(archs)], nil); err != nil {
+		if _, err := exp.Evaluator.Evaluate(context.Background(), Job{Arch: archs[i%len(archs)]}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

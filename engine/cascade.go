@@ -186,14 +186,14 @@ func oriented(o Objective, m, measured map[string]float64) (float64, bool) {
 	return v, ok
 }
 
-func (c *Cascade) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Progress)) (Outcome, error) {
-	info, ok := trialOf(ctx)
-	if !ok {
-		info.ID = 1<<63 | c.anonymous.Add(1)
+func (c *Cascade) Evaluate(ctx context.Context, job Job, progress func(Progress)) (Outcome, error) {
+	info := job
+	if info.Trial == 0 { // outside a search: an id of its own for the ladder
+		info.Trial = 1<<63 | c.anonymous.Add(1)
 	}
 	out := Outcome{Metrics: map[string]float64{}}
 	for k, r := range c.rungs {
-		o, err := r.eval.Evaluate(ctx, arch, progress)
+		o, err := r.eval.Evaluate(ctx, job, progress)
 		if err != nil {
 			return Outcome{}, fmt.Errorf("rung %d (%s): %w", k, r.name, err)
 		}
@@ -217,7 +217,7 @@ func (c *Cascade) Evaluate(ctx context.Context, arch spaces.Arch, progress func(
 			return Outcome{}, err
 		}
 		c.mu.Lock()
-		place, n, keep := c.ladder.place(k, info.ID, scores)
+		place, n, keep := c.ladder.place(k, info.Trial, scores)
 		c.mu.Unlock()
 		stop := place >= keep
 		reason := placeReason(fmt.Sprintf("rung %d (%s)", k, r.name), place, n, keep)
@@ -282,7 +282,7 @@ func (c *Cascade) State() ([]byte, error) {
 	}
 	st := cascadeState{Ladder: raw, Rungs: map[int][]byte{}}
 	for i, r := range c.rungs {
-		if s, ok := r.eval.(stateful); ok {
+		if s, ok := r.eval.(Stateful); ok {
 			b, err := s.State()
 			if err != nil {
 				return nil, fmt.Errorf("rung %d (%s): %w", i, r.name, err)
@@ -306,7 +306,7 @@ func (c *Cascade) Restore(b []byte) error {
 		if i < 0 || i >= len(c.rungs) {
 			return fmt.Errorf("cascade state: no rung %d", i)
 		}
-		if s, ok := c.rungs[i].eval.(stateful); ok {
+		if s, ok := c.rungs[i].eval.(Stateful); ok {
 			if err := s.Restore(raw); err != nil {
 				return fmt.Errorf("rung %d (%s): %w", i, c.rungs[i].name, err)
 			}

@@ -168,7 +168,7 @@ func TestTableWithByteOrderMark(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a table saved by a spreadsheet (BOM, CRLF): %v", err)
 	}
-	out, err := tb.Evaluate(context.Background(), mustParse(t, nb, a0), nil)
+	out, err := tb.Evaluate(context.Background(), Job{Arch: mustParse(t, nb, a0)}, nil)
 	if err != nil || out.Metrics["acc"] != 7 {
 		t.Fatalf("got %v %v, want acc 7", out.Metrics, err)
 	}
@@ -197,7 +197,7 @@ func FuzzReadTable(f *testing.F) {
 		}
 		// A table that loads answers for its own archs.
 		for a := range tb.index {
-			if _, err := tb.Evaluate(context.Background(), mustParse(t, nb, a), nil); err != nil {
+			if _, err := tb.Evaluate(context.Background(), Job{Arch: mustParse(t, nb, a)}, nil); err != nil {
 				t.Fatalf("arch %s of the table: %v", a, err)
 			}
 		}

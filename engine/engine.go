@@ -27,7 +27,9 @@ type Store interface {
 
 // Options are how an engine is run, as opposed to what it runs (the Experiment).
 type Options struct {
-	Store Store // nil keeps nothing (bench mode)
+	// Experiment is the stored experiment's id, told to evaluators in each Job.
+	Experiment uint64
+	Store      Store // nil keeps nothing (bench mode)
 	// Resume continues from a checkpoint. Stored holds the experiment's stored final
 	// trials: those among the checkpoint's Pending are told without being evaluated
 	// again, and all of them count in the Status.
@@ -345,7 +347,7 @@ func (e *Engine) restore() error {
 	if err := e.exp.Strategy.Restore(cp.Strategy); err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
-	if ev, ok := e.exp.Evaluator.(stateful); ok && cp.Evaluator != nil {
+	if ev, ok := e.exp.Evaluator.(Stateful); ok && cp.Evaluator != nil {
 		if err := ev.Restore(cp.Evaluator); err != nil {
 			return fmt.Errorf("resume: %s: %w", e.exp.Config.Evaluator.Name, err)
 		}
@@ -573,12 +575,11 @@ func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial, replay
 	if err != nil {
 		return Outcome{}, err
 	}
-	info := trialInfo{ID: t.ID, Seed: t.Seed, Measured: measured, Replaying: replayed}
+	job := Job{Experiment: e.opt.Experiment, Trial: t.ID, Seed: t.Seed, Arch: arch, Measured: measured, Replaying: replayed}
 	if replayed {
-		info.Replay = e.opt.Script.Original[t.ID].Stop
+		job.Replay = e.opt.Script.Original[t.ID].Stop
 	}
-	ctx = withTrial(ctx, info)
-	out, err = e.exp.Evaluator.Evaluate(ctx, arch, report)
+	out, err = e.exp.Evaluator.Evaluate(ctx, job, report)
 	if err == nil {
 		e.addMeasured(measured, &out)
 	}
@@ -727,7 +728,7 @@ func (e *Engine) checkpoint() (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Strategy.Name(), err)
 	}
 	cp := Checkpoint{Strategy: st, NextID: e.nextID, Elapsed: e.elapsedNow(), Front: e.frontIDs(), Journal: e.journal, Steered: e.steered, SimClocks: e.simClocks}
-	if ev, ok := e.exp.Evaluator.(stateful); ok {
+	if ev, ok := e.exp.Evaluator.(Stateful); ok {
 		if cp.Evaluator, err = ev.State(); err != nil {
 			return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Config.Evaluator.Name, err)
 		}

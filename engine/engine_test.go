@@ -23,7 +23,7 @@ type jitter struct {
 	max time.Duration
 }
 
-func (j *jitter) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) (Outcome, error) {
+func (j *jitter) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome, error) {
 	j.mu.Lock()
 	d := time.Duration(j.rng.Int64N(int64(j.max)))
 	j.mu.Unlock()
@@ -32,7 +32,7 @@ func (j *jitter) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) 
 	case <-ctx.Done():
 		return Outcome{}, ctx.Err()
 	}
-	return j.Evaluator.Evaluate(ctx, a, p)
+	return j.Evaluator.Evaluate(ctx, job, p)
 }
 
 func tableConfig(t testing.TB, strategy string, trials, parallel int) *Experiment {
@@ -235,11 +235,12 @@ func TestMissingArchFailsTrialSearchGoesOn(t *testing.T) {
 
 type panicky struct{ Evaluator }
 
-func (p panicky) Evaluate(ctx context.Context, a spaces.Arch, f func(Progress)) (Outcome, error) {
+func (p panicky) Evaluate(ctx context.Context, job Job, f func(Progress)) (Outcome, error) {
+	a := job.Arch
 	if strings.Contains(a.String(), "none~0|+|none") {
 		panic("boom")
 	}
-	return p.Evaluator.Evaluate(ctx, a, f)
+	return p.Evaluator.Evaluate(ctx, job, f)
 }
 
 func TestPanickingEvaluatorFailsOnlyItsTrial(t *testing.T) {
@@ -273,14 +274,15 @@ type gate struct {
 	release chan struct{}
 }
 
-func (g *gate) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) (Outcome, error) {
+func (g *gate) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome, error) {
+	a := job.Arch
 	g.started <- a.String()
 	select {
 	case <-g.release:
 	case <-ctx.Done():
 		return Outcome{}, ctx.Err()
 	}
-	return g.Evaluator.Evaluate(ctx, a, p)
+	return g.Evaluator.Evaluate(ctx, job, p)
 }
 
 func waitState(t *testing.T, e *Engine, want RunState) {
@@ -519,10 +521,10 @@ func TestStatusShowsPopulationAndProgress(t *testing.T) {
 // reporting reports one progress event per evaluation.
 type reporting struct{ Evaluator }
 
-func (r *reporting) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) (Outcome, error) {
+func (r *reporting) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome, error) {
 	p(Progress{Epoch: 1, Metrics: map[string]float64{"loss": 0.5}})
 	time.Sleep(time.Millisecond)
-	return r.Evaluator.Evaluate(ctx, a, p)
+	return r.Evaluator.Evaluate(ctx, job, p)
 }
 
 func TestTiesGoToTheLowestTrialID(t *testing.T) {

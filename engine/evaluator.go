@@ -7,14 +7,58 @@ import (
 	"cellar/spaces"
 )
 
-// Evaluator turns an architecture into metrics. Evaluate is called from several
-// worker goroutines at once and must be safe for that; it should return promptly
-// once ctx is done.
+// Evaluator turns an architecture into metrics: the contract between the engine and
+// every evaluator, built in or a user's. Evaluate is called from several worker
+// goroutines at once and must be safe for that; it should return promptly once ctx
+// is done (a pause that cancels, a stop, the time budget). progress may be nil.
+//
+// Beyond Evaluate, an evaluator may implement the optional interfaces below, and the
+// engine uses them: Stateful (state kept in checkpoints, for an exact resume),
+// Historian (decisions that depend on the trials seen, given the outcomes a fork
+// takes from its original), and strategies.Learner (epochs of its own that the engine
+// runs between trials, as a one-shot supernet does).
 type Evaluator interface {
 	// Metrics lists the metric names Evaluate returns, so objectives can be checked
 	// before a search starts.
 	Metrics() []string
-	Evaluate(ctx context.Context, arch spaces.Arch, progress func(Progress)) (Outcome, error)
+	Evaluate(ctx context.Context, job Job, progress func(Progress)) (Outcome, error)
+}
+
+// Job is everything the engine tells an evaluator about one evaluation. Outside a
+// search (cellar train, a benchmark of proxies) only Arch is set.
+type Job struct {
+	// Experiment is the stored experiment's id (0 when the search stores nothing).
+	Experiment uint64
+	// Trial is the trial's id, 0 outside a search.
+	Trial uint64
+	// Seed is the trial's own seed (TrialSeed of the experiment's seed and the id):
+	// an evaluator that draws random numbers draws them from it, so a trial gives
+	// the same result whichever worker runs it, and again on resume.
+	Seed uint64
+	Arch spaces.Arch
+	// Measured are the IR's values the engine measured before the evaluation
+	// (params, flops, latency, as objectives and limits need them).
+	Measured map[string]float64
+	// Replaying marks a replay; Replay, when set, is where the trial stopped when
+	// it first ran, so that a replay stops it at the same place rather than ranking
+	// it against a different history.
+	Replaying bool
+	Replay    *Stop
+}
+
+// Stateful is an evaluator whose state goes into checkpoints: State after every
+// commit, Restore on resume before any trial runs.
+type Stateful interface {
+	State() ([]byte, error)
+	Restore([]byte) error
+}
+
+// Historian is an evaluator whose decisions depend on the trials it has seen (a
+// cascade's rungs, early stopping's curves): a fork hands it the outcomes it takes
+// from the original instead of evaluating, so it judges later trials against the
+// same history.
+type Historian interface {
+	Observe(t Trial)
 }
 
 // Outcome is what an evaluation measured.
@@ -50,8 +94,8 @@ func NewSize(space spaces.Space) *Size { return &Size{space: space} }
 
 func (s *Size) Metrics() []string { return []string{"params", "flops"} }
 
-func (s *Size) Evaluate(ctx context.Context, arch spaces.Arch, _ func(Progress)) (Outcome, error) {
-	net, err := s.space.Network(arch)
+func (s *Size) Evaluate(ctx context.Context, job Job, _ func(Progress)) (Outcome, error) {
+	net, err := s.space.Network(job.Arch)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("build network: %w", err)
 	}

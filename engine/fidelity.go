@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"math"
 
@@ -35,32 +34,6 @@ type RungResult struct {
 	// oriented so that higher is better: what the correlations between rungs compare.
 	// Nil when the rung gave no such metric.
 	Score *float64 `json:"score,omitempty"`
-}
-
-// trialInfo is what the engine tells an evaluator about the trial it evaluates,
-// through the context.
-type trialInfo struct {
-	ID   uint64
-	Seed uint64
-	// Measured are the IR's values the engine measured before the evaluation
-	// (params, flops, latency, as objectives and limits need them).
-	Measured map[string]float64
-	// Replay, when set, is the stop the trial made when it first ran: a replay
-	// stops it at the same place rather than ranking it against a different history.
-	Replay *Stop
-	// Replaying marks a replay even of a trial that did not stop.
-	Replaying bool
-}
-
-type trialKey struct{}
-
-func withTrial(ctx context.Context, info trialInfo) context.Context {
-	return context.WithValue(ctx, trialKey{}, info)
-}
-
-func trialOf(ctx context.Context) (trialInfo, bool) {
-	info, ok := ctx.Value(trialKey{}).(trialInfo)
-	return info, ok
 }
 
 // TrialSeed is the seed of trial id in an experiment seeded with seed: it depends on

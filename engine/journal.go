@@ -140,21 +140,13 @@ func (e *Engine) reused(s *slot) (finished, bool) {
 		return finished{}, false
 	}
 	out := Outcome{Metrics: t.Metrics, Curve: t.Curve, Stop: t.Stop, Rungs: t.Rungs}
-	if h, ok := e.exp.Evaluator.(historian); ok && t.State == Done {
+	if h, ok := e.exp.Evaluator.(Historian); ok && t.State == Done {
 		h.Observe(t)
 	}
 	if t.State == Failed {
 		return finished{s: s, outcome: out, err: errors.New(t.Error), taken: &t}, true
 	}
 	return finished{s: s, outcome: out, taken: &t}, true
-}
-
-// historian is an evaluator whose decisions depend on the trials it has seen (a
-// cascade's rungs, early stopping's curves): a fork hands it the outcomes it takes
-// from the original instead of evaluating, so it judges later trials against the
-// same history.
-type historian interface {
-	Observe(t Trial)
 }
 
 // enqueue makes a new trial of arch and journals it.

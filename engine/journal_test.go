@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"cellar/spaces"
 )
 
 // steerMidRun pauses a running search after its tenth trial, injects a hand-made
@@ -60,15 +58,15 @@ func holdFrom(ev Evaluator, from uint64) *held {
 	return &held{Evaluator: ev, from: from, gate: make(chan struct{})}
 }
 
-func (h *held) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) (Outcome, error) {
-	if info, _ := trialOf(ctx); info.ID >= h.from {
+func (h *held) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome, error) {
+	if job.Trial >= h.from {
 		select {
 		case <-h.gate:
 		case <-ctx.Done():
 			return Outcome{}, ctx.Err()
 		}
 	}
-	return h.Evaluator.Evaluate(ctx, a, p)
+	return h.Evaluator.Evaluate(ctx, job, p)
 }
 
 // jittered delays each evaluation at random, so that parallel trials finish in an
@@ -207,9 +205,9 @@ type counting struct {
 	n atomic.Int64
 }
 
-func (c *counting) Evaluate(ctx context.Context, a spaces.Arch, p func(Progress)) (Outcome, error) {
+func (c *counting) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome, error) {
 	c.n.Add(1)
-	return c.Evaluator.Evaluate(ctx, a, p)
+	return c.Evaluator.Evaluate(ctx, job, p)
 }
 
 func TestForkStartsFromRecordedState(t *testing.T) {

@@ -15,12 +15,6 @@ import (
 // lets the epoch finish; a pause that cancels, a stop or the time budget cancel it,
 // and the learner comes back to its state before the epoch.
 
-// stateful is an evaluator whose state goes into checkpoints.
-type stateful interface {
-	State() ([]byte, error)
-	Restore([]byte) error
-}
-
 // learnerName names the part that is learning, for errors and the status.
 func (e *Engine) learnerName(l strategies.Learner) string {
 	if any(l) == any(e.exp.Evaluator) {

@@ -181,7 +181,8 @@ func (s *OneShot) Learn(ctx context.Context) error {
 	return nil
 }
 
-func (s *OneShot) Evaluate(ctx context.Context, arch spaces.Arch, _ func(Progress)) (Outcome, error) {
+func (s *OneShot) Evaluate(ctx context.Context, job Job, _ func(Progress)) (Outcome, error) {
+	arch := job.Arch
 	net, err := s.space.Network(arch)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("build network: %w", err)

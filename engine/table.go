@@ -159,7 +159,8 @@ func (t *Table) Best(metric string, maximise bool) (float64, error) {
 	return best, nil
 }
 
-func (t *Table) Evaluate(ctx context.Context, arch spaces.Arch, _ func(Progress)) (Outcome, error) {
+func (t *Table) Evaluate(ctx context.Context, job Job, _ func(Progress)) (Outcome, error) {
+	arch := job.Arch
 	m, ok := t.Lookup(arch)
 	if !ok {
 		return Outcome{}, fmt.Errorf("arch %s is not in table %s", arch, t.path)

@@ -89,17 +89,17 @@ func (t *Train) Metrics() []string {
 // and the trial id), so a run is reproducible however its trials interleave;
 // elsewhere the arch's, so one arch always trains the same way. The evaluator's own
 // seed is mixed in.
-func (t *Train) seed(ctx context.Context, arch spaces.Arch) uint64 {
-	if info, ok := trialOf(ctx); ok {
-		return info.Seed ^ t.opt.Seed
+func (t *Train) seed(job Job) uint64 {
+	if job.Trial != 0 {
+		return job.Seed ^ t.opt.Seed
 	}
 	h := fnv.New64a()
-	h.Write([]byte(arch.String()))
+	h.Write([]byte(job.Arch.String()))
 	return h.Sum64() ^ t.opt.Seed
 }
 
-func (t *Train) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Progress)) (Outcome, error) {
-	net, err := t.space.Network(arch)
+func (t *Train) Evaluate(ctx context.Context, job Job, progress func(Progress)) (Outcome, error) {
+	net, err := t.space.Network(job.Arch)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("build network: %w", err)
 	}
@@ -118,9 +118,9 @@ func (t *Train) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Pr
 	cfg := t.opt.TrainConfig
 	var stop *Stop
 	if t.stop != nil {
-		cfg.Continue = t.judge(ctx, &stop)
+		cfg.Continue = t.judge(job, &stop)
 	}
-	res, err := nn.Train(ctx, net, sets[0], sets[1], sets[2], cfg, t.seed(ctx, arch), report)
+	res, err := nn.Train(ctx, net, sets[0], sets[1], sets[2], cfg, t.seed(job), report)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -136,12 +136,11 @@ func (t *Train) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Pr
 	}
 	out.Metrics["epochs"] = float64(len(res.Curve))
 	if t.stop != nil && !res.Stopped {
-		info, _ := trialOf(ctx)
 		curve := make([]float64, len(res.Curve))
 		for i, p := range res.Curve {
 			curve[i] = p.ValAcc
 		}
-		t.stop.finished(info.ID, curve)
+		t.stop.finished(job.Trial, curve)
 	}
 	out.Stop = stop
 	for _, p := range res.Curve {
@@ -153,8 +152,7 @@ func (t *Train) Evaluate(ctx context.Context, arch spaces.Arch, progress func(Pr
 
 // judge is the early-stopping decision after each epoch of one trial; it leaves the
 // stop, if any, in *stop. A replayed trial stops where it stopped the first time.
-func (t *Train) judge(ctx context.Context, stop **Stop) func(epochs int, val float64) bool {
-	info, _ := trialOf(ctx)
+func (t *Train) judge(info Job, stop **Stop) func(epochs int, val float64) bool {
 	var curve []float64
 	return func(epochs int, val float64) bool {
 		curve = append(curve, val)
@@ -166,7 +164,7 @@ func (t *Train) judge(ctx context.Context, stop **Stop) func(epochs int, val flo
 			}
 			return true
 		}
-		ok, st := t.stop.keep(info.ID, curve)
+		ok, st := t.stop.keep(info.Trial, curve)
 		*stop = st
 		return ok
 	}

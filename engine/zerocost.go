@@ -131,7 +131,8 @@ func (z *ZeroCost) Metrics() []string {
 }
 
 // Evaluate scores arch.
-func (z *ZeroCost) Evaluate(ctx context.Context, arch spaces.Arch, _ func(Progress)) (Outcome, error) {
+func (z *ZeroCost) Evaluate(ctx context.Context, job Job, _ func(Progress)) (Outcome, error) {
+	arch := job.Arch
 	if err := ctx.Err(); err != nil {
 		return Outcome{}, err
 	}

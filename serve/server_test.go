@@ -28,13 +28,13 @@ import (
 // is still running while the tests connect.
 type slowSize struct{ engine.Evaluator }
 
-func (s slowSize) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.Progress)) (engine.Outcome, error) {
+func (s slowSize) Evaluate(ctx context.Context, job engine.Job, p func(engine.Progress)) (engine.Outcome, error) {
 	select {
 	case <-ctx.Done():
 		return engine.Outcome{}, ctx.Err()
 	case <-time.After(3 * time.Millisecond):
 	}
-	return s.Evaluator.Evaluate(ctx, a, p)
+	return s.Evaluator.Evaluate(ctx, job, p)
 }
 
 // rig is a real search on a real DB file, served on 127.0.0.1 with two keys.

@@ -15,7 +15,6 @@ import (
 
 	"cellar/engine"
 	"cellar/internal/testkit"
-	"cellar/spaces"
 	"cellar/storage"
 	"cellar/themes"
 )
@@ -26,13 +25,13 @@ type slow struct {
 	d time.Duration
 }
 
-func (s slow) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.Progress)) (engine.Outcome, error) {
+func (s slow) Evaluate(ctx context.Context, job engine.Job, p func(engine.Progress)) (engine.Outcome, error) {
 	select {
 	case <-time.After(s.d):
 	case <-ctx.Done():
 		return engine.Outcome{}, ctx.Err()
 	}
-	return s.Evaluator.Evaluate(ctx, a, p)
+	return s.Evaluator.Evaluate(ctx, job, p)
 }
 
 func newSearch(t *testing.T, trials int, delay time.Duration) (*engine.Engine, *engine.Experiment) {

@@ -64,7 +64,7 @@ supernet sees other data, so this measures how well the ranking transfers.`,
 			var evalTime time.Duration
 			for i, a := range archs {
 				t0 := time.Now()
-				out, err := ev.Evaluate(cmd.Context(), a, nil)
+				out, err := ev.Evaluate(cmd.Context(), engine.Job{Arch: a}, nil)
 				if err != nil {
 					return fmt.Errorf("%s: %w", a, err)
 				}

@@ -31,13 +31,13 @@ type slowTable struct {
 	delay time.Duration
 }
 
-func (s slowTable) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.Progress)) (engine.Outcome, error) {
+func (s slowTable) Evaluate(ctx context.Context, job engine.Job, p func(engine.Progress)) (engine.Outcome, error) {
 	select {
 	case <-time.After(s.delay):
 	case <-ctx.Done():
 		return engine.Outcome{}, ctx.Err()
 	}
-	return s.Table.Evaluate(ctx, a, p)
+	return s.Table.Evaluate(ctx, job, p)
 }
 
 // testEvaluators are the built-in evaluators and the slow table.

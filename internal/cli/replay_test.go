@@ -12,7 +12,6 @@ import (
 
 	"cellar/engine"
 	"cellar/internal/testtable"
-	"cellar/spaces"
 	"cellar/storage"
 )
 
@@ -191,7 +190,7 @@ type heldAfter struct {
 	gate  chan struct{}
 }
 
-func (h *heldAfter) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.Progress)) (engine.Outcome, error) {
+func (h *heldAfter) Evaluate(ctx context.Context, job engine.Job, p func(engine.Progress)) (engine.Outcome, error) {
 	if h.n.Add(1) > h.after {
 		select {
 		case <-h.gate:
@@ -199,5 +198,5 @@ func (h *heldAfter) Evaluate(ctx context.Context, a spaces.Arch, p func(engine.P
 			return engine.Outcome{}, ctx.Err()
 		}
 	}
-	return h.Evaluator.Evaluate(ctx, a, p)
+	return h.Evaluator.Evaluate(ctx, job, p)
 }

@@ -261,7 +261,7 @@ func storedSession(db *storage.DB, f searchFlags) (*session, error) {
 
 // start makes the engine for a stored experiment.
 func start(db *storage.DB, x *storage.Experiment, exp *engine.Experiment, opt engine.Options, f searchFlags) (*session, error) {
-	opt.Store = x
+	opt.Store, opt.Experiment = x, x.ID
 	if f.simulate {
 		opt.Simulate = &engine.DefaultSimTime
 	}

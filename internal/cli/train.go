@@ -56,7 +56,7 @@ training throughput. Without -c the built-in default experiment is used.`,
 			fmt.Fprintf(w, "%s\n%s\n", a, net.Summary())
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			out, err := exp.Evaluator.Evaluate(ctx, a, func(p engine.Progress) {
+			out, err := exp.Evaluator.Evaluate(ctx, engine.Job{Arch: a}, func(p engine.Progress) {
 				if v, ok := p.Metrics["val_accuracy"]; ok {
 					fmt.Fprintf(w, "epoch %.0f: train loss %.4f accuracy %.2f%%, val %.2f%%\n", p.Epoch, p.Metrics["loss"], p.Metrics["accuracy"], v)
 				}
