@@ -106,8 +106,13 @@ func OpenMode(path string, timeout time.Duration, mode Mode) (*DB, error) {
 		return nil, fmt.Errorf("open %s: the file is read-only (%v); cellar writes only to files you can write (chmod u+w %s), and browses this one as it is", path, st.Mode().Perm(), path)
 	default:
 		// A quick look before bbolt maps the file: bbolt faults on a file shorter
-		// than its meta says, and panics on a damaged freelist.
+		// than its meta says, and panics on a damaged freelist. It holds no lock, so
+		// a search writing the file can make it read a page mid-change: then the
+		// file is in use, not damaged.
 		if err := precheck(path); err != nil {
+			if lockedByWriter(path) {
+				return nil, fmt.Errorf("open %s: %w%s; close it or wait (a browser can retry)", path, ErrInUse, holder(path))
+			}
 			return nil, err
 		}
 	}
@@ -138,6 +143,16 @@ func OpenMode(path string, timeout time.Duration, mode Mode) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// lockedByWriter says another process holds the file's write lock.
+func lockedByWriter(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return sharedLock(f) != nil
 }
 
 // openBolt opens the file with bbolt, turning a panic inside it into an error.
