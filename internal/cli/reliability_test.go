@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -392,5 +393,57 @@ func TestFailedStartsLeaveNoDatabase(t *testing.T) {
 	r := runChild(t, "serve", "-c", exp, "--db", db, "--ssh", busy.Addr().String(), "--authorized-keys", keys, "--host-key", filepath.Join(dir, "host"))
 	if r.code != exitFailed || damage.Hash(t, db) != before {
 		t.Fatalf("a serve on a port in use exits %d and changed the DB: %v", r.code, damage.Hash(t, db) != before)
+	}
+}
+
+func TestResumesOfOneDBNameTheSameBest(t *testing.T) {
+	// Thousands of cells tie on this table: the best is a tie every time.
+	table := testtable.NB201(t, testtable.Convs)
+	exp := writeExp(t, fmt.Sprintf("name: ties\nseed: 8\nspace: nb201\nstrategy: {name: regevo, population: 20, sample: 5}\nevaluator: {name: slowtable, path: %s, delay: 5ms}\nbudget: {trials: 200}\nparallelism: 3\n", table))
+	db := filepath.Join(t.TempDir(), "ties.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"search", "-c", exp, "--db", db, "--no-progress", "--events"}, "\x1f"))
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for n := 0; n < 60 && sc.Scan(); n++ {
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	for sc.Scan() {
+	}
+	cmd.Wait()
+	raw, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bests []string
+	for i := range 3 {
+		cp := filepath.Join(t.TempDir(), fmt.Sprintf("copy%d.db", i))
+		os.WriteFile(cp, raw, 0o600)
+		out, err := cellar(t, "search", "--resume", "1", "--db", cp, "--no-progress")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		best := regexp.MustCompile(`best: trial (\d+)`).FindStringSubmatch(out)
+		if best == nil {
+			t.Fatalf("no best in %s", out)
+		}
+		bests = append(bests, best[1])
+		// The best is the lowest id of the top score.
+		trials := storedTrials(t, cp)
+		top, low := -1.0, uint64(0)
+		for _, tr := range trials {
+			if v := tr.Metrics["test_accuracy"]; tr.Full() && (v > top || v == top && tr.ID < low) {
+				top, low = v, tr.ID
+			}
+		}
+		if best[1] != strconv.FormatUint(low, 10) {
+			t.Errorf("resume %d names trial %s best; the lowest id at the top score %g is %d", i, best[1], top, low)
+		}
+	}
+	if bests[0] != bests[1] || bests[1] != bests[2] {
+		t.Fatalf("three resumes of one DB name bests %v", bests)
 	}
 }
