@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -402,4 +403,29 @@ func actWhileRunning(t *testing.T, exp *Experiment, n int, act func(e *Engine)) 
 	}
 	close(g.started)
 	return e, store
+}
+
+func TestCompareTrialsNamesEveryDifference(t *testing.T) {
+	orig := map[uint64]Trial{
+		1: {ID: 1, Arch: "a", Origin: "regevo", State: Done, Metrics: map[string]float64{"acc": 90, "train_seconds": 3}},
+		2: {ID: 2, Arch: "b", Origin: "regevo", State: Done, Metrics: map[string]float64{"acc": 80}},
+		3: {ID: 3, Arch: "c", Origin: "regevo", State: Done},
+	}
+	same := map[uint64]Trial{
+		1: {ID: 1, Arch: "a", Origin: "regevo", State: Done, Metrics: map[string]float64{"acc": 90, "train_seconds": 9}}, // wall-clock differs: not a difference
+		2: {ID: 2, Arch: "b", Origin: "regevo", State: Done, Metrics: map[string]float64{"acc": 80}},
+		3: {ID: 3, Arch: "c", Origin: "regevo", State: Done},
+	}
+	if d := CompareTrials(orig, same); len(d) != 0 {
+		t.Fatalf("a faithful replay differs: %v", d)
+	}
+	other := map[uint64]Trial{
+		1: {ID: 1, Arch: "z", Origin: "regevo", State: Done, Metrics: map[string]float64{"acc": 90}},
+		2: {ID: 2, Arch: "b", Origin: "regevo", State: Done, Metrics: map[string]float64{"acc": 81}},
+	}
+	d := CompareTrials(orig, other)
+	want := []string{"trial 1: arch z, was a", "trial 2: acc 81, was 80", "trial 3: not replayed"}
+	if !slices.Equal(d, want) {
+		t.Fatalf("differences %q, want %q", d, want)
+	}
 }
