@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cellar/spaces"
+	"cellar/strategies"
 )
 
 const goodConfig = `
@@ -222,4 +223,46 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatal("built without a strategy")
 		}
 	})
+}
+
+func TestAnExplicitZeroIsKept(t *testing.T) {
+	knob := func(src, name string) float64 {
+		t.Helper()
+		cfg, err := ParseConfig([]byte("space: nb201\nevaluator: params\nbudget: {trials: 1}\nstrategy: " + src + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := BuildStrategy(cfg.Strategy, nb201Space(t), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range s.(strategies.Steerable).Knobs() {
+			if k.Name == name {
+				return k.Value
+			}
+		}
+		t.Fatalf("%s has no knob %s", src, name)
+		return 0
+	}
+	for _, tc := range []struct {
+		src, knob string
+		want      float64
+	}{
+		{"reinforce", "entropy", strategies.DefaultReinforce.Entropy},
+		{"{name: reinforce, entropy: 0}", "entropy", 0},
+		{"predictor", "beta", strategies.DefaultPredictor.Beta},
+		{"{name: predictor, beta: 0}", "beta", 0},
+	} {
+		if got := knob(tc.src, tc.knob); got != tc.want {
+			t.Errorf("%s: %s %v, want %v", tc.src, tc.knob, got, tc.want)
+		}
+	}
+}
+
+func nb201Space(t *testing.T) spaces.Space {
+	sp, err := spaces.NewNB201(spaces.DefaultNB201)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
 }

@@ -153,13 +153,13 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 		}
 		return strategies.NewLocal(space, seed, opt), nil
 	case "reinforce":
-		var opt strategies.ReinforceOptions
+		opt := strategies.DefaultReinforce // an explicit zero is kept
 		if err := c.Decode(&opt); err != nil {
 			return nil, err
 		}
 		return strategies.NewReinforce(space, seed, opt)
 	case "nsga2":
-		var opt strategies.NSGA2Options
+		opt := strategies.DefaultNSGA2
 		if err := c.Decode(&opt); err != nil {
 			return nil, err
 		}
@@ -180,7 +180,7 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 		}
 		return strategies.NewCompound(space, opt)
 	case "predictor":
-		var opt strategies.PredictorOptions
+		opt := strategies.DefaultPredictor // an explicit zero is kept
 		if err := c.Decode(&opt); err != nil {
 			return nil, err
 		}

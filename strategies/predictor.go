@@ -76,9 +76,8 @@ func NewPredictor(space spaces.Space, seed uint64, opt PredictorOptions) (*Predi
 	if opt.Acquisition == "" {
 		opt.Acquisition = d.Acquisition
 	}
-	if opt.Beta == 0 {
-		opt.Beta = d.Beta
-	}
+	// Beta is meaningful at 0 (ucb ranks by the mean alone): callers wanting the
+	// default start from DefaultPredictor, as the config does.
 	switch {
 	case opt.Initial < 2:
 		return nil, fmt.Errorf("predictor: initial %d: at least 2 results are needed to fit a model", opt.Initial)

@@ -50,12 +50,8 @@ func NewReinforce(space spaces.Space, seed uint64, opt ReinforceOptions) (*Reinf
 	if opt.LearnRate == 0 {
 		opt.LearnRate = d.LearnRate
 	}
-	if opt.Entropy == 0 {
-		opt.Entropy = d.Entropy
-	}
-	if opt.BaselineDecay == 0 {
-		opt.BaselineDecay = d.BaselineDecay
-	}
+	// Entropy and BaselineDecay are meaningful at 0 (no bonus; no moving average):
+	// a caller wanting the defaults starts from DefaultReinforce, as the config does.
 	if opt.LearnRate < 0 || opt.Entropy < 0 || opt.BaselineDecay < 0 || opt.BaselineDecay >= 1 {
 		return nil, fmt.Errorf("reinforce: lr %g and entropy %g must be positive, baseline_decay %g in [0, 1)", opt.LearnRate, opt.Entropy, opt.BaselineDecay)
 	}
