@@ -253,8 +253,8 @@ func topK(vals []float64, k int, maximise bool) []int {
 	return top
 }
 
-// archDiagram draws an architecture: a cell as its nodes, each with its op-labelled
-// incoming edges; a network as its stage stack.
+// archDiagram draws an architecture as its space describes it (spaces.Drawable): its
+// notes, then its cells as DAGs, or as edge lists where a DAG does not fit.
 func archDiagram(c *Common, title string, space spaces.Space, arch string, w int) string {
 	st := c.Styles
 	if arch == "" {
@@ -265,114 +265,119 @@ func archDiagram(c *Common, title string, space spaces.Space, arch string, w int
 		return st.Bad.Render(truncate("cannot draw: "+err.Error(), w))
 	}
 	lines := []string{st.Title.Render(title)}
-	edge := func(from int, op string) string {
-		return st.Muted.Render(fmt.Sprintf("%d", from)) + " ─" + st.Accent.Render(shortOp(op)) + "→"
+	d, ok := a.(spaces.Drawable)
+	if !ok {
+		return strings.Join(append(lines, truncate(arch, w)), "\n")
 	}
-	if x, ok := a.(spaces.ScaledArch); ok { // compound scaling: the base arch, and how it is scaled
-		s := x.Scaling()
-		lines = append(lines, truncate(fmt.Sprintf("scaled: depth ×%.2f  width ×%.2f  resolution ×%.2f  (α %.3g β %.3g γ %.3g φ %.3g)",
-			s.Depth, s.Width, s.Resolution, x.Alpha, x.Beta, x.Gamma, x.Phi), w))
-		a, arch = x.Base(), x.Base().String()
+	diagram := d.Diagram()
+	for _, n := range diagram.Notes {
+		lines = append(lines, truncate(n, w))
 	}
-	switch x := a.(type) {
-	case spaces.NB201Arch: // NB201's string form lists each node's edges
-		nodes, _ := cellNodes(arch)
-		if dag, ok := (dagCell{inputs: 1, nodes: nodes}).draw(c, w); ok {
-			lines = append(lines, dag...)
-			break
-		}
-		for i, edges := range nodes {
-			parts := make([]string, len(edges))
-			for j, e := range edges {
-				parts[j] = edge(e.from, e.op)
-			}
-			lines = append(lines, truncate(fmt.Sprintf("node %d ← ", i+1)+strings.Join(parts, "  "), w))
-		}
-	case spaces.CellArch:
-		lines = append(lines, cellDiagrams(c, x, w, edge)...)
-	case spaces.NetworkArch:
-		for i, s := range x.Stages() {
-			lines = append(lines, truncate(fmt.Sprintf("stage %d  %s ×%d  width %d  k%d  e%d", i, s.Block, s.Depth, s.Width, s.Kernel, s.Expansion), w))
-		}
-	default:
-		lines = append(lines, truncate(arch, w))
-	}
+	lines = append(lines, cellDiagrams(c, diagram, w)...)
 	return strings.Join(lines, "\n")
 }
 
-// cellDiagrams draws a DARTS-style arch's normal and reduction cells: as DAGs side by
-// side when both fit, one above the other when one fits, else as edge lists.
-func cellDiagrams(c *Common, a spaces.CellArch, w int, edge func(int, string) string) []string {
+// cellDiagrams draws a diagram's cells: as DAGs side by side when they fit, one
+// above the other when each fits, else as edge lists.
+func cellDiagrams(c *Common, d spaces.Diagram, w int) []string {
 	st := c.Styles
-	names := []string{"normal cell", "reduction cell"}
-	cells := [][]spaces.CellNode{a.Normal(), a.Reduce()}
-	dags := make([]dagCell, 2)
-	for ci, cell := range cells {
-		dags[ci].inputs = 2
-		for _, n := range cell {
-			dags[ci].nodes = append(dags[ci].nodes, []cellEdge{{int(n.In[0]), spaces.CellOps[n.Op[0]]}, {int(n.In[1]), spaces.CellOps[n.Op[1]]}})
+	if len(d.Cells) == 0 {
+		return nil
+	}
+	edge := func(from int, op string) string {
+		return st.Muted.Render(fmt.Sprintf("%d", from)) + " ─" + st.Accent.Render(shortOp(op)) + "→"
+	}
+	dags := make([]dagCell, len(d.Cells))
+	for ci, cell := range d.Cells {
+		dags[ci].inputs = cell.Inputs
+		for _, n := range cell.Nodes {
+			edges := make([]cellEdge, len(n))
+			for k, e := range n {
+				edges[k] = cellEdge{from: e.From, op: e.Op}
+			}
+			dags[ci].nodes = append(dags[ci].nodes, edges)
 		}
 	}
-	out := fmt.Sprintf("output: concat of nodes 2-%d", len(cells[0])+1)
-	if half := (w - 2) / 2; half > 0 {
-		left, okl := dags[0].draw(c, half)
-		right, okr := dags[1].draw(c, half)
-		if okl && okr {
-			col := lipgloss.Width(names[0])
-			for _, l := range left {
-				col = max(col, lipgloss.Width(l))
-			}
-			pad := func(s string) string { return s + strings.Repeat(" ", col+3-lipgloss.Width(s)) }
-			lines := []string{pad(st.Label.Render(names[0])) + st.Label.Render(names[1])}
-			for i := range max(len(left), len(right)) {
-				l, r := "", ""
-				if i < len(left) {
-					l = left[i]
-				}
-				if i < len(right) {
-					r = right[i]
-				}
-				lines = append(lines, pad(l)+r)
-			}
-			return append(lines, st.Muted.Render(out))
-		}
+	var out []string
+	if d.Output != "" {
+		out = []string{st.Muted.Render(d.Output)}
+	}
+	if side, ok := sideBySide(c, d.Cells, dags, w); ok {
+		return append(side, out...)
 	}
 	var lines []string
-	for ci, cell := range cells {
-		lines = append(lines, st.Label.Render(names[ci]))
+	for ci, cell := range d.Cells {
+		if cell.Name != "" {
+			lines = append(lines, st.Label.Render(cell.Name))
+		}
 		if dag, ok := dags[ci].draw(c, w); ok {
 			lines = append(lines, dag...)
 			continue
 		}
-		for k, n := range cell {
-			lines = append(lines, truncate(fmt.Sprintf("node %d ← %s  %s", k+2, edge(int(n.In[0]), spaces.CellOps[n.Op[0]]), edge(int(n.In[1]), spaces.CellOps[n.Op[1]])), w))
+		for k, n := range cell.Nodes {
+			parts := make([]string, len(n))
+			for j, e := range n {
+				parts[j] = edge(e.From, e.Op)
+			}
+			lines = append(lines, truncate(fmt.Sprintf("node %d ← ", k+cell.Inputs)+strings.Join(parts, "  "), w))
 		}
 	}
-	return append(lines, st.Muted.Render(out))
+	return append(lines, out...)
+}
+
+// sideBySide draws two or more named cells' DAGs next to each other, if they fit.
+func sideBySide(c *Common, cells []spaces.CellGraph, dags []dagCell, w int) ([]string, bool) {
+	if len(cells) < 2 {
+		return nil, false
+	}
+	st := c.Styles
+	part := (w - 2*(len(cells)-1)) / len(cells)
+	if part <= 0 {
+		return nil, false
+	}
+	drawn := make([][]string, len(cells))
+	cols := make([]int, len(cells))
+	for i := range cells {
+		var ok bool
+		if drawn[i], ok = dags[i].draw(c, part); !ok {
+			return nil, false
+		}
+		cols[i] = lipgloss.Width(cells[i].Name)
+		for _, l := range drawn[i] {
+			cols[i] = max(cols[i], lipgloss.Width(l))
+		}
+	}
+	pad := func(s string, col int) string { return s + strings.Repeat(" ", col+3-lipgloss.Width(s)) }
+	header, rows := "", 0
+	for i, cell := range cells {
+		if i == len(cells)-1 {
+			header += st.Label.Render(cell.Name)
+		} else {
+			header += pad(st.Label.Render(cell.Name), cols[i])
+		}
+		rows = max(rows, len(drawn[i]))
+	}
+	lines := []string{header}
+	for r := range rows {
+		line := ""
+		for i := range cells {
+			l := ""
+			if r < len(drawn[i]) {
+				l = drawn[i][r]
+			}
+			if i < len(cells)-1 {
+				l = pad(l, cols[i])
+			}
+			line += l
+		}
+		lines = append(lines, line)
+	}
+	return lines, true
 }
 
 type cellEdge struct {
 	from int
 	op   string
-}
-
-// cellNodes reads an NB201-form string into nodes of (from, op) edges.
-func cellNodes(s string) ([][]cellEdge, error) {
-	var nodes [][]cellEdge
-	for _, group := range strings.Split(s, "+") {
-		var edges []cellEdge
-		for _, e := range strings.Split(strings.Trim(group, "|"), "|") {
-			op, from, ok := strings.Cut(e, "~")
-			if !ok {
-				return nil, fmt.Errorf("bad edge %q", e)
-			}
-			var n int
-			fmt.Sscan(from, &n)
-			edges = append(edges, cellEdge{from: n, op: op})
-		}
-		nodes = append(nodes, edges)
-	}
-	return nodes, nil
 }
 
 // shortOp abbreviates op names for diagrams.
