@@ -153,8 +153,19 @@ type slot struct {
 	final     bool // done or failed and committed
 }
 
+// commandKind is what a command asks of the running engine.
+type commandKind int
+
+const (
+	cmdPause       commandKind = iota // pause: running trials finish
+	cmdPauseCancel                    // pause, cancelling the running trials
+	cmdResume
+	cmdInject // queue a hand-made trial
+	cmdSteer  // change a knob at the next ask
+)
+
 type command struct {
-	kind   string // pause, pause-cancel, resume, inject, steer
+	kind   commandKind
 	arch   spaces.Arch
 	parent uint64
 	who    string
@@ -206,13 +217,13 @@ func (e *Engine) Snapshot() Status {
 // false; otherwise they are cancelled and run again after Resume.
 func (e *Engine) Pause(cancelRunning bool) error {
 	if cancelRunning {
-		return e.send(command{kind: "pause-cancel"})
+		return e.send(command{kind: cmdPauseCancel})
 	}
-	return e.send(command{kind: "pause"})
+	return e.send(command{kind: cmdPause})
 }
 
 // Resume continues a paused search.
-func (e *Engine) Resume() error { return e.send(command{kind: "resume"}) }
+func (e *Engine) Resume() error { return e.send(command{kind: cmdResume}) }
 
 // Inject queues a hand-made architecture, derived from trial parent (0 for none). It is
 // evaluated next, even while paused, and the strategy learns from it.
@@ -223,7 +234,7 @@ func (e *Engine) InjectAs(who string, arch spaces.Arch, parent uint64) error {
 	if err := e.exp.Space.Validate(arch); err != nil {
 		return err
 	}
-	return e.send(command{kind: "inject", arch: arch, parent: parent, who: who})
+	return e.send(command{kind: cmdInject, arch: arch, parent: parent, who: who})
 }
 
 func (e *Engine) send(c command) error {
@@ -410,23 +421,23 @@ func (e *Engine) setState(s RunState) {
 
 func (e *Engine) handle(c command) error {
 	switch c.kind {
-	case "pause", "pause-cancel":
+	case cmdPause, cmdPauseCancel:
 		if e.state == Searching {
 			e.setState(Paused)
 		}
-		if c.kind == "pause-cancel" {
+		if c.kind == cmdPauseCancel {
 			e.cancelRunning()
 		}
-	case "resume":
+	case cmdResume:
 		if e.state == Paused {
 			e.setState(Searching)
 		}
-	case "steer":
+	case cmdSteer:
 		if err := e.checkSteer(c.steer); err != nil {
 			return err
 		}
 		e.steers = append(e.steers, c.steer)
-	case "inject":
+	case cmdInject:
 		if e.budgetSpent() {
 			return fmt.Errorf("the budget of %d trials is spent", e.exp.Config.Budget.Trials)
 		}

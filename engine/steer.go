@@ -33,7 +33,7 @@ type Knob = strategies.Knob
 // Steer asks for a change, applied at the next ask. It fails at once, changing
 // nothing, for an unknown knob or a value out of its range.
 func (e *Engine) Steer(who, param string, v float64) error {
-	return e.send(command{kind: "steer", steer: Steer{Who: who, Param: param, Value: v}})
+	return e.send(command{kind: cmdSteer, steer: Steer{Who: who, Param: param, Value: v}})
 }
 
 // knobs are every setting that may be steered now, with their current values.
