@@ -649,7 +649,7 @@ budget: {trials: 100}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got struct{ Scaling []scalingRow }
+	var got struct{ Scaling []engine.ScalingRow }
 	if err := json.Unmarshal([]byte(js), &got); err != nil {
 		t.Fatal(err)
 	}

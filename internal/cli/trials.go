@@ -56,8 +56,8 @@ func newTrialsCmd() *cobra.Command {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
-					Experiment uint64       `json:"experiment"`
-					Scaling    []scalingRow `json:"scaling"`
+					Experiment uint64              `json:"experiment"`
+					Scaling    []engine.ScalingRow `json:"scaling"`
 				}{x.ID, rows})
 			}
 			if asJSON {

@@ -8,89 +8,27 @@ import (
 	"text/tabwriter"
 
 	"cellar/engine"
-	"cellar/spaces"
 	"cellar/storage"
-	"cellar/strategies"
 )
 
-// scalingRow is one trial of a compound scaling experiment, with what its
-// coefficients make of the base network.
-type scalingRow struct {
-	Trial      uint64             `json:"trial"`
-	Role       string             `json:"role"`
-	Alpha      float64            `json:"alpha"`
-	Beta       float64            `json:"beta"`
-	Gamma      float64            `json:"gamma"`
-	Phi        float64            `json:"phi"`
-	Depth      float64            `json:"depth"` // multipliers: alpha^phi, beta^phi, gamma^phi
-	Width      float64            `json:"width"`
-	Resolution float64            `json:"resolution"`
-	Input      [3]int             `json:"input"`
-	FLOPs      int64              `json:"flops"`
-	Params     int                `json:"params"`
-	State      engine.State       `json:"state"`
-	Metrics    map[string]float64 `json:"metrics,omitempty"`
-	Error      string             `json:"error,omitempty"`
-}
-
-// scalingRows reads a compound scaling experiment's trials as its table of results.
-func scalingRows(x *storage.Experiment, trials []engine.Trial) ([]scalingRow, error) {
+// scalingRows reads a stored compound scaling experiment's table of results.
+func scalingRows(x *storage.Experiment, trials []engine.Trial) ([]engine.ScalingRow, error) {
 	src, err := x.Source()
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := engine.ParseConfig(src)
-	if err != nil {
-		return nil, fmt.Errorf("experiment %d's config: %w", x.ID, err)
-	}
-	if cfg.Strategy.Name != "compound" {
-		return nil, fmt.Errorf("experiment %d is not a compound scaling search (its strategy is %s)", x.ID, cfg.Strategy.Name)
-	}
-	space, err := engine.ExperimentSpace(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("experiment %d's space: %w", x.ID, err)
-	}
-	strat, err := engine.BuildStrategy(cfg.Strategy, space, cfg.Seed)
-	if err != nil {
-		return nil, fmt.Errorf("experiment %d's strategy: %w", x.ID, err)
-	}
-	compound := strat.(*strategies.Compound)
 	cp, err := x.Checkpoint()
 	if err != nil {
 		return nil, err
 	}
-	if cp != nil {
-		if err := compound.Restore(cp.Strategy); err != nil {
-			return nil, err
-		}
-	}
-	archs := make([]string, len(trials))
-	for i, t := range trials {
-		archs[i] = t.Arch
-	}
-	roles := compound.Roles(archs)
-	var rows []scalingRow
-	for i, t := range trials {
-		a, err := space.Parse([]byte(t.Arch))
-		if err != nil {
-			return nil, fmt.Errorf("trial %d: %w", t.ID, err)
-		}
-		sa := a.(spaces.ScaledArch)
-		s := sa.Scaling()
-		r := scalingRow{Trial: t.ID, Role: roles[i], Alpha: sa.Alpha, Beta: sa.Beta, Gamma: sa.Gamma, Phi: sa.Phi,
-			Depth: s.Depth, Width: s.Width, Resolution: s.Resolution, State: t.State, Metrics: t.Metrics, Error: t.Error}
-		if net, err := space.Network(sa); err == nil {
-			in := net.Layers[0].Shape
-			r.Input, r.FLOPs, r.Params = [3]int{in.C, in.H, in.W}, net.FLOPs(), net.Params()
-		} else if r.Error == "" {
-			r.Error = err.Error()
-		}
-		rows = append(rows, r)
+	rows, err := engine.ScalingRows(src, trials, cp)
+	if err != nil {
+		return nil, fmt.Errorf("experiment %d: %w", x.ID, err)
 	}
 	return rows, nil
 }
 
-func printScaling(w io.Writer, rows []scalingRow) {
+func printScaling(w io.Writer, rows []engine.ScalingRow) {
 	var trials []engine.Trial
 	for _, r := range rows {
 		trials = append(trials, engine.Trial{Metrics: r.Metrics})
