@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -21,18 +22,21 @@ import (
 	"cellar/storage"
 )
 
+// benchFlags are bench's flags.
+type benchFlags struct {
+	table, strats, space, metric, csvPath string
+	objectives, reference, latencyDB      string
+	cascade                               string
+	eta                                   float64
+	simulate                              bool
+	timeBudget                            time.Duration
+	runs, budget                          int
+	seed                                  uint64
+	minimise                              bool
+}
+
 func newBenchCmd() *cobra.Command {
-	var (
-		table, strats, space, metric, csvPath string
-		objectives, reference, latencyDB      string
-		cascade                               string
-		eta                                   float64
-		simulate                              bool
-		timeBudget                            time.Duration
-		runs, budget                          int
-		seed                                  uint64
-		minimise                              bool
-	)
+	var b benchFlags
 	cmd := &cobra.Command{
 		Use:   "bench --table F --strategies random,evolution,regevo,local --runs N --budget B [--csv F]",
 		Short: "Benchmark strategies on a tabular benchmark (storage off)",
@@ -43,130 +47,147 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
   --strategies '[regevo, {name: regevo, warm_start: {proxy: synflow, sample: 200}}, predictor]'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if table == "" {
-				return fmt.Errorf("give the table with --table F (e.g. NAS-Bench-201's cifar10.csv)")
-			}
-			sp, err := engine.BuildSpace(engine.NewComponent(space))
+			cfg, err := b.config()
 			if err != nil {
 				return err
-			}
-			t, err := engine.LoadTable(table, sp, "")
-			if err != nil {
-				return err
-			}
-			if metric == "" {
-				metric = t.Metrics()[0]
-			}
-			optimum, err := t.Best(metric, !minimise)
-			if err != nil {
-				return err
-			}
-			comps, err := parseComponents("--strategies", strats)
-			if err != nil {
-				return err
-			}
-			for _, c := range comps {
-				if _, err := engine.BuildStrategy(c, sp, 0); err != nil {
-					return fmt.Errorf("--strategies: %w", err)
-				}
-			}
-			cfg := engine.BenchConfig{Table: t, Space: sp, Metric: metric, Maximise: !minimise, Strategies: comps, Runs: runs, Budget: budget, Seed: seed, Eta: eta}
-			if simulate {
-				cfg.Simulate, cfg.TimeBudget = &engine.DefaultSimTime, timeBudget
-			}
-			if cascade != "" {
-				if cfg.Cascade, cfg.CascadeName, err = cascadeRungs(cascade, sp); err != nil {
-					return err
-				}
-			}
-			w := cmd.OutOrStdout()
-			if objectives != "" {
-				if cfg.Objectives, err = parseObjectives(objectives); err != nil {
-					return fmt.Errorf("--objectives: %w", err)
-				}
-				if cfg.Latency, err = benchLatency(latencyDB, cfg.Objectives); err != nil {
-					return err
-				}
-				if cfg.Ideal, cfg.Reference, err = t.Bounds(sp, cfg.Objectives, cfg.Latency); err != nil {
-					return err
-				}
-				if reference != "" {
-					if cfg.Reference, err = parseFloats(reference, len(cfg.Objectives)); err != nil {
-						return fmt.Errorf("--reference: %w", err)
-					}
-				}
 			}
 			start := time.Now()
 			rows, err := engine.Bench(cmd.Context(), cfg, nil)
 			if err != nil {
 				return err
 			}
-			elapsed := time.Since(start)
-			queries := len(comps) * runs * budget
-			if len(cfg.Cascade) > 0 {
-				queries *= 2 // each strategy alone and through the cascade
-			}
-			if len(cfg.Objectives) > 1 {
-				refFrom := "the table's worst"
-				if reference != "" {
-					refFrom = "given"
-				}
-				fmt.Fprintf(w, "hypervolume of the Pareto front over %s on %s, as a fraction of the box from the reference %v (%s) to the ideal %v (the table's best); %d runs x %d queries per strategy, seeds %d..%d\n",
-					objectives, table, cfg.Reference, refFrom, cfg.Ideal, runs, budget, seed, seed+uint64(runs)-1)
-			} else if simulate {
-				fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %v of simulated training per strategy, seeds %d..%d\n",
-					metric, table, t.Len(), optimum, runs, timeBudget, seed, seed+uint64(runs)-1)
-			} else {
-				fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %d queries per strategy, seeds %d..%d\n",
-					metric, table, t.Len(), optimum, runs, budget, seed, seed+uint64(runs)-1)
-			}
-			digits := 2
-			if len(cfg.Objectives) > 1 {
-				digits = 4
-			}
-			if simulate {
-				charge := fmt.Sprintf("3 x FLOPs x %d samples x %d epochs at %.0e FLOP/s (the table has no %s column)",
-					engine.DefaultSimTime.Samples, engine.DefaultSimTime.Epochs, engine.DefaultSimTime.Rate, engine.DefaultSimTime.Column)
-				if slices.Contains(t.Metrics(), engine.DefaultSimTime.Column) {
-					charge = "the table's " + engine.DefaultSimTime.Column
-				}
-				fmt.Fprintf(w, "each trial is charged %s; best at simulated seconds:\n", charge)
-			}
-			printBench(w, rows, cfg.Checkpoints(), digits)
-			if simulate {
-				fmt.Fprintf(w, "in %s\n", elapsed.Round(time.Millisecond))
-			} else {
-				fmt.Fprintf(w, "%d queries in %s: %.0f queries/min\n", queries, elapsed.Round(time.Millisecond), float64(queries)/elapsed.Minutes())
-			}
-			if csvPath != "" {
+			b.report(cmd.OutOrStdout(), cfg, rows, time.Since(start))
+			if b.csvPath != "" {
 				unit := "queries"
-				if simulate {
+				if b.simulate {
 					unit = "simulated_seconds"
 				}
-				return writeBenchCSV(csvPath, metric, unit, rows)
+				return writeBenchCSV(b.csvPath, cfg.Metric, unit, rows)
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&table, "table", "", "CSV table: an arch column and metric columns")
-	f.StringVar(&strats, "strategies", "random,evolution,regevo,local,predictor,reinforce", "comma-separated strategies")
-	f.StringVar(&objectives, "objectives", "", "several objectives, e.g. test_accuracy:max,params:min,latency:min (params, flops and latency from the IR): compare hypervolumes")
-	f.StringVar(&latencyDB, "db", "", "database holding this machine's latency table (cellar latency build), for a latency objective")
-	f.StringVar(&reference, "reference", "", "the hypervolume's reference point, one value per objective (default: the table's worst)")
-	f.StringVar(&space, "space", "nb201", "the space the table's archs belong to")
-	f.StringVar(&metric, "metric", "", "metric column to optimise (default: the first)")
-	f.BoolVar(&minimise, "minimise", false, "minimise the metric instead of maximising it")
-	f.IntVar(&runs, "runs", 100, "runs per strategy")
-	f.IntVar(&budget, "budget", 300, "queries per run")
-	f.Uint64Var(&seed, "seed", 1, "seed of the first run")
-	f.StringVar(&csvPath, "csv", "", "also write the results to this CSV `file`")
-	f.StringVar(&cascade, "cascade", "", "cheaper rungs before the table, e.g. '[{name: zerocost, proxies: [synflow]}]': each strategy also runs through this cascade, at equal table queries")
-	f.Float64Var(&eta, "eta", 3, "with --cascade: the best 1/eta of each rung goes on")
-	f.BoolVar(&simulate, "simulate-time", false, "compare at equal simulated training time (--time-budget) instead of queries: the table's train_seconds, or a FLOPs model")
-	f.DurationVar(&timeBudget, "time-budget", 12000*time.Second, "with --simulate-time: simulated time per run")
+	f.StringVar(&b.table, "table", "", "CSV table: an arch column and metric columns")
+	f.StringVar(&b.strats, "strategies", "random,evolution,regevo,local,predictor,reinforce", "comma-separated strategies")
+	f.StringVar(&b.objectives, "objectives", "", "several objectives, e.g. test_accuracy:max,params:min,latency:min (params, flops and latency from the IR): compare hypervolumes")
+	f.StringVar(&b.latencyDB, "db", "", "database holding this machine's latency table (cellar latency build), for a latency objective")
+	f.StringVar(&b.reference, "reference", "", "the hypervolume's reference point, one value per objective (default: the table's worst)")
+	f.StringVar(&b.space, "space", "nb201", "the space the table's archs belong to")
+	f.StringVar(&b.metric, "metric", "", "metric column to optimise (default: the first)")
+	f.BoolVar(&b.minimise, "minimise", false, "minimise the metric instead of maximising it")
+	f.IntVar(&b.runs, "runs", 100, "runs per strategy")
+	f.IntVar(&b.budget, "budget", 300, "queries per run")
+	f.Uint64Var(&b.seed, "seed", 1, "seed of the first run")
+	f.StringVar(&b.csvPath, "csv", "", "also write the results to this CSV `file`")
+	f.StringVar(&b.cascade, "cascade", "", "cheaper rungs before the table, e.g. '[{name: zerocost, proxies: [synflow]}]': each strategy also runs through this cascade, at equal table queries")
+	f.Float64Var(&b.eta, "eta", 3, "with --cascade: the best 1/eta of each rung goes on")
+	f.BoolVar(&b.simulate, "simulate-time", false, "compare at equal simulated training time (--time-budget) instead of queries: the table's train_seconds, or a FLOPs model")
+	f.DurationVar(&b.timeBudget, "time-budget", 12000*time.Second, "with --simulate-time: simulated time per run")
 	cmd.AddCommand(newBenchProxiesCmd(), newBenchOneShotCmd())
 	return cmd
+}
+
+// config reads the table and builds the benchmark the flags describe.
+func (b *benchFlags) config() (engine.BenchConfig, error) {
+	var cfg engine.BenchConfig
+	if b.table == "" {
+		return cfg, fmt.Errorf("give the table with --table F (e.g. NAS-Bench-201's cifar10.csv)")
+	}
+	sp, err := engine.BuildSpace(engine.NewComponent(b.space))
+	if err != nil {
+		return cfg, err
+	}
+	t, err := engine.LoadTable(b.table, sp, "")
+	if err != nil {
+		return cfg, err
+	}
+	metric := b.metric
+	if metric == "" {
+		metric = t.Metrics()[0]
+	}
+	if _, err := t.Best(metric, !b.minimise); err != nil {
+		return cfg, err
+	}
+	comps, err := parseComponents("--strategies", b.strats)
+	if err != nil {
+		return cfg, err
+	}
+	for _, c := range comps {
+		if _, err := engine.BuildStrategy(c, sp, 0); err != nil {
+			return cfg, fmt.Errorf("--strategies: %w", err)
+		}
+	}
+	cfg = engine.BenchConfig{Table: t, Space: sp, Metric: metric, Maximise: !b.minimise, Strategies: comps, Runs: b.runs, Budget: b.budget, Seed: b.seed, Eta: b.eta}
+	if b.simulate {
+		cfg.Simulate, cfg.TimeBudget = &engine.DefaultSimTime, b.timeBudget
+	}
+	if b.cascade != "" {
+		if cfg.Cascade, cfg.CascadeName, err = cascadeRungs(b.cascade, sp); err != nil {
+			return cfg, err
+		}
+	}
+	if b.objectives == "" {
+		return cfg, nil
+	}
+	if cfg.Objectives, err = parseObjectives(b.objectives); err != nil {
+		return cfg, fmt.Errorf("--objectives: %w", err)
+	}
+	if cfg.Latency, err = benchLatency(b.latencyDB, cfg.Objectives); err != nil {
+		return cfg, err
+	}
+	if cfg.Ideal, cfg.Reference, err = t.Bounds(sp, cfg.Objectives, cfg.Latency); err != nil {
+		return cfg, err
+	}
+	if b.reference != "" {
+		if cfg.Reference, err = parseFloats(b.reference, len(cfg.Objectives)); err != nil {
+			return cfg, fmt.Errorf("--reference: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+// report prints what the benchmark measured, with what it was measured on.
+func (b *benchFlags) report(w io.Writer, cfg engine.BenchConfig, rows []engine.BenchRow, elapsed time.Duration) {
+	t, seeds := cfg.Table, fmt.Sprintf("seeds %d..%d", b.seed, b.seed+uint64(b.runs)-1)
+	optimum, _ := t.Best(cfg.Metric, cfg.Maximise) // config checked the metric
+	switch {
+	case len(cfg.Objectives) > 1:
+		refFrom := "the table's worst"
+		if b.reference != "" {
+			refFrom = "given"
+		}
+		fmt.Fprintf(w, "hypervolume of the Pareto front over %s on %s, as a fraction of the box from the reference %v (%s) to the ideal %v (the table's best); %d runs x %d queries per strategy, %s\n",
+			b.objectives, b.table, cfg.Reference, refFrom, cfg.Ideal, b.runs, b.budget, seeds)
+	case b.simulate:
+		fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %v of simulated training per strategy, %s\n",
+			cfg.Metric, b.table, t.Len(), optimum, b.runs, b.timeBudget, seeds)
+	default:
+		fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %d queries per strategy, %s\n",
+			cfg.Metric, b.table, t.Len(), optimum, b.runs, b.budget, seeds)
+	}
+	digits := 2
+	if len(cfg.Objectives) > 1 {
+		digits = 4
+	}
+	if b.simulate {
+		charge := fmt.Sprintf("3 x FLOPs x %d samples x %d epochs at %.0e FLOP/s (the table has no %s column)",
+			engine.DefaultSimTime.Samples, engine.DefaultSimTime.Epochs, engine.DefaultSimTime.Rate, engine.DefaultSimTime.Column)
+		if slices.Contains(t.Metrics(), engine.DefaultSimTime.Column) {
+			charge = "the table's " + engine.DefaultSimTime.Column
+		}
+		fmt.Fprintf(w, "each trial is charged %s; best at simulated seconds:\n", charge)
+	}
+	printBench(w, rows, cfg.Checkpoints(), digits)
+	if b.simulate {
+		fmt.Fprintf(w, "in %s\n", elapsed.Round(time.Millisecond))
+		return
+	}
+	queries := len(cfg.Strategies) * b.runs * b.budget
+	if len(cfg.Cascade) > 0 {
+		queries *= 2 // each strategy alone and through the cascade
+	}
+	fmt.Fprintf(w, "%d queries in %s: %.0f queries/min\n", queries, elapsed.Round(time.Millisecond), float64(queries)/elapsed.Minutes())
 }
 
 // cascadeRungs builds the evaluators --cascade lists, and names them for the report.
