@@ -315,6 +315,32 @@ parallelism: 2
 	t.Logf("reliability: training search, %d kills, trials stored at each kill %v, lost 0, duplicated 0", len(at), at)
 }
 
+// interruptSearch runs a real `cellar search` of exp into db, sends sig once it has
+// stored n trials (--events prints each then), and returns what it printed after
+// that and its exit status.
+func interruptSearch(t *testing.T, exp, db string, n int, sig syscall.Signal) (string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"search", "-c", exp, "--db", db, "--no-progress", "--events"}, "\x1f"))
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for i := 0; i < n; i++ {
+		if !sc.Scan() {
+			t.Fatalf("the search printed %d trials, not %d", i, n)
+		}
+	}
+	cmd.Process.Signal(sig)
+	var out strings.Builder
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+	}
+	cmd.Wait()
+	return out.String(), cmd.ProcessState.ExitCode()
+}
+
 func TestExitCodes(t *testing.T) {
 	exp := tableExp(t, "slowtable", 100000, 2, ", delay: 20ms")
 	for _, tc := range []struct {
@@ -322,28 +348,12 @@ func TestExitCodes(t *testing.T) {
 		code int
 	}{{syscall.SIGINT, exitInterrupted}, {syscall.SIGTERM, exitTerminated}} {
 		db := filepath.Join(t.TempDir(), "x.db")
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"search", "-c", exp, "--db", db, "--no-progress", "--events"}, "\x1f"))
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Signal once the search has stored a trial (--events prints it then).
-		sc := bufio.NewScanner(stdout)
-		if !sc.Scan() {
-			t.Fatal("the search printed no trial")
-		}
-		cmd.Process.Signal(tc.sig)
-		var out strings.Builder
-		for sc.Scan() {
-			out.WriteString(sc.Text() + "\n")
-		}
-		cmd.Wait()
-		if got := cmd.ProcessState.ExitCode(); got != tc.code {
+		out, got := interruptSearch(t, exp, db, 1, tc.sig)
+		if got != tc.code {
 			t.Errorf("%v: exit %d, want %d", tc.sig, got, tc.code)
 		}
-		if !strings.Contains(out.String(), "cellar search --db "+db+" --resume 1") {
-			t.Errorf("%v: no resume hint in %q", tc.sig, out.String())
+		if !strings.Contains(out, "cellar search --db "+db+" --resume 1") {
+			t.Errorf("%v: no resume hint in %q", tc.sig, out)
 		}
 	}
 	// Finished: 0. Failed (a bad config): 1, with the error on stderr.
@@ -401,19 +411,7 @@ func TestResumesOfOneDBNameTheSameBest(t *testing.T) {
 	table := testtable.NB201(t, testtable.Convs)
 	exp := writeExp(t, fmt.Sprintf("name: ties\nseed: 8\nspace: nb201\nstrategy: {name: regevo, population: 20, sample: 5}\nevaluator: {name: slowtable, path: %s, delay: 5ms}\nbudget: {trials: 200}\nparallelism: 3\n", table))
 	db := filepath.Join(t.TempDir(), "ties.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"search", "-c", exp, "--db", db, "--no-progress", "--events"}, "\x1f"))
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	for n := 0; n < 60 && sc.Scan(); n++ {
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	for sc.Scan() {
-	}
-	cmd.Wait()
+	interruptSearch(t, exp, db, 60, syscall.SIGINT)
 	raw, err := os.ReadFile(db)
 	if err != nil {
 		t.Fatal(err)
