@@ -259,6 +259,15 @@ func TestAnExplicitZeroIsKept(t *testing.T) {
 	}
 }
 
+func TestAnExplicitZeroSeedIsKept(t *testing.T) {
+	for src, want := range map[string]uint64{"{name: zerocost, proxies: [params]}": 1, "{name: zerocost, proxies: [params], seed: 0}": 0} {
+		exp := buildExp(t, "space: nb201\nstrategy: random\nbudget: {trials: 1}\nevaluator: "+src+"\n")
+		if got := exp.Evaluator.(*ZeroCost).opt.Seed; got != want {
+			t.Errorf("%s: seed %d, want %d", src, got, want)
+		}
+	}
+}
+
 func nb201Space(t *testing.T) spaces.Space {
 	sp, err := spaces.NewNB201(spaces.DefaultNB201)
 	if err != nil {

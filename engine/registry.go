@@ -72,7 +72,7 @@ func Evaluators() map[string]EvaluatorFactory {
 		"params": sizeFactory,
 		"flops":  sizeFactory,
 		"zerocost": func(c Component, space spaces.Space) (Evaluator, error) {
-			var opt ZeroCostOptions
+			opt := DefaultZeroCost
 			if err := c.Decode(&opt); err != nil {
 				return nil, err
 			}

@@ -36,26 +36,21 @@ type ZeroCost struct {
 	reference map[string][]float64 // proxy -> sorted scores of the reference sample
 }
 
+// DefaultZeroCost are the defaults; the config decodes onto them, so an explicit
+// value, zero included (seed: 0), is kept.
+var DefaultZeroCost = ZeroCostOptions{Proxies: []string{"synflow"}, Batch: 64, Seed: 1, Reference: 100}
+
 // NewZeroCost prepares the batch and, for a rank combination, scores the reference
-// sample.
+// sample. opt is complete: start from DefaultZeroCost.
 func NewZeroCost(ctx context.Context, space spaces.Space, opt ZeroCostOptions) (*ZeroCost, error) {
 	if len(opt.Proxies) == 0 {
-		opt.Proxies = []string{"synflow"}
+		return nil, fmt.Errorf("zerocost: give at least one proxy (e.g. proxies: [synflow])")
 	}
 	names, err := proxies.Check(opt.Proxies)
 	if err != nil {
 		return nil, fmt.Errorf("zerocost: %w", err)
 	}
 	opt.Proxies = names
-	if opt.Batch == 0 {
-		opt.Batch = 64
-	}
-	if opt.Seed == 0 {
-		opt.Seed = 1
-	}
-	if opt.Reference == 0 {
-		opt.Reference = 100
-	}
 	if opt.Batch < 1 || opt.Reference < 2 {
 		return nil, fmt.Errorf("zerocost: batch %d and reference %d must be at least 1 and 2", opt.Batch, opt.Reference)
 	}
