@@ -286,19 +286,20 @@ func (bf *File) Freelist() ([]uint64, error) {
 	if p.flags != flagFreelist {
 		return nil, fmt.Errorf("freelist page %d: flags %#x, not a freelist page", p.id, p.flags)
 	}
-	body, n, start := p.buf[headerSize:], p.count, 0
+	body, n, start := p.buf[headerSize:], uint64(p.count), uint64(0)
 	if n == 0xFFFF {
 		if len(body) < 8 {
 			return nil, fmt.Errorf("freelist page %d: too short for its count", p.id)
 		}
-		n, start = int(binary.LittleEndian.Uint64(body)), 1
+		n, start = binary.LittleEndian.Uint64(body), 1
 	}
-	if n < 0 || (start+n)*8 > len(body) {
+	// Compared before any multiplication: a damaged count can be any 64-bit value.
+	if n > uint64(len(body)/8)-start {
 		return nil, fmt.Errorf("freelist page %d: %d entries do not fit in the page", p.id, n)
 	}
 	ids := make([]uint64, n)
 	for i := range ids {
-		ids[i] = binary.LittleEndian.Uint64(body[(start+i)*8:])
+		ids[i] = binary.LittleEndian.Uint64(body[(start+uint64(i))*8:])
 		if ids[i] < 2 || ids[i] >= bf.Meta.HWM {
 			return nil, fmt.Errorf("freelist page %d: entry %d is page %d, outside 2..%d", p.id, i, ids[i], bf.Meta.HWM-1)
 		}

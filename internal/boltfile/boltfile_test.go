@@ -229,3 +229,18 @@ func FuzzWalk(f *testing.F) {
 		bf.Walk(Visitor{Value: func([][]byte, []byte, []byte) {}, Bucket: func([][]byte, uint64) {}})
 	})
 }
+
+func TestAFreelistCountOfAnySizeIsAnError(t *testing.T) {
+	path := build(t, t.TempDir())
+	b, _ := os.ReadFile(path)
+	bf := mustNew(t, b)
+	at := int(bf.Meta.Freelist) * bf.Meta.PageSize
+	for _, n := range []uint64{1 << 62, 1<<63 + 5, ^uint64(0), uint64(len(b))} {
+		c := bytes.Clone(b)
+		binary.LittleEndian.PutUint16(c[at+10:], 0xFFFF) // the count is in the first entry
+		binary.LittleEndian.PutUint64(c[at+16:], n)
+		if _, err := mustNew(t, c).Freelist(); err == nil || !strings.Contains(err.Error(), "do not fit") {
+			t.Errorf("count %d: %v", n, err)
+		}
+	}
+}
