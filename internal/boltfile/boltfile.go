@@ -39,7 +39,6 @@ const (
 
 	flagBranch   = 0x01
 	flagLeaf     = 0x02
-	flagMeta     = 0x04
 	flagFreelist = 0x10
 	bucketLeaf   = 0x01
 
@@ -66,7 +65,6 @@ type Meta struct {
 type File struct {
 	r      io.ReaderAt
 	closer io.Closer
-	size   int64
 	Meta   Meta
 	// MetaProblems says what was wrong with a meta page that was passed over (the
 	// other one was used).
@@ -112,7 +110,7 @@ func New(r io.ReaderAt, size int64) (*File, error) {
 	if size == 0 {
 		return nil, fmt.Errorf("%w: the file is empty (0 bytes)", ErrNotBolt)
 	}
-	bf := &File{r: r, size: size}
+	bf := &File{r: r}
 	m0, err0 := bf.readMeta(0, 0)
 	ps := 0
 	if err0 == nil {
