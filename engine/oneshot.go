@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"cellar/datasets"
 	"cellar/nn"
 	"cellar/spaces"
 	"cellar/strategies"
@@ -47,8 +48,8 @@ type OneShot struct {
 	space   spaces.Space
 	oneshot spaces.OneShot
 	opt     OneShotOptions
-	train   *nn.Dataset
-	score   *nn.Dataset
+	train   *datasets.Dataset
+	score   *datasets.Dataset
 	recal   [][]int // the recalibration batches, the same for every arch
 
 	mu      sync.Mutex // the supernet runs one arch at a time
@@ -95,7 +96,7 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	case opt.LR < 0 || opt.Momentum < 0 || opt.WeightDecay < 0:
 		return nil, fmt.Errorf("oneshot: lr, momentum and weight_decay must not be negative")
 	}
-	data, err := nn.Load(opt.Dataset, opt.Path)
+	data, err := datasets.Load(opt.Dataset, opt.Path)
 	if err != nil {
 		return nil, fmt.Errorf("oneshot: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sync"
 
+	"cellar/datasets"
 	"cellar/nn"
 	"cellar/spaces"
 )
@@ -31,12 +32,12 @@ type TrainOptions struct {
 type Train struct {
 	space              spaces.Space
 	opt                TrainOptions
-	train, valid, test *nn.Dataset
+	train, valid, test *datasets.Dataset
 
 	stop *stopper // nil without early stopping
 
 	mu      sync.Mutex
-	resized map[[2]int]*[3]*nn.Dataset // train, valid, test at another resolution
+	resized map[[2]int]*[3]*datasets.Dataset // train, valid, test at another resolution
 }
 
 // NewTrain loads the dataset (once per process) and checks the options.
@@ -50,7 +51,7 @@ func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
 	if err := opt.TrainConfig.Check(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	data, err := nn.Load(opt.Dataset, opt.Path)
+	data, err := datasets.Load(opt.Dataset, opt.Path)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -206,9 +207,9 @@ func (t *Train) Restore(b []byte) error {
 
 // at is the train, validation and test sets at h x w: the dataset's own, or resampled
 // once for the networks that compound scaling gives another input resolution.
-func (t *Train) at(h, w int) [3]*nn.Dataset {
+func (t *Train) at(h, w int) [3]*datasets.Dataset {
 	if h == t.train.H && w == t.train.W {
-		return [3]*nn.Dataset{t.train, t.valid, t.test}
+		return [3]*datasets.Dataset{t.train, t.valid, t.test}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -217,9 +218,9 @@ func (t *Train) at(h, w int) [3]*nn.Dataset {
 		return *s
 	}
 	if t.resized == nil {
-		t.resized = map[[2]int]*[3]*nn.Dataset{}
+		t.resized = map[[2]int]*[3]*datasets.Dataset{}
 	}
-	s := [3]*nn.Dataset{t.train.Resized(h, w), t.valid.Resized(h, w), nil}
+	s := [3]*datasets.Dataset{t.train.Resized(h, w), t.valid.Resized(h, w), nil}
 	if t.test != nil {
 		s[2] = t.test.Resized(h, w)
 	}

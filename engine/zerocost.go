@@ -7,7 +7,7 @@ import (
 	"slices"
 	"sort"
 
-	"cellar/nn"
+	"cellar/datasets"
 	"cellar/proxies"
 	"cellar/spaces"
 )
@@ -64,7 +64,7 @@ func NewZeroCost(ctx context.Context, space spaces.Space, opt ZeroCostOptions) (
 	z := &ZeroCost{space: space, opt: opt}
 	switch opt.Data {
 	case "", "mnist":
-		d, err := nn.Load("mnist", "")
+		d, err := datasets.Load("mnist", "")
 		if err != nil {
 			return nil, fmt.Errorf("zerocost: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"cellar/datasets"
 	"cellar/spaces"
 )
 
@@ -80,7 +81,7 @@ func (s *Supernet) Params() int {
 }
 
 // Fits says whether d is data this supernet takes.
-func (s *Supernet) Fits(d *Dataset) error { return fits(s.Spec.Net, d) }
+func (s *Supernet) Fits(d *datasets.Dataset) error { return fits(s.Spec.Net, d) }
 
 // setMix gives every mix its edge's weights, and switches off the branches weighted
 // zero: a one-hot path then costs about what the arch's own network does.
@@ -103,7 +104,7 @@ func (s *Supernet) setMix(w [][]float32) error {
 
 // run does a forward and backward pass on examples idx of d (len(idx) == Batch) and
 // returns the loss; the gradients are left on the nodes.
-func (s *Supernet) run(d *Dataset, idx []int, w [][]float32) (float64, error) {
+func (s *Supernet) run(d *datasets.Dataset, idx []int, w [][]float32) (float64, error) {
 	if len(idx) != s.m.Batch {
 		return 0, fmt.Errorf("nn: %d examples for a batch of %d", len(idx), s.m.Batch)
 	}
@@ -135,7 +136,7 @@ func (s *Supernet) zeroGrads() {
 // of d with mixing weights w, and returns the loss. Parameters whose gradient is zero
 // (those off a one-hot path) are left alone, momentum and decay included, as they
 // would be if the path were the whole network.
-func (s *Supernet) TrainStep(d *Dataset, idx []int, w [][]float32, lr, momentum, wd float32) (float64, error) {
+func (s *Supernet) TrainStep(d *datasets.Dataset, idx []int, w [][]float32, lr, momentum, wd float32) (float64, error) {
 	loss, err := s.run(d, idx, w)
 	if err != nil {
 		return loss, err
@@ -176,17 +177,17 @@ func allZero(x []float32) bool {
 // MixGrad is the gradient of the loss on examples idx of d with respect to the mixing
 // weights (edges x ops: the sum over every cell's mix of that edge), with the loss.
 // The weights are not changed.
-func (s *Supernet) MixGrad(d *Dataset, idx []int, w [][]float32) (float64, [][]float64, error) {
+func (s *Supernet) MixGrad(d *datasets.Dataset, idx []int, w [][]float32) (float64, [][]float64, error) {
 	loss, _, mix, err := s.grads(d, idx, w, false)
 	return loss, mix, err
 }
 
 // Grads is MixGrad with the gradient of every parameter too (in Weights' order).
-func (s *Supernet) Grads(d *Dataset, idx []int, w [][]float32) (float64, [][]float32, [][]float64, error) {
+func (s *Supernet) Grads(d *datasets.Dataset, idx []int, w [][]float32) (float64, [][]float32, [][]float64, error) {
 	return s.grads(d, idx, w, true)
 }
 
-func (s *Supernet) grads(d *Dataset, idx []int, w [][]float32, params bool) (float64, [][]float32, [][]float64, error) {
+func (s *Supernet) grads(d *datasets.Dataset, idx []int, w [][]float32, params bool) (float64, [][]float32, [][]float64, error) {
 	loss, err := s.run(d, idx, w)
 	if err != nil {
 		return loss, nil, nil, err
@@ -238,7 +239,7 @@ func (s *Supernet) SetWeights(v [][]float32) {
 // over the given batches of d run with mixing weights w: weights shared by many paths
 // have statistics of none of them, so a path is evaluated on its own (as single-path
 // one-shot search does).
-func (s *Supernet) Recalibrate(ctx context.Context, d *Dataset, batches [][]int, w [][]float32) error {
+func (s *Supernet) Recalibrate(ctx context.Context, d *datasets.Dataset, batches [][]int, w [][]float32) error {
 	if err := s.setMix(w); err != nil {
 		return err
 	}
@@ -269,7 +270,7 @@ func (s *Supernet) Recalibrate(ctx context.Context, d *Dataset, batches [][]int,
 
 // Accuracy is the percentage of d classified right with mixing weights w, with batch
 // norms on their running statistics.
-func (s *Supernet) Accuracy(ctx context.Context, d *Dataset, w [][]float32) (float64, error) {
+func (s *Supernet) Accuracy(ctx context.Context, d *datasets.Dataset, w [][]float32) (float64, error) {
 	if err := s.setMix(w); err != nil {
 		return 0, err
 	}

@@ -10,6 +10,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"cellar/datasets"
 	"cellar/spaces"
 )
 
@@ -104,7 +105,7 @@ type Result struct {
 // testing on test (if not nil) at the end. Everything random comes from seed, so one
 // seed gives one result. It returns ctx's error promptly when ctx ends, and an error
 // naming the step when the loss stops being finite.
-func Train(ctx context.Context, net *spaces.Net, train, val, test *Dataset, cfg TrainConfig, seed uint64, progress func(Progress)) (*Result, error) {
+func Train(ctx context.Context, net *spaces.Net, train, val, test *datasets.Dataset, cfg TrainConfig, seed uint64, progress func(Progress)) (*Result, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
@@ -211,7 +212,7 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *Dataset, cfg 
 }
 
 // fits says whether net takes d's images and has an output per class.
-func fits(net *spaces.Net, d *Dataset) error {
+func fits(net *spaces.Net, d *datasets.Dataset) error {
 	in := net.Layers[0].Shape
 	if [3]int{in.C, in.H, in.W} != d.Shape() {
 		return fmt.Errorf("the network takes %v inputs but %s images are %dx%dx%d: set the space's input to [%d, %d, %d]",
@@ -263,7 +264,7 @@ func correct(logits, onehot []float32, classes, rows int) int {
 
 // evaluate returns d's accuracy in percent, with batch norms on running statistics.
 // The last batch is padded; padding rows have no label and count for nothing.
-func evaluate(ctx context.Context, m *Model, vm G.VM, d *Dataset, xs, ys []float32) (float64, error) {
+func evaluate(ctx context.Context, m *Model, vm G.VM, d *datasets.Dataset, xs, ys []float32) (float64, error) {
 	m.SetTraining(false)
 	defer m.SetTraining(true)
 	idx := make([]int, m.Batch)

@@ -1,10 +1,9 @@
 package proxies
 
 import (
+	"cellar/datasets"
 	"fmt"
 	"math/rand/v2"
-
-	"cellar/nn"
 )
 
 // DatasetBatch draws n examples (seeded) from a dataset's training set and fits them
@@ -12,7 +11,7 @@ import (
 // dataset's background (the value of a zero pixel once normalised) or cropped, and
 // its channels are repeated or averaged. Built-in MNIST padded to 32x32x3 is how the
 // proxies score NB201 networks made for CIFAR-10 without CIFAR-10.
-func DatasetBatch(d *nn.Dataset, n int, shape [3]int, seed uint64) (Batch, error) {
+func DatasetBatch(d *datasets.Dataset, n int, shape [3]int, seed uint64) (Batch, error) {
 	if n < 1 || n > d.N {
 		return Batch{}, fmt.Errorf("proxies: batch of %d from %d examples", n, d.N)
 	}

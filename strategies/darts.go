@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 
+	"cellar/datasets"
 	"cellar/nn"
 	"cellar/spaces"
 )
@@ -50,7 +51,7 @@ type Darts struct {
 	opt        DartsOptions
 	rand       seeded
 	net        *nn.Supernet
-	train, val *nn.Dataset
+	train, val *datasets.Dataset
 	alpha      [][]float64
 	adamM      [][]float64
 	adamV      [][]float64
@@ -64,7 +65,7 @@ type Darts struct {
 // builds the supernet.
 func NewDarts(space spaces.Space, seed uint64, opt DartsOptions) (*Darts, error) {
 	opt = opt.withDefaults()
-	data, err := nn.Load(opt.Dataset, opt.Path)
+	data, err := datasets.Load(opt.Dataset, opt.Path)
 	if err != nil {
 		return nil, fmt.Errorf("darts: %w", err)
 	}
@@ -122,7 +123,7 @@ func (o DartsOptions) check() error {
 }
 
 // newDarts builds DARTS on given data (tests give their own).
-func newDarts(space spaces.Space, seed uint64, opt DartsOptions, train, val *nn.Dataset) (*Darts, error) {
+func newDarts(space spaces.Space, seed uint64, opt DartsOptions, train, val *datasets.Dataset) (*Darts, error) {
 	oneshot, ok := spaces.Base(space).(spaces.OneShot)
 	if !ok {
 		return nil, fmt.Errorf("darts: space %s has no supernet (nb201 and cell do)", space.Name())

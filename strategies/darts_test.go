@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"cellar/nn"
+	"cellar/datasets"
 	"cellar/spaces"
 )
 
@@ -106,9 +106,9 @@ func (edgeSpace) Derive(w [][]float64) (spaces.Arch, error) {
 // of random amplitude A in [1, 2.5] plus an offset of +-0.3 that is the class. A 3x3
 // average pool all but cancels the checkerboard and keeps the offset; after a ReLU
 // (the head's, or the conv op's own) without it, the offset cannot be told from A.
-func checkerData(n int, seed uint64) *nn.Dataset {
+func checkerData(n int, seed uint64) *datasets.Dataset {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	d := &nn.Dataset{Name: "checker", N: n, C: 1, H: 8, W: 8, Classes: 2, Pixels: make([]uint8, n*64), Labels: make([]uint8, n),
+	d := &datasets.Dataset{Name: "checker", N: n, C: 1, H: 8, W: 8, Classes: 2, Pixels: make([]uint8, n*64), Labels: make([]uint8, n),
 		Mean: []float32{128.0 / 255}, Std: []float32{40.0 / 255}}
 	for i := 0; i < n; i++ {
 		label := rng.IntN(2)

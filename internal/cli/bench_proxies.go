@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cellar/datasets"
 	"cellar/engine"
-	"cellar/nn"
 	"cellar/proxies"
 	"cellar/spaces"
 )
@@ -68,7 +68,7 @@ to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
 			case data == "noise":
 				b, source = proxies.NoiseBatch(batch, [3]int{3, 32, 32}, 10, seed), "standard-normal noise"
 			case data == "mnist":
-				d, err := nn.Load("mnist", "")
+				d, err := datasets.Load("mnist", "")
 				if err != nil {
 					return err
 				}

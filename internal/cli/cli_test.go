@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"cellar/datasets"
 	"cellar/engine"
 	"cellar/internal/testtable"
-	"cellar/nn"
 	"cellar/spaces"
 	"cellar/storage"
 )
@@ -295,7 +295,7 @@ budget: {trials: 40}
 func TestDefaultExperimentRuns(t *testing.T) {
 	// The test binary records no module versions: find MNIST from inside the module,
 	// before leaving it for an empty working directory.
-	mnist, err := nn.MNISTDir()
+	mnist, err := datasets.MNISTDir()
 	if err != nil {
 		t.Fatal(err)
 	}

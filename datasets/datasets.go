@@ -1,4 +1,8 @@
-package nn
+// Package datasets reads the image datasets cellar trains on (MNIST, which ships in a Go
+// module, Fashion-MNIST from the Debian package, CIFAR-10 from its binary batches) into
+// labelled bytes, normalised per channel. It is pure Go and imports nothing of the
+// project.
+package datasets
 
 import (
 	"bufio"
