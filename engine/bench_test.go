@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	. "cellar/engine"
 )
 
 // BenchmarkSearchNoStore measures the engine in bench mode (storage off, table

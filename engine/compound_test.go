@@ -1,10 +1,13 @@
-package engine
+package engine_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 
+	. "cellar/engine"
+	"cellar/evaluators"
+	"cellar/internal/enginetest"
 	"cellar/spaces"
 	"cellar/strategies"
 )
@@ -21,24 +24,24 @@ evaluator: {name: train, dataset: mnist, val: 200, subset: 128, test: false, epo
 budget: {trials: 100}
 parallelism: 2
 `
-	exp := buildExp(t, src)
-	store := &memStore{}
+	exp := enginetest.Build(t, src)
+	store := &enginetest.MemStore{}
 	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(store.trials) != 1+5+4 {
-		t.Fatalf("%d trials; want the base, 5 grid points and 4 scaled to the target", len(store.trials))
+	if len(store.Trials) != 1+5+4 {
+		t.Fatalf("%d trials; want the base, 5 grid points and 4 scaled to the target", len(store.Trials))
 	}
 	inputs := map[int]bool{}
 	var archs []string
-	for id := uint64(1); id <= uint64(len(store.trials)); id++ {
-		archs = append(archs, store.trials[id].Arch)
+	for id := uint64(1); id <= uint64(len(store.Trials)); id++ {
+		archs = append(archs, store.Trials[id].Arch)
 	}
 	roles := map[string]int{}
 	for _, r := range exp.Strategy.(*strategies.Compound).Roles(archs) {
 		roles[r]++
 	}
-	for _, tr := range store.trials {
+	for _, tr := range store.Trials {
 		if tr.State != Done {
 			t.Fatalf("trial %d %s: %s %s", tr.ID, tr.Arch, tr.State, tr.Error)
 		}
@@ -73,7 +76,7 @@ func TestCompoundConfigErrors(t *testing.T) {
 	} {
 		c, err := ParseConfig([]byte("name: x\nspace: nb201\nstrategy: " + tc.strategy + "\nevaluator: params\nbudget: {trials: 5}\n"))
 		if err == nil {
-			_, err = Build(c, nil, nil)
+			_, err = Build(c, nil, evaluators.Builtin())
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.say) {
 			t.Errorf("%s: got %v, want %q", tc.strategy, err, tc.say)

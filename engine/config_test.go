@@ -1,13 +1,13 @@
-package engine
+package engine_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	. "cellar/engine"
+	"cellar/evaluators"
+	"cellar/internal/testtable"
 	"cellar/spaces"
 	"cellar/strategies"
 )
@@ -32,7 +32,7 @@ func TestParseConfig(t *testing.T) {
 	if c.Seed != 5 || c.Budget.Time != 2*time.Minute || c.Parallelism != 2 || c.Objectives[0].Maximise() {
 		t.Fatalf("parsed %+v", c)
 	}
-	exp, err := Build(c, []byte(goodConfig), nil)
+	exp, err := Build(c, []byte(goodConfig), evaluators.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestJSONConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp, err := Build(c, []byte(src), nil)
+	exp, err := Build(c, []byte(src), evaluators.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestJSONConfig(t *testing.T) {
 }
 
 func TestBadConfigs(t *testing.T) {
-	table := writeTable(t, "arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,10\n")
+	table := testtable.Write(t, "arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,10\n")
 	for _, tc := range []struct{ name, src, say string }{
 		{"empty", "", "empty"},
 		{"unknown top key", "name: x\nbudjet: {trials: 1}\n", "line 2: budjet: unknown key; did you mean budget?"},
@@ -119,90 +119,12 @@ func TestBadConfigs(t *testing.T) {
 	} {
 		c, err := ParseConfig([]byte(tc.src))
 		if err == nil {
-			_, err = Build(c, []byte(tc.src), nil)
+			_, err = Build(c, []byte(tc.src), evaluators.Builtin())
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.say) {
 			t.Errorf("%s: error %v; want it to say %q", tc.name, err, tc.say)
 		}
 	}
-}
-
-func writeTable(t testing.TB, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "t.csv")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func TestBadTables(t *testing.T) {
-	nb, _ := spaces.NewNB201(spaces.DefaultNB201)
-	const a0 = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
-	const a1 = "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"
-	for _, tc := range []struct{ name, content, say string }{
-		{"empty", "", "empty file"},
-		{"no arch column", "name,acc\n" + a0 + ",1\n", `no "arch" column`},
-		{"no metric column", "arch\n" + a0 + "\n", "no metric columns"},
-		{"duplicate arch", "arch,acc\n" + a0 + ",1\n" + a1 + ",2\n" + a0 + ",3\n", "line 4: arch " + a0 + " is also on line 2"},
-		{"bad arch", "arch,acc\n" + a0 + ",1\n|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|,2\n", "line 3: nb201 arch: token \"conv\""},
-		{"bad number", "arch,acc\n" + a0 + ",high\n", `line 2 column acc: "high" is not a finite number`},
-		{"nan", "arch,acc\n" + a0 + ",NaN\n", "not a finite number"},
-		{"ragged", "arch,acc\n" + a0 + ",1,2\n", "wrong number of fields"},
-		{"header only", "arch,acc\n", "no rows"},
-		{"duplicate column", "arch,acc,acc\n" + a0 + ",1,2\n", `column "acc" appears twice in the header (columns 2 and 3)`},
-	} {
-		_, err := LoadTable(writeTable(t, tc.content), nb, "")
-		if err == nil || !strings.Contains(err.Error(), tc.say) {
-			t.Errorf("%s: error %v; want it to say %q", tc.name, err, tc.say)
-		}
-	}
-	if _, err := LoadTable(filepath.Join(t.TempDir(), "missing.csv"), nb, ""); err == nil || !strings.Contains(err.Error(), "no such file") {
-		t.Errorf("missing table: %v", err)
-	}
-}
-
-func TestTableWithByteOrderMark(t *testing.T) {
-	nb, _ := spaces.NewNB201(spaces.DefaultNB201)
-	const a0 = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
-	tb, err := LoadTable(writeTable(t, "\uFEFFarch,acc\r\n"+a0+",7\r\n"), nb, "")
-	if err != nil {
-		t.Fatalf("a table saved by a spreadsheet (BOM, CRLF): %v", err)
-	}
-	out, err := tb.Evaluate(context.Background(), Job{Arch: mustParse(t, nb, a0)}, nil)
-	if err != nil || out.Metrics["acc"] != 7 {
-		t.Fatalf("got %v %v, want acc 7", out.Metrics, err)
-	}
-}
-
-func mustParse(t *testing.T, sp spaces.Space, s string) spaces.Arch {
-	t.Helper()
-	a, err := sp.Parse([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-func FuzzReadTable(f *testing.F) {
-	nb, _ := spaces.NewNB201(spaces.DefaultNB201)
-	const a0 = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
-	f.Add("arch,acc\n" + a0 + ",1\n")
-	f.Add("\uFEFFarch,acc,params\r\n" + a0 + ",1,2\r\n")
-	f.Add("arch,acc,acc\n")
-	f.Add("\"arch\",acc\n\"" + a0 + "\",1e3\n")
-	f.Fuzz(func(t *testing.T, src string) {
-		tb, err := ReadTable(strings.NewReader(src), "fuzz.csv", nb, "")
-		if err != nil {
-			return
-		}
-		// A table that loads answers for its own archs.
-		for a := range tb.index {
-			if _, err := tb.Evaluate(context.Background(), Job{Arch: mustParse(t, nb, a)}, nil); err != nil {
-				t.Fatalf("arch %s of the table: %v", a, err)
-			}
-		}
-	})
 }
 
 func FuzzParseConfig(f *testing.F) {
@@ -219,7 +141,7 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("accepted %q with parallelism %d, budget %+v", src, c.Parallelism, c.Budget)
 		}
 		// Building never panics, whatever the options.
-		if exp, err := Build(c, []byte(src), nil); err == nil && exp.Strategy == nil {
+		if exp, err := Build(c, []byte(src), evaluators.Builtin()); err == nil && exp.Strategy == nil {
 			t.Fatal("built without a strategy")
 		}
 	})
@@ -255,15 +177,6 @@ func TestAnExplicitZeroIsKept(t *testing.T) {
 	} {
 		if got := knob(tc.src, tc.knob); got != tc.want {
 			t.Errorf("%s: %s %v, want %v", tc.src, tc.knob, got, tc.want)
-		}
-	}
-}
-
-func TestAnExplicitZeroSeedIsKept(t *testing.T) {
-	for src, want := range map[string]uint64{"{name: zerocost, proxies: [params]}": 1, "{name: zerocost, proxies: [params], seed: 0}": 0} {
-		exp := buildExp(t, "space: nb201\nstrategy: random\nbudget: {trials: 1}\nevaluator: "+src+"\n")
-		if got := exp.Evaluator.(*ZeroCost).opt.Seed; got != want {
-			t.Errorf("%s: seed %d, want %d", src, got, want)
 		}
 	}
 }

@@ -82,8 +82,8 @@ func (c *Constraints) check() error {
 	return nil
 }
 
-// measures are the quantities the engine measures on an arch's IR, by metric name.
-func measures(lat *latency.Table) map[string]spaces.Limit {
+// Measures are the quantities the engine measures on an arch's IR, by metric name.
+func Measures(lat *latency.Table) map[string]spaces.Limit {
 	out := map[string]spaces.Limit{
 		"params": {Name: "params", Measure: func(n *spaces.Net) float64 { return float64(n.Params()) }},
 		"flops":  {Name: "flops", Measure: func(n *spaces.Net) float64 { return float64(n.FLOPs()) }},
@@ -94,12 +94,12 @@ func measures(lat *latency.Table) map[string]spaces.Limit {
 	return out
 }
 
-// errNoLatencyTable is why latency cannot be a limit or objective without a table.
-var errNoLatencyTable = errors.New("latency is estimated from this machine's latency table, and none was loaded: run `cellar latency build --db F` with the experiment's database first")
+// ErrNoLatencyTable is why latency cannot be a limit or objective without a table.
+var ErrNoLatencyTable = errors.New("latency is estimated from this machine's latency table, and none was loaded: run `cellar latency build --db F` with the experiment's database first")
 
 // limits turns the constraints into the spaces' limits.
 func (c *Constraints) limits(lat *latency.Table) ([]spaces.Limit, error) {
-	m := measures(lat)
+	m := Measures(lat)
 	var out []spaces.Limit
 	for _, l := range []struct {
 		name string
@@ -110,7 +110,7 @@ func (c *Constraints) limits(lat *latency.Table) ([]spaces.Limit, error) {
 		}
 		lim, ok := m[l.name]
 		if !ok {
-			return nil, fmt.Errorf("constraints: %w", errNoLatencyTable)
+			return nil, fmt.Errorf("constraints: %w", ErrNoLatencyTable)
 		}
 		lim.Max = l.max
 		out = append(out, lim)

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"fmt"
@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	. "cellar/engine"
+	"cellar/evaluators"
+	"cellar/internal/enginetest"
 	"cellar/internal/testtable"
 	"cellar/latency"
 	"cellar/spaces"
@@ -38,7 +41,7 @@ func medianParams(t *testing.T) float64 {
 func constrainedConfig(t *testing.T, strategy, constraints string, trials int) *Experiment {
 	t.Helper()
 	path := testtable.NB201(t, testtable.Smooth)
-	return buildExp(t, fmt.Sprintf(`
+	return enginetest.Build(t, fmt.Sprintf(`
 name: constrained
 seed: 4
 space: nb201
@@ -54,10 +57,10 @@ func TestRejectModeProposesOnlyFeasibleArchs(t *testing.T) {
 	limit := medianParams(t)
 	for _, strategy := range []string{"random", "{name: regevo, population: 20, sample: 5}", "{name: local}", "reinforce"} {
 		t.Run(strategy, func(t *testing.T) {
-			store := &memStore{}
-			run(t, constrainedConfig(t, strategy, fmt.Sprintf("{params: %g}", limit), 60), Options{Store: store})
+			store := &enginetest.MemStore{}
+			enginetest.Run(t, constrainedConfig(t, strategy, fmt.Sprintf("{params: %g}", limit), 60), Options{Store: store})
 			done, rejected := 0, 0
-			for _, tr := range store.trials {
+			for _, tr := range store.Trials {
 				if tr.State == Failed {
 					// Only a controller's decoded tokens can break a limit; they fail unevaluated.
 					if !strings.HasPrefix(tr.Error, "constraint: params") || strategy != "reinforce" {
@@ -83,14 +86,14 @@ func TestRejectModeProposesOnlyFeasibleArchs(t *testing.T) {
 
 func TestPenaliseModeScalesScores(t *testing.T) {
 	limit := medianParams(t)
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	exp := constrainedConfig(t, "random", fmt.Sprintf("{params: %g, mode: penalise, penalty: 0.5}", limit), 60)
 	e := New(exp, Options{Store: store})
 	if err := e.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	over, best, bestScore := 0, uint64(0), math.Inf(-1)
-	for _, tr := range store.trials {
+	for _, tr := range store.Trials {
 		p, acc := tr.Metrics["params"], tr.Metrics["test_accuracy"]
 		wantFactor, wantViolation := 1.0, 0.0
 		if p > limit {
@@ -107,8 +110,8 @@ func TestPenaliseModeScalesScores(t *testing.T) {
 			best, bestScore = tr.ID, s
 		}
 	}
-	if over == 0 || over == len(store.trials) {
-		t.Fatalf("%d of %d trials over the limit: the test shows nothing", over, len(store.trials))
+	if over == 0 || over == len(store.Trials) {
+		t.Fatalf("%d of %d trials over the limit: the test shows nothing", over, len(store.Trials))
 	}
 	if st := e.Snapshot(); st.Best == nil || st.Best.ID != best || math.Abs(st.BestScore-bestScore) > 1e-9 {
 		t.Errorf("best %v (%g); by the penalised score trial %d (%g)", st.Best, st.BestScore, best, bestScore)
@@ -160,16 +163,16 @@ budget: {trials: 30}
 		t.Fatal("NeedsLatency is false for a latency objective and limit")
 	}
 	cfg.Latency = table
-	exp, err := Build(cfg, []byte(src), nil)
+	exp, err := Build(cfg, []byte(src), evaluators.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &memStore{}
-	run(t, exp, Options{Store: store})
-	if len(store.trials) != 30 {
-		t.Fatalf("%d trials", len(store.trials))
+	store := &enginetest.MemStore{}
+	enginetest.Run(t, exp, Options{Store: store})
+	if len(store.Trials) != 30 {
+		t.Fatalf("%d trials", len(store.Trials))
 	}
-	for _, tr := range store.trials {
+	for _, tr := range store.Trials {
 		a, err := s.Parse([]byte(tr.Arch))
 		if err != nil {
 			t.Fatal(err)
@@ -179,15 +182,5 @@ budget: {trials: 30}
 		if got := tr.Metrics["latency"]; got != want || got > limit || tr.State != Done {
 			t.Errorf("trial %d (%s): latency %g, estimate %g, limit %g, %s", tr.ID, tr.State, got, want, limit, tr.Error)
 		}
-	}
-}
-
-func TestConstraintsLabel(t *testing.T) {
-	c := &Constraints{Params: 1e6, Latency: 12.5, Mode: "penalize"}
-	if err := c.check(); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := c.Label(), "latency ≤ 12.5 ms, params ≤ 1e+06 (penalise)"; got != want {
-		t.Errorf("label %q, want %q", got, want)
 	}
 }

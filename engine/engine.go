@@ -178,7 +178,7 @@ func New(exp *Experiment, opt Options) *Engine {
 	exp = exp.own()
 	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), accepting: make(chan struct{}), done: make(chan struct{}), nextID: 1, state: Idle,
 		learnDone: make(chan learnResult, 1), reported: map[string]int{}}
-	e.measures = measures(exp.Config.Latency)
+	e.measures = Measures(exp.Config.Latency)
 	e.status = Status{Name: exp.Config.Name, State: Idle, Budget: exp.Config.Budget, Steers: slices.Clone(opt.Steered)}
 	return e
 }

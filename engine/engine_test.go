@@ -1,16 +1,19 @@
-package engine
+package engine_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	. "cellar/engine"
+	"cellar/internal/enginetest"
 	"cellar/internal/testtable"
 	"cellar/spaces"
 )
@@ -55,7 +58,7 @@ objectives: [{name: test_accuracy, direction: max}]
 budget: %s
 parallelism: %d
 `, strategy, path, budget, parallel)
-	return buildExp(t, src)
+	return enginetest.Build(t, src)
 }
 
 // tableStrategies are the strategies that search a table for a budget of trials:
@@ -65,62 +68,6 @@ func tableStrategies() []string {
 	return slices.DeleteFunc(slices.Clone(StrategyNames), func(s string) bool { return s == "darts" || s == "compound" })
 }
 
-// buildExp parses and builds an experiment, failing the test on any error.
-func buildExp(t testing.TB, src string) *Experiment {
-	t.Helper()
-	cfg, err := ParseConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := Build(cfg, []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return exp
-}
-
-// memStore is an in-memory Store that records what was committed, in order.
-type memStore struct {
-	mu      sync.Mutex
-	trials  map[uint64]Trial
-	journal []Entry
-	cps     []Checkpoint
-	commits int
-	fail    error
-}
-
-func (m *memStore) Commit(trials []Trial, cp Checkpoint) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
-	}
-	if m.trials == nil {
-		m.trials = map[uint64]Trial{}
-	}
-	for _, t := range trials {
-		if _, dup := m.trials[t.ID]; dup {
-			return fmt.Errorf("trial %d committed twice", t.ID)
-		}
-		m.trials[t.ID] = t
-	}
-	m.journal = append(m.journal, cp.Journal...)
-	m.cps = append(m.cps, cp)
-	m.commits++
-	return nil
-}
-
-// run runs exp to the end and returns its trials in tell order as "id arch origin".
-func run(t testing.TB, exp *Experiment, opt Options) []string {
-	t.Helper()
-	var log []string
-	opt.Observe = func(tr Trial) { log = append(log, fmt.Sprintf("%d %s %s %v", tr.ID, tr.Arch, tr.Origin, tr.Metrics)) }
-	if err := New(exp, opt).Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return log
-}
-
 func TestSameSeedSameTrials(t *testing.T) {
 	for _, strategy := range tableStrategies() {
 		for _, par := range []int{1, 4} {
@@ -128,7 +75,7 @@ func TestSameSeedSameTrials(t *testing.T) {
 			for i := range logs {
 				exp := tableConfig(t, strategy, 120, par)
 				exp.Evaluator = &jitter{Evaluator: exp.Evaluator, rng: rand.New(rand.NewPCG(uint64(i), 0)), max: 2 * time.Millisecond}
-				logs[i] = run(t, exp, Options{Store: &memStore{}})
+				logs[i] = enginetest.Run(t, exp, Options{Store: &enginetest.MemStore{}})
 			}
 			if len(logs[0]) != 120 {
 				t.Fatalf("%s parallel %d: %d trials, want 120", strategy, par, len(logs[0]))
@@ -142,12 +89,12 @@ func TestSameSeedSameTrials(t *testing.T) {
 
 func TestEveryTrialCommittedBeforeTold(t *testing.T) {
 	exp := tableConfig(t, "regevo", 60, 4)
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	told := 0
 	opt := Options{Store: store, Observe: func(tr Trial) {
-		store.mu.Lock()
-		defer store.mu.Unlock()
-		if _, ok := store.trials[tr.ID]; !ok {
+		store.Lock()
+		defer store.Unlock()
+		if _, ok := store.Trials[tr.ID]; !ok {
 			t.Errorf("trial %d told before it was committed", tr.ID)
 		}
 		told++
@@ -155,10 +102,10 @@ func TestEveryTrialCommittedBeforeTold(t *testing.T) {
 	if err := New(exp, opt).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if told != 60 || len(store.trials) != 60 {
-		t.Fatalf("told %d, stored %d; want 60", told, len(store.trials))
+	if told != 60 || len(store.Trials) != 60 {
+		t.Fatalf("told %d, stored %d; want 60", told, len(store.Trials))
 	}
-	last := store.cps[len(store.cps)-1]
+	last := store.Checkpoints[len(store.Checkpoints)-1]
 	if !last.Finished || len(last.Pending) != 0 || last.NextID != 61 {
 		t.Errorf("final checkpoint %+v", last)
 	}
@@ -170,17 +117,17 @@ func TestResumeFromEveryCheckpoint(t *testing.T) {
 	for _, strategy := range tableStrategies() {
 		for _, par := range []int{1, 3} {
 			ref := tableConfig(t, strategy, 80, par)
-			store := &memStore{}
-			want := run(t, ref, Options{Store: store})
-			for _, at := range []int{1, len(store.cps) / 3, len(store.cps) / 2, len(store.cps) - 2} {
+			store := &enginetest.MemStore{}
+			want := enginetest.Run(t, ref, Options{Store: store})
+			for _, at := range []int{1, len(store.Checkpoints) / 3, len(store.Checkpoints) / 2, len(store.Checkpoints) - 2} {
 				// Either every pending trial's result is stored, or every other one is
 				// lost and must be evaluated again.
 				for _, drop := range []bool{false, true} {
-					cp := store.cps[at]
+					cp := store.Checkpoints[at]
 					// Trials below NextID as stored (the table evaluator is deterministic,
 					// so a pending trial stored later holds what it would have held then).
 					stored := map[uint64]Trial{}
-					for id, tr := range store.trials {
+					for id, tr := range store.Trials {
 						if id < cp.NextID {
 							stored[id] = tr
 						}
@@ -191,7 +138,7 @@ func TestResumeFromEveryCheckpoint(t *testing.T) {
 						}
 					}
 					exp := tableConfig(t, strategy, 80, par)
-					got := run(t, exp, Options{Store: &memStore{}, Resume: &cp, Stored: stored})
+					got := enginetest.Run(t, exp, Options{Store: &enginetest.MemStore{}, Resume: &cp, Stored: stored})
 					// The resumed run tells the pending trials and all after them.
 					first := cp.NextID
 					if len(cp.Pending) > 0 {
@@ -207,20 +154,24 @@ func TestResumeFromEveryCheckpoint(t *testing.T) {
 }
 
 func TestMissingArchFailsTrialSearchGoesOn(t *testing.T) {
-	exp := tableConfig(t, "random", 30, 2)
-	table := exp.Evaluator.(*Table)
-	// Remove a third of the table: those trials fail with the reason, the rest go on.
-	n := 0
-	for k := range table.index {
-		if n%3 == 0 {
-			delete(table.index, k)
-		}
-		n++
+	// A table without a third of its archs: those trials fail with the reason, the
+	// rest go on.
+	full, err := os.ReadFile(testtable.NB201(t, testtable.Smooth))
+	if err != nil {
+		t.Fatal(err)
 	}
-	store := &memStore{}
-	run(t, exp, Options{Store: store})
+	lines := strings.SplitAfter(string(full), "\n")
+	partial := lines[0]
+	for i, l := range lines[1:] {
+		if i%3 != 0 {
+			partial += l
+		}
+	}
+	exp := enginetest.Build(t, "seed: 11\nspace: nb201\nstrategy: random\nevaluator: {name: table, path: "+testtable.Write(t, partial)+"}\nbudget: {trials: 30}\nparallelism: 2\n")
+	store := &enginetest.MemStore{}
+	enginetest.Run(t, exp, Options{Store: store})
 	failed := 0
-	for _, tr := range store.trials {
+	for _, tr := range store.Trials {
 		if tr.State == Failed {
 			failed++
 			if !strings.Contains(tr.Error, "is not in table") {
@@ -228,8 +179,8 @@ func TestMissingArchFailsTrialSearchGoesOn(t *testing.T) {
 			}
 		}
 	}
-	if len(store.trials) != 30 || failed == 0 || failed == 30 {
-		t.Errorf("%d trials, %d failed", len(store.trials), failed)
+	if len(store.Trials) != 30 || failed == 0 || failed == 30 {
+		t.Errorf("%d trials, %d failed", len(store.Trials), failed)
 	}
 }
 
@@ -246,22 +197,22 @@ func (p panicky) Evaluate(ctx context.Context, job Job, f func(Progress)) (Outco
 func TestPanickingEvaluatorFailsOnlyItsTrial(t *testing.T) {
 	exp := tableConfig(t, "random", 200, 2)
 	exp.Evaluator = panicky{exp.Evaluator}
-	store := &memStore{}
-	run(t, exp, Options{Store: store})
+	store := &enginetest.MemStore{}
+	enginetest.Run(t, exp, Options{Store: store})
 	panics := 0
-	for _, tr := range store.trials {
+	for _, tr := range store.Trials {
 		if strings.Contains(tr.Error, "panicked: boom") {
 			panics++
 		}
 	}
-	if len(store.trials) != 200 || panics == 0 {
-		t.Errorf("%d trials, %d panicked", len(store.trials), panics)
+	if len(store.Trials) != 200 || panics == 0 {
+		t.Errorf("%d trials, %d panicked", len(store.Trials), panics)
 	}
 }
 
 func TestStoreFailureStopsSearch(t *testing.T) {
 	exp := tableConfig(t, "random", 50, 1)
-	err := New(exp, Options{Store: &memStore{fail: errors.New("disk full")}}).Run(context.Background())
+	err := New(exp, Options{Store: &enginetest.MemStore{Fail: errors.New("disk full")}}).Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("run: %v", err)
 	}
@@ -285,22 +236,11 @@ func (g *gate) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome
 	return g.Evaluator.Evaluate(ctx, job, p)
 }
 
-func waitState(t *testing.T, e *Engine, want RunState) {
-	t.Helper()
-	for i := 0; i < 2000; i++ {
-		if e.Snapshot().State == want {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("state %s, want %s", e.Snapshot().State, want)
-}
-
 func TestPauseResumeAndInject(t *testing.T) {
 	exp := tableConfig(t, "regevo", 12, 2)
 	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
 	exp.Evaluator = g
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	e := New(exp, Options{Store: store})
 	sub := e.Subscribe()
 	errc := make(chan error, 1)
@@ -311,7 +251,7 @@ func TestPauseResumeAndInject(t *testing.T) {
 	if err := e.Pause(false); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, e, Paused)
+	enginetest.WaitState(t, e, Paused)
 	g.release <- struct{}{}
 	g.release <- struct{}{}
 	time.Sleep(20 * time.Millisecond)
@@ -341,7 +281,7 @@ func TestPauseResumeAndInject(t *testing.T) {
 	if err := e.Pause(true); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, e, Paused)
+	enginetest.WaitState(t, e, Paused)
 	if err := e.Resume(); err != nil {
 		t.Fatal(err)
 	}
@@ -362,10 +302,10 @@ func TestPauseResumeAndInject(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	if len(store.trials) != 12 {
-		t.Fatalf("%d trials stored, want 12", len(store.trials))
+	if len(store.Trials) != 12 {
+		t.Fatalf("%d trials stored, want 12", len(store.Trials))
 	}
-	h := store.trials[3]
+	h := store.Trials[3]
 	if h.Origin != OriginHand || h.Parent != 1 || h.Arch != hand.String() || h.State != Done {
 		t.Errorf("hand trial stored as %+v", h)
 	}
@@ -400,7 +340,7 @@ func TestStopKeepsPendingForResume(t *testing.T) {
 	exp := tableConfig(t, "regevo", 50, 3)
 	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
 	exp.Evaluator = g
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := New(exp, Options{Store: store})
 	errc := make(chan error, 1)
@@ -422,11 +362,11 @@ func TestStopKeepsPendingForResume(t *testing.T) {
 	if st := e.Snapshot().State; st != Stopped {
 		t.Errorf("state %s after an interrupted run, want %s", st, Stopped)
 	}
-	last := store.cps[len(store.cps)-1]
-	if len(store.trials) != 1 || len(last.Pending) != 3 || last.Finished {
-		t.Fatalf("stored %d trials; checkpoint pending %d finished %v", len(store.trials), len(last.Pending), last.Finished)
+	last := store.Checkpoints[len(store.Checkpoints)-1]
+	if len(store.Trials) != 1 || len(last.Pending) != 3 || last.Finished {
+		t.Fatalf("stored %d trials; checkpoint pending %d finished %v", len(store.Trials), len(last.Pending), last.Finished)
 	}
-	for _, tr := range store.trials {
+	for _, tr := range store.Trials {
 		if tr.State != Done {
 			t.Errorf("trial %d stored as %s", tr.ID, tr.State)
 		}
@@ -436,19 +376,19 @@ func TestStopKeepsPendingForResume(t *testing.T) {
 func TestWallTimeBudget(t *testing.T) {
 	exp := tableConfig(t, "random", 0, 2)
 	exp.Evaluator = &jitter{Evaluator: exp.Evaluator, rng: rand.New(rand.NewPCG(1, 1)), max: 3 * time.Millisecond}
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	last := store.cps[len(store.cps)-1]
-	if !last.Finished || len(store.trials) == 0 {
-		t.Fatalf("%d trials, finished %v", len(store.trials), last.Finished)
+	last := store.Checkpoints[len(store.Checkpoints)-1]
+	if !last.Finished || len(store.Trials) == 0 {
+		t.Fatalf("%d trials, finished %v", len(store.Trials), last.Finished)
 	}
 }
 
 func TestSubscribersSeeEveryState(t *testing.T) {
 	exp := tableConfig(t, "random", 20, 2)
-	e := New(exp, Options{Store: &memStore{}})
+	e := New(exp, Options{Store: &enginetest.MemStore{}})
 	subs := []*Subscription{e.Subscribe(), e.Subscribe()}
 	if err := e.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -530,19 +470,19 @@ func (r *reporting) Evaluate(ctx context.Context, job Job, p func(Progress)) (Ou
 func TestTiesGoToTheLowestTrialID(t *testing.T) {
 	table := testtable.NB201(t, testtable.Convs)
 	src := fmt.Sprintf("name: ties\nseed: 3\nspace: {name: nb201}\nstrategy: {name: random}\nevaluator: {name: table, path: %s}\nbudget: {trials: 150}\nparallelism: 3\n", table)
-	store := &memStore{}
-	run(t, buildExp(t, src), Options{Store: store})
+	store := &enginetest.MemStore{}
+	enginetest.Run(t, enginetest.Build(t, src), Options{Store: store})
 	// The lowest id among the trials of the top score.
 	var top float64
 	var want uint64
-	for id, tr := range store.trials {
+	for id, tr := range store.Trials {
 		v := tr.Metrics["test_accuracy"]
 		if v > top || v == top && id < want {
 			top, want = v, id
 		}
 	}
 	tied := 0
-	for _, tr := range store.trials {
+	for _, tr := range store.Trials {
 		if tr.Metrics["test_accuracy"] == top {
 			tied++
 		}
@@ -552,15 +492,15 @@ func TestTiesGoToTheLowestTrialID(t *testing.T) {
 	}
 	// A resume from a late checkpoint counts the stored trials (a map) again: the best
 	// must be the same every time.
-	cp := store.cps[len(store.cps)-2]
+	cp := store.Checkpoints[len(store.Checkpoints)-2]
 	stored := map[uint64]Trial{}
-	for id, tr := range store.trials {
+	for id, tr := range store.Trials {
 		if id < cp.NextID {
 			stored[id] = tr
 		}
 	}
 	for i := range 8 {
-		eng := New(buildExp(t, src), Options{Store: &memStore{}, Resume: &cp, Stored: stored})
+		eng := New(enginetest.Build(t, src), Options{Store: &enginetest.MemStore{}, Resume: &cp, Stored: stored})
 		if err := eng.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 
 	"cellar/spaces"
 )
@@ -83,21 +82,4 @@ type Progress struct {
 	Step    int                `json:"step"`
 	Message string             `json:"message,omitempty"`
 	Metrics map[string]float64 `json:"metrics,omitempty"`
-}
-
-// Size reports the IR's parameter and FLOP counts: a smoke-test evaluator that needs
-// no data and takes microseconds.
-type Size struct{ space spaces.Space }
-
-// NewSize returns the params/flops evaluator for a space.
-func NewSize(space spaces.Space) *Size { return &Size{space: space} }
-
-func (s *Size) Metrics() []string { return []string{"params", "flops"} }
-
-func (s *Size) Evaluate(ctx context.Context, job Job, _ func(Progress)) (Outcome, error) {
-	net, err := s.space.Network(job.Arch)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("build network: %w", err)
-	}
-	return Outcome{Metrics: map[string]float64{"params": float64(net.Params()), "flops": float64(net.FLOPs())}}, nil
 }

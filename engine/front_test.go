@@ -1,10 +1,12 @@
-package engine
+package engine_test
 
 import (
 	"fmt"
 	"slices"
 	"testing"
 
+	. "cellar/engine"
+	"cellar/internal/enginetest"
 	"cellar/internal/testtable"
 	"cellar/pareto"
 )
@@ -23,14 +25,14 @@ evaluator: {name: table, path: %s}
 objectives: [{name: test_accuracy, direction: max}, {name: params, direction: min}]
 budget: {trials: 60}
 `, path)
-	store := &memStore{}
-	e := New(buildExp(t, src), Options{Store: store})
+	store := &enginetest.MemStore{}
+	e := New(enginetest.Build(t, src), Options{Store: store})
 	if err := e.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	var ids []uint64
 	var pts [][]float64
-	for id, tr := range store.trials {
+	for id, tr := range store.Trials {
 		ids = append(ids, id)
 		pts = append(pts, []float64{tr.Metrics["test_accuracy"], tr.Metrics["params"]})
 	}
@@ -39,7 +41,7 @@ budget: {trials: 60}
 		want = append(want, ids[i])
 	}
 	slices.Sort(want)
-	got := store.cps[len(store.cps)-1].Front
+	got := store.Checkpoints[len(store.Checkpoints)-1].Front
 	if len(got) == 0 || !slices.Equal(got, want) {
 		t.Errorf("checkpoint front %v, by definition %v", got, want)
 	}
@@ -50,15 +52,15 @@ budget: {trials: 60}
 		t.Errorf("reports %v", st.Reports)
 	}
 	// Resumed from a mid-search checkpoint, the front is rebuilt from the stored trials.
-	cp := store.cps[len(store.cps)/2]
+	cp := store.Checkpoints[len(store.Checkpoints)/2]
 	stored := map[uint64]Trial{}
-	for id, tr := range store.trials {
+	for id, tr := range store.Trials {
 		if id < cp.NextID {
 			stored[id] = tr
 		}
 	}
-	r := New(buildExp(t, src), Options{Store: &memStore{}, Resume: &cp, Stored: stored})
-	if err := r.restore(); err != nil {
+	r := New(enginetest.Build(t, src), Options{Store: &enginetest.MemStore{}, Resume: &cp, Stored: stored})
+	if err := Restore(r); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.Snapshot().Front; !slices.Equal(got, cp.Front) {

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	. "cellar/engine"
+	"cellar/internal/enginetest"
 )
 
 // steerMidRun pauses a running search after its tenth trial, injects a hand-made
@@ -93,17 +96,17 @@ func trialKeys(trials map[uint64]Trial) []string {
 // they choose; a replay retrains them the same way and gets the same trials.
 func TestReplayOfLearnersTrainsAlike(t *testing.T) {
 	for _, src := range []string{dartsSrc, oneShotSrc} {
-		exp := buildExp(t, src)
-		store := &memStore{}
+		exp := enginetest.Build(t, src)
+		store := &enginetest.MemStore{}
 		if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		re := buildExp(t, src)
-		got := &memStore{}
-		if err := New(re, Options{Store: got, Script: &Script{Entries: store.journal, Original: store.trials}}).Run(context.Background()); err != nil {
+		re := enginetest.Build(t, src)
+		got := &enginetest.MemStore{}
+		if err := New(re, Options{Store: got, Script: &Script{Entries: store.Journal, Original: store.Trials}}).Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if want, have := trialKeys(store.trials), trialKeys(got.trials); !reflect.DeepEqual(want, have) {
+		if want, have := trialKeys(store.Trials), trialKeys(got.Trials); !reflect.DeepEqual(want, have) {
 			t.Errorf("%s: the replay differs:\n%s\n---\n%s", exp.Config.Name, strings.Join(want, "\n"), strings.Join(have, "\n"))
 		}
 	}
@@ -114,7 +117,7 @@ func TestReplayOfParallelRunGivesSameTrials(t *testing.T) {
 	jittered(exp, 1)
 	h := holdFrom(exp.Evaluator, 14) // the search cannot end before the changes
 	exp.Evaluator = h
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	e := New(exp, Options{Store: store})
 	sub := e.Subscribe()
 	errc := make(chan error, 1)
@@ -125,7 +128,7 @@ func TestReplayOfParallelRunGivesSameTrials(t *testing.T) {
 		t.Fatal(err)
 	}
 	var hands, steers int
-	for _, en := range store.journal {
+	for _, en := range store.Journal {
 		switch en.Op {
 		case OpInject:
 			hands++
@@ -133,18 +136,18 @@ func TestReplayOfParallelRunGivesSameTrials(t *testing.T) {
 			steers++
 		}
 	}
-	if hands != 1 || steers != 2 || len(store.trials) != 60 {
-		t.Fatalf("journal: %d injections, %d steers; %d trials", hands, steers, len(store.trials))
+	if hands != 1 || steers != 2 || len(store.Trials) != 60 {
+		t.Fatalf("journal: %d injections, %d steers; %d trials", hands, steers, len(store.Trials))
 	}
 
 	// The replay runs with its own timing, four at a time, and must give the same list.
 	replay := tableConfig(t, "regevo", 60, 4)
 	jittered(replay, 2)
-	got := &memStore{}
-	if err := New(replay, Options{Store: got, Script: &Script{Entries: store.journal, Original: store.trials}}).Run(context.Background()); err != nil {
+	got := &enginetest.MemStore{}
+	if err := New(replay, Options{Store: got, Script: &Script{Entries: store.Journal, Original: store.Trials}}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want, have := trialKeys(store.trials), trialKeys(got.trials)
+	want, have := trialKeys(store.Trials), trialKeys(got.Trials)
 	if !reflect.DeepEqual(want, have) {
 		for i := range min(len(want), len(have)) {
 			if want[i] != have[i] {
@@ -161,20 +164,20 @@ func TestReplayOfParallelRunGivesSameTrials(t *testing.T) {
 		}
 		return out
 	}
-	if !reflect.DeepEqual(strip(store.journal), strip(got.journal)) {
+	if !reflect.DeepEqual(strip(store.Journal), strip(got.Journal)) {
 		t.Error("the replay's journal differs from the original's")
 	}
 }
 
 func TestReplayDivergesLoudly(t *testing.T) {
 	exp := tableConfig(t, "regevo", 20, 1)
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	other := tableConfig(t, "regevo", 20, 1)
 	other.Strategy, _ = BuildStrategy(other.Config.Strategy, other.Space, 999) // another seed
-	err := New(other, Options{Script: &Script{Entries: store.journal, Original: store.trials}}).Run(context.Background())
+	err := New(other, Options{Script: &Script{Entries: store.Journal, Original: store.Trials}}).Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "replay diverged at trial 1") {
 		t.Errorf("replay with another seed: %v; want a divergence at trial 1", err)
 	}
@@ -183,19 +186,19 @@ func TestReplayDivergesLoudly(t *testing.T) {
 // A cascade's promotions depend on which trials reached a rung first; the replay
 // promotes as the original did even when its own timing differs.
 func TestReplayOfParallelCascade(t *testing.T) {
-	exp := cascadeExp(t, "regevo", 60, 4, "")
+	exp := enginetest.Cascade(t, "regevo", 60, 4, "")
 	jittered(exp, 3)
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	replay := cascadeExp(t, "regevo", 60, 4, "")
+	replay := enginetest.Cascade(t, "regevo", 60, 4, "")
 	jittered(replay, 4)
-	got := &memStore{}
-	if err := New(replay, Options{Store: got, Script: &Script{Entries: store.journal, Original: store.trials}}).Run(context.Background()); err != nil {
+	got := &enginetest.MemStore{}
+	if err := New(replay, Options{Store: got, Script: &Script{Entries: store.Journal, Original: store.Trials}}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if want, have := trialKeys(store.trials), trialKeys(got.trials); !reflect.DeepEqual(want, have) {
+	if want, have := trialKeys(store.Trials), trialKeys(got.Trials); !reflect.DeepEqual(want, have) {
 		t.Errorf("the replay differs:\n%s\n---\n%s", strings.Join(want, "\n"), strings.Join(have, "\n"))
 	}
 }
@@ -213,7 +216,7 @@ func (c *counting) Evaluate(ctx context.Context, job Job, p func(Progress)) (Out
 
 func TestForkStartsFromRecordedState(t *testing.T) {
 	exp := tableConfig(t, "regevo", 50, 3)
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -223,19 +226,19 @@ func TestForkStartsFromRecordedState(t *testing.T) {
 	fork := tableConfig(t, "regevo", 50, 3)
 	c := &counting{Evaluator: fork.Evaluator}
 	fork.Evaluator = c
-	got := &memStore{}
-	if err := New(fork, Options{Store: got, Script: &Script{Entries: store.journal, Original: store.trials, Reuse: true, Until: 20}}).Run(context.Background()); err != nil {
+	got := &enginetest.MemStore{}
+	if err := New(fork, Options{Store: got, Script: &Script{Entries: store.Journal, Original: store.Trials, Reuse: true, Until: 20}}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if n := c.n.Load(); n != 30 {
 		t.Errorf("the fork evaluated %d trials; want 30 (21-50)", n)
 	}
-	if want, have := trialKeys(store.trials), trialKeys(got.trials); !reflect.DeepEqual(want, have) {
+	if want, have := trialKeys(store.Trials), trialKeys(got.Trials); !reflect.DeepEqual(want, have) {
 		t.Errorf("the fork differs:\n%s\n---\n%s", strings.Join(want, "\n"), strings.Join(have, "\n"))
 	}
 	// After the point it searches by itself: a steer there takes effect in the fork only.
 	fork2 := tableConfig(t, "regevo", 50, 1)
-	e := New(fork2, Options{Script: &Script{Entries: store.journal, Original: store.trials, Reuse: true, Until: 20}, Observe: func(tr Trial) {}})
+	e := New(fork2, Options{Script: &Script{Entries: store.Journal, Original: store.Trials, Reuse: true, Until: 20}, Observe: func(tr Trial) {}})
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(context.Background()) }()
 	if err := <-errc; err != nil {
@@ -256,8 +259,8 @@ func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
 		t.Errorf("steering changed the caller's experiment: budget %d", exp.Config.Budget.Trials)
 	}
 	s := e.Snapshot()
-	if s.Asked != 30 || len(store.trials) != 30 {
-		t.Errorf("budget steered to 30: %d asked, %d stored", s.Asked, len(store.trials))
+	if s.Asked != 30 || len(store.Trials) != 30 {
+		t.Errorf("budget steered to 30: %d asked, %d stored", s.Asked, len(store.Trials))
 	}
 	if len(s.Steers) != 4 || s.Steers[0].Op != "steer-refused" || !strings.Contains(s.Steers[0].Arch, "below the sample 10") {
 		t.Fatalf("status steers %+v; want the first refused", s.Steers)
@@ -269,9 +272,9 @@ func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
 		t.Errorf("population of %d after steering it to 8", len(s.Population))
 	}
 	// The journal has both changes right before the ask of trial 7.
-	for i, en := range store.journal {
+	for i, en := range store.Journal {
 		if en.Op == OpSteer {
-			next := store.journal[i+1]
+			next := store.Journal[i+1]
 			if en.Trial != 7 || (next.Op != OpAsk && next.Op != OpSteer) || en.Time.IsZero() {
 				t.Errorf("audit entry %+v followed by %+v", en, next)
 			}
@@ -286,7 +289,7 @@ func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
 		}
 	}
 	// Resuming from the last checkpoint keeps the steered values.
-	cp := store.cps[len(store.cps)-1]
+	cp := store.Checkpoints[len(store.Checkpoints)-1]
 	if cp.Steered["population"] != 8 || cp.Steered["budget.trials"] != 30 {
 		t.Errorf("checkpoint steered %v", cp.Steered)
 	}
@@ -340,15 +343,15 @@ func TestSteerConstraintLimit(t *testing.T) {
 		t.Errorf("steering changed the caller's limits: %+v", exp.Limits)
 	}
 	at, over := uint64(0), 0
-	for _, en := range store.journal {
+	for _, en := range store.Journal {
 		if en.Op == OpSteer && en.Param == "constraints.params" && en.Old == 2e6 && en.New == limit && en.Who == "dave" {
 			at = en.Trial
 		}
 	}
 	if at == 0 {
-		t.Fatalf("no audit entry for the limit in %+v", store.journal)
+		t.Fatalf("no audit entry for the limit in %+v", store.Journal)
 	}
-	for id, tr := range store.trials {
+	for id, tr := range store.Trials {
 		if id >= at && tr.Metrics["params"] > limit {
 			t.Errorf("trial %d (after the limit fell to %g at trial %d) has %g params", id, limit, at, tr.Metrics["params"])
 		}
@@ -370,19 +373,19 @@ func TestSteerRaisesASpentBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if len(store.trials) != 9 {
-		t.Errorf("%d trials after raising the budget to 9", len(store.trials))
+	if len(store.Trials) != 9 {
+		t.Errorf("%d trials after raising the budget to 9", len(store.Trials))
 	}
 }
 
 // actWhileRunning runs exp holding each trial at a gate: it lets n trials through,
 // calls act while the next one is held, then lets the search run to its end. However
 // fast the evaluator, act comes mid-run.
-func actWhileRunning(t *testing.T, exp *Experiment, n int, act func(e *Engine)) (*Engine, *memStore) {
+func actWhileRunning(t *testing.T, exp *Experiment, n int, act func(e *Engine)) (*Engine, *enginetest.MemStore) {
 	t.Helper()
 	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
 	exp.Evaluator = g
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	e := New(exp, Options{Store: store})
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(context.Background()) }()

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	. "cellar/engine"
+	"cellar/internal/enginetest"
 	"cellar/internal/testkit"
 )
 
@@ -36,7 +38,7 @@ budget: {trials: 10}
 // in the middle of the next epoch; it returns the last checkpoint and stored trials.
 func runUntilReport(t *testing.T, exp *Experiment) (*Checkpoint, map[uint64]Trial) {
 	t.Helper()
-	store := &memStore{}
+	store := &enginetest.MemStore{}
 	e := New(exp, Options{Store: store})
 	sub := e.Subscribe()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -53,17 +55,18 @@ func runUntilReport(t *testing.T, exp *Experiment) (*Checkpoint, map[uint64]Tria
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("stopped run: %v", err)
 	}
-	cp := store.cps[len(store.cps)-1]
-	return &cp, store.trials
+	cp := store.Checkpoints[len(store.Checkpoints)-1]
+	return &cp, store.Trials
 }
 
 // The one-shot evaluator trains its supernet before the first trial, reports each
 // epoch, scores every arch well above chance on average, keeps its state in the
 // checkpoint, and a search stopped mid-training resumes to the same trials.
 func TestOneShotEvaluatorSearch(t *testing.T) {
-	store := &memStore{}
-	exp := buildExp(t, oneShotSrc)
-	e := New(exp, Options{Store: store})
+	store := &enginetest.MemStore{}
+	exp := enginetest.Build(t, oneShotSrc)
+	var log []string
+	e := New(exp, Options{Store: store, Observe: func(tr Trial) { log = append(log, tr.Arch+" "+strings.Join(metricList(tr), " ")) }})
 	sub := e.Subscribe()
 	var events []Event
 	got := make(chan struct{})
@@ -73,8 +76,6 @@ func TestOneShotEvaluatorSearch(t *testing.T) {
 		}
 		close(got)
 	}()
-	var log []string
-	e.opt.Observe = func(tr Trial) { log = append(log, tr.Arch+" "+strings.Join(metricList(tr), " ")) }
 	if err := e.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -99,17 +100,17 @@ func TestOneShotEvaluatorSearch(t *testing.T) {
 		t.Error("a trial started before the supernet was trained")
 	}
 	var sum float64
-	for _, tr := range store.trials {
+	for _, tr := range store.Trials {
 		acc := tr.Metrics["oneshot_accuracy"]
 		if tr.State != Done || acc < 0 || acc > 100 || tr.Metrics["params"] <= 0 {
 			t.Errorf("trial %d: %v %v", tr.ID, tr.State, tr.Metrics)
 		}
 		sum += acc
 	}
-	if mean := sum / float64(len(store.trials)); mean < 20 {
+	if mean := sum / float64(len(store.Trials)); mean < 20 {
 		t.Errorf("mean one-shot accuracy %.1f%%: the supernet learned little (chance is 10%%)", mean)
 	}
-	if cp := store.cps[len(store.cps)-1]; len(cp.Evaluator) == 0 {
+	if cp := store.Checkpoints[len(store.Checkpoints)-1]; len(cp.Evaluator) == 0 {
 		t.Error("no evaluator state in the checkpoint")
 	}
 	if st := e.Snapshot(); len(st.Reports) != 3 || st.Learning != "" {
@@ -117,11 +118,11 @@ func TestOneShotEvaluatorSearch(t *testing.T) {
 	}
 
 	// Stopped mid-training, resumed: the same trials, the first epoch not run again.
-	cp, stored := runUntilReport(t, buildExp(t, oneShotSrc))
-	resumed := New(buildExp(t, oneShotSrc), Options{Store: &memStore{}, Resume: cp, Stored: stored})
-	rsub := resumed.Subscribe()
+	cp, stored := runUntilReport(t, enginetest.Build(t, oneShotSrc))
 	var again []string
-	resumed.opt.Observe = func(tr Trial) { again = append(again, tr.Arch+" "+strings.Join(metricList(tr), " ")) }
+	resumed := New(enginetest.Build(t, oneShotSrc), Options{Store: &enginetest.MemStore{}, Resume: cp, Stored: stored,
+		Observe: func(tr Trial) { again = append(again, tr.Arch+" "+strings.Join(metricList(tr), " ")) }})
+	rsub := resumed.Subscribe()
 	var steps []int
 	rdone := make(chan struct{})
 	go func() {
@@ -156,8 +157,8 @@ func metricList(tr Trial) []string {
 // DARTS through the engine: it trains, reports alphas each epoch, asks its derived
 // arch and the likeliest neighbours, and resumes mid-training to the same result.
 func TestDartsSearch(t *testing.T) {
-	store := &memStore{}
-	want := run(t, buildExp(t, dartsSrc), Options{Store: store})
+	store := &enginetest.MemStore{}
+	want := enginetest.Run(t, enginetest.Build(t, dartsSrc), Options{Store: store})
 	if len(want) != 3 {
 		t.Fatalf("trials %v, want the 3 candidates", want)
 	}
@@ -166,8 +167,8 @@ func TestDartsSearch(t *testing.T) {
 			t.Errorf("trial %s not asked by darts", l)
 		}
 	}
-	cp, stored := runUntilReport(t, buildExp(t, dartsSrc))
-	got := run(t, buildExp(t, dartsSrc), Options{Store: &memStore{}, Resume: cp, Stored: stored})
+	cp, stored := runUntilReport(t, enginetest.Build(t, dartsSrc))
+	got := enginetest.Run(t, enginetest.Build(t, dartsSrc), Options{Store: &enginetest.MemStore{}, Resume: cp, Stored: stored})
 	if !slices.Equal(got, want) {
 		t.Errorf("resumed: %v, want %v", got, want)
 	}
@@ -177,16 +178,16 @@ func TestDartsSearch(t *testing.T) {
 // stops the epoch, which runs again on resume; either way the search ends with the
 // trials of an uninterrupted one.
 func TestLearnerPauses(t *testing.T) {
-	want := run(t, buildExp(t, dartsSrc), Options{Store: &memStore{}})
-	exp := buildExp(t, dartsSrc)
+	want := enginetest.Run(t, enginetest.Build(t, dartsSrc), Options{Store: &enginetest.MemStore{}})
+	exp := enginetest.Build(t, dartsSrc)
 	var got []string
-	e := New(exp, Options{Store: &memStore{}, Observe: func(tr Trial) {
+	e := New(exp, Options{Store: &enginetest.MemStore{}, Observe: func(tr Trial) {
 		got = append(got, fmt.Sprintf("%d %s %s %v", tr.ID, tr.Arch, tr.Origin, tr.Metrics))
 	}})
 	sub := e.Subscribe()
 	done := make(chan error, 1)
 	go func() { done <- e.Run(context.Background()) }()
-	waitState(t, e, Searching)
+	enginetest.WaitState(t, e, Searching)
 	if err := e.Pause(false); err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,10 @@
-package engine
+package engine_test
 
 import (
 	"math/rand/v2"
 	"testing"
 
+	"cellar/evaluators"
 	"cellar/internal/testtable"
 	"cellar/proxies"
 	"cellar/spaces"
@@ -17,7 +18,7 @@ import (
 func TestPredictorRanksHeldOutArchs(t *testing.T) {
 	path := testtable.NB201(t, testtable.Smooth)
 	sp, _ := spaces.NewNB201(spaces.DefaultNB201)
-	table, err := LoadTable(path, sp, "")
+	table, err := evaluators.LoadTable(path, sp, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,10 @@
 package engine
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"cellar/spaces"
@@ -38,54 +37,26 @@ func (x *Experiment) own() *Experiment {
 	return &cp
 }
 
-// EvaluatorFactory builds an evaluator from its config component for a space.
-type EvaluatorFactory func(c Component, space spaces.Space) (Evaluator, error)
+// EvaluatorFactory builds an evaluator from its config component. The built-in
+// factories are evaluators.Builtin(); a program adds its own to a copy of that map
+// and passes it to Build.
+type EvaluatorFactory func(c Component, env EvaluatorEnv) (Evaluator, error)
 
-// Evaluators are the built-in evaluators by name. Callers may add their own to a copy
-// (see Build).
-func Evaluators() map[string]EvaluatorFactory {
-	return map[string]EvaluatorFactory{
-		"table": func(c Component, space spaces.Space) (Evaluator, error) {
-			var opt TableOptions
-			if err := c.Decode(&opt); err != nil {
-				return nil, err
-			}
-			if opt.Path == "" {
-				return nil, fmt.Errorf("table: missing path (the CSV file to look archs up in)")
-			}
-			return LoadTable(opt.Path, space, opt.ArchCol)
-		},
-		"train": func(c Component, space spaces.Space) (Evaluator, error) {
-			var opt TrainOptions
-			if err := c.Decode(&opt); err != nil {
-				return nil, err
-			}
-			return NewTrain(space, opt)
-		},
-		"oneshot": func(c Component, space spaces.Space) (Evaluator, error) {
-			var opt OneShotOptions
-			if err := c.Decode(&opt); err != nil {
-				return nil, err
-			}
-			return NewOneShot(space, opt)
-		},
-		"params": sizeFactory,
-		"flops":  sizeFactory,
-		"zerocost": func(c Component, space spaces.Space) (Evaluator, error) {
-			opt := DefaultZeroCost
-			if err := c.Decode(&opt); err != nil {
-				return nil, err
-			}
-			return NewZeroCost(context.Background(), space, opt)
-		},
-	}
-}
-
-func sizeFactory(c Component, space spaces.Space) (Evaluator, error) {
-	if err := c.Decode(&struct{}{}); err != nil {
-		return nil, err
-	}
-	return NewSize(space), nil
+// EvaluatorEnv is what a factory is told about the experiment besides its own
+// component.
+type EvaluatorEnv struct {
+	// Space is the space whose archs the evaluator gets (for compound scaling, the
+	// scaled space; never the constrained one: limits are the engine's business).
+	Space spaces.Space
+	// Objectives are the experiment's objectives as written; empty means the
+	// evaluator's first metric (DefaultObjectives).
+	Objectives []Objective
+	// Measured are the objectives the engine measures on the IR before Evaluate
+	// (params, flops, latency) and hands over in Job.Measured.
+	Measured []string
+	// Factories are all the factories Build was given, for an evaluator built of
+	// others (a cascade's rungs).
+	Factories map[string]EvaluatorFactory
 }
 
 // BuildSpace makes the space a component names, with its options.
@@ -190,9 +161,13 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 }
 
 // Build makes every part of a config. evaluators are the factories to pick the
-// evaluator from (Evaluators() when nil). Objectives default to the evaluator's first
-// metric, maximised; an objective the evaluator does not give is an error.
+// evaluator from (evaluators.Builtin(), and any of the caller's own). Objectives
+// default to the evaluator's first metric (DefaultObjectives); an objective the
+// evaluator does not give is an error.
 func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (*Experiment, error) {
+	if evaluators == nil {
+		return nil, errors.New("engine: Build was given no evaluator factories (pass evaluators.Builtin())")
+	}
 	base, err := ExperimentSpace(cfg)
 	if err != nil {
 		return nil, within("space", err)
@@ -205,9 +180,6 @@ func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (
 	if err != nil {
 		return nil, within("strategy", err)
 	}
-	if evaluators == nil {
-		evaluators = Evaluators()
-	}
 	eval, err := buildEvaluator(cfg, base, evaluators)
 	if err != nil {
 		return nil, within("evaluator", err)
@@ -215,40 +187,31 @@ func Build(cfg *Config, source []byte, evaluators map[string]EvaluatorFactory) (
 	if err := checkObjectives(cfg, eval.Metrics()); err != nil {
 		return nil, err
 	}
-	if c, ok := eval.(*Cascade); ok {
-		c.final = cfg.Objectives[0]
-	}
-	if err := setObjectives(strat, cfg.Objectives); err != nil {
+	if err := SetObjectives(strat, cfg.Objectives); err != nil {
 		return nil, within("strategy", err)
 	}
 	return &Experiment{Config: cfg, Source: source, Space: space, Limits: limits, Strategy: strat, Evaluator: eval}, nil
 }
 
-// buildEvaluator makes the experiment's evaluator; a cascade builds its rungs from the
-// same factories.
+// buildEvaluator makes the experiment's evaluator with the factory its name picks.
 func buildEvaluator(cfg *Config, space spaces.Space, evaluators map[string]EvaluatorFactory) (Evaluator, error) {
-	if cfg.Evaluator.Name == "cascade" {
-		// The engine measures on the IR the objectives it can (measure), before a
-		// cascade ranks.
-		var measured []string
-		for _, o := range cfg.Objectives {
-			if _, ok := measures(cfg.Latency)[o.Name]; ok {
-				measured = append(measured, o.Name)
-			}
-		}
-		return NewCascade(cfg.Evaluator, space, evaluators, cfg.Objectives, measured)
-	}
 	f, ok := evaluators[cfg.Evaluator.Name]
 	if !ok {
-		names := append(slices.Sorted(maps.Keys(evaluators)), "cascade")
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(evaluators))
 		return nil, fmt.Errorf("unknown evaluator %q (evaluators: %s)", cfg.Evaluator.Name, strings.Join(names, ", "))
 	}
-	return f(cfg.Evaluator, space)
+	env := EvaluatorEnv{Space: space, Objectives: slices.Clone(cfg.Objectives), Factories: evaluators}
+	for _, o := range cfg.Objectives {
+		if _, ok := Measures(cfg.Latency)[o.Name]; ok {
+			env.Measured = append(env.Measured, o.Name)
+		}
+	}
+	return f(cfg.Evaluator, env)
 }
 
-// setObjectives tells a multi-objective strategy which way each objective is better.
-func setObjectives(strat strategies.Strategy, objs []Objective) error {
+// SetObjectives tells a multi-objective strategy which way each objective is better
+// (strategies that rank by one number ignore it).
+func SetObjectives(strat strategies.Strategy, objs []Objective) error {
 	mo, ok := strat.(interface{ SetObjectives(maximise []bool) error })
 	if !ok {
 		return nil
@@ -260,21 +223,32 @@ func setObjectives(strat strategies.Strategy, objs []Objective) error {
 	return mo.SetObjectives(dirs)
 }
 
+// DefaultObjectives are an experiment's objectives when it names none: the
+// evaluator's first metric, minimised when it is a size (params, flops), else
+// maximised.
+func DefaultObjectives(metrics []string) []Objective {
+	if len(metrics) == 0 {
+		return nil
+	}
+	o := Objective{Name: metrics[0], Direction: "max"}
+	if o.Name == "params" || o.Name == "flops" {
+		o.Direction = "min"
+	}
+	return []Objective{o}
+}
+
 func checkObjectives(cfg *Config, metrics []string) error {
 	if len(cfg.Objectives) == 0 {
-		cfg.Objectives = []Objective{{Name: metrics[0], Direction: "max"}}
-		if metrics[0] == "params" || metrics[0] == "flops" {
-			cfg.Objectives[0].Direction = "min"
-		}
+		cfg.Objectives = DefaultObjectives(metrics)
 	}
-	measured := measures(cfg.Latency) // the engine adds these from the IR
+	measured := Measures(cfg.Latency) // the engine adds these from the IR
 	for i, o := range cfg.Objectives {
 		_, found := measured[o.Name]
 		for _, m := range metrics {
 			found = found || m == o.Name
 		}
 		if !found && o.Name == "latency" {
-			return fmt.Errorf("objectives[%d]: %w", i, errNoLatencyTable)
+			return fmt.Errorf("objectives[%d]: %w", i, ErrNoLatencyTable)
 		}
 		if !found {
 			return fmt.Errorf("objectives[%d]: %s gives no metric %q (it gives: %s; params, flops and latency come from the IR with any evaluator)", i, cfg.Evaluator.Name, o.Name, strings.Join(metrics, ", "))

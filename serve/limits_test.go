@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"cellar/internal/testkit"
-
 	gossh "golang.org/x/crypto/ssh"
+
+	"cellar/internal/testkit"
 )
 
 // openFiles counts this process's open file descriptors.

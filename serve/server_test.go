@@ -19,7 +19,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"cellar/engine"
-	"cellar/spaces"
+	"cellar/evaluators"
 	"cellar/storage"
 	"cellar/themes"
 )
@@ -83,9 +83,9 @@ func startRigWith(t *testing.T, set func(*Options)) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evals := engine.Evaluators()
-	evals["slowsize"] = func(c engine.Component, sp spaces.Space) (engine.Evaluator, error) {
-		return slowSize{engine.NewSize(sp)}, nil
+	evals := evaluators.Builtin()
+	evals["slowsize"] = func(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
+		return slowSize{evaluators.NewSize(env.Space)}, nil
 	}
 	exp, err := engine.Build(cfg, src, evals)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/internal/refdata"
 )
 
@@ -28,7 +29,7 @@ func BenchmarkSearchStored(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			exp, err := engine.Build(cfg, []byte(src), nil)
+			exp, err := engine.Build(cfg, []byte(src), evaluators.Builtin())
 			if err != nil {
 				b.Fatal(err)
 			}

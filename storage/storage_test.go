@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/internal/boltfile"
 )
 
@@ -249,7 +250,7 @@ func TestSharedHistoryIsOneCopyWhileHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp, err := engine.Build(cfg, nil, nil)
+	exp, err := engine.Build(cfg, nil, evaluators.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/internal/damage"
 	"cellar/storage"
 	"cellar/themes"
@@ -29,7 +30,7 @@ func searchedDB(t *testing.T) string {
 	}
 	src := "name: browsed\nseed: 2\nspace: nb201\nstrategy: {name: regevo, population: 10, sample: 3}\nevaluator: params\nbudget: {trials: 30}\n"
 	cfg, _ := engine.ParseConfig([]byte(src))
-	exp, err := engine.Build(cfg, []byte(src), nil)
+	exp, err := engine.Build(cfg, []byte(src), evaluators.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}

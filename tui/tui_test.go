@@ -14,6 +14,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/internal/testkit"
 	"cellar/storage"
 	"cellar/themes"
@@ -48,7 +49,7 @@ func buildExp(t testing.TB, src string) *engine.Experiment {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp, err := engine.Build(cfg, []byte(src), nil)
+	exp, err := engine.Build(cfg, []byte(src), evaluators.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,9 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"cellar/bench"
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/latency"
 	"cellar/nn"
 	"cellar/spaces"
@@ -52,7 +54,7 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 				return err
 			}
 			start := time.Now()
-			rows, err := engine.Bench(cmd.Context(), cfg, nil)
+			rows, err := bench.Run(cmd.Context(), cfg, nil)
 			if err != nil {
 				return err
 			}
@@ -89,8 +91,8 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 }
 
 // config reads the table and builds the benchmark the flags describe.
-func (b *benchFlags) config() (engine.BenchConfig, error) {
-	var cfg engine.BenchConfig
+func (b *benchFlags) config() (bench.Config, error) {
+	var cfg bench.Config
 	if b.table == "" {
 		return cfg, fmt.Errorf("give the table with --table F (e.g. NAS-Bench-201's cifar10.csv)")
 	}
@@ -98,7 +100,7 @@ func (b *benchFlags) config() (engine.BenchConfig, error) {
 	if err != nil {
 		return cfg, err
 	}
-	t, err := engine.LoadTable(b.table, sp, "")
+	t, err := evaluators.LoadTable(b.table, sp, "")
 	if err != nil {
 		return cfg, err
 	}
@@ -118,7 +120,7 @@ func (b *benchFlags) config() (engine.BenchConfig, error) {
 			return cfg, fmt.Errorf("--strategies: %w", err)
 		}
 	}
-	cfg = engine.BenchConfig{Table: t, Space: sp, Metric: metric, Maximise: !b.minimise, Strategies: comps, Runs: b.runs, Budget: b.budget, Seed: b.seed, Eta: b.eta}
+	cfg = bench.Config{Table: t, Space: sp, Metric: metric, Maximise: !b.minimise, Strategies: comps, Runs: b.runs, Budget: b.budget, Seed: b.seed, Eta: b.eta}
 	if b.simulate {
 		cfg.Simulate, cfg.TimeBudget = &engine.DefaultSimTime, b.timeBudget
 	}
@@ -148,7 +150,7 @@ func (b *benchFlags) config() (engine.BenchConfig, error) {
 }
 
 // report prints what the benchmark measured, with what it was measured on.
-func (b *benchFlags) report(w io.Writer, cfg engine.BenchConfig, rows []engine.BenchRow, elapsed time.Duration) {
+func (b *benchFlags) report(w io.Writer, cfg bench.Config, rows []bench.Row, elapsed time.Duration) {
 	t, seeds := cfg.Table, fmt.Sprintf("seeds %d..%d", b.seed, b.seed+uint64(b.runs)-1)
 	optimum, _ := t.Best(cfg.Metric, cfg.Maximise) // config checked the metric
 	switch {
@@ -196,7 +198,7 @@ func cascadeRungs(flag string, sp spaces.Space) ([]engine.Evaluator, string, err
 	if err != nil {
 		return nil, "", err
 	}
-	factories := engine.Evaluators()
+	factories := evaluators.Builtin()
 	var evs []engine.Evaluator
 	var names []string
 	for i, c := range comps {
@@ -204,7 +206,7 @@ func cascadeRungs(flag string, sp spaces.Space) ([]engine.Evaluator, string, err
 		if !ok {
 			return nil, "", fmt.Errorf("--cascade: rung %d: unknown evaluator %q", i, c.Name)
 		}
-		ev, err := f(c, sp)
+		ev, err := f(c, engine.EvaluatorEnv{Space: sp, Factories: factories})
 		if err != nil {
 			return nil, "", fmt.Errorf("--cascade: rung %d: %w", i, err)
 		}
@@ -238,7 +240,7 @@ func parseComponents(flag, s string) ([]engine.Component, error) {
 
 // printBench writes the rows as a table, values with digits after the point (2 for
 // accuracies, 4 for normalised hypervolumes).
-func printBench(w interface{ Write([]byte) (int, error) }, rows []engine.BenchRow, checks []int, digits int) {
+func printBench(w interface{ Write([]byte) (int, error) }, rows []bench.Row, checks []int, digits int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "strategy\t")
 	for _, q := range checks {
@@ -257,7 +259,7 @@ func printBench(w interface{ Write([]byte) (int, error) }, rows []engine.BenchRo
 
 // writeBenchCSV writes one line per row; unit names the checkpoint column (queries,
 // or simulated_seconds).
-func writeBenchCSV(path, metric, unit string, rows []engine.BenchRow) error {
+func writeBenchCSV(path, metric, unit string, rows []bench.Row) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("bench csv: %w", err)

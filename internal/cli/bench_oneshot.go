@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/spaces"
 	"cellar/stats"
 )
@@ -19,7 +20,7 @@ func newBenchOneShotCmd() *cobra.Command {
 		table, csvPath string
 		n              int
 		seed           uint64
-		opt            engine.OneShotOptions
+		opt            evaluators.OneShotOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "oneshot --table F [--n 200] [--epochs 5] [--channels 8] [--depth 1] [--train 10000] [--csv F]",
@@ -38,7 +39,7 @@ supernet sees other data, so this measures how well the ranking transfers.`,
 			if err != nil {
 				return err
 			}
-			t, err := engine.LoadTable(table, sp, "")
+			t, err := evaluators.LoadTable(table, sp, "")
 			if err != nil {
 				return err
 			}
@@ -46,7 +47,7 @@ supernet sees other data, so this measures how well the ranking transfers.`,
 			if err != nil {
 				return err
 			}
-			ev, err := engine.NewOneShot(sp, opt)
+			ev, err := evaluators.NewOneShot(sp, opt)
 			if err != nil {
 				return err
 			}
@@ -105,12 +106,12 @@ supernet sees other data, so this measures how well the ranking transfers.`,
 	f.StringVar(&csvPath, "csv", "", "also write every arch's score to this CSV `file`")
 	f.StringVar(&opt.Dataset, "dataset", "mnist", "data the supernet trains on: mnist, fashion-mnist or cifar10")
 	f.StringVar(&opt.Path, "path", "", "the dataset's folder, where it is not built in")
-	f.IntVar(&opt.Epochs, "epochs", engine.DefaultOneShot.Epochs, "supernet training epochs")
-	f.IntVar(&opt.Train, "train", engine.DefaultOneShot.Train, "training examples")
-	f.IntVar(&opt.Channels, "channels", engine.DefaultOneShot.Channels, "supernet channels")
+	f.IntVar(&opt.Epochs, "epochs", evaluators.DefaultOneShot.Epochs, "supernet training epochs")
+	f.IntVar(&opt.Train, "train", evaluators.DefaultOneShot.Train, "training examples")
+	f.IntVar(&opt.Channels, "channels", evaluators.DefaultOneShot.Channels, "supernet channels")
 	f.IntVar(&opt.Depth, "depth", spaces.SearchDepth["nb201"], "supernet cells a stage")
-	f.IntVar(&opt.ScoreSize, "score-size", engine.DefaultOneShot.ScoreSize, "held-out examples each arch is scored on")
-	f.IntVar(&opt.Recalibrate, "recalibrate", engine.DefaultOneShot.Recalibrate, "batches that re-estimate batch norm per arch")
+	f.IntVar(&opt.ScoreSize, "score-size", evaluators.DefaultOneShot.ScoreSize, "held-out examples each arch is scored on")
+	f.IntVar(&opt.Recalibrate, "recalibrate", evaluators.DefaultOneShot.Recalibrate, "batches that re-estimate batch norm per arch")
 	cmd.PreRun = func(*cobra.Command, []string) { opt.Seed = seed }
 	return cmd
 }

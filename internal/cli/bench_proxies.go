@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"cellar/datasets"
-	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/proxies"
 	"cellar/spaces"
 )
@@ -44,7 +44,7 @@ to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
 			if err != nil {
 				return err
 			}
-			t, err := engine.LoadTable(table, sp, "")
+			t, err := evaluators.LoadTable(table, sp, "")
 			if err != nil {
 				return err
 			}
@@ -122,7 +122,7 @@ to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
 
 // sampleTable draws a seeded sample of n distinct archs of a table's space, each with
 // the table's value of its first metric.
-func sampleTable(sp spaces.Space, t *engine.Table, path string, n int, seed uint64) ([]spaces.Arch, []float64, error) {
+func sampleTable(sp spaces.Space, t *evaluators.Table, path string, n int, seed uint64) ([]spaces.Arch, []float64, error) {
 	if n < 3 || n > t.Len() {
 		return nil, nil, fmt.Errorf("--n %d: from 3 to the table's %d archs", n, t.Len())
 	}

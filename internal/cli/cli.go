@@ -23,7 +23,7 @@ var defaultExperiment []byte
 const defaultDB = "cellar.db"
 
 // newRoot is the command tree; evals are the evaluators experiments may name
-// (engine.Evaluators(), and in tests some of their own).
+// (evaluators.Builtin(), and in tests some of their own).
 func newRoot(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 	rootFlags := searchFlags{evaluators: evals}
 	var headless bool

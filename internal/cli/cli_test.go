@@ -19,6 +19,7 @@ import (
 
 	"cellar/datasets"
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/internal/testtable"
 	"cellar/spaces"
 	"cellar/storage"
@@ -27,7 +28,7 @@ import (
 // slowTable is the table evaluator with a delay, so a search lasts long enough to be
 // killed in the middle.
 type slowTable struct {
-	*engine.Table
+	*evaluators.Table
 	delay time.Duration
 }
 
@@ -42,9 +43,9 @@ func (s slowTable) Evaluate(ctx context.Context, job engine.Job, p func(engine.P
 
 // testEvaluators are the built-in evaluators and the slow table.
 func testEvaluators() map[string]engine.EvaluatorFactory {
-	evals := engine.Evaluators()
+	evals := evaluators.Builtin()
 	for k, v := range map[string]engine.EvaluatorFactory{
-		"slowtable": func(c engine.Component, sp spaces.Space) (engine.Evaluator, error) {
+		"slowtable": func(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
 			var opt struct {
 				Path  string        `yaml:"path"`
 				Delay time.Duration `yaml:"delay"`
@@ -52,7 +53,7 @@ func testEvaluators() map[string]engine.EvaluatorFactory {
 			if err := c.Decode(&opt); err != nil {
 				return nil, err
 			}
-			t, err := engine.LoadTable(opt.Path, sp, "")
+			t, err := evaluators.LoadTable(opt.Path, env.Space, "")
 			if err != nil {
 				return nil, err
 			}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"cellar/engine"
+	"cellar/evaluators"
 )
 
 // Exit codes, as the README documents them: 0 finished (or quit from the UI), 1
@@ -49,7 +50,7 @@ func stoppedBy(sig os.Signal) error {
 // Execute runs cellar's command line (args without the program name) and returns
 // the process's exit status, printing an error on stderr.
 func Execute(args []string, stderr io.Writer) int {
-	return execute(args, stderr, engine.Evaluators())
+	return execute(args, stderr, evaluators.Builtin())
 }
 
 // execute runs the command line with the evaluators evals.

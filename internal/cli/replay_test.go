@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/internal/testtable"
 	"cellar/storage"
 )
@@ -136,7 +137,7 @@ func TestAuditListsSteeringFromTheDB(t *testing.T) {
 	}
 	src := []byte("name: audited\nseed: 2\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 300}\n")
 	cfg, _ := engine.ParseConfig(src)
-	exp, err := engine.Build(cfg, src, nil)
+	exp, err := engine.Build(cfg, src, evaluators.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}

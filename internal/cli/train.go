@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/nn"
 )
 
@@ -66,7 +67,7 @@ training throughput. Without -c the built-in default experiment is used.`,
 			}
 			fmt.Fprintf(w, "%s\n", formatMetrics(out.Metrics))
 			if n := len(out.Curve); n > 0 && out.Metrics["train_seconds"] > 0 {
-				tr := exp.Evaluator.(*engine.Train)
+				tr := exp.Evaluator.(*evaluators.Train)
 				fmt.Fprintf(w, "%.1f training samples/s (%s)\n", float64(tr.Samples())/out.Curve[n-1].Duration, nn.Backend())
 			}
 			return nil

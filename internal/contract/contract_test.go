@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"cellar/engine"
-	"cellar/spaces"
+	"cellar/evaluators"
 	"cellar/storage"
 )
 
@@ -73,8 +73,10 @@ func build(t *testing.T) (*engine.Experiment, *drifting) {
 		t.Fatal(err)
 	}
 	d := &drifting{}
-	evals := engine.Evaluators()
-	evals["drifting"] = func(c engine.Component, _ spaces.Space) (engine.Evaluator, error) { return d, c.Decode(&struct{}{}) }
+	evals := evaluators.Builtin()
+	evals["drifting"] = func(c engine.Component, _ engine.EvaluatorEnv) (engine.Evaluator, error) {
+		return d, c.Decode(&struct{}{})
+	}
 	exp, err := engine.Build(cfg, []byte(source), evals)
 	if err != nil {
 		t.Fatal(err)

@@ -70,3 +70,14 @@ func Smooth(a spaces.NB201Arch) float64 {
 	}
 	return v
 }
+
+// Write writes content as a table file in the test's temporary directory and returns
+// its path: for tables a test spells out, malformed ones included.
+func Write(tb testing.TB, content string) string {
+	tb.Helper()
+	p := filepath.Join(tb.TempDir(), "t.csv")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}

@@ -1,4 +1,4 @@
-package engine
+package evaluators
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"sync"
+
+	"cellar/engine"
 )
 
 // EarlyStopOptions configure early stopping of the train evaluator, judged on the
@@ -93,7 +95,7 @@ func (s *stopper) rungs(b int) []int {
 
 // keep says whether trial id, with validation accuracies curve (one per epoch done),
 // goes on training; when not, why.
-func (s *stopper) keep(id uint64, curve []float64) (bool, *Stop) {
+func (s *stopper) keep(id uint64, curve []float64) (bool, *engine.Stop) {
 	t := len(curve)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -116,10 +118,10 @@ func (s *stopper) keep(id uint64, curve []float64) (bool, *Stop) {
 	if s.opt.Rule == "hyperband" {
 		what = fmt.Sprintf("bracket %d, %s", b, what)
 	}
-	return false, &Stop{Rung: rung, Epoch: float64(t), Rule: s.opt.Rule, Reason: placeReason(what, place, n, keep)}
+	return false, &engine.Stop{Rung: rung, Epoch: float64(t), Rule: s.opt.Rule, Reason: placeReason(what, place, n, keep)}
 }
 
-func (s *stopper) median(t int, curve []float64) (bool, *Stop) {
+func (s *stopper) median(t int, curve []float64) (bool, *engine.Stop) {
 	if t < s.opt.Grace || len(s.st.Finished) < s.opt.MinTrials {
 		return true, nil
 	}
@@ -141,7 +143,7 @@ func (s *stopper) median(t int, curve []float64) (bool, *Stop) {
 	if best >= med {
 		return true, nil
 	}
-	return false, &Stop{Epoch: float64(t), Rule: "median", Reason: fmt.Sprintf("best val_accuracy %.2f by epoch %d is below %.2f, the median of %d finished trials' running means", best, t, med, len(means))}
+	return false, &engine.Stop{Epoch: float64(t), Rule: "median", Reason: fmt.Sprintf("best val_accuracy %.2f by epoch %d is below %.2f, the median of %d finished trials' running means", best, t, med, len(means))}
 }
 
 // finished records a trial that trained to the end, for the median rule.

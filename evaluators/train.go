@@ -1,4 +1,4 @@
-package engine
+package evaluators
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"cellar/datasets"
+	"cellar/engine"
 	"cellar/nn"
 	"cellar/spaces"
 )
@@ -90,7 +91,7 @@ func (t *Train) Metrics() []string {
 // and the trial id), so a run is reproducible however its trials interleave;
 // elsewhere the arch's, so one arch always trains the same way. The evaluator's own
 // seed is mixed in.
-func (t *Train) seed(job Job) uint64 {
+func (t *Train) seed(job engine.Job) uint64 {
 	if job.Trial != 0 {
 		return job.Seed ^ t.opt.Seed
 	}
@@ -99,10 +100,10 @@ func (t *Train) seed(job Job) uint64 {
 	return h.Sum64() ^ t.opt.Seed
 }
 
-func (t *Train) Evaluate(ctx context.Context, job Job, progress func(Progress)) (Outcome, error) {
+func (t *Train) Evaluate(ctx context.Context, job engine.Job, progress func(engine.Progress)) (engine.Outcome, error) {
 	net, err := t.space.Network(job.Arch)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("build network: %w", err)
+		return engine.Outcome{}, fmt.Errorf("build network: %w", err)
 	}
 	report := func(p nn.Progress) {
 		if progress == nil {
@@ -112,20 +113,20 @@ func (t *Train) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 		if !math.IsNaN(p.ValAcc) {
 			m["val_accuracy"] = p.ValAcc
 		}
-		progress(Progress{Epoch: p.Epoch, Step: p.Step, Metrics: m})
+		progress(engine.Progress{Epoch: p.Epoch, Step: p.Step, Metrics: m})
 	}
 	in := net.Layers[0].Shape
 	sets := t.at(in.H, in.W)
 	cfg := t.opt.TrainConfig
-	var stop *Stop
+	var stop *engine.Stop
 	if t.stop != nil {
 		cfg.Continue = t.judge(job, &stop)
 	}
 	res, err := nn.Train(ctx, net, sets[0], sets[1], sets[2], cfg, t.seed(job), report)
 	if err != nil {
-		return Outcome{}, err
+		return engine.Outcome{}, err
 	}
-	out := Outcome{Metrics: map[string]float64{
+	out := engine.Outcome{Metrics: map[string]float64{
 		"val_accuracy":  res.ValAcc,
 		"params":        float64(net.Params()),
 		"flops":         float64(net.FLOPs()),
@@ -145,7 +146,7 @@ func (t *Train) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 	}
 	out.Stop = stop
 	for _, p := range res.Curve {
-		out.Curve = append(out.Curve, CurvePoint{Epoch: float64(p.Epoch), Step: p.Step, Duration: p.Seconds,
+		out.Curve = append(out.Curve, engine.CurvePoint{Epoch: float64(p.Epoch), Step: p.Step, Duration: p.Seconds,
 			Metrics: map[string]float64{"train_loss": p.TrainLoss, "train_accuracy": p.TrainAcc, "val_accuracy": p.ValAcc}})
 	}
 	return out, nil
@@ -153,7 +154,7 @@ func (t *Train) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 
 // judge is the early-stopping decision after each epoch of one trial; it leaves the
 // stop, if any, in *stop. A replayed trial stops where it stopped the first time.
-func (t *Train) judge(info Job, stop **Stop) func(epochs int, val float64) bool {
+func (t *Train) judge(info engine.Job, stop **engine.Stop) func(epochs int, val float64) bool {
 	var curve []float64
 	return func(epochs int, val float64) bool {
 		curve = append(curve, val)
@@ -172,7 +173,7 @@ func (t *Train) judge(info Job, stop **Stop) func(epochs int, val float64) bool 
 }
 
 // Observe records a trial trained elsewhere (a fork's history) for early stopping.
-func (t *Train) Observe(tr Trial) {
+func (t *Train) Observe(tr engine.Trial) {
 	if t.stop == nil {
 		return
 	}

@@ -1,4 +1,7 @@
-package engine
+// Package bench runs strategy benchmarks on tabular benchmarks: every strategy, several
+// seeds each, through the real engine with storage off, reporting the best value (or a
+// Pareto front's hypervolume) after a number of queries or of simulated seconds.
+package bench
 
 import (
 	"context"
@@ -12,19 +15,21 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/latency"
 	"cellar/pareto"
 	"cellar/spaces"
 )
 
-// BenchConfig is a strategy benchmark on a tabular benchmark: each strategy runs Runs
+// Config is a strategy benchmark on a tabular benchmark: each strategy runs Runs
 // times (seeds Seed, Seed+1, ...) with a budget of Budget queries and storage off.
-type BenchConfig struct {
-	Table      *Table
+type Config struct {
+	Table      *evaluators.Table
 	Space      spaces.Space
 	Metric     string
 	Maximise   bool
-	Strategies []Component
+	Strategies []engine.Component
 	Runs       int
 	Budget     int
 	Seed       uint64
@@ -33,7 +38,7 @@ type BenchConfig struct {
 	// front of its trials, against Reference (the worst point, in the objectives'
 	// units), divided by the volume between Reference and Ideal (the best point), so
 	// that 1 would be a front at the ideal point.
-	Objectives       []Objective
+	Objectives       []engine.Objective
 	Reference, Ideal []float64
 	// Latency is the machine's latency table, for a latency objective.
 	Latency *latency.Table
@@ -43,21 +48,21 @@ type BenchConfig struct {
 	// number of table queries; evaluations at the cheaper rungs are not counted (they
 	// are reported apart). Their results are memoised across runs: they are
 	// deterministic, and the same archs recur.
-	Cascade     []Evaluator
+	Cascade     []engine.Evaluator
 	CascadeName string // for the rows' labels, e.g. "synflow"
 	Eta         float64
 	// Simulate, when set, gives each run a budget of simulated time (TimeBudget)
 	// instead of queries: every trial is charged its simulated training time, and
-	// the best value is reported at fractions of the budget (see SimTime).
-	Simulate   *SimTime
+	// the best value is reported at fractions of the budget (see engine.SimTime).
+	Simulate   *engine.SimTime
 	TimeBudget time.Duration
 }
 
 // Checkpoints are where the benchmark reports: query counts, or with simulated
 // time, whole seconds at a tenth, a quarter, half and all of the budget.
-func (cfg BenchConfig) Checkpoints() []int {
+func (cfg Config) Checkpoints() []int {
 	if cfg.Simulate == nil {
-		return BenchCheckpoints(cfg.Budget)
+		return QueryCheckpoints(cfg.Budget)
 	}
 	b := cfg.TimeBudget.Seconds()
 	return []int{int(b / 10), int(b / 4), int(b / 2), int(b)}
@@ -65,19 +70,19 @@ func (cfg BenchConfig) Checkpoints() []int {
 
 // benchArm is one row group of a benchmark: a strategy, alone or through the cascade.
 type benchArm struct {
-	comp    Component
+	comp    engine.Component
 	cascade bool
 }
 
-func (a benchArm) label(cfg BenchConfig) string {
+func (a benchArm) label(cfg Config) string {
 	if a.cascade {
 		return fmt.Sprintf("%s, cascade %s → table (eta %g)", a.comp.Label(), cfg.CascadeName, cfg.Eta)
 	}
 	return a.comp.Label()
 }
 
-// BenchRow is one strategy's best-so-far statistics after a number of queries.
-type BenchRow struct {
+// Row is one strategy's best-so-far statistics after a number of queries.
+type Row struct {
 	Strategy string  `json:"strategy"`
 	Queries  int     `json:"queries"` // with simulated time: simulated seconds
 	Mean     float64 `json:"mean"`
@@ -85,9 +90,9 @@ type BenchRow struct {
 	Runs     int     `json:"runs"`
 }
 
-// BenchCheckpoints are the query counts a benchmark reports, up to and including
+// QueryCheckpoints are the query counts a benchmark reports, up to and including
 // the budget.
-func BenchCheckpoints(budget int) []int {
+func QueryCheckpoints(budget int) []int {
 	var out []int
 	for _, q := range []int{10, 20, 50, 100, 200, 500, 1000, 2000, 5000} {
 		if q < budget {
@@ -99,7 +104,7 @@ func BenchCheckpoints(budget int) []int {
 
 // Bench runs the benchmark, runs in parallel on every core, and returns a row per
 // strategy and checkpoint. progress, if set, is called after each run.
-func Bench(ctx context.Context, cfg BenchConfig, progress func(done, total int)) ([]BenchRow, error) {
+func Run(ctx context.Context, cfg Config, progress func(done, total int)) ([]Row, error) {
 	if cfg.Runs < 1 || (cfg.Budget < 1 && cfg.Simulate == nil) {
 		return nil, fmt.Errorf("bench: runs %d and budget %d must be positive", cfg.Runs, cfg.Budget)
 	}
@@ -119,7 +124,7 @@ func Bench(ctx context.Context, cfg BenchConfig, progress func(done, total int))
 			return nil, fmt.Errorf("bench: eta %v must be more than 1", cfg.Eta)
 		}
 		for i := range cfg.Cascade {
-			cfg.Cascade[i] = &memo{Evaluator: cfg.Cascade[i], seen: map[string]Outcome{}}
+			cfg.Cascade[i] = &memo{Evaluator: cfg.Cascade[i], seen: map[string]engine.Outcome{}}
 		}
 		for _, c := range cfg.Strategies {
 			arms = append(arms, benchArm{comp: c, cascade: true})
@@ -155,7 +160,7 @@ func Bench(ctx context.Context, cfg BenchConfig, progress func(done, total int))
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	var rows []BenchRow
+	var rows []Row
 	for s, arm := range arms {
 		for c, q := range checks {
 			vals := make([]float64, cfg.Runs)
@@ -163,7 +168,7 @@ func Bench(ctx context.Context, cfg BenchConfig, progress func(done, total int))
 				vals[r] = best[s][r][c]
 			}
 			m, sd := meanStd(vals)
-			rows = append(rows, BenchRow{Strategy: arm.label(cfg), Queries: q, Mean: m, Std: sd, Runs: cfg.Runs})
+			rows = append(rows, Row{Strategy: arm.label(cfg), Queries: q, Mean: m, Std: sd, Runs: cfg.Runs})
 		}
 	}
 	return rows, nil
@@ -172,12 +177,12 @@ func Bench(ctx context.Context, cfg BenchConfig, progress func(done, total int))
 // memo keeps a deterministic evaluator's outcomes by arch, for the runs of a
 // benchmark to share.
 type memo struct {
-	Evaluator
+	engine.Evaluator
 	mu   sync.Mutex
-	seen map[string]Outcome
+	seen map[string]engine.Outcome
 }
 
-func (m *memo) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome, error) {
+func (m *memo) Evaluate(ctx context.Context, job engine.Job, p func(engine.Progress)) (engine.Outcome, error) {
 	key := job.Arch.String()
 	m.mu.Lock()
 	out, ok := m.seen[key]
@@ -196,48 +201,50 @@ func (m *memo) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome
 
 // benchCascade is a fresh cascade (its own ladder) over the benchmark's cheaper
 // rungs and the table, for one run.
-func benchCascade(cfg BenchConfig, objs []Objective) *Cascade {
-	c := &Cascade{eta: cfg.Eta, ladder: ladder{Eta: cfg.Eta}, final: objs[0]}
+func benchCascade(cfg Config, objs []engine.Objective) (*evaluators.Cascade, error) {
+	var rungs []evaluators.Rung
 	for _, ev := range cfg.Cascade {
-		c.rungs = append(c.rungs, cascadeRung{name: cfg.CascadeName, eval: ev, rank: defaultRank(objs, ev.Metrics(), ev.Metrics())})
+		rungs = append(rungs, evaluators.Rung{Name: cfg.CascadeName, Eval: ev})
 	}
-	c.rungs = append(c.rungs, cascadeRung{name: "table", eval: cfg.Table})
-	return c
+	rungs = append(rungs, evaluators.Rung{Name: "table", Eval: cfg.Table})
+	return evaluators.NewCascade(cfg.Eta, rungs, objs, nil)
 }
 
 // benchRun runs one search through the engine, as a real search runs, without a
 // store, and returns the best value seen after each checkpoint's number of queries.
-func benchRun(ctx context.Context, cfg BenchConfig, arm benchArm, seed uint64, checks []int) ([]float64, error) {
+func benchRun(ctx context.Context, cfg Config, arm benchArm, seed uint64, checks []int) ([]float64, error) {
 	comp := arm.comp
 	dir := "max"
 	if !cfg.Maximise {
 		dir = "min"
 	}
-	objs := []Objective{{Name: cfg.Metric, Direction: dir}}
+	objs := []engine.Objective{{Name: cfg.Metric, Direction: dir}}
 	if len(cfg.Objectives) > 1 {
 		objs = cfg.Objectives
 	}
-	c := &Config{Name: "bench", Seed: seed, Space: Component{Name: cfg.Space.Name()}, Strategy: comp, Evaluator: Component{Name: "table"},
-		Objectives: objs, Budget: Budget{Trials: cfg.Budget}, Parallelism: 1, Latency: cfg.Latency}
-	strat, err := BuildStrategy(comp, cfg.Space, seed)
+	c := &engine.Config{Name: "bench", Seed: seed, Space: engine.Component{Name: cfg.Space.Name()}, Strategy: comp, Evaluator: engine.Component{Name: "table"},
+		Objectives: objs, Budget: engine.Budget{Trials: cfg.Budget}, Parallelism: 1, Latency: cfg.Latency}
+	strat, err := engine.BuildStrategy(comp, cfg.Space, seed)
 	if err != nil {
 		return nil, err
 	}
-	if err := setObjectives(strat, objs); err != nil {
+	if err := engine.SetObjectives(strat, objs); err != nil {
 		return nil, err
 	}
 	if len(objs) > 1 {
-		return benchPareto(ctx, cfg, &Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}, checks)
+		return benchPareto(ctx, cfg, &engine.Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}, checks)
 	}
-	exp := &Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}
+	exp := &engine.Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}
 	if arm.cascade {
 		// The budget is the table's queries; the cheaper rungs are not counted.
-		exp.Evaluator = benchCascade(cfg, objs)
-		c.Budget = Budget{Final: cfg.Budget}
+		if exp.Evaluator, err = benchCascade(cfg, objs); err != nil {
+			return nil, err
+		}
+		c.Budget = engine.Budget{Final: cfg.Budget}
 	}
-	opt := Options{}
+	opt := engine.Options{}
 	if cfg.Simulate != nil {
-		c.Budget = Budget{Time: cfg.TimeBudget}
+		c.Budget = engine.Budget{Time: cfg.TimeBudget}
 		opt.Simulate = cfg.Simulate
 		return benchSimulated(ctx, cfg, exp, opt, checks)
 	}
@@ -247,12 +254,12 @@ func benchRun(ctx context.Context, cfg BenchConfig, arm benchArm, seed uint64, c
 		best = math.Inf(1)
 	}
 	n, ci := 0, 0
-	observe := func(t Trial) {
+	observe := func(t engine.Trial) {
 		if t.Stop != nil {
 			return // stopped at a cheaper rung: no table query
 		}
 		n++
-		if v, ok := t.Metrics[cfg.Metric]; ok && t.State == Done && ((cfg.Maximise && v > best) || (!cfg.Maximise && v < best)) {
+		if v, ok := t.Metrics[cfg.Metric]; ok && t.State == engine.Done && ((cfg.Maximise && v > best) || (!cfg.Maximise && v < best)) {
 			best = v
 		}
 		for ci < len(checks) && n == checks[ci] {
@@ -260,7 +267,7 @@ func benchRun(ctx context.Context, cfg BenchConfig, arm benchArm, seed uint64, c
 			ci++
 		}
 	}
-	if err := New(exp, Options{Observe: observe}).Run(ctx); err != nil {
+	if err := engine.New(exp, engine.Options{Observe: observe}).Run(ctx); err != nil {
 		return nil, err
 	}
 	if ci < len(checks) {
@@ -274,15 +281,15 @@ func benchRun(ctx context.Context, cfg BenchConfig, arm benchArm, seed uint64, c
 
 // benchSimulated runs one search on a simulated clock (one worker) and returns the
 // best value among the trials finished by each checkpoint's simulated second.
-func benchSimulated(ctx context.Context, cfg BenchConfig, exp *Experiment, opt Options, checks []int) ([]float64, error) {
+func benchSimulated(ctx context.Context, cfg Config, exp *engine.Experiment, opt engine.Options, checks []int) ([]float64, error) {
 	out := make([]float64, len(checks))
 	best := math.Inf(-1)
 	if !cfg.Maximise {
 		best = math.Inf(1)
 	}
 	clock, ci := 0.0, 0
-	opt.Observe = func(t Trial) {
-		clock += t.Metrics[MetricSimulated]
+	opt.Observe = func(t engine.Trial) {
+		clock += t.Metrics[engine.MetricSimulated]
 		for ci < len(checks) && clock > float64(checks[ci]) {
 			out[ci] = best // this trial finished after the checkpoint
 			ci++
@@ -291,7 +298,7 @@ func benchSimulated(ctx context.Context, cfg BenchConfig, exp *Experiment, opt O
 			best = v
 		}
 	}
-	if err := New(exp, opt).Run(ctx); err != nil {
+	if err := engine.New(exp, opt).Run(ctx); err != nil {
 		return nil, err
 	}
 	for ; ci < len(checks); ci++ {
@@ -302,7 +309,7 @@ func benchSimulated(ctx context.Context, cfg BenchConfig, exp *Experiment, opt O
 
 // benchPareto runs one multi-objective search and returns the normalised hypervolume
 // of its trials' Pareto front after each checkpoint's number of queries.
-func benchPareto(ctx context.Context, cfg BenchConfig, exp *Experiment, checks []int) ([]float64, error) {
+func benchPareto(ctx context.Context, cfg Config, exp *engine.Experiment, checks []int) ([]float64, error) {
 	dirs := make([]bool, len(cfg.Objectives))
 	box := 1.0
 	for i, o := range cfg.Objectives {
@@ -313,9 +320,9 @@ func benchPareto(ctx context.Context, cfg BenchConfig, exp *Experiment, checks [
 	out := make([]float64, len(checks))
 	n, ci := 0, 0
 	var hv float64
-	observe := func(t Trial) {
+	observe := func(t engine.Trial) {
 		n++
-		if t.State == Done {
+		if t.State == engine.Done {
 			p := make([]float64, len(cfg.Objectives))
 			ok := true
 			for i, o := range cfg.Objectives {
@@ -333,7 +340,7 @@ func benchPareto(ctx context.Context, cfg BenchConfig, exp *Experiment, checks [
 			ci++
 		}
 	}
-	if err := New(exp, Options{Observe: observe}).Run(ctx); err != nil {
+	if err := engine.New(exp, engine.Options{Observe: observe}).Run(ctx); err != nil {
 		return nil, err
 	}
 	for ; ci < len(checks); ci++ {

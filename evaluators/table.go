@@ -1,4 +1,4 @@
-package engine
+package evaluators
 
 import (
 	"bufio"
@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
 	"strconv"
 
+	"cellar/engine"
 	"cellar/latency"
 	"cellar/spaces"
 )
@@ -126,6 +128,9 @@ func (t *Table) Metrics() []string { return t.metrics }
 // Len is the number of archs in the table.
 func (t *Table) Len() int { return len(t.values) }
 
+// Archs are the table's archs in their canonical string form, sorted.
+func (t *Table) Archs() []string { return slices.Sorted(maps.Keys(t.index)) }
+
 // Lookup returns an arch's row, or false when the table lacks it.
 func (t *Table) Lookup(arch spaces.Arch) (map[string]float64, bool) {
 	i, ok := t.index[arch.String()]
@@ -159,20 +164,20 @@ func (t *Table) Best(metric string, maximise bool) (float64, error) {
 	return best, nil
 }
 
-func (t *Table) Evaluate(ctx context.Context, job Job, _ func(Progress)) (Outcome, error) {
+func (t *Table) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Progress)) (engine.Outcome, error) {
 	arch := job.Arch
 	m, ok := t.Lookup(arch)
 	if !ok {
-		return Outcome{}, fmt.Errorf("arch %s is not in table %s", arch, t.path)
+		return engine.Outcome{}, fmt.Errorf("arch %s is not in table %s", arch, t.path)
 	}
-	return Outcome{Metrics: m}, nil
+	return engine.Outcome{Metrics: m}, nil
 }
 
 // Bounds are the best (ideal) and worst values of each objective over every arch of
 // the table; params, flops and latency (with lat, the machine's latency table), where
 // the table has no such column, come from the IR.
-func (t *Table) Bounds(space spaces.Space, objs []Objective, lat *latency.Table) (ideal, worst []float64, err error) {
-	measured := measures(lat)
+func (t *Table) Bounds(space spaces.Space, objs []engine.Objective, lat *latency.Table) (ideal, worst []float64, err error) {
+	measured := engine.Measures(lat)
 	ideal, worst = make([]float64, len(objs)), make([]float64, len(objs))
 	for i, o := range objs {
 		ideal[i], worst[i] = math.Inf(-1), math.Inf(1)
@@ -199,7 +204,7 @@ func (t *Table) Bounds(space spaces.Space, objs []Objective, lat *latency.Table)
 				}
 				v = m.Measure(net)
 			} else if o.Name == "latency" {
-				return nil, nil, errNoLatencyTable
+				return nil, nil, engine.ErrNoLatencyTable
 			} else {
 				return nil, nil, fmt.Errorf("%s has no column %q", t.path, o.Name)
 			}

@@ -1,4 +1,4 @@
-package engine
+package evaluators
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cellar/datasets"
+	"cellar/engine"
 	"cellar/nn"
 	"cellar/spaces"
 	"cellar/strategies"
@@ -182,27 +183,27 @@ func (s *OneShot) Learn(ctx context.Context) error {
 	return nil
 }
 
-func (s *OneShot) Evaluate(ctx context.Context, job Job, _ func(Progress)) (Outcome, error) {
+func (s *OneShot) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Progress)) (engine.Outcome, error) {
 	arch := job.Arch
 	net, err := s.space.Network(arch)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("build network: %w", err)
+		return engine.Outcome{}, fmt.Errorf("build network: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.epoch < s.opt.Epochs {
-		return Outcome{}, fmt.Errorf("oneshot: the supernet has trained %d of %d epochs", s.epoch, s.opt.Epochs)
+		return engine.Outcome{}, fmt.Errorf("oneshot: the supernet has trained %d of %d epochs", s.epoch, s.opt.Epochs)
 	}
 	start := time.Now()
 	w := s.oneshot.PathWeights(arch)
 	if err := s.net.Recalibrate(ctx, s.train, s.recal, w); err != nil {
-		return Outcome{}, err
+		return engine.Outcome{}, err
 	}
 	acc, err := s.net.Accuracy(ctx, s.score, w)
 	if err != nil {
-		return Outcome{}, err
+		return engine.Outcome{}, err
 	}
-	return Outcome{Metrics: map[string]float64{"oneshot_accuracy": acc, "params": float64(net.Params()), "flops": float64(net.FLOPs()),
+	return engine.Outcome{Metrics: map[string]float64{"oneshot_accuracy": acc, "params": float64(net.Params()), "flops": float64(net.FLOPs()),
 		"eval_seconds": time.Since(start).Seconds()}}, nil
 }
 

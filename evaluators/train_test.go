@@ -1,9 +1,13 @@
-package engine
+package evaluators_test
 
 import (
 	"context"
 	"strings"
 	"testing"
+
+	"cellar/engine"
+	"cellar/evaluators"
+	"cellar/internal/enginetest"
 )
 
 const trainExp = `
@@ -17,30 +21,30 @@ parallelism: 2
 `
 
 func TestTrainEvaluatorInASearch(t *testing.T) {
-	exp := buildExp(t, trainExp)
+	exp := enginetest.Build(t, trainExp)
 	if exp.Config.Objectives[0].Name != "val_accuracy" || !exp.Config.Objectives[0].Maximise() {
 		t.Errorf("default objective %+v; want val_accuracy, max", exp.Config.Objectives[0])
 	}
-	store := &memStore{}
-	e := New(exp, Options{Store: store})
+	store := &enginetest.MemStore{}
+	e := engine.New(exp, engine.Options{Store: store})
 	sub := e.Subscribe()
 	if err := e.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	progress := 0
 	for ev := range sub.C {
-		if ev.Kind == TrialProgress {
+		if ev.Kind == engine.TrialProgress {
 			progress++
 		}
 	}
 	if progress < 3*3 { // per trial: 2 step reports and an epoch report
 		t.Errorf("%d progress events for 3 trials", progress)
 	}
-	if len(store.trials) != 3 {
-		t.Fatalf("%d trials stored", len(store.trials))
+	if len(store.Trials) != 3 {
+		t.Fatalf("%d trials stored", len(store.Trials))
 	}
-	for _, tr := range store.trials {
-		if tr.State != Done {
+	for _, tr := range store.Trials {
+		if tr.State != engine.Done {
 			t.Fatalf("trial %d: %s %s", tr.ID, tr.State, tr.Error)
 		}
 		for _, m := range []string{"val_accuracy", "test_accuracy", "params", "flops", "train_seconds", "train_loss"} {
@@ -55,19 +59,19 @@ func TestTrainEvaluatorInASearch(t *testing.T) {
 }
 
 func TestDivergingTrialFailsSearchGoesOn(t *testing.T) {
-	exp := buildExp(t, strings.Replace(trainExp, "progress_every: 5}", "progress_every: 5, lr: 1000000}", 1))
-	store := &memStore{}
-	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
+	exp := enginetest.Build(t, strings.Replace(trainExp, "progress_every: 5}", "progress_every: 5, lr: 1000000}", 1))
+	store := &enginetest.MemStore{}
+	if err := engine.New(exp, engine.Options{Store: store}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	failed := 0
-	for _, tr := range store.trials {
-		if tr.State == Failed && strings.Contains(tr.Error, "training diverged") {
+	for _, tr := range store.Trials {
+		if tr.State == engine.Failed && strings.Contains(tr.Error, "training diverged") {
 			failed++
 		}
 	}
-	if len(store.trials) != 3 || failed == 0 {
-		t.Errorf("%d trials, %d failed with divergence", len(store.trials), failed)
+	if len(store.Trials) != 3 || failed == 0 {
+		t.Errorf("%d trials, %d failed with divergence", len(store.Trials), failed)
 	}
 }
 
@@ -81,9 +85,9 @@ func TestTrainOptionsChecked(t *testing.T) {
 		{"input: [1, 28, 28]", "input: [3, 32, 32]", ""},
 	} {
 		src := strings.Replace(trainExp, tc.from, tc.to, 1)
-		cfg, err := ParseConfig([]byte(src))
+		cfg, err := engine.ParseConfig([]byte(src))
 		if err == nil {
-			_, err = Build(cfg, []byte(src), nil)
+			_, err = engine.Build(cfg, []byte(src), evaluators.Builtin())
 		}
 		if tc.say == "" {
 			// A space shaped for CIFAR on MNIST builds; each trial then fails saying why.
@@ -106,16 +110,16 @@ func TestTrainEarlyStopASHA(t *testing.T) {
 	src = strings.Replace(src, "trials: 3", "trials: 6", 1)
 	src = strings.Replace(src, "parallelism: 2", "parallelism: 1", 1)
 	src = strings.Replace(src, "subset: 320", "subset: 1600, lr: 0.1", 1) // enough to learn: ties at chance decide nothing
-	exp := buildExp(t, src)
-	store := &memStore{}
-	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
+	exp := enginetest.Build(t, src)
+	store := &enginetest.MemStore{}
+	if err := engine.New(exp, engine.Options{Store: store}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	check := ladder{Eta: 2}
+	check := evaluators.Ladder{Eta: 2}
 	stopped := 0
 	for id := uint64(1); id <= 6; id++ {
-		tr := store.trials[id]
-		if tr.State != Done {
+		tr := store.Trials[id]
+		if tr.State != engine.Done {
 			t.Fatalf("trial %d: %s %s", id, tr.State, tr.Error)
 		}
 		wantStop := 0 // the epoch it should stop at, 0 for none
@@ -123,7 +127,7 @@ func TestTrainEarlyStopASHA(t *testing.T) {
 			if len(tr.Curve) < epoch {
 				break
 			}
-			place, _, keep := check.place(rung, id, []float64{tr.Curve[epoch-1].Metrics["val_accuracy"]})
+			place, _, keep := check.Place(rung, id, []float64{tr.Curve[epoch-1].Metrics["val_accuracy"]})
 			if place >= keep {
 				wantStop = epoch
 				break
@@ -160,15 +164,15 @@ evaluator: {name: cascade, eta: 2, rungs: [
   {name: train, dataset: mnist, val: 500, subset: 320, test_size: 200, epochs: 1, batch: 32}]}
 budget: {trials: 6}
 `
-	exp := buildExp(t, src)
-	store := &memStore{}
-	e := New(exp, Options{Store: store})
+	exp := enginetest.Build(t, src)
+	store := &enginetest.MemStore{}
+	e := engine.New(exp, engine.Options{Store: store})
 	sub := e.Subscribe()
 	reports := make(chan int, 1)
 	go func() {
 		n := 0
 		for ev := range sub.C {
-			if ev.Kind == LearnerReport && ev.Report.Source == "oneshot" {
+			if ev.Kind == engine.LearnerReport && ev.Report.Source == "oneshot" {
 				n++
 			}
 		}
@@ -182,8 +186,8 @@ budget: {trials: 6}
 	}
 	promoted := 0
 	for id := uint64(1); id <= 6; id++ {
-		tr := store.trials[id]
-		if tr.State != Done || tr.Rungs[0].Evaluator != "oneshot" || tr.Rungs[0].Metrics["oneshot_accuracy"] <= 0 {
+		tr := store.Trials[id]
+		if tr.State != engine.Done || tr.Rungs[0].Evaluator != "oneshot" || tr.Rungs[0].Metrics["oneshot_accuracy"] <= 0 {
 			t.Fatalf("trial %d: %s %s rungs %+v", id, tr.State, tr.Error, tr.Rungs)
 		}
 		if tr.Rungs[0].Promoted {
@@ -198,15 +202,15 @@ budget: {trials: 6}
 	}
 	// The checkpoint holds the trained supernet: a cascade restored from it needs no
 	// more epochs.
-	cp := store.cps[len(store.cps)-1]
-	fresh := buildExp(t, src)
-	if !fresh.Evaluator.(*Cascade).Learning() {
+	cp := store.Checkpoints[len(store.Checkpoints)-1]
+	fresh := enginetest.Build(t, src)
+	if !fresh.Evaluator.(*evaluators.Cascade).Learning() {
 		t.Fatal("a fresh cascade does not want its supernet trained")
 	}
-	if err := fresh.Evaluator.(*Cascade).Restore(cp.Evaluator); err != nil {
+	if err := fresh.Evaluator.(*evaluators.Cascade).Restore(cp.Evaluator); err != nil {
 		t.Fatal(err)
 	}
-	if fresh.Evaluator.(*Cascade).Learning() {
+	if fresh.Evaluator.(*evaluators.Cascade).Learning() {
 		t.Error("the restored cascade wants to train its supernet again")
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package evaluators
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"cellar/datasets"
+	"cellar/engine"
 	"cellar/proxies"
 	"cellar/spaces"
 )
@@ -126,19 +127,19 @@ func (z *ZeroCost) Metrics() []string {
 }
 
 // Evaluate scores arch.
-func (z *ZeroCost) Evaluate(ctx context.Context, job Job, _ func(Progress)) (Outcome, error) {
+func (z *ZeroCost) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Progress)) (engine.Outcome, error) {
 	arch := job.Arch
 	if err := ctx.Err(); err != nil {
-		return Outcome{}, err
+		return engine.Outcome{}, err
 	}
 	net, err := z.space.Network(arch)
 	if err != nil {
-		return Outcome{}, err
+		return engine.Outcome{}, err
 	}
 	names := append(slices.Clone(z.opt.Proxies), "params", "flops")
 	s, err := proxies.Score(names, net, z.batch, z.opt.Seed)
 	if err != nil {
-		return Outcome{}, err
+		return engine.Outcome{}, err
 	}
 	if len(z.opt.Proxies) > 1 {
 		var sum float64
@@ -147,7 +148,7 @@ func (z *ZeroCost) Evaluate(ctx context.Context, job Job, _ func(Progress)) (Out
 		}
 		s["zerocost"] = sum / float64(len(z.opt.Proxies))
 	}
-	return Outcome{Metrics: s}, nil
+	return engine.Outcome{Metrics: s}, nil
 }
 
 // beaten is the fraction of the sorted reference scores below v, ties counting half.

@@ -1,4 +1,4 @@
-package engine
+package evaluators
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"cellar/spaces"
+	"cellar/engine"
 	"cellar/strategies"
 )
 
@@ -29,8 +29,8 @@ type CascadeOptions struct {
 // (the IR's params, flops and latency count as given); the first objective, when the
 // rung does not give it, is replaced by the rung's first metric, maximised.
 type RungSpec struct {
-	Component
-	Rank []Objective
+	engine.Component
+	Rank []engine.Objective
 }
 
 // UnmarshalYAML takes the rank key out before the evaluator sees its options.
@@ -55,7 +55,7 @@ func (r *RungSpec) UnmarshalYAML(n *yaml.Node) error {
 				if name == "" || (dir != "max" && dir != "min") {
 					return fmt.Errorf("line %d: rank: %q; give name, name:max or name:min", n.Content[i].Line, s)
 				}
-				r.Rank = append(r.Rank, Objective{Name: name, Direction: dir})
+				r.Rank = append(r.Rank, engine.Objective{Name: name, Direction: dir})
 			}
 		}
 		n = &rest
@@ -70,8 +70,8 @@ func (r *RungSpec) UnmarshalYAML(n *yaml.Node) error {
 // last rung gives the experiment's objectives.
 type Cascade struct {
 	eta   float64
-	rungs []cascadeRung
-	final Objective // the experiment's first objective, which ranks the last rung
+	rungs []Rung
+	final engine.Objective // the experiment's first objective, which ranks the last rung
 
 	mu     sync.Mutex
 	ladder ladder
@@ -79,68 +79,88 @@ type Cascade struct {
 	anonymous atomic.Uint64 // ids for evaluations outside a search
 }
 
-type cascadeRung struct {
-	name string
-	eval Evaluator
-	rank []Objective
+// Rung is one rung of a cascade built in code: its evaluator, the name reports give
+// it, and what ranks its results (nil: as RungSpec's rank key left out).
+type Rung struct {
+	Name string
+	Eval engine.Evaluator
+	Rank []engine.Objective
 }
 
-// NewCascade builds each rung's evaluator with the factories and checks that every
-// rung can be ranked. objs are the experiment's objectives, which the last rung must
-// give; measured are the metrics the engine adds from the IR.
-func NewCascade(c Component, space spaces.Space, factories map[string]EvaluatorFactory, objs []Objective, measured []string) (*Cascade, error) {
+// cascadeFactory builds a cascade from its config: each rung's evaluator from the
+// factories the experiment was built with.
+func cascadeFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
 	opt := CascadeOptions{Eta: 3}
 	if err := c.Decode(&opt); err != nil {
 		return nil, err
 	}
-	if opt.Eta <= 1 {
-		return nil, fmt.Errorf("cascade: eta %v must be more than 1", opt.Eta)
-	}
 	if len(opt.Rungs) < 2 {
 		return nil, errors.New("cascade: give at least two rungs, cheapest first (e.g. rungs: [{name: zerocost}, {name: table, path: nb201.csv}])")
 	}
-	cs := &Cascade{eta: opt.Eta, ladder: ladder{Eta: opt.Eta}}
+	var rungs []Rung
 	for i, r := range opt.Rungs {
 		if r.Name == "cascade" {
 			return nil, fmt.Errorf("cascade: rungs[%d]: a cascade cannot hold a cascade", i)
 		}
-		f, ok := factories[r.Name]
+		f, ok := env.Factories[r.Name]
 		if !ok {
 			return nil, fmt.Errorf("cascade: rungs[%d]: unknown evaluator %q", i, r.Name)
 		}
-		ev, err := f(r.Component, space)
+		ev, err := f(r.Component, env)
 		if err != nil {
 			return nil, fmt.Errorf("cascade: rungs[%d] (%s): %w", i, r.Name, err)
 		}
-		cr := cascadeRung{name: r.Name, eval: ev, rank: r.Rank}
-		given := append(slices.Clone(ev.Metrics()), measured...)
-		if i < len(opt.Rungs)-1 && cr.rank == nil {
-			cr.rank = defaultRank(objs, ev.Metrics(), given)
+		rungs = append(rungs, Rung{Name: r.Name, Eval: ev, Rank: r.Rank})
+	}
+	return NewCascade(opt.Eta, rungs, env.Objectives, env.Measured)
+}
+
+// NewCascade is a cascade of rungs, cheapest first, each promoting the best 1/eta of
+// what it has seen. objs are the experiment's objectives, which the last rung must
+// give and which rank the other rungs where their Rank is nil (empty: the last
+// rung's first metric, as engine.DefaultObjectives); measured are the metrics the
+// engine adds from the IR. Every rung's rank metrics must be given by it.
+func NewCascade(eta float64, rungs []Rung, objs []engine.Objective, measured []string) (*Cascade, error) {
+	if eta <= 1 {
+		return nil, fmt.Errorf("cascade: eta %v must be more than 1", eta)
+	}
+	if len(rungs) < 2 {
+		return nil, errors.New("cascade: give at least two rungs, cheapest first")
+	}
+	cs := &Cascade{eta: eta, ladder: ladder{Eta: eta}}
+	for i, r := range rungs {
+		given := append(slices.Clone(r.Eval.Metrics()), measured...)
+		if i < len(rungs)-1 && r.Rank == nil {
+			r.Rank = defaultRank(objs, r.Eval.Metrics(), given)
 		}
-		for _, o := range cr.rank {
+		for _, o := range r.Rank {
 			if !slices.Contains(given, o.Name) {
 				return nil, fmt.Errorf("cascade: rungs[%d] (%s) ranks by %s, which it does not give (it gives: %s)", i, r.Name, o.Name, strings.Join(given, ", "))
 			}
 		}
-		cs.rungs = append(cs.rungs, cr)
+		cs.rungs = append(cs.rungs, r)
 	}
+	if len(objs) == 0 {
+		objs = engine.DefaultObjectives(cs.Metrics())
+	}
+	cs.final = objs[0]
 	return cs, nil
 }
 
 // defaultRank is the objectives a rung gives; the first, where the rung does not give
 // it, becomes the rung's own first metric, maximised.
-func defaultRank(objs []Objective, own, given []string) []Objective {
-	var out []Objective
+func defaultRank(objs []engine.Objective, own, given []string) []engine.Objective {
+	var out []engine.Objective
 	for i, o := range objs {
 		switch {
 		case slices.Contains(given, o.Name):
 			out = append(out, o)
 		case i == 0:
-			out = append(out, Objective{Name: own[0], Direction: "max"})
+			out = append(out, engine.Objective{Name: own[0], Direction: "max"})
 		}
 	}
 	if len(out) == 0 {
-		out = []Objective{{Name: own[0], Direction: "max"}}
+		out = []engine.Objective{{Name: own[0], Direction: "max"}}
 	}
 	return out
 }
@@ -150,7 +170,7 @@ func defaultRank(objs []Objective, own, given []string) []Objective {
 func (c *Cascade) Metrics() []string {
 	var out []string
 	for i := len(c.rungs) - 1; i >= 0; i-- {
-		for _, m := range c.rungs[i].eval.Metrics() {
+		for _, m := range c.rungs[i].Eval.Metrics() {
 			if !slices.Contains(out, m) {
 				out = append(out, m)
 			}
@@ -163,7 +183,7 @@ func (c *Cascade) Metrics() []string {
 // oriented so that higher is better; nil when the rung did not give it.
 func (c *Cascade) score(rung int, m, measured map[string]float64) *float64 {
 	o := c.final
-	if r := c.rungs[rung].rank; r != nil {
+	if r := c.rungs[rung].Rank; r != nil {
 		o = r[0]
 	}
 	v, ok := oriented(o, m, measured)
@@ -175,7 +195,7 @@ func (c *Cascade) score(rung int, m, measured map[string]float64) *float64 {
 
 // oriented is objective o's value in m, or failing that in measured (the IR's),
 // negated when smaller is better.
-func oriented(o Objective, m, measured map[string]float64) (float64, bool) {
+func oriented(o engine.Objective, m, measured map[string]float64) (float64, bool) {
 	v, ok := m[o.Name]
 	if !ok {
 		v, ok = measured[o.Name]
@@ -186,16 +206,16 @@ func oriented(o Objective, m, measured map[string]float64) (float64, bool) {
 	return v, ok
 }
 
-func (c *Cascade) Evaluate(ctx context.Context, job Job, progress func(Progress)) (Outcome, error) {
+func (c *Cascade) Evaluate(ctx context.Context, job engine.Job, progress func(engine.Progress)) (engine.Outcome, error) {
 	info := job
 	if info.Trial == 0 { // outside a search: an id of its own for the ladder
 		info.Trial = 1<<63 | c.anonymous.Add(1)
 	}
-	out := Outcome{Metrics: map[string]float64{}}
+	out := engine.Outcome{Metrics: map[string]float64{}}
 	for k, r := range c.rungs {
-		o, err := r.eval.Evaluate(ctx, job, progress)
+		o, err := r.Eval.Evaluate(ctx, job, progress)
 		if err != nil {
-			return Outcome{}, fmt.Errorf("rung %d (%s): %w", k, r.name, err)
+			return engine.Outcome{}, fmt.Errorf("rung %d (%s): %w", k, r.Name, err)
 		}
 		for name, v := range o.Metrics {
 			out.Metrics[name] = v
@@ -203,7 +223,7 @@ func (c *Cascade) Evaluate(ctx context.Context, job Job, progress func(Progress)
 		if o.Curve != nil {
 			out.Curve = o.Curve
 		}
-		out.Rungs = append(out.Rungs, RungResult{Rung: k, Evaluator: r.name, Metrics: o.Metrics, Score: c.score(k, o.Metrics, info.Measured)})
+		out.Rungs = append(out.Rungs, engine.RungResult{Rung: k, Evaluator: r.Name, Metrics: o.Metrics, Score: c.score(k, o.Metrics, info.Measured)})
 		if o.Stop != nil { // the rung stopped the trial itself (a training's early stop)
 			o.Stop.Rung = k
 			out.Stop = o.Stop
@@ -214,13 +234,13 @@ func (c *Cascade) Evaluate(ctx context.Context, job Job, progress func(Progress)
 		}
 		scores, err := c.scores(k, o.Metrics, info.Measured)
 		if err != nil {
-			return Outcome{}, err
+			return engine.Outcome{}, err
 		}
 		c.mu.Lock()
 		place, n, keep := c.ladder.place(k, info.Trial, scores)
 		c.mu.Unlock()
 		stop := place >= keep
-		reason := placeReason(fmt.Sprintf("rung %d (%s)", k, r.name), place, n, keep)
+		reason := placeReason(fmt.Sprintf("rung %d (%s)", k, r.Name), place, n, keep)
 		if info.Replaying { // as it went the first time, whatever this history says
 			stop = info.Replay != nil && info.Replay.Rule == "cascade" && info.Replay.Rung == k
 			if stop {
@@ -228,7 +248,7 @@ func (c *Cascade) Evaluate(ctx context.Context, job Job, progress func(Progress)
 			}
 		}
 		if stop {
-			out.Stop = &Stop{Rung: k, Rule: "cascade", Reason: reason}
+			out.Stop = &engine.Stop{Rung: k, Rule: "cascade", Reason: reason}
 			return out, nil
 		}
 		out.Rungs[k].Promoted = true
@@ -238,7 +258,7 @@ func (c *Cascade) Evaluate(ctx context.Context, job Job, progress func(Progress)
 
 // Observe records a trial evaluated elsewhere (a fork's history) at every rung it
 // passed, as if this cascade had judged it.
-func (c *Cascade) Observe(t Trial) {
+func (c *Cascade) Observe(t engine.Trial) {
 	for _, r := range t.Rungs {
 		if r.Rung >= len(c.rungs)-1 {
 			continue
@@ -255,11 +275,11 @@ func (c *Cascade) Observe(t Trial) {
 
 // scores are a rung's rank metrics, oriented so that higher is better.
 func (c *Cascade) scores(rung int, m, measured map[string]float64) ([]float64, error) {
-	out := make([]float64, len(c.rungs[rung].rank))
-	for i, o := range c.rungs[rung].rank {
+	out := make([]float64, len(c.rungs[rung].Rank))
+	for i, o := range c.rungs[rung].Rank {
 		v, ok := oriented(o, m, measured)
 		if !ok {
-			return nil, fmt.Errorf("rung %d (%s) gave no %s to rank by", rung, c.rungs[rung].name, o.Name)
+			return nil, fmt.Errorf("rung %d (%s) gave no %s to rank by", rung, c.rungs[rung].Name, o.Name)
 		}
 		out[i] = v
 	}
@@ -282,10 +302,10 @@ func (c *Cascade) State() ([]byte, error) {
 	}
 	st := cascadeState{Ladder: raw, Rungs: map[int][]byte{}}
 	for i, r := range c.rungs {
-		if s, ok := r.eval.(Stateful); ok {
+		if s, ok := r.Eval.(engine.Stateful); ok {
 			b, err := s.State()
 			if err != nil {
-				return nil, fmt.Errorf("rung %d (%s): %w", i, r.name, err)
+				return nil, fmt.Errorf("rung %d (%s): %w", i, r.Name, err)
 			}
 			st.Rungs[i] = b
 		}
@@ -306,9 +326,9 @@ func (c *Cascade) Restore(b []byte) error {
 		if i < 0 || i >= len(c.rungs) {
 			return fmt.Errorf("cascade state: no rung %d", i)
 		}
-		if s, ok := c.rungs[i].eval.(Stateful); ok {
+		if s, ok := c.rungs[i].Eval.(engine.Stateful); ok {
 			if err := s.Restore(raw); err != nil {
-				return fmt.Errorf("rung %d (%s): %w", i, c.rungs[i].name, err)
+				return fmt.Errorf("rung %d (%s): %w", i, c.rungs[i].Name, err)
 			}
 		}
 	}
@@ -332,7 +352,7 @@ func (c *Cascade) Learn(ctx context.Context) error {
 
 func (c *Cascade) learner() strategies.Learner {
 	for _, r := range c.rungs {
-		if l, ok := r.eval.(strategies.Learner); ok && l.Learning() {
+		if l, ok := r.Eval.(strategies.Learner); ok && l.Learning() {
 			return l
 		}
 	}
@@ -343,7 +363,7 @@ func (c *Cascade) learner() strategies.Learner {
 func (c *Cascade) Reports() []strategies.Report {
 	var out []strategies.Report
 	for _, r := range c.rungs {
-		if rep, ok := r.eval.(strategies.Reporter); ok {
+		if rep, ok := r.Eval.(strategies.Reporter); ok {
 			out = append(out, rep.Reports()...)
 		}
 	}

@@ -1,0 +1,66 @@
+package evaluators
+
+import "testing"
+
+// The ladder's rule by hand: with eta 3, n results at a rung keep the best ⌊n/3⌋, at
+// least one, and ties favour the newcomer.
+func TestLadderPromotesTopFraction(t *testing.T) {
+	l := ladder{Eta: 3}
+	for i, c := range []struct {
+		score          float64
+		place, n, keep int
+		promoted       bool
+	}{
+		{50, 0, 1, 1, true},    // the first always goes on
+		{40, 1, 2, 1, false},   // second of 2, keep 1
+		{60, 0, 3, 1, true},    // best of 3
+		{55, 1, 4, 1, false},   // second of 4, keep 1
+		{58, 1, 5, 1, false},   // second of 5
+		{59, 1, 6, 2, true},    // second of 6, keep 2
+		{60, 0, 7, 2, true},    // ties the best: nothing is strictly better
+		{10, 7, 8, 2, false},   // last
+		{58.5, 3, 9, 3, false}, // behind 60, 60, 59
+	} {
+		place, n, keep := l.place(0, uint64(i+1), []float64{c.score})
+		if place != c.place || n != c.n || keep != c.keep || (place < keep) != c.promoted {
+			t.Errorf("result %d (%v): place %d of %d keep %d; want %d of %d keep %d", i+1, c.score, place, n, keep, c.place, c.n, c.keep)
+		}
+	}
+	// A trial judged again (run again after a pause) keeps one record.
+	if _, n, _ := l.place(0, 3, []float64{60}); n != 9 {
+		t.Errorf("a repeat made %d records; want 9", n)
+	}
+}
+
+// With two objectives the place is by front, then crowding: a point no other
+// dominates is placed before every dominated one, whatever its first score.
+func TestLadderMultiObjectiveUsesFronts(t *testing.T) {
+	l := ladder{Eta: 2}
+	// (accuracy, -params): higher is better in both.
+	l.place(0, 1, []float64{90, -5})
+	l.place(0, 2, []float64{80, -1})
+	l.place(0, 3, []float64{70, -6}) // dominated by 1
+	// 4 has the worst accuracy but the fewest params: on the first front.
+	place, n, keep := l.place(0, 4, []float64{60, -0.5})
+	if n != 4 || keep != 2 {
+		t.Fatalf("n %d keep %d", n, keep)
+	}
+	// Front 1 is {1, 2, 4}: 1 and 4 are extremes (infinite crowding), 2 is not.
+	if place != 0 {
+		t.Errorf("a non-dominated extreme placed %d; want 0", place)
+	}
+	if p, _, _ := l.place(0, 3, []float64{70, -6}); p != 3 {
+		t.Errorf("the dominated point placed %d; want 3 (after the whole first front)", p)
+	}
+	if p, _, _ := l.place(0, 2, []float64{80, -1}); p != 2 {
+		t.Errorf("the crowded middle of the front placed %d; want 2", p)
+	}
+	// By accuracy alone 4 would be last.
+	single := ladder{Eta: 2}
+	for i, v := range []float64{90, 80, 70} {
+		single.place(0, uint64(i+1), []float64{v})
+	}
+	if p, _, _ := single.place(0, 4, []float64{60}); p != 3 {
+		t.Errorf("single objective place %d; want 3", p)
+	}
+}
