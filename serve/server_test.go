@@ -20,6 +20,7 @@ import (
 
 	"cellar/engine"
 	"cellar/evaluators"
+	"cellar/internal/enginetest"
 	"cellar/storage"
 	"cellar/themes"
 )
@@ -233,17 +234,6 @@ func (tm *term) close() {
 	<-tm.closed
 }
 
-func waitState(t *testing.T, eng *engine.Engine, want engine.RunState) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for eng.Snapshot().State != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("engine state %s, want %s", eng.Snapshot().State, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestUnknownKeyAndPasswordRefused(t *testing.T) {
 	r := startRig(t)
 	if c, err := r.dial(gossh.PublicKeys(newSigner(t))); err == nil {
@@ -299,7 +289,7 @@ func TestOperatorPauseSeenByAllSessions(t *testing.T) {
 	defer v.close()
 	atOp, atV := op.waitFor(t, "SEARCHING", 0), v.waitFor(t, "SEARCHING", 0)
 	op.press(t, "p")
-	waitState(t, r.eng, engine.Paused)
+	enginetest.WaitState(t, r.eng, engine.Paused)
 	op.waitFor(t, "PAUSED", atOp)
 	v.waitFor(t, "PAUSED", atV)
 	for len(r.eng.Snapshot().Running) > 0 {
@@ -314,12 +304,12 @@ func TestOperatorPauseSeenByAllSessions(t *testing.T) {
 		t.Errorf("trials went on while paused: %d then %d", st.Done+st.Failed, after.Done+after.Failed)
 	}
 	op.press(t, "p")
-	waitState(t, r.eng, engine.Searching)
+	enginetest.WaitState(t, r.eng, engine.Searching)
 	// X twice stops the search for everyone.
 	op.press(t, "X")
 	op.waitFor(t, "press X again", atOp)
 	op.press(t, "X")
-	waitState(t, r.eng, engine.Stopped)
+	enginetest.WaitState(t, r.eng, engine.Stopped)
 	v.waitFor(t, "STOPPED", atV)
 }
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"cellar/engine"
-	"cellar/evaluators"
+	"cellar/internal/enginetest"
 	"cellar/internal/refdata"
 )
 
@@ -25,14 +25,7 @@ func BenchmarkSearchStored(b *testing.B) {
 	for _, par := range []int{1, 4} {
 		b.Run(fmt.Sprintf("parallel=%d", par), func(b *testing.B) {
 			src := fmt.Sprintf("name: b\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: {name: table, path: %s}\nbudget: {trials: %d}\nparallelism: %d\n", table, b.N, par)
-			cfg, err := engine.ParseConfig([]byte(src))
-			if err != nil {
-				b.Fatal(err)
-			}
-			exp, err := engine.Build(cfg, []byte(src), evaluators.Builtin())
-			if err != nil {
-				b.Fatal(err)
-			}
+			exp := enginetest.Build(b, src)
 			db, err := Open(filepath.Join(b.TempDir(), "b.db"), time.Second)
 			if err != nil {
 				b.Fatal(err)

@@ -14,8 +14,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"cellar/engine"
-	"cellar/evaluators"
 	"cellar/internal/boltfile"
+	"cellar/internal/enginetest"
 )
 
 func openTemp(t *testing.T) (*DB, string) {
@@ -245,15 +245,9 @@ func TestTrialsAfterPages(t *testing.T) {
 
 func TestSharedHistoryIsOneCopyWhileHeld(t *testing.T) {
 	db, _ := openTemp(t)
-	x, _ := db.CreateExperiment("h", []byte("name: h\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 40}\n"))
-	cfg, err := engine.ParseConfig([]byte("name: h\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 40}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := engine.Build(cfg, nil, evaluators.Builtin())
-	if err != nil {
-		t.Fatal(err)
-	}
+	const src = "name: h\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 40}\n"
+	x, _ := db.CreateExperiment("h", []byte(src))
+	exp := enginetest.Build(t, src)
 	eng := engine.New(exp, engine.Options{Store: x})
 	if err := eng.Run(context.Background()); err != nil {
 		t.Fatal(err)

@@ -14,8 +14,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"cellar/engine"
-	"cellar/evaluators"
 	"cellar/internal/damage"
+	"cellar/internal/enginetest"
 	"cellar/storage"
 	"cellar/themes"
 )
@@ -29,12 +29,8 @@ func searchedDB(t *testing.T) string {
 		t.Fatal(err)
 	}
 	src := "name: browsed\nseed: 2\nspace: nb201\nstrategy: {name: regevo, population: 10, sample: 3}\nevaluator: params\nbudget: {trials: 30}\n"
-	cfg, _ := engine.ParseConfig([]byte(src))
-	exp, err := engine.Build(cfg, []byte(src), evaluators.Builtin())
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, _ := db.CreateExperiment(cfg.Name, []byte(src))
+	exp := enginetest.Build(t, src)
+	x, _ := db.CreateExperiment(exp.Config.Name, []byte(src))
 	if err := engine.New(exp, engine.Options{Store: x}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"cellar/engine"
+	"cellar/internal/enginetest"
 	"cellar/internal/testkit"
 	"cellar/spaces"
 	"cellar/themes"
@@ -80,7 +81,7 @@ func send(m *Model, k string) {
 
 func TestHandTrialFromTheEditor(t *testing.T) {
 	src := "name: hand\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 400}\n"
-	exp := buildExp(t, src)
+	exp := enginetest.Build(t, src)
 	exp.Evaluator = slow{exp.Evaluator, 2 * time.Millisecond}
 	var mu sync.Mutex
 	var told []engine.Trial

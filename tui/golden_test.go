@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"cellar/engine"
+	"cellar/internal/enginetest"
 	"cellar/themes"
 )
 
@@ -22,7 +23,7 @@ func finishedSearch(t *testing.T) (*engine.Engine, *engine.Experiment) {
 	t.Helper()
 	src := "name: golden\nseed: 7\nspace: nb201\nstrategy: {name: regevo, population: 10, sample: 3}\nevaluator: params\n" +
 		"objectives: [{name: params, direction: min}, {name: flops, direction: min}]\nbudget: {trials: 40}\n"
-	exp := buildExp(t, src)
+	exp := enginetest.Build(t, src)
 	return engine.New(exp, engine.Options{}), exp
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"cellar/engine"
+	"cellar/internal/enginetest"
 	"cellar/internal/testtable"
 	"cellar/pareto"
 	"cellar/themes"
@@ -17,7 +18,7 @@ import (
 
 func learnerSearch(t *testing.T, src string) (*Model, *engine.Engine) {
 	t.Helper()
-	exp := buildExp(t, src)
+	exp := enginetest.Build(t, src)
 	eng := engine.New(exp, engine.Options{})
 	m := New(eng, exp, themes.Dark, plain())
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})

@@ -14,7 +14,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"cellar/engine"
-	"cellar/evaluators"
+	"cellar/internal/enginetest"
 	"cellar/internal/testkit"
 	"cellar/storage"
 	"cellar/themes"
@@ -37,23 +37,9 @@ func (s slow) Evaluate(ctx context.Context, job engine.Job, p func(engine.Progre
 
 func newSearch(t *testing.T, trials int, delay time.Duration) (*engine.Engine, *engine.Experiment) {
 	t.Helper()
-	exp := buildExp(t, "name: tui-test\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: "+itoa(trials)+"}\n")
+	exp := enginetest.Build(t, "name: tui-test\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: "+itoa(trials)+"}\n")
 	exp.Evaluator = slow{exp.Evaluator, delay}
 	return engine.New(exp, engine.Options{}), exp
-}
-
-// buildExp parses and builds an experiment, failing the test on any error.
-func buildExp(t testing.TB, src string) *engine.Experiment {
-	t.Helper()
-	cfg, err := engine.ParseConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := engine.Build(cfg, []byte(src), evaluators.Builtin())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return exp
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -147,7 +133,7 @@ func TestPauseKeyPausesTheSearch(t *testing.T) {
 // the rest as events: each finished trial reaches its dashboard exactly once, whether
 // events arrived before the history (held) or after it.
 func TestLateSessionSeesEveryTrialOnce(t *testing.T) {
-	exp := buildExp(t, "name: late\nseed: 5\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 4000}\nparallelism: 3\n")
+	exp := enginetest.Build(t, "name: late\nseed: 5\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 4000}\nparallelism: 3\n")
 	db, err := storage.Open(filepath.Join(t.TempDir(), "late.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +251,7 @@ func TestSteerPanelChangesTheSearch(t *testing.T) {
 // With a cascade, the header shows how well each rung orders trials as the next one
 // does, from the trials that have climbed so far.
 func TestDashboardShowsRungCorrelations(t *testing.T) {
-	exp := buildExp(t, "name: casc\nseed: 1\nspace: nb201\nstrategy: random\nevaluator: {name: cascade, rungs: [{name: params}, {name: flops}]}\nobjectives: [{name: flops}]\nbudget: {trials: 10}\n")
+	exp := enginetest.Build(t, "name: casc\nseed: 1\nspace: nb201\nstrategy: random\nevaluator: {name: cascade, rungs: [{name: params}, {name: flops}]}\nobjectives: [{name: flops}]\nbudget: {trials: 10}\n")
 	eng := engine.New(exp, engine.Options{})
 	m := New(eng, exp, themes.Dark, plain())
 	m.Update(tea.WindowSizeMsg{Width: 200, Height: 40})
