@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"cellar/engine"
+	"cellar/internal/testtable"
+	"cellar/spaces"
+)
+
+// The bench compares a strategy alone and through a cascade at equal table queries,
+// and strategies at equal simulated time, with the CSV saying which.
+func TestBenchCascadeAndSimulatedTime(t *testing.T) {
+	table := testtable.NB201(t, testtable.Smooth)
+	out, err := cellar(t, "bench", "--table", table, "--strategies", "regevo", "--runs", "3", "--budget", "20", "--cascade", "[{name: flops}]", "--eta", "2")
+	if err != nil || !strings.Contains(out, "regevo, cascade flops → table (eta 2)") || !strings.Contains(out, "120 queries") {
+		t.Fatalf("cascade bench: %v\n%s", err, out)
+	}
+	csvPath := filepath.Join(t.TempDir(), "sim.csv")
+	out, err = cellar(t, "bench", "--table", table, "--strategies", "random", "--runs", "3", "--simulate-time", "--time-budget", "2000s", "--csv", csvPath)
+	if err != nil || !strings.Contains(out, "3 x FLOPs") || !strings.Contains(out, "2000") {
+		t.Fatalf("simulated bench: %v\n%s", err, out)
+	}
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) != 5 || rows[0][1] != "simulated_seconds" || rows[4][1] != "2000" {
+		t.Errorf("csv %v: %v", rows, err)
+	}
+	if _, err := cellar(t, "bench", "--table", table, "--strategies", "regevo", "--runs", "2", "--cascade", "[{name: sorcery}]"); err == nil || !strings.Contains(err.Error(), `unknown evaluator "sorcery"`) {
+		t.Errorf("bad cascade: %v", err)
+	}
+}
+
+func TestBenchCSV(t *testing.T) {
+	table := testtable.NB201(t, testtable.Smooth)
+	csvPath := filepath.Join(t.TempDir(), "bench.csv")
+	out, err := cellar(t, "bench", "--table", table, "--strategies", "random,regevo", "--runs", "6", "--budget", "60", "--csv", csvPath)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	// The table's best cell: every edge a 3x3 convolution.
+	optimum := fmt.Sprintf("optimum %.4f", testtable.Smooth(spaces.NB201Arch{3, 3, 3, 3, 3, 3}))
+	if !strings.Contains(out, optimum) || !strings.Contains(out, "regevo") {
+		t.Errorf("bench output:\n%s", out)
+	}
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Header, then random and regevo at 10, 20, 50 and 60 queries.
+	if len(rows) != 9 || strings.Join(rows[0], ",") != "strategy,queries,metric,mean,std,runs" || rows[4][1] != "60" || rows[8][0] != "regevo" {
+		t.Fatalf("csv rows: %v", rows)
+	}
+	// Best-so-far never decreases with more queries.
+	for i := 2; i < len(rows); i++ {
+		if rows[i][0] == rows[i-1][0] && rows[i][3] < rows[i-1][3] {
+			t.Errorf("mean best fell from %s to %s", rows[i-1][3], rows[i][3])
+		}
+	}
+	if _, err := cellar(t, "bench", "--table", table, "--strategies", "random,annealing"); err == nil || !strings.Contains(err.Error(), `unknown strategy "annealing"`) {
+		t.Errorf("unknown strategy: %v", err)
+	}
+}
+
+// --strategies as a YAML list: options reach the strategy and label its row; a bad
+// option is refused.
+func TestBenchStrategiesWithOptions(t *testing.T) {
+	table := testtable.NB201(t, testtable.Smooth)
+	out, err := cellar(t, "bench", "--table", table, "--strategies", "[regevo, {name: regevo, warm_start: {proxy: params, sample: 100}}]", "--runs", "3", "--budget", "20")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "regevo{warm_start: {proxy: params, sample: 100}}") {
+		t.Errorf("no labelled row:\n%s", out)
+	}
+	if _, err := cellar(t, "bench", "--table", table, "--strategies", "[{name: regevo, warm_start: {proxy: snip}}]"); err == nil || !strings.Contains(err.Error(), "needs data") {
+		t.Errorf("a data proxy for the warm start: %v", err)
+	}
+}
+
+// cellar bench proxies on a handful of archs: a row per proxy with finite
+// correlations, and the CSV of scores.
+func TestBenchProxies(t *testing.T) {
+	table := testtable.NB201(t, testtable.Smooth)
+	csvPath := filepath.Join(t.TempDir(), "proxies.csv")
+	out, err := cellar(t, "bench", "proxies", "--table", table, "--n", "6", "--proxies", "synflow,params,naswot", "--data", "noise", "--batch", "4", "--channels", "4", "--cells", "1", "--csv", csvPath)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"data: standard-normal noise, batch 4", "synflow", "params", "naswot", "spearman"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	raw, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(raw)), "\n"); len(lines) != 7 || lines[0] != "arch,test_accuracy,synflow,params,naswot" {
+		t.Errorf("csv:\n%s", raw)
+	}
+	if _, err := cellar(t, "bench", "proxies", "--table", table, "--proxies", "synflow,zen"); err == nil || !strings.Contains(err.Error(), `unknown proxy "zen"`) {
+		t.Errorf("unknown proxy: %v", err)
+	}
+}
+
+// A multi-objective bench compares normalised hypervolumes, which grow with queries
+// and stay within [0, 1]; a multi-objective search keeps its front for trials --front.
+func TestParetoBenchAndFront(t *testing.T) {
+	table := testtable.NB201(t, testtable.Smooth)
+	csvPath := filepath.Join(t.TempDir(), "mo.csv")
+	out, err := cellar(t, "bench", "--table", table, "--strategies", "[random, {name: nsga2, population: 10}]", "--runs", "3", "--budget", "60",
+		"--objectives", "test_accuracy:max,params:min,flops:min", "--csv", csvPath)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "hypervolume of the Pareto front") || !strings.Contains(out, "nsga2{population: 10}") {
+		t.Errorf("bench output:\n%s", out)
+	}
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := csv.NewReader(f).ReadAll()
+	f.Close()
+	for i := 1; i < len(rows); i++ {
+		v, _ := strconv.ParseFloat(rows[i][3], 64)
+		if v <= 0 || v > 1 {
+			t.Errorf("row %v: hypervolume out of (0, 1]", rows[i])
+		}
+		if prev, _ := strconv.ParseFloat(rows[i-1][3], 64); i > 1 && rows[i][0] == rows[i-1][0] && v < prev {
+			t.Errorf("hypervolume fell: %v after %v", rows[i], rows[i-1])
+		}
+	}
+	if _, err := cellar(t, "bench", "--table", table, "--objectives", "test_accuracy:up"); err == nil || !strings.Contains(err.Error(), "name:max or name:min") {
+		t.Errorf("bad --objectives: %v", err)
+	}
+	// Latency as an objective needs the machine's table, from --db.
+	lat := []string{"bench", "--table", table, "--strategies", "random", "--runs", "2", "--budget", "20", "--objectives", "test_accuracy:max,latency:min"}
+	if _, err := cellar(t, lat...); err == nil || !strings.Contains(err.Error(), "--db F") {
+		t.Errorf("latency objective without --db: %v", err)
+	}
+	db := filepath.Join(t.TempDir(), "lat.db")
+	if out, err := cellar(t, "latency", "build", "--db", db, "--spaces", "nb201", "--n", "3", "--reps", "1"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := cellar(t, append(lat, "--db", db)...); err != nil || !strings.Contains(out, "test_accuracy:max,latency:min") {
+		t.Errorf("latency objective: %v\n%s", err, out)
+	}
+
+	exp := writeExp(t, fmt.Sprintf(`
+name: mo
+seed: 2
+space: nb201
+strategy: {name: nsga2, population: 8}
+evaluator: {name: table, path: %s}
+objectives: [{name: test_accuracy, direction: max}, {name: flops, direction: min}]
+budget: {trials: 40}
+`, table))
+	db = filepath.Join(t.TempDir(), "mo.db")
+	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	all, err := cellar(t, "trials", "--db", db, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := cellar(t, "trials", "--db", db, "--json", "--front")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b struct{ Trials []engine.Trial }
+	json.Unmarshal([]byte(all), &a)
+	json.Unmarshal([]byte(front), &b)
+	if len(a.Trials) != 40 || len(b.Trials) == 0 || len(b.Trials) >= 40 {
+		t.Fatalf("%d trials, %d on the front", len(a.Trials), len(b.Trials))
+	}
+	for _, f := range b.Trials {
+		for _, o := range a.Trials {
+			if o.Metrics["test_accuracy"] >= f.Metrics["test_accuracy"] && o.Metrics["flops"] <= f.Metrics["flops"] &&
+				(o.Metrics["test_accuracy"] > f.Metrics["test_accuracy"] || o.Metrics["flops"] < f.Metrics["flops"]) {
+				t.Errorf("front trial %d is dominated by %d", f.ID, o.ID)
+			}
+		}
+	}
+}
