@@ -44,6 +44,21 @@ type Component struct {
 	key string
 }
 
+// Has reports whether the component's options give key, for an optional part whose
+// defaults are filled in before decoding and which is dropped again when absent
+// (regevo's warm_start, train's early_stop).
+func (c Component) Has(key string) bool {
+	if c.node == nil || c.node.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(c.node.Content); i += 2 {
+		if c.node.Content[i].Value == key {
+			return c.node.Content[i+1].ShortTag() != "!!null"
+		}
+	}
+	return false
+}
+
 // Label names the component with its options, for reports: "regevo" or
 // "regevo{population: 50, warm_start: {proxy: synflow}}".
 func (c Component) Label() string {

@@ -181,6 +181,51 @@ func TestAnExplicitZeroIsKept(t *testing.T) {
 	}
 }
 
+// An explicit zero is never replaced by a default: where zero is not a valid setting
+// it is an error naming the option; an optional part left out stays off, and given
+// as {} takes its defaults.
+func TestAnExplicitZeroIsCheckedNotReplaced(t *testing.T) {
+	build := func(src string) (strategies.Strategy, error) {
+		cfg, err := ParseConfig([]byte("space: nb201\nevaluator: params\nbudget: {trials: 1}\nstrategy: " + src + "\n"))
+		if err != nil {
+			return nil, err
+		}
+		return BuildStrategy(cfg.Strategy, nb201Space(t), 1)
+	}
+	for src, want := range map[string]string{
+		"{name: predictor, k: 0}":                               "k 0",
+		"{name: predictor, epochs: 0}":                          "epochs 0",
+		"{name: predictor, lr: 0}":                              "lr 0",
+		"{name: regevo, mutations: 0}":                          "mutations 0",
+		"{name: evolution, mutations: 0}":                       "mutations 0",
+		"{name: reinforce, hidden: 0}":                          "hidden 0",
+		"{name: reinforce, lr: 0}":                              "lr 0",
+		"{name: nsga2, population: 0}":                          "population 0",
+		"{name: regevo, warm_start: {sample: 0}}":               "sample 0",
+		"{name: darts, channels: 0, epochs: 1, train: 64}":      "channels 0",
+		"{name: predictor, zero_cost: [params], candidates: 0}": "candidates 0",
+	} {
+		if _, err := build(src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v; want an error with %q", src, err, want)
+		}
+	}
+	for src, want := range map[string]*strategies.WarmStart{
+		"regevo":                         nil,
+		"{name: regevo, warm_start: {}}": &strategies.DefaultWarmStart,
+		"{name: regevo, warm_start: {proxy: params}}": {Proxy: "params", Sample: strategies.DefaultWarmStart.Sample},
+		"{name: regevo, warm_start: null}":            nil,
+	} {
+		s, err := build(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		got := s.(*strategies.RegEvo).Options().WarmStart
+		if (got == nil) != (want == nil) || (got != nil && *got != *want) {
+			t.Errorf("%s: warm start %+v, want %+v", src, got, want)
+		}
+	}
+}
+
 func nb201Space(t *testing.T) spaces.Space {
 	sp, err := spaces.NewNB201(spaces.DefaultNB201)
 	if err != nil {

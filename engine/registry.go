@@ -113,12 +113,17 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 		return strategies.NewEvolution(space, seed, opt)
 	case "regevo":
 		opt := strategies.DefaultRegEvo
+		ws := strategies.DefaultWarmStart
+		opt.WarmStart = &ws // filled in where the config has warm_start, dropped where not
 		if err := c.Decode(&opt); err != nil {
 			return nil, err
 		}
+		if !c.Has("warm_start") {
+			opt.WarmStart = nil
+		}
 		return strategies.NewRegEvo(space, seed, opt)
 	case "local":
-		var opt strategies.LocalOptions
+		var opt strategies.LocalOptions // no defaults: every option is off
 		if err := c.Decode(&opt); err != nil {
 			return nil, err
 		}
@@ -136,16 +141,14 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 		}
 		return strategies.NewNSGA2(space, seed, opt)
 	case "darts":
-		var opt strategies.DartsOptions
+		opt := strategies.DefaultDarts
+		opt.Depth = spaces.SearchDepth[space.Name()] // the space's own default
 		if err := c.Decode(&opt); err != nil {
 			return nil, err
 		}
-		if opt.Depth == 0 {
-			opt.Depth = spaces.SearchDepth[space.Name()]
-		}
 		return strategies.NewDarts(space, seed, opt)
 	case "compound":
-		var opt strategies.CompoundOptions
+		opt := strategies.DefaultCompound
 		if err := c.Decode(&opt); err != nil {
 			return nil, err
 		}

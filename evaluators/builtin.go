@@ -12,6 +12,7 @@ import (
 	"maps"
 
 	"cellar/engine"
+	"cellar/spaces"
 )
 
 // builtin are the factories by the name an experiment's evaluator component gives.
@@ -41,15 +42,21 @@ func tableFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator
 }
 
 func trainFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
-	var opt TrainOptions
+	opt := DefaultTrain
+	es := DefaultEarlyStop
+	opt.EarlyStop = &es // filled in where the config has early_stop, dropped where not
 	if err := c.Decode(&opt); err != nil {
 		return nil, err
+	}
+	if !c.Has("early_stop") {
+		opt.EarlyStop = nil
 	}
 	return NewTrain(env.Space, opt)
 }
 
 func oneShotFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
-	var opt OneShotOptions
+	opt := DefaultOneShot
+	opt.Depth = spaces.SearchDepth[env.Space.Name()] // the space's own default
 	if err := c.Decode(&opt); err != nil {
 		return nil, err
 	}

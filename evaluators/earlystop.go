@@ -47,16 +47,11 @@ type stopperState struct {
 	Finished map[uint64][]float64 `json:"finished,omitempty"` // median: validation curves of trials trained to the end
 }
 
+// DefaultEarlyStop are early stopping's defaults (a rule has none: give it), which a
+// config's early_stop options are decoded onto.
+var DefaultEarlyStop = EarlyStopOptions{Grace: 1, Eta: 3, MinTrials: 3}
+
 func newStopper(opt EarlyStopOptions, epochs int) (*stopper, error) {
-	if opt.Grace == 0 {
-		opt.Grace = 1
-	}
-	if opt.Eta == 0 {
-		opt.Eta = 3
-	}
-	if opt.MinTrials == 0 {
-		opt.MinTrials = 3
-	}
 	switch {
 	case opt.Rule != "median" && opt.Rule != "asha" && opt.Rule != "hyperband":
 		return nil, fmt.Errorf("early_stop: rule %q; use median, asha or hyperband", opt.Rule)

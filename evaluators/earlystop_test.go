@@ -7,7 +7,7 @@ import (
 )
 
 func TestMedianStoppingRule(t *testing.T) {
-	s, err := newStopper(EarlyStopOptions{Rule: "median", Grace: 2, MinTrials: 3}, 5)
+	s, err := newStopper(EarlyStopOptions{Rule: "median", Grace: 2, Eta: 3, MinTrials: 3}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestMedianStoppingRule(t *testing.T) {
 
 func TestASHAStopsByRung(t *testing.T) {
 	// 9 epochs, grace 1, eta 3: rungs at 1 and 3 epochs.
-	s, err := newStopper(EarlyStopOptions{Rule: "asha", Grace: 1, Eta: 3}, 9)
+	s, err := newStopper(EarlyStopOptions{Rule: "asha", Grace: 1, Eta: 3, MinTrials: 3}, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestASHAStopsByRung(t *testing.T) {
 
 func TestHyperbandBrackets(t *testing.T) {
 	// 27 epochs, grace 1, eta 3: brackets starting at 1, 3 and 9 epochs.
-	s, err := newStopper(EarlyStopOptions{Rule: "hyperband", Grace: 1, Eta: 3}, 27)
+	s, err := newStopper(EarlyStopOptions{Rule: "hyperband", Grace: 1, Eta: 3, MinTrials: 3}, 27)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,10 +97,11 @@ func TestEarlyStopOptionErrors(t *testing.T) {
 		opt  EarlyStopOptions
 		want string
 	}{
-		{EarlyStopOptions{Rule: "sometimes"}, `rule "sometimes"`},
-		{EarlyStopOptions{Rule: "asha", Grace: 5}, "grace 5"},
-		{EarlyStopOptions{Rule: "asha", Eta: 1}, "eta 1"},
-		{EarlyStopOptions{Rule: "median", MinTrials: -1}, "min_trials -1"},
+		{EarlyStopOptions{Rule: "sometimes", Grace: 1, Eta: 3, MinTrials: 3}, `rule "sometimes"`},
+		{EarlyStopOptions{Rule: "asha", Grace: 5, Eta: 3, MinTrials: 3}, "grace 5"},
+		{EarlyStopOptions{Rule: "asha", Grace: 0, Eta: 3, MinTrials: 3}, "grace 0"},
+		{EarlyStopOptions{Rule: "asha", Grace: 1, Eta: 1, MinTrials: 3}, "eta 1"},
+		{EarlyStopOptions{Rule: "median", Grace: 1, Eta: 3, MinTrials: -1}, "min_trials -1"},
 	} {
 		if _, err := newStopper(c.opt, 5); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v; want an error with %q", c.opt, err, c.want)

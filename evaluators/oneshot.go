@@ -61,39 +61,19 @@ type OneShot struct {
 	reports []strategies.Report
 }
 
-// NewOneShot loads the data and builds the (untrained) supernet.
+// NewOneShot checks the options, taken as they are (a caller wanting the defaults
+// starts from DefaultOneShot, with the space's spaces.SearchDepth), loads the data
+// and builds the (untrained) supernet.
 func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	shot, ok := spaces.Base(space).(spaces.OneShot)
 	if !ok {
 		return nil, fmt.Errorf("oneshot: space %s has no supernet (nb201 and cell do)", space.Name())
 	}
-	d := DefaultOneShot
-	for _, f := range []struct {
-		v   *int
-		def int
-	}{{&opt.Train, d.Train}, {&opt.Val, d.Val}, {&opt.ScoreSize, d.ScoreSize}, {&opt.Recalibrate, d.Recalibrate},
-		{&opt.Epochs, d.Epochs}, {&opt.Batch, d.Batch}, {&opt.Channels, d.Channels}} {
-		if *f.v == 0 {
-			*f.v = f.def
-		}
-	}
-	for _, f := range []struct {
-		v   *float64
-		def float64
-	}{{&opt.LR, d.LR}, {&opt.Momentum, d.Momentum}, {&opt.WeightDecay, d.WeightDecay}} {
-		if *f.v == 0 {
-			*f.v = f.def
-		}
-	}
-	if opt.Dataset == "" {
-		opt.Dataset = d.Dataset
-	}
-	if opt.Depth == 0 {
-		opt.Depth = spaces.SearchDepth[space.Name()]
-	}
 	switch {
 	case opt.Epochs < 1 || opt.Batch < 1 || opt.Recalibrate < 0 || opt.ScoreSize < 1:
 		return nil, fmt.Errorf("oneshot: epochs %d, batch %d and score_size %d must be positive, recalibrate %d not negative", opt.Epochs, opt.Batch, opt.ScoreSize, opt.Recalibrate)
+	case opt.Channels < 1 || opt.Depth < 1:
+		return nil, fmt.Errorf("oneshot: channels %d and depth %d must be at least 1", opt.Channels, opt.Depth)
 	case opt.LR < 0 || opt.Momentum < 0 || opt.WeightDecay < 0:
 		return nil, fmt.Errorf("oneshot: lr, momentum and weight_decay must not be negative")
 	}

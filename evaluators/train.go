@@ -27,6 +27,10 @@ type TrainOptions struct {
 	nn.TrainConfig `yaml:",inline"`
 }
 
+// DefaultTrain are the train evaluator's defaults, which a config's options are
+// decoded onto.
+var DefaultTrain = TrainOptions{Dataset: "mnist", Val: 5000, TrainConfig: nn.DefaultTrainConfig}
+
 // Train evaluates an architecture by training it from scratch on real data. Its
 // metrics: val_accuracy (the default objective), test_accuracy, params, flops,
 // train_seconds and train_loss; the learning curve goes with the trial.
@@ -41,14 +45,9 @@ type Train struct {
 	resized map[[2]int]*[3]*datasets.Dataset // train, valid, test at another resolution
 }
 
-// NewTrain loads the dataset (once per process) and checks the options.
+// NewTrain loads the dataset (once per process) and checks the options, taken as
+// they are (a caller wanting the defaults starts from DefaultTrain).
 func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
-	if opt.Dataset == "" {
-		opt.Dataset = "mnist"
-	}
-	if opt.Val == 0 {
-		opt.Val = 5000
-	}
 	if err := opt.TrainConfig.Check(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -58,7 +57,7 @@ func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
 	}
 	t := &Train{space: space, opt: opt}
 	if opt.EarlyStop != nil {
-		if t.stop, err = newStopper(*opt.EarlyStop, opt.TrainConfig.WithDefaults().Epochs); err != nil {
+		if t.stop, err = newStopper(*opt.EarlyStop, opt.Epochs); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
 	}
@@ -79,7 +78,7 @@ func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
 
 // Samples is how many training samples one evaluation processes (whole batches).
 func (t *Train) Samples() int {
-	c := t.opt.TrainConfig.WithDefaults()
+	c := t.opt.TrainConfig
 	return c.Epochs * (t.train.N / c.Batch) * c.Batch
 }
 

@@ -21,52 +21,32 @@ type TrainConfig struct {
 	LR            float64 `yaml:"lr"`             // peak learning rate, decayed by a cosine to 0 (0.05)
 	Momentum      float64 `yaml:"momentum"`       // SGD momentum (0.9)
 	WeightDecay   float64 `yaml:"weight_decay"`   // L2 weight decay (5e-4)
-	ProgressEvery int     `yaml:"progress_every"` // steps between progress reports (50)
+	ProgressEvery int     `yaml:"progress_every"` // steps between progress reports (50; 0: at epoch ends only)
 	// Continue, when set, is asked after each epoch but the last, with the epochs
 	// done and the validation accuracy: false stops the training there (early
 	// stopping), without the test.
 	Continue func(epochs int, valAcc float64) bool `yaml:"-"`
 }
 
-// WithDefaults fills the zero fields with their defaults.
-func (c TrainConfig) WithDefaults() TrainConfig {
-	if c.Epochs == 0 {
-		c.Epochs = 1
-	}
-	if c.Batch == 0 {
-		c.Batch = 64
-	}
-	if c.LR == 0 {
-		c.LR = 0.05
-	}
-	if c.Momentum == 0 {
-		c.Momentum = 0.9
-	}
-	if c.WeightDecay == 0 {
-		c.WeightDecay = 5e-4
-	}
-	if c.ProgressEvery == 0 {
-		c.ProgressEvery = 50
-	}
-	return c
-}
+// DefaultTrainConfig are the defaults: a config's options are decoded onto them, and a
+// caller wanting them starts from them (a zero field means zero).
+var DefaultTrainConfig = TrainConfig{Epochs: 1, Batch: 64, LR: 0.05, Momentum: 0.9, WeightDecay: 5e-4, ProgressEvery: 50}
 
 // Check reports a setting that cannot train.
 func (c TrainConfig) Check() error {
-	c = c.WithDefaults()
 	switch {
 	case c.Epochs < 1 || c.Epochs > 10000:
 		return fmt.Errorf("epochs %d must be from 1 to 10000", c.Epochs)
 	case c.Batch < 1 || c.Batch > 65536:
 		return fmt.Errorf("batch %d must be from 1 to 65536", c.Batch)
-	case c.LR < 0 || math.IsNaN(c.LR) || math.IsInf(c.LR, 0):
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
 		return fmt.Errorf("lr %v must be a positive number", c.LR)
 	case c.Momentum < 0 || c.Momentum >= 1:
 		return fmt.Errorf("momentum %v must be in [0, 1)", c.Momentum)
 	case c.WeightDecay < 0:
 		return fmt.Errorf("weight_decay %v must not be negative", c.WeightDecay)
 	case c.ProgressEvery < 0:
-		return fmt.Errorf("progress_every %d must not be negative", c.ProgressEvery)
+		return fmt.Errorf("progress_every %d must not be negative (0: at epoch ends only)", c.ProgressEvery)
 	}
 	return nil
 }
@@ -109,7 +89,6 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *datasets.Data
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.WithDefaults()
 	if err := fits(net, train); err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func TestCellsLearn(t *testing.T) {
 		{"all-none cell", smallNB201(t, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"), 0, 25},
 	} {
 		start := time.Now()
-		res, err := Train(context.Background(), tc.net, train, val, nil, TrainConfig{Epochs: 1, Batch: 32}, 1, nil)
+		res, err := Train(context.Background(), tc.net, train, val, nil, trainConfig(func(c *TrainConfig) { c.Epochs = 1; c.Batch = 32 }), 1, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -88,7 +88,7 @@ func TestTrainingIsDeterministic(t *testing.T) {
 	train, val, _ := d.Split(1000, 256)
 	net := smallNB201(t, bestNB201)
 	run := func(seed uint64) *Result {
-		res, err := Train(context.Background(), net, train, val, nil, TrainConfig{Epochs: 1, Batch: 32, ProgressEvery: 1}, seed, nil)
+		res, err := Train(context.Background(), net, train, val, nil, trainConfig(func(c *TrainConfig) { c.Epochs = 1; c.Batch = 32; c.ProgressEvery = 1 }), seed, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +107,7 @@ func TestProgressReported(t *testing.T) {
 	d := mnist(t)
 	train, val, _ := d.Split(1000, 320)
 	var steps, epochs int
-	_, err := Train(context.Background(), smallNB201(t, bestNB201), train, val, nil, TrainConfig{Epochs: 2, Batch: 32, ProgressEvery: 5}, 1, func(p Progress) {
+	_, err := Train(context.Background(), smallNB201(t, bestNB201), train, val, nil, trainConfig(func(c *TrainConfig) { c.Epochs = 2; c.Batch = 32; c.ProgressEvery = 5 }), 1, func(p Progress) {
 		if math.IsNaN(p.ValAcc) {
 			steps++
 		} else {
@@ -127,7 +127,7 @@ func TestCancelStopsTraining(t *testing.T) {
 	train, val, _ := d.Split(1000, 10000)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
-	_, err := Train(ctx, smallNB201(t, bestNB201), train, val, nil, TrainConfig{Epochs: 5}, 1, nil)
+	_, err := Train(ctx, smallNB201(t, bestNB201), train, val, nil, trainConfig(func(c *TrainConfig) { c.Epochs = 5 }), 1, nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("train after cancel: %v", err)
 	}
@@ -136,7 +136,7 @@ func TestCancelStopsTraining(t *testing.T) {
 func TestDivergenceFailsWithReason(t *testing.T) {
 	d := mnist(t)
 	train, val, _ := d.Split(1000, 640)
-	_, err := Train(context.Background(), smallNB201(t, bestNB201), train, val, nil, TrainConfig{LR: 1e6}, 1, nil)
+	_, err := Train(context.Background(), smallNB201(t, bestNB201), train, val, nil, trainConfig(func(c *TrainConfig) { c.LR = 1e6 }), 1, nil)
 	if err == nil || !strings.Contains(err.Error(), "training diverged") {
 		t.Fatalf("lr 1e6: %v", err)
 	}
@@ -146,7 +146,7 @@ func TestShapeMismatchNamed(t *testing.T) {
 	d := mnist(t)
 	train, val, _ := d.Split(1000, 640)
 	cifarNet := network(t, mustNB201(t, spaces.DefaultNB201), bestNB201)
-	_, err := Train(context.Background(), cifarNet, train, val, nil, TrainConfig{}, 1, nil)
+	_, err := Train(context.Background(), cifarNet, train, val, nil, DefaultTrainConfig, 1, nil)
 	if err == nil || !strings.Contains(err.Error(), "set the space's input to [1, 28, 28]") {
 		t.Fatalf("CIFAR-shaped net on MNIST: %v", err)
 	}
@@ -161,3 +161,10 @@ func mustNB201(t testing.TB, o spaces.NB201Options) *spaces.NB201 {
 }
 
 // writeCIFAR writes n records per batch file in CIFAR-10's binary format.
+
+// trainConfig is DefaultTrainConfig with some settings changed.
+func trainConfig(change func(*TrainConfig)) TrainConfig {
+	c := DefaultTrainConfig
+	change(&c)
+	return c
+}

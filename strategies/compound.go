@@ -21,6 +21,9 @@ type CompoundOptions struct {
 	Tolerance float64 `yaml:"tolerance"`
 }
 
+// DefaultCompound are the defaults a config's options fill in (base has none).
+var DefaultCompound = CompoundOptions{Grid: []float64{1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2}, Tolerance: 0.1}
+
 // Roles of the trials of a compound scaling search (see Roles).
 const (
 	RoleBase       = "base"       // the base arch, unscaled
@@ -78,13 +81,10 @@ func NewCompound(space spaces.Space, opt CompoundOptions) (*Compound, error) {
 	if err := sc.BaseSpace().Validate(base); err != nil {
 		return nil, fmt.Errorf("compound: base: %w", err)
 	}
-	if opt.Grid == nil {
-		opt.Grid = []float64{1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2}
+	if len(opt.Grid) == 0 {
+		return nil, errors.New("compound: an empty grid (give the values alpha, beta and gamma take, e.g. [1, 1.2, 1.4])")
 	}
-	if opt.Tolerance == 0 {
-		opt.Tolerance = 0.1
-	}
-	if opt.Tolerance < 0 || opt.Tolerance > 1 {
+	if !(opt.Tolerance > 0) || opt.Tolerance > 1 {
 		return nil, fmt.Errorf("compound: tolerance %g must be above 0 and at most 1", opt.Tolerance)
 	}
 	for _, v := range opt.Grid {

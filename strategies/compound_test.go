@@ -177,9 +177,11 @@ func TestCompoundOptionErrors(t *testing.T) {
 		{b, CompoundOptions{Base: compoundBase, TargetFLOPs: 1e9}, "not a scaled space"},
 		{s, CompoundOptions{TargetFLOPs: 1e9}, "give the arch to scale as base"},
 		{s, CompoundOptions{Base: "|nor_conv_3x3~0|", TargetFLOPs: 1e9}, "compound: base: nb201 arch"},
-		{s, CompoundOptions{Base: compoundBase, TargetFLOPs: 1e6}, "must be above the base arch's"},
-		{s, CompoundOptions{Base: compoundBase, TargetFLOPs: 1e9, Grid: []float64{1, 1.05}}, "no grid point"},
-		{s, CompoundOptions{Base: compoundBase, TargetFLOPs: 1e9, Grid: []float64{0.5, 2}}, "grid value 0.5"},
+		{s, CompoundOptions{Base: compoundBase, TargetFLOPs: 1e6, Grid: DefaultCompound.Grid, Tolerance: 0.1}, "must be above the base arch's"},
+		{s, CompoundOptions{Base: compoundBase, TargetFLOPs: 1e9, Tolerance: 0.1}, "an empty grid"},
+		{s, CompoundOptions{Base: compoundBase, TargetFLOPs: 1e9, Grid: DefaultCompound.Grid}, "tolerance 0 must be above 0"},
+		{s, CompoundOptions{Base: compoundBase, TargetFLOPs: 1e9, Grid: []float64{1, 1.05}, Tolerance: 0.1}, "no grid point"},
+		{s, CompoundOptions{Base: compoundBase, TargetFLOPs: 1e9, Grid: []float64{0.5, 2}, Tolerance: 0.1}, "grid value 0.5"},
 	} {
 		if _, err := NewCompound(tc.space, tc.opt); err == nil || !strings.Contains(err.Error(), tc.say) {
 			t.Errorf("%+v: got %v, want %q", tc.opt, err, tc.say)

@@ -61,10 +61,10 @@ type Darts struct {
 	reports    []Report
 }
 
-// NewDarts checks the options (zero fields take the defaults), loads the dataset and
-// builds the supernet.
+// NewDarts checks the options, taken as they are (a caller wanting the defaults
+// starts from DefaultDarts, as the config does), loads the dataset and builds the
+// supernet.
 func NewDarts(space spaces.Space, seed uint64, opt DartsOptions) (*Darts, error) {
-	opt = opt.withDefaults()
 	data, err := datasets.Load(opt.Dataset, opt.Path)
 	if err != nil {
 		return nil, fmt.Errorf("darts: %w", err)
@@ -74,36 +74,6 @@ func NewDarts(space spaces.Space, seed uint64, opt DartsOptions) (*Darts, error)
 		return nil, fmt.Errorf("darts: %s: %w", opt.Dataset, err)
 	}
 	return newDarts(space, seed, opt, train, val)
-}
-
-func (o DartsOptions) withDefaults() DartsOptions {
-	d := DefaultDarts
-	setInt := func(v *int, def int) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	setFloat := func(v *float64, def float64) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	if o.Dataset == "" {
-		o.Dataset = d.Dataset
-	}
-	setInt(&o.Train, d.Train)
-	setInt(&o.Val, d.Val)
-	setInt(&o.Epochs, d.Epochs)
-	setInt(&o.Batch, d.Batch)
-	setInt(&o.Order, d.Order)
-	setInt(&o.Channels, d.Channels)
-	setInt(&o.Candidates, d.Candidates)
-	setFloat(&o.LR, d.LR)
-	setFloat(&o.Momentum, d.Momentum)
-	setFloat(&o.WeightDecay, d.WeightDecay)
-	setFloat(&o.AlphaLR, d.AlphaLR)
-	setFloat(&o.AlphaDecay, d.AlphaDecay)
-	return o
 }
 
 func (o DartsOptions) check() error {
@@ -116,6 +86,8 @@ func (o DartsOptions) check() error {
 		return fmt.Errorf("batch %d must be from 1 to 4096", o.Batch)
 	case o.Candidates < 1 || o.Candidates > 1000:
 		return fmt.Errorf("candidates %d must be from 1 to 1000", o.Candidates)
+	case o.Channels < 1 || o.Depth < 1:
+		return fmt.Errorf("channels %d and depth %d must be at least 1", o.Channels, o.Depth)
 	case o.LR < 0 || o.AlphaLR < 0 || o.Momentum < 0 || o.WeightDecay < 0 || o.AlphaDecay < 0:
 		return fmt.Errorf("lr, alpha_lr, momentum, weight_decay and alpha_decay must not be negative")
 	}

@@ -133,7 +133,8 @@ func checkerData(n int, seed uint64) *datasets.Dataset {
 
 func toyDarts(t *testing.T, order int) *Darts {
 	t.Helper()
-	opt := DartsOptions{Epochs: 8, Batch: 32, LR: 0.1, AlphaLR: 0.05, Order: order}.withDefaults()
+	opt := DefaultDarts
+	opt.Epochs, opt.Batch, opt.LR, opt.AlphaLR, opt.Order, opt.Depth = 8, 32, 0.1, 0.05, order, 1
 	s, err := newDarts(edgeSpace{}, 1, opt, checkerData(512, 1), checkerData(512, 2))
 	if err != nil {
 		t.Fatal(err)

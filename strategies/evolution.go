@@ -40,9 +40,6 @@ func NewEvolution(space spaces.Space, seed uint64, opt EvolutionOptions) (*Evolu
 	if opt.Population < 2 || opt.Tournament < 1 || opt.Tournament > opt.Population || opt.Elite < 0 || opt.Elite >= opt.Population {
 		return nil, fmt.Errorf("evolution: population %d, tournament %d, elite %d: need population >= 2, 1 <= tournament <= population, 0 <= elite < population", opt.Population, opt.Tournament, opt.Elite)
 	}
-	if opt.Mutations == 0 {
-		opt.Mutations = 1
-	}
 	if opt.Mutations < 1 || opt.Mutations > 20 {
 		return nil, fmt.Errorf("evolution: mutations %d must be from 1 to 20", opt.Mutations)
 	}

@@ -53,7 +53,7 @@ func TestMutationsPerChild(t *testing.T) {
 
 // Steering a knob changes the option it names, within its range, and says why not.
 func TestKnobs(t *testing.T) {
-	s, _ := NewRegEvo(nb201(t), 1, RegEvoOptions{Population: 10, Sample: 3})
+	s, _ := NewRegEvo(nb201(t), 1, RegEvoOptions{Population: 10, Sample: 3, Mutations: 1})
 	for _, c := range []struct {
 		name string
 		v    float64
@@ -77,7 +77,7 @@ func TestKnobs(t *testing.T) {
 			t.Errorf("sample knob reads %v after setting 5", k.Value)
 		}
 	}
-	p, _ := NewPredictor(nb201(t), 1, PredictorOptions{Candidates: 20, K: 4})
+	p, _ := NewPredictor(nb201(t), 1, predictorWith(func(o *PredictorOptions) { o.Candidates, o.K = 20, 4 }))
 	if err := p.SetKnob("k", 21); err == nil || !strings.Contains(err.Error(), "k 21 is over the candidates 20") {
 		t.Errorf("predictor k over candidates: %v", err)
 	}

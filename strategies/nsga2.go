@@ -53,9 +53,6 @@ type scored struct {
 // NewNSGA2 checks the options and returns the strategy. Its objectives' directions
 // come from SetObjectives before the search starts.
 func NewNSGA2(space spaces.Space, seed uint64, opt NSGA2Options) (*NSGA2, error) {
-	if opt.Population == 0 {
-		opt.Population = DefaultNSGA2.Population
-	}
 	if opt.Population < 2 || opt.Population > maxPopulation {
 		return nil, fmt.Errorf("nsga2: population %d must be from 2 to %d", opt.Population, maxPopulation)
 	}

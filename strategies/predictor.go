@@ -49,35 +49,9 @@ type Predictor struct {
 	asked  int             // candidates handed out
 }
 
-// NewPredictor checks the options (zero fields take the defaults).
+// NewPredictor checks the options, taken as they are: a caller wanting the
+// defaults starts from DefaultPredictor, as the config does.
 func NewPredictor(space spaces.Space, seed uint64, opt PredictorOptions) (*Predictor, error) {
-	d := DefaultPredictor
-	if opt.Initial == 0 {
-		opt.Initial = d.Initial
-	}
-	if opt.Candidates == 0 {
-		opt.Candidates = d.Candidates
-	}
-	if opt.K == 0 {
-		opt.K = d.K
-	}
-	if opt.Ensemble == 0 {
-		opt.Ensemble = d.Ensemble
-	}
-	if opt.Epochs == 0 {
-		opt.Epochs = d.Epochs
-	}
-	if opt.Hidden == nil {
-		opt.Hidden = d.Hidden
-	}
-	if opt.LearnRate == 0 {
-		opt.LearnRate = d.LearnRate
-	}
-	if opt.Acquisition == "" {
-		opt.Acquisition = d.Acquisition
-	}
-	// Beta is meaningful at 0 (ucb ranks by the mean alone): callers wanting the
-	// default start from DefaultPredictor, as the config does.
 	switch {
 	case opt.Initial < 2:
 		return nil, fmt.Errorf("predictor: initial %d: at least 2 results are needed to fit a model", opt.Initial)
@@ -85,11 +59,14 @@ func NewPredictor(space spaces.Space, seed uint64, opt PredictorOptions) (*Predi
 		return nil, fmt.Errorf("predictor: k %d and candidates %d: need 1 <= k <= candidates <= %d", opt.K, opt.Candidates, maxPopulation)
 	case opt.Ensemble < 1 || opt.Ensemble > 100 || opt.Epochs < 1:
 		return nil, fmt.Errorf("predictor: ensemble %d (1 to 100) and epochs %d (at least 1)", opt.Ensemble, opt.Epochs)
+	case !(opt.LearnRate > 0) || opt.Beta < 0:
+		return nil, fmt.Errorf("predictor: lr %g must be above 0, beta %g not negative", opt.LearnRate, opt.Beta)
 	case !slices.Contains([]string{"its", "ucb", "mean"}, opt.Acquisition):
 		return nil, fmt.Errorf("predictor: acquisition %q: its, ucb or mean", opt.Acquisition)
 	}
 	for _, p := range opt.ZeroCost {
-		w := WarmStart{Proxy: p}
+		w := DefaultWarmStart
+		w.Proxy = p
 		if err := w.check(); err != nil {
 			return nil, fmt.Errorf("predictor: zero_cost: %w", err)
 		}

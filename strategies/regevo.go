@@ -43,9 +43,6 @@ func NewRegEvo(space spaces.Space, seed uint64, opt RegEvoOptions) (*RegEvo, err
 	if opt.Population < 1 || opt.Sample < 1 || opt.Sample > opt.Population {
 		return nil, fmt.Errorf("regevo: population %d and sample %d: need 1 <= sample <= population", opt.Population, opt.Sample)
 	}
-	if opt.Mutations == 0 {
-		opt.Mutations = 1
-	}
 	if opt.Mutations < 1 || opt.Mutations > 20 {
 		return nil, fmt.Errorf("regevo: mutations %d must be from 1 to 20", opt.Mutations)
 	}
@@ -56,6 +53,9 @@ func NewRegEvo(space spaces.Space, seed uint64, opt RegEvoOptions) (*RegEvo, err
 	}
 	return &RegEvo{space: space, opt: opt, rand: newSeeded(seed)}, nil
 }
+
+// Options are the options the strategy runs with (a config's, defaults filled in).
+func (s *RegEvo) Options() RegEvoOptions { return s.opt }
 
 func (s *RegEvo) Name() string { return "regevo" }
 

@@ -36,24 +36,18 @@ type Reinforce struct {
 	reports  []Report
 }
 
-// NewReinforce checks the options (zero fields take the defaults) and builds the
-// controller.
+// NewReinforce checks the options, taken as they are (a caller wanting the defaults
+// starts from DefaultReinforce, as the config does), and builds the controller.
 func NewReinforce(space spaces.Space, seed uint64, opt ReinforceOptions) (*Reinforce, error) {
 	tok, ok := spaces.Base(space).(spaces.Tokenizer)
 	if !ok {
 		return nil, fmt.Errorf("reinforce: space %s has no token form (nb201 and cell do)", space.Name())
 	}
-	d := DefaultReinforce
-	if opt.Hidden == 0 {
-		opt.Hidden = d.Hidden
+	if opt.Hidden < 1 || opt.Hidden > 4096 {
+		return nil, fmt.Errorf("reinforce: hidden %d must be from 1 to 4096", opt.Hidden)
 	}
-	if opt.LearnRate == 0 {
-		opt.LearnRate = d.LearnRate
-	}
-	// Entropy and BaselineDecay are meaningful at 0 (no bonus; no moving average):
-	// a caller wanting the defaults starts from DefaultReinforce, as the config does.
-	if opt.LearnRate < 0 || opt.Entropy < 0 || opt.BaselineDecay < 0 || opt.BaselineDecay >= 1 {
-		return nil, fmt.Errorf("reinforce: lr %g and entropy %g must be positive, baseline_decay %g in [0, 1)", opt.LearnRate, opt.Entropy, opt.BaselineDecay)
+	if !(opt.LearnRate > 0) || opt.Entropy < 0 || opt.BaselineDecay < 0 || opt.BaselineDecay >= 1 {
+		return nil, fmt.Errorf("reinforce: lr %g must be above 0, entropy %g not negative, baseline_decay %g in [0, 1)", opt.LearnRate, opt.Entropy, opt.BaselineDecay)
 	}
 	ctrl, err := nn.NewController(tok.TokenSizes(), opt.Hidden, opt.LearnRate, seed)
 	if err != nil {

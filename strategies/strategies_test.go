@@ -29,13 +29,13 @@ func build(t testing.TB, name string, seed uint64) Strategy {
 	case "random":
 		return NewRandom(sp, seed)
 	case "regevo":
-		s, err := NewRegEvo(sp, seed, RegEvoOptions{Population: 10, Sample: 3})
+		s, err := NewRegEvo(sp, seed, RegEvoOptions{Population: 10, Sample: 3, Mutations: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	case "evolution":
-		s, err := NewEvolution(sp, seed, EvolutionOptions{Population: 8, Tournament: 3, Elite: 1})
+		s, err := NewEvolution(sp, seed, EvolutionOptions{Population: 8, Tournament: 3, Elite: 1, Mutations: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,13 +45,13 @@ func build(t testing.TB, name string, seed uint64) Strategy {
 	case "local-first":
 		return NewLocal(sp, seed, LocalOptions{FirstImprovement: true})
 	case "regevo-warm": // params ranks fastest; synflow is the default
-		s, err := NewRegEvo(sp, seed, RegEvoOptions{Population: 10, Sample: 3, WarmStart: &WarmStart{Proxy: "params", Sample: 50}})
+		s, err := NewRegEvo(sp, seed, RegEvoOptions{Population: 10, Sample: 3, Mutations: 1, WarmStart: &WarmStart{Proxy: "params", Sample: 50}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	case "reinforce":
-		s, err := NewReinforce(sp, seed, ReinforceOptions{Hidden: 16, LearnRate: 0.02})
+		s, err := NewReinforce(sp, seed, ReinforceOptions{Hidden: 16, LearnRate: 0.02, Entropy: DefaultReinforce.Entropy, BaselineDecay: DefaultReinforce.BaselineDecay})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func build(t testing.TB, name string, seed uint64) Strategy {
 		}
 		return s
 	case "predictor": // small, so that the tests' hundreds of rounds stay quick
-		s, err := NewPredictor(sp, seed, PredictorOptions{Candidates: 30, K: 5, Ensemble: 2, Epochs: 15, Hidden: []int{16}})
+		s, err := NewPredictor(sp, seed, predictorWith(func(o *PredictorOptions) { o.Candidates, o.K, o.Ensemble, o.Epochs, o.Hidden = 30, 5, 2, 15, []int{16} }))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func TestSearchersBeatRandom(t *testing.T) {
 }
 
 func TestRegEvoAgesOutOldest(t *testing.T) {
-	s, _ := NewRegEvo(nb201(t), 1, RegEvoOptions{Population: 5, Sample: 2})
+	s, _ := NewRegEvo(nb201(t), 1, RegEvoOptions{Population: 5, Sample: 2, Mutations: 1})
 	d := newDriver(s, 1)
 	d.run(12)
 	d.step() // tell the 12th
@@ -251,7 +251,7 @@ func TestFailedTrialsNeverParents(t *testing.T) {
 }
 
 func TestEvolutionKeepsElite(t *testing.T) {
-	s, _ := NewEvolution(nb201(t), 5, EvolutionOptions{Population: 6, Tournament: 2, Elite: 2})
+	s, _ := NewEvolution(nb201(t), 5, EvolutionOptions{Population: 6, Tournament: 2, Elite: 2, Mutations: 1})
 	d := newDriver(s, 6)
 	d.run(6)
 	for len(d.inflight) > 0 {
@@ -286,10 +286,10 @@ func TestEvolutionKeepsElite(t *testing.T) {
 
 func TestOptionsChecked(t *testing.T) {
 	sp := nb201(t)
-	if _, err := NewRegEvo(sp, 1, RegEvoOptions{Population: 3, Sample: 5}); err == nil {
+	if _, err := NewRegEvo(sp, 1, RegEvoOptions{Population: 3, Sample: 5, Mutations: 1}); err == nil {
 		t.Error("regevo sample > population accepted")
 	}
-	if _, err := NewEvolution(sp, 1, EvolutionOptions{Population: 4, Tournament: 2, Elite: 4}); err == nil {
+	if _, err := NewEvolution(sp, 1, EvolutionOptions{Population: 4, Tournament: 2, Elite: 4, Mutations: 1}); err == nil {
 		t.Error("evolution elite == population accepted")
 	}
 }
@@ -298,7 +298,7 @@ func TestOptionsChecked(t *testing.T) {
 // first; a proxy that needs data is refused.
 func TestWarmStartTakesTheProxysBest(t *testing.T) {
 	sp := nb201(t)
-	s, err := NewRegEvo(sp, 5, RegEvoOptions{Population: 10, Sample: 3, WarmStart: &WarmStart{Proxy: "params", Sample: 200}})
+	s, err := NewRegEvo(sp, 5, RegEvoOptions{Population: 10, Sample: 3, Mutations: 1, WarmStart: &WarmStart{Proxy: "params", Sample: 200}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestWarmStartTakesTheProxysBest(t *testing.T) {
 	if above > 30 {
 		t.Errorf("%d of 200 random archs have more params than the 10th warm pick", above)
 	}
-	if _, err := NewRegEvo(sp, 1, RegEvoOptions{Population: 10, Sample: 3, WarmStart: &WarmStart{Proxy: "snip"}}); err == nil || !strings.Contains(err.Error(), "needs data") {
+	if _, err := NewRegEvo(sp, 1, RegEvoOptions{Population: 10, Sample: 3, Mutations: 1, WarmStart: &WarmStart{Proxy: "snip", Sample: 100}}); err == nil || !strings.Contains(err.Error(), "needs data") {
 		t.Errorf("a data proxy for the warm start: %v", err)
 	}
 }
@@ -334,7 +334,9 @@ func TestWarmStartTakesTheProxysBest(t *testing.T) {
 // Zero-cost features extend the encoding, and a proxy that needs data is refused.
 func TestPredictorZeroCostFeatures(t *testing.T) {
 	sp := nb201(t)
-	s, err := NewPredictor(sp, 1, PredictorOptions{ZeroCost: []string{"params", "flops"}, Candidates: 20, K: 4, Ensemble: 2, Epochs: 10, Hidden: []int{8}})
+	s, err := NewPredictor(sp, 1, predictorWith(func(o *PredictorOptions) {
+		o.ZeroCost, o.Candidates, o.K, o.Ensemble, o.Epochs, o.Hidden = []string{"params", "flops"}, 20, 4, 2, 10, []int{8}
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +350,14 @@ func TestPredictorZeroCostFeatures(t *testing.T) {
 	if len(d.log) != 40 {
 		t.Errorf("%d trials", len(d.log))
 	}
-	if _, err := NewPredictor(sp, 1, PredictorOptions{ZeroCost: []string{"naswot"}}); err == nil || !strings.Contains(err.Error(), "needs data") {
+	if _, err := NewPredictor(sp, 1, predictorWith(func(o *PredictorOptions) { o.ZeroCost = []string{"naswot"} })); err == nil || !strings.Contains(err.Error(), "needs data") {
 		t.Errorf("a data proxy as a feature: %v", err)
 	}
+}
+
+// predictorWith is DefaultPredictor with some options changed.
+func predictorWith(change func(*PredictorOptions)) PredictorOptions {
+	o := DefaultPredictor
+	change(&o)
+	return o
 }

@@ -17,14 +17,11 @@ type WarmStart struct {
 	Sample int    `yaml:"sample"` // archs scored (1000)
 }
 
-// check fills the defaults and refuses proxies that need data.
+// DefaultWarmStart is a warm start's defaults, which a config's warm_start key fills in.
+var DefaultWarmStart = WarmStart{Proxy: "synflow", Sample: 1000}
+
+// check refuses proxies that need data, and samples out of range.
 func (w *WarmStart) check() error {
-	if w.Proxy == "" {
-		w.Proxy = "synflow"
-	}
-	if w.Sample == 0 {
-		w.Sample = 1000
-	}
 	if _, err := proxies.Check([]string{w.Proxy}); err != nil {
 		return fmt.Errorf("warm_start: %w", err)
 	}

@@ -20,8 +20,8 @@ func newBenchOneShotCmd() *cobra.Command {
 		table, csvPath string
 		n              int
 		seed           uint64
-		opt            evaluators.OneShotOptions
 	)
+	opt := evaluators.DefaultOneShot // the flags set some fields; the rest keep these
 	cmd := &cobra.Command{
 		Use:   "oneshot --table F [--n 200] [--epochs 5] [--channels 8] [--depth 1] [--train 10000] [--csv F]",
 		Short: "Rank correlation of one-shot (weight-sharing) scores with a NAS-Bench-201 table",
