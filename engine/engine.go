@@ -126,6 +126,7 @@ type Engine struct {
 	activeSince time.Time     // zero while paused
 
 	learning    strategies.Learner // the learner whose epoch runs, or nil
+	largeAt     map[string]int     // the LargeState versions committed, by part
 	learnCancel context.CancelFunc
 	learnDone   chan learnResult
 	front       []frontMember  // with two or more objectives: the non-dominated done trials
@@ -354,6 +355,13 @@ func (e *Engine) restore() error {
 	cp := e.opt.Resume
 	if cp == nil {
 		return nil
+	}
+	for part, x := range e.largeParts() {
+		if b, ok := cp.Large[part]; ok {
+			if err := x.RestoreLargeState(b); err != nil {
+				return fmt.Errorf("resume: %s: %w", part, err)
+			}
+		}
 	}
 	if err := e.exp.Strategy.Restore(cp.Strategy); err != nil {
 		return fmt.Errorf("resume: %w", err)
@@ -744,11 +752,50 @@ func (e *Engine) checkpoint() (Checkpoint, error) {
 			return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Config.Evaluator.Name, err)
 		}
 	}
+	if err := e.addLarge(&cp); err != nil {
+		return Checkpoint{}, err
+	}
 	for _, s := range e.order {
 		cp.Pending = append(cp.Pending, Pending{ID: s.trial.ID, Arch: s.trial.Arch, Origin: s.trial.Origin, Parent: s.trial.Parent})
 	}
 	cp.Finished = e.timeUp || (len(cp.Pending) == 0 && (e.budgetSpent() || e.exhausted))
 	return cp, nil
+}
+
+// largeParts are the strategy and evaluator if they keep a large state, by part name.
+func (e *Engine) largeParts() map[string]LargeStateful {
+	out := map[string]LargeStateful{}
+	if x, ok := e.exp.Strategy.(LargeStateful); ok {
+		out["strategy"] = x
+	}
+	if x, ok := e.exp.Evaluator.(LargeStateful); ok {
+		out["evaluator"] = x
+	}
+	return out
+}
+
+// addLarge puts in cp the large states whose version changed since this engine last
+// committed them (all of them at its first commit, resumed or not: a fork writes
+// them into its new experiment).
+func (e *Engine) addLarge(cp *Checkpoint) error {
+	for part, x := range e.largeParts() {
+		v, b, err := x.LargeState()
+		if err != nil {
+			return fmt.Errorf("snapshot %s: %w", part, err)
+		}
+		if last, ok := e.largeAt[part]; (ok && last == v) || b == nil {
+			continue
+		}
+		if cp.Large == nil {
+			cp.Large = map[string][]byte{}
+		}
+		cp.Large[part] = b
+		if e.largeAt == nil {
+			e.largeAt = map[string]int{}
+		}
+		e.largeAt[part] = v
+	}
+	return nil
 }
 
 // countFinal updates the counters and the best trial for a final trial.

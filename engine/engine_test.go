@@ -123,7 +123,7 @@ func TestResumeFromEveryCheckpoint(t *testing.T) {
 				// Either every pending trial's result is stored, or every other one is
 				// lost and must be evaluated again.
 				for _, drop := range []bool{false, true} {
-					cp := store.Checkpoints[at]
+					cp := store.Resumable(at)
 					// Trials below NextID as stored (the table evaluator is deterministic,
 					// so a pending trial stored later holds what it would have held then).
 					stored := map[uint64]Trial{}
@@ -492,7 +492,7 @@ func TestTiesGoToTheLowestTrialID(t *testing.T) {
 	}
 	// A resume from a late checkpoint counts the stored trials (a map) again: the best
 	// must be the same every time.
-	cp := store.Checkpoints[len(store.Checkpoints)-2]
+	cp := store.Resumable(len(store.Checkpoints) - 2)
 	stored := map[uint64]Trial{}
 	for id, tr := range store.Trials {
 		if id < cp.NextID {

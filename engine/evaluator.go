@@ -13,6 +13,7 @@ import (
 //
 // Beyond Evaluate, an evaluator may implement the optional interfaces below, and the
 // engine uses them: Stateful (state kept in checkpoints, for an exact resume),
+// LargeStateful (a large piece of that state, stored only when it changes),
 // Historian (decisions that depend on the trials seen, given the outcomes a fork
 // takes from its original), and strategies.Learner (epochs of its own that the engine
 // runs between trials, as a one-shot supernet does).
@@ -50,6 +51,17 @@ type Job struct {
 type Stateful interface {
 	State() ([]byte, error)
 	Restore([]byte) error
+}
+
+// LargeStateful is a part of a search, a strategy or an evaluator, whose state has a
+// large piece that changes only when it learns: a supernet's weights. Its State
+// leaves that piece out. The engine stores the piece apart from the checkpoint, and
+// only in commits where its version has changed (after an epoch), so a trial's
+// commit does not write the weights again; on resume it hands the piece back with
+// RestoreLargeState before Restore.
+type LargeStateful interface {
+	LargeState() (version int, data []byte, err error)
+	RestoreLargeState(data []byte) error
 }
 
 // Historian is an evaluator whose decisions depend on the trials it has seen (a

@@ -52,7 +52,7 @@ budget: {trials: 60}
 		t.Errorf("reports %v", st.Reports)
 	}
 	// Resumed from a mid-search checkpoint, the front is rebuilt from the stored trials.
-	cp := store.Checkpoints[len(store.Checkpoints)/2]
+	cp := store.Resumable(len(store.Checkpoints) / 2)
 	stored := map[uint64]Trial{}
 	for id, tr := range store.Trials {
 		if id < cp.NextID {

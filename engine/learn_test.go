@@ -55,7 +55,7 @@ func runUntilReport(t *testing.T, exp *Experiment) (*Checkpoint, map[uint64]Tria
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("stopped run: %v", err)
 	}
-	cp := store.Checkpoints[len(store.Checkpoints)-1]
+	cp := store.Resumable(len(store.Checkpoints) - 1)
 	return &cp, store.Trials
 }
 
@@ -110,8 +110,17 @@ func TestOneShotEvaluatorSearch(t *testing.T) {
 	if mean := sum / float64(len(store.Trials)); mean < 20 {
 		t.Errorf("mean one-shot accuracy %.1f%%: the supernet learned little (chance is 10%%)", mean)
 	}
-	if cp := store.Checkpoints[len(store.Checkpoints)-1]; len(cp.Evaluator) == 0 {
-		t.Error("no evaluator state in the checkpoint")
+	if cp := store.Checkpoints[len(store.Checkpoints)-1]; len(cp.Evaluator) == 0 || strings.Contains(string(cp.Evaluator), `"supernet"`) {
+		t.Errorf("evaluator state in the checkpoint: %.80s; want it without the supernet's weights", cp.Evaluator)
+	}
+	withWeights := 0
+	for _, cp := range store.Checkpoints {
+		if cp.Large["evaluator"] != nil {
+			withWeights++
+		}
+	}
+	if withWeights != 3 || len(store.Checkpoints) <= 3 {
+		t.Errorf("the supernet's weights written in %d of %d commits; want 3, once an epoch", withWeights, len(store.Checkpoints))
 	}
 	if st := e.Snapshot(); len(st.Reports) != 3 || st.Learning != "" {
 		t.Errorf("status reports %d, learning %q", len(st.Reports), st.Learning)

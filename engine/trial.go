@@ -103,6 +103,10 @@ type Checkpoint struct {
 	// Steered are the values steering has set (see Engine.Steer), applied again on
 	// resume over the experiment's own.
 	Steered map[string]float64 `json:"steered,omitempty"`
+	// Large holds the large pieces of state (LargeStateful) by part, "strategy" and
+	// "evaluator": in a commit, those that changed since the previous one; from a
+	// Store, all. A Store keeps each apart from the checkpoint, replaced when given.
+	Large map[string][]byte `json:"-"`
 	// Journal holds the journal entries made since the previous commit. A Store keeps
 	// them in the same transaction as the checkpoint, but apart from it: the
 	// checkpoint is replaced at each commit, the journal only grows.

@@ -2,6 +2,7 @@ package evaluators
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -368,4 +369,54 @@ func (c *Cascade) Reports() []strategies.Report {
 		}
 	}
 	return out
+}
+
+// LargeState is the large states of the rungs that keep one (a one-shot supernet's
+// weights), each after its rung's index and length; its version is the sum of
+// theirs, which grows whenever one of them learns. Nil when no rung keeps one.
+func (c *Cascade) LargeState() (int, []byte, error) {
+	var out []byte
+	version := 0
+	for i, r := range c.rungs {
+		x, ok := r.Eval.(engine.LargeStateful)
+		if !ok {
+			continue
+		}
+		v, b, err := x.LargeState()
+		if err != nil {
+			return 0, nil, fmt.Errorf("rung %d (%s): %w", i, r.Name, err)
+		}
+		version += v
+		out = binary.AppendUvarint(out, uint64(i))
+		out = binary.AppendUvarint(out, uint64(len(b)))
+		out = append(out, b...)
+	}
+	return version, out, nil
+}
+
+func (c *Cascade) RestoreLargeState(b []byte) error {
+	for len(b) > 0 {
+		i, n := binary.Uvarint(b)
+		if n <= 0 {
+			return errors.New("cascade weights: a rung index that does not decode")
+		}
+		b = b[n:]
+		size, n := binary.Uvarint(b)
+		if n <= 0 || size > uint64(len(b)-n) {
+			return fmt.Errorf("cascade weights: rung %d: a length that does not fit", i)
+		}
+		b = b[n:]
+		if i >= uint64(len(c.rungs)) {
+			return fmt.Errorf("cascade weights: no rung %d", i)
+		}
+		x, ok := c.rungs[i].Eval.(engine.LargeStateful)
+		if !ok {
+			return fmt.Errorf("cascade weights: rung %d (%s) keeps none", i, c.rungs[i].Name)
+		}
+		if err := x.RestoreLargeState(b[:size]); err != nil {
+			return fmt.Errorf("rung %d (%s): %w", i, c.rungs[i].Name, err)
+		}
+		b = b[size:]
+	}
+	return nil
 }

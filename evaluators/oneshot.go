@@ -129,7 +129,7 @@ func (s *OneShot) Learning() bool {
 func (s *OneShot) Learn(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	before, err := s.state()
+	before, err := s.state(true)
 	if err != nil {
 		return err
 	}
@@ -193,8 +193,11 @@ func (s *OneShot) Reports() []strategies.Report {
 	return s.reports
 }
 
+// oneShotState is the checkpointed state. The supernet's weights go apart
+// (LargeState), except in the snapshot an epoch rolls back to, and in files written
+// before they did, which Restore still reads.
 type oneShotState struct {
-	Supernet []byte              `json:"supernet"`
+	Supernet []byte              `json:"supernet,omitempty"`
 	RNG      []byte              `json:"rng"`
 	Epoch    int                 `json:"epoch"`
 	Reports  []strategies.Report `json:"reports"`
@@ -203,19 +206,40 @@ type oneShotState struct {
 func (s *OneShot) State() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.state()
+	return s.state(false)
 }
 
-func (s *OneShot) state() ([]byte, error) {
-	net, err := s.net.MarshalBinary()
-	if err != nil {
+// state is the state, with the supernet's weights when withNet is set.
+func (s *OneShot) state(withNet bool) ([]byte, error) {
+	st := oneShotState{Epoch: s.epoch, Reports: s.reports}
+	var err error
+	if withNet {
+		if st.Supernet, err = s.net.MarshalBinary(); err != nil {
+			return nil, err
+		}
+	}
+	if st.RNG, err = s.pcg.MarshalBinary(); err != nil {
 		return nil, err
 	}
-	rng, err := s.pcg.MarshalBinary()
-	if err != nil {
-		return nil, err
+	return json.Marshal(st)
+}
+
+// LargeState is the supernet's weights, versioned by the epochs trained: they change
+// only when the supernet learns (see engine.LargeStateful).
+func (s *OneShot) LargeState() (int, []byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.net.MarshalBinary()
+	return s.epoch, b, err
+}
+
+func (s *OneShot) RestoreLargeState(b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.net.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("oneshot weights: %w", err)
 	}
-	return json.Marshal(oneShotState{Supernet: net, RNG: rng, Epoch: s.epoch, Reports: s.reports})
+	return nil
 }
 
 func (s *OneShot) Restore(b []byte) error {
@@ -229,8 +253,10 @@ func (s *OneShot) restore(b []byte) error {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("oneshot state: %w", err)
 	}
-	if err := s.net.UnmarshalBinary(st.Supernet); err != nil {
-		return fmt.Errorf("oneshot state: %w", err)
+	if st.Supernet != nil { // a rollback's snapshot, or a file from before LargeState
+		if err := s.net.UnmarshalBinary(st.Supernet); err != nil {
+			return fmt.Errorf("oneshot state: %w", err)
+		}
 	}
 	if err := s.pcg.UnmarshalBinary(st.RNG); err != nil {
 		return fmt.Errorf("oneshot state: %w", err)

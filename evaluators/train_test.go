@@ -200,17 +200,45 @@ budget: {trials: 6}
 	if promoted == 0 || promoted == 6 {
 		t.Errorf("%d of 6 promoted", promoted)
 	}
-	// The checkpoint holds the trained supernet: a cascade restored from it needs no
-	// more epochs.
-	cp := store.Checkpoints[len(store.Checkpoints)-1]
-	fresh := enginetest.Build(t, src)
-	if !fresh.Evaluator.(*evaluators.Cascade).Learning() {
+	// The supernet's weights are written apart from the checkpoint, after each of
+	// its epochs, and not again with every trial's commit.
+	withWeights := 0
+	for _, cp := range store.Checkpoints {
+		if cp.Large["evaluator"] != nil {
+			withWeights++
+		}
+	}
+	if withWeights != 2 || len(store.Checkpoints) < 8 {
+		t.Errorf("weights in %d of %d commits; want 2, one an epoch", withWeights, len(store.Checkpoints))
+	}
+	// A cascade restored from the checkpoint and the weights needs no more epochs, and
+	// holds the trained supernet.
+	cp := store.Resumable(len(store.Checkpoints) - 1)
+	fresh := enginetest.Build(t, src).Evaluator.(*evaluators.Cascade)
+	if !fresh.Learning() {
 		t.Fatal("a fresh cascade does not want its supernet trained")
 	}
-	if err := fresh.Evaluator.(*evaluators.Cascade).Restore(cp.Evaluator); err != nil {
+	if err := fresh.RestoreLargeState(cp.Large["evaluator"]); err != nil {
 		t.Fatal(err)
 	}
-	if fresh.Evaluator.(*evaluators.Cascade).Learning() {
+	if err := fresh.Restore(cp.Evaluator); err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Learning() {
 		t.Error("the restored cascade wants to train its supernet again")
+	}
+	// It scores an arch as the trained one does (batch norm is re-estimated per arch,
+	// so only the trained weights count).
+	arch, _ := exp.Space.Parse([]byte(store.Trials[1].Arch))
+	score := func(c *evaluators.Cascade) float64 {
+		t.Helper()
+		out, err := c.Evaluate(context.Background(), engine.Job{Arch: arch}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Rungs[0].Metrics["oneshot_accuracy"]
+	}
+	if got, want := score(fresh), score(exp.Evaluator.(*evaluators.Cascade)); got != want {
+		t.Errorf("restored supernet scores %v, the trained one %v", got, want)
 	}
 }

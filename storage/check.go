@@ -269,8 +269,8 @@ func (im *image) report() *Report {
 	if app := im.meta[string(keyApp)]; !bytes.Equal(app, appName) {
 		r.Problems = append(r.Problems, fmt.Sprintf("meta: app %q, not %q (not cellar's file, or its meta bucket is lost)", app, appName))
 	}
-	if v := string(im.meta[string(keySchema)]); v != strconv.Itoa(SchemaVersion) {
-		r.Problems = append(r.Problems, fmt.Sprintf("meta: schema version %q; this cellar reads %d", v, SchemaVersion))
+	if v, err := strconv.Atoi(string(im.meta[string(keySchema)])); err != nil || v < oldestSchema || v > SchemaVersion {
+		r.Problems = append(r.Problems, fmt.Sprintf("meta: schema version %q; this cellar reads %d to %d", im.meta[string(keySchema)], oldestSchema, SchemaVersion))
 	}
 	for k, raw := range im.latency {
 		var v any

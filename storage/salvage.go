@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -114,6 +115,13 @@ func (x *expImage) copyTo(exps *bolt.Bucket) (int, []string, error) {
 	case cpErr == nil && cp != nil:
 		if err := b.Put(keyCheckpoint, x.fields[string(keyCheckpoint)]); err != nil {
 			return 0, nil, err
+		}
+		for k, v := range x.fields { // the large states go with the checkpoint they belong to
+			if strings.HasPrefix(k, largePrefix) {
+				if err := b.Put([]byte(k), v); err != nil {
+					return 0, nil, err
+				}
+			}
 		}
 	case len(readable) > 0:
 		// Without its checkpoint a resume would start again at trial 1 over the

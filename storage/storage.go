@@ -2,8 +2,10 @@
 //
 // Layout: a "meta" bucket with the schema version; an "experiments" bucket holding one
 // bucket per experiment, keyed by its big-endian id, with the config source, a
-// checkpoint, a "trials" bucket keyed by big-endian trial id and a "journal" bucket
-// of the search's decisions (engine.Entry, keyed by a big-endian sequence); a "latency" bucket
+// checkpoint, the large pieces of state apart from it ("large.strategy",
+// "large.evaluator": a supernet's weights, written only when they change), a "trials"
+// bucket keyed by big-endian trial id and a "journal" bucket of the search's
+// decisions (engine.Entry, keyed by a big-endian sequence); a "latency" bucket
 // holds a latency table per machine (see latency.go).
 package storage
 
@@ -27,9 +29,15 @@ import (
 	"cellar/engine"
 )
 
-// SchemaVersion is the layout this code reads and writes. A file of another version
-// is refused on open with an error that says both versions.
-const SchemaVersion = 1
+// SchemaVersion is the layout this code writes. A file of another version is refused
+// on open with an error that says both versions, except version 1, whose learners
+// kept their weights inside their state (which their Restore still reads): it is
+// read as it is, and a writable open marks it version 2, since what is written from
+// then on keeps the weights apart.
+const SchemaVersion = 2
+
+// oldestSchema is the oldest version this code reads.
+const oldestSchema = 1
 
 var (
 	bucketMeta        = []byte("meta")
@@ -42,6 +50,7 @@ var (
 	keyName           = []byte("name")
 	keyCreated        = []byte("created")
 	keyCheckpoint     = []byte("checkpoint")
+	largePrefix       = "large." // + the part: a LargeStateful's state
 	appName           = []byte("cellar")
 )
 
@@ -181,6 +190,7 @@ func (d *DB) Discard() {
 }
 
 func (d *DB) init() error {
+	var old bool // a version 1 file
 	check := func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
@@ -198,15 +208,21 @@ func (d *DB) init() error {
 		if err != nil {
 			return fmt.Errorf("corrupt schema version %q", meta.Get(keySchema))
 		}
-		if v != SchemaVersion {
-			return fmt.Errorf("schema version %d; this cellar reads version %d only", v, SchemaVersion)
+		if v < oldestSchema || v > SchemaVersion {
+			return fmt.Errorf("schema version %d; this cellar reads versions %d to %d", v, oldestSchema, SchemaVersion)
 		}
 		if tx.Bucket(bucketExperiments) == nil {
 			return errors.New("damaged: the experiments bucket is missing; run cellar check and cellar salvage")
 		}
+		old = v < SchemaVersion
 		return nil
 	}
 	err := d.view(check)
+	if err == nil && old && !d.readOnly {
+		return d.update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+		})
+	}
 	if !errors.Is(err, errNoMeta) {
 		return err
 	}
@@ -400,6 +416,11 @@ func (x *Experiment) Commit(trials []engine.Trial, cp engine.Checkpoint) error {
 				}
 			}
 		}
+		for part, raw := range cp.Large {
+			if err := b.Put([]byte(largePrefix+part), raw); err != nil {
+				return err
+			}
+		}
 		return b.Put(keyCheckpoint, cpRaw)
 	})
 }
@@ -415,6 +436,13 @@ func (x *Experiment) Checkpoint() (*engine.Checkpoint, error) {
 		cp = &engine.Checkpoint{}
 		if err := json.Unmarshal(raw, cp); err != nil {
 			return damaged(x.db.path, fmt.Sprintf("experiment %d: corrupt checkpoint: %v", x.ID, err))
+		}
+		c := b.Cursor()
+		for k, v := c.Seek([]byte(largePrefix)); k != nil && bytes.HasPrefix(k, []byte(largePrefix)); k, v = c.Next() {
+			if cp.Large == nil {
+				cp.Large = map[string][]byte{}
+			}
+			cp.Large[string(k[len(largePrefix):])] = bytes.Clone(v)
 		}
 		return nil
 	})

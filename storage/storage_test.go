@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -162,7 +164,7 @@ func TestBadFilesRefused(t *testing.T) {
 		db.Close()
 		return nil, p
 	}()
-	if _, err := Open(path, time.Second); err == nil || !strings.Contains(err.Error(), "schema version 7; this cellar reads version 1") {
+	if _, err := Open(path, time.Second); err == nil || !strings.Contains(err.Error(), "schema version 7; this cellar reads versions 1 to 2") {
 		t.Errorf("future schema: %v", err)
 	}
 	// A truncated cellar file.
@@ -308,4 +310,107 @@ func TestAFileChangedSinceItsLastWalkIsWalkedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	*db = *reopen
+}
+
+// Large states are kept apart from the checkpoint: a commit writes those it carries
+// and leaves the others as they were, the checkpoint comes back with all of them, and
+// salvage copies them with the checkpoint they belong to.
+func TestLargeStatesKeptApart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	db, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := db.CreateExperiment("w", []byte("name: w\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := bytes.Repeat([]byte{7}, 1<<16)
+	commit := func(id uint64, large map[string][]byte) {
+		t.Helper()
+		tr := engine.Trial{ID: id, Arch: "a", State: engine.Done}
+		if err := x.Commit([]engine.Trial{tr}, engine.Checkpoint{Strategy: []byte(`{}`), NextID: id + 1, Large: large}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(1, map[string][]byte{"evaluator": weights, "strategy": []byte("alphas")})
+	commit(2, nil)
+	commit(3, map[string][]byte{"strategy": []byte("alphas 2")})
+	cp, err := x.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.NextID != 4 || !bytes.Equal(cp.Large["evaluator"], weights) || string(cp.Large["strategy"]) != "alphas 2" || len(cp.Large) != 2 {
+		t.Fatalf("checkpoint next %d, large %d parts (evaluator %d bytes, strategy %q)", cp.NextID, len(cp.Large), len(cp.Large["evaluator"]), cp.Large["strategy"])
+	}
+	raw, err := json.Marshal(cp)
+	if err != nil || bytes.Contains(raw, []byte("alphas")) {
+		t.Errorf("the checkpoint record holds the large states: %.100s", raw)
+	}
+	db.Close()
+	saved := filepath.Join(t.TempDir(), "saved.db")
+	if _, err := Salvage(path, saved); err != nil {
+		t.Fatal(err)
+	}
+	sdb, err := OpenReadOnly(saved, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	sx, err := sdb.Experiment(x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scp, err := sx.Checkpoint()
+	if err != nil || !bytes.Equal(scp.Large["evaluator"], weights) || string(scp.Large["strategy"]) != "alphas 2" {
+		t.Errorf("salvaged checkpoint: %v, large %d parts", err, len(scp.Large))
+	}
+}
+
+// A version 1 file (whose learners kept their weights in their state) is read as it
+// is; a writable open marks it version 2, a read-only one leaves it alone.
+func TestSchemaOneIsReadAndUpgraded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := db.CreateExperiment("old", []byte("name: old\n"))
+	x.Commit([]engine.Trial{{ID: 1, Arch: "a", State: engine.Done}}, engine.Checkpoint{Strategy: []byte(`{"supernet":"AAAA"}`), NextID: 2})
+	db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, []byte("1")) })
+	db.Close()
+	schema := func() string {
+		t.Helper()
+		b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		var v string
+		b.View(func(tx *bolt.Tx) error { v = string(tx.Bucket(bucketMeta).Get(keySchema)); return nil })
+		return v
+	}
+	ro, err := OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx, err := ro.Experiment(x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp, err := rx.Checkpoint(); err != nil || string(cp.Strategy) != `{"supernet":"AAAA"}` || cp.Large != nil {
+		t.Errorf("version 1 checkpoint: %+v, %v", cp, err)
+	}
+	ro.Close()
+	if v := schema(); v != "1" {
+		t.Errorf("a read-only open changed the schema to %s", v)
+	}
+	rw, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw.Close()
+	if v := schema(); v != "2" {
+		t.Errorf("after a writable open the schema is %s, want 2", v)
+	}
 }

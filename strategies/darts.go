@@ -153,7 +153,7 @@ func float32s(w [][]float64) [][]float32 {
 
 // Learn runs one epoch of alternating architecture and weight steps.
 func (s *Darts) Learn(ctx context.Context) error {
-	before, err := s.State()
+	before, err := s.state(true)
 	if err != nil {
 		return err
 	}
@@ -360,9 +360,12 @@ func (s *Darts) Tell([]Result) {}
 
 func (s *Darts) Reports() []Report { return s.reports }
 
+// dartsState is the checkpointed state. The supernet's weights go apart (LargeState),
+// except in the snapshot an epoch rolls back to, and in files written before they
+// did, which Restore still reads.
 type dartsState struct {
 	RNG      []byte      `json:"rng"`
-	Supernet []byte      `json:"supernet"`
+	Supernet []byte      `json:"supernet,omitempty"`
 	Alpha    [][]float64 `json:"alpha"`
 	AdamM    [][]float64 `json:"adam_m"`
 	AdamV    [][]float64 `json:"adam_v"`
@@ -372,13 +375,33 @@ type dartsState struct {
 	Reports  []Report    `json:"reports"`
 }
 
-func (s *Darts) State() ([]byte, error) {
-	net, err := s.net.MarshalBinary()
-	if err != nil {
-		return nil, err
+func (s *Darts) State() ([]byte, error) { return s.state(false) }
+
+// state is the state, with the supernet's weights when withNet is set.
+func (s *Darts) state(withNet bool) ([]byte, error) {
+	st := dartsState{RNG: s.rand.marshal(), Alpha: s.alpha, AdamM: s.adamM, AdamV: s.adamV,
+		AdamT: s.adamT, Epoch: s.epoch, Asked: s.asked, Reports: s.reports}
+	if withNet {
+		var err error
+		if st.Supernet, err = s.net.MarshalBinary(); err != nil {
+			return nil, err
+		}
 	}
-	return json.Marshal(dartsState{RNG: s.rand.marshal(), Supernet: net, Alpha: s.alpha, AdamM: s.adamM, AdamV: s.adamV,
-		AdamT: s.adamT, Epoch: s.epoch, Asked: s.asked, Reports: s.reports})
+	return json.Marshal(st)
+}
+
+// LargeState is the supernet's weights, versioned by the epochs trained: they change
+// only when DARTS learns (see engine.LargeStateful).
+func (s *Darts) LargeState() (int, []byte, error) {
+	b, err := s.net.MarshalBinary()
+	return s.epoch, b, err
+}
+
+func (s *Darts) RestoreLargeState(b []byte) error {
+	if err := s.net.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("darts weights: %w", err)
+	}
+	return nil
 }
 
 func (s *Darts) Restore(state []byte) error {
@@ -405,8 +428,10 @@ func (s *Darts) Restore(state []byte) error {
 			return err
 		}
 	}
-	if err := s.net.UnmarshalBinary(st.Supernet); err != nil {
-		return fmt.Errorf("darts snapshot: %w", err)
+	if st.Supernet != nil { // a rollback's snapshot, or a file from before LargeState
+		if err := s.net.UnmarshalBinary(st.Supernet); err != nil {
+			return fmt.Errorf("darts snapshot: %w", err)
+		}
 	}
 	if err := s.rand.unmarshal(st.RNG); err != nil {
 		return fmt.Errorf("darts snapshot: %w", err)

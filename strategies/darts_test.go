@@ -187,11 +187,18 @@ func TestDartsResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	epoch, weights, err := s.LargeState()
+	if err != nil || epoch != 2 {
+		t.Fatalf("large state at epoch %d: %v", epoch, err)
+	}
 	if err := s.Learn(ctx); err != nil {
 		t.Fatal(err)
 	}
 	want := s.Weights()
 	r := toyDarts(t, 1)
+	if err := r.RestoreLargeState(weights); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Restore(saved); err != nil {
 		t.Fatal(err)
 	}

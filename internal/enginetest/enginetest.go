@@ -7,6 +7,7 @@ package enginetest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 
@@ -104,4 +105,18 @@ objectives: [{name: test_accuracy, direction: max}]
 budget: {trials: %d}
 parallelism: %d
 `, strategy, path, extra, trials, parallel))
+}
+
+// Resumable is checkpoint i as a Store gives it back for a resume: with the latest
+// large state of each part committed up to then (a commit carries only those that
+// changed).
+func (m *MemStore) Resumable(i int) engine.Checkpoint {
+	m.Lock()
+	defer m.Unlock()
+	cp := m.Checkpoints[i]
+	cp.Large = map[string][]byte{}
+	for _, c := range m.Checkpoints[:i+1] {
+		maps.Copy(cp.Large, c.Large)
+	}
+	return cp
 }
