@@ -14,6 +14,7 @@ import (
 
 	. "cellar/engine"
 	"cellar/internal/enginetest"
+	"cellar/internal/testkit"
 	"cellar/internal/testtable"
 	"cellar/spaces"
 )
@@ -254,11 +255,14 @@ func TestPauseResumeAndInject(t *testing.T) {
 	enginetest.WaitState(t, e, Paused)
 	g.release <- struct{}{}
 	g.release <- struct{}{}
-	time.Sleep(20 * time.Millisecond)
-	select {
-	case a := <-g.started:
-		t.Fatalf("trial %s started while paused", a)
-	default:
+	// Both finishes handled, then a command round trip: the loop has since been
+	// where it starts trials, and started none.
+	testkit.WaitFor(t, "the two released trials to be stored", func() bool { return e.Snapshot().Done == 2 })
+	if err := e.Pause(false); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Snapshot(); len(st.Running) != 0 || st.Asked != 2 {
+		t.Fatalf("while paused: %d running, %d asked", len(st.Running), st.Asked)
 	}
 	if s := e.Snapshot(); s.Done != 2 || s.Asked != 2 {
 		t.Fatalf("paused: %d done, %d asked; want 2, 2", s.Done, s.Asked)
@@ -349,12 +353,7 @@ func TestStopKeepsPendingForResume(t *testing.T) {
 		<-g.started
 	}
 	g.release <- struct{}{}
-	for i := 0; e.Snapshot().Done == 0; i++ {
-		if i > 5000 {
-			t.Fatal("the released trial was never stored")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.WaitFor(t, "the released trial to be stored", func() bool { return e.Snapshot().Done > 0 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("run: %v", err)

@@ -206,7 +206,10 @@ func TestLearnerPauses(t *testing.T) {
 		}
 	}
 	testkit.WaitFor(t, "the epoch to end", func() bool { return e.Snapshot().Learning == "" })
-	time.Sleep(100 * time.Millisecond)
+	// A command round trip: the loop has since been where it starts an epoch.
+	if err := e.Pause(false); err != nil {
+		t.Fatal(err)
+	}
 	if st := e.Snapshot(); st.Learning != "" || st.State != Paused || len(st.Reports) != 1 {
 		t.Fatalf("paused after an epoch: learning %q, state %s, %d reports", st.Learning, st.State, len(st.Reports))
 	}

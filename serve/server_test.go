@@ -21,6 +21,7 @@ import (
 	"cellar/engine"
 	"cellar/evaluators"
 	"cellar/internal/enginetest"
+	"cellar/internal/testkit"
 	"cellar/storage"
 	"cellar/themes"
 )
@@ -157,27 +158,36 @@ type term struct {
 
 func (r *rig) open(t *testing.T, s gossh.Signer) *term {
 	t.Helper()
-	c, err := r.dial(gossh.PublicKeys(s))
+	tm, err := r.connect(s)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return tm
+}
+
+// connect opens a session with a terminal; unlike open, it may run on any goroutine.
+func (r *rig) connect(s gossh.Signer) (*term, error) {
+	c, err := r.dial(gossh.PublicKeys(s))
+	if err != nil {
+		return nil, err
 	}
 	sess, err := c.NewSession()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := sess.RequestPty("xterm-256color", 30, 100, gossh.TerminalModes{}); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	tm := &term{client: c, sess: sess, closed: make(chan struct{})}
 	if tm.in, err = sess.StdinPipe(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	out, err := sess.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := sess.Shell(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	go func() {
 		defer close(tm.closed)
@@ -192,7 +202,7 @@ func (r *rig) open(t *testing.T, s gossh.Signer) *term {
 			}
 		}
 	}()
-	return tm
+	return tm, nil
 }
 
 // text is everything the session has shown so far, without escape codes.
@@ -206,14 +216,23 @@ func (tm *term) text() string {
 // fails the test after a generous deadline: this is about behaviour, not speed.
 func (tm *term) waitFor(t *testing.T, want string, from int) int {
 	t.Helper()
+	at, err := tm.await(want, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// await is waitFor for any goroutine: it returns what went wrong.
+func (tm *term) await(want string, from int) (int, error) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		txt := tm.text()
 		if i := strings.Index(txt[min(from, len(txt)):], want); i >= 0 {
-			return from + i + len(want)
+			return from + i + len(want), nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the session never showed %q; it showed:\n%s", want, tail(txt, 3000))
+			return 0, fmt.Errorf("the session never showed %q; it showed:\n%s", want, tail(txt, 3000))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -274,7 +293,7 @@ func TestViewerCannotPause(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // esc alone: not the start of a key sequence
 	v.press(t, "\x1b")
 	v.waitFor(t, "Recent trials", at)
-	time.Sleep(100 * time.Millisecond)
+	// The refusals were shown after the keys were handled: a pause would be done.
 	if st := r.eng.Snapshot().State; st != engine.Searching {
 		t.Errorf("a viewer's p and X left the engine %s", st)
 	}
@@ -292,16 +311,18 @@ func TestOperatorPauseSeenByAllSessions(t *testing.T) {
 	enginetest.WaitState(t, r.eng, engine.Paused)
 	op.waitFor(t, "PAUSED", atOp)
 	v.waitFor(t, "PAUSED", atV)
-	for len(r.eng.Snapshot().Running) > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, "the running trials to finish", func() bool { return len(r.eng.Snapshot().Running) == 0 })
 	st := r.eng.Snapshot()
 	count := fmt.Sprintf(" %d/%d trials", st.Done+st.Failed, st.Budget.Trials)
 	op.waitFor(t, count, atOp)
 	v.waitFor(t, count, atV)
-	time.Sleep(300 * time.Millisecond) // a paused search starts nothing new
-	if after := r.eng.Snapshot(); after.Done+after.Failed != st.Done+st.Failed {
-		t.Errorf("trials went on while paused: %d then %d", st.Done+st.Failed, after.Done+after.Failed)
+	// A paused search starts nothing new: after a round trip through the engine's
+	// loop (it has been where it starts trials since), none runs or was asked.
+	if err := r.eng.Pause(false); err != nil {
+		t.Fatal(err)
+	}
+	if after := r.eng.Snapshot(); after.Done+after.Failed != st.Done+st.Failed || len(after.Running) != 0 || after.Asked != st.Asked {
+		t.Errorf("trials went on while paused: %d then %d, %d running", st.Done+st.Failed, after.Done+after.Failed, len(after.Running))
 	}
 	op.press(t, "p")
 	enginetest.WaitState(t, r.eng, engine.Searching)
@@ -331,13 +352,7 @@ func TestOperatorSteersOverSSH(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	op.press(t, strings.Repeat("\x7f", 12)+"5000000\r")
 	op.waitFor(t, "budget.trials → 5e+06 at the next ask", atOp)
-	deadline := time.Now().Add(20 * time.Second)
-	for len(r.eng.Snapshot().Steers) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the change was never applied")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, "the change to be applied", func() bool { return len(r.eng.Snapshot().Steers) > 0 })
 	en := r.eng.Snapshot().Steers[0]
 	if en.Who != "tester" || en.Param != "budget.trials" || en.Old != 1e6 || en.New != 5e6 {
 		t.Errorf("audit entry %+v", en)
@@ -374,13 +389,24 @@ func TestSessionsComeAndGo(t *testing.T) {
 			if i%2 == 0 {
 				s = r.operator
 			}
-			tm := r.open(t, s)
-			tm.waitFor(t, "SEARCHING", 0)
+			// t.Error, not t.Fatal: this is not the test's goroutine.
+			tm, err := r.connect(s)
+			if err != nil {
+				t.Errorf("session %d: %v", i, err)
+				return
+			}
+			defer tm.close()
+			if _, err := tm.await("SEARCHING", 0); err != nil {
+				t.Errorf("session %d: %v", i, err)
+				return
+			}
 			if i%3 == 0 {
-				tm.press(t, "q") // leaves; the others just hang up
+				if _, err := tm.in.Write([]byte("q")); err != nil { // leaves; the others just hang up
+					t.Errorf("session %d: %v", i, err)
+					return
+				}
 				<-tm.closed
 			}
-			tm.close()
 		}()
 	}
 	wg.Wait()

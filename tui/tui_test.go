@@ -114,17 +114,21 @@ func TestPauseKeyPausesTheSearch(t *testing.T) {
 	press(m, "p")
 	testkit.WaitFor(t, "the pause", func() bool { return eng.Snapshot().State == engine.Paused })
 	testkit.WaitFor(t, "running trials to finish", func() bool { return len(eng.Snapshot().Running) == 0 })
-	before := eng.Snapshot().Done
-	time.Sleep(50 * time.Millisecond)
-	if after := eng.Snapshot().Done; after != before {
-		t.Errorf("trials went on while paused: %d, then %d", before, after)
+	before := eng.Snapshot()
+	// A round trip through the engine's loop, which has since been where it starts
+	// trials: none was.
+	if err := eng.Pause(false); err != nil {
+		t.Fatal(err)
+	}
+	if after := eng.Snapshot(); after.Done != before.Done || after.Asked != before.Asked || len(after.Running) != 0 {
+		t.Errorf("trials went on while paused: %d done, then %d; %d running", before.Done, after.Done, len(after.Running))
 	}
 	m.Update(tickMsg(time.Now()))
 	if v := m.View(); !strings.Contains(v, "PAUSED") {
 		t.Errorf("the header does not say paused:\n%s", v)
 	}
 	press(m, "p")
-	testkit.WaitFor(t, "the search to go on", func() bool { return eng.Snapshot().Done > before })
+	testkit.WaitFor(t, "the search to go on", func() bool { return eng.Snapshot().Done > before.Done })
 	cancel()
 	<-done
 }
@@ -144,9 +148,7 @@ func TestLateSessionSeesEveryTrialOnce(t *testing.T) {
 	history := func() ([]engine.Trial, uint64, error) { return x.History(eng) }
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(context.Background()) }()
-	for eng.Snapshot().Done < 500 {
-		time.Sleep(time.Millisecond)
-	}
+	testkit.WaitFor(t, "500 trials", func() bool { return eng.Snapshot().Done >= 500 })
 	m := NewSession(eng, exp, themes.Dark, plain(), SessionOptions{History: history})
 	// Some events come before the history, to be held.
 	m.Update(waitEvents(m.sub)())
