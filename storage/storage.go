@@ -449,6 +449,41 @@ func (x *Experiment) Checkpoint() (*engine.Checkpoint, error) {
 	return cp, err
 }
 
+// ErrFinished says a resumed experiment has nothing left to do.
+var ErrFinished = errors.New("the experiment has already finished")
+
+// ResumeOptions are what the engine resumes the experiment from: its checkpoint (with
+// the large states), its stored trials, and the steering its journal holds. A
+// finished experiment is ErrFinished (fork it to go on).
+func (x *Experiment) ResumeOptions() (engine.Options, error) {
+	var opt engine.Options
+	var err error
+	if opt.Resume, err = x.Checkpoint(); err != nil {
+		return opt, err
+	}
+	if opt.Resume != nil && opt.Resume.Finished {
+		return opt, fmt.Errorf("experiment %d: %w", x.ID, ErrFinished)
+	}
+	trials, err := x.Trials()
+	if err != nil {
+		return opt, err
+	}
+	opt.Stored = make(map[uint64]engine.Trial, len(trials))
+	for _, t := range trials {
+		opt.Stored[t.ID] = t
+	}
+	journal, err := x.Journal()
+	if err != nil {
+		return opt, err
+	}
+	for _, en := range journal {
+		if en.Op == engine.OpSteer {
+			opt.Steered = append(opt.Steered, en)
+		}
+	}
+	return opt, nil
+}
+
 // Trials returns every stored trial in id order.
 func (x *Experiment) Trials() ([]engine.Trial, error) { return x.TrialsAfter(0, 0) }
 

@@ -414,3 +414,33 @@ func TestSchemaOneIsReadAndUpgraded(t *testing.T) {
 		t.Errorf("after a writable open the schema is %s, want 2", v)
 	}
 }
+
+// ResumeOptions hand the engine what a resume needs from the file: the checkpoint
+// with its large states, every stored trial, and the steering of the journal only.
+func TestResumeOptions(t *testing.T) {
+	db, _ := openTemp(t)
+	x, _ := db.CreateExperiment("r", []byte("name: r\n"))
+	steer := engine.Entry{Op: engine.OpSteer, Trial: 3, Who: "ann", Param: "population", Old: 10, New: 20}
+	cp := engine.Checkpoint{Strategy: []byte(`{}`), NextID: 3, Large: map[string][]byte{"strategy": []byte("w")},
+		Journal: []engine.Entry{{Op: engine.OpAsk, Trial: 1}, {Op: engine.OpAsk, Trial: 2}, steer}}
+	if err := x.Commit([]engine.Trial{{ID: 1, Arch: "a", State: engine.Done}, {ID: 2, Arch: "b", State: engine.Failed}}, cp); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := x.ResumeOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.Resume == nil || opt.Resume.NextID != 3 || string(opt.Resume.Large["strategy"]) != "w" || len(opt.Stored) != 2 || opt.Stored[2].Arch != "b" {
+		t.Errorf("resume %+v, stored %v", opt.Resume, opt.Stored)
+	}
+	if len(opt.Steered) != 1 || opt.Steered[0].Param != "population" || opt.Steered[0].New != 20 {
+		t.Errorf("steered %+v; want the one steer entry", opt.Steered)
+	}
+	cp.Finished, cp.Journal, cp.NextID = true, nil, 4
+	if err := x.Commit([]engine.Trial{{ID: 3, Arch: "c", State: engine.Done}}, cp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.ResumeOptions(); !errors.Is(err, ErrFinished) {
+		t.Errorf("a finished experiment: %v; want ErrFinished", err)
+	}
+}

@@ -109,9 +109,6 @@ type session struct {
 // trials stored so far; every TUI of the search shares one copy.
 func (s *session) history() ([]engine.Trial, uint64, error) { return s.past.Trials() }
 
-// errFinished says a resumed experiment has nothing left to do.
-var errFinished = errors.New("the experiment has already finished")
-
 // openSession sets up the search the flags describe: a new experiment from -c (or the
 // built-in default), or --resume ID / a fork from the DB with its stored config. For a
 // new experiment everything that can fail (the config, building the space, strategy
@@ -214,28 +211,8 @@ func storedSession(db *storage.DB, f searchFlags) (*session, error) {
 				return nil, fmt.Errorf("%s differs from the config stored with experiment %d; a resume runs the stored one, so drop -c", f.config, x.ID)
 			}
 		}
-		if opt.Resume, err = x.Checkpoint(); err != nil {
+		if opt, err = x.ResumeOptions(); err != nil {
 			return nil, err
-		}
-		if opt.Resume != nil && opt.Resume.Finished {
-			return nil, fmt.Errorf("experiment %d: %w", x.ID, errFinished)
-		}
-		trials, err := x.Trials()
-		if err != nil {
-			return nil, err
-		}
-		opt.Stored = map[uint64]engine.Trial{}
-		for _, t := range trials {
-			opt.Stored[t.ID] = t
-		}
-		journal, err := x.Journal()
-		if err != nil {
-			return nil, err
-		}
-		for _, en := range journal {
-			if en.Op == engine.OpSteer {
-				opt.Steered = append(opt.Steered, en)
-			}
 		}
 	} else if src, opt.Script, origin, err = forkScript(db, f); err != nil {
 		return nil, err
@@ -282,7 +259,7 @@ func start(db *storage.DB, x *storage.Experiment, exp *engine.Experiment, opt en
 func runSearch(cmd *cobra.Command, f searchFlags) error {
 	out := cmd.OutOrStdout()
 	s, err := openSession(f)
-	if errors.Is(err, errFinished) {
+	if errors.Is(err, storage.ErrFinished) {
 		fmt.Fprintf(out, "%v.\n", err)
 		return nil
 	}
