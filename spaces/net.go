@@ -253,14 +253,15 @@ func inferShape(layers []Layer, l Layer) (Shape, error) {
 func (n *Net) Params() int {
 	total := 0
 	for _, l := range n.Layers {
-		total += n.layerParams(l)
+		total += n.LayerParams(l)
 	}
 	return total
 }
 
 func (n *Net) inShape(l Layer) Shape { return n.Layers[l.Inputs[0]].Shape }
 
-func (n *Net) layerParams(l Layer) int {
+// LayerParams is one layer's share of Params.
+func (n *Net) LayerParams(l Layer) int {
 	switch l.Kind {
 	case Conv:
 		p := n.inShape(l).C / l.Groups * l.OutC * l.Kernel * l.Kernel

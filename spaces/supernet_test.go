@@ -24,7 +24,7 @@ func activeParams(net *Net, mixes []Mix, w [][]float32) int {
 		}
 		seen[id] = true
 		l := net.Layers[id]
-		total += net.layerParams(l)
+		total += net.LayerParams(l)
 		for i, in := range l.Inputs {
 			if m, ok := mixOf[id]; ok && w[m.Edge][i] == 0 {
 				continue
