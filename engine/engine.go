@@ -29,6 +29,9 @@ type Store interface {
 type Options struct {
 	// Experiment is the stored experiment's id, told to evaluators in each Job.
 	Experiment uint64
+	// Dir is a directory of the experiment's own, beside its store, for the files
+	// evaluators keep (told in each Job); empty when the search stores nothing.
+	Dir string
 	Store      Store // nil keeps nothing (bench mode)
 	// Resume continues from a checkpoint. Stored holds the experiment's stored final
 	// trials: those among the checkpoint's Pending are told without being evaluated
@@ -594,7 +597,7 @@ func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial, replay
 	if err != nil {
 		return Outcome{}, err
 	}
-	job := Job{Experiment: e.opt.Experiment, Trial: t.ID, Seed: t.Seed, Arch: arch, Measured: measured, Replaying: replayed}
+	job := Job{Experiment: e.opt.Experiment, Trial: t.ID, Seed: t.Seed, Arch: arch, Measured: measured, Replaying: replayed, Dir: e.opt.Dir}
 	if replayed {
 		job.Replay = e.opt.Script.Original[t.ID].Stop
 	}
@@ -625,7 +628,7 @@ func (e *Engine) collect(ctx context.Context, r finished) {
 		return
 	}
 	s.trial.Metrics, s.trial.Curve = r.outcome.Metrics, r.outcome.Curve
-	s.trial.Stop, s.trial.Rungs = r.outcome.Stop, r.outcome.Rungs
+	s.trial.Stop, s.trial.Rungs, s.trial.Log = r.outcome.Stop, r.outcome.Rungs, r.outcome.Log
 	s.trial.State = Done
 	if r.err != nil {
 		s.trial.State, s.trial.Error = Failed, r.err.Error()

@@ -44,6 +44,10 @@ type Job struct {
 	// it against a different history.
 	Replaying bool
 	Replay    *Stop
+	// Dir is a directory of the experiment's own, beside its database, where an
+	// evaluator keeps files (a command's trial directories, trained weights); empty
+	// when the search stores nothing.
+	Dir string
 }
 
 // Stateful is an evaluator whose state goes into checkpoints: State after every
@@ -78,6 +82,10 @@ type Outcome struct {
 	Curve   []CurvePoint // the learning curve, for evaluators that train
 	Stop    *Stop        // set when the evaluation stopped early (multi-fidelity)
 	Rungs   []RungResult // each rung's result, for a cascade
+	// Log is what the evaluation printed that was not a report (an external
+	// command's output, its last lines), kept with the trial, failed ones too: an
+	// evaluator returning an error may return its Log with it.
+	Log []string
 }
 
 // CurvePoint is one point of a learning curve.

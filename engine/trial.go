@@ -35,11 +35,13 @@ type Trial struct {
 	Seed uint64 `json:"seed,omitempty"`
 	// Stop is set when the trial stopped early (see Stop); Rungs holds each rung's
 	// result when the evaluator is a cascade.
-	Stop     *Stop        `json:"stop,omitempty"`
-	Rungs    []RungResult `json:"rungs,omitempty"`
-	Queued   time.Time    `json:"queued"`
-	Started  time.Time    `json:"started,omitzero"`
-	Finished time.Time    `json:"finished,omitzero"`
+	Stop  *Stop        `json:"stop,omitempty"`
+	Rungs []RungResult `json:"rungs,omitempty"`
+	// Log is the last lines the evaluation printed (an external command's).
+	Log      []string  `json:"log,omitempty"`
+	Queued   time.Time `json:"queued"`
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
 }
 
 // Final says whether the trial has a final outcome (done or failed).

@@ -186,3 +186,71 @@ func (s *stopper) restore(b []byte) error {
 	s.st = st
 	return nil
 }
+
+// earlyStopping is what an evaluator that trains embeds to stop trainings early: the
+// judgement after each epoch of a trial, the history a fork hands over (Observe), and
+// the rule's state in checkpoints (State, Restore). With stop nil it never stops and
+// keeps no state.
+type earlyStopping struct {
+	stop   *stopper
+	metric string // the curve's metric it judges by (val_accuracy)
+}
+
+// judge returns the decision after each epoch of one trial, given its value of the
+// metric then: go on, or stop, and why. A replayed trial stops where it stopped the
+// first time, whatever this history says.
+func (e *earlyStopping) judge(job engine.Job) func(epochs int, val float64) (bool, *engine.Stop) {
+	var curve []float64
+	return func(epochs int, val float64) (bool, *engine.Stop) {
+		curve = append(curve, val)
+		if job.Replaying {
+			if r := job.Replay; r != nil && r.Rule != "cascade" && r.Epoch == float64(epochs) {
+				cp := *r
+				return false, &cp
+			}
+			return true, nil
+		}
+		return e.stop.keep(job.Trial, curve)
+	}
+}
+
+// finished records a trial that trained to the end, with its curve of the metric.
+func (e *earlyStopping) finished(job engine.Job, curve []float64) {
+	if e.stop != nil {
+		e.stop.finished(job.Trial, curve)
+	}
+}
+
+// Observe records a trial trained elsewhere (a fork's history) for early stopping.
+func (e *earlyStopping) Observe(tr engine.Trial) {
+	if e.stop == nil {
+		return
+	}
+	curve := make([]float64, len(tr.Curve))
+	for i, p := range tr.Curve {
+		curve[i] = p.Metrics[e.metric]
+	}
+	for n := 1; n <= len(curve); n++ {
+		if ok, _ := e.stop.keep(tr.ID, curve[:n]); !ok {
+			return
+		}
+	}
+	if tr.Stop == nil {
+		e.stop.finished(tr.ID, curve)
+	}
+}
+
+// State and Restore keep the early-stopping rule's history in checkpoints.
+func (e *earlyStopping) State() ([]byte, error) {
+	if e.stop == nil {
+		return nil, nil
+	}
+	return e.stop.state()
+}
+
+func (e *earlyStopping) Restore(b []byte) error {
+	if e.stop == nil || b == nil {
+		return nil
+	}
+	return e.stop.restore(b)
+}

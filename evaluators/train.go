@@ -39,7 +39,7 @@ type Train struct {
 	opt                TrainOptions
 	train, valid, test *datasets.Dataset
 
-	stop *stopper // nil without early stopping
+	earlyStopping // by val_accuracy; off without early_stop
 
 	mu      sync.Mutex
 	resized map[[2]int]*[3]*datasets.Dataset // train, valid, test at another resolution
@@ -57,6 +57,7 @@ func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
 	}
 	t := &Train{space: space, opt: opt}
 	if opt.EarlyStop != nil {
+		t.metric = "val_accuracy"
 		if t.stop, err = newStopper(*opt.EarlyStop, opt.Epochs); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
@@ -119,7 +120,12 @@ func (t *Train) Evaluate(ctx context.Context, job engine.Job, progress func(engi
 	cfg := t.opt.TrainConfig
 	var stop *engine.Stop
 	if t.stop != nil {
-		cfg.Continue = t.judge(job, &stop)
+		judge := t.judge(job)
+		cfg.Continue = func(epochs int, val float64) bool {
+			var ok bool
+			ok, stop = judge(epochs, val)
+			return ok
+		}
 	}
 	res, err := nn.Train(ctx, net, sets[0], sets[1], sets[2], cfg, t.seed(job), report)
 	if err != nil {
@@ -136,12 +142,12 @@ func (t *Train) Evaluate(ctx context.Context, job engine.Job, progress func(engi
 		out.Metrics["test_accuracy"] = res.TestAcc
 	}
 	out.Metrics["epochs"] = float64(len(res.Curve))
-	if t.stop != nil && !res.Stopped {
+	if !res.Stopped {
 		curve := make([]float64, len(res.Curve))
 		for i, p := range res.Curve {
 			curve[i] = p.ValAcc
 		}
-		t.stop.finished(job.Trial, curve)
+		t.finished(job, curve)
 	}
 	out.Stop = stop
 	for _, p := range res.Curve {
@@ -149,60 +155,6 @@ func (t *Train) Evaluate(ctx context.Context, job engine.Job, progress func(engi
 			Metrics: map[string]float64{"train_loss": p.TrainLoss, "train_accuracy": p.TrainAcc, "val_accuracy": p.ValAcc}})
 	}
 	return out, nil
-}
-
-// judge is the early-stopping decision after each epoch of one trial; it leaves the
-// stop, if any, in *stop. A replayed trial stops where it stopped the first time.
-func (t *Train) judge(info engine.Job, stop **engine.Stop) func(epochs int, val float64) bool {
-	var curve []float64
-	return func(epochs int, val float64) bool {
-		curve = append(curve, val)
-		if info.Replaying {
-			if r := info.Replay; r != nil && r.Rule != "cascade" && r.Epoch == float64(epochs) {
-				cp := *r
-				*stop = &cp
-				return false
-			}
-			return true
-		}
-		ok, st := t.stop.keep(info.Trial, curve)
-		*stop = st
-		return ok
-	}
-}
-
-// Observe records a trial trained elsewhere (a fork's history) for early stopping.
-func (t *Train) Observe(tr engine.Trial) {
-	if t.stop == nil {
-		return
-	}
-	curve := make([]float64, len(tr.Curve))
-	for i, p := range tr.Curve {
-		curve[i] = p.Metrics["val_accuracy"]
-	}
-	for n := 1; n <= len(curve); n++ {
-		if ok, _ := t.stop.keep(tr.ID, curve[:n]); !ok {
-			return
-		}
-	}
-	if tr.Stop == nil {
-		t.stop.finished(tr.ID, curve)
-	}
-}
-
-// State and Restore keep the early-stopping rule's history in checkpoints.
-func (t *Train) State() ([]byte, error) {
-	if t.stop == nil {
-		return nil, nil
-	}
-	return t.stop.state()
-}
-
-func (t *Train) Restore(b []byte) error {
-	if t.stop == nil || b == nil {
-		return nil
-	}
-	return t.stop.restore(b)
 }
 
 // at is the train, validation and test sets at h x w: the dataset's own, or resampled
