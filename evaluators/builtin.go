@@ -1,6 +1,7 @@
 // Package evaluators holds cellar's built-in evaluators: a tabular benchmark, real
-// training (with early stopping), zero-cost proxies, a one-shot supernet, the IR's
-// size, and a cascade that ranks candidates through several of them. Each implements
+// training (with early stopping), a program of the user's (command), zero-cost
+// proxies, a one-shot supernet, the IR's size, and a cascade that ranks candidates
+// through several of them. Each implements
 // engine.Evaluator, the contract any evaluator of a user's implements too, and some
 // of engine's optional interfaces (engine.Stateful, engine.Historian,
 // strategies.Learner); Builtin maps their config names to their factories.
@@ -24,6 +25,7 @@ var builtin = map[string]engine.EvaluatorFactory{
 	"params":   sizeFactory,
 	"flops":    sizeFactory,
 	"cascade":  cascadeFactory,
+	"command":  commandFactory,
 }
 
 // Builtin returns the built-in evaluators' factories by name, a copy the caller may
@@ -69,6 +71,19 @@ func zeroCostFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evalua
 		return nil, err
 	}
 	return NewZeroCost(context.Background(), env.Space, opt)
+}
+
+func commandFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
+	opt := DefaultCommand
+	es := DefaultEarlyStop
+	opt.EarlyStop = &es // filled in where the config has early_stop, dropped where not
+	if err := c.Decode(&opt); err != nil {
+		return nil, err
+	}
+	if !c.Has("early_stop") {
+		opt.EarlyStop = nil
+	}
+	return NewCommand(env.Space, opt)
 }
 
 func sizeFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {

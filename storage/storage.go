@@ -16,8 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -447,6 +449,14 @@ func (x *Experiment) Checkpoint() (*engine.Checkpoint, error) {
 		return nil
 	})
 	return cp, err
+}
+
+// FilesDir is the directory beside the database where the experiment's evaluators
+// keep files (a command's trial directories): for cellar.db, cellar.files/ID. It is
+// made by whoever writes into it first.
+func (x *Experiment) FilesDir() string {
+	base := strings.TrimSuffix(x.db.path, filepath.Ext(x.db.path))
+	return filepath.Join(base+".files", strconv.FormatUint(x.ID, 10))
 }
 
 // ErrFinished says a resumed experiment has nothing left to do.

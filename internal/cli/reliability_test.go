@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 
 	"cellar/engine"
 	"cellar/internal/damage"
+	"cellar/internal/testkit"
 	"cellar/internal/testtable"
 	"cellar/storage"
 )
@@ -443,5 +445,64 @@ func TestResumesOfOneDBNameTheSameBest(t *testing.T) {
 	}
 	if bests[0] != bests[1] || bests[1] != bests[2] {
 		t.Fatalf("three resumes of one DB name bests %v", bests)
+	}
+}
+
+// A search whose trials run a command is killed with SIGKILL while commands run: the
+// commands die with it (the parent-death signal), and the resume runs the
+// interrupted trials again, each in a fresh directory beside the DB, to the end.
+func TestKilledSearchTakesItsCommandsAlong(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the parent-death signal is Linux's")
+	}
+	dir := t.TempDir()
+	run := filepath.Join(dir, "train.sh")
+	os.WriteFile(run, []byte(`#!/bin/sh
+echo $$ >> `+dir+`/pids
+test -e "$CELLAR_TRIAL_DIR/stale" && { echo "a stale trial directory" >&2; exit 1; }
+touch "$CELLAR_TRIAL_DIR/stale"
+[ -e `+dir+`/go ] || sleep 1000
+echo '{"metrics": {"val_accuracy": '$CELLAR_TRIAL_ID'}}'
+`), 0o755)
+	exp := writeExp(t, "name: k\nseed: 2\nspace: {name: nb201, channels: 4, cells: 1}\nstrategy: random\nevaluator: {name: command, run: ["+run+"]}\nbudget: {trials: 4}\nparallelism: 2\n")
+	db := filepath.Join(dir, "k.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"search", "-c", exp, "--db", db, "--no-progress"}, "\x1f"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pidsOf := func() []int {
+		b, _ := os.ReadFile(filepath.Join(dir, "pids"))
+		var out []int
+		for _, f := range strings.Fields(string(b)) {
+			p, _ := strconv.Atoi(f)
+			out = append(out, p)
+		}
+		return out
+	}
+	testkit.WaitFor(t, "two commands to run", func() bool { return len(pidsOf()) == 2 })
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Process.Wait()
+	for _, p := range pidsOf() {
+		testkit.WaitFor(t, fmt.Sprintf("command %d to die with cellar", p), func() bool {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+			return err != nil || strings.Contains(string(b), ") Z ")
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "k.files", "1", "trial-1", "stale")); err != nil {
+		t.Fatalf("the trial directory beside the DB: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "go"), nil, 0o600)
+	if out, err := cellar(t, "search", "--resume", "1", "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	trials := storedTrials(t, db)
+	if len(trials) != 4 {
+		t.Fatalf("%d trials after the resume", len(trials))
+	}
+	for _, tr := range trials {
+		if tr.State != engine.Done || tr.Metrics["val_accuracy"] != float64(tr.ID) {
+			t.Errorf("trial %d: %s %s %v", tr.ID, tr.State, tr.Error, tr.Metrics)
+		}
 	}
 }

@@ -238,7 +238,7 @@ func storedSession(db *storage.DB, f searchFlags) (*session, error) {
 
 // start makes the engine for a stored experiment.
 func start(db *storage.DB, x *storage.Experiment, exp *engine.Experiment, opt engine.Options, f searchFlags) (*session, error) {
-	opt.Store, opt.Experiment = x, x.ID
+	opt.Store, opt.Experiment, opt.Dir = x, x.ID, x.FilesDir()
 	if f.simulate {
 		opt.Simulate = &engine.DefaultSimTime
 	}
