@@ -31,8 +31,8 @@ type Options struct {
 	Experiment uint64
 	// Dir is a directory of the experiment's own, beside its store, for the files
 	// evaluators keep (told in each Job); empty when the search stores nothing.
-	Dir string
-	Store      Store // nil keeps nothing (bench mode)
+	Dir   string
+	Store Store // nil keeps nothing (bench mode)
 	// Resume continues from a checkpoint. Stored holds the experiment's stored final
 	// trials: those among the checkpoint's Pending are told without being evaluated
 	// again, and all of them count in the Status.
