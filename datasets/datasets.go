@@ -331,3 +331,41 @@ func loadCIFAR10(dir string) (*Data, error) {
 	}
 	return &Data{Train: train, Test: test}, nil
 }
+
+// ExportIDX copies a dataset's IDX files (train and t10k images and labels, as they
+// are stored: gzipped or not) into dir, for programs outside cellar to train on the
+// same data (`cellar data export`), and returns the files it wrote. Only the IDX
+// datasets export: mnist (built in) and fashion-mnist.
+func ExportIDX(name, src, dir string) ([]string, error) {
+	var err error
+	switch {
+	case name == "mnist" && src == "":
+		if src, err = MNISTDir(); err != nil {
+			return nil, err
+		}
+	case name == "fashion-mnist" && src == "":
+		src = "/usr/share/datasets/fashion-mnist"
+	case name != "mnist" && name != "fashion-mnist":
+		return nil, fmt.Errorf("%q does not export (datasets that do: mnist, fashion-mnist)", name)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, base := range []string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} {
+		from := filepath.Join(src, base)
+		if _, err := os.Stat(from + ".gz"); err == nil {
+			from += ".gz"
+		}
+		b, err := os.ReadFile(from)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", name, err)
+		}
+		to := filepath.Join(dir, filepath.Base(from))
+		if err := os.WriteFile(to, b, 0o644); err != nil {
+			return out, err
+		}
+		out = append(out, to)
+	}
+	return out, nil
+}

@@ -379,6 +379,9 @@ func (r *commandRun) line(b []byte) {
 		}
 		m[k] = v
 	}
+	if r.stop != nil {
+		return // early stopping has ended the run: what it says while it ends is not taken
+	}
 	if rep.Epoch == nil {
 		r.final = m
 		return

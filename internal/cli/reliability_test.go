@@ -462,6 +462,7 @@ echo $$ >> `+dir+`/pids
 test -e "$CELLAR_TRIAL_DIR/stale" && { echo "a stale trial directory" >&2; exit 1; }
 touch "$CELLAR_TRIAL_DIR/stale"
 [ -e `+dir+`/go ] || sleep 1000
+echo "hello from trial $CELLAR_TRIAL_ID"
 echo '{"metrics": {"val_accuracy": '$CELLAR_TRIAL_ID'}}'
 `), 0o755)
 	exp := writeExp(t, "name: k\nseed: 2\nspace: {name: nb201, channels: 4, cells: 1}\nstrategy: random\nevaluator: {name: command, run: ["+run+"]}\nbudget: {trials: 4}\nparallelism: 2\n")
@@ -504,5 +505,8 @@ echo '{"metrics": {"val_accuracy": '$CELLAR_TRIAL_ID'}}'
 		if tr.State != engine.Done || tr.Metrics["val_accuracy"] != float64(tr.ID) {
 			t.Errorf("trial %d: %s %s %v", tr.ID, tr.State, tr.Error, tr.Metrics)
 		}
+	}
+	if out, err := cellar(t, "show", "--db", db, "3"); err != nil || !strings.Contains(out, "log (its last 1 lines):\n    hello from trial 3") {
+		t.Errorf("show: %v\n%s", err, out)
 	}
 }

@@ -80,6 +80,12 @@ func newShowCmd() *cobra.Command {
 					fmt.Fprintf(w, "    epoch %-6.3g step %-6d %s\n", c.Epoch, c.Step, formatMetrics(c.Metrics))
 				}
 			}
+			if len(t.Log) > 0 {
+				fmt.Fprintf(w, "  log (its last %d lines):\n", len(t.Log))
+				for _, l := range t.Log {
+					fmt.Fprintf(w, "    %s\n", l)
+				}
+			}
 			return nil
 		},
 	}
