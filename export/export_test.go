@@ -16,23 +16,11 @@ import (
 	"testing"
 
 	"cellar/export"
+	"cellar/internal/testkit"
 	"cellar/nn"
 	"cellar/spaces"
 	"cellar/weights"
 )
-
-// python is a python3 that imports torch and onnx (Debian's python3-torch and
-// python3-onnx, which CI installs), or skips the test saying what to install.
-func python(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(p, "-c", "import torch, onnx").Run() == nil {
-			return p
-		}
-	}
-	t.Skip("no python3 with torch and onnx (apt-get install python3-torch python3-onnx); skipping the checks by the real tools")
-	return ""
-}
 
 // testSpaces are every space, small enough to export and run quickly, and at their
 // defaults for the parameter counts.
@@ -173,7 +161,7 @@ type pyCase struct {
 // 1e-4; the ONNX model passes the checker and strict shape inference, its output is
 // (N, classes) and its initializers hold the same parameter count.
 func TestExportsLoadInPyTorchAndONNX(t *testing.T) {
-	py := python(t)
+	py := testkit.Python(t, "torch", "onnx")
 	dir := t.TempDir()
 	var cases []pyCase
 	add := func(tag string, s spaces.Space, a spaces.Arch, withWeights bool) {

@@ -11,26 +11,15 @@ import (
 	"testing"
 
 	"cellar/engine"
+	"cellar/internal/testkit"
 )
-
-// torchPython is a python3 that imports torch, or the test skips saying what to install.
-func torchPython(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(p, "-c", "import torch").Run() == nil {
-			return p
-		}
-	}
-	t.Skip("no python3 with torch (apt-get install python3-torch); skipping the PyTorch trainer example")
-	return ""
-}
 
 // The worked example, examples/pytorch/train.py, as the command evaluator: a regevo
 // search trains its trials with PyTorch on the exported model and stores them with
 // their curves; ASHA ends running trainings; and a trial's accuracy is what the script
 // gives for the same trial run alone.
 func TestPyTorchTrainerExample(t *testing.T) {
-	py := torchPython(t)
+	py := testkit.Python(t, "torch")
 	if testing.Short() {
 		t.Skip("trains networks in PyTorch; runs in the full suite")
 	}

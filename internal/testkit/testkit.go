@@ -3,6 +3,8 @@
 package testkit
 
 import (
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -18,4 +20,24 @@ func WaitFor(t testing.TB, what string, ok func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// Python is a python3 that imports every one of modules (Debian's python3-torch and
+// python3-onnx, say, which CI installs), or skips the test naming the packages to
+// install. Debian's /usr/bin/python3 is tried first: a python3 earlier on PATH (pyenv)
+// may lack them.
+func Python(t testing.TB, modules ...string) string {
+	t.Helper()
+	code := "import " + strings.Join(modules, ", ")
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		if exec.Command(p, "-c", code).Run() == nil {
+			return p
+		}
+	}
+	pkgs := make([]string, len(modules))
+	for i, m := range modules {
+		pkgs[i] = "python3-" + m
+	}
+	t.Skipf("no python3 with %s (apt-get install %s); skipping the checks by the real tools", strings.Join(modules, " and "), strings.Join(pkgs, " "))
+	return ""
 }
