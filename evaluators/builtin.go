@@ -53,7 +53,14 @@ func trainFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator
 	if !c.Has("early_stop") {
 		opt.EarlyStop = nil
 	}
-	return NewTrain(env.Space, opt)
+	t, err := NewTrain(env.Space, opt)
+	if err != nil {
+		return nil, err
+	}
+	if len(env.Objectives) > 0 {
+		t.keeper = newKeeper(opt.KeepWeights, env.Objectives) // the best and front by the experiment's own
+	}
+	return t, nil
 }
 
 func oneShotFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {

@@ -23,13 +23,16 @@ type TrainOptions struct {
 	TestSize int    `yaml:"test_size"` // test examples used for it (0: the whole test set)
 	Seed     uint64 `yaml:"seed"`      // mixed into each trial's training seed
 	// EarlyStop stops unpromising trainings before their last epoch.
-	EarlyStop      *EarlyStopOptions `yaml:"early_stop"`
+	EarlyStop *EarlyStopOptions `yaml:"early_stop"`
+	// KeepWeights says whose trained weights are kept beside the DB, for export
+	// (best and front).
+	KeepWeights    KeepWeights `yaml:"keep_weights"`
 	nn.TrainConfig `yaml:",inline"`
 }
 
 // DefaultTrain are the train evaluator's defaults, which a config's options are
 // decoded onto.
-var DefaultTrain = TrainOptions{Dataset: "mnist", Val: 5000, TrainConfig: nn.DefaultTrainConfig}
+var DefaultTrain = TrainOptions{Dataset: "mnist", Val: 5000, KeepWeights: KeepWeights{"best", "front"}, TrainConfig: nn.DefaultTrainConfig}
 
 // Train evaluates an architecture by training it from scratch on real data. Its
 // metrics: val_accuracy (the default objective), test_accuracy, params, flops,
@@ -40,6 +43,7 @@ type Train struct {
 	train, valid, test *datasets.Dataset
 
 	earlyStopping // by val_accuracy; off without early_stop
+	keeper        *keeper
 
 	mu      sync.Mutex
 	resized map[[2]int]*[3]*datasets.Dataset // train, valid, test at another resolution
@@ -56,6 +60,7 @@ func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	t := &Train{space: space, opt: opt}
+	t.keeper = newKeeper(opt.KeepWeights, engine.DefaultObjectives(t.Metrics()))
 	if opt.EarlyStop != nil {
 		t.metric = "val_accuracy"
 		if t.stop, err = newStopper(*opt.EarlyStop, opt.Epochs); err != nil {
@@ -118,6 +123,7 @@ func (t *Train) Evaluate(ctx context.Context, job engine.Job, progress func(engi
 	in := net.Layers[0].Shape
 	sets := t.at(in.H, in.W)
 	cfg := t.opt.TrainConfig
+	cfg.Weights = t.keeper.wants(job)
 	var stop *engine.Stop
 	if t.stop != nil {
 		judge := t.judge(job)
@@ -148,6 +154,9 @@ func (t *Train) Evaluate(ctx context.Context, job engine.Job, progress func(engi
 			curve[i] = p.ValAcc
 		}
 		t.finished(job, curve)
+		if err := t.keeper.keep(job, out.Metrics, res.Weights); err != nil {
+			return engine.Outcome{}, err
+		}
 	}
 	out.Stop = stop
 	for _, p := range res.Curve {

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -8,7 +9,9 @@ import (
 	"strings"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 
+	"cellar/datasets"
 	"cellar/spaces"
 	"cellar/weights"
 )
@@ -110,4 +113,79 @@ func InitialWeights(net *spaces.Net, seed uint64) (weights.Set, error) {
 		return nil, err
 	}
 	return m.StateDict()
+}
+
+// LoadStateDict sets the model's parameters and batch-norm running statistics from w,
+// named and laid out as StateDict gives them. Every tensor the model has must be in w
+// with its shape; w may hold no other.
+func (m *Model) LoadStateDict(w weights.Set) error {
+	have, err := m.StateDict()
+	if err != nil {
+		return err
+	}
+	for name, t := range have {
+		u, ok := w[name]
+		if !ok {
+			return fmt.Errorf("nn: the weights have no %s", name)
+		}
+		if !slices.Equal(u.Shape, t.Shape) {
+			return fmt.Errorf("nn: %s is %v in the weights, %v in the model", name, u.Shape, t.Shape)
+		}
+	}
+	for name := range w {
+		if _, ok := have[name]; !ok {
+			return fmt.Errorf("nn: the weights' %s is no tensor of the model", name)
+		}
+	}
+	for _, p := range m.Params {
+		id, part, _ := paramOf(p.Name())
+		key := fmt.Sprintf("l%d.", id)
+		switch part {
+		case "w":
+			key += "weight"
+		case "w0", "w1":
+			key += "conv" + string(part[1]+1) + ".weight"
+		case "b", "beta":
+			key += "bias"
+		case "gamma":
+			key += "weight"
+		default:
+			continue
+		}
+		data, t := p.Value().Data().([]float32), w[key]
+		if s := p.Shape(); len(s) == 2 && part == "w" { // linear: back to cin x out
+			copy(data, transpose(t.Data, s[1], s[0]))
+			continue
+		}
+		copy(data, t.Data)
+	}
+	for _, bn := range m.bns {
+		id, _, _ := paramOf(bn.name + "/")
+		copy(bn.runningMean, w[fmt.Sprintf("l%d.running_mean", id)].Data)
+		copy(bn.runningVar, w[fmt.Sprintf("l%d.running_var", id)].Data)
+	}
+	return nil
+}
+
+// Accuracy is the percentage of d that net, with weights w, classifies right, in
+// evaluation mode (batch norm on the running statistics of w).
+func Accuracy(ctx context.Context, net *spaces.Net, w weights.Set, d *datasets.Dataset, batch int) (float64, error) {
+	if err := fits(net, d); err != nil {
+		return 0, err
+	}
+	m, err := CompileWith(net, batch, rand.New(rand.NewPCG(1, 1)), CompileOptions{NoLoss: true})
+	if err != nil {
+		return 0, err
+	}
+	if err := m.LoadStateDict(w); err != nil {
+		return 0, err
+	}
+	xs := make([]float32, batch*d.C*d.H*d.W)
+	ys := make([]float32, batch*d.Classes)
+	if err := G.Let(m.X, newDense(tensor.Shape{batch, d.C, d.H, d.W}, xs)); err != nil {
+		return 0, err
+	}
+	vm := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
+	defer vm.Close()
+	return evaluate(ctx, m, vm, d, xs, ys)
 }

@@ -12,6 +12,7 @@ import (
 
 	"cellar/datasets"
 	"cellar/spaces"
+	"cellar/weights"
 )
 
 // TrainConfig sets up training. The zero value of a field means its default.
@@ -26,6 +27,8 @@ type TrainConfig struct {
 	// done and the validation accuracy: false stops the training there (early
 	// stopping), without the test.
 	Continue func(epochs int, valAcc float64) bool `yaml:"-"`
+	// Weights asks for the trained model's weights in Result.Weights.
+	Weights bool `yaml:"-"`
 }
 
 // DefaultTrainConfig are the defaults: a config's options are decoded onto them, and a
@@ -79,6 +82,9 @@ type Result struct {
 	Seconds float64
 	Samples int  // training samples processed
 	Stopped bool // Continue stopped it before its last epoch
+	// Weights are the trained model's state_dict (Model.StateDict), when
+	// TrainConfig.Weights asked for them.
+	Weights weights.Set
 }
 
 // Train trains net from scratch on train, validating on val after each epoch and
@@ -187,6 +193,11 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *datasets.Data
 		}
 	}
 	res.Seconds = time.Since(start).Seconds()
+	if cfg.Weights {
+		if res.Weights, err = m.StateDict(); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 

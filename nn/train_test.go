@@ -3,6 +3,7 @@ package nn
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"strings"
 	"testing"
@@ -167,4 +168,35 @@ func trainConfig(change func(*TrainConfig)) TrainConfig {
 	c := DefaultTrainConfig
 	change(&c)
 	return c
+}
+
+// The weights Train hands back are the trained model: scored again on the validation
+// set they give the accuracy the training measured, and a fresh model does not.
+func TestTrainedWeightsScoreAsTrained(t *testing.T) {
+	d := mnist(t)
+	train, val, _ := d.Split(1000, 512)
+	net := smallNB201(t, bestNB201)
+	res, err := Train(context.Background(), net, train, val, nil, trainConfig(func(c *TrainConfig) { c.Epochs = 2; c.Batch = 32; c.Weights = true }), 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Weights == nil || res.Weights.Count(".weight", ".bias") != net.Params() {
+		t.Fatalf("trained weights: %d values, the network has %d parameters", res.Weights.Count(".weight", ".bias"), net.Params())
+	}
+	acc, err := Accuracy(context.Background(), net, res.Weights, val, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc != res.ValAcc {
+		t.Errorf("the trained weights score %v on the validation set; the training measured %v", acc, res.ValAcc)
+	}
+	fresh, _ := InitialWeights(net, 3)
+	if acc, _ := Accuracy(context.Background(), net, fresh, val, 100); acc >= res.ValAcc {
+		t.Errorf("untrained weights score %v, as well as trained ones (%v)", acc, res.ValAcc)
+	}
+	bad := maps.Clone(res.Weights)
+	delete(bad, "l1.weight")
+	if _, err := Accuracy(context.Background(), net, bad, val, 100); err == nil || !strings.Contains(err.Error(), "no l1.weight") {
+		t.Errorf("weights without a tensor: %v", err)
+	}
 }

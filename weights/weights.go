@@ -60,9 +60,15 @@ const maxHeader = 100 << 20
 
 // Write writes s to w in the safetensors layout, tensors in name order (so the same
 // set gives the same bytes).
-func Write(w io.Writer, s Set) error {
+func Write(w io.Writer, s Set) error { return WriteMeta(w, s, nil) }
+
+// WriteMeta is Write with the header's free-form string metadata ("__metadata__").
+func WriteMeta(w io.Writer, s Set, meta map[string]string) error {
 	names := slices.Sorted(maps.Keys(s))
 	header := map[string]any{}
+	if len(meta) > 0 {
+		header["__metadata__"] = meta
+	}
 	var off int64
 	for _, name := range names {
 		t := s[name]
@@ -93,13 +99,16 @@ func Write(w io.Writer, s Set) error {
 
 // WriteFile writes s to path, through a temporary file renamed into place, so a
 // reader never sees half a file.
-func WriteFile(path string, s Set) error {
+func WriteFile(path string, s Set) error { return WriteFileMeta(path, s, nil) }
+
+// WriteFileMeta is WriteFile with metadata in the header.
+func WriteFileMeta(path string, s Set, meta map[string]string) error {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
-	if err := Write(f, s); err != nil {
+	if err := WriteMeta(f, s, meta); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return err
@@ -170,4 +179,32 @@ func ReadFile(path string) (Set, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// ReadMeta reads only the header's metadata of a safetensors file.
+func ReadMeta(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var n [8]byte
+	if _, err := io.ReadFull(f, n[:]); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	hl := binary.LittleEndian.Uint64(n[:])
+	if hl > maxHeader {
+		return nil, fmt.Errorf("%s: a header of %d bytes", path, hl)
+	}
+	h := make([]byte, hl)
+	if _, err := io.ReadFull(f, h); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var header struct {
+		Meta map[string]string `json:"__metadata__"`
+	}
+	if err := json.Unmarshal(h, &header); err != nil {
+		return nil, fmt.Errorf("%s: header: %w", path, err)
+	}
+	return header.Meta, nil
 }

@@ -27,6 +27,15 @@ func TestRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, s) {
 		t.Errorf("read back %v, wrote %v", got, s)
 	}
+	if err := WriteFileMeta(path, s, map[string]string{"trial": "7"}); err != nil {
+		t.Fatal(err)
+	}
+	if meta, err := ReadMeta(path); err != nil || meta["trial"] != "7" {
+		t.Errorf("metadata %v, %v", meta, err)
+	}
+	if again, err := ReadFile(path); err != nil || !reflect.DeepEqual(again, s) {
+		t.Errorf("with metadata, read back %v, %v", again, err)
+	}
 	if n := got.Count(".weight"); n != 18 {
 		t.Errorf("count of weights %d, want 18", n)
 	}

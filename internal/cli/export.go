@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/term"
 
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/export"
 	"cellar/nn"
 	"cellar/spaces"
@@ -62,7 +65,7 @@ func (f *exportFlags) run(stdout io.Writer) error {
 	if f.format != "pytorch" && f.format != "json" && f.format != "onnx" {
 		return fmt.Errorf("--format %q: pytorch, json or onnx", f.format)
 	}
-	net, meta, err := f.network()
+	net, meta, trained, err := f.network()
 	if err != nil {
 		return err
 	}
@@ -74,12 +77,29 @@ func (f *exportFlags) run(stdout io.Writer) error {
 		out, err = export.JSON(net, meta)
 	case "onnx":
 		var w weights.Set
-		if w, err = nn.InitialWeights(net, f.seed); err == nil {
+		if trained != "" {
+			w, err = weights.ReadFile(trained)
+		} else {
+			w, err = nn.InitialWeights(net, f.seed)
+		}
+		if err == nil {
 			out, err = export.ONNX(net, meta, w)
 		}
 	}
 	if err != nil {
 		return err
+	}
+	if trained != "" && f.format == "pytorch" && f.out != "" {
+		// The trained weights go beside the module, for load_cellar_weights.
+		b, err := os.ReadFile(trained)
+		if err != nil {
+			return err
+		}
+		wpath := strings.TrimSuffix(f.out, filepath.Ext(f.out)) + ".safetensors"
+		if err := os.WriteFile(wpath, b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s and the trial's trained weights, %s\n", f.out, wpath)
 	}
 	if f.out == "" {
 		if file, ok := stdout.(*os.File); ok && f.format == "onnx" && term.IsTerminal(int(file.Fd())) {
@@ -91,55 +111,58 @@ func (f *exportFlags) run(stdout io.Writer) error {
 	return os.WriteFile(f.out, out, 0o644)
 }
 
-// network is the IR to export and what it is.
-func (f *exportFlags) network() (*spaces.Net, export.Meta, error) {
-	var meta export.Meta
+// network is the IR to export, what it is, and the path of its trained weights when
+// a stored trial kept them.
+func (f *exportFlags) network() (net *spaces.Net, meta export.Meta, trained string, err error) {
 	var src []byte
 	switch {
 	case f.db != "" && f.trial == 0, f.db == "" && f.trial != 0:
-		return nil, meta, errors.New("a stored trial needs both --db F and --trial ID")
+		return nil, meta, "", errors.New("a stored trial needs both --db F and --trial ID")
 	case f.db != "" && (f.arch != "" || f.space != "" || f.config != ""):
-		return nil, meta, errors.New("give a stored trial (--db, --trial) or an arch (--space or -c, and --arch), not both")
+		return nil, meta, "", errors.New("give a stored trial (--db, --trial) or an arch (--space or -c, and --arch), not both")
 	case f.db != "":
 		d, x, err := openExperiment(f.db, f.exp)
 		if err != nil {
-			return nil, meta, err
+			return nil, meta, "", err
 		}
 		defer d.Close()
 		t, err := x.Trial(f.trial)
 		if err != nil {
-			return nil, meta, err
+			return nil, meta, "", err
 		}
 		if t.State == engine.Failed {
-			return nil, meta, fmt.Errorf("trial %d of experiment %d failed (%s); export a trial that built", t.ID, x.ID, t.Error)
+			return nil, meta, "", fmt.Errorf("trial %d of experiment %d failed (%s); export a trial that built", t.ID, x.ID, t.Error)
 		}
 		if src, err = x.Source(); err != nil {
-			return nil, meta, err
+			return nil, meta, "", err
 		}
 		meta.Experiment, meta.Trial, meta.Arch = x.ID, t.ID, t.Arch
+		if p := evaluators.WeightsPath(x.FilesDir(), t.ID); fileExists(p) {
+			trained = p
+		}
 	case f.arch == "":
-		return nil, meta, errors.New("give a stored trial (--db F --trial ID) or an arch (--space S or -c exp.yaml, and --arch A)")
+		return nil, meta, "", errors.New("give a stored trial (--db F --trial ID) or an arch (--space S or -c exp.yaml, and --arch A)")
 	case f.config != "" && f.space != "":
-		return nil, meta, errors.New("give the space with --space or -c, not both")
+		return nil, meta, "", errors.New("give the space with --space or -c, not both")
 	case f.config != "":
 		var err error
 		if src, err = readFile(f.config); err != nil {
-			return nil, meta, err
+			return nil, meta, "", err
 		}
 		meta.Arch = f.arch
 	case f.space != "":
 		src = fmt.Appendf(nil, "space: %s\nstrategy: random\nevaluator: params\nbudget: {trials: 1}\n", f.space)
 		meta.Arch = f.arch
 	default:
-		return nil, meta, errors.New("--arch needs its space: --space S or -c exp.yaml")
+		return nil, meta, "", errors.New("--arch needs its space: --space S or -c exp.yaml")
 	}
 	cfg, err := engine.ParseConfig(src)
 	if err != nil {
-		return nil, meta, err
+		return nil, meta, "", err
 	}
 	sp, err := engine.ExperimentSpace(cfg)
 	if err != nil {
-		return nil, meta, err
+		return nil, meta, "", err
 	}
 	meta.Space = sp.Name()
 	if raw, err := yaml.Marshal(cfg.Space); err == nil {
@@ -153,15 +176,20 @@ func (f *exportFlags) network() (*spaces.Net, export.Meta, error) {
 	}
 	a, err := sp.Parse([]byte(meta.Arch))
 	if err != nil {
-		return nil, meta, fmt.Errorf("arch: %w", err)
+		return nil, meta, "", fmt.Errorf("arch: %w", err)
 	}
 	if err := sp.Validate(a); err != nil {
-		return nil, meta, fmt.Errorf("arch %s: %w", meta.Arch, err)
+		return nil, meta, "", fmt.Errorf("arch %s: %w", meta.Arch, err)
 	}
 	meta.Arch = a.String() // the canonical form
-	net, err := sp.Network(a)
+	net, err = sp.Network(a)
 	if err != nil {
-		return nil, meta, fmt.Errorf("arch %s does not build a network: %w", meta.Arch, err)
+		return nil, meta, "", fmt.Errorf("arch %s does not build a network: %w", meta.Arch, err)
 	}
-	return net, meta, nil
+	return net, meta, trained, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -1,14 +1,22 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"cellar/datasets"
 	"cellar/export"
+	"cellar/nn"
+	"cellar/spaces"
+	"cellar/weights"
 )
 
 // export writes a stored trial's network in each format, and an arch of a space
@@ -79,5 +87,66 @@ func TestExportTrialsAndArchs(t *testing.T) {
 		if _, err := cellar(t, append([]string{"export"}, c.args...)...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("export %v: %v; want an error with %q", c.args, err, c.want)
 		}
+	}
+}
+
+// A training search keeps the best trial's trained weights beside the DB; show says
+// so, they score on the validation set what the trial measured, and export hands them
+// on: beside the PyTorch module, and as the ONNX model's initializers.
+func TestTrainedWeightsKeptAndExported(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "w.db")
+	exp := writeExp(t, "name: w\nseed: 2\nspace: {name: nb201, channels: 4, cells: 1, input: [1, 28, 28]}\nstrategy: random\n"+
+		"evaluator: {name: train, val: 500, subset: 256, test_size: 100, epochs: 1, batch: 32}\nbudget: {trials: 4}\n")
+	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("search: %v\n%s", err, out)
+	}
+	trials := storedTrials(t, db)
+	best := trials[0]
+	for _, tr := range trials {
+		if tr.Metrics["val_accuracy"] > best.Metrics["val_accuracy"] {
+			best = tr
+		}
+	}
+	kept, _ := filepath.Glob(filepath.Join(dir, "w.files", "1", "weights", "*.safetensors"))
+	if len(kept) != 1 || filepath.Base(kept[0]) != fmt.Sprintf("trial-%d.safetensors", best.ID) {
+		t.Fatalf("kept %v; want the best trial's (%d) alone", kept, best.ID)
+	}
+	if out, _ := cellar(t, "show", "--db", db, fmt.Sprint(best.ID)); !strings.Contains(out, "weights:  kept") {
+		t.Errorf("show does not say the weights are kept:\n%s", out)
+	}
+	w, err := weights.ReadFile(kept[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 4, Cells: 1})
+	a, _ := sp.Parse([]byte(best.Arch))
+	net, _ := sp.Network(a)
+	data, err := datasets.Load("mnist", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, val, _ := data.Split(500, 256)
+	if acc, err := nn.Accuracy(context.Background(), net, w, val, 100); err != nil || acc != best.Metrics["val_accuracy"] {
+		t.Errorf("the kept weights score %v (%v); the trial measured %v", acc, err, best.Metrics["val_accuracy"])
+	}
+	py := filepath.Join(dir, "best.py")
+	if out, err := cellar(t, "export", "--db", db, "--trial", fmt.Sprint(best.ID), "-o", py); err != nil || !strings.Contains(out, "trained weights") {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	if got, err := weights.ReadFile(filepath.Join(dir, "best.safetensors")); err != nil || !reflect.DeepEqual(got, w) {
+		t.Errorf("the weights beside the module: %v", err)
+	}
+	onnx := filepath.Join(dir, "best.onnx")
+	if _, err := cellar(t, "export", "--db", db, "--trial", fmt.Sprint(best.ID), "--format", "onnx", "-o", onnx); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(onnx)
+	var raw bytes.Buffer
+	for _, v := range w["l1.weight"].Data[:4] { // the first conv's first trained values, as stored
+		binary.Write(&raw, binary.LittleEndian, v)
+	}
+	if !bytes.Contains(b, raw.Bytes()) {
+		t.Error("the onnx model does not hold the trained weights")
 	}
 }

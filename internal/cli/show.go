@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cellar/evaluators"
 	"fmt"
 	"strings"
 	"time"
@@ -42,6 +43,9 @@ func newShowCmd() *cobra.Command {
 			}
 			if len(t.Metrics) > 0 {
 				fmt.Fprintf(w, "  metrics:  %s\n", formatMetrics(t.Metrics))
+			}
+			if p := evaluators.WeightsPath(x.FilesDir(), t.ID); fileExists(p) {
+				fmt.Fprintf(w, "  weights:  kept, %s (cellar export --trial %d)\n", p, t.ID)
 			}
 			fmt.Fprintf(w, "  queued:   %s\n", t.Queued.Format(time.RFC3339))
 			if d := t.Duration(); d > 0 {
