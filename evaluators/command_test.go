@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -244,5 +246,34 @@ echo '{"metrics": {"val_accuracy": 1}}'
 	slices.Sort(seen)
 	if len(seen) != 8 || slices.Compact(seen)[0] != "0" {
 		t.Errorf("devices used: %v", seen)
+	}
+}
+
+// BenchmarkCommandTrial is one trial of the command evaluator with a program that
+// only prints its final line: writing the trial's files (model.py, arch.json,
+// trial.json), starting the program, reading its report. BenchmarkSpawnBaseline
+// starts the same shell printing the same line and nothing else: the floor the
+// system sets. Their ratio is the evaluator's overhead.
+func BenchmarkCommandTrial(b *testing.B) {
+	run := filepath.Join(b.TempDir(), "train.sh")
+	os.WriteFile(run, []byte("#!/bin/sh\necho '{\"metrics\": {\"val_accuracy\": 1}}'\n"), 0o755)
+	exp := enginetest.Build(b, "space: {name: nb201, channels: 4, cells: 1}\nstrategy: random\nevaluator: {name: command, run: ["+run+"]}\nbudget: {trials: 1}\n")
+	a := exp.Space.Sample(rand.New(rand.NewPCG(1, 1)))
+	dir := b.TempDir()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := exp.Evaluator.Evaluate(context.Background(), engine.Job{Trial: uint64(i + 1), Seed: 1, Arch: a, Dir: dir}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSpawnBaseline(b *testing.B) {
+	run := filepath.Join(b.TempDir(), "train.sh")
+	os.WriteFile(run, []byte("#!/bin/sh\necho '{\"metrics\": {\"val_accuracy\": 1}}'\n"), 0o755)
+	for range b.N {
+		if _, err := exec.Command(run).Output(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
