@@ -27,11 +27,28 @@ type Config struct {
 	Budget      Budget       `yaml:"budget"`
 	Parallelism int          `yaml:"parallelism"` // trials evaluated at once (1)
 	Constraints *Constraints `yaml:"constraints,omitempty"`
+	// Execution says where trials are evaluated: in this process when not given.
+	Execution *Execution `yaml:"execution,omitempty"`
 
 	// Latency is this machine's latency table, which latency limits and objectives
 	// are estimated from. It is not part of the experiment but of where it runs, so
 	// the caller loads it (from the database) before Build.
 	Latency *latency.Table `yaml:"-"`
+}
+
+// Execution says where an experiment's trials are evaluated.
+type Execution struct {
+	// NATS puts each trial as a job on a NATS JetStream work queue, which `cellar
+	// worker` processes on any machine take (docs/workers.md).
+	NATS *NATSExecution `yaml:"nats,omitempty"`
+}
+
+// NATSExecution is a NATS work queue. A zero field takes its default.
+type NATSExecution struct {
+	URL        string        `yaml:"url"`         // nats://HOST:PORT, or embedded[:HOST:PORT]
+	Stream     string        `yaml:"stream"`      // the queue's name (cellar)
+	AckWait    time.Duration `yaml:"ack_wait"`    // a worker silent this long loses its job to another (30s)
+	MaxDeliver int           `yaml:"max_deliver"` // deliveries before a trial fails (3)
 }
 
 // Component names a space, strategy or evaluator; its other keys are the component's

@@ -57,19 +57,22 @@ printf '{"metrics": {"val_accuracy": %d, "test_accuracy": 1}}' $acc
 `)
 	exp := commandExp(t, run, 5, 2, ", epochs: 2, metrics: [val_accuracy, test_accuracy], env: {MY_FLAG: set}")
 	store := &enginetest.MemStore{}
-	var reports int
 	e := engine.New(exp, engine.Options{Store: store})
 	sub := e.Subscribe()
+	counted := make(chan int)
 	go func() {
+		n := 0
 		for ev := range sub.C {
 			if ev.Kind == engine.TrialProgress {
-				reports++
+				n++
 			}
 		}
+		counted <- n
 	}()
 	if err := e.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	reports := <-counted
 	if len(store.Trials) != 5 {
 		t.Fatalf("%d trials stored", len(store.Trials))
 	}

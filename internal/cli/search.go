@@ -34,8 +34,11 @@ type searchFlags struct {
 	// it was after trial forkAt.
 	forkFrom, forkAt uint64
 	simulate         bool // run on a simulated clock (engine.SimTime)
+	nats             natsFlags
 	// evaluators are those an experiment may name.
 	evaluators map[string]engine.EvaluatorFactory
+	// stderr is where the command says what is not its output (how workers connect).
+	stderr io.Writer
 }
 
 func newSearchCmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
@@ -72,6 +75,8 @@ func (f *searchFlags) register(cmd *cobra.Command, resume *string) {
 	cmd.Flags().StringVar(&f.db, "db", defaultDB, "database file")
 	cmd.Flags().StringVar(resume, "resume", "", "continue experiment `ID` of the DB where it stopped")
 	cmd.Flags().IntVar(&f.trials, "trials", 0, "override the budget's number of trials")
+	f.nats.register(cmd)
+	cmd.PreRun = func(cmd *cobra.Command, _ []string) { f.stderr = cmd.ErrOrStderr() }
 }
 
 // themeFlag adds --theme.
@@ -103,6 +108,17 @@ type session struct {
 	exp  *engine.Experiment
 	eng  *engine.Engine
 	past *storage.SharedHistory
+	// closers end what the session started besides the DB (a NATS connection, an
+	// embedded server), last first.
+	closers []func()
+}
+
+// close ends the session: what it started, then the DB.
+func (s *session) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.db.Close()
 }
 
 // history gives a TUI that starts after the search did, or on a resumed one, the
@@ -169,7 +185,12 @@ func newSession(f searchFlags) (*session, error) {
 		db.Discard()
 		return nil, err
 	}
-	return start(db, x, exp, engine.Options{}, f)
+	s, err := start(db, x, exp, engine.Options{}, f)
+	if err != nil {
+		db.Discard()
+		return nil, err
+	}
+	return s, nil
 }
 
 // parseConfig parses an experiment's source and applies --trials.
@@ -252,8 +273,16 @@ func start(db *storage.DB, x *storage.Experiment, exp *engine.Experiment, opt en
 			opt.Simulate = &engine.DefaultSimTime
 		}
 	}
-	eng := engine.New(exp, opt)
-	return &session{db: db, x: x, exp: exp, eng: eng, past: storage.NewSharedHistory(x, eng)}, nil
+	s := &session{db: db, x: x, exp: exp}
+	if err := s.remoteExecution(f, &opt, f.stderr); err != nil {
+		for i := len(s.closers) - 1; i >= 0; i-- {
+			s.closers[i]()
+		}
+		return nil, err
+	}
+	s.eng = engine.New(exp, opt)
+	s.past = storage.NewSharedHistory(x, s.eng)
+	return s, nil
 }
 
 func runSearch(cmd *cobra.Command, f searchFlags) error {
@@ -266,7 +295,7 @@ func runSearch(cmd *cobra.Command, f searchFlags) error {
 	if err != nil {
 		return err
 	}
-	defer s.db.Close()
+	defer s.close()
 	ctx, got, stop := onSignal(cmd.Context())
 	defer stop()
 	var watchers []func()

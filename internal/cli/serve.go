@@ -74,7 +74,7 @@ func runServe(ctx context.Context, out, logTo io.Writer, f searchFlags, opts ser
 		srv.Shutdown(context.Background())
 		return err
 	}
-	defer s.db.Close()
+	defer s.close()
 	search, stopSearch := context.WithCancel(ctx)
 	defer stopSearch()
 	srv.Attach(s.eng, s.exp, stopSearch, s.history, s.db)

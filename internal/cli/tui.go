@@ -44,7 +44,7 @@ func runTUI(ctx context.Context, out io.Writer, f searchFlags, theme themes.Them
 	if err != nil {
 		return err
 	}
-	defer s.db.Close()
+	defer s.close()
 	ctx, got, stop := onSignal(ctx)
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"cellar/engine"
+	"cellar/remote"
+)
+
+// natsFlags say where a search's trials go: --nats URL, or embedded[:ADDR] for a
+// server inside this process; the experiment's execution.nats when not given.
+type natsFlags struct {
+	url, token, creds string
+}
+
+func (n *natsFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&n.url, "nats", "", "evaluate trials on workers through this NATS server (nats://HOST:PORT), or embedded[:HOST:PORT] to run one here")
+	cmd.Flags().StringVar(&n.token, "nats-token", "", "the NATS server's token (or $CELLAR_NATS_TOKEN)")
+	cmd.Flags().StringVar(&n.creds, "nats-creds", "", "a NATS user credentials `file`")
+}
+
+// remoteExecution puts the session's trials on a NATS work queue when the flags or
+// the experiment say so: an embedded server if asked for (its files and token beside
+// the DB), the connection, the remote evaluator in place of the local one, and a
+// store that tells workers what is stored. It prints how workers connect.
+func (s *session) remoteExecution(f searchFlags, opt *engine.Options, stderr io.Writer) error {
+	cfg := s.exp.Config
+	url := f.nats.url
+	var ropt remote.Options
+	if n := cfg.Execution; n != nil && n.NATS != nil {
+		ropt = remote.Options{Stream: n.NATS.Stream, AckWait: n.NATS.AckWait, MaxDeliver: n.NATS.MaxDeliver}
+		if url == "" {
+			url = n.NATS.URL
+		}
+	}
+	if url == "" {
+		return nil
+	}
+	token := firstOf(f.nats.token, envToken())
+	if addr, ok := strings.CutPrefix(url, "embedded"); ok {
+		dir := strings.TrimSuffix(f.db, filepath.Ext(f.db)) + ".nats"
+		e, err := remote.StartEmbedded(strings.TrimPrefix(addr, ":"), dir)
+		if err != nil {
+			return err
+		}
+		s.closers = append(s.closers, e.Shutdown)
+		url, token = e.URL, e.Token
+		fmt.Fprintf(stderr, "NATS server with JetStream at %s (files in %s); workers connect with:\n  cellar worker --nats %s --nats-token %s\n", e.URL, dir, e.URL, e.Token)
+	}
+	nc, err := remote.Connect(url, token, f.nats.creds, "cellar search")
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, nc.Close)
+	stored := map[uint64]bool{}
+	for id := range opt.Stored {
+		stored[id] = true
+	}
+	abs, _ := filepath.Abs(f.db)
+	ev, err := remote.NewEvaluator(context.Background(), nc, ropt, remote.Key(abs, s.x.ID), s.exp.Source, s.exp.Evaluator, stored)
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, ev.Close)
+	s.exp.Evaluator = ev
+	opt.Store = remote.Store{Store: opt.Store, Evaluator: ev}
+	return nil
+}
+
+func firstOf(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func envToken() string { return os.Getenv("CELLAR_NATS_TOKEN") }

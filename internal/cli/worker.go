@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"cellar/engine"
+	"cellar/remote"
+)
+
+func newWorkerCmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
+	var (
+		n      natsFlags
+		stream string
+		w      = remote.Worker{Evaluators: evals}
+	)
+	cmd := &cobra.Command{
+		Use:   "worker --nats URL [--nats-token T | --nats-creds F] [--parallelism N] [--name NAME]",
+		Short: "Evaluate trials of searches that put them on a NATS work queue",
+		Long: `Pull trials from a NATS JetStream work queue that searches (search, tui or serve with
+--nats) fill, evaluate each with its experiment's own evaluator (table, train, zerocost,
+command, ...), stream its progress back and publish its outcome. A job is acked once the
+search has stored the outcome; a worker that dies loses nothing: its jobs go to another
+after the queue's ack wait. Stop it with Ctrl-C: the jobs it runs go back to the queue.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if n.url == "" {
+				return errors.New("give the NATS server with --nats nats://HOST:PORT (a search started with --nats embedded prints it)")
+			}
+			if w.Name == "" {
+				host, _ := os.Hostname()
+				w.Name = fmt.Sprintf("%s-%d", host, os.Getpid())
+			}
+			nc, err := remote.Connect(n.url, firstOf(n.token, envToken()), n.creds, "cellar worker "+w.Name)
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			w.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			ctx, got, stop := onSignal(cmd.Context())
+			defer stop()
+			err = w.Run(ctx, nc, stream)
+			if sig := got(); sig != nil {
+				return stoppedBy(sig)
+			}
+			return err
+		},
+	}
+	n.register(cmd)
+	cmd.Flags().StringVar(&stream, "stream", remote.DefaultOptions.Stream, "the work queue's name (the experiment's execution.nats.stream)")
+	cmd.Flags().IntVar(&w.Parallelism, "parallelism", 1, "trials evaluated at once")
+	cmd.Flags().StringVar(&w.Name, "name", "", "the worker's name on the dashboard (default HOST-PID)")
+	return cmd
+}

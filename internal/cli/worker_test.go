@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"cellar/engine"
+	"cellar/internal/testkit"
+	"cellar/internal/testtable"
+)
+
+// child is a cellar process of this test binary (see TestMain), its stderr watched.
+type child struct {
+	cmd  *exec.Cmd
+	mu   chan struct{}
+	err  strings.Builder
+	out  strings.Builder
+	done chan error
+}
+
+func startChild(t *testing.T, args ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(os.Args[0], "-test.run=^$"), done: make(chan error, 1), mu: make(chan struct{}, 1)}
+	c.cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join(args, "\x1f"))
+	stderr, _ := c.cmd.StderrPipe()
+	c.cmd.Stdout = writerTo(c, &c.out)
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.mu <- struct{}{}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			<-c.mu
+			c.err.WriteString(sc.Text() + "\n")
+			c.mu <- struct{}{}
+		}
+		io.Copy(io.Discard, stderr)
+		c.done <- c.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		c.cmd.Process.Kill()
+	})
+	return c
+}
+
+// writerTo writes into b under c's lock.
+func writerTo(c *child, b *strings.Builder) io.Writer {
+	return writeFunc(func(p []byte) (int, error) {
+		<-c.mu
+		defer func() { c.mu <- struct{}{} }()
+		return b.Write(p)
+	})
+}
+
+type writeFunc func([]byte) (int, error)
+
+func (f writeFunc) Write(p []byte) (int, error) { return f(p) }
+
+// events counts the trials the search has printed (--events).
+func (c *child) events() int {
+	<-c.mu
+	defer func() { c.mu <- struct{}{} }()
+	return strings.Count(c.out.String(), "\n")
+}
+
+func (c *child) stderr() string {
+	<-c.mu
+	defer func() { c.mu <- struct{}{} }()
+	return c.err.String()
+}
+
+// wait waits for the process to end and fails the test when it ended badly.
+func (c *child) wait(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case err := <-c.done:
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", what, err, c.stderr())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s did not end:\n%s", what, c.stderr())
+	}
+}
+
+var workerHint = regexp.MustCompile(`cellar worker --nats (\S+) --nats-token (\S+)`)
+
+// connectHint waits for an embedded server's hint and returns the URL and token.
+func connectHint(t *testing.T, search *child) (string, string) {
+	t.Helper()
+	var m []string
+	testkit.WaitFor(t, "the search to print how workers connect", func() bool {
+		m = workerHint.FindStringSubmatch(search.stderr())
+		return m != nil
+	})
+	return m[1], m[2]
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// A search with an embedded NATS server and workers as real processes: a worker
+// killed mid-trial loses nothing (its job goes to another after the ack wait), the
+// search killed while workers run resumes, reattaches, stores what arrived and ends
+// with trials 1..N once each, and the trials are those of the same search run
+// in-process.
+func TestWorkersOverNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for ack timeouts; runs in the full suite")
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "n.db")
+	table := testtable.NB201(t, testtable.Smooth)
+	src := fmt.Sprintf("name: n\nseed: 5\nspace: nb201\nstrategy: {name: regevo, population: 10, sample: 3}\n"+
+		"evaluator: {name: slowtable, path: %s, delay: 150ms}\nbudget: {trials: 24}\nparallelism: 3\n"+
+		"execution: {nats: {ack_wait: 1s}}\n", table)
+	exp := writeExp(t, src)
+	addr := freePort(t)
+	search := startChild(t, "search", "-c", exp, "--db", db, "--no-progress", "--events", "--nats", "embedded:"+addr)
+	url, token := connectHint(t, search)
+	w1 := startChild(t, "worker", "--nats", url, "--nats-token", token, "--name", "w1", "--parallelism", "2")
+	testkit.WaitFor(t, "w1 to take jobs", func() bool { return strings.Contains(w1.stderr(), "worker ready") })
+	// w1 dies mid-trial; w2 takes over, its jobs among them.
+	testkit.WaitFor(t, "some trials to be stored", func() bool { return search.events() >= 4 })
+	w1.cmd.Process.Signal(syscall.SIGKILL)
+	w2 := startChild(t, "worker", "--nats", url, "--nats-token", token, "--name", "w2", "--parallelism", "2")
+	// The search dies while w2 runs; its resume restarts the server (same port,
+	// same files, same token), and w2 reconnects.
+	testkit.WaitFor(t, "more trials to be stored", func() bool { return search.events() >= 10 })
+	search.cmd.Process.Signal(syscall.SIGKILL)
+	<-search.done
+	resumed := startChild(t, "search", "--resume", "1", "--db", db, "--no-progress", "--nats", "embedded:"+addr)
+	resumed.wait(t, "the resumed search")
+	trials := storedTrials(t, db)
+	if len(trials) != 24 {
+		t.Fatalf("%d trials stored", len(trials))
+	}
+	for i, tr := range trials {
+		if tr.ID != uint64(i+1) || tr.State != engine.Done {
+			t.Errorf("trial %d: id %d, %s %s", i+1, tr.ID, tr.State, tr.Error)
+		}
+	}
+	w2.cmd.Process.Signal(syscall.SIGTERM)
+	// The same search in-process gives the same trials.
+	local := filepath.Join(dir, "local.db")
+	if out, err := cellar(t, "search", "-c", writeExp(t, strings.Replace(src, "execution: {nats: {ack_wait: 1s}}\n", "", 1)), "--db", local, "--no-progress"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := storedTrials(t, local)
+	for i := range want {
+		if want[i].Arch != trials[i].Arch || fmt.Sprint(want[i].Metrics) != fmt.Sprint(trials[i].Metrics) {
+			t.Errorf("trial %d: %s %v through workers, %s %v in-process", i+1, trials[i].Arch, trials[i].Metrics, want[i].Arch, want[i].Metrics)
+		}
+	}
+}

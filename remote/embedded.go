@@ -1,0 +1,103 @@
+package remote
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Embedded is a NATS server with JetStream inside the search's process: workers
+// connect to it, with its token.
+type Embedded struct {
+	Server *server.Server
+	URL    string // nats://HOST:PORT
+	Token  string
+}
+
+// StartEmbedded starts a NATS server on addr (HOST:PORT; 127.0.0.1:4222 when empty)
+// with JetStream in a file store under dir, and a token that workers must give: the
+// one kept in dir/token, made at the first start. It never listens without auth.
+func StartEmbedded(addr, dir string) (*Embedded, error) {
+	if addr == "" {
+		addr = "127.0.0.1:4222"
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("nats: embedded address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("nats: embedded address %q: a port number", addr)
+	}
+	if port == 0 {
+		port = -1 // any free port
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	token, err := keptToken(filepath.Join(dir, "token"))
+	if err != nil {
+		return nil, err
+	}
+	s, err := server.NewServer(&server.Options{Host: host, Port: port, JetStream: true, StoreDir: filepath.Join(dir, "jetstream"),
+		Authorization: token, NoSigs: true, ServerName: "cellar"})
+	if err != nil {
+		return nil, fmt.Errorf("nats: embedded server: %w", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		return nil, fmt.Errorf("nats: the embedded server did not start on %s (is the port taken?)", addr)
+	}
+	return &Embedded{Server: s, URL: s.ClientURL(), Token: token}, nil
+}
+
+// keptToken reads the token at path, or makes one and keeps it there (mode 0600).
+func keptToken(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	t := hex.EncodeToString(raw)
+	return t, os.WriteFile(path, []byte(t+"\n"), 0o600)
+}
+
+// Shutdown stops the server.
+func (e *Embedded) Shutdown() {
+	e.Server.Shutdown()
+	e.Server.WaitForShutdown()
+}
+
+// Connect connects to url with a token or a credentials file (either may be empty),
+// reconnecting for ever: a server restarted mid-search is found again.
+func Connect(url, token, creds, name string) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond)}
+	if token != "" {
+		opts = append(opts, nats.Token(token))
+	}
+	if creds != "" {
+		opts = append(opts, nats.UserCredentials(creds))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats: connect to %s: %w", url, err)
+	}
+	return nc, nil
+}

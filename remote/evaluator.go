@@ -1,0 +1,277 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"cellar/engine"
+)
+
+// Evaluator is the search's side: an engine.Evaluator that publishes each trial as a
+// job and returns the outcome a worker publishes. It gives the metrics of the
+// experiment's own evaluator (local), which the search builds to check the config but
+// never evaluates with.
+type Evaluator struct {
+	q       *queue
+	exp     string // Key
+	metrics []string
+
+	mu       sync.Mutex
+	waiting  map[uint64]*waiter // trials being evaluated
+	arrived  map[uint64]result  // outcomes no Evaluate waits for (yet)
+	stored   map[uint64]bool    // trials the search has stored
+	failures map[uint64]string  // the last failure a worker reported of a trial
+	dups     int                // outcomes dropped as duplicates
+	subs     []*nats.Subscription
+	cons     jetstream.ConsumeContext
+}
+
+type waiter struct {
+	done     chan result
+	progress func(engine.Progress)
+	seq      uint64 // the job's stream sequence, for the max-deliveries advisory
+}
+
+// NewEvaluator opens the queue, puts the experiment's config (source) where workers
+// find it, and listens for its outcomes, progress and failures. stored are the
+// trials the search has stored already (a resume's): their outcomes, should they
+// come again, are dropped and their jobs released.
+func NewEvaluator(ctx context.Context, nc *nats.Conn, opt Options, exp string, source []byte, local engine.Evaluator, stored map[uint64]bool) (*Evaluator, error) {
+	if _, ok := local.(engine.Stateful); ok && statefulNow(local) {
+		return nil, fmt.Errorf("nats: this evaluator keeps state across trials (early stopping, a cascade's ladder, a supernet), which workers on several machines cannot share; run it in-process")
+	}
+	q, err := openQueue(ctx, nc, opt)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := q.configs.Put(ctx, exp, source); err != nil {
+		return nil, fmt.Errorf("nats: the experiment's config: %w", err)
+	}
+	e := &Evaluator{q: q, exp: exp, metrics: local.Metrics(), waiting: map[uint64]*waiter{}, arrived: map[uint64]result{},
+		stored: map[uint64]bool{}, failures: map[uint64]string{}}
+	for id := range stored {
+		e.stored[id] = true
+	}
+	// Outcomes, from the first one kept: a resumed search finds those that came while
+	// it was gone.
+	cons, err := q.js.OrderedConsumer(ctx, q.sub.resultsStream(), jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{q.sub.results(exp)}, DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nats: the outcomes: %w", err)
+	}
+	if e.cons, err = cons.Consume(func(m jetstream.Msg) { e.take(m.Data()) }); err != nil {
+		return nil, fmt.Errorf("nats: the outcomes: %w", err)
+	}
+	for subj, f := range map[string]nats.MsgHandler{
+		q.sub.progress(exp): e.onProgress,
+		fmt.Sprintf("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s", q.opt.Stream, workersConsumer): e.onMaxDeliveries,
+		fmt.Sprintf("%s.failures.%s.*", q.opt.Stream, exp):                                             e.onFailure,
+	} {
+		s, err := nc.Subscribe(subj, f)
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.subs = append(e.subs, s)
+	}
+	return e, nil
+}
+
+// statefulNow says whether a Stateful evaluator has state to keep (the train
+// evaluator is Stateful only with early stopping).
+func statefulNow(ev engine.Evaluator) bool {
+	st, err := ev.(engine.Stateful).State()
+	return err != nil || st != nil
+}
+
+// Close stops listening.
+func (e *Evaluator) Close() {
+	if e.cons != nil {
+		e.cons.Stop()
+	}
+	for _, s := range e.subs {
+		s.Unsubscribe()
+	}
+}
+
+func (e *Evaluator) Metrics() []string { return e.metrics }
+
+// Evaluate publishes the job (unless it is still queued from before, or its outcome
+// has come already) and waits for its outcome. A cancelled evaluation tells the
+// worker, which ends it.
+func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(engine.Progress)) (engine.Outcome, error) {
+	w := &waiter{done: make(chan result, 1), progress: progress}
+	e.mu.Lock()
+	if r, ok := e.arrived[j.Trial]; ok {
+		delete(e.arrived, j.Trial)
+		e.mu.Unlock()
+		return outcomeOf(r)
+	}
+	e.waiting[j.Trial] = w
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.waiting, j.Trial)
+		e.mu.Unlock()
+	}()
+	subject := e.q.sub.jobs(e.exp, j.Trial)
+	if m, err := e.q.jobs.GetLastMsgForSubject(ctx, subject); err == nil {
+		e.mu.Lock()
+		w.seq = m.Sequence // still queued or running from before: wait for it
+		e.mu.Unlock()
+	} else {
+		b, _ := json.Marshal(job{Protocol: Protocol, Experiment: e.exp, Trial: j.Trial, Seed: j.Seed, Arch: j.Arch.String(),
+			Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay})
+		ack, err := e.q.js.Publish(ctx, subject, b)
+		if err != nil {
+			return engine.Outcome{}, fmt.Errorf("nats: publish trial %d: %w", j.Trial, err)
+		}
+		e.mu.Lock()
+		w.seq = ack.Sequence
+		e.mu.Unlock()
+	}
+	select {
+	case r := <-w.done:
+		return outcomeOf(r)
+	case <-ctx.Done():
+		e.q.nc.Publish(e.q.sub.cancel(e.exp, j.Trial), nil)
+		return engine.Outcome{}, ctx.Err()
+	}
+}
+
+func outcomeOf(r result) (engine.Outcome, error) {
+	if r.Error != "" {
+		return r.Outcome, fmt.Errorf("%s (on worker %s)", r.Error, r.Worker)
+	}
+	return r.Outcome, nil
+}
+
+// take is an outcome from the stream: to the Evaluate waiting for it; dropped when
+// the trial is stored already (a duplicate, or a resume's), and its job released.
+func (e *Evaluator) take(data []byte) {
+	var r result
+	if json.Unmarshal(data, &r) != nil || r.Experiment != e.exp {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stored[r.Trial] {
+		e.dups++
+		e.q.nc.Publish(e.q.sub.stored(e.exp, r.Trial), nil)
+		return
+	}
+	if w, ok := e.waiting[r.Trial]; ok {
+		select {
+		case w.done <- r:
+		default: // it has one already: a duplicate
+			e.dups++
+		}
+		return
+	}
+	if _, ok := e.arrived[r.Trial]; !ok {
+		e.arrived[r.Trial] = r
+	}
+}
+
+// Duplicates is how many outcomes came for trials that had one, and were dropped.
+func (e *Evaluator) Duplicates() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dups
+}
+
+// Stored tells the workers that the search has stored these trials' outcomes, so
+// they ack their jobs; a later outcome for them is a duplicate.
+func (e *Evaluator) Stored(ids []uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range ids {
+		e.stored[id] = true
+		delete(e.arrived, id)
+		e.q.nc.Publish(e.q.sub.stored(e.exp, id), nil)
+	}
+}
+
+func (e *Evaluator) onProgress(m *nats.Msg) {
+	var p progress
+	if json.Unmarshal(m.Data, &p) != nil {
+		return
+	}
+	e.mu.Lock()
+	w := e.waiting[p.Trial]
+	e.mu.Unlock()
+	if w != nil && w.progress != nil {
+		w.progress(p.Progress)
+	}
+}
+
+// onFailure keeps what a worker said when an evaluation failed without an outcome (a
+// panic), for the trial's error should its job run out of deliveries.
+func (e *Evaluator) onFailure(m *nats.Msg) {
+	id, err := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	e.failures[id] = string(m.Data)
+	e.mu.Unlock()
+}
+
+// onMaxDeliveries fails the trial whose job has been delivered max_deliver times
+// without an outcome (a poison job), with what its workers said.
+func (e *Evaluator) onMaxDeliveries(m *nats.Msg) {
+	var adv struct {
+		StreamSeq  uint64 `json:"stream_seq"`
+		Deliveries int    `json:"deliveries"`
+	}
+	if json.Unmarshal(m.Data, &adv) != nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, w := range e.waiting {
+		if w.seq == adv.StreamSeq {
+			reason := e.failures[id]
+			if reason == "" {
+				reason = "no worker finished it"
+			}
+			select {
+			case w.done <- result{Trial: id, Worker: "none", Error: fmt.Sprintf("delivered %d times without an outcome: %s", adv.Deliveries, reason)}:
+			default:
+			}
+			// The job stays in the queue, undeliverable: remove it.
+			go e.q.jobs.DeleteMsg(context.Background(), adv.StreamSeq)
+		}
+	}
+}
+
+// ErrClosed is returned by a worker stopped while it ran jobs.
+var ErrClosed = errors.New("remote: closed")
+
+// Store is a search's store that tells the workers what it has stored, so they ack
+// their jobs (see Evaluator.Stored).
+type Store struct {
+	engine.Store
+	Evaluator *Evaluator
+}
+
+func (s Store) Commit(trials []engine.Trial, cp engine.Checkpoint) error {
+	if err := s.Store.Commit(trials, cp); err != nil {
+		return err
+	}
+	ids := make([]uint64, len(trials))
+	for i, t := range trials {
+		ids[i] = t.ID
+	}
+	s.Evaluator.Stored(ids)
+	return nil
+}

@@ -1,0 +1,125 @@
+// Package remote evaluates a search's trials on other machines: the search publishes
+// each trial as a job on a NATS JetStream work queue (Evaluator), and `cellar worker`
+// processes (Worker) pull jobs, evaluate them with the experiment's own evaluator and
+// publish the outcomes, which the search stores. Nothing is lost when a worker or the
+// search dies: a job is acked only once the search has stored its outcome (a job
+// whose worker died is delivered again after the ack wait), outcomes are kept in a
+// stream of their own until then (a resumed search finds them there), and an outcome
+// that comes twice is dropped by trial id.
+//
+// Subjects, under the stream's name S:
+//
+//	S.jobs.EXP.TRIAL      a job (work queue stream S)
+//	S.results.EXP.TRIAL   an outcome (stream S_results)
+//	S.progress.EXP.TRIAL  a running trial's reports (core NATS)
+//	S.cancel.EXP.TRIAL    the search no longer wants a trial (core NATS)
+//	S.stored.EXP.TRIAL    the search has stored a trial's outcome (core NATS)
+//	S.workers.NAME        a worker's heartbeat (core NATS)
+//
+// EXP is the experiment's key (Key). The experiment's config is in the key-value
+// bucket S_experiments under EXP, so a worker builds its evaluator once.
+package remote
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"cellar/engine"
+)
+
+// Protocol is the version of the jobs and outcomes this code reads and writes; a
+// worker refuses a job of another version, naming both.
+const Protocol = 1
+
+// Options say where the queue is and how it behaves.
+type Options struct {
+	Stream     string        // the work queue's name (cellar)
+	AckWait    time.Duration // how long a worker may go silent before its job goes to another (30s)
+	MaxDeliver int           // deliveries of a job before its trial fails (3)
+}
+
+// DefaultOptions are the defaults of Options.
+var DefaultOptions = Options{Stream: "cellar", AckWait: 30 * time.Second, MaxDeliver: 3}
+
+// withDefaults fills what an experiment's execution.nats left out.
+func (o Options) withDefaults() Options {
+	if o.Stream == "" {
+		o.Stream = DefaultOptions.Stream
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = DefaultOptions.AckWait
+	}
+	if o.MaxDeliver <= 0 {
+		o.MaxDeliver = DefaultOptions.MaxDeliver
+	}
+	return o
+}
+
+// Key is an experiment's key on the queue: its database and id, so that two searches
+// never mix their trials, and a resumed search finds its own.
+func Key(db string, experiment uint64) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d", db, experiment))
+	return hex.EncodeToString(h[:8])
+}
+
+// job is a trial to evaluate: engine.Job's fields, by value.
+type job struct {
+	Protocol   int                `json:"protocol"`
+	Experiment string             `json:"experiment"` // Key
+	Trial      uint64             `json:"trial"`
+	Seed       uint64             `json:"seed"`
+	Arch       string             `json:"arch"`
+	Measured   map[string]float64 `json:"measured,omitempty"`
+	Replaying  bool               `json:"replaying,omitempty"`
+	Replay     *engine.Stop       `json:"replay,omitempty"`
+}
+
+// result is a worker's outcome of a job.
+type result struct {
+	Protocol   int            `json:"protocol"`
+	Experiment string         `json:"experiment"`
+	Trial      uint64         `json:"trial"`
+	Worker     string         `json:"worker"`
+	Outcome    engine.Outcome `json:"outcome"`
+	Error      string         `json:"error,omitempty"`
+}
+
+// progress is a running trial's report.
+type progress struct {
+	Trial    uint64          `json:"trial"`
+	Worker   string          `json:"worker"`
+	Progress engine.Progress `json:"progress"`
+}
+
+// Heartbeat is what a worker says of itself every few seconds.
+type Heartbeat struct {
+	Name     string    `json:"name"`
+	Host     string    `json:"host"`
+	Slots    int       `json:"slots"`
+	Running  []string  `json:"running"` // EXP.TRIAL of the jobs it runs
+	Protocol int       `json:"protocol"`
+	Time     time.Time `json:"time"`
+}
+
+// subjects of one stream.
+type subjects struct{ s string }
+
+func (n subjects) jobs(exp string, trial uint64) string { return fmt.Sprintf("%s.jobs.%s.%d", n.s, exp, trial) }
+func (n subjects) results(exp string) string              { return fmt.Sprintf("%s.results.%s.*", n.s, exp) }
+func (n subjects) result(exp string, trial uint64) string { return fmt.Sprintf("%s.results.%s.%d", n.s, exp, trial) }
+func (n subjects) progress(exp string) string             { return fmt.Sprintf("%s.progress.%s.*", n.s, exp) }
+func (n subjects) progressOf(exp string, trial uint64) string {
+	return fmt.Sprintf("%s.progress.%s.%d", n.s, exp, trial)
+}
+func (n subjects) cancel(exp string, trial uint64) string { return fmt.Sprintf("%s.cancel.%s.%d", n.s, exp, trial) }
+func (n subjects) stored(exp string, trial uint64) string { return fmt.Sprintf("%s.stored.%s.%d", n.s, exp, trial) }
+func (n subjects) workers() string                        { return n.s + ".workers.*" }
+func (n subjects) worker(name string) string              { return n.s + ".workers." + name }
+func (n subjects) resultsStream() string                  { return n.s + "_results" }
+func (n subjects) bucket() string                         { return n.s + "_experiments" }
+
+// errRefused is a job this worker cannot take (another protocol).
+var errRefused = errors.New("refused")

@@ -1,0 +1,212 @@
+package remote_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"cellar/engine"
+	"cellar/evaluators"
+	"cellar/internal/enginetest"
+	"cellar/internal/testkit"
+	"cellar/internal/testtable"
+	"cellar/remote"
+)
+
+// server starts an embedded NATS server on a free loopback port for the test.
+func server(t *testing.T) *remote.Embedded {
+	t.Helper()
+	s, err := remote.StartEmbedded("127.0.0.1:0", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+func connect(t *testing.T, s *remote.Embedded, name string) *nats.Conn {
+	t.Helper()
+	nc, err := remote.Connect(s.URL, s.Token, "", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func tableSrc(t *testing.T, trials, parallel int) string {
+	return fmt.Sprintf("name: r\nseed: 7\nspace: nb201\nstrategy: {name: regevo, population: 10, sample: 3}\n"+
+		"evaluator: {name: table, path: %s}\nbudget: {trials: %d}\nparallelism: %d\n", testtable.NB201(t, testtable.Smooth), trials, parallel)
+}
+
+// workers runs n workers in this process until the test ends.
+func workers(t *testing.T, s *remote.Embedded, n int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, n)
+	t.Cleanup(func() {
+		cancel()
+		for range n {
+			<-done
+		}
+	})
+	for i := range n {
+		w := &remote.Worker{Name: fmt.Sprintf("w%d", i), Parallelism: 2}
+		nc := connect(t, s, w.Name)
+		go func() {
+			w.Run(ctx, nc, "cellar")
+			done <- struct{}{}
+		}()
+	}
+}
+
+// remoteSearch runs the experiment with its trials on the queue.
+func remoteSearch(t *testing.T, s *remote.Embedded, src string, key string) (*enginetest.MemStore, []string) {
+	t.Helper()
+	exp := enginetest.Build(t, src)
+	ev, err := remote.NewEvaluator(context.Background(), connect(t, s, "search"), remote.DefaultOptions, key, exp.Source, exp.Evaluator, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	exp.Evaluator = ev
+	store := &enginetest.MemStore{}
+	log := enginetest.Run(t, exp, engine.Options{Store: remote.Store{Store: store, Evaluator: ev}})
+	return store, log
+}
+
+// A seeded search through workers gives the same trials in the same order as the
+// same search in-process.
+func TestSameTrialsThroughWorkers(t *testing.T) {
+	s := server(t)
+	workers(t, s, 3)
+	src := tableSrc(t, 60, 4)
+	_, got := remoteSearch(t, s, src, "same")
+	want := enginetest.Run(t, enginetest.Build(t, src), engine.Options{})
+	if len(got) != 60 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("through workers:\n%v\nin-process:\n%v", got, want)
+	}
+}
+
+// panicky is an evaluator that panics on every evaluation: a poison job.
+type panicky struct{ engine.Evaluator }
+
+func (panicky) Evaluate(context.Context, engine.Job, func(engine.Progress)) (engine.Outcome, error) {
+	panic("the poison")
+}
+
+// A poison job (its evaluation panics on every worker) fails its trial after
+// max_deliver deliveries, with the reason; the search goes on.
+func TestPoisonJobFailsItsTrial(t *testing.T) {
+	s := server(t)
+	evals := evaluators.Builtin()
+	evals["panicky"] = func(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
+		return panicky{evaluators.NewSize(env.Space)}, c.Decode(&struct{}{})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs bytes.Buffer
+	w := &remote.Worker{Name: "w", Parallelism: 1, Evaluators: evals, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	go w.Run(ctx, connect(t, s, "w"), "poison")
+	exp := enginetest.BuildWith(t, "space: nb201\nstrategy: random\nevaluator: panicky\nbudget: {trials: 2}\n", evals)
+	ev, err := remote.NewEvaluator(ctx, connect(t, s, "search"), remote.Options{Stream: "poison", AckWait: time.Second, MaxDeliver: 2}, "poison", exp.Source, exp.Evaluator, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	exp.Evaluator = ev
+	store := &enginetest.MemStore{}
+	enginetest.Run(t, exp, engine.Options{Store: remote.Store{Store: store, Evaluator: ev}})
+	for _, tr := range store.Trials {
+		if tr.State != engine.Failed || !strings.Contains(tr.Error, "delivered 2 times") || !strings.Contains(tr.Error, "panicked on worker w: the poison") {
+			t.Errorf("trial %d: %s %q", tr.ID, tr.State, tr.Error)
+		}
+	}
+	if len(store.Trials) != 2 {
+		t.Errorf("%d trials; the search must go on", len(store.Trials))
+	}
+}
+
+// An outcome that comes twice (a job run again after its worker went quiet) is dropped
+// by trial id: the stored trials are those of the search in-process.
+func TestDuplicateOutcomesAreDropped(t *testing.T) {
+	s := server(t)
+	workers(t, s, 2)
+	src := tableSrc(t, 30, 2)
+	exp := enginetest.Build(t, src)
+	nc := connect(t, s, "search")
+	ev, err := remote.NewEvaluator(context.Background(), nc, remote.DefaultOptions, "dups", exp.Source, exp.Evaluator, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	exp.Evaluator = ev
+	store := &enginetest.MemStore{}
+	js, _ := jetstream.New(nc)
+	var got []string
+	opt := engine.Options{Store: remote.Store{Store: store, Evaluator: ev}, Observe: func(tr engine.Trial) {
+		got = append(got, fmt.Sprintf("%d %s %s %v", tr.ID, tr.Arch, tr.Origin, tr.Metrics)) // as enginetest.Run logs
+		// Once stored, the trial's outcome comes again, with other values.
+		b, _ := json.Marshal(map[string]any{"protocol": remote.Protocol, "experiment": "dups", "trial": tr.ID, "worker": "liar",
+			"outcome": map[string]any{"metrics": map[string]float64{"test_accuracy": -1}}})
+		js.Publish(context.Background(), fmt.Sprintf("cellar.results.dups.%d", tr.ID), b)
+	}}
+	if err := engine.New(exp, opt).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "the 30 duplicates to be dropped", func() bool { return ev.Duplicates() == 30 })
+	want := enginetest.Run(t, enginetest.Build(t, src), engine.Options{})
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 30 {
+		t.Errorf("with duplicates:\n%v\nin-process:\n%v", got, want)
+	}
+}
+
+// A worker refuses a job of another protocol version, and says which.
+func TestWorkerRefusesAnotherProtocol(t *testing.T) {
+	s := server(t)
+	nc := connect(t, s, "search")
+	exp := enginetest.Build(t, tableSrc(t, 1, 1))
+	ev, err := remote.NewEvaluator(context.Background(), nc, remote.DefaultOptions, "old", exp.Source, exp.Evaluator, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	js, _ := jetstream.New(nc)
+	b, _ := json.Marshal(map[string]any{"protocol": remote.Protocol + 98, "experiment": "old", "trial": 1, "arch": "x"})
+	if _, err := js.Publish(context.Background(), "cellar.jobs.old.1", b); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &remote.Worker{Name: "w", Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	go w.Run(ctx, connect(t, s, "w"), "cellar")
+	want := fmt.Sprintf("refused a job of protocol %d: this worker speaks %d", remote.Protocol+98, remote.Protocol)
+	testkit.WaitFor(t, "the refusal", func() bool { return strings.Contains(logs.String(), want) })
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

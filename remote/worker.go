@@ -1,0 +1,257 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"cellar/engine"
+	"cellar/evaluators"
+	"cellar/spaces"
+)
+
+// Worker pulls jobs and evaluates them with their experiment's own evaluator.
+type Worker struct {
+	Name        string
+	Host        string
+	Parallelism int
+	// Evaluators are the factories experiments' evaluators are built from
+	// (evaluators.Builtin() when nil).
+	Evaluators map[string]engine.EvaluatorFactory
+	Log        *slog.Logger
+
+	q       *queue
+	mu      sync.Mutex
+	built   map[string]*built // by experiment key
+	running map[string]bool   // EXP.TRIAL
+}
+
+type built struct {
+	space spaces.Space
+	eval  engine.Evaluator
+	err   error
+}
+
+// Run works until ctx ends: Parallelism slots, each pulling one job at a time.
+func (w *Worker) Run(ctx context.Context, nc *nats.Conn, stream string) error {
+	if w.Parallelism < 1 {
+		w.Parallelism = 1
+	}
+	if w.Evaluators == nil {
+		w.Evaluators = evaluators.Builtin()
+	}
+	if w.Log == nil {
+		w.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if w.Host == "" {
+		w.Host, _ = os.Hostname()
+	}
+	var err error
+	for {
+		if w.q, err = bindQueue(ctx, nc, stream); err == nil {
+			break
+		}
+		w.Log.Info("waiting for a search to make the queue", "stream", stream, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+	w.built, w.running = map[string]*built{}, map[string]bool{}
+	w.Log.Info("worker ready", "name", w.Name, "stream", stream, "slots", w.Parallelism, "ack_wait", w.q.opt.AckWait)
+	var wg sync.WaitGroup
+	for range w.Parallelism {
+		wg.Go(func() { w.slot(ctx) })
+	}
+	wg.Go(func() { w.heartbeat(ctx) })
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (w *Worker) heartbeat(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		w.mu.Lock()
+		hb := Heartbeat{Name: w.Name, Host: w.Host, Slots: w.Parallelism, Protocol: Protocol, Time: time.Now()}
+		for k := range w.running {
+			hb.Running = append(hb.Running, k)
+		}
+		w.mu.Unlock()
+		b, _ := json.Marshal(hb)
+		w.q.nc.Publish(w.q.sub.worker(w.Name), b)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// slot pulls and runs one job at a time.
+func (w *Worker) slot(ctx context.Context) {
+	for ctx.Err() == nil {
+		batch, err := w.q.workers.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			if ctx.Err() == nil {
+				w.Log.Warn("fetch", "err", err)
+				time.Sleep(time.Second)
+			}
+			continue
+		}
+		for m := range batch.Messages() {
+			w.run(ctx, m)
+		}
+	}
+}
+
+// run evaluates one job and publishes its outcome; the job is acked once the search
+// says it stored it (or gave the trial up).
+func (w *Worker) run(ctx context.Context, m jetstream.Msg) {
+	var j job
+	if err := json.Unmarshal(m.Data(), &j); err != nil {
+		w.Log.Error("a job that does not decode; dropping it", "subject", m.Subject(), "err", err)
+		m.Term()
+		return
+	}
+	if j.Protocol != Protocol {
+		w.Log.Error(fmt.Sprintf("refused a job of protocol %d: this worker speaks %d; run a worker of the search's cellar version", j.Protocol, Protocol), "trial", j.Trial)
+		m.NakWithDelay(w.q.opt.AckWait)
+		return
+	}
+	key := fmt.Sprintf("%s.%d", j.Experiment, j.Trial)
+	w.mu.Lock()
+	w.running[key] = true
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		delete(w.running, key)
+		w.mu.Unlock()
+	}()
+	jctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cancelSub, _ := w.q.nc.Subscribe(w.q.sub.cancel(j.Experiment, j.Trial), func(*nats.Msg) { cancel() })
+	storedCh := make(chan struct{}, 1)
+	storedSub, _ := w.q.nc.Subscribe(w.q.sub.stored(j.Experiment, j.Trial), func(*nats.Msg) {
+		select {
+		case storedCh <- struct{}{}:
+		default:
+		}
+	})
+	defer cancelSub.Unsubscribe()
+	defer storedSub.Unsubscribe()
+	// Tell the server the job is alive while it runs and until it is stored.
+	alive := make(chan struct{})
+	defer close(alive)
+	go func() {
+		t := time.NewTicker(max(w.q.opt.AckWait/3, 100*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-alive:
+				return
+			case <-t.C:
+				m.InProgress()
+			}
+		}
+	}()
+
+	out, err := w.evaluate(jctx, j)
+	if jctx.Err() != nil && ctx.Err() == nil { // the search cancelled it: it runs again later
+		m.Ack()
+		return
+	}
+	if ctx.Err() != nil { // this worker stops: another takes the job
+		m.Nak()
+		return
+	}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		// No outcome: the job goes to another delivery, or fails the trial after
+		// max_deliver (the search hears of it from the server's advisory).
+		w.q.nc.Publish(fmt.Sprintf("%s.failures.%s.%d", w.q.opt.Stream, j.Experiment, j.Trial), []byte(err.Error()))
+		m.Nak()
+		return
+	}
+	r := result{Protocol: Protocol, Experiment: j.Experiment, Trial: j.Trial, Worker: w.Name, Outcome: out}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	b, _ := json.Marshal(r)
+	if _, err := w.q.js.Publish(ctx, w.q.sub.result(j.Experiment, j.Trial), b); err != nil {
+		w.Log.Warn("publish outcome", "trial", j.Trial, "err", err)
+		m.Nak()
+		return
+	}
+	select {
+	case <-storedCh:
+		m.Ack()
+	case <-ctx.Done():
+		// The outcome is in its stream: the search takes it from there.
+		m.Ack()
+	}
+}
+
+// panicError is an evaluation that panicked.
+type panicError struct{ msg string }
+
+func (e *panicError) Error() string { return e.msg }
+
+// evaluate builds (once) the job's experiment's evaluator and runs it.
+func (w *Worker) evaluate(ctx context.Context, j job) (out engine.Outcome, err error) {
+	b, err := w.build(ctx, j.Experiment)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	a, err := b.space.Parse([]byte(j.Arch))
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{fmt.Sprintf("the evaluation panicked on worker %s: %v\n%s", w.Name, p, debug.Stack())}
+		}
+	}()
+	report := func(p engine.Progress) {
+		b, _ := json.Marshal(progress{Trial: j.Trial, Worker: w.Name, Progress: p})
+		w.q.nc.Publish(w.q.sub.progressOf(j.Experiment, j.Trial), b)
+	}
+	return b.eval.Evaluate(ctx, engine.Job{Trial: j.Trial, Seed: j.Seed, Arch: a, Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay}, report)
+}
+
+// build makes an experiment's evaluator from its config, once.
+func (w *Worker) build(ctx context.Context, exp string) (*built, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if b, ok := w.built[exp]; ok {
+		return b, b.err
+	}
+	b := &built{}
+	w.built[exp] = b
+	entry, err := w.q.configs.Get(ctx, exp)
+	if err != nil {
+		b.err = fmt.Errorf("experiment %s: no config on the queue: %w", exp, err)
+		return b, b.err
+	}
+	cfg, err := engine.ParseConfig(entry.Value())
+	if err == nil {
+		var x *engine.Experiment
+		if x, err = engine.Build(cfg, entry.Value(), w.Evaluators); err == nil {
+			b.space, b.eval = x.Space, x.Evaluator
+		}
+	}
+	if err != nil {
+		b.err = fmt.Errorf("experiment %s: %w", exp, err)
+	}
+	return b, b.err
+}
