@@ -107,19 +107,27 @@ type Heartbeat struct {
 // subjects of one stream.
 type subjects struct{ s string }
 
-func (n subjects) jobs(exp string, trial uint64) string { return fmt.Sprintf("%s.jobs.%s.%d", n.s, exp, trial) }
-func (n subjects) results(exp string) string              { return fmt.Sprintf("%s.results.%s.*", n.s, exp) }
-func (n subjects) result(exp string, trial uint64) string { return fmt.Sprintf("%s.results.%s.%d", n.s, exp, trial) }
-func (n subjects) progress(exp string) string             { return fmt.Sprintf("%s.progress.%s.*", n.s, exp) }
+func (n subjects) jobs(exp string, trial uint64) string {
+	return fmt.Sprintf("%s.jobs.%s.%d", n.s, exp, trial)
+}
+func (n subjects) results(exp string) string { return fmt.Sprintf("%s.results.%s.*", n.s, exp) }
+func (n subjects) result(exp string, trial uint64) string {
+	return fmt.Sprintf("%s.results.%s.%d", n.s, exp, trial)
+}
+func (n subjects) progress(exp string) string { return fmt.Sprintf("%s.progress.%s.*", n.s, exp) }
 func (n subjects) progressOf(exp string, trial uint64) string {
 	return fmt.Sprintf("%s.progress.%s.%d", n.s, exp, trial)
 }
-func (n subjects) cancel(exp string, trial uint64) string { return fmt.Sprintf("%s.cancel.%s.%d", n.s, exp, trial) }
-func (n subjects) stored(exp string, trial uint64) string { return fmt.Sprintf("%s.stored.%s.%d", n.s, exp, trial) }
-func (n subjects) workers() string                        { return n.s + ".workers.*" }
-func (n subjects) worker(name string) string              { return n.s + ".workers." + name }
-func (n subjects) resultsStream() string                  { return n.s + "_results" }
-func (n subjects) bucket() string                         { return n.s + "_experiments" }
+func (n subjects) cancel(exp string, trial uint64) string {
+	return fmt.Sprintf("%s.cancel.%s.%d", n.s, exp, trial)
+}
+func (n subjects) stored(exp string, trial uint64) string {
+	return fmt.Sprintf("%s.stored.%s.%d", n.s, exp, trial)
+}
+func (n subjects) workers() string           { return n.s + ".workers.*" }
+func (n subjects) worker(name string) string { return n.s + ".workers." + name }
+func (n subjects) resultsStream() string     { return n.s + "_results" }
+func (n subjects) bucket() string            { return n.s + "_experiments" }
 
 // errRefused is a job this worker cannot take (another protocol).
 var errRefused = errors.New("refused")
