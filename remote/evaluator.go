@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -131,9 +132,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(en
 	} else {
 		b, _ := json.Marshal(job{Protocol: Protocol, Experiment: e.exp, Trial: j.Trial, Seed: j.Seed, Arch: j.Arch.String(),
 			Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay})
-		ack, err := e.q.js.Publish(ctx, subject, b)
+		ack, err := e.publish(ctx, subject, b)
 		if err != nil {
-			return engine.Outcome{}, fmt.Errorf("nats: publish trial %d: %w", j.Trial, err)
+			return engine.Outcome{}, err
 		}
 		e.mu.Lock()
 		w.seq = ack.Sequence
@@ -145,6 +146,22 @@ func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(en
 	case <-ctx.Done():
 		e.q.nc.Publish(e.q.sub.cancel(e.exp, j.Trial), nil)
 		return engine.Outcome{}, ctx.Err()
+	}
+}
+
+// publish puts a job on the queue, trying again while the server is away (a restart:
+// the connection comes back by itself) until ctx ends.
+func (e *Evaluator) publish(ctx context.Context, subject string, b []byte) (*jetstream.PubAck, error) {
+	for {
+		ack, err := e.q.js.Publish(ctx, subject, b)
+		if err == nil {
+			return ack, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 }
 

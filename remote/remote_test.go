@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,4 +211,58 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// The NATS server restarted mid-search (same port, same file store): the search and
+// the workers reconnect, and the search ends with every trial, as in-process.
+func TestServerRestartMidSearch(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	s, err := remote.StartEmbedded(addr, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers(t, s, 2)
+	src := tableSrc(t, 40, 3)
+	exp := enginetest.Build(t, src)
+	ev, err := remote.NewEvaluator(context.Background(), connect(t, s, "search"), remote.Options{AckWait: time.Second}, "restart", exp.Source, exp.Evaluator, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	exp.Evaluator = ev
+	var n atomic.Int32
+	restarted := make(chan struct{})
+	got := make(chan []string, 1)
+	go func() {
+		var log []string
+		opt := engine.Options{Store: remote.Store{Store: &enginetest.MemStore{}, Evaluator: ev}, Observe: func(tr engine.Trial) {
+			log = append(log, fmt.Sprintf("%d %s %s %v", tr.ID, tr.Arch, tr.Origin, tr.Metrics))
+			if n.Add(1) == 10 {
+				close(restarted)
+			}
+		}}
+		if err := engine.New(exp, opt).Run(context.Background()); err != nil {
+			t.Error(err)
+		}
+		got <- log
+	}()
+	<-restarted
+	s.Shutdown()
+	s2, err := remote.StartEmbedded(addr, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Shutdown()
+	var log []string
+	select {
+	case log = <-got:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the search did not finish after the restart (%d trials)", n.Load())
+	}
+	if want := enginetest.Run(t, enginetest.Build(t, src), engine.Options{}); fmt.Sprint(log) != fmt.Sprint(want) {
+		t.Errorf("after a restart:\n%v\nin-process:\n%v", log, want)
+	}
 }

@@ -188,18 +188,27 @@ func (w *Worker) run(ctx context.Context, m jetstream.Msg) {
 		r.Error = err.Error()
 	}
 	b, _ := json.Marshal(r)
-	if _, err := w.q.js.Publish(ctx, w.q.sub.result(j.Experiment, j.Trial), b); err != nil {
-		w.Log.Warn("publish outcome", "trial", j.Trial, "err", err)
-		m.Nak()
-		return
+	for {
+		_, err := w.q.js.Publish(ctx, w.q.sub.result(j.Experiment, j.Trial), b)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			m.Nak()
+			return
+		}
+		w.Log.Warn("publish outcome; trying again", "trial", j.Trial, "err", err)
+		time.Sleep(500 * time.Millisecond)
 	}
+	// The outcome is in its stream now, which a search (a resumed one too) reads: once
+	// it says it stored it, or after a while without a word (it is gone, or the word
+	// was lost in a server restart), the job is done.
 	select {
 	case <-storedCh:
-		m.Ack()
+	case <-time.After(3 * w.q.opt.AckWait):
 	case <-ctx.Done():
-		// The outcome is in its stream: the search takes it from there.
-		m.Ack()
 	}
+	m.Ack()
 }
 
 // panicError is an evaluation that panicked.
