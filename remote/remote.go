@@ -23,11 +23,15 @@ package remote
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"cellar/engine"
+
+	"github.com/nats-io/nats.go"
 )
 
 // Protocol is the version of the jobs and outcomes this code reads and writes; a
@@ -131,3 +135,26 @@ func (n subjects) bucket() string            { return n.s + "_experiments" }
 
 // errRefused is a job this worker cannot take (another protocol).
 var errRefused = errors.New("refused")
+
+// Workers listens for the workers' heartbeats on stream's subjects for wait and
+// returns the latest of each, by name.
+func Workers(nc *nats.Conn, stream string, wait time.Duration) (map[string]Heartbeat, error) {
+	out := map[string]Heartbeat{}
+	var mu sync.Mutex
+	sub, err := nc.Subscribe(subjects{stream}.workers(), func(m *nats.Msg) {
+		var hb Heartbeat
+		if json.Unmarshal(m.Data, &hb) == nil {
+			mu.Lock()
+			out[hb.Name] = hb
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	time.Sleep(wait)
+	sub.Unsubscribe()
+	mu.Lock()
+	defer mu.Unlock()
+	return out, nil
+}

@@ -25,7 +25,7 @@ import (
 )
 
 // server starts an embedded NATS server on a free loopback port for the test.
-func server(t *testing.T) *remote.Embedded {
+func server(t testing.TB) *remote.Embedded {
 	t.Helper()
 	s, err := remote.StartEmbedded("127.0.0.1:0", t.TempDir())
 	if err != nil {
@@ -35,7 +35,7 @@ func server(t *testing.T) *remote.Embedded {
 	return s
 }
 
-func connect(t *testing.T, s *remote.Embedded, name string) *nats.Conn {
+func connect(t testing.TB, s *remote.Embedded, name string) *nats.Conn {
 	t.Helper()
 	nc, err := remote.Connect(s.URL, s.Token, "", name)
 	if err != nil {
@@ -45,13 +45,13 @@ func connect(t *testing.T, s *remote.Embedded, name string) *nats.Conn {
 	return nc
 }
 
-func tableSrc(t *testing.T, trials, parallel int) string {
+func tableSrc(t testing.TB, trials, parallel int) string {
 	return fmt.Sprintf("name: r\nseed: 7\nspace: nb201\nstrategy: {name: regevo, population: 10, sample: 3}\n"+
 		"evaluator: {name: table, path: %s}\nbudget: {trials: %d}\nparallelism: %d\n", testtable.NB201(t, testtable.Smooth), trials, parallel)
 }
 
 // workers runs n workers in this process until the test ends.
-func workers(t *testing.T, s *remote.Embedded, n int) {
+func workers(t testing.TB, s *remote.Embedded, n int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, n)

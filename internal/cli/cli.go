@@ -44,7 +44,7 @@ func newRoot(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 	root.Flags().BoolVar(&headless, "headless", false, "no terminal UI: a progress bar and a summary")
 	root.Flags().StringVar(&rootFlags.db, "db", defaultDB, "database file")
 	root.Flags().IntVar(&rootFlags.trials, "trials", 0, "override the budget's number of trials")
-	root.AddCommand(newSearchCmd(evals), newExportCmd(), newDataCmd(), newWorkerCmd(evals), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(evals), newTUICmd(evals), newBrowseCmd(), newServeCmd(evals), newLatencyCmd(),
+	root.AddCommand(newSearchCmd(evals), newExportCmd(), newDataCmd(), newWorkerCmd(evals), newWorkersCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(evals), newTUICmd(evals), newBrowseCmd(), newServeCmd(evals), newLatencyCmd(),
 		newReplayCmd(evals), newForkCmd(evals), newAuditCmd(), newCheckCmd(), newSalvageCmd())
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +29,7 @@ search has stored the outcome; a worker that dies loses nothing: its jobs go to 
 after the queue's ack wait. Stop it with Ctrl-C: the jobs it runs go back to the queue.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if n.url == "" {
+			if n.url == "" || strings.HasPrefix(n.url, "embedded") {
 				return errors.New("give the NATS server with --nats nats://HOST:PORT (a search started with --nats embedded prints it)")
 			}
 			if w.Name == "" {

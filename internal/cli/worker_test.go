@@ -144,6 +144,15 @@ func TestWorkersOverNATS(t *testing.T) {
 	// The search dies while w2 runs; its resume restarts the server (same port,
 	// same files, same token), and w2 reconnects.
 	testkit.WaitFor(t, "more trials to be stored", func() bool { return search.events() >= 10 })
+	// cellar workers lists w2 (and not the dead w1) from their heartbeats.
+	var listed string
+	testkit.WaitFor(t, "cellar workers to list w2", func() bool {
+		listed, _ = cellar(t, "workers", "--nats", url, "--nats-token", token, "--wait", "2500ms")
+		return strings.Contains(listed, "w2 ")
+	})
+	if strings.Contains(listed, "w1 ") {
+		t.Errorf("cellar workers lists the killed w1:\n%s", listed)
+	}
 	search.cmd.Process.Signal(syscall.SIGKILL)
 	<-search.done
 	resumed := startChild(t, "search", "--resume", "1", "--db", db, "--no-progress", "--nats", "embedded:"+addr)
