@@ -20,8 +20,11 @@ import (
 // connect to it, with its token.
 type Embedded struct {
 	Server *server.Server
-	URL    string // nats://HOST:PORT
-	Token  string
+	URL    string // nats://HOST:PORT, for this machine
+	// Advertise is the URL for other machines: on 0.0.0.0 (every interface) the
+	// host's name instead of the address.
+	Advertise string
+	Token     string
 }
 
 // StartEmbedded starts a NATS server on addr (HOST:PORT; 127.0.0.1:4222 when empty)
@@ -59,7 +62,15 @@ func StartEmbedded(addr, dir string) (*Embedded, error) {
 		s.Shutdown()
 		return nil, fmt.Errorf("nats: the embedded server did not start on %s (is the port taken?)", addr)
 	}
-	return &Embedded{Server: s, URL: s.ClientURL(), Token: token}, nil
+	e := &Embedded{Server: s, URL: s.ClientURL(), Advertise: s.ClientURL(), Token: token}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		port := s.Addr().(*net.TCPAddr).Port
+		e.URL = fmt.Sprintf("nats://127.0.0.1:%d", port)
+		if name, err := os.Hostname(); err == nil {
+			e.Advertise = fmt.Sprintf("nats://%s:%d", name, port)
+		}
+	}
+	return e, nil
 }
 
 // keptToken reads the token at path, or makes one and keeps it there (mode 0600).

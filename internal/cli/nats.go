@@ -52,7 +52,7 @@ func (s *session) remoteExecution(f searchFlags, opt *engine.Options, stderr io.
 		}
 		s.closers = append(s.closers, e.Shutdown)
 		url, token = e.URL, e.Token
-		fmt.Fprintf(stderr, "NATS server with JetStream at %s (files in %s); workers connect with:\n  cellar worker --nats %s --nats-token %s\n", e.URL, dir, e.URL, e.Token)
+		fmt.Fprintf(stderr, "NATS server with JetStream at %s (files in %s); workers connect with:\n  cellar worker --nats %s --nats-token %s\n", e.Advertise, dir, e.Advertise, e.Token)
 	}
 	nc, err := remote.Connect(url, token, f.nats.creds, "cellar search")
 	if err != nil {
