@@ -167,6 +167,10 @@ func TestWorkersOverNATS(t *testing.T) {
 		}
 	}
 	w2.cmd.Process.Signal(syscall.SIGTERM)
+	// A replay (in-process) of the search through workers matches it.
+	if out, err := cellar(t, "replay", "--db", db, "--exp", "1"); err != nil || !strings.Contains(out, "all 24 trials match the original") {
+		t.Errorf("replay: %v\n%s", err, out)
+	}
 	// The same search in-process gives the same trials.
 	local := filepath.Join(dir, "local.db")
 	if out, err := cellar(t, "search", "-c", writeExp(t, strings.Replace(src, "execution: {nats: {ack_wait: 1s}}\n", "", 1)), "--db", local, "--no-progress"); err != nil {
