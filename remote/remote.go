@@ -139,22 +139,52 @@ var errRefused = errors.New("refused")
 // Workers listens for the workers' heartbeats on stream's subjects for wait and
 // returns the latest of each, by name.
 func Workers(nc *nats.Conn, stream string, wait time.Duration) (map[string]Heartbeat, error) {
-	out := map[string]Heartbeat{}
-	var mu sync.Mutex
-	sub, err := nc.Subscribe(subjects{stream}.workers(), func(m *nats.Msg) {
-		var hb Heartbeat
-		if json.Unmarshal(m.Data, &hb) == nil {
-			mu.Lock()
-			out[hb.Name] = hb
-			mu.Unlock()
-		}
-	})
+	w, err := Watch(nc, stream)
 	if err != nil {
 		return nil, err
 	}
 	time.Sleep(wait)
-	sub.Unsubscribe()
-	mu.Lock()
-	defer mu.Unlock()
+	w.Close()
+	out := map[string]Heartbeat{}
+	for _, hb := range w.Workers() {
+		out[hb.Name] = hb
+	}
 	return out, nil
 }
+
+// Watcher keeps the latest heartbeat of every worker of a stream.
+type Watcher struct {
+	mu  sync.Mutex
+	hbs map[string]Heartbeat
+	sub *nats.Subscription
+}
+
+// Watch starts keeping the workers' heartbeats.
+func Watch(nc *nats.Conn, stream string) (*Watcher, error) {
+	w := &Watcher{hbs: map[string]Heartbeat{}}
+	var err error
+	w.sub, err = nc.Subscribe(subjects{stream}.workers(), func(m *nats.Msg) {
+		var hb Heartbeat
+		if json.Unmarshal(m.Data, &hb) == nil {
+			w.mu.Lock()
+			hb.Time = time.Now() // when it was heard, by this clock
+			w.hbs[hb.Name] = hb
+			w.mu.Unlock()
+		}
+	})
+	return w, err
+}
+
+// Workers are the latest heartbeats, by worker.
+func (w *Watcher) Workers() []Heartbeat {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]Heartbeat, 0, len(w.hbs))
+	for _, hb := range w.hbs {
+		out = append(out, hb)
+	}
+	return out
+}
+
+// Close stops watching.
+func (w *Watcher) Close() { w.sub.Unsubscribe() }

@@ -39,8 +39,10 @@ type Options struct {
 	// History gives each session the trials finished before it joined.
 	History func() ([]engine.Trial, uint64, error)
 	// DB is the search's DB, which sessions browse (b).
-	DB  *storage.DB
-	Log *slog.Logger
+	DB *storage.DB
+	// Workers, when the search's trials run on workers, are those heard of lately.
+	Workers func() []tui.Worker
+	Log     *slog.Logger
 	// Limits bound what clients can hold of the server; zero fields take defaults.
 	Limits Limits
 	// beforeSession, when set (tests), runs as a session starts, inside the
@@ -130,8 +132,8 @@ func New(opts Options) (*Server, error) {
 
 // Attach sets the search the sessions show: the server can be built and bound
 // before the search is opened, so a server that cannot start leaves no experiment.
-func (s *Server) Attach(eng tui.Engine, exp *engine.Experiment, stop func(), history func() ([]engine.Trial, uint64, error), db *storage.DB) {
-	s.opts.Engine, s.opts.Exp, s.opts.Stop, s.opts.History, s.opts.DB = eng, exp, stop, history, db
+func (s *Server) Attach(eng tui.Engine, exp *engine.Experiment, stop func(), history func() ([]engine.Trial, uint64, error), db *storage.DB, workers func() []tui.Worker) {
+	s.opts.Engine, s.opts.Exp, s.opts.Stop, s.opts.History, s.opts.DB, s.opts.Workers = eng, exp, stop, history, db, workers
 }
 
 // tui runs the workbench for a session, built when the session starts.
@@ -234,7 +236,7 @@ func (s *Server) session(sess ssh.Session) (tui.SessionOptions, bool) {
 		s.wg.Done()
 		s.releaseMemory()
 	}()
-	return tui.SessionOptions{Viewer: k.Role == Viewer, Who: who, User: sess.User(), Stop: s.opts.Stop, History: s.history(), DB: s.opts.DB}, true
+	return tui.SessionOptions{Viewer: k.Role == Viewer, Who: who, User: sess.User(), Stop: s.opts.Stop, History: s.history(), DB: s.opts.DB, Workers: s.opts.Workers}, true
 }
 
 // history is the session's history function: reading a long history leaves the

@@ -121,6 +121,8 @@ type SessionOptions struct {
 	History func() ([]engine.Trial, uint64, error)
 	// DB is the search's open DB, browsed with b from the session; nil turns b off.
 	DB *storage.DB
+	// Workers, when the trials run on workers (NATS), are those heard of lately.
+	Workers func() []Worker
 }
 
 // New builds the program's root model for an engine, drawing with renderer r.
@@ -138,6 +140,7 @@ func NewSession(eng Engine, exp *engine.Experiment, theme themes.Theme, r *lipgl
 	c.Keys.Browse.SetEnabled(opts.DB != nil)
 	m := &Model{common: c, eng: eng, exp: exp, sub: eng.Subscribe(), help: help.New(), opts: opts, historyIn: opts.History == nil}
 	m.dashboard = NewDashboard(c, exp)
+	m.dashboard.workers = opts.Workers
 	m.dashboard.SetStatus(eng.Snapshot())
 	return m
 }

@@ -46,6 +46,9 @@ type Dashboard struct {
 	// The chart rows are drawn again only when what they show changes.
 	chartsKey  chartsKey
 	chartsRows []string
+
+	// workers, when the search's trials run on workers, are those heard of.
+	workers func() []Worker
 }
 
 // chartsKey is what the chart rows depend on.
@@ -227,6 +230,9 @@ func (d *Dashboard) View(height int) string {
 	header := d.header(w)
 	bar := d.progress(w)
 	running := d.running(w)
+	if d.workers != nil {
+		running += "\n" + workersPanel(d.common, d.workers(), time.Now(), w)
+	}
 	rest := height - lipgloss.Height(header) - lipgloss.Height(bar) - lipgloss.Height(running)
 	// Charts take what the trials table (at least 5 lines) leaves: a first row of the
 	// reward curve and the best architecture, a second of population and Pareto front.

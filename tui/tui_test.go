@@ -298,3 +298,30 @@ func TestCtrlCInterruptsAndQQuits(t *testing.T) {
 		}
 	}
 }
+
+// With its trials on workers, the dashboard lists them: name, host, slots, the trials
+// each runs and when it was last heard of; one silent too long is marked lost.
+func TestDashboardShowsWorkers(t *testing.T) {
+	eng, exp := newSearch(t, 5, 0)
+	now := time.Now()
+	workers := []Worker{
+		{Name: "gpu-1", Host: "lab-a", Slots: 2, Running: []string{"#4", "#5"}, Seen: now.Add(-time.Second)},
+		{Name: "gpu-2", Host: "lab-b", Slots: 1, Seen: now.Add(-time.Minute)},
+	}
+	m := NewSession(eng, exp, themes.Light, plain(), SessionOptions{Workers: func() []Worker { return workers }})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	v := m.View()
+	for _, want := range []string{"Workers (2)", "gpu-1", "lab-a", "2 slots", "running #4 #5", "gpu-2", "idle", "LOST"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the dashboard does not show %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(strings.Split(v, "gpu-2")[0], "LOST") {
+		t.Error("gpu-1, heard a second ago, is marked lost")
+	}
+	local := NewSession(eng, exp, themes.Light, plain(), SessionOptions{})
+	local.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	if strings.Contains(local.View(), "Workers") {
+		t.Error("a search in-process shows a workers panel")
+	}
+}

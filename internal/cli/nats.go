@@ -12,6 +12,7 @@ import (
 
 	"cellar/engine"
 	"cellar/remote"
+	"cellar/tui"
 )
 
 // natsFlags say where a search's trials go: --nats URL, or embedded[:ADDR] for a
@@ -70,6 +71,26 @@ func (s *session) remoteExecution(f searchFlags, opt *engine.Options, stderr io.
 	}
 	s.closers = append(s.closers, ev.Close)
 	s.exp.Evaluator = ev
+	stream := firstOf(ropt.Stream, remote.DefaultOptions.Stream)
+	watch, err := remote.Watch(nc, stream)
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, watch.Close)
+	key := remote.Key(abs, s.x.ID) + "."
+	s.workers = func() []tui.Worker {
+		var out []tui.Worker
+		for _, hb := range watch.Workers() {
+			wk := tui.Worker{Name: hb.Name, Host: hb.Host, Slots: hb.Slots, Seen: hb.Time}
+			for _, r := range hb.Running {
+				if id, ok := strings.CutPrefix(r, key); ok { // this search's trials only
+					wk.Running = append(wk.Running, "#"+id)
+				}
+			}
+			out = append(out, wk)
+		}
+		return out
+	}
 	opt.Store = remote.Store{Store: opt.Store, Evaluator: ev}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"cellar/engine"
 	"cellar/storage"
 	"cellar/themes"
+	"cellar/tui"
 )
 
 type searchFlags struct {
@@ -111,6 +112,8 @@ type session struct {
 	// closers end what the session started besides the DB (a NATS connection, an
 	// embedded server), last first.
 	closers []func()
+	// workers, when the trials run on NATS workers, are those heard of; nil otherwise.
+	workers func() []tui.Worker
 }
 
 // close ends the session: what it started, then the DB.

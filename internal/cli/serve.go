@@ -77,7 +77,7 @@ func runServe(ctx context.Context, out, logTo io.Writer, f searchFlags, opts ser
 	defer s.close()
 	search, stopSearch := context.WithCancel(ctx)
 	defer stopSearch()
-	srv.Attach(s.eng, s.exp, stopSearch, s.history, s.db)
+	srv.Attach(s.eng, s.exp, stopSearch, s.history, s.db, s.workers)
 	done := make(chan error, 1)
 	go func() {
 		err := s.eng.Run(search)

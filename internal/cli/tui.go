@@ -49,7 +49,7 @@ func runTUI(ctx context.Context, out io.Writer, f searchFlags, theme themes.Them
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := tui.NewSession(s.eng, s.exp, theme, lipgloss.DefaultRenderer(), tui.SessionOptions{History: s.history, DB: s.db, User: localUser()})
+	m := tui.NewSession(s.eng, s.exp, theme, lipgloss.DefaultRenderer(), tui.SessionOptions{History: s.history, DB: s.db, User: localUser(), Workers: s.workers})
 	done := make(chan error, 1)
 	go func() { done <- s.eng.Run(ctx) }()
 	// Signals are ours (onSignal), so the exit status can say which one came.
