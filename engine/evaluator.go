@@ -48,6 +48,10 @@ type Job struct {
 	// evaluator keeps files (a command's trial directories, trained weights); empty
 	// when the search stores nothing.
 	Dir string
+	// Device is the accelerator (a GPU id) this evaluation has to itself, when the
+	// machine running it hands one to each slot (cellar worker --devices); empty
+	// otherwise.
+	Device string
 }
 
 // Stateful is an evaluator whose state goes into checkpoints: State after every

@@ -144,7 +144,9 @@ func (c *Command) Evaluate(ctx context.Context, job engine.Job, progress func(en
 		return engine.Outcome{}, err
 	}
 	env := c.environ(job, dir)
-	if c.devices != nil {
+	if job.Device != "" { // the worker's slot has a device of its own
+		env = append(env, "CUDA_VISIBLE_DEVICES="+job.Device)
+	} else if c.devices != nil {
 		select {
 		case d := <-c.devices:
 			defer func() { c.devices <- d }()

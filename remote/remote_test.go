@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -264,5 +268,39 @@ func TestServerRestartMidSearch(t *testing.T) {
 	}
 	if want := enginetest.Run(t, enginetest.Build(t, src), engine.Options{}); fmt.Sprint(log) != fmt.Sprint(want) {
 		t.Errorf("after a restart:\n%v\nin-process:\n%v", log, want)
+	}
+}
+
+// A worker with devices hands one to each slot: a command evaluator's trainer sees
+// only its slot's (CUDA_VISIBLE_DEVICES).
+func TestWorkerDevicesPerSlot(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("runs a shell script")
+	}
+	run := filepath.Join(t.TempDir(), "train.sh")
+	os.WriteFile(run, []byte("#!/bin/sh\nsleep 0.05\necho '{\"metrics\": {\"val_accuracy\": 1, \"device\": '$CUDA_VISIBLE_DEVICES'}}'\n"), 0o755)
+	s := server(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &remote.Worker{Name: "gpus", Parallelism: 2, Devices: []string{"3", "4"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	go w.Run(ctx, connect(t, s, "gpus"), "cellar")
+	exp := enginetest.Build(t, "space: {name: nb201, channels: 4, cells: 1}\nstrategy: random\nevaluator: {name: command, run: ["+run+"], metrics: [val_accuracy, device]}\nbudget: {trials: 8}\nparallelism: 2\n")
+	ev, err := remote.NewEvaluator(ctx, connect(t, s, "search"), remote.DefaultOptions, "gpus", exp.Source, exp.Evaluator, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	exp.Evaluator = ev
+	store := &enginetest.MemStore{}
+	enginetest.Run(t, exp, engine.Options{Store: remote.Store{Store: store, Evaluator: ev}})
+	seen := map[float64]int{}
+	for _, tr := range store.Trials {
+		if tr.State != engine.Done {
+			t.Fatalf("trial %d: %s", tr.ID, tr.Error)
+		}
+		seen[tr.Metrics["device"]]++
+	}
+	if len(seen) != 2 || seen[3] == 0 || seen[4] == 0 {
+		t.Errorf("devices the trainers saw: %v; want 3 and 4", seen)
 	}
 }

@@ -24,6 +24,9 @@ type Worker struct {
 	Name        string
 	Host        string
 	Parallelism int
+	// Devices, when given, are handed one to each slot (slot i gets Devices[i mod
+	// len]): the evaluations of a slot see only its device (engine.Job.Device).
+	Devices []string
 	// Evaluators are the factories experiments' evaluators are built from
 	// (evaluators.Builtin() when nil).
 	Evaluators map[string]engine.EvaluatorFactory
@@ -70,8 +73,12 @@ func (w *Worker) Run(ctx context.Context, nc *nats.Conn, stream string) error {
 	w.built, w.running = map[string]*built{}, map[string]bool{}
 	w.Log.Info("worker ready", "name", w.Name, "stream", stream, "slots", w.Parallelism, "ack_wait", w.q.opt.AckWait)
 	var wg sync.WaitGroup
-	for range w.Parallelism {
-		wg.Go(func() { w.slot(ctx) })
+	for i := range w.Parallelism {
+		device := ""
+		if len(w.Devices) > 0 {
+			device = w.Devices[i%len(w.Devices)]
+		}
+		wg.Go(func() { w.slot(ctx, device) })
 	}
 	wg.Go(func() { w.heartbeat(ctx) })
 	wg.Wait()
@@ -99,7 +106,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 }
 
 // slot pulls and runs one job at a time.
-func (w *Worker) slot(ctx context.Context) {
+func (w *Worker) slot(ctx context.Context, device string) {
 	for ctx.Err() == nil {
 		batch, err := w.q.workers.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
@@ -110,14 +117,14 @@ func (w *Worker) slot(ctx context.Context) {
 			continue
 		}
 		for m := range batch.Messages() {
-			w.run(ctx, m)
+			w.run(ctx, m, device)
 		}
 	}
 }
 
 // run evaluates one job and publishes its outcome; the job is acked once the search
 // says it stored it (or gave the trial up).
-func (w *Worker) run(ctx context.Context, m jetstream.Msg) {
+func (w *Worker) run(ctx context.Context, m jetstream.Msg, device string) {
 	var j job
 	if err := json.Unmarshal(m.Data(), &j); err != nil {
 		w.Log.Error("a job that does not decode; dropping it", "subject", m.Subject(), "err", err)
@@ -166,7 +173,7 @@ func (w *Worker) run(ctx context.Context, m jetstream.Msg) {
 		}
 	}()
 
-	out, err := w.evaluate(jctx, j)
+	out, err := w.evaluate(jctx, j, device)
 	if jctx.Err() != nil && ctx.Err() == nil { // the search cancelled it: it runs again later
 		m.Ack()
 		return
@@ -217,7 +224,7 @@ type panicError struct{ msg string }
 func (e *panicError) Error() string { return e.msg }
 
 // evaluate builds (once) the job's experiment's evaluator and runs it.
-func (w *Worker) evaluate(ctx context.Context, j job) (out engine.Outcome, err error) {
+func (w *Worker) evaluate(ctx context.Context, j job, device string) (out engine.Outcome, err error) {
 	b, err := w.build(ctx, j.Experiment)
 	if err != nil {
 		return engine.Outcome{}, err
@@ -235,7 +242,7 @@ func (w *Worker) evaluate(ctx context.Context, j job) (out engine.Outcome, err e
 		b, _ := json.Marshal(progress{Trial: j.Trial, Worker: w.Name, Progress: p})
 		w.q.nc.Publish(w.q.sub.progressOf(j.Experiment, j.Trial), b)
 	}
-	return b.eval.Evaluate(ctx, engine.Job{Trial: j.Trial, Seed: j.Seed, Arch: a, Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay}, report)
+	return b.eval.Evaluate(ctx, engine.Job{Trial: j.Trial, Seed: j.Seed, Arch: a, Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay, Device: device}, report)
 }
 
 // build makes an experiment's evaluator from its config, once.

@@ -54,6 +54,7 @@ after the queue's ack wait. Stop it with Ctrl-C: the jobs it runs go back to the
 	n.register(cmd)
 	cmd.Flags().StringVar(&stream, "stream", remote.DefaultOptions.Stream, "the work queue's name (the experiment's execution.nats.stream)")
 	cmd.Flags().IntVar(&w.Parallelism, "parallelism", 1, "trials evaluated at once")
+	cmd.Flags().StringSliceVar(&w.Devices, "devices", nil, "GPU ids, one to each slot (CUDA_VISIBLE_DEVICES of a command evaluator's trainer)")
 	cmd.Flags().StringVar(&w.Name, "name", "", "the worker's name on the dashboard (default HOST-PID)")
 	return cmd
 }
