@@ -52,6 +52,20 @@ type Job struct {
 	// machine running it hands one to each slot (cellar worker --devices); empty
 	// otherwise.
 	Device string
+	// Judged says that early stopping is judged elsewhere (by the search, for a
+	// trial on a remote worker), which ends the evaluation when it decides: the
+	// evaluator does not stop it on its own.
+	Judged bool
+}
+
+// EpochJudge is an evaluator that stops trainings early by their epoch reports (the
+// early_stop of train and command). A search whose trials run elsewhere judges them
+// with it, from the reports that come back: Judge gives a trial's decision after each
+// epoch (nil when the evaluator stops nothing), Finished records a trial trained to
+// the end.
+type EpochJudge interface {
+	Judge(job Job) func(epoch int, metrics map[string]float64) (bool, *Stop)
+	Finished(job Job, curve []CurvePoint)
 }
 
 // Stateful is an evaluator whose state goes into checkpoints: State after every

@@ -156,7 +156,7 @@ func (c *Command) Evaluate(ctx context.Context, job engine.Job, progress func(en
 		}
 	}
 	run := &commandRun{c: c, job: job, progress: progress, start: time.Now()}
-	if c.stop != nil {
+	if c.stop != nil && !job.Judged {
 		run.judge = c.judge(job)
 	}
 	return run.exec(ctx, env)
@@ -310,7 +310,9 @@ func (r *commandRun) exec(ctx context.Context, env []string) (engine.Outcome, er
 			curve = append(curve, v)
 		}
 	}
-	r.c.finished(r.job, curve)
+	if r.judge != nil {
+		r.c.finished(r.job, curve)
+	}
 	return out, nil
 }
 

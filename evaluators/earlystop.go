@@ -221,6 +221,34 @@ func (e *earlyStopping) finished(job engine.Job, curve []float64) {
 	}
 }
 
+// Judge is the decision after each epoch of a trial from its epoch reports, for a
+// search whose trials train elsewhere (engine.EpochJudge); nil without early stopping.
+// A report without the metric is no decision.
+func (e *earlyStopping) Judge(job engine.Job) func(epoch int, metrics map[string]float64) (bool, *engine.Stop) {
+	if e.stop == nil {
+		return nil
+	}
+	judge := e.judge(job)
+	return func(epoch int, metrics map[string]float64) (bool, *engine.Stop) {
+		v, ok := metrics[e.metric]
+		if !ok || epoch >= e.stop.epochs { // the last epoch is never judged: it is done
+			return true, nil
+		}
+		return judge(epoch, v)
+	}
+}
+
+// Finished records a trial trained to the end elsewhere, by its curve.
+func (e *earlyStopping) Finished(job engine.Job, curve []engine.CurvePoint) {
+	var vals []float64
+	for _, p := range curve {
+		if v, ok := p.Metrics[e.metric]; ok {
+			vals = append(vals, v)
+		}
+	}
+	e.finished(job, vals)
+}
+
 // Observe records a trial trained elsewhere (a fork's history) for early stopping.
 func (e *earlyStopping) Observe(tr engine.Trial) {
 	if e.stop == nil {

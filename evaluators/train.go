@@ -125,7 +125,7 @@ func (t *Train) Evaluate(ctx context.Context, job engine.Job, progress func(engi
 	cfg := t.opt.TrainConfig
 	cfg.Weights = t.keeper.wants(job)
 	var stop *engine.Stop
-	if t.stop != nil {
+	if t.stop != nil && !job.Judged {
 		judge := t.judge(job)
 		cfg.Continue = func(epochs int, val float64) bool {
 			var ok bool

@@ -24,6 +24,8 @@ type Evaluator struct {
 	q       *queue
 	exp     string // Key
 	metrics []string
+	local   engine.Evaluator  // the experiment's own: its state, early stopping, history
+	judge   engine.EpochJudge // set when the search judges early stopping
 
 	mu       sync.Mutex
 	waiting  map[uint64]*waiter // trials being evaluated
@@ -39,6 +41,8 @@ type waiter struct {
 	done     chan result
 	progress func(engine.Progress)
 	seq      uint64 // the job's stream sequence, for the max-deliveries advisory
+	judge    func(epoch int, metrics map[string]float64) (bool, *engine.Stop)
+	stopped  bool // a stop was sent
 }
 
 // NewEvaluator opens the queue, puts the experiment's config (source) where workers
@@ -46,8 +50,12 @@ type waiter struct {
 // trials the search has stored already (a resume's): their outcomes, should they
 // come again, are dropped and their jobs released.
 func NewEvaluator(ctx context.Context, nc *nats.Conn, opt Options, exp string, source []byte, local engine.Evaluator, stored map[uint64]bool) (*Evaluator, error) {
-	if _, ok := local.(engine.Stateful); ok && statefulNow(local) {
-		return nil, fmt.Errorf("nats: this evaluator keeps state across trials (early stopping, a cascade's ladder, a supernet), which workers on several machines cannot share; run it in-process")
+	judge, _ := local.(engine.EpochJudge)
+	if judge != nil && judge.Judge(engine.Job{}) == nil {
+		judge = nil // it stops nothing
+	}
+	if _, ok := local.(engine.Stateful); ok && judge == nil && statefulNow(local) {
+		return nil, fmt.Errorf("nats: this evaluator keeps state across trials (a cascade's ladder, a supernet) that workers on several machines cannot share; run it in-process")
 	}
 	q, err := openQueue(ctx, nc, opt)
 	if err != nil {
@@ -56,7 +64,7 @@ func NewEvaluator(ctx context.Context, nc *nats.Conn, opt Options, exp string, s
 	if _, err := q.configs.Put(ctx, exp, source); err != nil {
 		return nil, fmt.Errorf("nats: the experiment's config: %w", err)
 	}
-	e := &Evaluator{q: q, exp: exp, metrics: local.Metrics(), waiting: map[uint64]*waiter{}, arrived: map[uint64]result{},
+	e := &Evaluator{q: q, exp: exp, metrics: local.Metrics(), local: local, judge: judge, waiting: map[uint64]*waiter{}, arrived: map[uint64]result{},
 		stored: map[uint64]bool{}, failures: map[uint64]string{}}
 	for id := range stored {
 		e.stored[id] = true
@@ -111,11 +119,14 @@ func (e *Evaluator) Metrics() []string { return e.metrics }
 // worker, which ends it.
 func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(engine.Progress)) (engine.Outcome, error) {
 	w := &waiter{done: make(chan result, 1), progress: progress}
+	if e.judge != nil {
+		w.judge = e.judge.Judge(j)
+	}
 	e.mu.Lock()
 	if r, ok := e.arrived[j.Trial]; ok {
 		delete(e.arrived, j.Trial)
 		e.mu.Unlock()
-		return outcomeOf(r)
+		return e.outcome(j, r)
 	}
 	e.waiting[j.Trial] = w
 	e.mu.Unlock()
@@ -131,7 +142,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(en
 		e.mu.Unlock()
 	} else {
 		b, _ := json.Marshal(job{Protocol: Protocol, Experiment: e.exp, Trial: j.Trial, Seed: j.Seed, Arch: j.Arch.String(),
-			Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay})
+			Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay, Judged: e.judge != nil})
 		ack, err := e.publish(ctx, subject, b)
 		if err != nil {
 			return engine.Outcome{}, err
@@ -142,7 +153,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(en
 	}
 	select {
 	case r := <-w.done:
-		return outcomeOf(r)
+		return e.outcome(j, r)
 	case <-ctx.Done():
 		e.q.nc.Publish(e.q.sub.cancel(e.exp, j.Trial), nil)
 		return engine.Outcome{}, ctx.Err()
@@ -165,11 +176,38 @@ func (e *Evaluator) publish(ctx context.Context, subject string, b []byte) (*jet
 	}
 }
 
-func outcomeOf(r result) (engine.Outcome, error) {
+// outcome is what the engine gets of a worker's result; a training that ran to its
+// end goes into early stopping's history.
+func (e *Evaluator) outcome(j engine.Job, r result) (engine.Outcome, error) {
 	if r.Error != "" {
 		return r.Outcome, fmt.Errorf("%s (on worker %s)", r.Error, r.Worker)
 	}
+	if e.judge != nil && r.Outcome.Stop == nil {
+		e.judge.Finished(j, r.Outcome.Curve)
+	}
 	return r.Outcome, nil
+}
+
+// State, Restore and Observe are the experiment's own evaluator's (early stopping's
+// history), which the search keeps.
+func (e *Evaluator) State() ([]byte, error) {
+	if s, ok := e.local.(engine.Stateful); ok {
+		return s.State()
+	}
+	return nil, nil
+}
+
+func (e *Evaluator) Restore(b []byte) error {
+	if s, ok := e.local.(engine.Stateful); ok {
+		return s.Restore(b)
+	}
+	return nil
+}
+
+func (e *Evaluator) Observe(t engine.Trial) {
+	if h, ok := e.local.(engine.Historian); ok {
+		h.Observe(t)
+	}
 }
 
 // take is an outcome from the stream: to the Evaluate waiting for it; dropped when
@@ -226,8 +264,22 @@ func (e *Evaluator) onProgress(m *nats.Msg) {
 	e.mu.Lock()
 	w := e.waiting[p.Trial]
 	e.mu.Unlock()
-	if w != nil && w.progress != nil {
+	if w == nil {
+		return
+	}
+	if w.progress != nil {
 		w.progress(p.Progress)
+	}
+	// Early stopping, judged here after each whole epoch: a stop goes to the worker,
+	// which ends the training and reports it stopped.
+	ep := p.Progress.Epoch
+	if w.judge == nil || w.stopped || ep != float64(int(ep)) || ep < 1 {
+		return
+	}
+	if ok, st := w.judge(int(ep), p.Progress.Metrics); !ok {
+		w.stopped = true
+		b, _ := json.Marshal(st)
+		e.q.nc.Publish(e.q.sub.stop(e.exp, p.Trial), b)
 	}
 }
 

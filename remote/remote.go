@@ -79,6 +79,9 @@ type job struct {
 	Measured   map[string]float64 `json:"measured,omitempty"`
 	Replaying  bool               `json:"replaying,omitempty"`
 	Replay     *engine.Stop       `json:"replay,omitempty"`
+	// Judged: the search judges early stopping from the epoch reports and sends a
+	// stop (S.stop.EXP.TRIAL), which the worker obeys.
+	Judged bool `json:"judged,omitempty"`
 }
 
 // result is a worker's outcome of a job.
@@ -188,3 +191,7 @@ func (w *Watcher) Workers() []Heartbeat {
 
 // Close stops watching.
 func (w *Watcher) Close() { w.sub.Unsubscribe() }
+
+func (n subjects) stop(exp string, trial uint64) string {
+	return fmt.Sprintf("%s.stop.%s.%d", n.s, exp, trial)
+}

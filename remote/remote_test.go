@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -302,5 +304,63 @@ func TestWorkerDevicesPerSlot(t *testing.T) {
 	}
 	if len(seen) != 2 || seen[3] == 0 || seen[4] == 0 {
 		t.Errorf("devices the trainers saw: %v; want 3 and 4", seen)
+	}
+}
+
+// Early stopping with trials on workers: the search judges each epoch report and sends
+// its stop to the worker, which ends the training (the trainer's process too) and
+// reports the trial stopped with its curve so far.
+func TestEarlyStoppingJudgedBySearch(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("runs a shell script")
+	}
+	dir := t.TempDir()
+	run := filepath.Join(dir, "train.sh")
+	// Accuracy falls with the trial id: later trials rank low at the first rungs.
+	os.WriteFile(run, []byte(`#!/bin/sh
+echo $$ > `+dir+`/$CELLAR_TRIAL_ID.pid
+for e in 1 2 3 4 5 6 7 8 9; do
+  echo '{"epoch": '$e', "metrics": {"val_accuracy": '$(( 100 - CELLAR_TRIAL_ID ))'}}'
+  sleep 0.05
+done
+echo '{"metrics": {"val_accuracy": '$(( 100 - CELLAR_TRIAL_ID ))'}}'
+`), 0o755)
+	s := server(t)
+	workers(t, s, 1)
+	exp := enginetest.Build(t, "space: {name: nb201, channels: 4, cells: 1}\nstrategy: random\n"+
+		"evaluator: {name: command, run: ["+run+"], epochs: 9, early_stop: {rule: asha, grace: 1, eta: 3}}\nbudget: {trials: 9}\n")
+	ev, err := remote.NewEvaluator(context.Background(), connect(t, s, "search"), remote.DefaultOptions, "es", exp.Source, exp.Evaluator, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	exp.Evaluator = ev
+	store := &enginetest.MemStore{}
+	enginetest.Run(t, exp, engine.Options{Store: remote.Store{Store: store, Evaluator: ev}})
+	stopped := 0
+	for _, tr := range store.Trials {
+		if tr.State != engine.Done {
+			t.Errorf("trial %d: %s %s", tr.ID, tr.State, tr.Error)
+			continue
+		}
+		if tr.Stop == nil {
+			if len(tr.Curve) != 9 {
+				t.Errorf("trial %d trained to the end in %d epochs", tr.ID, len(tr.Curve))
+			}
+			continue
+		}
+		stopped++
+		if tr.Stop.Rule != "asha" || len(tr.Curve) >= 9 || tr.Metrics["val_accuracy"] != float64(100-tr.ID) {
+			t.Errorf("stopped trial %d: stop %+v, %d epochs, metrics %v", tr.ID, tr.Stop, len(tr.Curve), tr.Metrics)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%d.pid", tr.ID)))
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		testkit.WaitFor(t, fmt.Sprintf("the trainer of stopped trial %d to end", tr.ID), func() bool { return syscall.Kill(pid, 0) != nil })
+	}
+	if stopped == 0 {
+		t.Error("no trial was stopped early")
+	}
+	if st, err := ev.State(); err != nil || len(st) == 0 {
+		t.Errorf("the search keeps no early-stopping state: %v", err)
 	}
 }

@@ -148,6 +148,31 @@ func (w *Worker) run(ctx context.Context, m jetstream.Msg, device string) {
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cancelSub, _ := w.q.nc.Subscribe(w.q.sub.cancel(j.Experiment, j.Trial), func(*nats.Msg) { cancel() })
+	// The search's early-stopping decision ends the evaluation; the epochs reported so
+	// far are the trial's curve.
+	var (
+		stopMu sync.Mutex
+		stop   *engine.Stop
+		curve  []engine.CurvePoint
+	)
+	stopSub, _ := w.q.nc.Subscribe(w.q.sub.stop(j.Experiment, j.Trial), func(m *nats.Msg) {
+		var st engine.Stop
+		if json.Unmarshal(m.Data, &st) == nil {
+			stopMu.Lock()
+			stop = &st
+			stopMu.Unlock()
+			cancel()
+		}
+	})
+	defer stopSub.Unsubscribe()
+	started := time.Now()
+	epochs := func(p engine.Progress) {
+		if p.Epoch >= 1 && p.Epoch == float64(int(p.Epoch)) {
+			stopMu.Lock()
+			curve = append(curve, engine.CurvePoint{Epoch: p.Epoch, Step: p.Step, Metrics: p.Metrics, Duration: time.Since(started).Seconds()})
+			stopMu.Unlock()
+		}
+	}
 	storedCh := make(chan struct{}, 1)
 	storedSub, _ := w.q.nc.Subscribe(w.q.sub.stored(j.Experiment, j.Trial), func(*nats.Msg) {
 		select {
@@ -173,8 +198,16 @@ func (w *Worker) run(ctx context.Context, m jetstream.Msg, device string) {
 		}
 	}()
 
-	out, err := w.evaluate(jctx, j, device)
-	if jctx.Err() != nil && ctx.Err() == nil { // the search cancelled it: it runs again later
+	out, err := w.evaluate(jctx, j, device, epochs)
+	stopMu.Lock()
+	stopped, soFar := stop, curve
+	stopMu.Unlock()
+	if stopped != nil && ctx.Err() == nil { // stopped early: what it reached is its outcome
+		out, err = engine.Outcome{Curve: soFar, Stop: stopped, Metrics: map[string]float64{}}, nil
+		if n := len(soFar); n > 0 {
+			out.Metrics = soFar[n-1].Metrics
+		}
+	} else if jctx.Err() != nil && ctx.Err() == nil { // the search cancelled it: it runs again later
 		m.Ack()
 		return
 	}
@@ -224,7 +257,7 @@ type panicError struct{ msg string }
 func (e *panicError) Error() string { return e.msg }
 
 // evaluate builds (once) the job's experiment's evaluator and runs it.
-func (w *Worker) evaluate(ctx context.Context, j job, device string) (out engine.Outcome, err error) {
+func (w *Worker) evaluate(ctx context.Context, j job, device string, epochs func(engine.Progress)) (out engine.Outcome, err error) {
 	b, err := w.build(ctx, j.Experiment)
 	if err != nil {
 		return engine.Outcome{}, err
@@ -239,10 +272,11 @@ func (w *Worker) evaluate(ctx context.Context, j job, device string) (out engine
 		}
 	}()
 	report := func(p engine.Progress) {
+		epochs(p)
 		b, _ := json.Marshal(progress{Trial: j.Trial, Worker: w.Name, Progress: p})
 		w.q.nc.Publish(w.q.sub.progressOf(j.Experiment, j.Trial), b)
 	}
-	return b.eval.Evaluate(ctx, engine.Job{Trial: j.Trial, Seed: j.Seed, Arch: a, Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay, Device: device}, report)
+	return b.eval.Evaluate(ctx, engine.Job{Trial: j.Trial, Seed: j.Seed, Arch: a, Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay, Device: device, Judged: j.Judged}, report)
 }
 
 // build makes an experiment's evaluator from its config, once.
