@@ -95,6 +95,7 @@ type Model struct {
 	notice    string
 	opts      SessionOptions
 	stopAsked bool // X was pressed once: the next X stops the search
+	quitAsked bool // q was pressed once while the search runs: the next q quits
 	// Until the history has arrived, events are held; after, those it covers are
 	// dropped.
 	historyIn bool
@@ -204,19 +205,33 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if !key.Matches(msg, k.Stop) {
 			m.stopAsked = false
 		}
-		if m.browser != nil && !key.Matches(msg, k.Quit) {
-			if key.Matches(msg, k.Back) && m.browser.top() {
+		if !key.Matches(msg, k.Quit) || msg.String() == "ctrl+c" {
+			m.quitAsked = false
+		}
+		// In the browser q goes back, as esc does (a filter being typed takes it as a
+		// letter); only ctrl+c leaves the program from there.
+		if m.browser != nil && msg.String() != "ctrl+c" {
+			if key.Matches(msg, k.Back, k.Quit) && m.browser.top() {
 				m.browser = nil // back to the dashboard
 				return m, nil
+			}
+			if key.Matches(msg, k.Quit) && !m.browser.typing {
+				msg = tea.KeyMsg{Type: tea.KeyEsc}
 			}
 			return m, m.browser.key(msg)
 		}
 		switch {
 		case key.Matches(msg, k.Quit):
-			m.sub.Close()
 			if msg.String() == "ctrl+c" {
+				m.sub.Close()
 				return m, tea.Interrupt // the program exits as interrupted (130)
 			}
+			// Quitting a local TUI stops its search: asked twice while it runs.
+			if st := m.dashboard.status.State; m.opts.Stop == nil && !m.quitAsked && (st == engine.Searching || st == engine.Paused) {
+				m.quitAsked, m.notice = true, "press q again to quit: the search stops (what finished is stored; --resume continues it)"
+				return m, nil
+			}
+			m.sub.Close()
 			return m, tea.Quit
 		case key.Matches(msg, k.Browse):
 			m.browser = newBrowser(m.common, m.opts.DB.Path(), sharedDB(m.opts.DB))

@@ -324,3 +324,61 @@ func TestBrowserShowsDamageWithWhatToRun(t *testing.T) {
 		}
 	}
 }
+
+// isQuit says whether cmd ends the program.
+func isQuit(cmd tea.Cmd) bool {
+	if cmd == nil {
+		return false
+	}
+	_, ok := cmd().(tea.QuitMsg)
+	return ok
+}
+
+// In the browser opened from a session, q goes back (a filter takes it as a letter);
+// it never quits the program, which over SSH would end the session. On the
+// dashboard, quitting a local search that runs asks first.
+func TestQInTheBrowserGoesBack(t *testing.T) {
+	path := searchedDB(t)
+	db, err := storage.OpenReadOnly(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	eng, exp := newSearch(t, 5, 0)
+	m := NewSession(eng, exp, themes.Light, plain(), SessionOptions{DB: db})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	key := func(k string) tea.Cmd {
+		_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)})
+		return cmd
+	}
+	if cmd := key("b"); cmd != nil {
+		m.Update(cmd()) // the experiments' list
+	}
+	if m.browser == nil {
+		t.Fatal("b opened no browser")
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if cmd := m.browser.load(m.browser.exps[0]); cmd != nil {
+		m.Update(cmd())
+	}
+	key("/")
+	key("q")
+	if !strings.Contains(m.browser.input, "q") {
+		t.Errorf("a filter being typed did not take q: %q", m.browser.input)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc}) // leave the filter
+	if isQuit(key("q")) || m.browser == nil || m.browser.exp != nil {
+		t.Fatal("q in an experiment did not go back to the list")
+	}
+	if isQuit(key("q")) || m.browser != nil {
+		t.Fatal("q on the list did not go back to the dashboard")
+	}
+	// The dashboard of a running local search: q asks, q again quits.
+	m.dashboard.status.State = engine.Searching
+	if isQuit(key("q")) || !strings.Contains(m.View(), "press q again to quit") {
+		t.Fatalf("the first q quit a running search without asking:\n%s", m.View())
+	}
+	if !isQuit(key("q")) {
+		t.Error("the second q did not quit")
+	}
+}
