@@ -324,7 +324,7 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 		switch msg.Type {
 		case tea.KeyEnter:
 			b.typing = false
-			terms, err := parseFilter(b.input)
+			terms, err := parseFilter(b.input, b.metricNames())
 			b.exprErr = err
 			if err == nil {
 				b.terms, b.expr = terms, b.input
@@ -332,6 +332,8 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 			}
 		case tea.KeyEsc:
 			b.typing = false
+		case tea.KeyCtrlU:
+			b.input = ""
 		case tea.KeyBackspace:
 			if b.input != "" {
 				b.input = b.input[:len(b.input)-1]
@@ -568,7 +570,8 @@ func (b *Browser) trialsView(height int) string {
 		lines = append(lines, st.Accent.Render(truncate("filter: "+b.input+"▏  (e.g. val_accuracy>90 origin=hand; enter applies, esc cancels)", b.common.Width)))
 	case b.exprErr != nil:
 		lines = append(lines, st.Bad.Render(truncate("filter not applied: "+b.exprErr.Error(), b.common.Width)))
-	case b.expr != "":
+	}
+	if !b.typing && b.expr != "" { // the active filter stays in sight, a rejected one too
 		lines = append(lines, st.Muted.Render(truncate("filter: "+b.expr, b.common.Width)))
 	}
 	lines = append(lines,
@@ -680,4 +683,18 @@ func metricList(m map[string]float64) string {
 		parts[i] = fmt.Sprintf("%s %.4g", k, m[k])
 	}
 	return strings.Join(parts, "  ")
+}
+
+// metricNames are the metrics the open experiment's trials have, sorted: the fields a
+// filter may name beside the trial's own.
+func (b *Browser) metricNames() []string {
+	seen := map[string]bool{}
+	if b.exp != nil {
+		for _, t := range b.exp.trials {
+			for m := range t.Metrics {
+				seen[m] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

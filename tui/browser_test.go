@@ -382,3 +382,34 @@ func TestQInTheBrowserGoesBack(t *testing.T) {
 		t.Error("the second q did not quit")
 	}
 }
+
+// A rejected filter says why and keeps the active one in sight; ctrl+u clears what is
+// being typed.
+func TestRejectedFilterKeepsTheActiveOne(t *testing.T) {
+	b := NewBrowser(searchedDB(t), themes.Light, plain())
+	b.Update(tea.WindowSizeMsg{Width: 160, Height: 30})
+	b.Update(b.Init()())
+	b.Update(b.load(b.exps[0])())
+	typeIn := func(s string) {
+		for _, r := range s {
+			b.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		}
+	}
+	typeIn("/")
+	typeIn("params > 0")
+	b.key(tea.KeyMsg{Type: tea.KeyEnter})
+	if b.exprErr != nil || b.expr != "params > 0" {
+		t.Fatalf("filter %q: %v", b.expr, b.exprErr)
+	}
+	typeIn("/")
+	b.key(tea.KeyMsg{Type: tea.KeyCtrlU})
+	if b.input != "" {
+		t.Errorf("ctrl+u left %q", b.input)
+	}
+	typeIn("val_acc>50")
+	b.key(tea.KeyMsg{Type: tea.KeyEnter})
+	v := b.View()
+	if !strings.Contains(v, "filter not applied: \"val_acc>50\": no field val_acc") || !strings.Contains(v, "filter: params > 0") {
+		t.Errorf("after a rejected filter:\n%s", v)
+	}
+}

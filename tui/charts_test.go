@@ -195,12 +195,18 @@ func TestTopK(t *testing.T) {
 }
 
 func TestParseFilter(t *testing.T) {
+	metrics := []string{"params", "val_accuracy"}
 	for _, bad := range []string{"params", "params>", "state>done", "val_accuracy>high", ">3"} {
-		if _, err := parseFilter(bad); err == nil {
+		if _, err := parseFilter(bad, metrics); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	terms, err := parseFilter("val_accuracy>=90 state!=failed origin=hand id<10")
+	// A field the trials do not have is an error naming the fields they do.
+	if _, err := parseFilter("val_acc>50", metrics); err == nil || !strings.Contains(err.Error(), "no field val_acc (fields: id, parent, seconds, state, origin, params, val_accuracy)") {
+		t.Errorf("an unknown field: %v", err)
+	}
+	// Spaces around the comparison are fine.
+	terms, err := parseFilter("val_accuracy >= 90 state != failed origin= hand id <10", metrics)
 	if err != nil || len(terms) != 4 {
 		t.Fatalf("%v, %v", terms, err)
 	}
@@ -285,7 +291,7 @@ func FuzzParseFilter(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		terms, err := parseFilter(s)
+		terms, err := parseFilter(s, nil)
 		if err != nil {
 			return
 		}
@@ -295,7 +301,7 @@ func FuzzParseFilter(f *testing.F) {
 		for _, c := range terms {
 			words = append(words, c.field+c.op+c.value)
 		}
-		again, err := parseFilter(strings.Join(words, " "))
+		again, err := parseFilter(strings.Join(words, " "), nil)
 		if err != nil || len(again) != len(terms) {
 			t.Fatalf("%q parsed to %+v; written back it gives %+v, %v", s, terms, again, err)
 		}

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,10 +19,19 @@ type term struct {
 
 var filterOps = []string{">=", "<=", "!=", ">", "<", "="}
 
+// filterFields are the fields every trial has; metrics come on top.
+var filterFields = []string{"id", "parent", "seconds", "state", "origin"}
+
+// spacedOp finds a comparison written with spaces around it ("val_accuracy > 80").
+var spacedOp = regexp.MustCompile(`\s*(>=|<=|!=|>|<|=)\s*`)
+
 // parseFilter reads space-separated conditions such as "val_accuracy>90 origin=hand
-// state!=failed". Fields: id, parent, seconds, state, origin, or any metric.
-func parseFilter(s string) ([]term, error) {
+// state!=failed" (spaces around the comparison are fine). Fields: id, parent, seconds,
+// state, origin, or a metric among metrics; a field of neither is an error naming
+// them (with metrics nil, any metric is taken).
+func parseFilter(s string, metrics []string) ([]term, error) {
 	var terms []term
+	s = spacedOp.ReplaceAllString(s, "$1")
 	for _, word := range strings.Fields(s) {
 		var t term
 		for _, op := range filterOps {
@@ -34,6 +45,10 @@ func parseFilter(s string) ([]term, error) {
 		}
 		if v, err := strconv.ParseFloat(t.value, 64); err == nil {
 			t.num, t.isNum = v, true
+		}
+		if metrics != nil && !slices.Contains(filterFields, t.field) && !slices.Contains(metrics, t.field) {
+			known := append(slices.Clone(filterFields), metrics...)
+			return nil, fmt.Errorf("%q: no field %s (fields: %s)", word, t.field, strings.Join(known, ", "))
 		}
 		switch t.field {
 		case "state", "origin":
