@@ -366,6 +366,19 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 		b.cursor = max(b.cursor-1, 0)
 	case key.Matches(msg, k.Down):
 		b.cursor = min(b.cursor+1, max(b.count()-1, 0))
+	case key.Matches(msg, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom):
+		page := max(b.common.Height-8, 1) // the rows a page shows, about
+		step := map[bool]int{true: page, false: max(page/2, 1)}[key.Matches(msg, k.PageUp, k.PageDown)]
+		switch {
+		case key.Matches(msg, k.Top):
+			b.cursor = 0
+		case key.Matches(msg, k.Bottom):
+			b.cursor = max(b.count()-1, 0)
+		case key.Matches(msg, k.PageUp, k.HalfUp):
+			b.cursor = max(b.cursor-step, 0)
+		default:
+			b.cursor = min(b.cursor+step, max(b.count()-1, 0))
+		}
 	case key.Matches(msg, k.Queue): // enter: open
 		switch {
 		case b.exp == nil && b.cursor < len(b.exps):
@@ -582,7 +595,7 @@ func (b *Browser) trialsView(height int) string {
 		t := b.rows[i]
 		val, parent := "-", "-"
 		if v, ok := t.Metrics[e.obj.Name]; ok {
-			val = fmt.Sprintf("%.4g", v)
+			val = human(v)
 		}
 		if t.Parent != 0 {
 			parent = fmt.Sprint(t.Parent)
@@ -656,7 +669,7 @@ func (b *Browser) detailView(t engine.Trial) string {
 		}
 		val := "-"
 		if v, ok := pt.Metrics[e.obj.Name]; ok {
-			val = fmt.Sprintf("%.4g", v)
+			val = human(v)
 		}
 		lines = append(lines, truncate(fmt.Sprintf("← %d %s %s  %s", pt.ID, e.obj.Name, val, pt.Arch), w))
 		p = pt.Parent
@@ -680,7 +693,7 @@ func metricList(m map[string]float64) string {
 	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %.4g", k, m[k])
+		parts[i] = fmt.Sprintf("%s %s", k, human(m[k]))
 	}
 	return strings.Join(parts, "  ")
 }

@@ -413,3 +413,32 @@ func TestRejectedFilterKeepsTheActiveOne(t *testing.T) {
 		t.Errorf("after a rejected filter:\n%s", v)
 	}
 }
+
+// The browser pages through a long list: pgdn/pgup a page, ctrl+d/ctrl+u half of one,
+// home/g and end/G the ends.
+func TestBrowserPages(t *testing.T) {
+	b := NewBrowser(searchedDB(t), themes.Light, plain())
+	b.Update(tea.WindowSizeMsg{Width: 160, Height: 18}) // a page of 10 rows
+	b.Update(b.Init()())
+	b.Update(b.load(b.exps[0])())
+	n := b.count()
+	for _, c := range []struct {
+		key  tea.KeyMsg
+		want int
+	}{
+		{tea.KeyMsg{Type: tea.KeyPgDown}, 10},
+		{tea.KeyMsg{Type: tea.KeyCtrlD}, 15},
+		{tea.KeyMsg{Type: tea.KeyCtrlU}, 10},
+		{tea.KeyMsg{Type: tea.KeyPgUp}, 0},
+		{tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("G")}, n - 1},
+		{tea.KeyMsg{Type: tea.KeyPgDown}, n - 1},
+		{tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("g")}, 0},
+		{tea.KeyMsg{Type: tea.KeyEnd}, n - 1},
+		{tea.KeyMsg{Type: tea.KeyHome}, 0},
+	} {
+		b.key(c.key)
+		if b.cursor != c.want {
+			t.Errorf("%s: row %d, want %d (of %d)", c.key, b.cursor, c.want, n)
+		}
+	}
+}

@@ -54,7 +54,8 @@ func rewardChart(c *Common, obj engine.Objective, pts []point, marks []uint64, w
 	minY, maxY = minY-pad, maxY+pad
 	maxX := float64(pts[len(pts)-1].id)
 	lc := linechart.New(w, h-1, float64(pts[0].id), math.Max(maxX, float64(pts[0].id)+1), minY, maxY,
-		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text))
+		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text),
+		linechart.WithXLabelFormatter(xLabel), linechart.WithYLabelFormatter(yLabel))
 	lc.DrawXYAxisAndLabel()
 	// A column can show one value range: draw each column's lowest and highest trial,
 	// not every trial (100,000 trials would cost a frame ~100 ms).
@@ -122,7 +123,8 @@ func paretoChart(c *Common, a, b engine.Objective, xy []canvas.Float64Point, fro
 	if maxY == minY {
 		maxY++
 	}
-	lc := linechart.New(w, h-1, minX, maxX, minY, maxY, linechart.WithXYSteps(3, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text))
+	lc := linechart.New(w, h-1, minX, maxX, minY, maxY, linechart.WithXYSteps(3, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text),
+		linechart.WithXLabelFormatter(yLabel), linechart.WithYLabelFormatter(yLabel))
 	lc.DrawXYAxisAndLabel()
 	onFront := make(map[int]bool, len(front))
 	for _, i := range front {
@@ -220,7 +222,7 @@ func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []
 			frac = 0.1 + 0.9*(vals[i]-lo)/(hi-lo)
 		}
 		bar := strings.Repeat("█", max(int(frac*float64(barW)), 1))
-		line := fmt.Sprintf("%s%-7s %s %s", marker(selected != 0 && ids[i] == selected), fmt.Sprintf("#%d", ids[i]), st.Accent.Render(bar), st.Text.Render(fmt.Sprintf("%.4g", vals[i])))
+		line := fmt.Sprintf("%s%-7s %s %s", marker(selected != 0 && ids[i] == selected), fmt.Sprintf("#%d", ids[i]), st.Accent.Render(bar), st.Text.Render(human(vals[i])))
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
@@ -415,7 +417,8 @@ func curveChart(c *Common, title string, series []curveSeries, w, h int) string 
 		maxY = minY + 1
 	}
 	lc := linechart.New(w, h-1, minX, maxX, minY, maxY,
-		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text))
+		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text),
+		linechart.WithXLabelFormatter(xLabel), linechart.WithYLabelFormatter(yLabel))
 	lc.DrawXYAxisAndLabel()
 	for _, s := range series {
 		for i := 1; i < len(s.pts); i++ {

@@ -387,7 +387,7 @@ func (d *Dashboard) header(w int) string {
 		parts = append(parts, fmt.Sprintf("training %s: epoch %d%s", s.Learning, step, of))
 	}
 	if s.Best != nil {
-		parts = append(parts, fmt.Sprintf("best %s %.4g (#%d)", d.obj.Name, s.Best.Metrics[d.obj.Name], s.Best.ID))
+		parts = append(parts, fmt.Sprintf("best %s %s (#%d)", d.obj.Name, human(s.Best.Metrics[d.obj.Name]), s.Best.ID))
 	}
 	parts = append(parts, s.Elapsed.Round(time.Second).String())
 	left := st.HeaderState.Render(state)
@@ -446,7 +446,7 @@ func (d *Dashboard) table(w, height int) string {
 		t := d.recent[i]
 		val := "-"
 		if v, ok := t.Metrics[d.obj.Name]; ok {
-			val = fmt.Sprintf("%.4g", v)
+			val = human(v)
 		}
 		mark := marker(!d.onPop && len(d.recent)-1-i == d.sel)
 		row := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %10s %8.1f  %s", mark, t.ID, t.Status(), truncate(t.Origin, 7), val, t.Duration().Seconds(), t.Arch), w)

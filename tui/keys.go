@@ -7,17 +7,21 @@ type KeyMap struct {
 	Pause       key.Binding
 	PauseCancel key.Binding
 	Up, Down    key.Binding
-	Left, Right key.Binding
-	Edit        key.Binding
-	Focus       key.Binding
-	Queue       key.Binding
-	Back        key.Binding
-	Help        key.Binding
-	Quit        key.Binding
-	Stop        key.Binding // served sessions: stop the search (q only leaves)
-	Browse      key.Binding
-	Objectives  key.Binding // the next pair of objectives on the Pareto chart
-	Steer       key.Binding // open the steering panel
+	// Long lists (the browser): a page, half a page, the first and last row.
+	PageUp, PageDown key.Binding
+	HalfUp, HalfDown key.Binding
+	Top, Bottom      key.Binding
+	Left, Right      key.Binding
+	Edit             key.Binding
+	Focus            key.Binding
+	Queue            key.Binding
+	Back             key.Binding
+	Help             key.Binding
+	Quit             key.Binding
+	Stop             key.Binding // served sessions: stop the search (q only leaves)
+	Browse           key.Binding
+	Objectives       key.Binding // the next pair of objectives on the Pareto chart
+	Steer            key.Binding // open the steering panel
 }
 
 // DefaultKeys are the bindings used unless a session configures others.
@@ -27,6 +31,12 @@ func DefaultKeys() KeyMap {
 		PauseCancel: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause, cancelling running trials")),
 		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		HalfUp:      key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "half a page up")),
+		HalfDown:    key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "half a page down")),
+		Top:         key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
+		Bottom:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
 		Left:        key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous field")),
 		Right:       key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "next field")),
 		Edit:        key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit the selected trial")),
@@ -49,5 +59,5 @@ func (k KeyMap) ShortHelp() []key.Binding {
 
 // FullHelp is the help shown by ?.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Focus, k.Edit, k.Steer, k.Browse, k.Objectives}, {k.Left, k.Right, k.Queue, k.Back}, {k.Help, k.Stop, k.Quit}}
+	return [][]key.Binding{{k.Pause, k.PauseCancel}, {k.Up, k.Down, k.Focus, k.Edit, k.Steer, k.Browse, k.Objectives}, {k.Left, k.Right, k.Queue, k.Back}, {k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom}, {k.Help, k.Stop, k.Quit}}
 }
