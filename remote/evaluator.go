@@ -27,14 +27,16 @@ type Evaluator struct {
 	local   engine.Evaluator  // the experiment's own: its state, early stopping, history
 	judge   engine.EpochJudge // set when the search judges early stopping
 
-	mu       sync.Mutex
-	waiting  map[uint64]*waiter // trials being evaluated
-	arrived  map[uint64]result  // outcomes no Evaluate waits for (yet)
-	stored   map[uint64]bool    // trials the search has stored
-	failures map[uint64]string  // the last failure a worker reported of a trial
-	dups     int                // outcomes dropped as duplicates
-	subs     []*nats.Subscription
-	cons     jetstream.ConsumeContext
+	mu        sync.Mutex
+	waiting   map[uint64]*waiter // trials being evaluated
+	arrived   map[uint64]result  // outcomes no Evaluate waits for (yet)
+	stored    map[uint64]bool    // trials the search has stored
+	failures  map[uint64]string  // the last failure a worker reported of a trial
+	dups      int                // outcomes dropped as duplicates
+	subs      []*nats.Subscription
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+	cons      jetstream.ConsumeContext
 }
 
 type waiter struct {
@@ -80,18 +82,41 @@ func NewEvaluator(ctx context.Context, nc *nats.Conn, opt Options, exp string, s
 	if e.cons, err = cons.Consume(func(m jetstream.Msg) { e.take(m.Data()) }); err != nil {
 		return nil, fmt.Errorf("nats: the outcomes: %w", err)
 	}
-	for subj, f := range map[string]nats.MsgHandler{
-		q.sub.progress(exp): e.onProgress,
-		fmt.Sprintf("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s", q.opt.Stream, workersConsumer): e.onMaxDeliveries,
-		fmt.Sprintf("%s.failures.%s.*", q.opt.Stream, exp):                                             e.onFailure,
-	} {
-		s, err := nc.Subscribe(subj, f)
+	s, err := nc.Subscribe(q.sub.progress(exp), e.onProgress)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.subs = append(e.subs, s)
+	// A worker's failure and the server's max-deliveries advisory that follows it
+	// come through one channel, handled in the order they arrived: the failure, sent
+	// before the worker let the job go, is known when the advisory is taken.
+	failures, advisories := fmt.Sprintf("%s.failures.%s.*", q.opt.Stream, exp), fmt.Sprintf("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.%s.%s", q.opt.Stream, workersConsumer)
+	ch := make(chan *nats.Msg, 256)
+	for _, subj := range []string{failures, advisories} {
+		s, err := nc.ChanSubscribe(subj, ch)
 		if err != nil {
 			e.Close()
 			return nil, err
 		}
 		e.subs = append(e.subs, s)
 	}
+	done := make(chan struct{})
+	e.done = done
+	go func() {
+		for {
+			select {
+			case m := <-ch:
+				if strings.HasPrefix(m.Subject, "$JS.") {
+					e.onMaxDeliveries(m)
+				} else {
+					e.onFailure(m)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
 	return e, nil
 }
 
@@ -109,6 +134,9 @@ func (e *Evaluator) Close() {
 	}
 	for _, s := range e.subs {
 		s.Unsubscribe()
+	}
+	if e.done != nil {
+		e.closeOnce.Do(func() { close(e.done) })
 	}
 }
 
