@@ -426,7 +426,29 @@ func (b *Browser) count() int {
 
 // refresh applies the filter and sort to the open experiment's trials.
 func (b *Browser) refresh() {
+	id := b.selectedID()
 	b.rows = b.sorted(b.filtered(b.rows[:0], b.exp.trials))
+	b.follow(id)
+}
+
+// selectedID is the trial under the cursor (0 for none).
+func (b *Browser) selectedID() uint64 {
+	if b.cursor < len(b.rows) {
+		return b.rows[b.cursor].ID
+	}
+	return 0
+}
+
+// follow puts the cursor back on trial id after the rows changed (a sort, a filter,
+// a new chunk): the selection stays on the trial, not on the row. A trial no longer
+// shown leaves the cursor where it was, within the rows.
+func (b *Browser) follow(id uint64) {
+	for i, t := range b.rows {
+		if t.ID == id {
+			b.cursor = i
+			return
+		}
+	}
 	b.cursor = min(b.cursor, max(len(b.rows)-1, 0))
 }
 
@@ -454,7 +476,9 @@ func (b *Browser) addRows(trials []engine.Trial) {
 		}
 	}
 	merged = append(append(merged, b.rows[i:]...), add[j:]...)
+	id := b.selectedID()
 	b.rows = merged
+	b.follow(id)
 }
 
 // filtered appends to dst the trials that pass the show filter and the expression.

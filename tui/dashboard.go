@@ -39,9 +39,11 @@ type Dashboard struct {
 	learn   learners
 	rungs   rungStats
 	bar     progress.Model
-	sel     int  // selected row of the recent table, 0 = newest
-	popSel  int  // selected population member, 0 = fittest
-	onPop   bool // the selection is in the population, not the recent table
+	sel     int    // selected row of the recent table, 0 = newest
+	popSel  int    // selected population member, 0 = fittest
+	popID   uint64 // its trial: the selection follows it as the population changes
+	chosen  bool   // a recent trial was selected by hand: new rows keep it selected
+	onPop   bool   // the selection is in the population, not the recent table
 
 	// The chart rows are drawn again only when what they show changes.
 	chartsKey  chartsKey
@@ -65,9 +67,13 @@ type chartsKey struct {
 func (d *Dashboard) Select(delta int) {
 	if d.onPop {
 		d.popSel = min(max(d.popSel+delta, 0), max(len(d.status.Population)-1, 0))
+		if pop := d.fittest(); d.popSel < len(pop) {
+			d.popID = pop[d.popSel].Trial
+		}
 		return
 	}
 	d.sel = min(max(d.sel+delta, 0), max(len(d.recent)-1, 0))
+	d.chosen = true
 }
 
 // ToggleFocus moves the selection between the recent trials and the population (when
@@ -114,6 +120,14 @@ func NewDashboard(c *Common, exp *engine.Experiment) *Dashboard {
 // view subscribed (a resumed search, a late SSH session).
 func (d *Dashboard) SetStatus(s engine.Status) {
 	d.status = s
+	if d.popID != 0 { // the selected member, wherever the new ranking puts it
+		for i, m := range d.fittest() {
+			if m.Trial == d.popID {
+				d.popSel = i
+				break
+			}
+		}
+	}
 	for _, r := range s.Reports {
 		d.learn.add(r)
 	}
@@ -150,6 +164,9 @@ func (d *Dashboard) addTrial(t *engine.Trial) {
 		return
 	}
 	d.recent = append(d.recent, *t)
+	if d.chosen { // the rows move down one under the selection: it stays on its trial
+		d.sel = min(d.sel+1, len(d.recent)-1)
+	}
 	d.rungs.add(*t)
 	if t.State == engine.Done {
 		v, ok := t.Metrics[d.obj.Name]

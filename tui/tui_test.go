@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -323,5 +324,35 @@ func TestDashboardShowsWorkers(t *testing.T) {
 	local.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 	if strings.Contains(local.View(), "Workers") {
 		t.Error("a search in-process shows a workers panel")
+	}
+}
+
+// A selection stays on its trial as trials arrive: the recent table's rows move down
+// under it, and the population's ranking changes around it.
+func TestSelectionFollowsTheTrial(t *testing.T) {
+	eng, exp := newSearch(t, 5, 0)
+	m := NewSession(eng, exp, themes.Light, plain(), SessionOptions{})
+	d := m.dashboard
+	for id := uint64(1); id <= 3; id++ {
+		d.addTrial(&engine.Trial{ID: id, Arch: exp.Space.Sample(rand.New(rand.NewPCG(id, 1))).String(), State: engine.Done, Metrics: map[string]float64{"params": float64(id)}})
+	}
+	d.Select(1) // from the newest (3) to trial 2
+	if s := d.Selected(); s == nil || s.ID != 2 {
+		t.Fatalf("selected %+v, want trial 2", s)
+	}
+	d.addTrial(&engine.Trial{ID: 4, State: engine.Done, Metrics: map[string]float64{"params": 4}})
+	d.addTrial(&engine.Trial{ID: 5, State: engine.Done, Metrics: map[string]float64{"params": 5}})
+	if s := d.Selected(); s == nil || s.ID != 2 {
+		t.Errorf("after two more trials the selection is on %+v, want trial 2", s)
+	}
+	d.SetStatus(engine.Status{Population: []engine.Member{{Trial: 1, Score: 1}, {Trial: 2, Score: 2}, {Trial: 3, Score: 3}}})
+	d.ToggleFocus()
+	d.Select(1) // the second fittest: trial 2
+	if s := d.Selected(); s == nil || s.ID != 2 {
+		t.Fatalf("population selection %+v, want trial 2", s)
+	}
+	d.SetStatus(engine.Status{Population: []engine.Member{{Trial: 2, Score: 2}, {Trial: 6, Score: 9}, {Trial: 7, Score: 8}, {Trial: 3, Score: 3}}})
+	if s := d.Selected(); s == nil || s.ID != 2 {
+		t.Errorf("after the population changed the selection is on %+v, want trial 2", s)
 	}
 }
