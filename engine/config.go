@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -264,3 +265,50 @@ func (c *Config) NeedsLatency() bool {
 
 // Marshal writes the config as YAML; ParseConfig reads it back to an equal config.
 func (c *Config) Marshal() ([]byte, error) { return yaml.Marshal(c) }
+
+// pathKeys are the options that name files or folders, at any level of a config.
+var pathKeys = map[string]bool{"path": true, "workdir": true}
+
+// ResolvePaths makes the relative paths of an experiment's source absolute, from dir
+// (the experiment file's folder), so that the experiment means the same wherever it
+// is run or resumed from: the values of path and workdir keys at any level, and a
+// command's program (run's first item) when it names a file by a relative path with a
+// slash. A source with no relative path comes back unchanged, byte for byte.
+func ResolvePaths(src []byte, dir string) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	changed := false
+	resolve := func(n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode && n.Value != "" && !filepath.IsAbs(n.Value) && n.ShortTag() == "!!str" {
+			n.Value = filepath.Join(dir, n.Value)
+			changed = true
+		}
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		switch n.Kind {
+		case yaml.DocumentNode, yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i].Value, n.Content[i+1]
+				switch {
+				case pathKeys[k]:
+					resolve(v)
+				case k == "run" && v.Kind == yaml.SequenceNode && len(v.Content) > 0 && strings.ContainsRune(v.Content[0].Value, '/'):
+					resolve(v.Content[0])
+				}
+				walk(v)
+			}
+		}
+	}
+	walk(&doc)
+	if !changed {
+		return src, nil
+	}
+	return yaml.Marshal(&doc)
+}

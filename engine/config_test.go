@@ -233,3 +233,25 @@ func nb201Space(t *testing.T) spaces.Space {
 	}
 	return sp
 }
+
+// Relative paths of an experiment are made absolute from its file's folder, at any
+// level; a source without any comes back byte for byte.
+func TestResolvePaths(t *testing.T) {
+	src := []byte("space: nb201 # the benchmark's\nstrategy: random\nevaluator: {name: cascade, rungs: [{name: zerocost}, {name: table, path: t.csv}]}\nbudget: {trials: 1}\n")
+	got, err := ResolvePaths(src, "/data/exp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(got), "path: /data/exp/t.csv") || !strings.Contains(string(got), "# the benchmark's") {
+		t.Errorf("resolved:\n%s", got)
+	}
+	cmd := []byte("space: nb201\nstrategy: random\nevaluator: {name: command, run: [./train.sh, --data, mnist], workdir: ..}\nbudget: {trials: 1}\n")
+	got, _ = ResolvePaths(cmd, "/data/exp")
+	if !strings.Contains(string(got), "/data/exp/train.sh") || !strings.Contains(string(got), "workdir: /data") || !strings.Contains(string(got), "--data, mnist") {
+		t.Errorf("resolved:\n%s", got)
+	}
+	plain := []byte("space: nb201\nstrategy: random\nevaluator: {name: table, path: /abs/t.csv}\nbudget: {trials: 1}\n")
+	if got, _ := ResolvePaths(plain, "/data/exp"); string(got) != string(plain) {
+		t.Errorf("an experiment with no relative path changed:\n%s", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -91,10 +92,20 @@ func parseID(what, s string) (uint64, error) {
 	return id, nil
 }
 
+// readFile reads an experiment file, its relative paths made absolute from the
+// file's folder (engine.ResolvePaths): the experiment, stored so, resumes from
+// anywhere. A file that is not YAML comes back as it is, for the parser to say why.
 func readFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read experiment: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return b, nil
+	}
+	if resolved, err := engine.ResolvePaths(b, filepath.Dir(abs)); err == nil {
+		return resolved, nil
 	}
 	return b, nil
 }

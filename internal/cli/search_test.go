@@ -366,3 +366,34 @@ func TestSearchSimulateTime(t *testing.T) {
 		t.Errorf("resuming a wall-clock search simulated: %v", err)
 	}
 }
+
+// An experiment's relative paths mean its file's folder, wherever cellar runs from,
+// and it is stored with them resolved, so a resume works from anywhere.
+func TestRelativePathsFromTheExperimentsFolder(t *testing.T) {
+	dir := t.TempDir()
+	table, err := os.ReadFile(testtable.NB201(t, testtable.Smooth))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "t.csv"), table, 0o600)
+	exp := filepath.Join(dir, "exp.yaml")
+	os.WriteFile(exp, []byte("name: rel\nseed: 1\nspace: nb201\nstrategy: random\nevaluator: {name: table, path: t.csv}\nbudget: {trials: 4}\n"), 0o600)
+	db := filepath.Join(dir, "r.db")
+	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("a search run from another folder: %v\n%s", err, out)
+	}
+	d, x, err := openExperiment(db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := x.Source()
+	d.Close()
+	if !strings.Contains(string(src), "path: "+filepath.Join(dir, "t.csv")) {
+		t.Errorf("stored config:\n%s", src)
+	}
+	// A fork builds the experiment again from the stored config, here from another
+	// folder than the experiment's.
+	if out, err := cellar(t, "fork", "--db", db, "--exp", "1", "--at", "1", "--no-progress"); err != nil {
+		t.Fatalf("fork: %v\n%s", err, out)
+	}
+}
