@@ -464,15 +464,13 @@ var ErrFinished = errors.New("the experiment has already finished")
 
 // ResumeOptions are what the engine resumes the experiment from: its checkpoint (with
 // the large states), its stored trials, and the steering its journal holds. A
-// finished experiment is ErrFinished (fork it to go on).
+// finished experiment is ErrFinished, with the options all the same: a caller that
+// raises its budget may go on.
 func (x *Experiment) ResumeOptions() (engine.Options, error) {
 	var opt engine.Options
 	var err error
 	if opt.Resume, err = x.Checkpoint(); err != nil {
 		return opt, err
-	}
-	if opt.Resume != nil && opt.Resume.Finished {
-		return opt, fmt.Errorf("experiment %d: %w", x.ID, ErrFinished)
 	}
 	trials, err := x.Trials()
 	if err != nil {
@@ -490,6 +488,9 @@ func (x *Experiment) ResumeOptions() (engine.Options, error) {
 		if en.Op == engine.OpSteer {
 			opt.Steered = append(opt.Steered, en)
 		}
+	}
+	if opt.Resume != nil && opt.Resume.Finished {
+		return opt, fmt.Errorf("experiment %d: %w after %d trials", x.ID, ErrFinished, len(trials))
 	}
 	return opt, nil
 }

@@ -235,7 +235,11 @@ func storedSession(db *storage.DB, f searchFlags) (*session, error) {
 				return nil, fmt.Errorf("%s differs from the config stored with experiment %d; a resume runs the stored one, so drop -c", f.config, x.ID)
 			}
 		}
-		if opt, err = x.ResumeOptions(); err != nil {
+		opt, err = x.ResumeOptions()
+		if errors.Is(err, storage.ErrFinished) && f.trials > len(opt.Stored) {
+			opt.Resume.Finished, err = false, nil // a budget raised with --trials goes on
+		}
+		if err != nil {
 			return nil, err
 		}
 	} else if src, opt.Script, origin, err = forkScript(db, f); err != nil {
@@ -292,7 +296,8 @@ func runSearch(cmd *cobra.Command, f searchFlags) error {
 	out := cmd.OutOrStdout()
 	s, err := openSession(f)
 	if errors.Is(err, storage.ErrFinished) {
-		fmt.Fprintf(out, "%v.\n", err)
+		fmt.Fprintf(out, "%v; to go on, raise its budget (cellar search --db %s --resume %d --trials N, N above what it has), or fork it (cellar fork --db %s --exp %d --at TRIAL).\n",
+			err, shellQuote(f.db), f.resume, shellQuote(f.db), f.resume)
 		return nil
 	}
 	if err != nil {

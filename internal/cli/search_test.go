@@ -397,3 +397,24 @@ func TestRelativePathsFromTheExperimentsFolder(t *testing.T) {
 		t.Fatalf("fork: %v\n%s", err, out)
 	}
 }
+
+// A search ended by a --trials below its budget is finished; a resume says how to go
+// on, and a resume with a higher --trials goes on.
+func TestResumeRaisesTheBudget(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "b.db")
+	exp := tableExp(t, "table", 6, 1, "")
+	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress", "--trials", "2"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err := cellar(t, "search", "--resume", "1", "--db", db, "--no-progress")
+	if err != nil || !strings.Contains(out, "finished after 2 trials; to go on, raise its budget (cellar search --db "+db+" --resume 1 --trials N") {
+		t.Errorf("a finished experiment's resume: %v\n%s", err, out)
+	}
+	if out, err := cellar(t, "search", "--resume", "1", "--db", db, "--no-progress", "--trials", "5"); err != nil {
+		t.Fatalf("resume with --trials 5: %v\n%s", err, out)
+	}
+	trials := storedTrials(t, db)
+	if len(trials) != 5 || trials[4].ID != 5 {
+		t.Errorf("%d trials after raising the budget to 5", len(trials))
+	}
+}
