@@ -93,6 +93,10 @@ type Model struct {
 	exp       *engine.Experiment
 	help      help.Model
 	notice    string
+	// noticed is when the notice was set, and shown the notice it was set for: a
+	// notice goes after noticeFor, or at the next key.
+	noticed   time.Time
+	shown     string
 	opts      SessionOptions
 	stopAsked bool // X was pressed once: the next X stops the search
 	quitAsked bool // q was pressed once while the search runs: the next q quits
@@ -193,6 +197,17 @@ func (m *Model) apply(events []engine.Event) {
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	model, cmd := m.update(msg)
+	if m.notice != m.shown { // a new notice: its time starts now
+		m.shown, m.noticed = m.notice, time.Now()
+	}
+	return model, cmd
+}
+
+// noticeFor is how long a notice stays.
+const noticeFor = 5 * time.Second
+
+func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.common.Width, m.common.Height = msg.Width, msg.Height
@@ -202,6 +217,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case tea.KeyMsg:
 		k := m.common.Keys
+		m.notice = "" // a key ends the last message; what it does may say another
 		if !key.Matches(msg, k.Stop) {
 			m.stopAsked = false
 		}
@@ -286,6 +302,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, waitEvents(m.sub)
 	case tickMsg:
 		m.dashboard.SetStatus(m.eng.Snapshot())
+		if m.notice != "" && time.Time(msg).Sub(m.noticed) > noticeFor && !m.stopAsked && !m.quitAsked {
+			m.notice = ""
+		}
 		return m, tickEvery()
 	case noticeMsg:
 		m.notice = string(msg)
@@ -413,8 +432,8 @@ func (m *Model) View() string {
 	if m.opts.Who != "" {
 		footer = st.Label.Render(m.opts.Who) + "  " + footer
 	}
-	if m.notice != "" {
-		footer = st.Bad.Render(m.notice) + "  " + footer
+	if m.notice != "" { // a line of its own, above the keys
+		footer = st.Bad.Render(truncate(m.notice, m.common.Width)) + "\n" + footer
 	}
 	if m.browser != nil {
 		return m.browser.View()

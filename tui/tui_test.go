@@ -356,3 +356,35 @@ func TestSelectionFollowsTheTrial(t *testing.T) {
 		t.Errorf("after the population changed the selection is on %+v, want trial 2", s)
 	}
 }
+
+// A message has a line of its own, above the keys, and goes after a few seconds or at
+// the next key.
+func TestMessagesExpire(t *testing.T) {
+	eng, exp := newSearch(t, 5, 0)
+	m := NewSession(eng, exp, themes.Light, plain(), SessionOptions{Viewer: true, Who: "ann (viewer)"})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	press(m, "p")
+	lines := strings.Split(m.View(), "\n")
+	var msgLine string
+	for _, l := range lines {
+		if strings.Contains(l, "only an operator can do that") {
+			msgLine = l
+		}
+	}
+	if msgLine == "" || strings.Contains(msgLine, "ann (viewer)") {
+		t.Fatalf("the message is not on a line of its own:\n%s", m.View())
+	}
+	m.Update(tickMsg(time.Now().Add(time.Second)))
+	if !strings.Contains(m.View(), "only an operator") {
+		t.Error("the message went after a second")
+	}
+	m.Update(tickMsg(time.Now().Add(noticeFor + time.Second)))
+	if strings.Contains(m.View(), "only an operator") {
+		t.Error("the message stayed past its time")
+	}
+	press(m, "p")
+	m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	if strings.Contains(m.View(), "only an operator") {
+		t.Error("the message stayed after the next key")
+	}
+}
