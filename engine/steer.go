@@ -71,7 +71,15 @@ func (e *Engine) checkSteer(st Steer) error {
 	if strings.HasPrefix(k.Name, "constraints.") && st.Value <= 0 {
 		return fmt.Errorf("%s must be above 0", k.Name)
 	}
-	return k.Check(st.Value)
+	if err := k.Check(st.Value); err != nil {
+		return err
+	}
+	// The strategy's own rules (population at least the sample) against what it is
+	// now: a change that cannot fit is refused when asked for, not at the next ask.
+	if s, ok := e.exp.Strategy.(strategies.Steerable); ok && !strings.Contains(k.Name, ".") {
+		return s.CheckKnob(k.Name, st.Value)
+	}
+	return nil
 }
 
 // steerNow applies the changes waiting for the next ask.

@@ -22,6 +22,8 @@ type Knob struct {
 type Steerable interface {
 	Knobs() []Knob
 	SetKnob(name string, v float64) error
+	// CheckKnob says whether SetKnob would take v now, changing nothing.
+	CheckKnob(name string, v float64) error
 }
 
 // knob is a Knob bound to the option it sets; check, when set, tests a new value
@@ -62,6 +64,15 @@ func (k Knob) Check(v float64) error {
 
 // setKnob checks v against the knob's range and the strategy's own rule, and sets it.
 func setKnob(strategy string, ks []knob, name string, v float64) error {
+	return knobAt(strategy, ks, name, v, true)
+}
+
+// checkKnob is setKnob without the setting.
+func checkKnob(strategy string, ks []knob, name string, v float64) error {
+	return knobAt(strategy, ks, name, v, false)
+}
+
+func knobAt(strategy string, ks []knob, name string, v float64, set bool) error {
 	names := make([]string, len(ks))
 	for i, k := range ks {
 		names[i] = k.Name
@@ -76,7 +87,9 @@ func setKnob(strategy string, ks []knob, name string, v float64) error {
 				return fmt.Errorf("%s: %w", strategy, err)
 			}
 		}
-		k.set(v)
+		if set {
+			k.set(v)
+		}
 		return nil
 	}
 	return fmt.Errorf("%s has no knob %q (it has: %s)", strategy, name, strings.Join(names, ", "))
@@ -102,6 +115,9 @@ func (s *RegEvo) knobs() []knob {
 
 func (s *RegEvo) Knobs() []Knob                        { return knobsOf(s.knobs()) }
 func (s *RegEvo) SetKnob(name string, v float64) error { return setKnob("regevo", s.knobs(), name, v) }
+func (s *RegEvo) CheckKnob(name string, v float64) error {
+	return checkKnob("regevo", s.knobs(), name, v)
+}
 
 func (s *Evolution) knobs() []knob {
 	return []knob{
@@ -125,6 +141,9 @@ func (s *Evolution) Knobs() []Knob { return knobsOf(s.knobs()) }
 func (s *Evolution) SetKnob(name string, v float64) error {
 	return setKnob("evolution", s.knobs(), name, v)
 }
+func (s *Evolution) CheckKnob(name string, v float64) error {
+	return checkKnob("evolution", s.knobs(), name, v)
+}
 
 func (s *Reinforce) knobs() []knob {
 	return []knob{
@@ -136,6 +155,9 @@ func (s *Reinforce) knobs() []knob {
 func (s *Reinforce) Knobs() []Knob { return knobsOf(s.knobs()) }
 func (s *Reinforce) SetKnob(name string, v float64) error {
 	return setKnob("reinforce", s.knobs(), name, v)
+}
+func (s *Reinforce) CheckKnob(name string, v float64) error {
+	return checkKnob("reinforce", s.knobs(), name, v)
 }
 
 func (s *Predictor) knobs() []knob {
@@ -153,4 +175,7 @@ func (s *Predictor) knobs() []knob {
 func (s *Predictor) Knobs() []Knob { return knobsOf(s.knobs()) }
 func (s *Predictor) SetKnob(name string, v float64) error {
 	return setKnob("predictor", s.knobs(), name, v)
+}
+func (s *Predictor) CheckKnob(name string, v float64) error {
+	return checkKnob("predictor", s.knobs(), name, v)
 }

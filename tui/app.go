@@ -308,6 +308,15 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tickEvery()
 	case noticeMsg:
 		m.notice = string(msg)
+	case steerDone:
+		if p := m.steering; p != nil && msg.err != nil {
+			p.err = "not changed: " + msg.err.Error() // the panel stays open on the value
+			return m, nil
+		}
+		if p := m.steering; p != nil {
+			p.editing, p.err = false, ""
+		}
+		m.notice = fmt.Sprintf("%s → %g at the next ask", msg.knob, msg.v)
 	default: // the browser's reads
 		if m.browser != nil {
 			_, cmd := m.browser.Update(msg)
@@ -368,18 +377,12 @@ func (m *Model) steerKey(msg tea.KeyMsg) tea.Cmd {
 			}
 			kn := knobs[p.cursor]
 			v, err := p.value(kn)
-			if err != nil {
-				m.notice = err.Error()
+			if err != nil { // said at once, in the panel; the value stays to be fixed
+				p.err = err.Error()
 				return nil
 			}
-			p.editing = false
 			user := m.opts.User
-			return func() tea.Msg {
-				if err := m.eng.Steer(user, kn.Name, v); err != nil {
-					return noticeMsg("not changed: " + err.Error())
-				}
-				return noticeMsg(fmt.Sprintf("%s → %g at the next ask", kn.Name, v))
-			}
+			return func() tea.Msg { return steerDone{knob: kn.Name, v: v, err: m.eng.Steer(user, kn.Name, v)} }
 		default:
 			var cmd tea.Cmd
 			p.input, cmd = p.input.Update(msg)

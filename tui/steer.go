@@ -17,6 +17,14 @@ type steerPanel struct {
 	cursor  int
 	editing bool
 	input   textinput.Model
+	err     string // why the last value was not taken, shown under the input
+}
+
+// steerDone is the engine's answer to a change: err when it was refused.
+type steerDone struct {
+	knob string
+	v    float64
+	err  error
 }
 
 func newSteerPanel() *steerPanel {
@@ -67,6 +75,9 @@ func (p *steerPanel) View(c *Common, knobs []engine.Knob, steers []engine.Entry,
 	}
 	if p.editing {
 		lines = append(lines, "", p.input.View())
+		if p.err != "" {
+			lines = append(lines, st.Bad.Render(truncate(p.err, w)))
+		}
 	}
 	if len(steers) > 0 {
 		lines = append(lines, "", st.Title.Render("Changes in this run"))

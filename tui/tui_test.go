@@ -221,18 +221,31 @@ func TestSteerPanelChangesTheSearch(t *testing.T) {
 	if en.Who != "erin" || en.Param != "population" || en.Old != 30 || en.New != 12 {
 		t.Errorf("audit entry %+v", en)
 	}
-	// A value out of range is refused with the reason, and nothing changes.
+	// A value out of range, one that does not fit the strategy (a population below
+	// the sample), or no number at all, is refused at enter with the reason, in the
+	// panel, which stays on the value; nothing changes.
 	m.Update(tea.KeyMsg{Type: tea.KeyEnter})
-	for range 8 {
-		m.Update(tea.KeyMsg{Type: tea.KeyBackspace})
+	for _, c := range []struct{ typed, want string }{
+		{"0", "not changed: population 0 must be from 1"},
+		{"5", "not changed: regevo: population 5 is below the sample 10"},
+		{"xyz", `population: "xyz" is not a number`},
+	} {
+		for range 8 {
+			m.Update(tea.KeyMsg{Type: tea.KeyBackspace})
+		}
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(c.typed)})
+		if _, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter}); cmd != nil {
+			m.Update(cmd())
+		}
+		if v := m.View(); !strings.Contains(v, c.want) || !m.steering.editing {
+			t.Errorf("%s: the panel does not say %q:\n%s", c.typed, c.want, v)
+		}
 	}
-	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("0")})
-	_, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
-	m.Update(cmd())
-	if !strings.Contains(m.notice, "not changed: population 0 must be from 1") {
-		t.Errorf("notice %q", m.notice)
+	if n := len(eng.Snapshot().Steers); n != 1 {
+		t.Errorf("%d changes after three refused ones; want the first alone", n)
 	}
-	m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc}) // stop editing
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc}) // close the panel
 	testkit.WaitFor(t, "trials after the change", func() bool { return eng.Snapshot().Done > int(en.Trial)+5 })
 	m.Update(tickMsg(time.Now()))
 	m.Update(eventsMsg{ok: true})
