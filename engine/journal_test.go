@@ -262,8 +262,8 @@ func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
 	if s.Asked != 30 || len(store.Trials) != 30 {
 		t.Errorf("budget steered to 30: %d asked, %d stored", s.Asked, len(store.Trials))
 	}
-	if len(s.Steers) != 4 || s.Steers[0].Op != "steer-refused" || !strings.Contains(s.Steers[0].Arch, "below the sample 10") {
-		t.Fatalf("status steers %+v; want the first refused", s.Steers)
+	if len(s.Steers) != 4 || s.Steers[1].Op != "steer-refused" || !strings.Contains(s.Steers[1].Arch, "population 3 is below the sample 4") {
+		t.Fatalf("status steers %+v; want the second refused", s.Steers)
 	}
 	if p := s.Steers[2]; p.Op != OpSteer || p.Trial != 7 || p.Param != "population" || p.Old != 30 || p.New != 8 || p.Who != "carol" {
 		t.Errorf("steer %+v; want population 30 -> 8 by carol at trial 7", p)
@@ -312,12 +312,16 @@ func steerSixth(t *testing.T, e *Engine) {
 			t.Errorf("steer %s=%v: %v; want %q", c.param, c.v, err, c.want)
 		}
 	}
-	// Population 8 under the sample of 10 is refused when applied; after the sample
-	// falls to 4, it is not.
+	// Population 8 under the sample of 10 is refused when asked for.
+	if err := e.Steer("carol", "population", 8); err == nil || !strings.Contains(err.Error(), "population 8 is below the sample 10") {
+		t.Errorf("population 8 under the sample 10: %v", err)
+	}
+	// After a change of the sample that waits for the next ask, population is judged
+	// when it applies: 3 under the new sample of 4 is refused then, 8 is not.
 	for _, c := range []struct {
 		param string
 		v     float64
-	}{{"population", 8}, {"sample", 4}, {"population", 8}} {
+	}{{"sample", 4}, {"population", 3}, {"population", 8}} {
 		if err := e.Steer("carol", c.param, c.v); err != nil {
 			t.Fatal(err)
 		}

@@ -76,10 +76,13 @@ func (e *Engine) checkSteer(st Steer) error {
 	}
 	// The strategy's own rules (population at least the sample) against what it is
 	// now: a change that cannot fit is refused when asked for, not at the next ask.
-	if s, ok := e.exp.Strategy.(strategies.Steerable); ok && !strings.Contains(k.Name, ".") {
-		return s.CheckKnob(k.Name, st.Value)
+	// With other changes of the strategy waiting for that ask, it is judged when it
+	// applies, after them (sample, then population).
+	s, ok := e.exp.Strategy.(strategies.Steerable)
+	if !ok || strings.Contains(k.Name, ".") || slices.ContainsFunc(e.steers, func(p Steer) bool { return !strings.Contains(p.Param, ".") }) {
+		return nil
 	}
-	return nil
+	return s.CheckKnob(k.Name, st.Value)
 }
 
 // steerNow applies the changes waiting for the next ask.
