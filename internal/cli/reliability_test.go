@@ -457,10 +457,12 @@ func TestKilledSearchTakesItsCommandsAlong(t *testing.T) {
 	}
 	dir := t.TempDir()
 	run := filepath.Join(dir, "train.sh")
+	// The pid is written last, so that a command counted as running has marked its
+	// directory.
 	os.WriteFile(run, []byte(`#!/bin/sh
-echo $$ >> `+dir+`/pids
 test -e "$CELLAR_TRIAL_DIR/stale" && { echo "a stale trial directory" >&2; exit 1; }
 touch "$CELLAR_TRIAL_DIR/stale"
+echo $$ >> `+dir+`/pids
 [ -e `+dir+`/go ] || sleep 1000
 echo "hello from trial $CELLAR_TRIAL_ID"
 echo '{"metrics": {"val_accuracy": '$CELLAR_TRIAL_ID'}}'
