@@ -39,6 +39,7 @@ type Browser struct {
 	detail  *engine.Trial
 	page    viewport.Model // the open trial's detail, scrolled with ↑/↓ and pgup/pgdn
 	sortBy  int            // index into b.sortKeys()
+	reverse bool           // S: the sort the other way round
 	filter  int            // index into filters
 	loading bool
 	gen     int // counts experiment loads, so that chunks of an earlier one are dropped
@@ -388,7 +389,10 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 			b.openDetail(b.rows[b.cursor])
 		}
 	case msg.String() == "s" && b.exp != nil:
-		b.sortBy = (b.sortBy + 1) % len(b.sortKeys())
+		b.sortBy, b.reverse = (b.sortBy+1)%len(b.sortKeys()), false
+		b.refresh()
+	case msg.String() == "S" && b.exp != nil:
+		b.reverse = !b.reverse
 		b.refresh()
 	case msg.String() == "/" && b.exp != nil:
 		b.typing, b.input = true, b.expr
@@ -455,7 +459,7 @@ func (b *Browser) follow(id uint64) {
 // addRows brings trials that arrived after the last refresh into the rows: filtered,
 // sorted and merged, so that a chunk costs its own size plus one pass over the rows.
 func (b *Browser) addRows(trials []engine.Trial) {
-	if keys := b.sortKeys(); keys[b.sortBy%len(keys)] == "id" {
+	if keys := b.sortKeys(); keys[b.sortBy%len(keys)] == "id" && !b.reverse {
 		b.rows = b.filtered(b.rows, trials) // the chunk follows every row in id order
 		return
 	}
@@ -508,34 +512,47 @@ func (b *Browser) filtered(dst, trials []engine.Trial) []engine.Trial {
 // sorted sorts rows in id order (stable) by the current sort key. Trials are read in
 // id order, so sorting by id is nothing to do.
 func (b *Browser) sorted(rows []engine.Trial) []engine.Trial {
-	if keys := b.sortKeys(); keys[b.sortBy%len(keys)] != "id" {
+	if keys := b.sortKeys(); keys[b.sortBy%len(keys)] != "id" || b.reverse {
 		less := b.less()
 		sort.SliceStable(rows, func(i, j int) bool { return less(&rows[i], &rows[j]) })
 	}
 	return rows
 }
 
-// less orders trials by the current sort key: a metric best first, by the
-// objective's direction for the objective and for others by the guess objectiveOf
-// makes; trials without the metric last.
+// less orders trials by the current sort key, one rule for all: the objective best
+// first, by its direction; other metrics best first as objectiveOf guesses their
+// direction (times, sizes and losses smallest first, the rest largest first), seconds
+// too; ids ascending. S reverses it; trials without the metric stay last.
 func (b *Browser) less() func(a, c *engine.Trial) bool {
-	keys := b.sortKeys()
-	by := keys[b.sortBy%len(keys)]
+	by := b.sortKey()
 	maximise := objectiveOf(&engine.Config{}, []engine.Trial{{Metrics: map[string]float64{by: 0}}}).Maximise()
 	if by == b.exp.obj.Name {
 		maximise = b.exp.obj.Maximise()
 	}
-	return func(a, c *engine.Trial) bool {
+	value := func(t *engine.Trial) (float64, bool) {
 		switch by {
 		case "id":
-			return a.ID < c.ID
+			return float64(t.ID), true
 		case "seconds":
-			return a.Duration() > c.Duration()
+			return t.Duration().Seconds(), true
 		}
-		va, oka := a.Metrics[by]
-		vc, okc := c.Metrics[by]
+		v, ok := t.Metrics[by]
+		return v, ok
+	}
+	if by == "id" {
+		maximise = false
+	}
+	if b.reverse {
+		maximise = !maximise
+	}
+	return func(a, c *engine.Trial) bool {
+		va, oka := value(a)
+		vc, okc := value(c)
 		if oka != okc {
 			return oka
+		}
+		if va == vc {
+			return a.ID < c.ID // ties in id order, whichever way
 		}
 		if maximise {
 			return va > vc
@@ -544,10 +561,16 @@ func (b *Browser) less() func(a, c *engine.Trial) bool {
 	}
 }
 
+// sortKey is the current sort key.
+func (b *Browser) sortKey() string {
+	keys := b.sortKeys()
+	return keys[b.sortBy%len(keys)]
+}
+
 func (b *Browser) View() string {
 	st, w := b.common.Styles, b.common.Width
 	title := st.Header.Width(w).MaxWidth(w).Render("cellar browse │ " + filepath.Base(b.path))
-	help := "↑/↓ select • enter open • esc back • s sort • f show • / filter • r reload • q quit"
+	help := "↑/↓ select • enter open • esc back • s sort • S reverse • f show • / filter • r reload • q quit"
 	if b.detail != nil {
 		help = fmt.Sprintf("↑/↓ scroll • pgup/pgdn page • esc back • q quit   %3.0f%%", b.page.ScrollPercent()*100)
 	}
@@ -593,7 +616,17 @@ func (b *Browser) expsView() string {
 func (b *Browser) trialsView(height int) string {
 	st, e := b.common.Styles, b.exp
 	keys := b.sortKeys()
-	lines := []string{st.Title.Render(truncate(fmt.Sprintf("Experiment %d %s: %d of %d trials (show %s, sort by %s)", e.info.ID, e.info.Name, len(b.rows), len(e.trials), filters[b.filter], keys[b.sortBy%len(keys)]), b.common.Width))}
+	sortedBy := keys[b.sortBy%len(keys)]
+	if b.reverse {
+		sortedBy += ", reversed"
+	}
+	lines := []string{st.Title.Render(truncate(fmt.Sprintf("Experiment %d %s: %d of %d trials (show %s, sort by %s)", e.info.ID, e.info.Name, len(b.rows), len(e.trials), filters[b.filter], sortedBy), b.common.Width))}
+	// The sorted column is always shown: a metric other than the objective gets a
+	// column of its own.
+	extra := b.sortKey()
+	if extra == e.obj.Name || extra == "id" || extra == "seconds" {
+		extra = ""
+	}
 	switch {
 	case e.loadErr != nil && errors.Is(e.loadErr, storage.ErrInUse):
 		lines = append(lines, st.Warn.Render(truncate(fmt.Sprintf("read %d of %d trials; trying again every 2s: %v", len(e.trials), e.info.Trials, e.loadErr), b.common.Width)))
@@ -612,7 +645,7 @@ func (b *Browser) trialsView(height int) string {
 		lines = append(lines, st.Muted.Render(truncate("filter: "+b.expr, b.common.Width)))
 	}
 	lines = append(lines,
-		st.Label.Render(truncate(fmt.Sprintf("  %-6s %-6s %-7s %6s %10s %8s  %s", "ID", "STATE", "ORIGIN", "PARENT", truncate(e.obj.Name, 10), "SECONDS", "ARCH"), b.common.Width)))
+		st.Label.Render(truncate(fmt.Sprintf("  %-6s %-6s %-7s %6s %10s%s %8s  %s", "ID", "STATE", "ORIGIN", "PARENT", truncate(e.obj.Name, 10), extraCol(extra, extra), "SECONDS", "ARCH"), b.common.Width)))
 	rows := max(height-len(lines), 1)
 	top := max(min(b.cursor-rows/2, len(b.rows)-rows), 0)
 	for i := top; i < len(b.rows) && i < top+rows; i++ {
@@ -624,7 +657,11 @@ func (b *Browser) trialsView(height int) string {
 		if t.Parent != 0 {
 			parent = fmt.Sprint(t.Parent)
 		}
-		line := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %6s %10s %8.1f  %s", marker(i == b.cursor), t.ID, t.Status(), truncate(t.Origin, 7), parent, val, t.Duration().Seconds(), t.Arch), b.common.Width)
+		ev := "-"
+		if v, ok := t.Metrics[extra]; ok {
+			ev = human(v)
+		}
+		line := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %6s %10s%s %8.1f  %s", marker(i == b.cursor), t.ID, t.Status(), truncate(t.Origin, 7), parent, val, extraCol(extra, ev), t.Duration().Seconds(), t.Arch), b.common.Width)
 		switch {
 		case i == b.cursor:
 			line = st.Selected.Render(line)
@@ -734,4 +771,12 @@ func (b *Browser) metricNames() []string {
 		}
 	}
 	return slices.Sorted(maps.Keys(seen))
+}
+
+// extraCol is a column of the sorted metric, when it is not shown already.
+func extraCol(name, v string) string {
+	if name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" %10s", truncate(v, 10))
 }

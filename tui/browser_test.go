@@ -442,3 +442,41 @@ func TestBrowserPages(t *testing.T) {
 		}
 	}
 }
+
+// Sorting follows one rule (best first: sizes and times smallest first), S reverses
+// it, and the sorted metric always has a column.
+func TestBrowserSortsOneWayAndReverses(t *testing.T) {
+	b := NewBrowser(searchedDB(t), themes.Light, plain())
+	b.Update(tea.WindowSizeMsg{Width: 200, Height: 40})
+	b.Update(b.Init()())
+	b.Update(b.load(b.exps[0])())
+	for b.sortKey() != "params" {
+		b.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("s")})
+	}
+	ascending := func() bool {
+		for i := 1; i < len(b.rows); i++ {
+			if b.rows[i-1].Metrics["params"] > b.rows[i].Metrics["params"] {
+				return false
+			}
+		}
+		return true
+	}
+	if !ascending() {
+		t.Error("params are not smallest first")
+	}
+	if v := b.View(); !strings.Contains(v, "params") || !strings.Contains(v, "sort by params") {
+		t.Errorf("the sorted column is not shown:\n%s", v)
+	}
+	b.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("S")})
+	if ascending() || !strings.Contains(b.View(), "sort by params, reversed") {
+		t.Error("S did not reverse the sort")
+	}
+	for b.sortKey() != "seconds" {
+		b.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("s")})
+	}
+	for i := 1; i < len(b.rows); i++ {
+		if b.rows[i-1].Duration() > b.rows[i].Duration() {
+			t.Fatalf("seconds are not shortest first, as train_seconds are: %v before %v", b.rows[i-1].Duration(), b.rows[i].Duration())
+		}
+	}
+}
