@@ -227,8 +227,24 @@ func (s *NSGA2) report() {
 	for i, j := range front {
 		fp[i] = pts[j]
 	}
+	hv := pareto.Hypervolume(fp, allMax(dims), s.ref)
+	// As a fraction of the box between the reference and the best value of each
+	// objective on the front (cellar bench's normalisation, with the ideal point
+	// seen so far): 1 is a front at that point, and it is comparable across runs.
+	box := 1.0
+	for j := range dims {
+		best := math.Inf(-1)
+		for _, p := range fp {
+			best = math.Max(best, p[j])
+		}
+		box *= best - s.ref[j]
+	}
+	frac := 0.0
+	if box > 0 && !math.IsInf(box, 0) {
+		frac = hv / box
+	}
 	s.reports = AppendReport(s.reports, Report{Source: "nsga2", Step: s.gen, Values: map[string]float64{
-		"hypervolume": pareto.Hypervolume(fp, allMax(dims), s.ref), "front": float64(len(front))}})
+		"hypervolume": hv, "hv_fraction": frac, "front": float64(len(front))}})
 }
 
 // Generation is the number of generations selected so far.

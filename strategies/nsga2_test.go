@@ -65,6 +65,11 @@ func TestNSGA2FindsTheFront(t *testing.T) {
 		if len(reps) != 20 || reps[len(reps)-1].Values["hypervolume"] <= reps[0].Values["hypervolume"] {
 			t.Errorf("seed %d: %d reports, hypervolume %v then %v", seed, len(reps), reps[0].Values, reps[len(reps)-1].Values)
 		}
+		for _, r := range reps { // the fraction of the box up to the best of each objective
+			if f := r.Values["hv_fraction"]; !(f > 0 && f <= 1) {
+				t.Errorf("seed %d generation %d: hv_fraction %v, want in (0, 1]", seed, r.Step, f)
+			}
+		}
 	}
 	// The whole front (k, 6-k) has hypervolume 7*7 - 21 = 28 against (-1, -1).
 	t.Logf("mean hypervolume: nsga2 %.1f, random %.1f (the front: 28)", hvN/10, hvR/10)

@@ -56,7 +56,7 @@ func (l *learners) alphas() *engine.Alphas {
 }
 
 // plotted are the values drawn as lines, in this order; the others go in the title.
-var plotted = []string{"reward", "baseline", "train_loss", "val_loss"}
+var plotted = []string{"reward", "baseline", "train_loss", "val_loss", "hv_fraction"}
 
 // chart draws the newest source's series over steps, with its other values (entropy,
 // seconds) in the title.
@@ -74,7 +74,7 @@ func (l *learners) chart(c *Common, w, h int) string {
 	var others []string
 	for _, k := range sortedKeys(lastR.Values) {
 		if !slices.Contains(plotted, k) {
-			others = append(others, fmt.Sprintf("%s %.3g", k, lastR.Values[k]))
+			others = append(others, fmt.Sprintf("%s %s", k, human(lastR.Values[k])))
 		}
 	}
 	if len(others) > 0 {
@@ -82,7 +82,7 @@ func (l *learners) chart(c *Common, w, h int) string {
 	}
 	var series []curveSeries
 	for i, k := range plotted {
-		s := curveSeries{name: k, style: []lipgloss.Style{c.Styles.Accent, c.Styles.Muted, c.Styles.Warn, c.Styles.Good}[i]}
+		s := curveSeries{name: k, style: []lipgloss.Style{c.Styles.Accent, c.Styles.Muted, c.Styles.Warn, c.Styles.Good, c.Styles.Accent}[i]}
 		for _, r := range rs {
 			if v, ok := r.Values[k]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
 				s.pts = append(s.pts, canvas.Float64Point{X: float64(r.Step), Y: v})
