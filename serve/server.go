@@ -8,10 +8,12 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	charmlog "github.com/charmbracelet/log"
 	"github.com/charmbracelet/ssh"
 	"github.com/charmbracelet/wish"
 	"github.com/charmbracelet/wish/activeterm"
@@ -101,6 +103,10 @@ func New(opts Options) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	// wish's bubbletea middleware logs through charmbracelet/log's default logger, in
+	// a format of its own, and calls a session that ends on Ctrl-C an error: its lines
+	// go into the server's log, at debug level, so the server has one log format.
+	charmlog.SetDefault(charmlog.NewWithOptions(slogWriter{opts.Log}, charmlog.Options{Formatter: charmlog.LogfmtFormatter}))
 	if len(opts.Keys) == 0 {
 		return nil, errors.New("serve: no authorized keys")
 	}
@@ -309,4 +315,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return errors.Join(err, fmt.Errorf("sessions still ending: %w", ctx.Err()))
 	}
 	return err
+}
+
+// slogWriter takes charmbracelet/log's lines into slog, at debug level.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	if line := strings.TrimSpace(string(p)); line != "" {
+		w.log.Debug("ssh", "wish", line)
+	}
+	return len(p), nil
 }

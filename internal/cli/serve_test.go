@@ -34,6 +34,8 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 	exp := writeExp(t, "name: served\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: params\nbudget: {trials: 10000000}\n")
 	db, hostKey := filepath.Join(dir, "s.db"), filepath.Join(dir, "host")
 
+	var logMu sync.Mutex
+	var logLines []string
 	start := func() (*exec.Cmd, string, *bytes.Buffer) {
 		child := exec.Command(os.Args[0], "-test.run=^$")
 		child.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"serve", "--ssh", "127.0.0.1:0", "--authorized-keys", keys, "--host-key", hostKey, "-c", exp, "--db", db}, "\x1f"))
@@ -46,9 +48,15 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 		addr := regexp.MustCompile(`msg=serving .*addr=(\S+)`)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			logMu.Lock()
+			logLines = append(logLines, sc.Text())
+			logMu.Unlock()
 			if m := addr.FindStringSubmatch(sc.Text()); m != nil {
-				go func() { // keep draining the log
+				go func() { // keep reading the log
 					for sc.Scan() {
+						logMu.Lock()
+						logLines = append(logLines, sc.Text())
+						logMu.Unlock()
 					}
 				}()
 				return child, m[1], &stdout
@@ -73,6 +81,7 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 		sess, _ := client.NewSession()
 		sess.RequestPty("xterm", 24, 80, gossh.TerminalModes{})
 		out, _ := sess.StdoutPipe()
+		in, _ := sess.StdinPipe()
 		if err := sess.Shell(); err != nil {
 			t.Fatal(err)
 		}
@@ -98,6 +107,14 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 		case <-seen:
 		case <-time.After(30 * time.Second):
 			t.Fatal("the session never showed the search")
+		}
+		if run == 1 { // the second time the user leaves with Ctrl-C first
+			in.Write([]byte{3})
+			select {
+			case <-ended:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the session did not end on Ctrl-C")
+			}
 		}
 		if err := child.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
@@ -139,6 +156,15 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 	}
 	if len(hostKeys) != 2 || hostKeys[0] != hostKeys[1] {
 		t.Errorf("host keys across two starts: %v", hostKeys)
+	}
+	// One log format: every line of the server's log is slog's (no "ERRO app exit
+	// with error" of another logger when a session ends).
+	logMu.Lock()
+	defer logMu.Unlock()
+	for _, l := range logLines {
+		if l != "" && !strings.HasPrefix(l, "time=") {
+			t.Errorf("a log line in another format: %q", l)
+		}
 	}
 }
 
