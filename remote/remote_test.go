@@ -364,3 +364,36 @@ echo '{"metrics": {"val_accuracy": '$(( 100 - CELLAR_TRIAL_ID ))'}}'
 		t.Errorf("the search keeps no early-stopping state: %v", err)
 	}
 }
+
+// A worker that cannot build the experiment (it lacks an evaluator the search has)
+// refuses its jobs, saying why; with no worker to take them, the trials fail after
+// max_deliver with that reason.
+func TestWorkerRefusesAnExperimentItCannotBuild(t *testing.T) {
+	s := server(t)
+	evals := evaluators.Builtin()
+	evals["mine"] = func(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
+		return evaluators.NewSize(env.Space), c.Decode(&struct{}{})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	w := &remote.Worker{Name: "plain", Parallelism: 1, Log: slog.New(slog.NewTextHandler(&logs, nil))} // the built-in evaluators only
+	go w.Run(ctx, connect(t, s, "plain"), "mine")
+	exp := enginetest.BuildWith(t, "space: nb201\nstrategy: random\nevaluator: mine\nbudget: {trials: 2}\n", evals)
+	ev, err := remote.NewEvaluator(ctx, connect(t, s, "search"), remote.Options{Stream: "mine", AckWait: time.Second, MaxDeliver: 2}, "mine", exp.Source, exp.Evaluator, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	exp.Evaluator = ev
+	store := &enginetest.MemStore{}
+	enginetest.Run(t, exp, engine.Options{Store: remote.Store{Store: store, Evaluator: ev}})
+	for _, tr := range store.Trials {
+		if tr.State != engine.Failed || !strings.Contains(tr.Error, `worker plain refused it`) || !strings.Contains(tr.Error, `unknown evaluator "mine"`) {
+			t.Errorf("trial %d: %s %q", tr.ID, tr.State, tr.Error)
+		}
+	}
+	if !strings.Contains(logs.String(), "refused a job: this worker cannot evaluate its experiment") {
+		t.Errorf("the worker's log does not say it refused:\n%s", logs.String())
+	}
+}

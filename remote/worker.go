@@ -251,7 +251,8 @@ func (w *Worker) run(ctx context.Context, m jetstream.Msg, device string) {
 	m.Ack()
 }
 
-// panicError is an evaluation that panicked.
+// panicError is an evaluation that gave no outcome: it panicked, or the worker
+// cannot run its experiment. The job goes back to the queue for another delivery.
 type panicError struct{ msg string }
 
 func (e *panicError) Error() string { return e.msg }
@@ -260,7 +261,10 @@ func (e *panicError) Error() string { return e.msg }
 func (w *Worker) evaluate(ctx context.Context, j job, device string, epochs func(engine.Progress)) (out engine.Outcome, err error) {
 	b, err := w.build(ctx, j.Experiment)
 	if err != nil {
-		return engine.Outcome{}, err
+		// An experiment this worker cannot build (an evaluator it lacks, another
+		// cellar's config) is refused, not failed: another worker may take the job.
+		w.Log.Error("refused a job: this worker cannot evaluate its experiment", "trial", j.Trial, "err", err)
+		return engine.Outcome{}, &panicError{fmt.Sprintf("worker %s refused it: %v", w.Name, err)}
 	}
 	a, err := b.space.Parse([]byte(j.Arch))
 	if err != nil {
