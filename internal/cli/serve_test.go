@@ -36,9 +36,10 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 
 	var logMu sync.Mutex
 	var logLines []string
+	args := []string{"serve", "--ssh", "127.0.0.1:0", "--authorized-keys", keys, "--host-key", hostKey, "-c", exp, "--db", db}
 	start := func() (*exec.Cmd, string, *bytes.Buffer) {
 		child := exec.Command(os.Args[0], "-test.run=^$")
-		child.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join([]string{"serve", "--ssh", "127.0.0.1:0", "--authorized-keys", keys, "--host-key", hostKey, "-c", exp, "--db", db}, "\x1f"))
+		child.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join(args, "\x1f"))
 		stderr, _ := child.StderrPipe()
 		var stdout bytes.Buffer
 		child.Stdout = &stdout
@@ -67,6 +68,7 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 		return nil, "", nil
 	}
 	var hostKeys []string
+	var stored []int // trials stored after each run
 	for run := range 2 {
 		child, addr, stdout := start()
 		client, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{User: "alice", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
@@ -128,14 +130,17 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 			t.Fatalf("cellar serve exited with %v after SIGTERM, want status %d; stdout:\n%s", err, exitTerminated, stdout)
 		}
 		client.Close()
-		if want := "continue with\n  cellar serve --db " + db + " --resume"; !strings.Contains(stdout.String(), want) {
-			t.Errorf("run %d printed %q, want %q", run, stdout.String(), want)
+		// The printed hint is the command the second run is started with, as printed.
+		hint := regexp.MustCompile(`continue with\n  cellar (serve [^\n]+)`).FindStringSubmatch(stdout.String())
+		if hint == nil {
+			t.Fatalf("run %d printed no hint:\n%s", run, stdout.String())
 		}
+		args = strings.Fields(hint[1])
 		d, err := storage.OpenReadOnly(db, time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		x, err := d.Experiment(uint64(run + 1))
+		x, err := d.Experiment(1) // the second run resumed the first's experiment
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,6 +158,10 @@ func TestServeShutsDownCleanlyOnSIGTERM(t *testing.T) {
 				t.Fatalf("run %d: stored trial %d is %d %s", run, i, tr.ID, tr.State)
 			}
 		}
+		stored = append(stored, len(trials))
+	}
+	if stored[1] <= stored[0] {
+		t.Errorf("the hint's run stored no more trials: %v", stored)
 	}
 	if len(hostKeys) != 2 || hostKeys[0] != hostKeys[1] {
 		t.Errorf("host keys across two starts: %v", hostKeys)
