@@ -27,12 +27,15 @@ type Evaluator struct {
 	local   engine.Evaluator  // the experiment's own: its state, early stopping, history
 	judge   engine.EpochJudge // set when the search judges early stopping
 
-	mu        sync.Mutex
-	waiting   map[uint64]*waiter // trials being evaluated
-	arrived   map[uint64]result  // outcomes no Evaluate waits for (yet)
-	stored    map[uint64]bool    // trials the search has stored
-	failures  map[uint64]string  // the last failure a worker reported of a trial
-	dups      int                // outcomes dropped as duplicates
+	mu       sync.Mutex
+	waiting  map[uint64]*waiter // trials being evaluated
+	arrived  map[uint64]result  // outcomes no Evaluate waits for (yet)
+	stored   map[uint64]bool    // trials the search has stored
+	failures map[uint64]string  // the last failure a worker reported of a trial
+	dups     int                // outcomes dropped as duplicates
+	// exhausted are the max-deliveries verdicts on jobs whose Evaluate did not know
+	// their sequence yet, by sequence.
+	exhausted map[uint64]int
 	subs      []*nats.Subscription
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -67,7 +70,7 @@ func NewEvaluator(ctx context.Context, nc *nats.Conn, opt Options, exp string, s
 		return nil, fmt.Errorf("nats: the experiment's config: %w", err)
 	}
 	e := &Evaluator{q: q, exp: exp, metrics: local.Metrics(), local: local, judge: judge, waiting: map[uint64]*waiter{}, arrived: map[uint64]result{},
-		stored: map[uint64]bool{}, failures: map[uint64]string{}}
+		stored: map[uint64]bool{}, failures: map[uint64]string{}, exhausted: map[uint64]int{}}
 	for id := range stored {
 		e.stored[id] = true
 	}
@@ -165,9 +168,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(en
 	}()
 	subject := e.q.sub.jobs(e.exp, j.Trial)
 	if m, err := e.q.jobs.GetLastMsgForSubject(ctx, subject); err == nil {
-		e.mu.Lock()
-		w.seq = m.Sequence // still queued or running from before: wait for it
-		e.mu.Unlock()
+		e.setSeq(j.Trial, w, m.Sequence) // still queued or running from before: wait for it
 	} else {
 		b, _ := json.Marshal(job{Protocol: Protocol, Experiment: e.exp, Trial: j.Trial, Seed: j.Seed, Arch: j.Arch.String(),
 			Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay, Judged: e.judge != nil})
@@ -175,9 +176,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(en
 		if err != nil {
 			return engine.Outcome{}, err
 		}
-		e.mu.Lock()
-		w.seq = ack.Sequence
-		e.mu.Unlock()
+		e.setSeq(j.Trial, w, ack.Sequence)
 	}
 	select {
 	case r := <-w.done:
@@ -335,19 +334,41 @@ func (e *Evaluator) onMaxDeliveries(m *nats.Msg) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// The job stays in the queue, undeliverable: remove it.
+	go e.q.jobs.DeleteMsg(context.Background(), adv.StreamSeq)
 	for id, w := range e.waiting {
 		if w.seq == adv.StreamSeq {
-			reason := e.failures[id]
-			if reason == "" {
-				reason = "no worker finished it"
-			}
-			select {
-			case w.done <- result{Trial: id, Worker: "none", Error: fmt.Sprintf("delivered %d times without an outcome: %s", adv.Deliveries, reason)}:
-			default:
-			}
-			// The job stays in the queue, undeliverable: remove it.
-			go e.q.jobs.DeleteMsg(context.Background(), adv.StreamSeq)
+			e.exhaust(id, w, adv.Deliveries)
+			return
 		}
+	}
+	// Its Evaluate has not learnt the job's sequence yet (the deliveries ran out
+	// before the publish returned): it takes the verdict when it does.
+	e.exhausted[adv.StreamSeq] = adv.Deliveries
+}
+
+// exhaust fails trial id, whose job ran out of deliveries, with what its workers said.
+// The caller holds e.mu.
+func (e *Evaluator) exhaust(id uint64, w *waiter, deliveries int) {
+	reason := e.failures[id]
+	if reason == "" {
+		reason = "no worker finished it"
+	}
+	select {
+	case w.done <- result{Trial: id, Worker: "none", Error: fmt.Sprintf("delivered %d times without an outcome: %s", deliveries, reason)}:
+	default:
+	}
+}
+
+// setSeq records the job's stream sequence for trial id, taking a max-deliveries
+// verdict that came before it.
+func (e *Evaluator) setSeq(id uint64, w *waiter, seq uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w.seq = seq
+	if n, ok := e.exhausted[seq]; ok {
+		delete(e.exhausted, seq)
+		e.exhaust(id, w, n)
 	}
 }
 
