@@ -113,13 +113,8 @@ func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Str
 		return strategies.NewEvolution(space, seed, opt)
 	case "regevo":
 		opt := strategies.DefaultRegEvo
-		ws := strategies.DefaultWarmStart
-		opt.WarmStart = &ws // filled in where the config has warm_start, dropped where not
-		if err := c.Decode(&opt); err != nil {
+		if err := DecodeOptional(c, &opt, &opt.WarmStart, strategies.DefaultWarmStart, "warm_start"); err != nil {
 			return nil, err
-		}
-		if !c.Has("warm_start") {
-			opt.WarmStart = nil
 		}
 		return strategies.NewRegEvo(space, seed, opt)
 	case "local":

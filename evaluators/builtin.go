@@ -45,13 +45,8 @@ func tableFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator
 
 func trainFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
 	opt := DefaultTrain
-	es := DefaultEarlyStop
-	opt.EarlyStop = &es // filled in where the config has early_stop, dropped where not
-	if err := c.Decode(&opt); err != nil {
+	if err := engine.DecodeOptional(c, &opt, &opt.EarlyStop, DefaultEarlyStop, "early_stop"); err != nil {
 		return nil, err
-	}
-	if !c.Has("early_stop") {
-		opt.EarlyStop = nil
 	}
 	t, err := NewTrain(env.Space, opt)
 	if err != nil {
@@ -82,13 +77,8 @@ func zeroCostFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evalua
 
 func commandFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
 	opt := DefaultCommand
-	es := DefaultEarlyStop
-	opt.EarlyStop = &es // filled in where the config has early_stop, dropped where not
-	if err := c.Decode(&opt); err != nil {
+	if err := engine.DecodeOptional(c, &opt, &opt.EarlyStop, DefaultEarlyStop, "early_stop"); err != nil {
 		return nil, err
-	}
-	if !c.Has("early_stop") {
-		opt.EarlyStop = nil
 	}
 	return NewCommand(env.Space, opt)
 }

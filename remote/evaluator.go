@@ -3,7 +3,6 @@ package remote
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -371,9 +370,6 @@ func (e *Evaluator) setSeq(id uint64, w *waiter, seq uint64) {
 		e.exhaust(id, w, n)
 	}
 }
-
-// ErrClosed is returned by a worker stopped while it ran jobs.
-var ErrClosed = errors.New("remote: closed")
 
 // Store is a search's store that tells the workers what it has stored, so they ack
 // their jobs (see Evaluator.Stored).

@@ -24,7 +24,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -135,9 +134,6 @@ func (n subjects) workers() string           { return n.s + ".workers.*" }
 func (n subjects) worker(name string) string { return n.s + ".workers." + name }
 func (n subjects) resultsStream() string     { return n.s + "_results" }
 func (n subjects) bucket() string            { return n.s + "_experiments" }
-
-// errRefused is a job this worker cannot take (another protocol).
-var errRefused = errors.New("refused")
 
 // Workers listens for the workers' heartbeats on stream's subjects for wait and
 // returns the latest of each, by name.

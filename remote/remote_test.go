@@ -78,10 +78,11 @@ func workers(t testing.TB, s *remote.Embedded, n int) {
 }
 
 // remoteSearch runs the experiment with its trials on the queue.
-func remoteSearch(t *testing.T, s *remote.Embedded, src string, key string) (*enginetest.MemStore, []string) {
+// remoteSearch runs the built experiment with its trials on the queue (options opt,
+// experiment key), storing into a MemStore, and returns it and the trials' log.
+func remoteSearch(t *testing.T, s *remote.Embedded, exp *engine.Experiment, opt remote.Options, key string) (*enginetest.MemStore, []string) {
 	t.Helper()
-	exp := enginetest.Build(t, src)
-	ev, err := remote.NewEvaluator(context.Background(), connect(t, s, "search"), remote.DefaultOptions, key, exp.Source, exp.Evaluator, nil)
+	ev, err := remote.NewEvaluator(context.Background(), connect(t, s, "search"), opt, key, exp.Source, exp.Evaluator, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestSameTrialsThroughWorkers(t *testing.T) {
 	s := server(t)
 	workers(t, s, 3)
 	src := tableSrc(t, 60, 4)
-	_, got := remoteSearch(t, s, src, "same")
+	_, got := remoteSearch(t, s, enginetest.Build(t, src), remote.DefaultOptions, "same")
 	want := enginetest.Run(t, enginetest.Build(t, src), engine.Options{})
 	if len(got) != 60 || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("through workers:\n%v\nin-process:\n%v", got, want)
@@ -126,14 +127,7 @@ func TestPoisonJobFailsItsTrial(t *testing.T) {
 	w := &remote.Worker{Name: "w", Parallelism: 1, Evaluators: evals, Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	go w.Run(ctx, connect(t, s, "w"), "poison")
 	exp := enginetest.BuildWith(t, "space: nb201\nstrategy: random\nevaluator: panicky\nbudget: {trials: 2}\n", evals)
-	ev, err := remote.NewEvaluator(ctx, connect(t, s, "search"), remote.Options{Stream: "poison", AckWait: time.Second, MaxDeliver: 2}, "poison", exp.Source, exp.Evaluator, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ev.Close()
-	exp.Evaluator = ev
-	store := &enginetest.MemStore{}
-	enginetest.Run(t, exp, engine.Options{Store: remote.Store{Store: store, Evaluator: ev}})
+	store, _ := remoteSearch(t, s, exp, remote.Options{Stream: "poison", AckWait: time.Second, MaxDeliver: 2}, "poison")
 	for _, tr := range store.Trials {
 		if tr.State != engine.Failed || !strings.Contains(tr.Error, "delivered 2 times") || !strings.Contains(tr.Error, "panicked on worker w: the poison") {
 			t.Errorf("trial %d: %s %q", tr.ID, tr.State, tr.Error)
@@ -287,14 +281,7 @@ func TestWorkerDevicesPerSlot(t *testing.T) {
 	w := &remote.Worker{Name: "gpus", Parallelism: 2, Devices: []string{"3", "4"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	go w.Run(ctx, connect(t, s, "gpus"), "cellar")
 	exp := enginetest.Build(t, "space: {name: nb201, channels: 4, cells: 1}\nstrategy: random\nevaluator: {name: command, run: ["+run+"], metrics: [val_accuracy, device]}\nbudget: {trials: 8}\nparallelism: 2\n")
-	ev, err := remote.NewEvaluator(ctx, connect(t, s, "search"), remote.DefaultOptions, "gpus", exp.Source, exp.Evaluator, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ev.Close()
-	exp.Evaluator = ev
-	store := &enginetest.MemStore{}
-	enginetest.Run(t, exp, engine.Options{Store: remote.Store{Store: store, Evaluator: ev}})
+	store, _ := remoteSearch(t, s, exp, remote.DefaultOptions, "gpus")
 	seen := map[float64]int{}
 	for _, tr := range store.Trials {
 		if tr.State != engine.Done {
@@ -329,14 +316,7 @@ echo '{"metrics": {"val_accuracy": '$(( 100 - CELLAR_TRIAL_ID ))'}}'
 	workers(t, s, 1)
 	exp := enginetest.Build(t, "space: {name: nb201, channels: 4, cells: 1}\nstrategy: random\n"+
 		"evaluator: {name: command, run: ["+run+"], epochs: 9, early_stop: {rule: asha, grace: 1, eta: 3}}\nbudget: {trials: 9}\n")
-	ev, err := remote.NewEvaluator(context.Background(), connect(t, s, "search"), remote.DefaultOptions, "es", exp.Source, exp.Evaluator, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ev.Close()
-	exp.Evaluator = ev
-	store := &enginetest.MemStore{}
-	enginetest.Run(t, exp, engine.Options{Store: remote.Store{Store: store, Evaluator: ev}})
+	store, _ := remoteSearch(t, s, exp, remote.DefaultOptions, "es")
 	stopped := 0
 	for _, tr := range store.Trials {
 		if tr.State != engine.Done {
@@ -360,7 +340,7 @@ echo '{"metrics": {"val_accuracy": '$(( 100 - CELLAR_TRIAL_ID ))'}}'
 	if stopped == 0 {
 		t.Error("no trial was stopped early")
 	}
-	if st, err := ev.State(); err != nil || len(st) == 0 {
+	if st, err := exp.Evaluator.(engine.Stateful).State(); err != nil || len(st) == 0 { // the remote evaluator, after the run
 		t.Errorf("the search keeps no early-stopping state: %v", err)
 	}
 }
@@ -380,14 +360,7 @@ func TestWorkerRefusesAnExperimentItCannotBuild(t *testing.T) {
 	w := &remote.Worker{Name: "plain", Parallelism: 1, Log: slog.New(slog.NewTextHandler(&logs, nil))} // the built-in evaluators only
 	go w.Run(ctx, connect(t, s, "plain"), "mine")
 	exp := enginetest.BuildWith(t, "space: nb201\nstrategy: random\nevaluator: mine\nbudget: {trials: 2}\n", evals)
-	ev, err := remote.NewEvaluator(ctx, connect(t, s, "search"), remote.Options{Stream: "mine", AckWait: time.Second, MaxDeliver: 2}, "mine", exp.Source, exp.Evaluator, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ev.Close()
-	exp.Evaluator = ev
-	store := &enginetest.MemStore{}
-	enginetest.Run(t, exp, engine.Options{Store: remote.Store{Store: store, Evaluator: ev}})
+	store, _ := remoteSearch(t, s, exp, remote.Options{Stream: "mine", AckWait: time.Second, MaxDeliver: 2}, "mine")
 	for _, tr := range store.Trials {
 		if tr.State != engine.Failed || !strings.Contains(tr.Error, `worker plain refused it`) || !strings.Contains(tr.Error, `unknown evaluator "mine"`) {
 			t.Errorf("trial %d: %s %q", tr.ID, tr.State, tr.Error)

@@ -39,6 +39,7 @@ type Worker struct {
 }
 
 type built struct {
+	once  sync.Once
 	space spaces.Space
 	eval  engine.Evaluator
 	err   error
@@ -284,28 +285,36 @@ func (w *Worker) evaluate(ctx context.Context, j job, device string, epochs func
 }
 
 // build makes an experiment's evaluator from its config, once.
+// Building (reading the config, loading a dataset) is done outside the worker's lock,
+// once per experiment, so the heartbeat and the other slots go on meanwhile.
 func (w *Worker) build(ctx context.Context, exp string) (*built, error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if b, ok := w.built[exp]; ok {
-		return b, b.err
+	b, ok := w.built[exp]
+	if !ok {
+		b = &built{}
+		w.built[exp] = b
 	}
-	b := &built{}
-	w.built[exp] = b
-	entry, err := w.q.configs.Get(ctx, exp)
-	if err != nil {
-		b.err = fmt.Errorf("experiment %s: no config on the queue: %w", exp, err)
-		return b, b.err
-	}
-	cfg, err := engine.ParseConfig(entry.Value())
-	if err == nil {
-		var x *engine.Experiment
-		if x, err = engine.Build(cfg, entry.Value(), w.Evaluators); err == nil {
-			b.space, b.eval = x.Space, x.Evaluator
+	w.mu.Unlock()
+	b.once.Do(func() {
+		// Not the job's context: a cancelled job must not leave the experiment
+		// unbuildable for the jobs after it.
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		entry, err := w.q.configs.Get(gctx, exp)
+		if err != nil {
+			b.err = fmt.Errorf("experiment %s: no config on the queue: %w", exp, err)
+			return
 		}
-	}
-	if err != nil {
-		b.err = fmt.Errorf("experiment %s: %w", exp, err)
-	}
+		cfg, err := engine.ParseConfig(entry.Value())
+		if err == nil {
+			var x *engine.Experiment
+			if x, err = engine.Build(cfg, entry.Value(), w.Evaluators); err == nil {
+				b.space, b.eval = x.Space, x.Evaluator
+			}
+		}
+		if err != nil {
+			b.err = fmt.Errorf("experiment %s: %w", exp, err)
+		}
+	})
 	return b, b.err
 }
