@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -287,15 +288,17 @@ var pathKeys = map[string]bool{"path": true, "workdir": true}
 // (the experiment file's folder), so that the experiment means the same wherever it
 // is run or resumed from: the values of path and workdir keys at any level, and a
 // command's program (run's first item) when it names a file by a relative path with a
-// slash. A source with no relative path comes back unchanged, byte for byte.
-func ResolvePaths(src []byte, dir string) ([]byte, error) {
+// slash. Values equal to one of names (built-in tables, such as nb201) are names,
+// not paths, and stay as they are. A source with no relative path comes back
+// unchanged, byte for byte.
+func ResolvePaths(src []byte, dir string, names ...string) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, err
 	}
 	changed := false
 	resolve := func(n *yaml.Node) {
-		if n.Kind == yaml.ScalarNode && n.Value != "" && !filepath.IsAbs(n.Value) && n.ShortTag() == "!!str" {
+		if n.Kind == yaml.ScalarNode && n.Value != "" && !filepath.IsAbs(n.Value) && n.ShortTag() == "!!str" && !slices.Contains(names, n.Value) {
 			n.Value = filepath.Join(dir, n.Value)
 			changed = true
 		}

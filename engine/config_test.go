@@ -250,6 +250,11 @@ func TestResolvePaths(t *testing.T) {
 	if !strings.Contains(string(got), "/data/exp/train.sh") || !strings.Contains(string(got), "workdir: /data") || !strings.Contains(string(got), "--data, mnist") {
 		t.Errorf("resolved:\n%s", got)
 	}
+	named := []byte("space: nb201\nstrategy: random\nevaluator: {name: cascade, rungs: [{name: table, path: nb201}, {name: table, path: nb201.csv}]}\nbudget: {trials: 1}\n")
+	got, _ = ResolvePaths(named, "/data/exp", "nb201")
+	if !strings.Contains(string(got), "path: nb201}") || !strings.Contains(string(got), "path: /data/exp/nb201.csv") {
+		t.Errorf("a built-in name must stay a name, a file beside it a path:\n%s", got)
+	}
 	plain := []byte("space: nb201\nstrategy: random\nevaluator: {name: table, path: /abs/t.csv}\nbudget: {trials: 1}\n")
 	if got, _ := ResolvePaths(plain, "/data/exp"); string(got) != string(plain) {
 		t.Errorf("an experiment with no relative path changed:\n%s", got)

@@ -20,7 +20,7 @@ import (
 
 // TableOptions configure the table evaluator.
 type TableOptions struct {
-	Path    string `yaml:"path"`        // a CSV file with a header row
+	Path    string `yaml:"path"`        // a CSV file with a header row, or a built-in table's name
 	ArchCol string `yaml:"arch_column"` // the column of architecture strings ("arch")
 }
 
@@ -36,8 +36,12 @@ type Table struct {
 
 // LoadTable reads a table whose archs belong to space. Every arch is parsed, so the
 // index is keyed by canonical strings; a bad row, a missing column or a duplicate
-// arch is an error naming the line.
+// arch is an error naming the line. A path that is a built-in table's name
+// (BuiltinTableNames) reads that table.
 func LoadTable(path string, space spaces.Space, archCol string) (*Table, error) {
+	if b, ok := builtinTables[path]; ok {
+		return loadBuiltin(path, b, space, archCol)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("table: %w", err)

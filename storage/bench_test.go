@@ -13,7 +13,6 @@ import (
 
 	"cellar/engine"
 	"cellar/internal/enginetest"
-	"cellar/internal/refdata"
 )
 
 // BenchmarkSearchStored measures a search with the table evaluator and every trial
@@ -21,7 +20,7 @@ import (
 // BenchmarkCommitOneTrial, is a bare bbolt transaction that writes one trial record,
 // the floor the disk sets; the ratio says what the engine adds. Both report trials/min.
 func BenchmarkSearchStored(b *testing.B) {
-	table := refdata.Require(b, refdata.NB201CIFAR10)
+	table := "nb201" // the built-in table
 	for _, par := range []int{1, 4} {
 		b.Run(fmt.Sprintf("parallel=%d", par), func(b *testing.B) {
 			src := fmt.Sprintf("name: b\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: {name: table, path: %s}\nbudget: {trials: %d}\nparallelism: %d\n", table, b.N, par)

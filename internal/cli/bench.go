@@ -70,7 +70,7 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&b.table, "table", "", "CSV table: an arch column and metric columns")
+	f.StringVar(&b.table, "table", "", "CSV table (an arch column and metric columns), or nb201 for the built-in NAS-Bench-201 CIFAR-10 table")
 	f.StringVar(&b.strats, "strategies", "random,evolution,regevo,local,predictor,reinforce", "comma-separated strategies")
 	f.StringVar(&b.objectives, "objectives", "", "several objectives, e.g. test_accuracy:max,params:min,latency:min (params, flops and latency from the IR): compare hypervolumes")
 	f.StringVar(&b.latencyDB, "db", "", "database holding this machine's latency table (cellar latency build), for a latency objective")
@@ -94,7 +94,7 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 func (b *benchFlags) config() (bench.Config, error) {
 	var cfg bench.Config
 	if b.table == "" {
-		return cfg, fmt.Errorf("give the table with --table F (e.g. NAS-Bench-201's cifar10.csv)")
+		return cfg, fmt.Errorf("give the table with --table F: a CSV file, or nb201 for the built-in NAS-Bench-201 CIFAR-10 table")
 	}
 	sp, err := engine.BuildSpace(engine.NewComponent(b.space))
 	if err != nil {

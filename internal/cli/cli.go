@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/storage"
 	"cellar/themes"
 )
@@ -93,7 +94,7 @@ func parseID(what, s string) (uint64, error) {
 }
 
 // readFile reads an experiment file, its relative paths made absolute from the
-// file's folder (engine.ResolvePaths): the experiment, stored so, resumes from
+// file's folder (engine.ResolvePaths; a built-in table's name stays a name): the experiment, stored so, resumes from
 // anywhere. A file that is not YAML comes back as it is, for the parser to say why.
 func readFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
@@ -104,7 +105,7 @@ func readFile(path string) ([]byte, error) {
 	if err != nil {
 		return b, nil
 	}
-	if resolved, err := engine.ResolvePaths(b, filepath.Dir(abs)); err == nil {
+	if resolved, err := engine.ResolvePaths(b, filepath.Dir(abs), evaluators.BuiltinTableNames()...); err == nil {
 		return resolved, nil
 	}
 	return b, nil

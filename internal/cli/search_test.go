@@ -418,3 +418,39 @@ func TestResumeRaisesTheBudget(t *testing.T) {
 		t.Errorf("%d trials after raising the budget to 5", len(trials))
 	}
 }
+
+// The built-in NB201 table needs no file: an experiment names it with path: nb201,
+// stored as a name (not made a path of the experiment's folder), and bench reads it.
+func TestBuiltinTableNeedsNoFile(t *testing.T) {
+	t.Chdir(t.TempDir()) // no nb201 file anywhere near
+	exp := writeExp(t, "name: builtin\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: {name: table, path: nb201}\nbudget: {trials: 30}\n")
+	db := filepath.Join(t.TempDir(), "b.db")
+	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("search on the built-in table: %v\n%s", err, out)
+	}
+	d, x, err := openExperiment(db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := x.Source()
+	trials, err := x.Trials()
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), "path: nb201}") {
+		t.Errorf("stored config:\n%s", src)
+	}
+	if len(trials) != 30 {
+		t.Fatalf("%d trials, want 30", len(trials))
+	}
+	for _, tr := range trials {
+		if acc := tr.Metrics["test_accuracy"]; acc < 10 || acc > 94.3733 {
+			t.Fatalf("trial %d: test_accuracy %v, not an NB201 CIFAR-10 figure (%v)", tr.ID, acc, tr.Error)
+		}
+	}
+	out, err := cellar(t, "bench", "--table", "nb201", "--strategies", "random", "--runs", "2", "--budget", "10")
+	if err != nil || !strings.Contains(out, "15625 archs; optimum 94.3733") {
+		t.Fatalf("bench --table nb201: %v\n%s", err, out)
+	}
+}
