@@ -167,8 +167,8 @@ func (c Component) Decode(dst any) error {
 // Objective is one metric to optimise. The first objective is the one single-objective
 // strategies optimise.
 type Objective struct {
-	Name      string `yaml:"name"`
-	Direction string `yaml:"direction"` // max or min
+	Name      string `yaml:"name" json:"name"`
+	Direction string `yaml:"direction" json:"direction"` // max or min
 }
 
 // Maximise says whether larger values are better.

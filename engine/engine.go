@@ -664,6 +664,24 @@ func objectiveScore(t Trial, o Objective) (float64, error) {
 	return v, nil
 }
 
+// Best is the best fully evaluated done trial by objective o (its penalty applied),
+// ties to the lowest id, as a search's status counts it; false when none has a value.
+func Best(trials []Trial, o Objective) (Trial, bool) {
+	var best Trial
+	var bestV float64
+	found := false
+	for _, t := range trials {
+		if t.State != Done || !t.Full() {
+			continue
+		}
+		v, err := objectiveScore(t, o)
+		if err == nil && (!found || v > bestV || v == bestV && t.ID < best.ID) {
+			best, bestV, found = t, v, true
+		}
+	}
+	return best, found
+}
+
 // scores are a trial's values of every objective, oriented so that higher is better.
 func (e *Engine) scores(t Trial) ([]float64, error) {
 	out := make([]float64, len(e.exp.Config.Objectives))
@@ -749,7 +767,7 @@ func (e *Engine) checkpoint() (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Strategy.Name(), err)
 	}
-	cp := Checkpoint{Strategy: st, NextID: e.nextID, Elapsed: e.elapsedNow(), Front: e.frontIDs(), Journal: e.journal, Steered: e.steered, SimClocks: e.simClocks}
+	cp := Checkpoint{Strategy: st, Objectives: e.exp.Config.Objectives, NextID: e.nextID, Elapsed: e.elapsedNow(), Front: e.frontIDs(), Journal: e.journal, Steered: e.steered, SimClocks: e.simClocks}
 	if ev, ok := e.exp.Evaluator.(Stateful); ok {
 		if cp.Evaluator, err = ev.State(); err != nil {
 			return Checkpoint{}, fmt.Errorf("snapshot %s: %w", e.exp.Config.Evaluator.Name, err)

@@ -235,6 +235,28 @@ func DefaultObjectives(metrics []string) []Objective {
 	return []Objective{o}
 }
 
+// GuessObjective is the objective a reader takes for an experiment stored before
+// checkpoints recorded their objectives and whose config names none: the first of
+// a trial's metrics by name, with GuessDirection.
+func GuessObjective(metrics map[string]float64) Objective {
+	if len(metrics) == 0 {
+		return Objective{Name: "-", Direction: "max"}
+	}
+	name := slices.Sorted(maps.Keys(metrics))[0]
+	return Objective{Name: name, Direction: GuessDirection(name)}
+}
+
+// GuessDirection says how a metric not among the objectives is best read: sizes,
+// losses, times and latencies smallest first ("min"), the rest largest first.
+func GuessDirection(metric string) string {
+	for _, low := range []string{"params", "flops", "loss", "seconds", "latency"} {
+		if strings.Contains(metric, low) {
+			return "min"
+		}
+	}
+	return "max"
+}
+
 func checkObjectives(cfg *Config, metrics []string) error {
 	if len(cfg.Objectives) == 0 {
 		cfg.Objectives = DefaultObjectives(metrics)

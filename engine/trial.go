@@ -98,6 +98,10 @@ type Checkpoint struct {
 	Strategy []byte `json:"strategy"`
 	// Evaluator is the state of an evaluator that keeps one (the one-shot supernet).
 	Evaluator []byte `json:"evaluator,omitempty"`
+	// Objectives are the experiment's objectives as the search resolved them (a config
+	// without any gets its evaluator's first metric), so that readers that do not
+	// build the evaluator (show, the browser) rank trials as the search did.
+	Objectives []Objective `json:"objectives,omitempty"`
 	// Front is the experiment's Pareto front (trial ids), with two or more objectives.
 	Front   []uint64  `json:"front,omitempty"`
 	Pending []Pending `json:"pending"`

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -187,30 +186,13 @@ func TestWorkerRefusesAnotherProtocol(t *testing.T) {
 	if _, err := js.Publish(context.Background(), "cellar.jobs.old.1", b); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testkit.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := &remote.Worker{Name: "w", Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	go w.Run(ctx, connect(t, s, "w"), "cellar")
 	want := fmt.Sprintf("refused a job of protocol %d: this worker speaks %d", remote.Protocol+98, remote.Protocol)
 	testkit.WaitFor(t, "the refusal", func() bool { return strings.Contains(logs.String(), want) })
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // The NATS server restarted mid-search (same port, same file store): the search and
@@ -356,7 +338,7 @@ func TestWorkerRefusesAnExperimentItCannotBuild(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs testkit.Buffer
 	w := &remote.Worker{Name: "plain", Parallelism: 1, Log: slog.New(slog.NewTextHandler(&logs, nil))} // the built-in evaluators only
 	go w.Run(ctx, connect(t, s, "plain"), "mine")
 	exp := enginetest.BuildWith(t, "space: nb201\nstrategy: random\nevaluator: mine\nbudget: {trials: 2}\n", evals)

@@ -495,6 +495,39 @@ func (x *Experiment) ResumeOptions() (engine.Options, error) {
 	return opt, nil
 }
 
+// Objectives are the experiment's objectives as its search resolved them, from the
+// checkpoint; for a file written before checkpoints held them, the config's, or
+// (when it names none) engine.GuessObjective from the first trial.
+func (x *Experiment) Objectives() ([]engine.Objective, error) {
+	cp, err := x.Checkpoint()
+	if err != nil {
+		return nil, err
+	}
+	if cp != nil && len(cp.Objectives) > 0 {
+		return cp.Objectives, nil
+	}
+	src, err := x.Source()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := engine.ParseConfig(src)
+	if err != nil {
+		return nil, fmt.Errorf("experiment %d's config: %w", x.ID, err)
+	}
+	if len(cfg.Objectives) > 0 {
+		return cfg.Objectives, nil
+	}
+	first, err := x.TrialsAfter(0, 1)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]float64
+	if len(first) > 0 {
+		m = first[0].Metrics
+	}
+	return []engine.Objective{engine.GuessObjective(m)}, nil
+}
+
 // Trials returns every stored trial in id order.
 func (x *Experiment) Trials() ([]engine.Trial, error) { return x.TrialsAfter(0, 0) }
 

@@ -444,3 +444,34 @@ func TestResumeOptions(t *testing.T) {
 		t.Errorf("a finished experiment: %v; want ErrFinished", err)
 	}
 }
+
+// Objectives come from the checkpoint, where the search writes them as it resolved
+// them; a file from before that falls back to the config's, then to a guess from a
+// trial's metrics.
+func TestObjectivesAsTheSearchResolvedThem(t *testing.T) {
+	db, _ := openTemp(t)
+	src := "name: o\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 2}\n"
+	x, err := db.CreateExperiment("o", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trial := engine.Trial{ID: 1, Arch: "a", State: engine.Done, Metrics: map[string]float64{"flops": 2, "params": 1}}
+	if err := x.Commit([]engine.Trial{trial}, engine.Checkpoint{Strategy: []byte(`{}`), NextID: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// Written before checkpoints held them, with none in the config: a guess.
+	if o, err := x.Objectives(); err != nil || len(o) != 1 || o[0] != (engine.Objective{Name: "flops", Direction: "min"}) {
+		t.Errorf("guessed objectives %v, %v", o, err)
+	}
+	cp := engine.Checkpoint{Strategy: []byte(`{}`), NextID: 2, Objectives: []engine.Objective{{Name: "params", Direction: "min"}}}
+	if err := x.Commit(nil, cp); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := x.Objectives(); err != nil || len(o) != 1 || o[0].Name != "params" {
+		t.Errorf("objectives from the checkpoint %v, %v", o, err)
+	}
+	y, _ := db.CreateExperiment("p", []byte(src+"objectives: [{name: params, direction: min}, {name: flops, direction: min}]\n"))
+	if o, err := y.Objectives(); err != nil || len(o) != 2 || o[1].Name != "flops" {
+		t.Errorf("objectives from the config %v, %v", o, err)
+	}
+}

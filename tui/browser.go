@@ -201,7 +201,11 @@ func (b *Browser) load(info storage.ExperimentInfo) tea.Cmd {
 		}
 		le := &loadedExp{info: info, space: space, loaded: len(trials) < first}
 		le.add(trials)
-		le.obj = objectiveOf(cfg, trials)
+		objs, err := x.Objectives()
+		if err != nil {
+			return expMsg{err: err}
+		}
+		le.obj = objs[0]
 		return expMsg{exp: le, gen: gen}
 	}
 }
@@ -250,35 +254,6 @@ func (b *Browser) chunk(msg moreMsg) tea.Cmd {
 		return nil
 	}
 	return b.more()
-}
-
-// objectiveOf is the experiment's first objective; a config without one got its
-// evaluator's default, which only building the evaluator would tell, so it is taken
-// from the stored metrics instead: the first by name, sizes, losses and times minimised.
-func objectiveOf(cfg *engine.Config, trials []engine.Trial) engine.Objective {
-	if len(cfg.Objectives) > 0 {
-		return cfg.Objectives[0]
-	}
-	var names []string
-	for _, t := range trials {
-		for k := range t.Metrics {
-			names = append(names, k)
-		}
-		if len(names) > 0 {
-			break
-		}
-	}
-	if len(names) == 0 {
-		return engine.Objective{Name: "-", Direction: "max"}
-	}
-	sort.Strings(names)
-	o := engine.Objective{Name: names[0], Direction: "max"}
-	for _, low := range []string{"params", "flops", "loss", "seconds", "latency"} {
-		if strings.Contains(o.Name, low) {
-			o.Direction = "min"
-		}
-	}
-	return o
 }
 
 func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -520,12 +495,12 @@ func (b *Browser) sorted(rows []engine.Trial) []engine.Trial {
 }
 
 // less orders trials by the current sort key, one rule for all: the objective best
-// first, by its direction; other metrics best first as objectiveOf guesses their
+// first, by its direction; other metrics best first as engine.GuessDirection guesses their
 // direction (times, sizes and losses smallest first, the rest largest first), seconds
 // too; ids ascending. S reverses it; trials without the metric stay last.
 func (b *Browser) less() func(a, c *engine.Trial) bool {
 	by := b.sortKey()
-	maximise := objectiveOf(&engine.Config{}, []engine.Trial{{Metrics: map[string]float64{by: 0}}}).Maximise()
+	maximise := engine.GuessDirection(by) == "max"
 	if by == b.exp.obj.Name {
 		maximise = b.exp.obj.Maximise()
 	}

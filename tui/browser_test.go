@@ -63,9 +63,9 @@ func TestBrowserListsOpensSortsFiltersAndShowsLineage(t *testing.T) {
 	if b.exp == nil || len(b.rows) != 30 {
 		t.Fatalf("opened experiment: %+v", b.exp)
 	}
-	keyTo(b, "s") // by objective: with none in the config, flops (first by name), minimised
+	keyTo(b, "s") // by objective: with none in the config, the one the search took (the params evaluator's first metric), minimised
 	obj := b.exp.obj
-	if obj.Name != "flops" || obj.Maximise() {
+	if obj.Name != "params" || obj.Maximise() {
 		t.Fatalf("objective %+v", obj)
 	}
 	for i := 1; i < len(b.rows); i++ {

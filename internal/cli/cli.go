@@ -4,10 +4,12 @@ package cli
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,7 +37,7 @@ func newRoot(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 		Long:          "cellar runs neural architecture searches, keeps every trial in a bbolt file, and shows them.\nWith no command it runs the built-in default experiment into ./cellar.db: in the terminal UI\nwhen stdout is a terminal, otherwise (or with --headless) as `cellar search` does.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Args:          unknownCommand,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if headless || !term.IsTerminal(int(os.Stdout.Fd())) {
 				return runSearch(cmd, rootFlags)
@@ -43,12 +45,26 @@ func newRoot(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 			return runTUI(cmd.Context(), cmd.OutOrStdout(), rootFlags, themes.Dark)
 		},
 	}
+	root.SuggestionsMinimumDistance = 2
 	root.Flags().BoolVar(&headless, "headless", false, "no terminal UI: a progress bar and a summary")
 	root.Flags().StringVar(&rootFlags.db, "db", defaultDB, "database file")
 	root.Flags().IntVar(&rootFlags.trials, "trials", 0, "override the budget's number of trials")
 	root.AddCommand(newSearchCmd(evals), newExportCmd(), newDataCmd(), newWorkerCmd(evals), newWorkersCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(evals), newTUICmd(evals), newBrowseCmd(), newServeCmd(evals), newLatencyCmd(),
 		newReplayCmd(evals), newForkCmd(evals), newAuditCmd(), newCheckCmd(), newSalvageCmd())
 	return root
+}
+
+// unknownCommand refuses arguments to the bare cellar, which are mistyped commands:
+// it names the nearest commands, as cobra does for commands with no Args of their own.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return errors.New(msg + " (cellar --help lists the commands)")
 }
 
 // openExperiment opens a DB read-only and picks an experiment: the --exp flag's id, or

@@ -1,36 +1,48 @@
 package cli
 
 import (
-	"cellar/evaluators"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"cellar/engine"
+	"cellar/evaluators"
+	"cellar/storage"
 )
 
 func newShowCmd() *cobra.Command {
 	var db, exp string
 	cmd := &cobra.Command{
-		Use:   "show --db F [--exp ID] TRIAL",
-		Short: "Show one trial: arch, metrics, timings, learning curve and lineage",
-		Args:  cobra.ExactArgs(1),
+		Use:   "show --db F [--exp ID] [TRIAL]",
+		Short: "Show one trial (the best by default): arch, metrics, timings, learning curve and lineage",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tid, err := parseID("trial", args[0])
-			if err != nil {
-				return err
+			var tid uint64
+			if len(args) == 1 {
+				var err error
+				if tid, err = parseID("trial", args[0]); err != nil {
+					return err
+				}
 			}
 			d, x, err := openExperiment(db, exp)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			t, err := x.Trial(tid)
-			if err != nil {
+			var t engine.Trial
+			best := ""
+			if tid == 0 {
+				if t, err = bestTrial(x); err != nil {
+					return err
+				}
+				best = ", its best"
+			} else if t, err = x.Trial(tid); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "trial %d of experiment %d\n", t.ID, x.ID)
+			fmt.Fprintf(w, "trial %d of experiment %d%s\n", t.ID, x.ID, best)
 			fmt.Fprintf(w, "  state:    %s\n  origin:   %s\n  arch:     %s\n", t.Status(), t.Origin, t.Arch)
 			if t.Error != "" {
 				fmt.Fprintf(w, "  error:    %s\n", t.Error)
@@ -96,6 +108,23 @@ func newShowCmd() *cobra.Command {
 	cmd.Flags().StringVar(&db, "db", defaultDB, "database file")
 	cmd.Flags().StringVar(&exp, "exp", "", "experiment `ID` (default: the newest)")
 	return cmd
+}
+
+// bestTrial is the experiment's best trial by its first objective.
+func bestTrial(x *storage.Experiment) (engine.Trial, error) {
+	obj, err := x.Objectives()
+	if err != nil {
+		return engine.Trial{}, err
+	}
+	trials, err := x.Trials()
+	if err != nil {
+		return engine.Trial{}, err
+	}
+	t, ok := engine.Best(trials, obj[0])
+	if !ok {
+		return t, fmt.Errorf("experiment %d has no done trial with %s yet (%d trials); give a trial id", x.ID, obj[0].Name, len(trials))
+	}
+	return t, nil
 }
 
 // epochNote is ", epoch N" for a stop during training, "" otherwise.

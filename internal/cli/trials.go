@@ -18,7 +18,7 @@ func newTrialsCmd() *cobra.Command {
 	var db, exp string
 	var asJSON, front, scaling, rungs bool
 	cmd := &cobra.Command{
-		Use:   "trials --db F [--exp ID] [--json] [--front | --scaling]",
+		Use:   "trials --db F [--exp ID] [--json] [--front] [--scaling | --rungs]",
 		Short: "List an experiment's trials (the newest experiment by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

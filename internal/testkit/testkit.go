@@ -3,8 +3,10 @@
 package testkit
 
 import (
+	"bytes"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -40,4 +42,23 @@ func Python(t testing.TB, modules ...string) string {
 	}
 	t.Skipf("no python3 with %s (apt-get install %s); skipping the checks by the real tools", strings.Join(modules, " and "), strings.Join(pkgs, " "))
 	return ""
+}
+
+// Buffer is a bytes.Buffer that a program writes from its goroutines while a test
+// reads it (a log, a terminal program's output).
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
