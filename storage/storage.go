@@ -68,6 +68,10 @@ type DB struct {
 	// created says this open made the file: a caller that then fails before doing its
 	// job removes it again (see Discard).
 	created bool
+	// snapshot is when OpenSnapshot copied the file a search held; snapshotFile is
+	// the copy, removed on Close.
+	snapshot     time.Time
+	snapshotFile string
 }
 
 // Mode says what an open may do to the file.
@@ -251,7 +255,13 @@ func (d *DB) init() error {
 var errNoMeta = errors.New("no meta bucket")
 
 // Close closes the file.
-func (d *DB) Close() error { return d.bolt.Close() }
+func (d *DB) Close() error {
+	err := d.bolt.Close()
+	if d.snapshotFile != "" {
+		os.Remove(d.snapshotFile)
+	}
+	return err
+}
 
 // Path is the file's path.
 func (d *DB) Path() string { return d.path }

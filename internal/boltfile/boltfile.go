@@ -494,3 +494,7 @@ func (w *walker) subBucket(id uint64, path [][]byte, name, val []byte) {
 	}
 	w.elements(p, sub, nil, nil)
 }
+
+// SetPageID writes id into a page's header: a meta page copied to the other meta's
+// place must name its own page (a snapshot pins both metas to one commit).
+func SetPageID(page []byte, id uint64) { binary.LittleEndian.PutUint64(page, id) }

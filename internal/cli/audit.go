@@ -26,6 +26,7 @@ func newAuditCmd() *cobra.Command {
 				return err
 			}
 			defer sdb.Close()
+			snapshotNote(cmd, sdb)
 			journal, err := x.Journal()
 			if err != nil {
 				return err

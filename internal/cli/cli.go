@@ -68,7 +68,8 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 }
 
 // openExperiment opens a DB read-only and picks an experiment: the --exp flag's id, or
-// the newest when the flag is empty.
+// the newest when the flag is empty. A DB a search holds is read as a snapshot of its
+// last commit (storage.OpenSnapshot; snapshotNote says so).
 func openExperiment(path, exp string) (*storage.DB, *storage.Experiment, error) {
 	var id uint64
 	if exp != "" {
@@ -77,7 +78,7 @@ func openExperiment(path, exp string) (*storage.DB, *storage.Experiment, error) 
 			return nil, nil, err
 		}
 	}
-	db, err := storage.OpenReadOnly(path, 2*time.Second)
+	db, err := storage.OpenSnapshot(path, 2*time.Second)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -99,6 +100,14 @@ func openExperiment(path, exp string) (*storage.DB, *storage.Experiment, error) 
 		return nil, nil, err
 	}
 	return db, x, nil
+}
+
+// snapshotNote tells, on stderr, that what a command shows is a snapshot: a search
+// holds the DB and goes on writing it.
+func snapshotNote(cmd *cobra.Command, d *storage.DB) {
+	if at := d.Snapshot(); !at.IsZero() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "cellar: a search is writing %s; this is its state at %s\n", d.Path(), at.Format(time.TimeOnly))
+	}
 }
 
 func parseID(what, s string) (uint64, error) {

@@ -31,6 +31,7 @@ func newShowCmd() *cobra.Command {
 				return err
 			}
 			defer d.Close()
+			snapshotNote(cmd, d)
 			var t engine.Trial
 			best := ""
 			if tid == 0 {

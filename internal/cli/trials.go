@@ -27,6 +27,7 @@ func newTrialsCmd() *cobra.Command {
 				return err
 			}
 			defer d.Close()
+			snapshotNote(cmd, d)
 			trials, err := x.Trials()
 			if err != nil {
 				return err
