@@ -82,8 +82,18 @@ type Status struct {
 	// runs before a resume (Options.Steered), then this run's.
 	Knobs  []Knob
 	Steers []Entry
+	// Control is the last pause, resume or stop, and who asked for it: sessions that
+	// did not (viewers, other operators) see who paused the search and when.
+	Control *Control
 
 	asOf time.Time // when Elapsed was measured; Snapshot adds the time since while searching
+}
+
+// Control is one pause, resume or stop of a search.
+type Control struct {
+	Did string // "paused", "paused, cancelling running trials", "resumed", "stopped"
+	Who string // the user who asked; "" for a local session
+	At  time.Time
 }
 
 // Member is one member of a strategy's population.
@@ -219,15 +229,29 @@ func (e *Engine) Snapshot() Status {
 
 // Pause stops asking for new trials. Running trials finish when cancelRunning is
 // false; otherwise they are cancelled and run again after Resume.
-func (e *Engine) Pause(cancelRunning bool) error {
+func (e *Engine) Pause(cancelRunning bool) error { return e.PauseAs("", cancelRunning) }
+
+// PauseAs is Pause on behalf of who (a user name), which the status shows.
+func (e *Engine) PauseAs(who string, cancelRunning bool) error {
 	if cancelRunning {
-		return e.send(command{kind: cmdPauseCancel})
+		return e.send(command{kind: cmdPauseCancel, who: who})
 	}
-	return e.send(command{kind: cmdPause})
+	return e.send(command{kind: cmdPause, who: who})
 }
 
 // Resume continues a paused search.
-func (e *Engine) Resume() error { return e.send(command{kind: cmdResume}) }
+func (e *Engine) Resume() error { return e.ResumeAs("") }
+
+// ResumeAs is Resume on behalf of who.
+func (e *Engine) ResumeAs(who string) error { return e.send(command{kind: cmdResume, who: who}) }
+
+// NoteStop records that who is stopping the search (by cancelling its context, which
+// the engine's owner does): the status then says who stopped it.
+func (e *Engine) NoteStop(who string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.status.Control = &Control{Did: "stopped", Who: who, At: time.Now()}
+}
 
 // Inject queues a hand-made architecture, derived from trial parent (0 for none). It is
 // evaluated next, even while paused, and the strategy learns from it.
@@ -433,7 +457,12 @@ func (e *Engine) setState(s RunState) {
 func (e *Engine) handle(c command) error {
 	switch c.kind {
 	case cmdPause, cmdPauseCancel:
+		did := "paused"
+		if c.kind == cmdPauseCancel {
+			did = "paused, cancelling running trials"
+		}
 		if e.state == Searching {
+			e.control(did, c.who)
 			e.setState(Paused)
 		}
 		if c.kind == cmdPauseCancel {
@@ -441,6 +470,7 @@ func (e *Engine) handle(c command) error {
 		}
 	case cmdResume:
 		if e.state == Paused {
+			e.control("resumed", c.who)
 			e.setState(Searching)
 		}
 	case cmdSteer:
@@ -455,6 +485,13 @@ func (e *Engine) handle(c command) error {
 		e.enqueue(c.arch, OriginHand, c.parent, c.who)
 	}
 	return nil
+}
+
+// control records a pause or resume for the status; setState publishes it.
+func (e *Engine) control(did, who string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.status.Control = &Control{Did: did, Who: who, At: time.Now()}
 }
 
 func (e *Engine) cancelRunning() {

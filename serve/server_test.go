@@ -311,6 +311,7 @@ func TestOperatorPauseSeenByAllSessions(t *testing.T) {
 	enginetest.WaitState(t, r.eng, engine.Paused)
 	op.waitFor(t, "PAUSED", atOp)
 	v.waitFor(t, "PAUSED", atV)
+	v.waitFor(t, "paused by tester at ", atV) // the viewer sees who paused it
 	testkit.WaitFor(t, "the running trials to finish", func() bool { return len(r.eng.Snapshot().Running) == 0 })
 	st := r.eng.Snapshot()
 	count := fmt.Sprintf(" %d/%d trials", st.Done+st.Failed, st.Budget.Trials)
@@ -332,6 +333,7 @@ func TestOperatorPauseSeenByAllSessions(t *testing.T) {
 	op.press(t, "X")
 	enginetest.WaitState(t, r.eng, engine.Stopped)
 	v.waitFor(t, "STOPPED", atV)
+	v.waitFor(t, "stopped by tester at ", atV)
 }
 
 // An operator steers the served search over SSH: the change is applied at the next

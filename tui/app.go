@@ -9,7 +9,6 @@ import (
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
@@ -22,8 +21,9 @@ import (
 // Engine is what the TUI needs of a running search.
 type Engine interface {
 	Snapshot() engine.Status
-	Pause(cancelRunning bool) error
-	Resume() error
+	PauseAs(who string, cancelRunning bool) error
+	ResumeAs(who string) error
+	NoteStop(who string)
 	InjectAs(who string, arch spaces.Arch, parent uint64) error
 	Steer(who, param string, v float64) error
 	Subscribe() *engine.Subscription
@@ -82,22 +82,56 @@ func tickEvery() tea.Cmd {
 	return tea.Tick(200*time.Millisecond, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
 
-// Model is the root of the program.
+// page is the screen in front: the dashboard, or one opened over it.
+type page int
+
+const (
+	pageDashboard page = iota
+	pageEditor
+	pageSteer
+	pageBrowser
+)
+
+// component is a screen or panel: it takes its own keys, is told its size, draws
+// itself in it, and names its keys for the help bar (help.KeyMap).
+type component interface {
+	SetSize(w, h int)
+	Key(tea.KeyMsg) tea.Cmd
+	View() string
+	help.KeyMap
+}
+
+// typist is a component that may be taking text (a filter, an arch): then every
+// key but ctrl+c is its own, q and ? included.
+type typist interface{ Typing() bool }
+
+// backMsg asks the root to close the component in front.
+type backMsg struct{}
+
+func back() tea.Msg { return backMsg{} }
+
+// Model is the root of the program: the page in front, the keys that work on every
+// page (quit, help, stop), notices, and the engine's events.
 type Model struct {
 	common    *Common
 	eng       Engine
 	sub       *engine.Subscription
+	page      page
 	dashboard *Dashboard
-	editor    *Editor     // the open editor; nil on the dashboard
+	editor    *Editor     // the open editor; nil when closed
 	steering  *steerPanel // the open steering panel; nil when closed
+	browser   *Browser    // open over the dashboard; nil when closed
 	exp       *engine.Experiment
 	help      help.Model
 	notice    string
 	// noticed is when the notice was set, and shown the notice it was set for: a
 	// notice goes after noticeFor, or at the next key.
-	noticed   time.Time
-	shown     string
-	opts      SessionOptions
+	noticed time.Time
+	shown   string
+	opts    SessionOptions
+	// operator are the keys only an operator may use, enabled: a viewer's key map
+	// has them disabled (its help leaves them out), and pressing one says why.
+	operator  []key.Binding
 	stopAsked bool // X was pressed once: the next X stops the search
 	quitAsked bool // q was pressed once while the search runs: the next q quits
 	// Until the history has arrived, events are held; after, those it covers are
@@ -105,7 +139,17 @@ type Model struct {
 	historyIn bool
 	held      []engine.Event
 	covered   uint64
-	browser   *Browser // open over the dashboard; nil when closed
+	// seen are the archs of the trials this session has seen finish, for the
+	// editor's warning that an arch was already evaluated.
+	seen map[string]seenTrial
+}
+
+// seenTrial is what the editor says of an arch evaluated before.
+type seenTrial struct {
+	id     uint64
+	state  engine.State
+	value  float64
+	hasVal bool
 }
 
 // SessionOptions are what differs between the sessions that share one search when
@@ -140,10 +184,16 @@ func NewSession(eng Engine, exp *engine.Experiment, theme themes.Theme, r *lipgl
 	c := &Common{Theme: theme, Styles: theme.For(r), Keys: DefaultKeys(), Width: 80, Height: 24}
 	if opts.Stop != nil {
 		c.Keys.Quit.SetHelp("q", "leave (the search runs on)")
-		c.Keys.Stop.SetEnabled(!opts.Viewer)
+		c.Keys.Stop.SetEnabled(true)
+	}
+	m := &Model{common: c, eng: eng, exp: exp, sub: eng.Subscribe(), help: help.New(), opts: opts, historyIn: opts.History == nil, seen: map[string]seenTrial{}}
+	m.operator = []key.Binding{c.Keys.Pause, c.Keys.PauseCancel, c.Keys.Edit, c.Keys.Steer, c.Keys.Stop}
+	if opts.Viewer { // a viewer's help shows only what it may do
+		for _, b := range []*key.Binding{&c.Keys.Pause, &c.Keys.PauseCancel, &c.Keys.Edit, &c.Keys.Steer, &c.Keys.Stop} {
+			b.SetEnabled(false)
+		}
 	}
 	c.Keys.Browse.SetEnabled(opts.DB != nil)
-	m := &Model{common: c, eng: eng, exp: exp, sub: eng.Subscribe(), help: help.New(), opts: opts, historyIn: opts.History == nil}
 	m.dashboard = NewDashboard(c, exp)
 	m.dashboard.workers = opts.Workers
 	m.dashboard.SetStatus(eng.Snapshot())
@@ -153,15 +203,6 @@ func NewSession(eng Engine, exp *engine.Experiment, theme themes.Theme, r *lipgl
 // Close ends the session's subscription to the engine; a program that ends other
 // than by q (its SSH connection dropped) must call it.
 func (m *Model) Close() { m.sub.Close() }
-
-// operatorOnly refuses a steering key in a viewer session, saying why.
-func (m *Model) operatorOnly(msg tea.KeyMsg) bool {
-	if !m.opts.Viewer {
-		return false
-	}
-	m.notice = fmt.Sprintf("%s: only an operator can do that; this session is a viewer", msg.String())
-	return true
-}
 
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{waitEvents(m.sub), tickEvery()}
@@ -194,6 +235,49 @@ func (m *Model) apply(events []engine.Event) {
 		}
 	}
 	m.dashboard.Apply(fresh)
+	for _, ev := range fresh {
+		if ev.Kind == engine.TrialFinished {
+			m.see(&ev.Trial)
+		}
+	}
+}
+
+// see remembers a finished trial's arch and result.
+func (m *Model) see(t *engine.Trial) {
+	if !t.Final() {
+		return
+	}
+	v, ok := t.Metrics[m.dashboard.obj.Name]
+	m.seen[t.Arch] = seenTrial{id: t.ID, state: t.State, value: v, hasVal: ok}
+}
+
+// focused is the component in front.
+func (m *Model) focused() component {
+	switch {
+	case m.page == pageEditor && m.editor != nil:
+		return m.editor
+	case m.page == pageSteer && m.steering != nil:
+		return m.steering
+	case m.page == pageBrowser && m.browser != nil:
+		return m.browser
+	}
+	return m.dashboard
+}
+
+// open brings a component to the front, sized to the screen.
+func (m *Model) open(p page, c component) {
+	m.page = p
+	c.SetSize(m.common.Width, m.bodyHeight())
+}
+
+// bodyHeight is the height left to the page in front: above the status line and the
+// help, and below the search's header on the editor and steering pages.
+func (m *Model) bodyHeight() int {
+	h := m.common.Height - 1 - lipgloss.Height(m.help.View(m.focused()))
+	if m.page == pageEditor || m.page == pageSteer {
+		h--
+	}
+	return max(h, 1)
 }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -204,7 +288,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return model, cmd
 }
 
-// noticeFor is how long a notice stays.
+// noticeFor is how long a notice, and an armed X or q, stays.
 const noticeFor = 5 * time.Second
 
 func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -212,84 +296,20 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.common.Width, m.common.Height = msg.Width, msg.Height
 		m.help.Width = msg.Width
-		if m.browser != nil {
-			m.browser.Update(msg)
-		}
+		m.focused().SetSize(msg.Width, m.bodyHeight())
 	case tea.KeyMsg:
-		k := m.common.Keys
-		m.notice = "" // a key ends the last message; what it does may say another
-		if !key.Matches(msg, k.Stop) {
-			m.stopAsked = false
-		}
-		if !key.Matches(msg, k.Quit) || msg.String() == "ctrl+c" {
-			m.quitAsked = false
-		}
-		// In the browser q goes back, as esc does (a filter being typed takes it as a
-		// letter); only ctrl+c leaves the program from there.
-		if m.browser != nil && msg.String() != "ctrl+c" {
-			if key.Matches(msg, k.Back, k.Quit) && m.browser.top() {
-				m.browser = nil // back to the dashboard
-				return m, nil
-			}
-			if key.Matches(msg, k.Quit) && !m.browser.typing {
-				msg = tea.KeyMsg{Type: tea.KeyEsc}
-			}
-			return m, m.browser.key(msg)
-		}
-		switch {
-		case key.Matches(msg, k.Quit):
-			if msg.String() == "ctrl+c" {
-				m.sub.Close()
-				return m, tea.Interrupt // the program exits as interrupted (130)
-			}
-			// Quitting a local TUI stops its search: asked twice while it runs.
-			if st := m.dashboard.status.State; m.opts.Stop == nil && !m.quitAsked && (st == engine.Searching || st == engine.Paused) {
-				m.quitAsked, m.notice = true, "press q again to quit: the search stops (what finished is stored; --resume continues it)"
-				return m, nil
-			}
-			m.sub.Close()
-			return m, tea.Quit
-		case key.Matches(msg, k.Browse):
-			m.browser = newBrowser(m.common, m.opts.DB.Path(), sharedDB(m.opts.DB))
-			return m, m.browser.Init()
-		case key.Matches(msg, k.Help):
-			m.help.ShowAll = !m.help.ShowAll
-		case (key.Matches(msg, k.Pause, k.PauseCancel, k.Edit, k.Steer) || msg.String() == "X" && m.opts.Stop != nil) && m.operatorOnly(msg):
-		case key.Matches(msg, k.Stop):
-			if !m.stopAsked {
-				m.stopAsked, m.notice = true, "press X again to stop the search for everyone"
-				return m, nil
-			}
-			m.stopAsked, m.notice = false, "stopping the search…"
-			m.opts.Stop()
-		case m.editor != nil:
-			return m, m.editKey(msg)
-		case m.steering != nil:
-			return m, m.steerKey(msg)
-		case key.Matches(msg, k.Steer):
-			m.steering = newSteerPanel()
-		case key.Matches(msg, k.Up):
-			m.dashboard.Select(-1)
-		case key.Matches(msg, k.Down):
-			m.dashboard.Select(1)
-		case key.Matches(msg, k.Focus):
-			m.dashboard.ToggleFocus()
-		case key.Matches(msg, k.Objectives):
-			m.dashboard.NextPair()
-		case key.Matches(msg, k.Edit):
-			if t := m.dashboard.Selected(); t != nil {
-				m.editor = NewEditor(m.exp.Space, t.Arch, t.ID)
-			}
-		case key.Matches(msg, k.Pause):
-			return m, m.togglePause(false)
-		case key.Matches(msg, k.PauseCancel):
-			return m, m.togglePause(true)
-		}
+		return m, m.key(msg)
+	case backMsg:
+		m.page, m.editor, m.steering, m.browser = pageDashboard, nil, nil, nil
+		m.dashboard.SetSize(m.common.Width, m.bodyHeight())
 	case historyMsg:
 		if msg.err != nil {
 			m.notice = "past trials not shown: " + msg.err.Error()
 		}
 		m.dashboard.ApplyHistory(msg.trials)
+		for i := range msg.trials {
+			m.see(&msg.trials[i])
+		}
 		m.historyIn, m.covered = true, msg.seq
 		m.apply(m.held)
 		m.held = nil
@@ -302,8 +322,8 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, waitEvents(m.sub)
 	case tickMsg:
 		m.dashboard.SetStatus(m.eng.Snapshot())
-		if m.notice != "" && time.Time(msg).Sub(m.noticed) > noticeFor && !m.stopAsked && !m.quitAsked {
-			m.notice = ""
+		if m.notice != "" && time.Time(msg).Sub(m.noticed) > noticeFor {
+			m.notice, m.stopAsked, m.quitAsked = "", false, false // an armed X or q lapses with its notice
 		}
 		return m, tickEvery()
 	case noticeMsg:
@@ -326,95 +346,134 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// editKey handles a key in the editor.
-func (m *Model) editKey(msg tea.KeyMsg) tea.Cmd {
-	k, e := m.common.Keys, m.editor
+// key handles a key: first those of every page, then the page's own.
+func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
+	k := m.common.Keys
+	m.notice = "" // a key ends the last message; what it does may say another
+	if !key.Matches(msg, k.Stop) {
+		m.stopAsked = false
+	}
+	if !key.Matches(msg, k.Quit) || msg.String() == "ctrl+c" {
+		m.quitAsked = false
+	}
+	if msg.String() == "ctrl+c" {
+		m.sub.Close()
+		return tea.Interrupt // the program exits as interrupted (130)
+	}
+	f := m.focused()
+	if t, ok := f.(typist); ok && t.Typing() {
+		return f.Key(msg) // text being typed takes q and ? as letters
+	}
 	switch {
-	case key.Matches(msg, k.Back):
-		m.editor = nil
-	case key.Matches(msg, k.Left):
-		e.Move(-1)
-	case key.Matches(msg, k.Right):
-		e.Move(1)
-	case key.Matches(msg, k.Up):
-		e.Cycle(1)
-	case key.Matches(msg, k.Down):
-		e.Cycle(-1)
-	case key.Matches(msg, k.Queue):
-		if err := e.Valid(); err != nil {
-			m.notice = "not queued: " + err.Error()
+	case key.Matches(msg, k.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.focused().SetSize(m.common.Width, m.bodyHeight())
+		return nil
+	case key.Matches(msg, m.operator...) && m.opts.Viewer && (m.page == pageDashboard || key.Matches(msg, k.Stop)):
+		m.notice = fmt.Sprintf("%s: only an operator can do that; this session is a viewer", msg.String())
+		return nil
+	case key.Matches(msg, k.Stop):
+		return m.stop()
+	case m.page != pageDashboard:
+		if key.Matches(msg, k.Quit) { // q goes back in a screen opened over the dashboard
+			msg = tea.KeyMsg{Type: tea.KeyEsc}
+		}
+		return f.Key(msg)
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	}
+	return m.dashboardKey(msg)
+}
+
+// quit ends the program; a local TUI's search stops with it, so while it runs q asks
+// to be pressed again.
+func (m *Model) quit() tea.Cmd {
+	if st := m.dashboard.status.State; m.opts.Stop == nil && !m.quitAsked && (st == engine.Searching || st == engine.Paused) {
+		m.quitAsked, m.notice = true, "press q again to quit: the search stops (what finished is stored; --resume continues it)"
+		return nil
+	}
+	m.sub.Close()
+	return tea.Quit
+}
+
+// stop stops a served search for everyone, when X is pressed twice.
+func (m *Model) stop() tea.Cmd {
+	if !m.stopAsked {
+		m.stopAsked, m.notice = true, "press X again to stop the search for everyone"
+		return nil
+	}
+	m.stopAsked = false
+	m.eng.NoteStop(m.opts.User)
+	m.opts.Stop()
+	return nil
+}
+
+// dashboardKey handles the dashboard's keys: its own, and those that open a page.
+func (m *Model) dashboardKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.common.Keys
+	switch {
+	case key.Matches(msg, k.Browse):
+		m.browser = newBrowser(m.common, m.opts.DB.Path(), sharedDB(m.opts.DB))
+		m.browser.embedded = true
+		m.open(pageBrowser, m.browser)
+		return m.browser.Init()
+	case key.Matches(msg, k.Steer):
+		m.steering = newSteerPanel(m.common, m.dashboard.Status, m.steer)
+		m.open(pageSteer, m.steering)
+	case key.Matches(msg, k.Edit):
+		t := m.dashboard.Selected()
+		if t == nil {
+			m.notice = "nothing to edit yet: no trial has finished"
 			return nil
 		}
-		a, err := m.exp.Space.Parse([]byte(e.Arch()))
-		if err != nil {
-			m.notice = "not queued: " + err.Error()
-			return nil
-		}
-		parent := e.parent
-		e.queued = true
-		return func() tea.Msg {
-			if err := m.eng.InjectAs(m.opts.User, a, parent); err != nil {
-				return noticeMsg("not queued: " + err.Error())
-			}
-			return noticeMsg("")
-		}
+		m.editor = NewEditor(m.exp.Space, t.Arch, t.ID)
+		m.editor.common, m.editor.queue, m.editor.seen = m.common, m.inject, m.seenArch
+		m.open(pageEditor, m.editor)
+	case key.Matches(msg, k.Pause):
+		return m.togglePause(false)
+	case key.Matches(msg, k.PauseCancel):
+		return m.togglePause(true)
+	default:
+		return m.dashboard.Key(msg)
 	}
 	return nil
 }
 
-// steerKey handles a key in the steering panel.
-func (m *Model) steerKey(msg tea.KeyMsg) tea.Cmd {
-	k, p := m.common.Keys, m.steering
-	knobs := m.dashboard.status.Knobs
-	if p.editing {
-		switch {
-		case key.Matches(msg, k.Back):
-			p.editing = false
-		case msg.Type == tea.KeyEnter:
-			if p.cursor >= len(knobs) {
-				p.editing = false
-				return nil
-			}
-			kn := knobs[p.cursor]
-			v, err := p.value(kn)
-			if err != nil { // said at once, in the panel; the value stays to be fixed
-				p.err = err.Error()
-				return nil
-			}
-			user := m.opts.User
-			return func() tea.Msg { return steerDone{knob: kn.Name, v: v, err: m.eng.Steer(user, kn.Name, v)} }
-		default:
-			var cmd tea.Cmd
-			p.input, cmd = p.input.Update(msg)
-			return cmd
+// seenArch says what became of an arch evaluated before in this session's view.
+func (m *Model) seenArch(arch string) (seenTrial, bool) {
+	t, ok := m.seen[arch]
+	return t, ok
+}
+
+// inject queues a hand trial off the UI goroutine.
+func (m *Model) inject(a spaces.Arch, parent uint64) tea.Cmd {
+	user := m.opts.User
+	return func() tea.Msg {
+		if err := m.eng.InjectAs(user, a, parent); err != nil {
+			return noticeMsg("not queued: " + err.Error())
 		}
-		return nil
+		return noticeMsg("")
 	}
-	switch {
-	case key.Matches(msg, k.Back):
-		m.steering = nil
-	case key.Matches(msg, k.Up):
-		p.move(-1, len(knobs))
-	case key.Matches(msg, k.Down):
-		p.move(1, len(knobs))
-	case msg.Type == tea.KeyEnter && p.cursor < len(knobs):
-		p.edit(knobs[p.cursor])
-		return textinput.Blink
-	}
-	return nil
+}
+
+// steer sends a change to the engine off the UI goroutine.
+func (m *Model) steer(knob string, v float64) tea.Cmd {
+	user := m.opts.User
+	return func() tea.Msg { return steerDone{knob: knob, v: v, err: m.eng.Steer(user, knob, v)} }
 }
 
 // togglePause pauses or resumes off the UI goroutine, as the engine answers after a
 // round trip.
 func (m *Model) togglePause(cancelRunning bool) tea.Cmd {
 	paused := m.eng.Snapshot().State == engine.Paused
+	user := m.opts.User
 	return func() tea.Msg {
 		var err error
 		switch {
 		case paused && !cancelRunning:
-			err = m.eng.Resume()
+			err = m.eng.ResumeAs(user)
 		case !paused:
-			err = m.eng.Pause(cancelRunning)
+			err = m.eng.PauseAs(user, cancelRunning)
 		}
 		if err != nil {
 			return noticeMsg(err.Error())
@@ -424,32 +483,32 @@ func (m *Model) togglePause(cancelRunning bool) tea.Cmd {
 }
 
 func (m *Model) View() string {
-	st := m.common.Styles
+	st, w := m.common.Styles, m.common.Width
+	f := m.focused()
+	// The status line: the latest notice, or who this session is.
+	status := ""
+	if m.opts.Who != "" {
+		status = st.Label.Render(truncate(m.opts.Who, w))
+	}
+	if m.notice != "" {
+		status = st.Bad.Render(truncate(m.notice, w))
+	}
 	// bubbles' help adds a column that overflows when not even its ellipsis fits;
 	// cut each line to the width.
-	lines := strings.Split(m.help.View(m.common.Keys), "\n")
+	lines := strings.Split(m.help.View(f), "\n")
 	for i, l := range lines {
-		lines[i] = truncate(l, m.common.Width)
+		lines[i] = truncate(l, w)
 	}
-	footer := strings.Join(lines, "\n")
-	if m.opts.Who != "" {
-		footer = st.Label.Render(m.opts.Who) + "  " + footer
+	footer := status + "\n" + strings.Join(lines, "\n")
+	body := f.View()
+	if m.page == pageEditor || m.page == pageSteer { // the search's state stays in sight
+		body = lipgloss.JoinVertical(lipgloss.Left, m.dashboard.header(w), body)
 	}
-	if m.notice != "" { // a line of its own, above the keys
-		footer = st.Bad.Render(truncate(m.notice, m.common.Width)) + "\n" + footer
-	}
-	if m.browser != nil {
-		return m.browser.View()
-	}
-	var body string
-	switch {
-	case m.editor != nil:
-		body = lipgloss.JoinVertical(lipgloss.Left, m.dashboard.header(m.common.Width), m.editor.View(m.common, m.common.Width))
-	case m.steering != nil:
-		s := m.dashboard.status
-		body = lipgloss.JoinVertical(lipgloss.Left, m.dashboard.header(m.common.Width), m.steering.View(m.common, s.Knobs, s.Steers, m.common.Width))
-	default:
-		body = m.dashboard.View(m.common.Height - lipgloss.Height(footer))
+	// The body gets what the footer leaves, never more: a long help pushes nothing
+	// off the top of the screen.
+	room := max(m.common.Height-lipgloss.Height(footer), 1)
+	if bl := strings.Split(body, "\n"); len(bl) > room {
+		body = strings.Join(bl[:room], "\n")
 	}
 	return lipgloss.JoinVertical(lipgloss.Left, body, footer)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/help"
+
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
@@ -51,6 +53,12 @@ type Browser struct {
 	terms   []term
 	expr    string
 	exprErr error
+	// height is the lines the browser is drawn in: the screen less its footer alone,
+	// or what the root gives it when embedded (b over a search's dashboard), where it
+	// draws no footer of its own and esc on its first screen goes back.
+	height   int
+	embedded bool
+	help     help.Model
 }
 
 // loadedExp is an experiment read from the DB.
@@ -141,7 +149,7 @@ func NewBrowser(path string, theme themes.Theme, r *lipgloss.Renderer) *Browser 
 // newBrowser builds a browser that reads through open, which returns the DB and
 // what to do when done with it.
 func newBrowser(c *Common, path string, open func() (*storage.DB, func(), error)) *Browser {
-	return &Browser{common: c, path: path, open: open, loading: true, firstChunk: firstChunk, laterChunk: laterChunk}
+	return &Browser{common: c, path: path, open: open, loading: true, firstChunk: firstChunk, laterChunk: laterChunk, height: c.Height - 1, help: help.New()}
 }
 
 // sharedDB opens nothing: it lends a DB the process already has open, as a search's
@@ -154,6 +162,37 @@ func sharedDB(db *storage.DB) func() (*storage.DB, func(), error) {
 func (b *Browser) top() bool { return b.exp == nil && b.detail == nil && !b.typing }
 
 func (b *Browser) Init() tea.Cmd { return b.list() }
+
+// SetSize fits the browser to w x h.
+func (b *Browser) SetSize(w, h int) {
+	b.height = h
+	if b.detail != nil {
+		b.openDetail(*b.detail)
+	}
+}
+
+// Typing says a filter is being typed: every key is its.
+func (b *Browser) Typing() bool { return b.typing }
+
+func (b *Browser) ShortHelp() []key.Binding  { return b.keys().ShortHelp() }
+func (b *Browser) FullHelp() [][]key.Binding { return b.keys().FullHelp() }
+
+// keys are the browser's keys where it is: the experiment list, the trials or a trial.
+func (b *Browser) keys() keyGroup {
+	k := b.common.Keys
+	switch {
+	case b.typing:
+		return keyGroup{short: []key.Binding{k.Apply, k.Clear, k.Back}, full: [][]key.Binding{{k.Apply, k.Clear, k.Back}}}
+	case b.detail != nil:
+		return keyGroup{short: []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Back}, full: [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Back}}}
+	case b.exp == nil:
+		return keyGroup{short: []key.Binding{k.Up, k.Down, k.Open, k.Reload, k.Quit}, full: [][]key.Binding{{k.Up, k.Down, k.Open, k.Reload, k.Quit}}}
+	}
+	return k.Browser()
+}
+
+// Key is the browser's key handling, as a component of the TUI.
+func (b *Browser) Key(msg tea.KeyMsg) tea.Cmd { return b.key(msg) }
 
 // list reads the experiments.
 func (b *Browser) list() tea.Cmd {
@@ -260,9 +299,8 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		b.common.Width, b.common.Height = msg.Width, msg.Height
-		if b.detail != nil {
-			b.openDetail(*b.detail)
-		}
+		b.help.Width = msg.Width
+		b.SetSize(msg.Width, msg.Height-1) // the footer's line
 	case listMsg:
 		b.loading = false
 		b.err, b.retry = msg.err, errors.Is(msg.err, storage.ErrInUse)
@@ -308,7 +346,7 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 			}
 		case tea.KeyEsc:
 			b.typing = false
-		case tea.KeyCtrlU:
+		case tea.KeyCtrlU: // k.Clear
 			b.input = ""
 		case tea.KeyBackspace:
 			if b.input != "" {
@@ -328,22 +366,24 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 		return cmd
 	}
 	switch {
-	case key.Matches(msg, k.Quit):
+	case key.Matches(msg, k.Quit) && b.top(): // cellar browse quits from its first screen
 		return tea.Quit
-	case key.Matches(msg, k.Back):
+	case key.Matches(msg, k.Back, k.Quit):
 		switch {
 		case b.detail != nil:
 			b.detail = nil
 		case b.exp != nil:
 			b.exp, b.cursor = nil, 0
 			b.gen++ // drop the chunks still on their way
+		case b.embedded:
+			return back
 		}
 	case key.Matches(msg, k.Up):
 		b.cursor = max(b.cursor-1, 0)
 	case key.Matches(msg, k.Down):
 		b.cursor = min(b.cursor+1, max(b.count()-1, 0))
 	case key.Matches(msg, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom):
-		page := max(b.common.Height-8, 1) // the rows a page shows, about
+		page := max(b.height-7, 1) // the rows a page shows, about
 		step := map[bool]int{true: page, false: max(page/2, 1)}[key.Matches(msg, k.PageUp, k.PageDown)]
 		switch {
 		case key.Matches(msg, k.Top):
@@ -355,7 +395,7 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 		default:
 			b.cursor = min(b.cursor+step, max(b.count()-1, 0))
 		}
-	case key.Matches(msg, k.Queue): // enter: open
+	case key.Matches(msg, k.Open):
 		switch {
 		case b.exp == nil && b.cursor < len(b.exps):
 			b.loading = true
@@ -363,18 +403,18 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 		case b.exp != nil && b.detail == nil && b.cursor < len(b.rows):
 			b.openDetail(b.rows[b.cursor])
 		}
-	case msg.String() == "s" && b.exp != nil:
+	case key.Matches(msg, k.Sort) && b.exp != nil:
 		b.sortBy, b.reverse = (b.sortBy+1)%len(b.sortKeys()), false
 		b.refresh()
-	case msg.String() == "S" && b.exp != nil:
+	case key.Matches(msg, k.Reverse) && b.exp != nil:
 		b.reverse = !b.reverse
 		b.refresh()
-	case msg.String() == "/" && b.exp != nil:
+	case key.Matches(msg, k.Filter) && b.exp != nil:
 		b.typing, b.input = true, b.expr
-	case msg.String() == "f" && b.exp != nil:
+	case key.Matches(msg, k.Show) && b.exp != nil:
 		b.filter = (b.filter + 1) % len(filters)
 		b.refresh()
-	case msg.String() == "r":
+	case key.Matches(msg, k.Reload):
 		b.loading = true
 		if b.exp != nil {
 			return b.load(b.exp.info)
@@ -391,7 +431,7 @@ func (b *Browser) openDetail(t engine.Trial) {
 		top = 0
 	}
 	b.detail = &t
-	b.page = viewport.New(b.common.Width, max(b.common.Height-2, 1))
+	b.page = viewport.New(b.common.Width, max(b.height-1, 1))
 	b.page.SetContent(b.detailView(t))
 	b.page.SetYOffset(top)
 }
@@ -544,12 +584,11 @@ func (b *Browser) sortKey() string {
 
 func (b *Browser) View() string {
 	st, w := b.common.Styles, b.common.Width
-	title := st.Header.Width(w).MaxWidth(w).Render("cellar browse │ " + filepath.Base(b.path))
-	help := "↑/↓ select • enter open • esc back • s sort • S reverse • f show • / filter • r reload • q quit"
+	where := "cellar browse │ " + filepath.Base(b.path)
 	if b.detail != nil {
-		help = fmt.Sprintf("↑/↓ scroll • pgup/pgdn page • esc back • q quit   %3.0f%%", b.page.ScrollPercent()*100)
+		where += fmt.Sprintf(" │ trial %d, %.0f%%", b.detail.ID, b.page.ScrollPercent()*100)
 	}
-	footer := st.Muted.Render(truncate(help, w))
+	title := st.Header.Width(w).MaxWidth(w).Render(truncate(where, max(w-2, 0)))
 	var body string
 	switch {
 	case b.err != nil && b.retry:
@@ -561,11 +600,15 @@ func (b *Browser) View() string {
 	case b.detail != nil:
 		body = b.page.View()
 	case b.exp != nil:
-		body = b.trialsView(b.common.Height - 3)
+		body = b.trialsView(b.height - 1)
 	default:
 		body = b.expsView()
 	}
-	return lipgloss.JoinVertical(lipgloss.Left, title, body, footer)
+	view := lipgloss.JoinVertical(lipgloss.Left, title, body)
+	if b.embedded { // the root draws the status and help lines
+		return view
+	}
+	return lipgloss.JoinVertical(lipgloss.Left, view, truncate(b.help.View(b), w))
 }
 
 func (b *Browser) expsView() string {

@@ -370,7 +370,11 @@ func TestQInTheBrowserGoesBack(t *testing.T) {
 	if isQuit(key("q")) || m.browser == nil || m.browser.exp != nil {
 		t.Fatal("q in an experiment did not go back to the list")
 	}
-	if isQuit(key("q")) || m.browser != nil {
+	cmd := key("q")
+	if isQuit(cmd) || cmd == nil {
+		t.Fatal("q on the list did not go back to the dashboard")
+	}
+	if m.Update(cmd()); m.browser != nil || m.page != pageDashboard {
 		t.Fatal("q on the list did not go back to the dashboard")
 	}
 	// The dashboard of a running local search: q asks, q again quits.

@@ -51,7 +51,11 @@ func rewardChart(c *Common, obj engine.Objective, pts []point, marks []uint64, w
 		maxY = minY + 1
 	}
 	pad := (maxY - minY) * 0.12 // keep the best-so-far line off the axes
-	minY, maxY = minY-pad, maxY+pad
+	if minY >= 0 && minY-pad < 0 {
+		minY, maxY = 0, maxY+pad // a metric that is never negative gets no negative labels
+	} else {
+		minY, maxY = minY-pad, maxY+pad
+	}
 	maxX := float64(pts[len(pts)-1].id)
 	lc := linechart.New(w, h-1, float64(pts[0].id), math.Max(maxX, float64(pts[0].id)+1), minY, maxY,
 		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text),

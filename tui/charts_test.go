@@ -281,7 +281,8 @@ func TestDashboardTakesTrialsOutOfOrder(t *testing.T) {
 			t.Fatalf("points out of order: %+v", d.points)
 		}
 	}
-	if v := d.View(30); !strings.Contains(v, "Reward") {
+	d.SetSize(0, 30)
+	if v := d.View(); !strings.Contains(v, "Reward") {
 		t.Errorf("dashboard:\n%s", v)
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/progress"
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
@@ -51,6 +53,7 @@ type Dashboard struct {
 
 	// workers, when the search's trials run on workers, are those heard of.
 	workers func() []Worker
+	height  int // the lines the dashboard is drawn in (SetSize)
 }
 
 // chartsKey is what the chart rows depend on.
@@ -241,8 +244,34 @@ func (d *Dashboard) NextPair() {
 	d.chartsRows = nil
 }
 
-// View renders the dashboard in the session's width and the given height.
-func (d *Dashboard) View(height int) string {
+// SetSize sets the lines the dashboard is drawn in; the width is the session's.
+func (d *Dashboard) SetSize(_, h int) { d.height = h }
+
+// Key handles the dashboard's own keys: moving the selection, and the chart's pair.
+func (d *Dashboard) Key(msg tea.KeyMsg) tea.Cmd {
+	k := d.common.Keys
+	switch {
+	case key.Matches(msg, k.Up):
+		d.Select(-1)
+	case key.Matches(msg, k.Down):
+		d.Select(1)
+	case key.Matches(msg, k.Focus):
+		d.ToggleFocus()
+	case key.Matches(msg, k.Objectives):
+		d.NextPair()
+	}
+	return nil
+}
+
+func (d *Dashboard) ShortHelp() []key.Binding  { return d.common.Keys.Dashboard().ShortHelp() }
+func (d *Dashboard) FullHelp() [][]key.Binding { return d.common.Keys.Dashboard().FullHelp() }
+
+// Status is the latest engine status the dashboard has.
+func (d *Dashboard) Status() engine.Status { return d.status }
+
+// View renders the dashboard in the session's width and the height SetSize gave.
+func (d *Dashboard) View() string {
+	height := max(d.height, 1)
 	w := max(d.common.Width, 20)
 	header := d.header(w)
 	bar := d.progress(w)
@@ -371,26 +400,37 @@ func steeredLimits(c engine.Constraints, knobs []engine.Knob) *engine.Constraint
 func (d *Dashboard) header(w int) string {
 	st, s := d.common.Styles, d.status
 	state := strings.ToUpper(string(s.State))
-	parts := []string{"cellar", d.exp.Config.Name}
+	if s.State == engine.Paused && len(s.Running) > 0 {
+		state += fmt.Sprintf(" · %d finishing", len(s.Running))
+	}
 	trials := fmt.Sprintf("%d trials", s.Done+s.Failed)
 	if b := s.Budget.Trials; b > 0 {
 		trials = fmt.Sprintf("%d/%d trials", s.Done+s.Failed, b)
 	}
+	// Parts by priority: on a narrow screen the later ones go first, whole; the
+	// state and the count stay.
+	type part struct {
+		text string
+		rank int
+	}
+	parts := []part{{"cellar", 5}, {d.exp.Config.Name, 4}, {trials, 0}}
 	if s.Failed > 0 {
-		trials += fmt.Sprintf(" (%d failed)", s.Failed)
+		parts = append(parts, part{fmt.Sprintf("%d failed", s.Failed), 2})
 	}
 	if s.Stopped > 0 {
-		trials += fmt.Sprintf(" (%d stopped early)", s.Stopped)
+		parts = append(parts, part{fmt.Sprintf("%d stopped early", s.Stopped), 3})
 	}
 	if f := s.Budget.Final; f > 0 {
-		trials += fmt.Sprintf(", %d/%d at full fidelity", s.Full, f)
+		parts = append(parts, part{fmt.Sprintf("%d/%d at full fidelity", s.Full, f), 2})
 	}
-	parts = append(parts, trials)
+	if c := s.Control; c != nil && (s.State == engine.Paused && strings.HasPrefix(c.Did, "paused") || c.Did == "stopped") {
+		parts = append(parts, part{controlNote(c), 1})
+	}
 	if c := d.exp.Config.Constraints; c != nil {
-		parts = append(parts, steeredLimits(*c, s.Knobs).Label())
+		parts = append(parts, part{steeredLimits(*c, s.Knobs).Label(), 3})
 	}
 	if r := d.rungs.line(); r != "" {
-		parts = append(parts, r)
+		parts = append(parts, part{r, 3})
 	}
 	if s.Learning != "" {
 		step := 1
@@ -401,15 +441,48 @@ func (d *Dashboard) header(w int) string {
 				of = fmt.Sprintf("/%d", r.Of)
 			}
 		}
-		parts = append(parts, fmt.Sprintf("training %s: epoch %d%s", s.Learning, step, of))
+		parts = append(parts, part{fmt.Sprintf("training %s: epoch %d%s", s.Learning, step, of), 2})
 	}
 	if s.Best != nil {
-		parts = append(parts, fmt.Sprintf("best %s %s (#%d)", d.obj.Name, human(s.Best.Metrics[d.obj.Name]), s.Best.ID))
+		parts = append(parts, part{fmt.Sprintf("best %s %s (#%d)", d.obj.Name, human(s.Best.Metrics[d.obj.Name]), s.Best.ID), 1})
 	}
-	parts = append(parts, s.Elapsed.Round(time.Second).String())
+	parts = append(parts, part{s.Elapsed.Round(time.Second).String(), 1})
 	left := st.HeaderState.Render(state)
-	line := st.Header.Width(max(w-lipgloss.Width(left), 0)).MaxWidth(max(w-lipgloss.Width(left), 0)).Render(strings.Join(parts, " │ "))
-	return lipgloss.JoinHorizontal(lipgloss.Top, left, line)
+	room := max(w-lipgloss.Width(left), 0)
+	const sep = " │ "
+	join := func() string {
+		texts := make([]string, len(parts))
+		for i, p := range parts {
+			texts[i] = p.text
+		}
+		return strings.Join(texts, sep)
+	}
+	for lipgloss.Width(join())+2 > room && len(parts) > 1 { // 2: the header's padding
+		drop := 0
+		for i, p := range parts {
+			if p.rank >= parts[drop].rank {
+				drop = i
+			}
+		}
+		if parts[drop].rank == 0 {
+			break
+		}
+		parts = slices.Delete(parts, drop, drop+1)
+	}
+	line := st.Header.Width(room).MaxWidth(room).Render(truncate(join(), max(room-2, 0)))
+	return truncate(lipgloss.JoinHorizontal(lipgloss.Top, left, line), w)
+}
+
+// controlNote says who paused or stopped the search, and when.
+func controlNote(c *engine.Control) string {
+	did := c.Did
+	if strings.HasPrefix(did, "paused") {
+		did = "paused"
+	}
+	if c.Who != "" {
+		did += " by " + c.Who
+	}
+	return did + " at " + c.At.Local().Format("15:04:05")
 }
 
 func (d *Dashboard) progress(w int) string {

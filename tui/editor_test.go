@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"cellar/engine"
 	"cellar/internal/enginetest"
@@ -22,6 +23,8 @@ const allConv = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~
 func TestEditorCyclesOpsAndChecksValidity(t *testing.T) {
 	nb, _ := spaces.NewNB201(spaces.DefaultNB201)
 	e := NewEditor(nb, allConv, 7)
+	e.common = &Common{Styles: themes.Dark.For(plain()), Keys: DefaultKeys()}
+	e.SetSize(120, 40)
 	if e.Valid() != nil || e.params != 1531546 {
 		t.Fatalf("start: %v, %d params", e.Valid(), e.params)
 	}
@@ -29,19 +32,56 @@ func TestEditorCyclesOpsAndChecksValidity(t *testing.T) {
 	if !strings.HasPrefix(e.Arch(), "|avg_pool_3x3~0|") || e.Valid() != nil || e.params >= 1531546 {
 		t.Fatalf("after one change: %s, %v, %d params", e.Arch(), e.Valid(), e.params)
 	}
-	e.Move(1) // the first edge's input
-	e.Cycle(1)
+	// NB201's inputs are fixed: every change of one is invalid, so the cursor skips
+	// them, from op to op, both ways and round the end.
+	e.Move(1)
+	if f := e.fields[e.cursor]; e.Arch()[f.Start:f.End] != "nor_conv_3x3" || e.cursor != 2 {
+		t.Fatalf("→ from the first op stopped at field %d (%q), not the second edge's op", e.cursor, e.Arch()[f.Start:f.End])
+	}
+	e.Move(-2)
+	if e.cursor != 10 { // the sixth edge's op, round the start
+		t.Errorf("← ← from the second op: field %d, want 10", e.cursor)
+	}
+	// A typed arch that is invalid shows why.
+	e.Key(keyMsg("i"))
+	if !e.Typing() {
+		t.Fatal("i did not open the arch input")
+	}
+	e.input.SetValue("|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+	e.Key(keyMsg("enter"))
 	err := e.Valid()
 	if err == nil || !strings.Contains(err.Error(), "must come from node 0") {
 		t.Fatalf("an input of 1 on node 1: %v", err)
 	}
-	v := e.View(&Common{Styles: themes.Dark.For(plain())}, 120)
-	if !strings.Contains(v, "invalid:") {
+	if v := e.View(); !strings.Contains(v, "invalid:") {
 		t.Errorf("the reason is not shown:\n%s", v)
 	}
-	e.Cycle(-1)
-	if e.Valid() != nil {
-		t.Errorf("back to input 0: %v", e.Valid())
+	// A paste opens the input with what was pasted; enter takes it.
+	e.Key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(allConv), Paste: true})
+	if !e.Typing() || e.input.Value() != allConv {
+		t.Fatalf("a paste: typing %v, input %q", e.Typing(), e.input.Value())
+	}
+	e.Key(keyMsg("enter"))
+	if e.Valid() != nil || e.Arch() != allConv || e.Typing() {
+		t.Errorf("the pasted arch: %s, %v", e.Arch(), e.Valid())
+	}
+}
+
+// At 70 columns the arch wraps, and the field being edited is in sight.
+func TestEditorWrapsTheArchAtNarrowWidths(t *testing.T) {
+	nb, _ := spaces.NewNB201(spaces.DefaultNB201)
+	e := NewEditor(nb, allConv, 7)
+	e.common = &Common{Styles: themes.Dark.For(plain()), Keys: DefaultKeys()}
+	e.SetSize(40, 20)
+	e.Move(-1) // the last edge's op, at the end of the string
+	v := e.View()
+	if !strings.Contains(v, "[nor_conv_3x3]~2|") {
+		t.Errorf("the last field is not in sight at 40 columns:\n%s", v)
+	}
+	for _, l := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(l); w > 40 {
+			t.Errorf("a line of %d columns at 40: %q", w, l)
+		}
 	}
 }
 
@@ -68,6 +108,8 @@ func keyMsg(k string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyEsc}
 	case "\t":
 		return tea.KeyMsg{Type: tea.KeyTab}
+	case "backspace":
+		return tea.KeyMsg{Type: tea.KeyBackspace}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }
@@ -105,18 +147,30 @@ func TestHandTrialFromTheEditor(t *testing.T) {
 	if m.editor == nil {
 		t.Fatal("e did not open the editor")
 	}
-	// An invalid edit is refused and not queued.
-	send(m, "l")
-	send(m, "k")
+	// The selected trial's own arch was evaluated: enter says so with its result, and
+	// a second enter would queue it anyway.
+	send(m, "enter")
+	if !strings.Contains(m.notice, fmt.Sprintf("already evaluated as trial %d", sel.ID)) || m.editor.queued {
+		t.Fatalf("queueing an evaluated arch: notice %q, queued %v", m.notice, m.editor.queued)
+	}
+	// An invalid arch (typed, its end cut) is refused and not queued.
+	send(m, "i")
+	for range 3 {
+		send(m, "backspace")
+	}
+	send(m, "enter")
 	send(m, "enter")
 	if !strings.Contains(m.notice, "not queued") || m.editor.queued {
 		t.Fatalf("invalid edit: notice %q, queued %v", m.notice, m.editor.queued)
 	}
-	send(m, "j") // input back to 0
-	send(m, "h") // the first op
-	send(m, "k") // next op
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(sel.Arch), Paste: true}) // back to the selected arch
+	send(m, "enter")
+	send(m, "k") // the first op's next value
 	arch := m.editor.Arch()
 	send(m, "enter")
+	if strings.HasPrefix(m.notice, "already evaluated") {
+		send(m, "enter") // regevo got there first: queue it anyway
+	}
 	if m.notice != "" || !m.editor.queued {
 		t.Fatalf("valid edit: notice %q", m.notice)
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"cellar/engine"
@@ -45,42 +47,65 @@ func runScreen(t *testing.T, m tea.Model, w, h int, steps ...step) []byte {
 		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(s.want)) },
 			teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 	}
-	tm.Send(keyMsg("q"))
+	if err := tm.Quit(); err != nil { // q would go back from a screen over the dashboard
+		t.Fatal(err)
+	}
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second))
 	return []byte(final.View())
 }
 
-func TestGoldenDashboard(t *testing.T) {
-	for _, size := range [][2]int{{80, 24}, {160, 60}} {
-		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
-			eng, exp := finishedSearch(t)
-			m := New(eng, exp, themes.Dark, plain())
-			if err := eng.Run(context.Background()); err != nil { // the model's subscription drains the events
-				t.Fatal(err)
-			}
-			teatest.RequireEqualOutput(t, runScreen(t, m, size[0], size[1], step{want: "FINISHED"}))
-		})
+// sizes are the terminal sizes every screen is drawn at: small, usual and large.
+var sizes = [][2]int{{60, 20}, {80, 24}, {200, 60}}
+
+// checkFits fails when a screen has a line wider than the terminal, more lines than
+// it, or a first line that lost the search's state and trial count.
+func checkFits(t *testing.T, screen []byte, w, h int, header ...string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(string(screen), "\n"), "\n")
+	if len(lines) > h {
+		t.Errorf("%d lines on a %dx%d screen", len(lines), w, h)
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw > w {
+			t.Errorf("line %d is %d columns wide on a %dx%d screen: %q", i+1, lw, w, h, l)
+		}
+	}
+	for _, want := range header {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("the first line lost %q at %dx%d: %q", want, w, h, lines[0])
+		}
 	}
 }
 
-func TestGoldenHelp(t *testing.T) {
-	eng, exp := finishedSearch(t)
-	m := New(eng, exp, themes.Light, plain())
-	if err := eng.Run(context.Background()); err != nil {
-		t.Fatal(err)
+// Every screen at every size, as a golden file, fitting the screen with its header
+// whole.
+func TestGoldenScreens(t *testing.T) {
+	screens := []struct {
+		name  string
+		steps []step
+	}{
+		{"dashboard", nil},
+		{"help", []step{{"?", "cancelling"}}},
+		// The newest trial, its first op changed, the cursor on to the next op
+		// (past the fixed input), then the arch typed.
+		{"editor", []step{{"e", "Edit (from trial"}, {"k", "valid:"}, {"l", "|+|["}}},
+		{"editor-typing", []step{{"e", "Edit (from trial"}, {"i", "arch: "}}},
+		{"steer", []step{{"s", "Steer the search"}, {"j", "›"}}},
 	}
-	teatest.RequireEqualOutput(t, runScreen(t, m, 80, 24, step{want: "FINISHED"}, step{"?", "cancelling"}))
-}
-
-func TestGoldenEditor(t *testing.T) {
-	eng, exp := finishedSearch(t)
-	m := New(eng, exp, themes.Dark, plain())
-	if err := eng.Run(context.Background()); err != nil {
-		t.Fatal(err)
+	for _, sc := range screens {
+		for _, size := range sizes {
+			t.Run(fmt.Sprintf("%s/%dx%d", sc.name, size[0], size[1]), func(t *testing.T) {
+				eng, exp := finishedSearch(t)
+				m := New(eng, exp, themes.Dark, plain())
+				if err := eng.Run(context.Background()); err != nil { // the model's subscription drains the events
+					t.Fatal(err)
+				}
+				out := runScreen(t, m, size[0], size[1], append([]step{{want: "FINISHED"}}, sc.steps...)...)
+				checkFits(t, out, size[0], size[1], "FINISHED", "40/40 trials")
+				teatest.RequireEqualOutput(t, out)
+			})
+		}
 	}
-	// Open the newest trial, change its first op, then make the first input invalid.
-	teatest.RequireEqualOutput(t, runScreen(t, m, 100, 30, step{want: "FINISHED"}, step{"e", "Edit (from trial"},
-		step{"k", "valid:"}, step{"l", "~["}, step{"k", "invalid:"}))
 }
 
 func TestGoldenBrowser(t *testing.T) {
@@ -89,6 +114,14 @@ func TestGoldenBrowser(t *testing.T) {
 		teatest.RequireEqualOutput(t, runScreen(t, NewBrowser(path, themes.Dark, plain()), 100, 30,
 			step{want: "Experiments (1)"}, step{"enter", "30 of 30 trials"}, step{"s", "sort by flops"}))
 	})
+	for _, size := range sizes {
+		t.Run(fmt.Sprintf("trials/%dx%d", size[0], size[1]), func(t *testing.T) {
+			out := runScreen(t, NewBrowser(path, themes.Dark, plain()), size[0], size[1],
+				step{want: "Experiments (1)"}, step{"enter", "30 of 30 trials"}, step{"s", "sort by"})
+			checkFits(t, out, size[0], size[1], "cellar browse")
+			teatest.RequireEqualOutput(t, out)
+		})
+	}
 	t.Run("detail", func(t *testing.T) {
 		teatest.RequireEqualOutput(t, runScreen(t, NewBrowser(path, themes.Dark, plain()), 100, 30,
 			step{want: "Experiments (1)"}, step{"enter", "30 of 30 trials"}, step{"j", "› 2 "}, step{"j", "› 3 "}, step{"enter", "Lineage"}))

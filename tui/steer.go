@@ -5,7 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
 
 	"cellar/engine"
 )
@@ -14,6 +16,10 @@ import (
 // budget) and edits one at a time. A change goes to the engine, which applies it at
 // its next ask and records who made it.
 type steerPanel struct {
+	common  *Common
+	status  func() engine.Status                    // the search's knobs and changes
+	steer   func(knob string, v float64) tea.Cmd // sends a change to the engine
+	w       int
 	cursor  int
 	editing bool
 	input   textinput.Model
@@ -27,11 +33,58 @@ type steerDone struct {
 	err  error
 }
 
-func newSteerPanel() *steerPanel {
+func newSteerPanel(c *Common, status func() engine.Status, steer func(string, float64) tea.Cmd) *steerPanel {
 	in := textinput.New()
 	in.Prompt = "new value: "
 	in.CharLimit = 24
-	return &steerPanel{input: in}
+	return &steerPanel{common: c, status: status, steer: steer, input: in, w: c.Width}
+}
+
+func (p *steerPanel) SetSize(w, _ int)           { p.w = w }
+func (p *steerPanel) Typing() bool               { return p.editing }
+func (p *steerPanel) ShortHelp() []key.Binding  { return p.common.Keys.Steering().ShortHelp() }
+func (p *steerPanel) FullHelp() [][]key.Binding { return p.common.Keys.Steering().FullHelp() }
+
+// Key handles a key: choosing a knob, or typing its new value. A value that is not
+// a number, or that the engine refuses, is said at once under the input.
+func (p *steerPanel) Key(msg tea.KeyMsg) tea.Cmd {
+	k := p.common.Keys
+	knobs := p.status().Knobs
+	if p.editing {
+		switch {
+		case key.Matches(msg, k.Back):
+			p.editing, p.err = false, ""
+		case msg.Type == tea.KeyEnter:
+			if p.cursor >= len(knobs) {
+				p.editing = false
+				return nil
+			}
+			kn := knobs[p.cursor]
+			v, err := p.value(kn)
+			if err != nil { // said at once, in the panel; the value stays to be fixed
+				p.err = err.Error()
+				return nil
+			}
+			return p.steer(kn.Name, v)
+		default:
+			var cmd tea.Cmd
+			p.input, cmd = p.input.Update(msg)
+			return cmd
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Back):
+		return back
+	case key.Matches(msg, k.Up):
+		p.move(-1, len(knobs))
+	case key.Matches(msg, k.Down):
+		p.move(1, len(knobs))
+	case key.Matches(msg, k.Change) && p.cursor < len(knobs):
+		p.edit(knobs[p.cursor])
+		return textinput.Blink
+	}
+	return nil
 }
 
 // move moves the cursor over n knobs.
@@ -58,16 +111,18 @@ func (p *steerPanel) value(k engine.Knob) (float64, error) {
 	return v, nil
 }
 
-func (p *steerPanel) View(c *Common, knobs []engine.Knob, steers []engine.Entry, w int) string {
-	st := c.Styles
+func (p *steerPanel) View() string {
+	s := p.status()
+	knobs, steers, w := s.Knobs, s.Steers, p.w
+	st := p.common.Styles
 	lines := []string{st.Title.Render("Steer the search"),
-		st.Muted.Render("↑/↓ choose, enter to change, esc to close; a change applies at the next ask and is logged")}
+		st.Muted.Render(truncate("a change applies at the next ask and is logged (cellar audit)", w))}
 	if len(knobs) == 0 {
 		lines = append(lines, st.Muted.Render("nothing to steer yet"))
 	}
 	for i, k := range knobs {
-		rng := fmt.Sprintf("%g…%g", k.Min, k.Max)
-		line := fmt.Sprintf("%s%-22s %12g   %-16s %s", marker(i == p.cursor), k.Name, k.Value, rng, k.Help)
+		rng := human(k.Min) + "…" + human(k.Max)
+		line := fmt.Sprintf("%s%-22s %8s   %-12s %s", marker(i == p.cursor), k.Name, human(k.Value), rng, k.Help)
 		if i == p.cursor {
 			line = st.Accent.Render(line)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -244,8 +245,13 @@ func TestSteerPanelChangesTheSearch(t *testing.T) {
 	if n := len(eng.Snapshot().Steers); n != 1 {
 		t.Errorf("%d changes after three refused ones; want the first alone", n)
 	}
-	m.Update(tea.KeyMsg{Type: tea.KeyEsc}) // stop editing
-	m.Update(tea.KeyMsg{Type: tea.KeyEsc}) // close the panel
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc})                            // stop editing
+	if _, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEsc}); cmd != nil { // close the panel
+		m.Update(cmd())
+	}
+	if m.steering != nil || m.page != pageDashboard {
+		t.Fatal("esc did not close the panel")
+	}
 	testkit.WaitFor(t, "trials after the change", func() bool { return eng.Snapshot().Done > int(en.Trial)+5 })
 	m.Update(tickMsg(time.Now()))
 	m.Update(eventsMsg{ok: true})
@@ -399,5 +405,107 @@ func TestMessagesExpire(t *testing.T) {
 	m.Update(tea.KeyMsg{Type: tea.KeyDown})
 	if strings.Contains(m.View(), "only an operator") {
 		t.Error("the message stayed after the next key")
+	}
+}
+
+// PAUSED says how many trials are still finishing, and everyone sees who paused the
+// search and when.
+func TestPausedHeaderSaysWhoAndWhatIsFinishing(t *testing.T) {
+	eng, exp := newSearch(t, 5, 0)
+	m := New(eng, exp, themes.Light, plain())
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	at := time.Date(2026, 12, 1, 15, 4, 5, 0, time.Local)
+	m.dashboard.status.State = engine.Paused
+	m.dashboard.status.Running = []engine.Trial{{ID: 4}, {ID: 5}}
+	m.dashboard.status.Control = &engine.Control{Did: "paused", Who: "alice", At: at}
+	head := strings.Split(m.View(), "\n")[0]
+	if !strings.Contains(head, "PAUSED · 2 finishing") || !strings.Contains(head, "paused by alice at 15:04:05") {
+		t.Errorf("header: %q", head)
+	}
+	m.dashboard.status.Running = nil
+	if head := strings.Split(m.View(), "\n")[0]; strings.Contains(head, "finishing") {
+		t.Errorf("nothing is finishing: %q", head)
+	}
+}
+
+// The engine records who paused and resumed.
+func TestEngineRecordsWhoPaused(t *testing.T) {
+	eng, _ := newSearch(t, 200, 5*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go eng.Run(ctx)
+	testkit.WaitFor(t, "the search to start", func() bool { return eng.Snapshot().State == engine.Searching })
+	if err := eng.PauseAs("bob", false); err != nil {
+		t.Fatal(err)
+	}
+	if c := eng.Snapshot().Control; c == nil || c.Did != "paused" || c.Who != "bob" || c.At.IsZero() {
+		t.Errorf("after a pause: %+v", c)
+	}
+	if err := eng.ResumeAs("carol"); err != nil {
+		t.Fatal(err)
+	}
+	if c := eng.Snapshot().Control; c == nil || c.Did != "resumed" || c.Who != "carol" {
+		t.Errorf("after a resume: %+v", c)
+	}
+}
+
+// A viewer's help bar shows only what a viewer may do; an operator's shows the rest.
+func TestViewerHelpShowsOnlyWhatItMayDo(t *testing.T) {
+	eng, exp := newSearch(t, 5, 0)
+	for _, c := range []struct {
+		viewer bool
+		want   bool
+	}{{true, false}, {false, true}} {
+		m := NewSession(eng, exp, themes.Light, plain(), SessionOptions{Viewer: c.viewer, Stop: func() {}})
+		m.Update(tea.WindowSizeMsg{Width: 200, Height: 40})
+		press(m, "?")
+		v := m.View()
+		for _, op := range []string{"pause/resume", "edit selected", "s steer", "X X stop the search"} {
+			if strings.Contains(v, op) != c.want {
+				t.Errorf("viewer %v: help shows %q: %v, want %v\n%s", c.viewer, op, !c.want, c.want, v)
+			}
+		}
+		if !regexp.MustCompile(`q +leave`).MatchString(v) {
+			t.Errorf("viewer %v: no q in the help:\n%s", c.viewer, v)
+		}
+	}
+}
+
+// X arms the stop for a few seconds: then, or after another key, the next X asks again.
+func TestStopArmingLapses(t *testing.T) {
+	eng, exp := newSearch(t, 5, 0)
+	stops := 0
+	m := NewSession(eng, exp, themes.Light, plain(), SessionOptions{Stop: func() { stops++ }})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	press(m, "X")
+	if !strings.Contains(m.View(), "press X again") {
+		t.Fatalf("X did not ask:\n%s", m.View())
+	}
+	m.Update(tickMsg(time.Now().Add(noticeFor + time.Second)))
+	press(m, "X")
+	if stops != 0 || !strings.Contains(m.View(), "press X again") {
+		t.Fatalf("an X after the arming lapsed stopped the search (%d stops)", stops)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	press(m, "X")
+	if stops != 0 {
+		t.Fatal("an X after another key stopped the search")
+	}
+	press(m, "X")
+	if stops != 1 {
+		t.Fatalf("X X: %d stops, want 1", stops)
+	}
+	if c := eng.Snapshot().Control; c == nil || c.Did != "stopped" {
+		t.Errorf("the stop is not recorded: %+v", c)
+	}
+}
+
+// e with no trial finished says so.
+func TestEditWithNothingSelected(t *testing.T) {
+	eng, exp := newSearch(t, 5, 0)
+	m := New(eng, exp, themes.Light, plain())
+	press(m, "e")
+	if m.editor != nil || !strings.Contains(m.notice, "nothing to edit yet") {
+		t.Errorf("e on an empty dashboard: editor %v, notice %q", m.editor != nil, m.notice)
 	}
 }

@@ -42,7 +42,7 @@ func newRoot(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 			if headless || !term.IsTerminal(int(os.Stdout.Fd())) {
 				return runSearch(cmd, rootFlags)
 			}
-			return runTUI(cmd.Context(), cmd.OutOrStdout(), rootFlags, themes.Dark)
+			return runTUI(cmd, rootFlags, themes.Dark)
 		},
 	}
 	root.SuggestionsMinimumDistance = 2

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 
@@ -29,7 +28,7 @@ func newTUICmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runTUI(cmd.Context(), cmd.OutOrStdout(), f, th)
+			return runTUI(cmd, f, th)
 		},
 	}
 	f.register(cmd, &resume)
@@ -39,7 +38,8 @@ func newTUICmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 
 // runTUI runs the search in the background and the UI in the foreground; quitting the
 // UI stops the search, which stores what finished and a checkpoint to resume from.
-func runTUI(ctx context.Context, out io.Writer, f searchFlags, theme themes.Theme) error {
+func runTUI(cmd *cobra.Command, f searchFlags, theme themes.Theme) error {
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
 	s, err := openSession(f)
 	if err != nil {
 		return err
@@ -53,7 +53,8 @@ func runTUI(ctx context.Context, out io.Writer, f searchFlags, theme themes.Them
 	done := make(chan error, 1)
 	go func() { done <- s.eng.Run(ctx) }()
 	// Signals are ours (onSignal), so the exit status can say which one came.
-	_, uiErr := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithoutSignalHandler()).Run()
+	_, uiErr := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithoutSignalHandler(),
+		tea.WithInput(cmd.InOrStdin()), tea.WithOutput(out)).Run()
 	cancel()
 	runErr := <-done
 	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) && !errors.Is(uiErr, tea.ErrInterrupted) {
