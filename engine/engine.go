@@ -475,6 +475,7 @@ func (e *Engine) handle(c command) error {
 		}
 	case cmdSteer:
 		if err := e.checkSteer(c.steer); err != nil {
+			e.refuse(c.steer, err)
 			return err
 		}
 		e.steers = append(e.steers, c.steer)

@@ -20,6 +20,9 @@ const (
 	OpInject = "inject"
 	OpTell   = "tell"
 	OpSteer  = "steer"
+	// OpRefused is a steering change that was refused (it did not fit the search),
+	// kept for the audit; it changed nothing, so a replay passes over it.
+	OpRefused = "steer-refused"
 )
 
 // Entry is one journal entry. Steering entries are the audit log: who changed what,
@@ -79,6 +82,7 @@ func (e *Engine) follow() {
 				break
 			}
 			e.enqueue(a, OriginHand, en.Parent, en.Who)
+		case OpRefused:
 		case OpSteer:
 			if err := e.steer(Steer{Who: en.Who, Param: en.Param, Value: en.New}); err != nil {
 				e.scriptErr = fmt.Errorf("journal: steering %s at trial %d: %w", en.Param, en.Trial, err)

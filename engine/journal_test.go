@@ -262,20 +262,30 @@ func TestSteerAppliedAtNextAskAndAudited(t *testing.T) {
 	if s.Asked != 30 || len(store.Trials) != 30 {
 		t.Errorf("budget steered to 30: %d asked, %d stored", s.Asked, len(store.Trials))
 	}
-	if len(s.Steers) != 4 || s.Steers[1].Op != "steer-refused" || !strings.Contains(s.Steers[1].Arch, "population 3 is below the sample 4") {
-		t.Fatalf("status steers %+v; want the second refused", s.Steers)
+	// Five refused when asked for, then the four that waited for the ask, the second
+	// refused when it applied.
+	if len(s.Steers) != 9 || s.Steers[6].Op != OpRefused || !strings.Contains(s.Steers[6].Arch, "population 3 is below the sample 4") {
+		t.Fatalf("status steers %+v; want the seventh refused", s.Steers)
 	}
-	if p := s.Steers[2]; p.Op != OpSteer || p.Trial != 7 || p.Param != "population" || p.Old != 30 || p.New != 8 || p.Who != "carol" {
+	if p := s.Steers[7]; p.Op != OpSteer || p.Trial != 7 || p.Param != "population" || p.Old != 30 || p.New != 8 || p.Who != "carol" {
 		t.Errorf("steer %+v; want population 30 -> 8 by carol at trial 7", p)
 	}
 	if len(s.Population) > 8 {
 		t.Errorf("population of %d after steering it to 8", len(s.Population))
 	}
+	// The journal keeps the six refused changes for the audit.
+	refused := 0
+	for _, en := range store.Journal {
+		refused += map[bool]int{true: 1}[en.Op == OpRefused]
+	}
+	if refused != 6 {
+		t.Errorf("%d refused changes journalled, want 6", refused)
+	}
 	// The journal has both changes right before the ask of trial 7.
 	for i, en := range store.Journal {
 		if en.Op == OpSteer {
 			next := store.Journal[i+1]
-			if en.Trial != 7 || (next.Op != OpAsk && next.Op != OpSteer) || en.Time.IsZero() {
+			if en.Trial != 7 || (next.Op != OpAsk && next.Op != OpSteer && next.Op != OpRefused) || en.Time.IsZero() {
 				t.Errorf("audit entry %+v followed by %+v", en, next)
 			}
 		}
@@ -329,9 +339,18 @@ func steerSixth(t *testing.T, e *Engine) {
 	if err := e.Steer("carol", "budget.trials", 30); err != nil {
 		t.Fatal(err)
 	}
-	// Not yet applied: trial 6 runs, trial 7 is not asked until 6 is told.
-	if s := e.Snapshot(); len(s.Steers) != 0 || s.Asked != 6 {
-		t.Fatalf("before the next ask: %d steers applied, %d asked", len(s.Steers), s.Asked)
+	// Not yet applied: trial 6 runs, trial 7 is not asked until 6 is told. The five
+	// refused when asked for are recorded as refused, for the audit.
+	s := e.Snapshot()
+	refused := 0
+	for _, en := range s.Steers {
+		if en.Op != OpRefused {
+			t.Fatalf("before the next ask, a change was applied: %+v", en)
+		}
+		refused++
+	}
+	if refused != 5 || s.Asked != 6 {
+		t.Fatalf("before the next ask: %d refused (want 5), %d asked", refused, s.Asked)
 	}
 }
 

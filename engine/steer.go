@@ -95,22 +95,35 @@ func (e *Engine) steerNow() {
 
 // steer applies one change, journals it as an audit entry and publishes it. A change
 // valid when asked for may not be against what changed since (two changes queued
-// together): it is then published as refused, neither applied nor journalled.
+// together): it is then journalled and published as refused, and not applied.
 func (e *Engine) steer(st Steer) error {
 	old, err := e.applySteer(st)
 	en := Entry{Op: OpSteer, Trial: e.nextID, Who: st.Who, Param: st.Param, Old: old, New: st.Value, Time: time.Now().UTC()}
 	if err != nil {
-		en.Op, en.Arch = "steer-refused", err.Error()
-	} else {
-		e.log(en)
+		en.Op, en.Arch = OpRefused, err.Error()
 	}
+	e.record(en)
+	return err
+}
+
+// refuse journals and publishes a change refused when it was asked for.
+func (e *Engine) refuse(st Steer, err error) {
+	en := Entry{Op: OpRefused, Trial: e.nextID, Who: st.Who, Param: st.Param, New: st.Value, Arch: err.Error(), Time: time.Now().UTC()}
+	if i := slices.IndexFunc(e.knobs(), func(k Knob) bool { return k.Name == st.Param }); i >= 0 {
+		en.Old = e.knobs()[i].Value
+	}
+	e.record(en)
+}
+
+// record journals a steering entry, applied or refused, and publishes it.
+func (e *Engine) record(en Entry) {
+	e.log(en)
 	e.mu.Lock()
 	e.status.Steers = append(e.status.Steers, en)
 	e.status.Budget = e.exp.Config.Budget
 	e.mu.Unlock()
 	e.hub.publish(Event{Kind: Steered, Entry: &en})
 	e.updateKnobs()
-	return err
 }
 
 // applySteer makes one change and returns the value it replaced.

@@ -38,7 +38,7 @@ type Editor struct {
 	warned string
 
 	queue func(a spaces.Arch, parent uint64) tea.Cmd // the root's injection
-	seen  func(arch string) (seenTrial, bool)       // archs evaluated before
+	seen  func(arch string) (seenTrial, bool)        // archs evaluated before
 }
 
 // NewEditor opens an editor on arch (from trial parent) in space.

@@ -17,7 +17,7 @@ import (
 // its next ask and records who made it.
 type steerPanel struct {
 	common  *Common
-	status  func() engine.Status                    // the search's knobs and changes
+	status  func() engine.Status                 // the search's knobs and changes
 	steer   func(knob string, v float64) tea.Cmd // sends a change to the engine
 	w       int
 	cursor  int
@@ -40,8 +40,8 @@ func newSteerPanel(c *Common, status func() engine.Status, steer func(string, fl
 	return &steerPanel{common: c, status: status, steer: steer, input: in, w: c.Width}
 }
 
-func (p *steerPanel) SetSize(w, _ int)           { p.w = w }
-func (p *steerPanel) Typing() bool               { return p.editing }
+func (p *steerPanel) SetSize(w, _ int)          { p.w = w }
+func (p *steerPanel) Typing() bool              { return p.editing }
 func (p *steerPanel) ShortHelp() []key.Binding  { return p.common.Keys.Steering().ShortHelp() }
 func (p *steerPanel) FullHelp() [][]key.Binding { return p.common.Keys.Steering().FullHelp() }
 

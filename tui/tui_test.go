@@ -242,8 +242,20 @@ func TestSteerPanelChangesTheSearch(t *testing.T) {
 			t.Errorf("%s: the panel does not say %q:\n%s", c.typed, c.want, v)
 		}
 	}
-	if n := len(eng.Snapshot().Steers); n != 1 {
-		t.Errorf("%d changes after three refused ones; want the first alone", n)
+	var made, refused int
+	for _, en := range eng.Snapshot().Steers {
+		if en.Op == engine.OpSteer {
+			made++
+		} else {
+			refused++
+		}
+	}
+	if made != 1 || refused != 2 { // "xyz" never reached the engine
+		t.Errorf("%d changes made and %d refused after three refused ones; want the first alone, and two refused", made, refused)
+	}
+	m.Update(tickMsg(time.Now())) // the status now
+	if v := m.View(); !strings.Contains(v, "population 12 → 5 refused: ") {
+		t.Errorf("the panel does not list the refused changes:\n%s", v)
 	}
 	m.Update(tea.KeyMsg{Type: tea.KeyEsc})                            // stop editing
 	if _, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEsc}); cmd != nil { // close the panel

@@ -18,7 +18,7 @@ func newAuditCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "audit --db F --exp ID [--json]",
-		Short: "List the changes made to a search while it ran: steering and hand-made trials",
+		Short: "List the changes made to a search while it ran: steering (refused changes too) and hand-made trials",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sdb, x, err := openExperiment(db, exp)
@@ -33,7 +33,7 @@ func newAuditCmd() *cobra.Command {
 			}
 			var audit []engine.Entry
 			for _, en := range journal {
-				if en.Op == engine.OpSteer || en.Op == engine.OpInject {
+				if en.Op == engine.OpSteer || en.Op == engine.OpRefused || en.Op == engine.OpInject {
 					audit = append(audit, en)
 				}
 			}
@@ -56,7 +56,7 @@ func printAudit(w io.Writer, audit []engine.Entry, asJSON bool) error {
 		return enc.Encode(audit)
 	}
 	if len(audit) == 0 {
-		fmt.Fprintln(w, "no steering changes and no hand-made trials")
+		fmt.Fprintln(w, "no steering changes (made or refused) and no hand-made trials")
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -67,8 +67,11 @@ func printAudit(w io.Writer, audit []engine.Entry, asJSON bool) error {
 			who = "-"
 		}
 		change := fmt.Sprintf("%s %v -> %v", en.Param, en.Old, en.New)
-		if en.Op == engine.OpInject {
+		switch en.Op {
+		case engine.OpInject:
 			change = "hand-made " + en.Arch
+		case engine.OpRefused:
+			change = fmt.Sprintf("%s %v -> %v refused: %s", en.Param, en.Old, en.New, en.Arch)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", en.Time.Local().Format("2006-01-02 15:04:05"), who, en.Trial, change)
 	}

@@ -12,7 +12,8 @@ import (
 )
 
 // shellWords splits a printed command line as a POSIX shell would the words
-// shellQuote writes: plain words, and single-quoted ones with '\'' for a quote.
+// shellQuote writes: plain words, and single-quoted ones (a quote inside is closed,
+// escaped with a backslash, and reopened).
 func shellWords(t *testing.T, line string) []string {
 	t.Helper()
 	var words []string

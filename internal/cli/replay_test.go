@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -157,6 +158,9 @@ func TestAuditListsSteeringFromTheDB(t *testing.T) {
 			if err := eng.Steer("grace", "mutations", 3); err != nil {
 				t.Error(err)
 			}
+			// A change that cannot fit is refused (here at the next ask, as it is
+			// judged after the mutations change), and the audit keeps it too.
+			eng.Steer("heidi", "population", 2)
 			hand, _ := exp.Space.Parse([]byte("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"))
 			if err := eng.InjectAs("grace", hand, 4); err != nil {
 				t.Error(err)
@@ -169,12 +173,13 @@ func TestAuditListsSteeringFromTheDB(t *testing.T) {
 	}
 	d.Close()
 	out, err := cellar(t, "audit", "--db", path, "--exp", "1")
-	if err != nil || !strings.Contains(out, "grace") || !strings.Contains(out, "mutations 1 -> 3") || !strings.Contains(out, "hand-made |nor_conv_3x3~0|") {
+	if err != nil || !strings.Contains(out, "grace") || !strings.Contains(out, "mutations 1 -> 3") || !strings.Contains(out, "hand-made |nor_conv_3x3~0|") ||
+		!regexp.MustCompile(`heidi +\d+ +population \d+ -> 2 refused: .*below the sample`).MatchString(out) {
 		t.Fatalf("audit: %v\n%s", err, out)
 	}
 	out, err = cellar(t, "audit", "--db", path, "--exp", "1", "--json")
 	var entries []engine.Entry
-	if err != nil || json.Unmarshal([]byte(out), &entries) != nil || len(entries) != 2 || entries[0].Time.IsZero() {
+	if err != nil || json.Unmarshal([]byte(out), &entries) != nil || len(entries) != 3 || entries[0].Time.IsZero() {
 		t.Fatalf("audit --json: %v %+v", err, entries)
 	}
 	// And the steered search replays.
