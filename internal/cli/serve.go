@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"cellar/engine"
 	"cellar/serve"
@@ -58,6 +60,13 @@ session attached; SIGINT or SIGTERM stops it, storing what finished.`,
 // runServe runs the search and the SSH server until ctx ends (a signal), then closes
 // the sessions and stops the search, which commits what finished and a checkpoint.
 func runServe(ctx context.Context, out, logTo io.Writer, f searchFlags, opts serve.Options) error {
+	// On a terminal, the log scrolls above a one-line progress.
+	var live *liveLine
+	if isTerminal(logTo) {
+		live = &liveLine{w: logTo}
+		logTo = live
+		defer live.Close()
+	}
 	log := slog.New(slog.NewTextHandler(logTo, nil))
 	opts.Log = log
 	// The server is built and bound before the search is opened: a bad host key or a
@@ -90,9 +99,23 @@ func runServe(ctx context.Context, out, logTo io.Writer, f searchFlags, opts ser
 	log.Info("serving", "experiment", s.x.ID, "addr", srv.Addr().String(), "host_key", opts.HostKey,
 		"fingerprint", srv.HostKeyFingerprint(), "keys", len(opts.Keys))
 	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-served:
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case serveErr = <-served:
+			break wait
+		case <-tick.C:
+			if live != nil {
+				live.Set(serveStatus(s.eng.Snapshot(), s.exp.Config.Objectives[0].Name, srv.Sessions()))
+			}
+		}
+	}
+	if live != nil {
+		live.Close()
 	}
 	log.Info("shutting down")
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -105,6 +128,12 @@ func runServe(ctx context.Context, out, logTo io.Writer, f searchFlags, opts ser
 	st := s.eng.Snapshot()
 	fmt.Fprintf(out, "experiment %d: %s after %d trials; continue with\n  %s\n", s.x.ID, st.State, st.Done+st.Failed, serveHint(f.db, s.x.ID, opts))
 	return err
+}
+
+// isTerminal says whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // serveHint is the command that resumes a served search as it was started.
