@@ -334,67 +334,21 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 	k := b.common.Keys
-	if b.typing {
-		switch msg.Type {
-		case tea.KeyEnter:
-			b.typing = false
-			terms, err := parseFilter(b.input, b.metricNames())
-			b.exprErr = err
-			if err == nil {
-				b.terms, b.expr = terms, b.input
-				b.refresh()
-			}
-		case tea.KeyEsc:
-			b.typing = false
-		case tea.KeyCtrlU: // k.Clear
-			b.input = ""
-		case tea.KeyBackspace:
-			if b.input != "" {
-				b.input = b.input[:len(b.input)-1]
-			}
-		case tea.KeyRunes, tea.KeySpace:
-			b.input += string(msg.Runes)
-			if msg.Type == tea.KeySpace {
-				b.input += " "
-			}
-		}
+	switch {
+	case b.typing:
+		b.typeFilter(msg)
 		return nil
-	}
-	if b.detail != nil && !key.Matches(msg, k.Quit, k.Back) {
+	case b.detail != nil && !key.Matches(msg, k.Quit, k.Back):
 		var cmd tea.Cmd
 		b.page, cmd = b.page.Update(msg)
 		return cmd
-	}
-	switch {
+	case key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom):
+		b.move(msg)
+		return nil
 	case key.Matches(msg, k.Quit) && b.top(): // cellar browse quits from its first screen
 		return tea.Quit
 	case key.Matches(msg, k.Back, k.Quit):
-		switch {
-		case b.detail != nil:
-			b.detail = nil
-		case b.exp != nil:
-			b.exp, b.cursor = nil, 0
-			b.gen++ // drop the chunks still on their way
-		case b.embedded:
-			return back
-		}
-	case key.Matches(msg, k.Up):
-		b.cursor = max(b.cursor-1, 0)
-	case key.Matches(msg, k.Down):
-		b.cursor = min(b.cursor+1, max(b.count()-1, 0))
-	case key.Matches(msg, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom):
-		page := max(b.height-7, 1) // the rows a page shows, about
-		step := map[bool]int{true: page, false: max(page/2, 1)}[key.Matches(msg, k.PageUp, k.PageDown)]
-		switch {
-		case key.Matches(msg, k.Top):
-			b.cursor = 0
-		case key.Matches(msg, k.Bottom):
-			b.cursor = max(b.count()-1, 0)
-		case key.Matches(msg, k.PageUp, k.HalfUp):
-			b.cursor = max(b.cursor-step, 0)
-		default:
-			b.cursor = min(b.cursor+step, max(b.count()-1, 0))
-		}
+		return b.back()
 	case key.Matches(msg, k.Open):
 		switch {
 		case b.exp == nil && b.cursor < len(b.exps):
@@ -403,25 +357,103 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 		case b.exp != nil && b.detail == nil && b.cursor < len(b.rows):
 			b.openDetail(b.rows[b.cursor])
 		}
-	case key.Matches(msg, k.Sort) && b.exp != nil:
-		b.sortBy, b.reverse = (b.sortBy+1)%len(b.sortKeys()), false
-		b.refresh()
-	case key.Matches(msg, k.Reverse) && b.exp != nil:
-		b.reverse = !b.reverse
-		b.refresh()
-	case key.Matches(msg, k.Filter) && b.exp != nil:
-		b.typing, b.input = true, b.expr
-	case key.Matches(msg, k.Show) && b.exp != nil:
-		b.filter = (b.filter + 1) % len(filters)
-		b.refresh()
 	case key.Matches(msg, k.Reload):
 		b.loading = true
 		if b.exp != nil {
 			return b.load(b.exp.info)
 		}
 		return b.list()
+	case b.exp != nil:
+		b.listKey(msg)
 	}
 	return nil
+}
+
+// typeFilter takes a key of the filter being typed; enter applies it, or keeps the
+// one in force and says why not.
+func (b *Browser) typeFilter(msg tea.KeyMsg) {
+	switch msg.Type {
+	case tea.KeyEnter:
+		b.typing = false
+		terms, err := parseFilter(b.input, b.metricNames())
+		b.exprErr = err
+		if err == nil {
+			b.terms, b.expr = terms, b.input
+			b.refresh()
+		}
+	case tea.KeyEsc:
+		b.typing = false
+	case tea.KeyCtrlU: // k.Clear
+		b.input = ""
+	case tea.KeyBackspace:
+		if b.input != "" {
+			b.input = b.input[:len(b.input)-1]
+		}
+	case tea.KeyRunes, tea.KeySpace:
+		b.input += string(msg.Runes)
+		if msg.Type == tea.KeySpace {
+			b.input += " "
+		}
+	}
+}
+
+// move moves the cursor a row, half a page, a page, or to the first or last row.
+func (b *Browser) move(msg tea.KeyMsg) {
+	k := b.common.Keys
+	last := max(b.count()-1, 0)
+	page := max(b.height-7, 1) // the rows a page shows, about
+	switch {
+	case key.Matches(msg, k.Up):
+		b.cursor = max(b.cursor-1, 0)
+	case key.Matches(msg, k.Down):
+		b.cursor = min(b.cursor+1, last)
+	case key.Matches(msg, k.Top):
+		b.cursor = 0
+	case key.Matches(msg, k.Bottom):
+		b.cursor = last
+	case key.Matches(msg, k.PageUp):
+		b.cursor = max(b.cursor-page, 0)
+	case key.Matches(msg, k.HalfUp):
+		b.cursor = max(b.cursor-max(page/2, 1), 0)
+	case key.Matches(msg, k.PageDown):
+		b.cursor = min(b.cursor+page, last)
+	case key.Matches(msg, k.HalfDown):
+		b.cursor = min(b.cursor+max(page/2, 1), last)
+	}
+}
+
+// back leaves a trial for the list, the list for the experiments, and, embedded in
+// a search's session, the experiments for the dashboard.
+func (b *Browser) back() tea.Cmd {
+	switch {
+	case b.detail != nil:
+		b.detail = nil
+	case b.exp != nil:
+		b.exp, b.cursor = nil, 0
+		b.gen++ // drop the chunks still on their way
+	case b.embedded:
+		return back
+	}
+	return nil
+}
+
+// listKey takes the trial list's own keys: sort, reverse, filter, show.
+func (b *Browser) listKey(msg tea.KeyMsg) {
+	k := b.common.Keys
+	switch {
+	case key.Matches(msg, k.Sort):
+		b.sortBy, b.reverse = (b.sortBy+1)%len(b.sortKeys()), false
+	case key.Matches(msg, k.Reverse):
+		b.reverse = !b.reverse
+	case key.Matches(msg, k.Filter):
+		b.typing, b.input = true, b.expr
+		return
+	case key.Matches(msg, k.Show):
+		b.filter = (b.filter + 1) % len(filters)
+	default:
+		return
+	}
+	b.refresh()
 }
 
 // openDetail shows trial t in a page that fills the screen between title and footer.
