@@ -353,7 +353,7 @@ func TestOperatorSteersOverSSH(t *testing.T) {
 	op.press(t, "\r")
 	time.Sleep(100 * time.Millisecond)
 	op.press(t, strings.Repeat("\x7f", 12)+"5000000\r")
-	op.waitFor(t, "budget.trials → 5e+06 at the next ask", atOp)
+	op.waitFor(t, "budget.trials → 5000000 at the next ask", atOp)
 	testkit.WaitFor(t, "the change to be applied", func() bool { return len(r.eng.Snapshot().Steers) > 0 })
 	en := r.eng.Snapshot().Steers[0]
 	if en.Who != "tester" || en.Param != "budget.trials" || en.Old != 1e6 || en.New != 5e6 {

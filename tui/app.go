@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"cellar/engine"
+	"cellar/internal/num"
 	"cellar/spaces"
 	"cellar/storage"
 	"cellar/themes"
@@ -336,7 +337,7 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if p := m.steering; p != nil {
 			p.editing, p.err = false, ""
 		}
-		m.notice = fmt.Sprintf("%s → %g at the next ask", msg.knob, msg.v)
+		m.notice = fmt.Sprintf("%s → %s at the next ask", msg.knob, num.Plain(msg.v))
 	default: // the browser's reads
 		if m.browser != nil {
 			_, cmd := m.browser.Update(msg)

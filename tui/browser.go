@@ -20,6 +20,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"cellar/engine"
+	"cellar/internal/num"
 	"cellar/spaces"
 	"cellar/storage"
 	"cellar/themes"
@@ -702,14 +703,14 @@ func (b *Browser) trialsView(height int) string {
 		t := b.rows[i]
 		val, parent := "-", "-"
 		if v, ok := t.Metrics[e.obj.Name]; ok {
-			val = human(v)
+			val = num.Human(v)
 		}
 		if t.Parent != 0 {
 			parent = fmt.Sprint(t.Parent)
 		}
 		ev := "-"
 		if v, ok := t.Metrics[extra]; ok {
-			ev = human(v)
+			ev = num.Human(v)
 		}
 		line := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %6s %10s%s %8.1f  %s", marker(i == b.cursor), t.ID, t.Status(), truncate(t.Origin, 7), parent, val, extraCol(extra, ev), t.Duration().Seconds(), t.Arch), b.common.Width)
 		switch {
@@ -745,7 +746,7 @@ func (b *Browser) detailView(t engine.Trial) string {
 		sort.Strings(keys)
 		parts := make([]string, len(keys))
 		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s %.6g", st.Label.Render(k), t.Metrics[k])
+			parts[i] = st.Label.Render(k) + " " + num.Plain(t.Metrics[k])
 		}
 		lines = append(lines, wrap(strings.Join(parts, "  "), w))
 	}
@@ -763,7 +764,7 @@ func (b *Browser) detailView(t engine.Trial) string {
 			sort.Strings(keys)
 			parts := []string{fmt.Sprintf("epoch %g", p.Epoch)}
 			for _, k := range keys {
-				parts = append(parts, fmt.Sprintf("%s %.4g", k, p.Metrics[k]))
+				parts = append(parts, k+" "+num.Human(p.Metrics[k]))
 			}
 			lines = append(lines, truncate(strings.Join(parts, "  "), w))
 		}
@@ -780,7 +781,7 @@ func (b *Browser) detailView(t engine.Trial) string {
 		}
 		val := "-"
 		if v, ok := pt.Metrics[e.obj.Name]; ok {
-			val = human(v)
+			val = num.Human(v)
 		}
 		lines = append(lines, truncate(fmt.Sprintf("← %d %s %s  %s", pt.ID, e.obj.Name, val, pt.Arch), w))
 		p = pt.Parent
@@ -804,7 +805,7 @@ func metricList(m map[string]float64) string {
 	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %s", k, human(m[k]))
+		parts[i] = fmt.Sprintf("%s %s", k, num.Human(m[k]))
 	}
 	return strings.Join(parts, "  ")
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
@@ -11,6 +12,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"cellar/engine"
+	"cellar/internal/num"
 	"cellar/pareto"
 	"cellar/spaces"
 )
@@ -226,7 +228,7 @@ func populationBars(c *Common, obj engine.Objective, pop []engine.Member, pts []
 			frac = 0.1 + 0.9*(vals[i]-lo)/(hi-lo)
 		}
 		bar := strings.Repeat("█", max(int(frac*float64(barW)), 1))
-		line := fmt.Sprintf("%s%-7s %s %s", marker(selected != 0 && ids[i] == selected), fmt.Sprintf("#%d", ids[i]), st.Accent.Render(bar), st.Text.Render(human(vals[i])))
+		line := fmt.Sprintf("%s%-7s %s %s", marker(selected != 0 && ids[i] == selected), fmt.Sprintf("#%d", ids[i]), st.Accent.Render(bar), st.Text.Render(num.Human(vals[i])))
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
@@ -452,3 +454,9 @@ func learningCurve(c *Common, curve []engine.CurvePoint, w, h int) string {
 	}
 	return lipgloss.JoinHorizontal(lipgloss.Top, lipgloss.NewStyle().Width(w/2).Render(loss), acc)
 }
+
+// yLabel and xLabel are the charts' axis labels: values for a person, and trial ids
+// (whole numbers) on the x axis.
+func yLabel(_ int, v float64) string { return num.Human(v) }
+
+func xLabel(_ int, v float64) string { return strconv.Itoa(int(math.Round(v))) }

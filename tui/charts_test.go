@@ -315,18 +315,8 @@ func FuzzParseFilter(f *testing.F) {
 	})
 }
 
-// Numbers for a person: four significant digits, k/M suffixes, no scientific
-// notation, no "-0".
-func TestHumanNumbers(t *testing.T) {
-	for v, want := range map[float64]string{
-		0: "0", -0.0000001: "0", -14188: "-14.19k", 760762: "760.8k", 1531546: "1.532M", 5.5e6: "5.5M",
-		91.234: "91.23", 18.7: "18.7", 0.5: "0.5", 2.25: "2.25", 7.34e15: "7340T", 999.99: "1k", 1000: "1k",
-		-0.00004: "0", 3: "3", 73306: "73.31k",
-	} {
-		if got := human(v); got != want {
-			t.Errorf("human(%v) = %q, want %q", v, got, want)
-		}
-	}
+// An x label is a whole trial id.
+func TestXLabel(t *testing.T) {
 	if got := xLabel(0, 13.6); got != "14" {
 		t.Errorf("x label of 13.6: %q", got)
 	}

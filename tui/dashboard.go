@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"cellar/engine"
+	"cellar/internal/num"
 )
 
 // recentKept is how many finished trials the dashboard keeps for its table.
@@ -444,7 +445,7 @@ func (d *Dashboard) header(w int) string {
 		parts = append(parts, part{fmt.Sprintf("training %s: epoch %d%s", s.Learning, step, of), 2})
 	}
 	if s.Best != nil {
-		parts = append(parts, part{fmt.Sprintf("best %s %s (#%d)", d.obj.Name, human(s.Best.Metrics[d.obj.Name]), s.Best.ID), 1})
+		parts = append(parts, part{fmt.Sprintf("best %s %s (#%d)", d.obj.Name, num.Human(s.Best.Metrics[d.obj.Name]), s.Best.ID), 1})
 	}
 	parts = append(parts, part{s.Elapsed.Round(time.Second).String(), 1})
 	left := st.HeaderState.Render(state)
@@ -536,7 +537,7 @@ func (d *Dashboard) table(w, height int) string {
 		t := d.recent[i]
 		val := "-"
 		if v, ok := t.Metrics[d.obj.Name]; ok {
-			val = human(v)
+			val = num.Human(v)
 		}
 		mark := marker(!d.onPop && len(d.recent)-1-i == d.sel)
 		row := truncate(fmt.Sprintf("%s%-6d %-6s %-7s %10s %8.1f  %s", mark, t.ID, t.Status(), truncate(t.Origin, 7), val, t.Duration().Seconds(), t.Arch), w)

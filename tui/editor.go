@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"cellar/internal/num"
 	"cellar/spaces"
 )
 
@@ -224,7 +225,7 @@ func seenResult(t seenTrial) string {
 	if !t.hasVal {
 		return string(t.state)
 	}
-	return fmt.Sprintf("%s, %s", t.state, human(t.value))
+	return fmt.Sprintf("%s, %s", t.state, num.Human(t.value))
 }
 
 func noticeCmd(s string) tea.Cmd { return func() tea.Msg { return noticeMsg(s) } }
@@ -241,7 +242,7 @@ func (e *Editor) View() string {
 	if e.err != nil {
 		lines = append(lines, st.Bad.Render(truncate("invalid: "+e.err.Error(), w)))
 	} else {
-		lines = append(lines, st.Good.Render(truncate(fmt.Sprintf("valid: %s params, %s FLOPs", human(float64(e.params)), human(float64(e.flops))), w)))
+		lines = append(lines, st.Good.Render(truncate(fmt.Sprintf("valid: %s params, %s FLOPs", num.Human(float64(e.params)), num.Human(float64(e.flops))), w)))
 	}
 	if e.queued {
 		lines = append(lines, st.Accent.Render("queued as a hand trial"))

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"cellar/engine"
+	"cellar/internal/num"
 )
 
 // learners keeps what learners (REINFORCE's controller, DARTS, a one-shot supernet)
@@ -74,7 +75,7 @@ func (l *learners) chart(c *Common, w, h int) string {
 	var others []string
 	for _, k := range sortedKeys(lastR.Values) {
 		if !slices.Contains(plotted, k) {
-			others = append(others, fmt.Sprintf("%s %s", k, human(lastR.Values[k])))
+			others = append(others, fmt.Sprintf("%s %s", k, num.Human(lastR.Values[k])))
 		}
 	}
 	if len(others) > 0 {

@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"cellar/engine"
+	"cellar/internal/num"
 )
 
 // steerPanel lists the knobs of the running search (strategy settings, limits,
@@ -121,8 +122,8 @@ func (p *steerPanel) View() string {
 		lines = append(lines, st.Muted.Render("nothing to steer yet"))
 	}
 	for i, k := range knobs {
-		rng := human(k.Min) + "…" + human(k.Max)
-		line := fmt.Sprintf("%s%-22s %8s   %-12s %s", marker(i == p.cursor), k.Name, human(k.Value), rng, k.Help)
+		rng := num.Human(k.Min) + "…" + num.Human(k.Max)
+		line := fmt.Sprintf("%s%-22s %8s   %-12s %s", marker(i == p.cursor), k.Name, num.Human(k.Value), rng, k.Help)
 		if i == p.cursor {
 			line = st.Accent.Render(line)
 		}
@@ -141,7 +142,7 @@ func (p *steerPanel) View() string {
 			if who == "" {
 				who = "-"
 			}
-			line := fmt.Sprintf("#%-5d %-10s %s %g → %g", en.Trial, who, en.Param, en.Old, en.New)
+			line := fmt.Sprintf("#%-5d %-10s %s %s → %s", en.Trial, who, en.Param, num.Plain(en.Old), num.Plain(en.New))
 			if en.Op != engine.OpSteer {
 				line = st.Bad.Render(line + " refused: " + en.Arch)
 			}

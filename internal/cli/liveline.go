@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cellar/engine"
+	"cellar/internal/num"
 )
 
 // liveLine keeps one status line at the foot of a terminal, below the log lines that
@@ -62,7 +63,7 @@ func serveStatus(s engine.Status, objective string, sessions int) string {
 	}
 	parts := []string{strings.ToUpper(string(s.State)), trials}
 	if s.Best != nil {
-		parts = append(parts, fmt.Sprintf("best %s %.6g (#%d)", objective, s.Best.Metrics[objective], s.Best.ID))
+		parts = append(parts, fmt.Sprintf("best %s %s (#%d)", objective, num.Plain(s.Best.Metrics[objective]), s.Best.ID))
 	}
 	parts = append(parts, fmt.Sprintf("%d sessions", sessions), s.Elapsed.Round(time.Second).String())
 	return strings.Join(parts, " · ")

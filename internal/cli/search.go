@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"cellar/engine"
+	"cellar/internal/num"
 	"cellar/storage"
 	"cellar/themes"
 	"cellar/tui"
@@ -352,7 +353,7 @@ func printEpochs(sub *engine.Subscription, w io.Writer) func() {
 			if r := ev.Report; ev.Kind == engine.LearnerReport && r.Of > 0 {
 				var vals []string
 				for _, k := range slices.Sorted(maps.Keys(r.Values)) {
-					vals = append(vals, fmt.Sprintf("%s %.4g", k, r.Values[k]))
+					vals = append(vals, k+" "+num.Human(r.Values[k]))
 				}
 				fmt.Fprintf(w, "%s epoch %d/%d: %s\n", r.Source, r.Step, r.Of, strings.Join(vals, ", "))
 			}
@@ -408,7 +409,7 @@ func showProgress(eng *engine.Engine, trials int, objective string) func() {
 func progressLine(s engine.Status, objective string, budget int) string {
 	parts := []string{"searching"}
 	if s.Best != nil {
-		parts[0] = fmt.Sprintf("best %s %.6g (trial %d)", objective, s.Best.Metrics[objective], s.Best.ID)
+		parts[0] = fmt.Sprintf("best %s %s (trial %d)", objective, num.Plain(s.Best.Metrics[objective]), s.Best.ID)
 	}
 	if s.Learning != "" {
 		parts = append(parts, "training "+s.Learning)
@@ -461,7 +462,7 @@ func formatMetrics(m map[string]float64) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%.6g", k, m[k])
+		parts[i] = k + "=" + num.Plain(m[k])
 	}
 	return strings.Join(parts, " ")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"cellar/engine"
+	"cellar/internal/num"
 )
 
 func newTrialsCmd() *cobra.Command {
@@ -97,7 +98,7 @@ func printTrials(w io.Writer, trials []engine.Trial) {
 		vals := make([]string, len(metrics))
 		for i, m := range metrics {
 			if v, ok := t.Metrics[m]; ok {
-				vals[i] = fmt.Sprintf("%.6g", v)
+				vals[i] = num.Plain(v)
 			} else {
 				vals[i] = "-"
 			}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"cellar/engine"
+	"cellar/internal/num"
 	"cellar/storage"
 )
 
@@ -41,15 +42,15 @@ func printScaling(w io.Writer, rows []engine.ScalingRow) {
 		for i, m := range metrics {
 			vals[i] = "-"
 			if v, ok := r.Metrics[m]; ok {
-				vals[i] = fmt.Sprintf("%.4g", v)
+				vals[i] = num.Plain(v)
 			}
 		}
 		state := string(r.State)
 		if r.Error != "" {
 			state += " (" + r.Error + ")"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.3g\t%.3g\t%.3g\t%.3g\t×%.3f\t×%.3f\t×%.3f\t%dx%dx%d\t%.4g\t%.4g\t%s\t%s\n", r.Trial, r.Role, r.Alpha, r.Beta, r.Gamma, r.Phi,
-			r.Depth, r.Width, r.Resolution, r.Input[0], r.Input[1], r.Input[2], float64(r.FLOPs), float64(r.Params), strings.Join(vals, "\t"), state)
+		fmt.Fprintf(tw, "%d\t%s\t%.3g\t%.3g\t%.3g\t%.3g\t×%.3f\t×%.3f\t×%.3f\t%dx%dx%d\t%d\t%d\t%s\t%s\n", r.Trial, r.Role, r.Alpha, r.Beta, r.Gamma, r.Phi,
+			r.Depth, r.Width, r.Resolution, r.Input[0], r.Input[1], r.Input[2], r.FLOPs, r.Params, strings.Join(vals, "\t"), state)
 	}
 	tw.Flush()
 }
