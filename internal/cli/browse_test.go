@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,15 +17,7 @@ func TestBrowseTakesDBFlagOrArgument(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, args := range [][]string{{"browse", "--db", db}, {"browse", db}} {
-		var out testkit.Buffer
-		in, keys := io.Pipe()
-		root := newRoot(testEvaluators())
-		root.SetArgs(args)
-		root.SetIn(in)
-		root.SetOut(&out)
-		root.SetErr(&out)
-		done := make(chan error, 1)
-		go func() { done <- root.Execute() }()
+		out, keys, done := interactive(t, args...)
 		testkit.WaitFor(t, "the experiment list", func() bool { return strings.Contains(out.String(), "looked-at") })
 		keys.Write([]byte("q")) // the experiment list: q quits
 		if err := <-done; err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"cellar/engine"
 	"cellar/evaluators"
+	"cellar/internal/testkit"
 )
 
 // slowTable is the table evaluator with a delay, so a search lasts long enough to be
@@ -72,6 +74,23 @@ func cellar(t *testing.T, args ...string) (string, error) {
 	root.SetErr(&out)
 	err := root.Execute()
 	return out.String(), err
+}
+
+// interactive runs the CLI in this process with its input on a pipe, for the
+// terminal programs (tui, browse): it returns what the program printed so far, the
+// keys to type, and the command's error when it ends.
+func interactive(t *testing.T, args ...string) (out *testkit.Buffer, keys io.Writer, done <-chan error) {
+	t.Helper()
+	out = &testkit.Buffer{}
+	in, w := io.Pipe()
+	root := newRoot(testEvaluators())
+	root.SetArgs(args)
+	root.SetIn(in)
+	root.SetOut(out)
+	root.SetErr(out)
+	errc := make(chan error, 1)
+	go func() { errc <- root.Execute() }()
+	return out, w, errc
 }
 
 func writeExp(t *testing.T, body string) string {

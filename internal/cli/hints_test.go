@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"io"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -113,15 +112,7 @@ func TestPrintedHintsWorkAsPrinted(t *testing.T) {
 // printed.
 func quitTUI(t *testing.T, args ...string) string {
 	t.Helper()
-	var out testkit.Buffer
-	in, keys := io.Pipe()
-	root := newRoot(testEvaluators())
-	root.SetArgs(args)
-	root.SetIn(in)
-	root.SetOut(&out)
-	root.SetErr(&out)
-	done := make(chan error, 1)
-	go func() { done <- root.Execute() }()
+	out, keys, done := interactive(t, args...)
 	testkit.WaitFor(t, "a finished trial on the dashboard", func() bool { return strings.Contains(out.String(), "done   regevo") })
 	keys.Write([]byte("q"))
 	testkit.WaitFor(t, "the quit to be asked", func() bool { return strings.Contains(out.String(), "press q again") })
