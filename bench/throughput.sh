@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Engine throughput, each figure beside its baseline from the same run:
-#   search with storage on (trials/min) vs a bare bbolt commit of one trial;
+#   search with storage on (trials/min, and trials per commit) at parallelism 1, 4
+#   and 16 vs a bare bbolt commit of one trial;
 #   search in bench mode (queries/min) vs a bare table lookup.
 #   bash bench/throughput.sh [trials]
 set -euo pipefail

@@ -133,7 +133,8 @@ type Engine struct {
 	requeue     []*slot // cancelled by a pause, to run again
 	running     int
 	uncommitted []*slot
-	exhausted   bool // the strategy had nothing to ask with nothing in flight
+	lastCommit  time.Duration // how long the last store commit took (see gather)
+	exhausted   bool          // the strategy had nothing to ask with nothing in flight
 	timeUp      bool
 	elapsed     time.Duration // wall time spent searching before activeSince
 	activeSince time.Time     // zero while paused
@@ -348,14 +349,7 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 		select {
 		case r := <-results:
 			e.collect(ctx, r)
-			for more := true; more; { // group what else has finished into one commit
-				select {
-				case r := <-results:
-					e.collect(ctx, r)
-				default:
-					more = false
-				}
-			}
+			e.gather(ctx, results)
 			if err := e.commit(); err != nil {
 				return err
 			}
@@ -746,6 +740,45 @@ func (e *Engine) Committed(f func(seq uint64) error) error {
 	return f(e.hub.last())
 }
 
+// gatherCap bounds the wait for more trials to commit together, whatever a commit
+// took (a disk that once stalled must not hold every later commit).
+const gatherCap = 50 * time.Millisecond
+
+// gather collects what else finishes into the commit about to be made: whatever has
+// already finished, and, while trials still run, what finishes within the time the
+// last commit took. Committing at once and again for the next trial would cost a
+// second commit; waiting costs at most one. Trials that finish together (fast
+// evaluations, a parallel search) so share one transaction and one fsync, and a
+// strategy is still told of each only after its commit. Trials that take minutes
+// lose nothing to a wait of a few milliseconds.
+func (e *Engine) gather(ctx context.Context, results <-chan finished) {
+	var timeout <-chan time.Time
+	if w := min(e.lastCommit, gatherCap); w > 0 {
+		t := time.NewTimer(w)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for e.running > 0 {
+		select {
+		case r := <-results:
+			e.collect(ctx, r)
+			continue
+		default:
+		}
+		if timeout == nil {
+			return
+		}
+		select {
+		case r := <-results:
+			e.collect(ctx, r)
+		case <-timeout:
+			timeout = nil // take what has finished by now, and commit
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 func (e *Engine) commit() error {
 	for _, s := range e.uncommitted {
 		e.addToFront(s.trial) // before the checkpoint, which keeps the front
@@ -761,9 +794,11 @@ func (e *Engine) commit() error {
 		}
 		e.published.Lock()
 		defer e.published.Unlock()
+		start := time.Now()
 		if err := e.opt.Store.Commit(trials, cp); err != nil {
 			return fmt.Errorf("store trials: %w", err)
 		}
+		e.lastCommit = time.Since(start)
 	}
 	e.journal = nil // the store may keep the slice it was given
 	for _, s := range e.uncommitted {

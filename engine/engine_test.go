@@ -112,6 +112,48 @@ func TestEveryTrialCommittedBeforeTold(t *testing.T) {
 	}
 }
 
+// slowStore is a store whose commits take a while, as a disk's fsync does.
+type slowStore struct {
+	*enginetest.MemStore
+	wait time.Duration
+}
+
+func (s slowStore) Commit(trials []Trial, cp Checkpoint) error {
+	time.Sleep(s.wait)
+	return s.MemStore.Commit(trials, cp)
+}
+
+// Trials that finish together share a commit: with fast evaluations and commits
+// that take a millisecond, a search of parallelism 4 commits about 4 trials at a
+// time (before, each commit took what happened to have arrived), still telling the
+// strategy of each only after its commit, and asking the same trials in the same
+// order as a search that stores nothing.
+func TestTrialsThatFinishTogetherShareACommit(t *testing.T) {
+	store := slowStore{&enginetest.MemStore{}, time.Millisecond}
+	var told []string
+	opt := Options{Store: store, Observe: func(tr Trial) {
+		store.Lock()
+		defer store.Unlock()
+		if _, ok := store.Trials[tr.ID]; !ok {
+			t.Errorf("trial %d told before it was committed", tr.ID)
+		}
+		told = append(told, tr.Arch)
+	}}
+	if err := New(tableConfig(t, "regevo", 200, 4), opt).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if per := float64(len(store.Trials)) / float64(store.Commits); per < 2.5 {
+		t.Errorf("%d trials in %d commits: %.2f a commit; trials that finish together should share one", len(store.Trials), store.Commits, per)
+	}
+	var bare []string
+	if err := New(tableConfig(t, "regevo", 200, 4), Options{Observe: func(tr Trial) { bare = append(bare, tr.Arch) }}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(told, bare) {
+		t.Error("grouping commits changed the trials or their order")
+	}
+}
+
 // TestResumeFromEveryCheckpoint restarts a search from checkpoints taken along the way
 // and checks that it asks exactly the trials the uninterrupted search asked.
 func TestResumeFromEveryCheckpoint(t *testing.T) {
