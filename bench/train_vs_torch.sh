@@ -3,9 +3,9 @@
 # benchmark skeleton, 1x28x28 inputs, batch 64) in cellar and in PyTorch on CPU with
 # the same number of threads, and their ratio.
 #   bash bench/train_vs_torch.sh [steps] [netlib]
-# On CPUs with AVX-512, cellar's convolutions run on its Go-assembly kernels; elsewhere
-# on im2col with the pure-Go BLAS, or with "netlib" OpenBLAS (apt-get install
-# libopenblas-dev). PyTorch: Debian's python3-torch (apt-get install python3-torch),
+# On x86 CPUs with AVX-512 or AVX2+FMA, cellar's convolutions run on its Go-assembly
+# kernels; elsewhere on im2col with the pure-Go BLAS, or with "netlib" OpenBLAS
+# (apt-get install libopenblas-dev). PyTorch: Debian's python3-torch (apt-get install python3-torch),
 # run by /usr/bin/python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,12 @@ if [ "${2:-}" = netlib ]; then
   export CGO_LDFLAGS=-lopenblas
 fi
 export OPENBLAS_NUM_THREADS=1 # both sides split work across cores themselves
+# CELLAR_CPU=avx2 (or generic) holds cellar to a lower path than the CPU has; PyTorch
+# is then held to the same instruction set, so the two compare like for like.
+case "${CELLAR_CPU:-}" in
+  avx2) export ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 ;; # oneDNN (its convolutions) reads its own
+  generic) export ATEN_CPU_CAPABILITY=default DNNL_MAX_CPU_ISA=SSE41 ONEDNN_MAX_CPU_ISA=SSE41 ;;
+esac
 threads=$(nproc)
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "PyTorch is missing: apt-get install python3-torch (it is run as /usr/bin/python3)" >&2

@@ -1,11 +1,12 @@
 package nn
 
 import (
+	"cellar/nn/internal/cpulevel"
 	"cellar/nn/internal/gemm"
 	"cellar/nn/internal/vec"
 )
 
-// Convolutions on the AVX-512 kernels (fastConv). A stride-1 convolution is computed
+// Convolutions on the kernels of package gemm, AVX-512 or AVX2 (fastConv). A stride-1 convolution is computed
 // without im2col: the input is copied once into a zero-padded layout, channel-major
 // with a chunk's samples one under the other ([c][s][Hp][Wp]), and every (channel,
 // kernel row, kernel column) of the weights multiplies a window of it that starts at
@@ -22,21 +23,24 @@ func (g convGeom) implicit() bool {
 	return g.Stride == 1 && g.Groups == 1 && g.PadH >= 0 && g.PadW >= 0 && g.PadH <= reach && g.PadW <= reach
 }
 
-// fastConv says whether convolutions run on the AVX-512 kernels of package gemm;
-// tests switch it off to compare them with the im2col and BLAS path, which other
-// CPUs take.
+// fastConv says whether convolutions run on the kernels of package gemm (AVX-512, or
+// AVX2 with FMA); tests switch it off to compare them with the im2col and BLAS path,
+// which other CPUs take (and CELLAR_CPU=generic, see cpulevel).
 var fastConv = gemm.Available
 
 // Backend names how convolutions run in this build on this CPU, for reports and for
 // telling latency tables apart (their timings differ).
 func Backend() string {
-	if fastConv {
+	switch {
+	case fastConv && cpulevel.Current >= cpulevel.AVX512:
 		return "AVX-512 kernels (Go assembly)"
+	case fastConv:
+		return "AVX2+FMA kernels (Go assembly)"
 	}
 	return "im2col with " + BLAS
 }
 
-// fast says whether the AVX-512 kernels compute this convolution.
+// fast says whether the kernels compute this convolution.
 func (g convGeom) fast() bool { return fastConv && g.Groups == 1 }
 
 // transposed is the convolution that computes a stride-1 convolution's input gradient

@@ -34,11 +34,11 @@
 	VMOVUPS z2, 128(DX); \
 	ADDQ    BX, DX
 
-// func kern8x48(k int, a, b *float32, off *int32, c *float32, ldc int, acc bool)
+// func kern8x48avx512(k int, a, b *float32, off *int32, c *float32, ldc int, acc bool)
 //
 // C[i][j] (+)= sum over r<k of A[r][i] * b[off[r]+j], for i<8, j<48: a is an 8-row
 // panel packed r-major (a[r*8+i]), c has rows ldc floats apart.
-TEXT ·kern8x48(SB), NOSPLIT, $0-49
+TEXT ·kern8x48avx512(SB), NOSPLIT, $0-49
 	MOVQ    k+0(FP), CX
 	MOVQ    a+8(FP), AX
 	MOVQ    b+16(FP), SI
@@ -106,11 +106,11 @@ store:
 	VADDSS        m, x, x; \
 	VMOVSS        x, m
 
-// func dot4x4(n, samples int, a *float32, lda, sa int, b *float32, off *int32, sb int, c *float32, ldc int)
+// func dot4x4avx512(n, samples int, a *float32, lda, sa int, b *float32, off *int32, sb int, c *float32, ldc int)
 //
 // C[i][j] += sum over s<samples, p<n of a[s*sa+i*lda+p] * b[s*sb+off[j]+p], for
 // i, j < 4. n is a multiple of 16 and at least 16.
-TEXT ·dot4x4(SB), NOSPLIT, $0-80
+TEXT ·dot4x4avx512(SB), NOSPLIT, $0-80
 	MOVQ    a+16(FP), R8
 	MOVQ    lda+24(FP), BX
 	SHLQ    $2, BX

@@ -3,14 +3,22 @@ package gemm
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
+
+	"cellar/nn/internal/cpulevel"
 )
 
 func requireKernels(t *testing.T) {
 	t.Helper()
 	if !Available {
-		t.Skip("this CPU lacks AVX-512 (F, DQ, VL): the kernels are not used here")
+		t.Skipf("no kernels on this path (%s=%q; the CPU runs %s): convolutions use im2col", cpulevel.Env, os.Getenv(cpulevel.Env), cpulevel.Detect())
 	}
+	// CI runs these tests once per path: the one asked for must be the one tested.
+	if want := os.Getenv(cpulevel.Env); want != "" && cpulevel.Note == "" && (want == "avx2") == avx512 {
+		t.Fatalf("%s=%s, but the AVX-512 kernels run: %v", cpulevel.Env, want, avx512)
+	}
+	t.Logf("testing the %s kernels", cpulevel.Current)
 }
 
 func randSlice(rng *rand.Rand, n int) []float32 {

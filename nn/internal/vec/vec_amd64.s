@@ -4,8 +4,8 @@
 
 // Element-wise AVX-512 loops over n floats, n a multiple of 16 (vec.go does the rest).
 
-// func relu(y, x *float32, n int)
-TEXT ·relu(SB), NOSPLIT, $0-24
+// func relu512(y, x *float32, n int)
+TEXT ·relu512(SB), NOSPLIT, $0-24
 	MOVQ    y+0(FP), DI
 	MOVQ    x+8(FP), SI
 	MOVQ    n+16(FP), CX
@@ -25,8 +25,8 @@ reluDone:
 	VZEROUPPER
 	RET
 
-// func reluGrad(dx, x, dy *float32, n int)
-TEXT ·reluGrad(SB), NOSPLIT, $0-32
+// func reluGrad512(dx, x, dy *float32, n int)
+TEXT ·reluGrad512(SB), NOSPLIT, $0-32
 	MOVQ      dx+0(FP), DI
 	MOVQ      x+8(FP), SI
 	MOVQ      dy+16(FP), DX
@@ -50,8 +50,8 @@ reluGradDone:
 	VZEROUPPER
 	RET
 
-// func add(y, a, b *float32, n int)
-TEXT ·add(SB), NOSPLIT, $0-32
+// func add512(y, a, b *float32, n int)
+TEXT ·add512(SB), NOSPLIT, $0-32
 	MOVQ    y+0(FP), DI
 	MOVQ    a+8(FP), SI
 	MOVQ    b+16(FP), DX
@@ -73,8 +73,8 @@ addDone:
 	VZEROUPPER
 	RET
 
-// func affine(y, x *float32, n int, a, b float32)
-TEXT ·affine(SB), NOSPLIT, $0-32
+// func affine512(y, x *float32, n int, a, b float32)
+TEXT ·affine512(SB), NOSPLIT, $0-32
 	MOVQ         y+0(FP), DI
 	MOVQ         x+8(FP), SI
 	MOVQ         n+16(FP), CX
@@ -96,8 +96,8 @@ affineDone:
 	VZEROUPPER
 	RET
 
-// func affine2(y, x, d *float32, n int, a, b, c float32)
-TEXT ·affine2(SB), NOSPLIT, $0-44
+// func affine2512(y, x, d *float32, n int, a, b, c float32)
+TEXT ·affine2512(SB), NOSPLIT, $0-44
 	MOVQ         y+0(FP), DI
 	MOVQ         x+8(FP), SI
 	MOVQ         d+16(FP), DX
@@ -123,8 +123,8 @@ affine2Done:
 	VZEROUPPER
 	RET
 
-// func sums(a, b *float32, n int) (sa, sab float64)
-TEXT ·sums(SB), NOSPLIT, $0-40
+// func sums512(a, b *float32, n int) (sa, sab float64)
+TEXT ·sums512(SB), NOSPLIT, $0-40
 	MOVQ          a+0(FP), SI
 	MOVQ          b+8(FP), DI
 	MOVQ          n+16(FP), CX
@@ -167,11 +167,11 @@ sumsReduce:
 	VZEROUPPER
 	RET
 
-// func copyRows(dst, src *float32, rows, w, dstStride, srcStride int)
+// func copyRows512(dst, src *float32, rows, w, dstStride, srcStride int)
 //
 // Copies rows runs of w floats, the runs dstStride and srcStride floats apart; the
 // last partial vector of each run goes through a mask.
-TEXT ·copyRows(SB), NOSPLIT, $0-48
+TEXT ·copyRows512(SB), NOSPLIT, $0-48
 	MOVQ      dst+0(FP), DI
 	MOVQ      src+8(FP), SI
 	MOVQ      rows+16(FP), DX

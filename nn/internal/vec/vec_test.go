@@ -3,14 +3,20 @@ package vec
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
+
+	"cellar/nn/internal/cpulevel"
 )
 
 // both runs f with the assembly and with the Go loops.
 func both(t *testing.T, f func()) {
 	t.Helper()
 	if !fast {
-		t.Skip("this CPU lacks AVX-512 (F, DQ, VL): only the Go loops run here")
+		t.Skipf("no assembly on this path (%s=%q; the CPU runs %s): only the Go loops run", cpulevel.Env, os.Getenv(cpulevel.Env), cpulevel.Detect())
+	}
+	if want := os.Getenv(cpulevel.Env); want != "" && cpulevel.Note == "" && (want == "avx2") == wide {
+		t.Fatalf("%s=%s, but the AVX-512 loops run: %v", cpulevel.Env, want, wide)
 	}
 	f()
 	fast = false
