@@ -32,8 +32,10 @@ var fastConv = gemm.Available
 // telling latency tables apart (their timings differ).
 func Backend() string {
 	switch {
-	case fastConv && cpulevel.Current >= cpulevel.AVX512:
+	case fastConv && cpulevel.Current == cpulevel.AVX512:
 		return "AVX-512 kernels (Go assembly)"
+	case fastConv && cpulevel.Current == cpulevel.NEON:
+		return "NEON kernels (Go assembly)"
 	case fastConv:
 		return "AVX2+FMA kernels (Go assembly)"
 	}

@@ -10,10 +10,10 @@ import (
 
 // Available says whether this CPU runs the kernels: AVX-512 (gemm_amd64.s) or AVX2
 // with FMA (gemm_avx2_amd64.s), as cpulevel.Current says.
-var Available = cpulevel.Current >= cpulevel.AVX2
+var Available = cpulevel.Current.AtLeast(cpulevel.AVX2)
 
 // avx512 picks the AVX-512 kernels over the AVX2 ones.
-var avx512 = cpulevel.Current >= cpulevel.AVX512
+var avx512 = cpulevel.Current.AtLeast(cpulevel.AVX512)
 
 //go:noescape
 func kern8x48avx512(k int, a, b *float32, off *int32, c *float32, ldc int, acc bool)

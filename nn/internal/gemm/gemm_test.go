@@ -90,3 +90,23 @@ func TestDotOff(t *testing.T) {
 		}
 	}
 }
+
+// TestKernAccumulates checks kern8x48's accumulating form: a second product added to
+// C doubles it.
+func TestKernAccumulates(t *testing.T) {
+	requireKernels(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	const k, ldc = 9, TileCols + 3
+	panels := randSlice(rng, PanelRows*k)
+	off := NewOffsets(k, func(r int) int { return r * TileCols })
+	b := randSlice(rng, k*TileCols)
+	c := make([]float32, PanelRows*ldc)
+	kern8x48(k, &panels[0], &b[0], &off.At[0], &c[0], ldc, false)
+	once := append([]float32(nil), c...)
+	kern8x48(k, &panels[0], &b[0], &off.At[0], &c[0], ldc, true)
+	for i := 0; i < PanelRows; i++ {
+		for j := 0; j < TileCols; j++ {
+			close32(t, "C", float64(c[i*ldc+j]), 2*float64(once[i*ldc+j]), 2*math.Abs(float64(once[i*ldc+j])))
+		}
+	}
+}

@@ -12,8 +12,8 @@ import (
 // from vec_avx2_amd64.s; see cpulevel, which CELLAR_CPU can hold lower); wide picks
 // AVX-512.
 var (
-	fast = cpulevel.Current >= cpulevel.AVX2
-	wide = cpulevel.Current >= cpulevel.AVX512
+	fast = cpulevel.Current.AtLeast(cpulevel.AVX2)
+	wide = cpulevel.Current.AtLeast(cpulevel.AVX512)
 )
 
 //go:noescape

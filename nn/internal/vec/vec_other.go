@@ -2,8 +2,8 @@
 
 package vec
 
-// fast is false off amd64: every loop runs in Go.
-var fast = false
+// fast is false off amd64: every loop runs in Go (and wide, AVX-512, too).
+var fast, wide = false, false
 
 func relu(y, x *float32, n int)                        { panic("vec: no AVX-512 here") }
 func reluGrad(dx, x, dy *float32, n int)               { panic("vec: no AVX-512 here") }
