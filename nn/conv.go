@@ -277,9 +277,34 @@ func (g convGeom) backwardW(x, dy, dw []float32) {
 	}
 }
 
-// Depthwise convolution, one channel at a time, without im2col.
+// Depthwise convolution, one channel at a time, without im2col: by planes (depthwise.go)
+// when the padding is not negative, else by the defining sums below.
 
 func (g convGeom) dwForward(x, w, y []float32) {
+	if g.byPlanes() {
+		g.planeForward(x, w, y)
+		return
+	}
+	g.sumsForward(x, w, y)
+}
+
+func (g convGeom) dwBackwardX(w, dy, dx []float32) {
+	if g.byPlanes() {
+		g.planeBackwardX(w, dy, dx)
+		return
+	}
+	g.sumsBackwardX(w, dy, dx)
+}
+
+func (g convGeom) dwBackwardW(x, dy, dw []float32) {
+	if g.byPlanes() {
+		g.planeBackwardW(x, dy, dw)
+		return
+	}
+	g.sumsBackwardW(x, dy, dw)
+}
+
+func (g convGeom) sumsForward(x, w, y []float32) {
 	hw := g.outHW()
 	for c := 0; c < g.C; c++ {
 		plane, out, k := x[c*g.H*g.W:(c+1)*g.H*g.W], y[c*hw:(c+1)*hw], w[c*g.K*g.K:(c+1)*g.K*g.K]
@@ -304,7 +329,7 @@ func (g convGeom) dwForward(x, w, y []float32) {
 	}
 }
 
-func (g convGeom) dwBackwardX(w, dy, dx []float32) {
+func (g convGeom) sumsBackwardX(w, dy, dx []float32) {
 	hw := g.outHW()
 	for c := 0; c < g.C; c++ {
 		plane, d, k := dx[c*g.H*g.W:(c+1)*g.H*g.W], dy[c*hw:(c+1)*hw], w[c*g.K*g.K:(c+1)*g.K*g.K]
@@ -328,7 +353,7 @@ func (g convGeom) dwBackwardX(w, dy, dx []float32) {
 	}
 }
 
-func (g convGeom) dwBackwardW(x, dy, dw []float32) {
+func (g convGeom) sumsBackwardW(x, dy, dw []float32) {
 	hw := g.outHW()
 	for c := 0; c < g.C; c++ {
 		plane, d, k := x[c*g.H*g.W:(c+1)*g.H*g.W], dy[c*hw:(c+1)*hw], dw[c*g.K*g.K:(c+1)*g.K*g.K]

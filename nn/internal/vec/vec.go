@@ -91,6 +91,33 @@ func Sums(a, b []float32) (sa, sab float64) {
 	return sa, sab
 }
 
+// Axpy adds a*x to y.
+func Axpy(y, x []float32, a float32) {
+	x = x[:len(y)]
+	h := head(len(y))
+	if h > 0 {
+		axpy(&y[0], &x[0], h, a)
+	}
+	for i := h; i < len(y); i++ {
+		y[i] += a * x[i]
+	}
+}
+
+// Dot is the dot product of x and y, summed in float32 (the assembly in vector lanes,
+// so the rounding differs from the Go loop's in the last bits).
+func Dot(x, y []float32) float32 {
+	y = y[:len(x)]
+	h := head(len(x))
+	var s float32
+	if h > 0 {
+		s = dot(&x[0], &y[0], h)
+	}
+	for i := h; i < len(x); i++ {
+		s += x[i] * y[i]
+	}
+	return s
+}
+
 // CopyRows copies rows runs of w floats from src to dst, the runs dstStride and
 // srcStride floats apart: a block of a matrix into another. It is one call however
 // short the runs, where copy would be one call a run.

@@ -114,3 +114,30 @@ func copyRows(dst, src *float32, rows, w, dstStride, srcStride int) {
 		copy(d[r*dstStride:][:w], s[r*srcStride:][:w])
 	}
 }
+
+//go:noescape
+func axpy512(y, x *float32, n int, a float32)
+
+//go:noescape
+func dot512(x, y *float32, n int) float32
+
+//go:noescape
+func axpy256(y, x *float32, n int, a float32)
+
+//go:noescape
+func dot256(x, y *float32, n int) float32
+
+func axpy(y, x *float32, n int, a float32) {
+	if wide {
+		axpy512(y, x, n, a)
+	} else {
+		axpy256(y, x, n, a)
+	}
+}
+
+func dot(x, y *float32, n int) float32 {
+	if wide {
+		return dot512(x, y, n)
+	}
+	return dot256(x, y, n)
+}

@@ -214,3 +214,53 @@ copyTail:
 copyDone:
 	VZEROUPPER
 	RET
+
+// func axpy512(y, x *float32, n int, a float32)
+TEXT ·axpy512(SB), NOSPLIT, $0-28
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS a+24(FP), Z1
+	SHRQ         $4, CX
+	JZ           axpyDone
+
+axpyLoop:
+	VMOVUPS      (DI), Z0
+	VFMADD231PS  (SI), Z1, Z0 // y + a*x
+	VMOVUPS      Z0, (DI)
+	ADDQ         $64, SI
+	ADDQ         $64, DI
+	DECQ         CX
+	JNZ          axpyLoop
+
+axpyDone:
+	VZEROUPPER
+	RET
+
+// func dot512(x, y *float32, n int) float32
+TEXT ·dot512(SB), NOSPLIT, $0-28
+	MOVQ          x+0(FP), SI
+	MOVQ          y+8(FP), DI
+	MOVQ          n+16(FP), CX
+	VPXORD        Z0, Z0, Z0
+	SHRQ          $4, CX
+	JZ            dotReduce
+
+dotLoop:
+	VMOVUPS       (SI), Z2
+	VFMADD231PS   (DI), Z2, Z0
+	ADDQ          $64, SI
+	ADDQ          $64, DI
+	DECQ          CX
+	JNZ           dotLoop
+
+dotReduce:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPS        X1, X0, X0
+	VHADDPS       X0, X0, X0
+	VHADDPS       X0, X0, X0
+	VMOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET

@@ -163,3 +163,51 @@ sums256Reduce:
 	VMOVSD       X2, sab+32(FP)
 	VZEROUPPER
 	RET
+
+// func axpy256(y, x *float32, n int, a float32)
+TEXT ·axpy256(SB), NOSPLIT, $0-28
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y1
+	SHRQ         $3, CX
+	JZ           axpy256Done
+
+axpy256Loop:
+	VMOVUPS      (DI), Y0
+	VFMADD231PS  (SI), Y1, Y0 // y + a*x
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          axpy256Loop
+
+axpy256Done:
+	VZEROUPPER
+	RET
+
+// func dot256(x, y *float32, n int) float32
+TEXT ·dot256(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         n+16(FP), CX
+	VXORPS       Y0, Y0, Y0
+	SHRQ         $3, CX
+	JZ           dot256Reduce
+
+dot256Loop:
+	VMOVUPS      (SI), Y2
+	VFMADD231PS  (DI), Y2, Y0
+	ADDQ         $32, SI
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          dot256Loop
+
+dot256Reduce:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET
