@@ -209,7 +209,7 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 			if len(ins) == 1 {
 				out = ins[0]
 			} else {
-				out, err = G.Concat(1, ins...)
+				out, err = concatChannels(ins...)
 			}
 		case spaces.Zero:
 			s := l.Shape
@@ -314,7 +314,7 @@ func compileFactReduce(l spaces.Layer, s spaces.Shape, batch int, x *G.Node, par
 			return nil, err
 		}
 	}
-	return G.Concat(1, outs[0], outs[1])
+	return concatChannels(outs[0], outs[1])
 }
 
 func uniform(rng *rand.Rand, n int, bound float64) []float32 {

@@ -247,3 +247,10 @@ func TestConvForwardByDefinition(t *testing.T) {
 		return G.ApplyOp(&convOp{g: wide}, in[0], in[1])
 	})
 }
+
+// The channel concatenation's gradient is the output gradient's channel ranges.
+func TestConcatGradients(t *testing.T) {
+	checkGrad(t, "concat", []tensor.Shape{{2, 3, 4, 5}, {2, 1, 4, 5}, {2, 2, 4, 5}}, func(g *G.ExprGraph, in []*G.Node) (*G.Node, error) {
+		return concatChannels(in...)
+	})
+}
