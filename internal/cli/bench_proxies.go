@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"fmt"
 	"math/rand/v2"
@@ -19,9 +21,9 @@ import (
 
 func newBenchProxiesCmd() *cobra.Command {
 	var (
-		table, names, data, csvPath string
-		n, batch, channels, cells   int
-		seed                        uint64
+		table, names, data, csvPath, batchPath string
+		n, batch, channels, cells              int
+		seed                                   uint64
 	)
 	cmd := &cobra.Command{
 		Use:   "proxies --table F [--n 1000] [--proxies synflow,...] [--data mnist|noise] [--batch 64] [--csv F]",
@@ -79,6 +81,11 @@ to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
 			default:
 				return fmt.Errorf("--data %q: mnist or noise", data)
 			}
+			if batchPath != "" {
+				if err := saveBatch(batchPath, b, [3]int{3, 32, 32}); err != nil {
+					return err
+				}
+			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "%d NB201 archs of %s (seed %d) against %s; skeleton %d channels, %d cells a stage, 3x32x32 input\n", n, table, seed, metric, channels, cells)
 			if anyNeedsData(list) {
@@ -117,6 +124,7 @@ to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
 	f.IntVar(&cells, "cells", 5, "cells a stage")
 	f.Uint64Var(&seed, "seed", 1, "seed of the sample, the batch and the initialisation")
 	f.StringVar(&csvPath, "csv", "", "also write every arch's scores to this CSV `file`")
+	f.StringVar(&batchPath, "save-batch", "", "also write the data-dependent proxies' batch to this `file` (bench/proxies_vs_torch.sh reads it)")
 	return cmd
 }
 
@@ -144,6 +152,26 @@ func sampleTable(sp spaces.Space, t *evaluators.Table, path string, n int, seed 
 		archs, truth = append(archs, a), append(truth, vals[metric])
 	}
 	return archs, truth, nil
+}
+
+// saveBatch writes a batch for another program to score the same inputs: the
+// little-endian int32s N, C, H, W and classes, then the inputs (N x C x H x W
+// float32s) and the one-hot labels (N x classes float32s).
+func saveBatch(path string, b proxies.Batch, shape [3]int) error {
+	if b.N == 0 {
+		return fmt.Errorf("--save-batch: no data-dependent proxy, so no batch")
+	}
+	classes := len(b.Y) / b.N
+	var buf bytes.Buffer
+	for _, v := range []int32{int32(b.N), int32(shape[0]), int32(shape[1]), int32(shape[2]), int32(classes)} {
+		binary.Write(&buf, binary.LittleEndian, v)
+	}
+	binary.Write(&buf, binary.LittleEndian, b.X)
+	binary.Write(&buf, binary.LittleEndian, b.Y)
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--save-batch: %w", err)
+	}
+	return nil
 }
 
 func anyNeedsData(names []string) bool {
