@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -98,8 +100,8 @@ func TestBenchStrategiesWithOptions(t *testing.T) {
 // correlations, and the CSV of scores.
 func TestBenchProxies(t *testing.T) {
 	table := testtable.NB201(t, testtable.Smooth)
-	csvPath := filepath.Join(t.TempDir(), "proxies.csv")
-	out, err := cellar(t, "bench", "proxies", "--table", table, "--n", "6", "--proxies", "synflow,params,naswot", "--data", "noise", "--batch", "4", "--channels", "4", "--cells", "1", "--csv", csvPath)
+	csvPath, batchPath := filepath.Join(t.TempDir(), "proxies.csv"), filepath.Join(t.TempDir(), "batch.bin")
+	out, err := cellar(t, "bench", "proxies", "--table", table, "--n", "6", "--proxies", "synflow,params,naswot", "--data", "noise", "--batch", "4", "--channels", "4", "--cells", "1", "--csv", csvPath, "--save-batch", batchPath)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -114,6 +116,16 @@ func TestBenchProxies(t *testing.T) {
 	}
 	if lines := strings.Split(strings.TrimSpace(string(raw)), "\n"); len(lines) != 7 || lines[0] != "arch,test_accuracy,synflow,params,naswot" {
 		t.Errorf("csv:\n%s", raw)
+	}
+	// The saved batch: N, C, H, W and classes, then 4 x 3x32x32 inputs and 4 x 10 labels.
+	b, err := os.ReadFile(batchPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head [5]int32
+	binary.Read(bytes.NewReader(b), binary.LittleEndian, &head)
+	if head != [5]int32{4, 3, 32, 32, 10} || len(b) != 20+4*(4*3*32*32+4*10) {
+		t.Errorf("saved batch: header %v, %d bytes", head, len(b))
 	}
 	if _, err := cellar(t, "bench", "proxies", "--table", table, "--proxies", "synflow,zen"); err == nil || !strings.Contains(err.Error(), `unknown proxy "zen"`) {
 		t.Errorf("unknown proxy: %v", err)
