@@ -28,9 +28,16 @@ func (b *opBase) base() *opBase { return b }
 // which skip work, are left alone. Call it before building the machine that runs the
 // graph; values of other nodes may change afterwards, so only Loss, Logits, ReLUs,
 // Tapped and the gradients of inputs and parameters stay readable after a run.
-func (m *Model) PlanMemory() {
+func (m *Model) PlanMemory() { m.planMemory(nil) }
+
+// planMemory is PlanMemory, keeping the values of the nodes read also readable after
+// a run (a probe's gradients).
+func (m *Model) planMemory(read []*G.Node) {
 	p := &memPlan{owner: map[*float32]*opBase{}}
 	keep := map[*G.Node]bool{m.X: true, m.Y: true, m.Logits: true, m.Loss: true}
+	for _, n := range read {
+		keep[n] = true
+	}
 	for _, ns := range [][]*G.Node{m.ReLUs, m.Taps, m.Tapped, m.Mix, m.Params} {
 		for _, n := range ns {
 			keep[n] = true

@@ -44,6 +44,9 @@ func NewProbe(m *Model, cost Cost, wrt []*G.Node) (*Probe, error) {
 			return nil, fmt.Errorf("nn: probe gradients: %w", err)
 		}
 	}
+	// Layer outputs share memory as in training (Model.PlanMemory): a probe of the
+	// benchmark skeleton at batch 64 held every value and gradient of the graph.
+	m.planMemory(append(grads, c))
 	return &Probe{m: m, cost: c, grads: grads, vm: G.NewTapeMachine(m.Graph)}, nil
 }
 
