@@ -109,8 +109,9 @@ func (e *Engine) steer(st Steer) error {
 // refuse journals and publishes a change refused when it was asked for.
 func (e *Engine) refuse(st Steer, err error) {
 	en := Entry{Op: OpRefused, Trial: e.nextID, Who: st.Who, Param: st.Param, New: st.Value, Arch: err.Error(), Time: time.Now().UTC()}
-	if i := slices.IndexFunc(e.knobs(), func(k Knob) bool { return k.Name == st.Param }); i >= 0 {
-		en.Old = e.knobs()[i].Value
+	ks := e.knobs()
+	if i := slices.IndexFunc(ks, func(k Knob) bool { return k.Name == st.Param }); i >= 0 {
+		en.Old = ks[i].Value
 	}
 	e.record(en)
 }

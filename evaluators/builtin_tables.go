@@ -20,36 +20,26 @@ import (
 //go:embed tables/nb201-cifar10.csv.gz
 var nb201CIFAR10 []byte
 
-// BuiltinTable is a table that ships inside cellar.
-type BuiltinTable struct {
-	Space   string // the space its archs belong to
-	About   string // its columns and where the data comes from, for people
+// builtinTable is a table that ships inside cellar (docs/experiments.md says what its
+// columns are and where the data comes from).
+type builtinTable struct {
+	space   string // the space its archs belong to
 	gzipped []byte
 }
 
 // builtinTables are the tables a table path may name instead of a file.
-var builtinTables = map[string]BuiltinTable{
-	"nb201": {
-		Space:   "nb201",
-		About:   "NAS-Bench-201 CIFAR-10: 15,625 archs; test_accuracy = % after 200 epochs, mean over seeds (NATS-Bench, Dong et al. 2021)",
-		gzipped: nb201CIFAR10,
-	},
+var builtinTables = map[string]builtinTable{
+	"nb201": {space: "nb201", gzipped: nb201CIFAR10},
 }
 
 // BuiltinTableNames are the names of the built-in tables, sorted. A table path equal
 // to one of them means that table, never a file of that name (write ./nb201 for one).
 func BuiltinTableNames() []string { return slices.Sorted(maps.Keys(builtinTables)) }
 
-// LookupBuiltinTable returns the built-in table of that name.
-func LookupBuiltinTable(name string) (BuiltinTable, bool) {
-	t, ok := builtinTables[name]
-	return t, ok
-}
-
 // loadBuiltin reads a built-in table whose archs belong to space.
-func loadBuiltin(name string, b BuiltinTable, space spaces.Space, archCol string) (*Table, error) {
-	if space.Name() != b.Space {
-		return nil, fmt.Errorf("table %s: the built-in table holds %s archs, not %s ones", name, b.Space, space.Name())
+func loadBuiltin(name string, b builtinTable, space spaces.Space, archCol string) (*Table, error) {
+	if space.Name() != b.space {
+		return nil, fmt.Errorf("table %s: the built-in table holds %s archs, not %s ones", name, b.space, space.Name())
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(b.gzipped))
 	if err != nil {

@@ -16,9 +16,11 @@ import (
 // Close. Read commands (trials, show, audit, export) so work while a search runs;
 // Snapshot says when a DB is one.
 func OpenSnapshot(path string, timeout time.Duration) (*DB, error) {
-	var d *DB
-	err := fmt.Errorf("open %s: %w%s", path, ErrInUse, holder(path))
-	if !lockedByWriter(path) { // a search holds its lock for as long as it runs: no wait
+	var err error
+	if lockedByWriter(path) { // a search holds its lock for as long as it runs: no wait
+		err = fmt.Errorf("open %s: %w%s", path, ErrInUse, holder(path))
+	} else {
+		var d *DB
 		if d, err = OpenReadOnly(path, timeout); !errors.Is(err, ErrInUse) {
 			return d, err
 		}
@@ -27,7 +29,7 @@ func OpenSnapshot(path string, timeout time.Duration) (*DB, error) {
 	if serr != nil {
 		return nil, fmt.Errorf("%w; and no snapshot of it could be read: %v", err, serr)
 	}
-	d, err = OpenReadOnly(tmp, timeout)
+	d, err := OpenReadOnly(tmp, timeout)
 	if err != nil {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("snapshot of %s: %w", path, err)

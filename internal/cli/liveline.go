@@ -20,14 +20,14 @@ type liveLine struct {
 	line string
 }
 
-// clear is carriage return and erase-line.
-const clear = "\r\x1b[K"
+// eraseLine is carriage return and erase-line.
+const eraseLine = "\r\x1b[K"
 
 func (l *liveLine) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.line != "" {
-		io.WriteString(l.w, clear)
+		io.WriteString(l.w, eraseLine)
 	}
 	n, err := l.w.Write(p)
 	if l.line != "" {
@@ -41,7 +41,7 @@ func (l *liveLine) Set(s string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.line = s
-	io.WriteString(l.w, clear+s)
+	io.WriteString(l.w, eraseLine+s)
 }
 
 // Close takes the status line away, leaving the log.
@@ -49,7 +49,7 @@ func (l *liveLine) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.line != "" {
-		io.WriteString(l.w, clear)
+		io.WriteString(l.w, eraseLine)
 	}
 	l.line = ""
 }

@@ -20,14 +20,14 @@ func TestLiveLineStaysBelowTheLog(t *testing.T) {
 	l.Set("SEARCHING · 3/10 trials")
 	log.Info("session opened")
 	l.Close()
-	want := "time=… level=INFO msg=serving\n" + clear + "SEARCHING · 3/10 trials" + clear + "time=… level=INFO msg=\"session opened\"\n" + "SEARCHING · 3/10 trials" + clear
+	want := "time=… level=INFO msg=serving\n" + eraseLine + "SEARCHING · 3/10 trials" + eraseLine + "time=… level=INFO msg=\"session opened\"\n" + "SEARCHING · 3/10 trials" + eraseLine
 	got := out.String()
 	for _, part := range strings.Split(want, "time=…") {
 		if !strings.Contains(got, part) {
 			t.Fatalf("output %q lacks %q", got, part)
 		}
 	}
-	if !strings.HasSuffix(got, "\n"+"SEARCHING · 3/10 trials"+clear) {
+	if !strings.HasSuffix(got, "\n"+"SEARCHING · 3/10 trials"+eraseLine) {
 		t.Errorf("the status is not redrawn after the log line, then cleared: %q", got)
 	}
 }

@@ -127,8 +127,8 @@ func CopyRows(dst, src []float32, rows, w, dstStride, srcStride int) {
 	}
 	// Bounds are checked here, once, for the assembly.
 	_, _ = dst[(rows-1)*dstStride+w-1], src[(rows-1)*srcStride+w-1]
-	if fast {
-		copyRows(&dst[0], &src[0], rows, w, dstStride, srcStride)
+	if fast && wide { // AVX-512's masked tail; AVX2 has none, and copy does as well
+		copyRows512(&dst[0], &src[0], rows, w, dstStride, srcStride)
 		return
 	}
 	for r := 0; r < rows; r++ {

@@ -2,11 +2,7 @@
 
 package vec
 
-import (
-	"unsafe"
-
-	"cellar/nn/internal/cpulevel"
-)
+import "cellar/nn/internal/cpulevel"
 
 // fast says whether the assembly runs (AVX-512 from vec_amd64.s, or AVX2 with FMA
 // from vec_avx2_amd64.s; see cpulevel, which CELLAR_CPU can hold lower); wide picks
@@ -100,19 +96,6 @@ func sums(a, b *float32, n int) (sa, sab float64) {
 		return sums512(a, b, n)
 	}
 	return sums256(a, b, n)
-}
-
-// copyRows copies with AVX-512's masked tail, or with copy a run.
-func copyRows(dst, src *float32, rows, w, dstStride, srcStride int) {
-	if wide {
-		copyRows512(dst, src, rows, w, dstStride, srcStride)
-		return
-	}
-	d := unsafe.Slice(dst, (rows-1)*dstStride+w)
-	s := unsafe.Slice(src, (rows-1)*srcStride+w)
-	for r := 0; r < rows; r++ {
-		copy(d[r*dstStride:][:w], s[r*srcStride:][:w])
-	}
 }
 
 //go:noescape

@@ -12,7 +12,7 @@ func affine(y, x *float32, n int, a, b float32)        { panic("vec: no AVX-512 
 func affine2(y, x, d *float32, n int, a, b, c float32) { panic("vec: no AVX-512 here") }
 func sums(a, b *float32, n int) (sa, sab float64)      { panic("vec: no AVX-512 here") }
 
-func copyRows(dst, src *float32, rows, w, dstStride, srcStride int) { panic("vec: no AVX-512 here") }
+func copyRows512(dst, src *float32, rows, w, dstStride, srcStride int) { panic("vec: no AVX-512 here") }
 
 func axpy(y, x *float32, n int, a float32) { panic("vec: no assembly here") }
 func dot(x, y *float32, n int) float32     { panic("vec: no assembly here") }
