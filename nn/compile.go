@@ -41,6 +41,8 @@ type Model struct {
 	Batch int
 	bns   []*bnOp
 	norms []*normaliseOp
+	// fixedReLUs is on between FixActivations and FreeActivations.
+	fixedReLUs bool
 }
 
 // CompileOptions change what Compile builds.

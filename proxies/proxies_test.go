@@ -362,3 +362,24 @@ func TestBenchSharesPasses(t *testing.T) {
 		}
 	}
 }
+
+// grasp's finite difference is the Hessian product only when it does not move with
+// its step: with live ReLUs or a step scaled by the weights, a tenth of the step gave
+// another score (even of another sign) on NB201 networks.
+func TestGraspDoesNotMoveWithItsStep(t *testing.T) {
+	for _, cell := range []string{resnetCell, "|nor_conv_1x1~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"} {
+		net := nb201(t, cell, 8, 2, [3]int{3, 16, 16})
+		b := NoiseBatch(32, [3]int{3, 16, 16}, 10, 4)
+		at, err := graspWithStep(net, b, 5, graspStep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tenth, err := graspWithStep(net, b, 5, graspStep/10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !near(at, tenth, 0.03) {
+			t.Errorf("%s: grasp %v at its step, %v at a tenth of it", cell, at, tenth)
+		}
+	}
+}
