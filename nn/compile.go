@@ -27,11 +27,9 @@ type Model struct {
 	// ReLUs are the outputs of every ReLU, in layer order, for scores read off the
 	// activations (naswot, fisher).
 	ReLUs []*G.Node
-	// Taps, compiled with TapLayers, are zero inputs added to the output of each conv
-	// and linear layer, and Tapped those outputs: gorgonia differentiates only with
-	// respect to inputs, and the gradient with respect to a tap is the gradient with
-	// respect to the layer's output.
-	Taps, Tapped []*G.Node
+	// Taps, compiled with TapLayers, read the output of each conv and linear layer
+	// and the loss's gradient with respect to it (see Tap).
+	Taps []Tap
 	// Mix, compiled with Mixes, are the mixing-weight inputs of a supernet's mixes
 	// (vectors, one weight per candidate), in the order of CompileOptions.Mixes.
 	Mix []*G.Node
@@ -41,6 +39,8 @@ type Model struct {
 	Batch int
 	bns   []*bnOp
 	norms []*normaliseOp
+	// mem is the memory plan, once PlanMemory made one.
+	mem *memPlan
 	// fixedReLUs is on between FixActivations and FreeActivations.
 	fixedReLUs bool
 }
@@ -49,7 +49,7 @@ type Model struct {
 type CompileOptions struct {
 	// NoBatchNorm compiles batch norms as identities, as synflow scores networks.
 	NoBatchNorm bool
-	// TapLayers adds Taps to the conv and linear layers.
+	// TapLayers passes the outputs of the conv and linear layers through Taps.
 	TapLayers bool
 	// NormaliseAfter lists layer ids whose outputs are divided by their largest
 	// magnitude (see Model.LogScale).
@@ -234,10 +234,9 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 			err = fmt.Errorf("unknown layer kind %q", l.Kind)
 		}
 		if err == nil && opt.TapLayers && (l.Kind == spaces.Conv || l.Kind == spaces.Linear) {
-			tap := G.NewTensor(g, tensor.Float32, out.Dims(), G.WithShape(out.Shape()...), G.WithName(name+"/tap"), G.WithValue(newDense(out.Shape().Clone(), make([]float32, out.Shape().TotalSize()))))
-			m.Taps = append(m.Taps, tap)
-			if out, err = add(out, tap); err == nil {
-				m.Tapped = append(m.Tapped, out)
+			var t Tap
+			if out, t, err = tap(out); err == nil {
+				m.Taps = append(m.Taps, t)
 			}
 		}
 		if err == nil && slices.Contains(opt.NormaliseAfter, l.ID) {

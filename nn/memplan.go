@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"sync"
+
 	G "gorgonia.org/gorgonia"
 )
 
@@ -15,6 +17,56 @@ import (
 type memPlan struct {
 	free  [][]float32          // released buffers, the most recent last
 	owner map[*float32]*opBase // the op whose output a buffer holds
+	all   [][]float32          // every buffer made or taken from spare
+	made  int                  // how many of all were made
+}
+
+// spare holds the buffers of plans whose models are done (Model.releaseMemory), for
+// the next plan to take. Zero-cost proxies compile a network an arch: without it,
+// each network left its 0.6 GB to the collector while the next allocated its own,
+// and the heap grew to twice a network's need before a collection.
+var spare struct {
+	sync.Mutex
+	bufs   [][]float32
+	floats int
+}
+
+// spareFloats bounds what spare keeps: 1 GiB.
+const spareFloats = 256 << 20
+
+// fromSpare takes a spare buffer of at least n floats that does not waste half of it.
+func fromSpare(n int) []float32 {
+	spare.Lock()
+	defer spare.Unlock()
+	for i := len(spare.bufs) - 1; i >= 0; i-- {
+		if f := spare.bufs[i]; cap(f) >= n && cap(f) <= 2*n {
+			spare.bufs = append(spare.bufs[:i], spare.bufs[i+1:]...)
+			spare.floats -= cap(f)
+			return f[:cap(f)]
+		}
+	}
+	return nil
+}
+
+// releaseMemory gives the planned buffers of m to spare. m's values are not to be
+// read after.
+func (m *Model) releaseMemory() {
+	p := m.mem
+	if p == nil {
+		return
+	}
+	m.mem = nil
+	spare.Lock()
+	defer spare.Unlock()
+	for _, f := range p.all {
+		if spare.floats+cap(f) > spareFloats {
+			continue
+		}
+		spare.bufs = append(spare.bufs, f)
+		spare.floats += cap(f)
+	}
+	p.all, p.free = nil, nil
+	clear(p.owner)
 }
 
 // sharer is an op of this package: its output memory is an opBase.
@@ -26,19 +78,20 @@ func (b *opBase) base() *opBase { return b }
 // its gradients. Only outputs that nothing reads outside a run, and that only ops of
 // this package (which release their inputs) consume, are shared; supernet branches,
 // which skip work, are left alone. Call it before building the machine that runs the
-// graph; values of other nodes may change afterwards, so only Loss, Logits, ReLUs,
-// Tapped and the gradients of inputs and parameters stay readable after a run.
+// graph; values of other nodes may change afterwards, so only Loss, Logits, ReLUs
+// and the gradients of inputs and parameters stay readable after a run.
 func (m *Model) PlanMemory() { m.planMemory(nil) }
 
 // planMemory is PlanMemory, keeping the values of the nodes read also readable after
 // a run (a probe's gradients).
 func (m *Model) planMemory(read []*G.Node) {
 	p := &memPlan{owner: map[*float32]*opBase{}}
+	m.mem = p
 	keep := map[*G.Node]bool{m.X: true, m.Y: true, m.Logits: true, m.Loss: true}
 	for _, n := range read {
 		keep[n] = true
 	}
-	for _, ns := range [][]*G.Node{m.ReLUs, m.Taps, m.Tapped, m.Mix, m.Params} {
+	for _, ns := range [][]*G.Node{m.ReLUs, m.Mix, m.Params} {
 		for _, n := range ns {
 			keep[n] = true
 		}
@@ -60,14 +113,40 @@ func (m *Model) planMemory(read []*G.Node) {
 		if keep[n] || len(b.skips) > 0 || ops[b] > 1 {
 			continue
 		}
-		users := m.Graph.To(n.ID())
-		b.uses = users.Len()
-		for users.Next() {
-			if _, ours := users.Node().(*G.Node).Op().(sharer); !ours {
-				b.uses = 0 // a gorgonia op reads it, and does not say when it is done
-			}
+		if _, ok := n.Op().(aliaser); ok {
+			continue // its output is its input's memory, counted there
+		}
+		if uses, ours := m.reads(n, keep); ours {
+			b.uses = uses
 		}
 	}
+}
+
+// aliaser is an op whose output is its input's memory (a tap): reading it reads the
+// input.
+type aliaser interface{ aliases() }
+
+func (*tapOp) aliases() {}
+
+// reads counts the runs of ops that read n's memory, through aliases, and says
+// whether all are ops of this package that release it and none of it is kept. (A gorgonia op does not say when it is done.)
+func (m *Model) reads(n *G.Node, keep map[*G.Node]bool) (uses int, ours bool) {
+	users := m.Graph.To(n.ID())
+	for users.Next() {
+		u := users.Node().(*G.Node)
+		if _, ok := u.Op().(sharer); !ok {
+			return 0, false
+		}
+		uses++
+		if _, ok := u.Op().(aliaser); ok {
+			k, o := m.reads(u, keep)
+			if !o || keep[u] {
+				return 0, false
+			}
+			uses += k
+		}
+	}
+	return uses, true
 }
 
 // take gives op b n floats of output memory: its own buffer if it still holds one,
@@ -86,7 +165,11 @@ func (p *memPlan) take(b *opBase, n int) []float32 {
 			}
 		}
 		if b.held == nil {
-			b.held = make([]float32, n)
+			if b.held = fromSpare(n); b.held == nil {
+				b.held = make([]float32, n)
+				p.made++
+			}
+			p.all = append(p.all, b.held)
 		}
 		p.owner[&b.held[:1][0]] = b
 	}

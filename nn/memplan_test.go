@@ -102,3 +102,45 @@ func TestPlanMemoryKeepsResults(t *testing.T) {
 	}
 	t.Logf("distinct output buffers: %d shared, %d own; losses %v", shared.buffers, own.buffers, own.losses)
 }
+
+// A closed probe's layer memory serves the next model: a second network of the same
+// shape makes no buffer of its own, and computes the same gradients.
+func TestClosedProbesLendTheirMemory(t *testing.T) {
+	run := func() (grads [][]float32, made, all int) {
+		m, err := Compile(reluNet(), 4, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewProbe(m, CrossEntropy, m.Weights)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float32, 4*2*36)
+		for i := range x {
+			x[i] = float32(i%7) - 3
+		}
+		if err := p.Run(x, nil); err != nil {
+			t.Fatal(err)
+		}
+		for i := range m.Weights {
+			grads = append(grads, slices.Clone(p.Grad(i)))
+		}
+		made, all = m.mem.made, len(m.mem.all)
+		p.Close()
+		return grads, made, all
+	}
+	spare.Lock()
+	spare.bufs, spare.floats = nil, 0 // what earlier tests left
+	spare.Unlock()
+	first, made, all := run()
+	if made == 0 || all != made {
+		t.Fatalf("the first model made %d of its %d buffers", made, all)
+	}
+	second, made, all := run()
+	if made != 0 || all == 0 {
+		t.Errorf("the second model made %d of its %d buffers; the first one's were spare", made, all)
+	}
+	if !slices.EqualFunc(first, second, slices.Equal) {
+		t.Error("the second model's gradients differ")
+	}
+}

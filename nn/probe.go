@@ -73,8 +73,12 @@ func (p *Probe) Cost() float64 { return float64(Values(p.cost)[0]) }
 // Grad is the gradient with respect to the i-th node of wrt, from the last run.
 func (p *Probe) Grad(i int) []float32 { return Values(p.grads[i]) }
 
-// Close releases the machine.
-func (p *Probe) Close() { p.vm.Close() }
+// Close releases the machine, and the model's layer memory for the next model to
+// take: the model's values are not to be read after.
+func (p *Probe) Close() {
+	p.vm.Close()
+	p.m.releaseMemory()
+}
 
 // Values is the float32 values of a node: a parameter's, which may be changed in
 // place before a run, or a computed node's after one.

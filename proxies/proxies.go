@@ -203,8 +203,7 @@ func gradientScores(net *spaces.Net, b Batch, seed uint64) (gradNorm, snip, fish
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	wrt := append(slices.Clone(m.Weights), m.Taps...)
-	p, err := nn.NewProbe(m, nn.CrossEntropy, wrt)
+	p, err := nn.NewProbe(m, nn.CrossEntropy, m.Weights)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -221,20 +220,13 @@ func gradientScores(net *spaces.Net, b Batch, seed uint64) (gradNorm, snip, fish
 		}
 		gradNorm += math.Sqrt(sq)
 	}
-	for k, out := range m.Tapped {
-		a, g := nn.Values(out), p.Grad(len(m.Weights)+k)
-		shape := out.Shape()
-		n, c := shape[0], shape[1]
-		per := len(a) / (n * c) // positions per channel: H*W, or 1 for a linear layer
+	for _, t := range m.Taps {
+		dots, c := t.Dots()
+		n := len(dots) / c
 		for ch := 0; ch < c; ch++ {
 			var sum float64
 			for s := 0; s < n; s++ {
-				var dot float64
-				base := (s*c + ch) * per
-				for i := base; i < base+per; i++ {
-					dot += float64(a[i]) * float64(g[i])
-				}
-				sum += dot * dot
+				sum += dots[s*c+ch] * dots[s*c+ch]
 			}
 			fisher += 0.5 * sum / float64(n)
 		}
