@@ -98,9 +98,20 @@ def fisher(net, x, y):
 def jacob_cov(net, x, y):
     x = x.clone().requires_grad_(True)
     net(x).backward(torch.ones(len(x), net.net[-1].out_features))
-    j = x.grad.reshape(len(x), -1)
-    corr = torch.corrcoef(j)
-    v = torch.linalg.eigvalsh(corr)
+    j = x.grad.reshape(len(x), -1).double()
+    # Correlations of the rows as cellar computes them: a constant row (an arch whose
+    # output does not depend on its input) correlates with nothing, where
+    # torch.corrcoef would give NaNs and eigvalsh fail to converge.
+    z = j - j.mean(1, keepdim=True)
+    norm = z.norm(dim=1, keepdim=True)
+    z = torch.where(norm > 0, z / norm, torch.zeros_like(z))
+    corr = z @ z.T
+    corr.fill_diagonal_(1.0)
+    try:
+        v = torch.linalg.eigvalsh(corr)
+    except RuntimeError:
+        return float("nan")
+    v = v.clamp(min=0)  # rounding can leave tiny negatives, as in cellar
     k = 1e-5
     return -torch.sum(torch.log(v + k) + 1.0 / (v + k)).item()
 

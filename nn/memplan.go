@@ -31,9 +31,6 @@ var spare struct {
 	floats int
 }
 
-// spareFloats bounds what spare keeps: 1 GiB.
-const spareFloats = 256 << 20
-
 // fromSpare takes a spare buffer of at least n floats that does not waste half of it.
 func fromSpare(n int) []float32 {
 	spare.Lock()
@@ -48,22 +45,35 @@ func fromSpare(n int) []float32 {
 	return nil
 }
 
-// releaseMemory gives the planned buffers of m to spare. m's values are not to be
-// read after.
+// releaseMemory gives the output buffers of m's ops, planned or not, to spare. m's
+// values are not to be read after.
 func (m *Model) releaseMemory() {
 	p := m.mem
 	if p == nil {
 		return
 	}
 	m.mem = nil
+	bufs := p.all
+	for _, n := range m.Graph.AllNodes() { // the outputs outside the plan
+		if s, ok := n.Op().(sharer); ok && s.base().buf != nil {
+			bufs = append(bufs, s.base().buf)
+			s.base().buf = nil
+		}
+	}
 	spare.Lock()
 	defer spare.Unlock()
-	for _, f := range p.all {
-		if spare.floats+cap(f) > spareFloats {
-			continue
-		}
+	total := 0
+	for _, f := range bufs {
 		spare.bufs = append(spare.bufs, f)
-		spare.floats += cap(f)
+		total += cap(f)
+	}
+	spare.floats += total
+	// Keep no more than this model had: the oldest spares are of sizes the models
+	// since did not take, and would only add up as networks of other shapes pass.
+	for spare.floats > total {
+		spare.floats -= cap(spare.bufs[0])
+		spare.bufs[0] = nil // the backing array must not keep it
+		spare.bufs = spare.bufs[1:]
 	}
 	p.all, p.free = nil, nil
 	clear(p.owner)

@@ -72,7 +72,9 @@ func (b *opBase) out(n int) []float32 {
 		return b.mem.take(b, n)
 	}
 	if cap(b.buf) < n {
-		b.buf = make([]float32, n)
+		if b.buf = fromSpare(n); b.buf == nil {
+			b.buf = make([]float32, n)
+		}
 	}
 	return b.buf[:n]
 }

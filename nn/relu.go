@@ -96,14 +96,17 @@ func (op *reluOp) masked(out, in []float32) {
 
 func (op *reluOp) DiffWRT(int) []bool { return []bool{true} }
 
-func (op *reluOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&inputGradOp{opBase: opBase{skips: op.skips}, name: "relu.grad", dims: op.dims, grad: func(x, dy, dx []float32) {
+// SymDiff reads the output rather than the input (y > 0 where x > 0), as PyTorch
+// does: the input, a node's sum in a cell, is then free once the forward pass has
+// read it, which took 0.1 GB off a probe of the NB201 skeleton at batch 64.
+func (op *reluOp) SymDiff(_ G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&inputGradOp{opBase: opBase{skips: op.skips}, name: "relu.grad", dims: op.dims, grad: func(y, dy, dx []float32) {
 		if op.replaying() {
 			op.masked(dx, dy)
 			return
 		}
-		forChunks(len(x), func(_, lo, hi int) { vec.ReluGrad(dx[lo:hi], x[lo:hi], dy[lo:hi]) })
-	}}, in[0], grad)
+		forChunks(len(y), func(_, lo, hi int) { vec.ReluGrad(dx[lo:hi], y[lo:hi], dy[lo:hi]) })
+	}}, out, grad)
 	return G.Nodes{dx}, err
 }
 
