@@ -89,7 +89,7 @@ func Score(names []string, net *spaces.Net, b Batch, seed uint64) (map[string]fl
 		}
 	}
 	if has("grad_norm") || has("snip") || has("fisher") {
-		gn, sn, fi, err := gradientScores(net, b, seed)
+		gn, sn, fi, err := gradientScores(net, b, seed, has("fisher"))
 		if err != nil {
 			return nil, fmt.Errorf("grad_norm/snip/fisher: %w", err)
 		}
@@ -197,9 +197,9 @@ func weightsDotGrads(m *nn.Model, p *nn.Probe) float64 {
 //   - snip (Lee et al. 2019): the sum of |theta * dL/dtheta| over weights;
 //   - fisher (Turner et al. 2020): for each conv and linear layer's output a and
 //     channel c, 0.5 * mean over the batch of (sum over positions of a * dL/da)^2,
-//     summed.
-func gradientScores(net *spaces.Net, b Batch, seed uint64) (gradNorm, snip, fisher float64, err error) {
-	m, err := nn.CompileWith(net, b.N, rng(seed), nn.CompileOptions{TapLayers: true})
+//     summed (0 unless withFisher).
+func gradientScores(net *spaces.Net, b Batch, seed uint64, withFisher bool) (gradNorm, snip, fisher float64, err error) {
+	m, err := nn.CompileWith(net, b.N, rng(seed), nn.CompileOptions{TapLayers: withFisher}) // taps only for fisher
 	if err != nil {
 		return 0, 0, 0, err
 	}
