@@ -344,16 +344,15 @@ func (x *expImage) lost(bad func(string, ...any)) (lost []uint64, resumable bool
 	return lost, resumable
 }
 
-// checkJournal checks every journal entry decodes and none is missing.
+// checkJournal checks every journal record decodes and none is missing.
 func (x *expImage) checkJournal(bad func(string, ...any)) {
 	for _, seq := range slices.Sorted(maps.Keys(x.journal)) {
-		var en engine.Entry
-		if err := json.Unmarshal(x.journal[seq], &en); err != nil {
-			bad("journal entry %d: does not decode: %v", seq, err)
+		if _, err := journalEntries(x.journal[seq]); err != nil {
+			bad("journal record %d: does not decode: %v", seq, err)
 		}
 	}
 	if n := uint64(len(x.journal)); n != x.journalSeq {
-		bad("journal: %d entries readable, its sequence says %d", n, x.journalSeq)
+		bad("journal: %d records readable, its sequence says %d", n, x.journalSeq)
 	}
 }
 

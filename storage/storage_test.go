@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -474,4 +476,66 @@ func TestObjectivesAsTheSearchResolvedThem(t *testing.T) {
 	if o, err := y.Objectives(); err != nil || len(o) != 2 || o[1].Name != "flops" {
 		t.Errorf("objectives from the config %v, %v", o, err)
 	}
+}
+
+// A commit's journal entries are one record (a JSON array), and a journal written one
+// entry a record (as cellar did before) reads the same: Journal gives every entry in
+// order, and the file checks clean.
+func TestJournalRecords(t *testing.T) {
+	db, _ := openTemp(t)
+	x, err := db.CreateExperiment("j", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(i uint64) engine.Entry {
+		return engine.Entry{Op: engine.OpAsk, Trial: i, Arch: fmt.Sprintf("a%d", i), Time: time.Unix(int64(i), 0).UTC()}
+	}
+	// The old layout: an entry a key.
+	err = db.update(func(tx *bolt.Tx) error {
+		jb, err := tx.Bucket(bucketExperiments).Bucket(key(x.ID)).CreateBucket(bucketJournal)
+		if err != nil {
+			return err
+		}
+		for i := uint64(1); i <= 2; i++ {
+			seq, _ := jb.NextSequence()
+			raw, _ := json.Marshal(entry(i))
+			if err := jb.Put(key(seq), raw); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []engine.Entry
+	for i := uint64(1); i <= 2; i++ {
+		want = append(want, entry(i))
+	}
+	for _, n := range []int{3, 1, 0, 4} { // commits of several entries, one, none
+		var es []engine.Entry
+		for range n {
+			es = append(es, entry(uint64(len(want)+1)))
+			want = append(want, es[len(es)-1])
+		}
+		if err := x.Commit(nil, engine.Checkpoint{Strategy: []byte("{}"), Journal: es}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := x.Journal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("journal:\n got %v\nwant %v", got, want)
+	}
+	var records int
+	db.bolt.View(func(tx *bolt.Tx) error {
+		records = tx.Bucket(bucketExperiments).Bucket(key(x.ID)).Bucket(bucketJournal).Stats().KeyN
+		return nil
+	})
+	if records != 5 { // two old, then one a commit that had entries
+		t.Errorf("%d journal records, want 5", records)
+	}
+	// openTemp's cleanup checks the file, journal records included.
 }
