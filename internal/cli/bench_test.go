@@ -212,3 +212,42 @@ budget: {trials: 40}
 		}
 	}
 }
+
+// bench groundtruth trains, writes every arch as it finishes, and goes on from a
+// table that lacks seeds instead of training again what it holds.
+func TestBenchGroundTruthResumes(t *testing.T) {
+	csvPath := filepath.Join(t.TempDir(), "gt.csv")
+	args := []string{"bench", "groundtruth", "--csv", csvPath, "--n", "3", "--dataset", "mnist", "--train", "512", "--val", "128", "--epochs", "1", "--channels", "2"}
+	out, err := cellar(t, args...)
+	if err != nil || !strings.Contains(out, "3 archs in") || !strings.Contains(out, "seed 1 against seed 2: Kendall tau") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	full, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(full)).ReadAll()
+	if err != nil || len(recs) != 4 || strings.Join(recs[0], ",") != "arch,reference,accuracy,params,seed1,seed2" {
+		t.Fatalf("%v\n%s", err, full)
+	}
+	// Take the second seed of the last arch away, as a kill during it would.
+	last := recs[3]
+	last[2], last[5] = last[4], ""
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.WriteAll(recs)
+	if err := os.WriteFile(csvPath, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = cellar(t, args...)
+	if err != nil || !strings.Contains(out, "holds 3 archs") || strings.Count(out, "arch 3/3") != 1 || strings.Contains(out, "arch 1/3") { // only the arch that lacked a seed
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	again, _ := os.ReadFile(csvPath)
+	if !bytes.Equal(again, full) {
+		t.Errorf("resumed table differs:\n%s\nwant\n%s", again, full)
+	}
+	if _, err := cellar(t, "bench", "groundtruth"); err == nil || !strings.Contains(err.Error(), "--csv") {
+		t.Errorf("no --csv: %v", err)
+	}
+}

@@ -1,0 +1,143 @@
+package groundtruth
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"cellar/evaluators"
+	"cellar/spaces"
+)
+
+// table is a synthetic NB201 table of 60 archs whose accuracy is their index.
+func table(t *testing.T) (spaces.Space, *evaluators.Table) {
+	t.Helper()
+	sp, err := spaces.NewNB201(spaces.DefaultNB201)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("arch,acc\n")
+	ops := []string{"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
+	for i := range 60 {
+		fmt.Fprintf(&b, "|%s~0|+|%s~0|%s~1|+|none~0|none~1|none~2|,%d\n", ops[i%5], ops[i/5%5], ops[i/25%5], i)
+	}
+	tab, err := evaluators.ReadTable(strings.NewReader(b.String()), "synthetic", sp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp, tab
+}
+
+// One arch from each of n equal runs of the sorted table: the i-th pick's accuracy
+// lies in the i-th run, and a seed gives one sample.
+func TestStratified(t *testing.T) {
+	sp, tab := table(t)
+	rows, err := Stratified(sp, tab, 6, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rows {
+		if r.Reference < float64(i*10) || r.Reference >= float64(i*10+10) {
+			t.Errorf("pick %d has accuracy %v, outside its run [%d, %d)", i, r.Reference, i*10, i*10+10)
+		}
+	}
+	again, _ := Stratified(sp, tab, 6, 1)
+	other, _ := Stratified(sp, tab, 6, 2)
+	if !slices.EqualFunc(rows, again, func(a, b Row) bool { return a.Arch == b.Arch }) {
+		t.Error("one seed gave two samples")
+	}
+	if slices.EqualFunc(rows, other, func(a, b Row) bool { return a.Arch == b.Arch }) {
+		t.Error("seeds 1 and 2 gave the same sample")
+	}
+	if _, err := Stratified(sp, tab, 61, 1); err == nil || !strings.Contains(err.Error(), "60") {
+		t.Errorf("more archs than the table has: %v", err)
+	}
+}
+
+func TestCSVRoundTrip(t *testing.T) {
+	rows := []Row{{Arch: "a", Reference: 91.5, Acc: []float64{80.25, 81.5}, Params: 1200}, {Arch: "b", Reference: 60, Acc: []float64{70}, Params: 300}, {Arch: "c", Reference: 10, Params: 7}}
+	var buf bytes.Buffer
+	if err := Write(&buf, rows, 2); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), "arch,reference,accuracy,params,seed1,seed2\na,91.5,80.875,1200,80.25,81.5\n") {
+		t.Errorf("csv:\n%s", buf.String())
+	}
+	back, err := Read(&buf, "gt.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if back[i].Arch != rows[i].Arch || back[i].Params != rows[i].Params || !slices.Equal(back[i].Acc, rows[i].Acc) || back[i].Reference != rows[i].Reference {
+			t.Errorf("row %d: %+v, wrote %+v", i, back[i], rows[i])
+		}
+	}
+	for _, bad := range []struct{ csv, want string }{
+		{"arch,acc\n", "line 1"},
+		{"arch,reference,accuracy,params,seed1,seed2\na,x,1,2,3,4\n", "line 2: reference"},
+		{"arch,reference,accuracy,params,seed1,seed2\na,1,1,2,3,4\nb,1,1,2,300,4\n", "line 3: seed 1"},
+	} {
+		if _, err := Read(strings.NewReader(bad.csv), "gt.csv"); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: %v, want an error naming %q", bad.csv, err, bad.want)
+		}
+	}
+}
+
+func TestAgree(t *testing.T) {
+	rows := []Row{{Arch: "a", Acc: []float64{50, 52}}, {Arch: "b", Acc: []float64{60, 61}}, {Arch: "c", Acc: []float64{70, 69}}, {Arch: "d", Acc: []float64{80, 80}}}
+	ag, err := Agree(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// means 51, 60.5, 69.5, 80: gaps 9.5 18.5 29 9 19.5 10.5, median 14.5; seed gaps 2 1 1 0.
+	if ag.SeedKendall != 1 || ag.SeedGap != 1 || math.Abs(ag.ArchGap-14.5) > 1e-9 {
+		t.Errorf("%+v", ag)
+	}
+	rows[2].Acc = []float64{70, 50} // seed 2 now ranks c first
+	if ag, _ = Agree(rows); ag.SeedKendall >= 1 {
+		t.Errorf("a swapped arch left Kendall at %v", ag.SeedKendall)
+	}
+	if _, err := Agree([]Row{{Arch: "a", Acc: []float64{1}}}); err == nil {
+		t.Error("agreement of one seed")
+	}
+}
+
+// Training is real and deterministic: one arch and seed give one accuracy, and Fill
+// trains only the seeds a row lacks.
+func TestFillTrains(t *testing.T) {
+	opt := Defaults
+	opt.Dataset, opt.Train, opt.Val, opt.Channels, opt.Epochs = "mnist", 2048, 256, 4, 2
+	b, err := NewBuilder(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
+	r := Row{Arch: arch}
+	if err := b.Fill(context.Background(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Acc) != 2 || r.Params == 0 {
+		t.Fatalf("%+v", r)
+	}
+	for _, a := range r.Acc {
+		if !(a > 10 && a <= 100) { // ten classes: a trained network beats chance
+			t.Errorf("accuracy %v", a)
+		}
+	}
+	again := Row{Arch: arch, Acc: r.Acc[:1:1]}
+	if err := b.Fill(context.Background(), &again); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(again.Acc, r.Acc) {
+		t.Errorf("seed 2 trained again gave %v, first %v", again.Acc, r.Acc)
+	}
+	opt.Seeds = 0
+	if _, err := NewBuilder(opt); err == nil {
+		t.Error("zero seeds accepted")
+	}
+}

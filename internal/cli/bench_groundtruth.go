@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"cellar/evaluators"
+	"cellar/groundtruth"
+	"cellar/spaces"
+)
+
+func newBenchGroundTruthCmd() *cobra.Command {
+	var (
+		table, csvPath string
+		n              int
+		seed           uint64
+	)
+	opt := groundtruth.Defaults
+	cmd := &cobra.Command{
+		Use:   "groundtruth --csv F [--n 150] [--dataset fashion-mnist] [--epochs 4] [--seeds 2]",
+		Short: "Train NB201 archs from scratch at the one-shot supernet's skeleton and data",
+		Long: `Train n NAS-Bench-201 archs, spread over the accuracy range of --table (the archs sorted
+by accuracy are cut into n runs and one drawn from each), from scratch at the skeleton and
+on the data the one-shot supernet uses (--channels, --depth; the first --train training
+examples), each with --seeds seeds, and score each on the --val held-out examples the
+supernet scores archs on. The result is the ground truth one-shot rankings are judged
+against like for like. Every finished arch is written to --csv at once; run the same
+command again to go on where it stopped. At the end it prints how well the seeds agree
+(Kendall tau between seed 1 and seed 2) against how much the archs differ.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if csvPath == "" {
+				return fmt.Errorf("give the output with --csv F (an existing F is continued)")
+			}
+			rows, err := groundtruth.Load(csvPath)
+			if err != nil {
+				return err
+			}
+			errw := cmd.ErrOrStderr()
+			if len(rows) == 0 {
+				sp, err := spaces.NewNB201(spaces.DefaultNB201)
+				if err != nil {
+					return err
+				}
+				t, err := evaluators.LoadTable(table, sp, "")
+				if err != nil {
+					return err
+				}
+				if rows, err = groundtruth.Stratified(sp, t, n, seed); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(errw, "%s holds %d archs: training the seeds they lack\n", csvPath, len(rows))
+			}
+			b, err := groundtruth.NewBuilder(opt)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			for i := range rows {
+				if len(rows[i].Acc) >= opt.Seeds {
+					continue
+				}
+				t0 := time.Now()
+				if err := b.Fill(cmd.Context(), &rows[i]); err != nil {
+					return err
+				}
+				if err := writeGroundTruth(csvPath, rows, opt.Seeds); err != nil {
+					return err
+				}
+				accs := make([]string, len(rows[i].Acc))
+				for s, a := range rows[i].Acc {
+					accs[s] = fmt.Sprintf("%.2f", a)
+				}
+				fmt.Fprintf(errw, "arch %d/%d %s: %s (%s; %s in all)\n", i+1, len(rows), rows[i].Arch, strings.Join(accs, " "),
+					time.Since(t0).Round(time.Second), time.Since(start).Round(time.Second))
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%d archs in %s: %s, %d channels, %d cell(s) a stage, %d training examples x %d epochs, scored on %d held out\n",
+				len(rows), csvPath, opt.Dataset, opt.Channels, opt.Depth, opt.Train, opt.Epochs, opt.Val)
+			if opt.Seeds < 2 {
+				return nil
+			}
+			ag, err := groundtruth.Agree(rows)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "seed 1 against seed 2: Kendall tau %.3f; median gap %.2f points within an arch, %.2f between two archs\n",
+				ag.SeedKendall, ag.SeedGap, ag.ArchGap)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&csvPath, "csv", "", "the ground truth CSV `file` to write (or to continue)")
+	f.StringVar(&table, "table", "nb201", "table whose accuracy range the archs are spread over")
+	f.IntVar(&n, "n", 150, "archs")
+	f.Uint64Var(&seed, "seed", 1, "seed of the sample of archs")
+	f.IntVar(&opt.Seeds, "seeds", opt.Seeds, "training runs an arch (seeds 1..N)")
+	f.StringVar(&opt.Dataset, "dataset", opt.Dataset, "mnist, fashion-mnist or cifar10")
+	f.StringVar(&opt.Path, "path", "", "the dataset's folder, where it is not built in")
+	f.IntVar(&opt.Epochs, "epochs", opt.Epochs, "training epochs a run")
+	f.IntVar(&opt.Train, "train", opt.Train, "training examples (the supernet's --train)")
+	f.IntVar(&opt.Val, "val", opt.Val, "held-out examples each arch is scored on")
+	f.IntVar(&opt.Channels, "channels", opt.Channels, "skeleton channels (the supernet's)")
+	f.IntVar(&opt.Depth, "depth", opt.Depth, "cells a stage (the supernet's)")
+	f.Float64Var(&opt.LR, "lr", opt.LR, "peak learning rate, cosine-annealed")
+	return cmd
+}
+
+// writeGroundTruth replaces path with rows through a temporary file, so a kill
+// leaves the last complete table.
+func writeGroundTruth(path string, rows []groundtruth.Row, seeds int) error {
+	var buf bytes.Buffer
+	if err := groundtruth.Write(&buf, rows, seeds); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".groundtruth-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
