@@ -56,6 +56,7 @@ func TestTrainOptionsKeepExplicitZeros(t *testing.T) {
 		"{name: train, lr: 0}":                                         "lr 0",
 		"{name: train, val: 0}":                                        "validation size 0",
 		"{name: oneshot, channels: 0}":                                 "channels 0",
+		"{name: oneshot, sampling: greedy}":                            "sampling \"greedy\"",
 		"{name: zerocost, proxies: []}":                                "proxies",
 	} {
 		if _, err := build(t, src); err == nil || !strings.Contains(err.Error(), want) {

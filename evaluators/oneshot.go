@@ -32,12 +32,17 @@ type OneShotOptions struct {
 	WeightDecay float64 `yaml:"weight_decay"` // (4e-5, SPOS')
 	Channels    int     `yaml:"channels"`     // of the supernet (8)
 	Depth       int     `yaml:"depth"`        // supernet cells: per stage for nb201 (1), in all for cell (5)
-	Seed        uint64  `yaml:"seed"`
+	// Sampling is how a step picks what to train: uniform (one path drawn uniformly,
+	// single-path one-shot) or fair (FairNAS, Chu et al. 2021: as many paths as an
+	// edge has ops, each op of each edge on exactly one, their gradients summed into
+	// one step, so every op is trained equally often; a step costs that many).
+	Sampling string `yaml:"sampling"`
+	Seed     uint64 `yaml:"seed"`
 }
 
 // DefaultOneShot are the defaults.
 var DefaultOneShot = OneShotOptions{Dataset: "mnist", Train: 10000, Val: 5000, ScoreSize: 500, Recalibrate: 4, Epochs: 5,
-	Batch: 64, LR: 0.05, Momentum: 0.9, WeightDecay: 4e-5, Channels: 8}
+	Batch: 64, LR: 0.05, Momentum: 0.9, WeightDecay: 4e-5, Channels: 8, Sampling: "uniform"}
 
 // OneShot scores archs with weights inherited from a supernet trained by single-path
 // one-shot (Guo et al. 2020): each step trains one uniformly sampled path. An arch's
@@ -69,6 +74,9 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	if !ok {
 		return nil, fmt.Errorf("oneshot: space %s has no supernet (nb201 and cell do)", space.Name())
 	}
+	if opt.Sampling == "" {
+		opt.Sampling = "uniform"
+	}
 	switch {
 	case opt.Epochs < 1 || opt.Batch < 1 || opt.Recalibrate < 0 || opt.ScoreSize < 1:
 		return nil, fmt.Errorf("oneshot: epochs %d, batch %d and score_size %d must be positive, recalibrate %d not negative", opt.Epochs, opt.Batch, opt.ScoreSize, opt.Recalibrate)
@@ -76,6 +84,12 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 		return nil, fmt.Errorf("oneshot: channels %d and depth %d must be at least 1", opt.Channels, opt.Depth)
 	case opt.LR < 0 || opt.Momentum < 0 || opt.WeightDecay < 0:
 		return nil, fmt.Errorf("oneshot: lr, momentum and weight_decay must not be negative")
+	case opt.Sampling != "uniform" && opt.Sampling != "fair":
+		return nil, fmt.Errorf("oneshot: sampling %q: uniform or fair", opt.Sampling)
+	}
+	if _, nb201 := spaces.Base(space).(*spaces.NB201); opt.Sampling == "fair" && !nb201 {
+		// A fair set of paths puts one op on every edge, which only NB201's cells are.
+		return nil, fmt.Errorf("oneshot: sampling fair needs a space whose archs put one op on every edge (nb201), not %s", space.Name())
 	}
 	data, err := datasets.Load(opt.Dataset, opt.Path)
 	if err != nil {
@@ -111,8 +125,8 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 // Describe says how the supernet is built and trained.
 func (s *OneShot) Describe() string {
 	o := s.opt
-	return fmt.Sprintf("%d params (%d channels, depth %d) on %d %s examples, %d epochs of batch %d, lr %g; scored on %d held-out examples after %d recalibration batches",
-		s.net.Params(), o.Channels, o.Depth, s.train.N, o.Dataset, o.Epochs, o.Batch, o.LR, s.score.N, o.Recalibrate)
+	return fmt.Sprintf("%d params (%d channels, depth %d) on %d %s examples, %d epochs of batch %d, lr %g, %s sampling; scored on %d held-out examples after %d recalibration batches",
+		s.net.Params(), o.Channels, o.Depth, s.train.N, o.Dataset, o.Epochs, o.Batch, o.LR, o.Sampling, s.score.N, o.Recalibrate)
 }
 
 func (s *OneShot) Metrics() []string {
@@ -125,7 +139,7 @@ func (s *OneShot) Learning() bool {
 	return s.epoch < s.opt.Epochs
 }
 
-// Learn trains the supernet one epoch, one uniformly sampled path a step.
+// Learn trains the supernet one epoch, the paths of a step as Sampling says.
 func (s *OneShot) Learn(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -150,8 +164,7 @@ func (s *OneShot) Learn(ctx context.Context) error {
 			return fail(err)
 		}
 		lr := s.opt.LR * 0.5 * (1 + math.Cos(math.Pi*float64(s.epoch*steps+step)/total))
-		w := s.oneshot.PathWeights(s.space.Sample(s.rng))
-		l, err := s.net.TrainStep(s.train, perm[step*b:(step+1)*b], w, float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
+		l, err := s.net.TrainPaths(s.train, perm[step*b:(step+1)*b], s.paths(), float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
 		if err != nil {
 			return fail(fmt.Errorf("epoch %d step %d: %w", s.epoch+1, step+1, err))
 		}
@@ -161,6 +174,27 @@ func (s *OneShot) Learn(ctx context.Context) error {
 	s.reports = strategies.AppendReport(s.reports, strategies.Report{Source: "oneshot", Step: s.epoch, Of: s.opt.Epochs,
 		Values: map[string]float64{"train_loss": loss / float64(steps), "seconds": time.Since(start).Seconds()}})
 	return nil
+}
+
+// paths are the mixing weights of the paths one step trains (see Sampling).
+func (s *OneShot) paths() [][][]float32 {
+	if s.opt.Sampling != "fair" {
+		return [][][]float32{s.oneshot.PathWeights(s.space.Sample(s.rng))}
+	}
+	edges, ops := len(s.net.Spec.Edges), len(s.net.Spec.Ops)
+	ws := make([][][]float32, ops)
+	for i := range ws {
+		ws[i] = make([][]float32, edges)
+		for e := range ws[i] {
+			ws[i][e] = make([]float32, ops)
+		}
+	}
+	for e := range edges {
+		for i, op := range s.rng.Perm(ops) {
+			ws[i][e][op] = 1
+		}
+	}
+	return ws
 }
 
 func (s *OneShot) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Progress)) (engine.Outcome, error) {

@@ -137,9 +137,22 @@ func (s *Supernet) zeroGrads() {
 // (those off a one-hot path) are left alone, momentum and decay included, as they
 // would be if the path were the whole network.
 func (s *Supernet) TrainStep(d *datasets.Dataset, idx []int, w [][]float32, lr, momentum, wd float32) (float64, error) {
-	loss, err := s.run(d, idx, w)
-	if err != nil {
-		return loss, err
+	return s.TrainPaths(d, idx, [][][]float32{w}, lr, momentum, wd)
+}
+
+// TrainPaths is one SGD step on the sum of the gradients of several paths (mixing
+// weights ws) on the same examples, as FairNAS takes one over a set of paths that
+// puts every op of every edge on one path; it returns the mean loss. A parameter
+// that no path reaches is left alone, as in TrainStep.
+func (s *Supernet) TrainPaths(d *datasets.Dataset, idx []int, ws [][][]float32, lr, momentum, wd float32) (float64, error) {
+	var loss float64
+	for _, w := range ws { // each run adds its gradients to the last's
+		l, err := s.run(d, idx, w)
+		if err != nil {
+			s.zeroGrads()
+			return l, err
+		}
+		loss += l / float64(len(ws))
 	}
 	for i, p := range s.m.Params {
 		gv, err := p.Grad()

@@ -272,3 +272,65 @@ func BenchmarkSupernetPath(b *testing.B) {
 		})
 	}
 }
+
+// A step over several paths is one SGD step on the sum of their gradients: the
+// weights after TrainPaths are those that Grads of each path, summed, gives by hand.
+func TestSupernetTrainPaths(t *testing.T) {
+	s, space := tinySupernet(t, 4)
+	d := mnist(t).Train.Slice(0, 4)
+	idx := []int{0, 1, 2, 3}
+	var ws [][][]float32
+	for _, arch := range []string{"|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
+		"|nor_conv_1x1~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"} {
+		a, err := space.Parse([]byte(arch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, space.PathWeights(a))
+	}
+	before := s.Weights()
+	sum := make([][]float32, len(before))
+	var loss float64
+	for _, w := range ws {
+		l, g, _, err := s.Grads(d, idx, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss += l / 2
+		for i := range g {
+			if sum[i] == nil {
+				sum[i] = make([]float32, len(g[i]))
+			}
+			for j := range g[i] {
+				sum[i][j] += g[i][j]
+			}
+		}
+	}
+	const lr, wd = 0.1, 0.01
+	got, err := s.TrainPaths(d, idx, ws, lr, 0.9, wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got-loss) > 1e-6 {
+		t.Errorf("loss %v, the paths' mean %v", got, loss)
+	}
+	after := s.Weights()
+	moved := 0
+	for i := range before {
+		for j := range before[i] {
+			want := before[i][j]
+			if !allZero(sum[i]) { // momentum starts at zero: v = g + wd w
+				want -= lr * (sum[i][j] + wd*before[i][j])
+			}
+			if math.Abs(float64(after[i][j]-want)) > 1e-5*math.Max(1, math.Abs(float64(want))) {
+				t.Fatalf("param %d[%d]: %v, want %v", i, j, after[i][j], want)
+			}
+			if after[i][j] != before[i][j] {
+				moved++
+			}
+		}
+	}
+	if moved == 0 {
+		t.Error("no weight moved")
+	}
+}
