@@ -38,3 +38,32 @@ func Ranks(v []float64) []float64 {
 	}
 	return r
 }
+
+// TopOverlap is the fraction of y's k largest that are among x's k largest: how many
+// of the truly best k a ranking by x would pick (ties broken by position).
+func TopOverlap(x, y []float64, k int) float64 {
+	k = min(k, len(x), len(y))
+	if k == 0 {
+		return 0
+	}
+	top := func(v []float64) map[int]bool {
+		idx := make([]int, len(v))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] > v[idx[b]] })
+		out := map[int]bool{}
+		for _, i := range idx[:k] {
+			out[i] = true
+		}
+		return out
+	}
+	tx, ty := top(x), top(y)
+	hits := 0
+	for i := range ty {
+		if tx[i] {
+			hits++
+		}
+	}
+	return float64(hits) / float64(k)
+}

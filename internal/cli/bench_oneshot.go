@@ -5,105 +5,141 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"cellar/engine"
 	"cellar/evaluators"
+	"cellar/groundtruth"
 	"cellar/spaces"
 	"cellar/stats"
 )
 
 func newBenchOneShotCmd() *cobra.Command {
 	var (
-		table, csvPath string
-		n              int
-		seed           uint64
+		table, truthPath, csvPath, samplings string
+		n                                    int
+		seed                                 uint64
 	)
 	opt := evaluators.DefaultOneShot // the flags set some fields; the rest keep these
 	cmd := &cobra.Command{
-		Use:   "oneshot --table F [--n 200] [--epochs 5] [--channels 8] [--depth 1] [--train 10000] [--csv F]",
-		Short: "Rank correlation of one-shot (weight-sharing) scores with a NAS-Bench-201 table",
-		Long: `Train an NB201 supernet by single-path one-shot on built-in MNIST (or --dataset), then
-score a seeded random sample of archs with inherited weights (batch norm re-estimated per
-arch) and print the Spearman and Kendall tau of those scores against the table's accuracy,
-and the time per evaluation. The table's accuracies are for CIFAR-10 training: the
-supernet sees other data, so this measures how well the ranking transfers.`,
+		Use:   "oneshot (--table F | --groundtruth F) [--n 200] [--sampling uniform,fair] [--epochs 5] [--dataset mnist] [--csv F]",
+		Short: "Rank correlation of one-shot (weight-sharing) scores with a table or a ground truth",
+		Long: `Train an NB201 supernet on built-in MNIST (or --dataset), once for each --sampling
+(uniform: single-path one-shot; fair: FairNAS), score archs with inherited weights (batch
+norm re-estimated per arch) and print, for each, the Spearman and Kendall tau of the
+scores against the truth, the fraction of the truth's top 10 among the scores' top 10,
+and the time per evaluation; then the params proxy's on the same archs.
+--groundtruth takes a table that cellar bench groundtruth trained at the supernet's
+skeleton and data (like for like: give the same --dataset, --train, --channels and
+--depth). --table samples --n archs of a NAS-Bench-201 table: its accuracies are for
+CIFAR-10 training, so that measures how well the ranking transfers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if table == "" {
-				return fmt.Errorf("give the table with --table F (e.g. NAS-Bench-201's cifar10.csv)")
+			if (table == "") == (truthPath == "") {
+				return fmt.Errorf("give one of --table F (e.g. nb201) or --groundtruth F (from cellar bench groundtruth)")
 			}
 			sp, err := spaces.NewNB201(spaces.DefaultNB201)
 			if err != nil {
 				return err
 			}
-			t, err := evaluators.LoadTable(table, sp, "")
-			if err != nil {
-				return err
-			}
-			archs, truth, err := sampleTable(sp, t, table, n, seed)
-			if err != nil {
-				return err
-			}
-			ev, err := evaluators.NewOneShot(sp, opt)
-			if err != nil {
-				return err
-			}
-			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			start := time.Now()
-			for ev.Learning() {
-				if err := ev.Learn(cmd.Context()); err != nil {
+			var (
+				archs   []spaces.Arch
+				truth   []float64
+				params  []float64
+				against string
+				column  string
+				source  string
+			)
+			if truthPath != "" {
+				rows, err := groundtruth.Load(truthPath)
+				if err != nil {
 					return err
 				}
-				r := ev.Reports()[len(ev.Reports())-1]
-				fmt.Fprintf(errw, "supernet epoch %d/%d: train loss %.4f (%.0f s)\n", r.Step, r.Of, r.Values["train_loss"], r.Values["seconds"])
-			}
-			trained := time.Since(start)
-			scores := make([]float64, len(archs))
-			var evalTime time.Duration
-			for i, a := range archs {
-				t0 := time.Now()
-				out, err := ev.Evaluate(cmd.Context(), engine.Job{Arch: a}, nil)
+				if len(rows) < 3 {
+					return fmt.Errorf("--groundtruth %s: %d archs; need at least 3", truthPath, len(rows))
+				}
+				for i, r := range rows {
+					a, err := sp.Parse([]byte(r.Arch))
+					if err != nil {
+						return fmt.Errorf("--groundtruth %s: arch %d: %w", truthPath, i+1, err)
+					}
+					if len(r.Acc) == 0 {
+						return fmt.Errorf("--groundtruth %s: %s has no accuracy yet (finish it with cellar bench groundtruth)", truthPath, r.Arch)
+					}
+					archs, truth, params = append(archs, a), append(truth, r.Mean()), append(params, float64(r.Params))
+				}
+				against, column, source = "its trained accuracy", "accuracy", truthPath
+			} else {
+				t, err := evaluators.LoadTable(table, sp, "")
 				if err != nil {
-					return fmt.Errorf("%s: %w", a, err)
+					return err
 				}
-				evalTime += time.Since(t0)
-				scores[i] = out.Metrics["oneshot_accuracy"]
-				if (i+1)%max(n/10, 1) == 0 {
-					fmt.Fprintf(errw, "scored %d of %d archs\n", i+1, n)
+				if archs, truth, err = sampleTable(sp, t, table, n, seed); err != nil {
+					return err
 				}
+				for _, a := range archs {
+					net, err := sp.Network(a)
+					if err != nil {
+						return err
+					}
+					params = append(params, float64(net.Params()))
+				}
+				against, column, source = t.Metrics()[0], t.Metrics()[0], fmt.Sprintf("%s (seed %d)", table, seed)
 			}
-			metric := t.Metrics()[0]
-			fmt.Fprintf(w, "%d NB201 archs of %s (seed %d) against %s\n", n, table, seed, metric)
-			fmt.Fprintf(w, "supernet: %s, trained in %s\n", ev.Describe(), trained.Round(time.Second))
-			fmt.Fprintf(w, "spearman %.3f  kendall %.3f  %.3f s/eval\n", stats.Spearman(scores, truth), stats.Kendall(scores, truth), evalTime.Seconds()/float64(n))
+			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			fmt.Fprintf(w, "%d NB201 archs of %s against %s\n", len(archs), source, against)
+			fmt.Fprintf(w, "%-8s %9s %8s %7s %9s %7s\n", "sampling", "spearman", "kendall", "top-10", "training", "s/eval")
+			scores := map[string][]float64{}
+			list := strings.Split(samplings, ",")
+			for _, sampling := range list {
+				o := opt
+				o.Sampling = sampling
+				ev, err := evaluators.NewOneShot(sp, o)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(errw, "supernet: %s\n", ev.Describe())
+				start := time.Now()
+				for ev.Learning() {
+					if err := ev.Learn(cmd.Context()); err != nil {
+						return err
+					}
+					r := ev.Reports()[len(ev.Reports())-1]
+					fmt.Fprintf(errw, "%s supernet epoch %d/%d: train loss %.4f (%.0f s)\n", sampling, r.Step, r.Of, r.Values["train_loss"], r.Values["seconds"])
+				}
+				trained := time.Since(start)
+				sc := make([]float64, len(archs))
+				var evalTime time.Duration
+				for i, a := range archs {
+					t0 := time.Now()
+					out, err := ev.Evaluate(cmd.Context(), engine.Job{Arch: a}, nil)
+					if err != nil {
+						return fmt.Errorf("%s: %w", a, err)
+					}
+					evalTime += time.Since(t0)
+					sc[i] = out.Metrics["oneshot_accuracy"]
+				}
+				scores[sampling] = sc
+				fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f %9s %7.3f\n", sampling, stats.Spearman(sc, truth), stats.Kendall(sc, truth),
+					stats.TopOverlap(sc, truth, 10), trained.Round(time.Second), evalTime.Seconds()/float64(len(archs)))
+			}
+			fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f\n", "params", stats.Spearman(params, truth), stats.Kendall(params, truth), stats.TopOverlap(params, truth, 10))
 			if csvPath == "" {
 				return nil
 			}
-			f, err := os.Create(csvPath)
-			if err != nil {
-				return fmt.Errorf("oneshot csv: %w", err)
-			}
-			cw := csv.NewWriter(f)
-			cw.Write([]string{"arch", metric, "oneshot_accuracy"})
-			for i, a := range archs {
-				cw.Write([]string{a.String(), strconv.FormatFloat(truth[i], 'g', -1, 64), strconv.FormatFloat(scores[i], 'g', -1, 64)})
-			}
-			cw.Flush()
-			if err := cw.Error(); err != nil {
-				f.Close()
-				return fmt.Errorf("oneshot csv: %w", err)
-			}
-			return f.Close()
+			return writeOneShotCSV(csvPath, column, archs, truth, list, scores)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&table, "table", "", "NAS-Bench-201 CSV table: arch column, then the accuracy")
-	f.IntVar(&n, "n", 200, "archs to sample")
+	f.StringVar(&table, "table", "", "NAS-Bench-201 CSV table (arch column, then the accuracy), or nb201 (built in)")
+	f.StringVar(&truthPath, "groundtruth", "", "ground truth CSV `file` from cellar bench groundtruth")
+	f.IntVar(&n, "n", 200, "with --table: archs to sample")
 	f.Uint64Var(&seed, "seed", 1, "seed of the sample and the supernet")
-	f.StringVar(&csvPath, "csv", "", "also write every arch's score to this CSV `file`")
+	f.StringVar(&samplings, "sampling", "uniform", "comma-separated: uniform (single-path one-shot), fair (FairNAS)")
+	f.StringVar(&csvPath, "csv", "", "also write every arch's scores to this CSV `file`")
 	f.StringVar(&opt.Dataset, "dataset", "mnist", "data the supernet trains on: mnist, fashion-mnist or cifar10")
 	f.StringVar(&opt.Path, "path", "", "the dataset's folder, where it is not built in")
 	f.IntVar(&opt.Epochs, "epochs", evaluators.DefaultOneShot.Epochs, "supernet training epochs")
@@ -114,4 +150,31 @@ supernet sees other data, so this measures how well the ranking transfers.`,
 	f.IntVar(&opt.Recalibrate, "recalibrate", evaluators.DefaultOneShot.Recalibrate, "batches that re-estimate batch norm per arch")
 	cmd.PreRun = func(*cobra.Command, []string) { opt.Seed = seed }
 	return cmd
+}
+
+// writeOneShotCSV writes each arch's truth and its score under each sampling.
+func writeOneShotCSV(path, column string, archs []spaces.Arch, truth []float64, samplings []string, scores map[string][]float64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("oneshot csv: %w", err)
+	}
+	cw := csv.NewWriter(f)
+	head := []string{"arch", column}
+	for _, s := range samplings {
+		head = append(head, "oneshot_"+s)
+	}
+	cw.Write(head)
+	for i, a := range archs {
+		rec := []string{a.String(), strconv.FormatFloat(truth[i], 'g', -1, 64)}
+		for _, s := range samplings {
+			rec = append(rec, strconv.FormatFloat(scores[s][i], 'g', -1, 64))
+		}
+		cw.Write(rec)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("oneshot csv: %w", err)
+	}
+	return f.Close()
 }

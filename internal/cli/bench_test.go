@@ -251,3 +251,44 @@ func TestBenchGroundTruthResumes(t *testing.T) {
 		t.Errorf("no --csv: %v", err)
 	}
 }
+
+func readCSV(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return csv.NewReader(f).ReadAll()
+}
+
+// bench oneshot judges each sampling, and the params proxy, against a ground truth.
+func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
+	dir := t.TempDir()
+	gt := filepath.Join(dir, "gt.csv")
+	rows := "arch,reference,accuracy,params,seed1,seed2\n" +
+		"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,10,10,100,10,10\n" +
+		"|skip_connect~0|+|nor_conv_1x1~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|,80,60,500,59,61\n" +
+		"|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|,93,80,900,80,80\n" +
+		"|avg_pool_3x3~0|+|nor_conv_1x1~0|none~1|+|none~0|nor_conv_1x1~1|none~2|,50,40,300,40,40\n"
+	if err := os.WriteFile(gt, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "scores.csv")
+	got, err := cellar(t, "bench", "oneshot", "--groundtruth", gt, "--dataset", "mnist", "--train", "256", "--epochs", "1", "--channels", "2",
+		"--score-size", "64", "--recalibrate", "2", "--sampling", "uniform,fair", "--csv", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	for _, want := range []string{"4 NB201 archs of " + gt + " against its trained accuracy", "\nuniform ", "\nfair ", "\nparams       1.000    1.000    1.00"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	recs, err := readCSV(out)
+	if err != nil || len(recs) != 5 || strings.Join(recs[0], ",") != "arch,accuracy,oneshot_uniform,oneshot_fair" {
+		t.Errorf("csv: %v %v", err, recs)
+	}
+	if _, err := cellar(t, "bench", "oneshot"); err == nil || !strings.Contains(err.Error(), "--groundtruth") {
+		t.Errorf("neither --table nor --groundtruth: %v", err)
+	}
+}
