@@ -51,6 +51,26 @@ type RungCorrelation struct {
 	N        int // trials that reached both
 	Spearman float64
 	Kendall  float64
+	// ParamsKendall is the Kendall tau of the same trials' parameter counts against
+	// the To rung's score: what a free proxy ranks as well. A cheap rung (a one-shot
+	// supernet's score) that ranks below it saves nothing. NaN without params.
+	ParamsKendall float64
+}
+
+// Weaker says whether the From rung ranks the trials worse than their parameter
+// counts do.
+func (c RungCorrelation) Weaker() bool { return c.Kendall < c.ParamsKendall }
+
+// paramsOf is a trial's parameter count from its rungs' metrics (every rung of a
+// cascade over one space counts the same network).
+func paramsOf(t Trial) (float64, bool) {
+	for _, r := range t.Rungs {
+		if v, ok := r.Metrics["params"]; ok {
+			return v, true
+		}
+	}
+	v, ok := t.Metrics["params"]
+	return v, ok
 }
 
 // RungCorrelations are, for each pair of consecutive rungs, the Spearman and Kendall
@@ -63,18 +83,24 @@ func RungCorrelations(trials []Trial) []RungCorrelation {
 	}
 	var out []RungCorrelation
 	for r := 0; r+1 < depth; r++ {
-		var x, y []float64
+		var x, y, params []float64
+		withParams := true
 		for _, t := range trials {
 			if len(t.Rungs) <= r+1 {
 				continue
 			}
 			if a, b := t.Rungs[r].Score, t.Rungs[r+1].Score; a != nil && b != nil {
 				x, y = append(x, *a), append(y, *b)
+				p, ok := paramsOf(t)
+				params, withParams = append(params, p), withParams && ok
 			}
 		}
-		c := RungCorrelation{From: r, To: r + 1, N: len(x), Spearman: math.NaN(), Kendall: math.NaN()}
+		c := RungCorrelation{From: r, To: r + 1, N: len(x), Spearman: math.NaN(), Kendall: math.NaN(), ParamsKendall: math.NaN()}
 		if len(x) >= 3 {
 			c.Spearman, c.Kendall = stats.Spearman(x, y), stats.Kendall(x, y)
+			if withParams {
+				c.ParamsKendall = stats.Kendall(params, y)
+			}
 		}
 		out = append(out, c)
 	}

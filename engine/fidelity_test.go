@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -27,6 +28,24 @@ func TestRungCorrelations(t *testing.T) {
 	}
 	if cs := RungCorrelations(trials); cs[0].Spearman != -1 || cs[0].Kendall != -1 {
 		t.Errorf("%+v; want -1", cs)
+	}
+	if cs := RungCorrelations(trials); !math.IsNaN(cs[0].ParamsKendall) || cs[0].Weaker() {
+		t.Errorf("without params: %+v", cs[0])
+	}
+	// Params that rank the trials as the last rung does: the first rung (tau -1) is
+	// weaker than them.
+	for i := range trials[:10] {
+		trials[i].Rungs[0].Metrics = map[string]float64{"params": float64(100 - i)}
+	}
+	if cs := RungCorrelations(trials); cs[0].ParamsKendall != 1 || !cs[0].Weaker() {
+		t.Errorf("params ranking as the last rung: %+v", cs[0])
+	}
+	for i := range trials[:10] {
+		trials[i].Rungs[0].Metrics = nil
+		trials[i].Metrics = map[string]float64{"params": float64(i)} // the trial's own, when no rung has them
+	}
+	if cs := RungCorrelations(trials); cs[0].ParamsKendall != -1 || cs[0].Weaker() {
+		t.Errorf("params ranking against the last rung: %+v", cs[0])
 	}
 }
 

@@ -25,8 +25,10 @@ func (r *rungStats) add(t engine.Trial) {
 	r.climbed = append(r.climbed, engine.Trial{ID: t.ID, Rungs: t.Rungs})
 }
 
-// line is the correlations for the header, e.g. "rungs 0→1 ρ 0.62 τ 0.45 (n 40)";
-// computed again only when a trial has climbed since.
+// line is the correlations for the header, e.g. "rungs 0→1 ρ 0.62 τ 0.45 (n 40),
+// params τ 0.51 ⚠ rung 0 ranks below params": a weight-sharing rung whose ranking of the
+// trials trained since is worse than their parameter counts' is warned of live.
+// Computed again only when a trial has climbed since.
 func (r *rungStats) line() string {
 	if !r.cascade {
 		return ""
@@ -41,7 +43,14 @@ func (r *rungStats) line() string {
 			parts = append(parts, fmt.Sprintf("rungs %d→%d: %d trials", c.From, c.To, c.N))
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("rungs %d→%d ρ %.2f τ %.2f (n %d)", c.From, c.To, c.Spearman, c.Kendall, c.N))
+		p := fmt.Sprintf("rungs %d→%d ρ %.2f τ %.2f (n %d)", c.From, c.To, c.Spearman, c.Kendall, c.N)
+		if !math.IsNaN(c.ParamsKendall) {
+			p += fmt.Sprintf(", params τ %.2f", c.ParamsKendall)
+			if c.Weaker() {
+				p += " ⚠ rung " + fmt.Sprint(c.From) + " ranks below params"
+			}
+		}
+		parts = append(parts, p)
 	}
 	if len(parts) == 0 {
 		parts = []string{"rungs: none promoted yet"}

@@ -305,8 +305,22 @@ func TestDashboardShowsRungCorrelations(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "6/8 at full fidelity") {
 		t.Errorf("header lacks the final budget:\n%s", v)
 	}
-	if v := m.View(); !strings.Contains(v, "rungs 0→1 ρ -1.00 τ -1.00 (n 6)") {
-		t.Errorf("header lacks the correlation:\n%s", v)
+	if v := m.View(); !strings.Contains(v, "rungs 0→1 ρ -1.00 τ -1.00 (n 6)") || strings.Contains(v, "params τ") {
+		t.Errorf("header lacks the correlation, or has a params one without params:\n%s", v)
+	}
+	// Trials whose parameter counts rank them as the last rung does: the first rung,
+	// ranking them backwards, is warned of.
+	evs = nil
+	for i := 7; i <= 9; i++ {
+		x := float64(i)
+		evs = append(evs, engine.Event{Kind: engine.TrialFinished, Trial: engine.Trial{ID: uint64(i), State: engine.Done,
+			Rungs: []engine.RungResult{{Rung: 0, Score: &x, Metrics: map[string]float64{"params": 10 - x}}, {Rung: 1, Score: ptr(10 - x)}}}})
+	}
+	m2 := New(eng, exp, themes.Dark, plain())
+	m2.Update(tea.WindowSizeMsg{Width: 200, Height: 40})
+	m2.dashboard.Apply(evs)
+	if v := m2.View(); !strings.Contains(v, "params τ 1.00 ⚠ rung 0 ranks below params") {
+		t.Errorf("no warning of a rung that ranks below params:\n%s", v)
 	}
 }
 

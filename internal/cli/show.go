@@ -145,6 +145,9 @@ type rungRow struct {
 	N         int     `json:"n_next,omitempty"` // trials that reached this rung and the next
 	Spearman  float64 `json:"spearman_next,omitempty"`
 	Kendall   float64 `json:"kendall_next,omitempty"`
+	// ParamsKendall is the parameter counts' Kendall tau against the next rung, over
+	// the same trials: what this rung must beat to be worth its cost.
+	ParamsKendall float64 `json:"params_kendall_next,omitempty"`
 }
 
 // printRungs summarises a cascade's rungs from its stored trials.

@@ -134,12 +134,15 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 		return fmt.Errorf("experiment %d has no rungs: its evaluator is not a cascade", id)
 	}
 	for _, c := range engine.RungCorrelations(trials) {
-		rows[c.From].N, rows[c.From].Spearman, rows[c.From].Kendall = c.N, c.Spearman, c.Kendall
+		rows[c.From].N, rows[c.From].Spearman, rows[c.From].Kendall, rows[c.From].ParamsKendall = c.N, c.Spearman, c.Kendall, c.ParamsKendall
 	}
 	if asJSON {
 		for i := range rows { // JSON has no NaN: too few trials reached both
 			if math.IsNaN(rows[i].Spearman) {
 				rows[i].Spearman, rows[i].Kendall = 0, 0
+			}
+			if math.IsNaN(rows[i].ParamsKendall) {
+				rows[i].ParamsKendall = 0
 			}
 		}
 		enc := json.NewEncoder(w)
@@ -150,16 +153,22 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 		}{id, rows})
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUNG\tEVALUATOR\tREACHED\tPROMOTED\tVS NEXT (n, Spearman, Kendall)")
+	fmt.Fprintln(tw, "RUNG\tEVALUATOR\tREACHED\tPROMOTED\tVS NEXT (n, Spearman, Kendall)\tPARAMS VS NEXT (Kendall)")
 	for i, r := range rows {
-		next := "-"
+		next, params := "-", "-"
 		switch {
 		case i+1 < len(rows) && math.IsNaN(r.Spearman):
 			next = fmt.Sprintf("%d, too few to rank", r.N)
 		case i+1 < len(rows):
 			next = fmt.Sprintf("%d, %.3f, %.3f", r.N, r.Spearman, r.Kendall)
+			if !math.IsNaN(r.ParamsKendall) {
+				params = fmt.Sprintf("%.3f", r.ParamsKendall)
+				if r.Kendall < r.ParamsKendall {
+					params += " (ranks better than the rung)"
+				}
+			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", r.Rung, r.Evaluator, r.Reached, r.Promoted, next)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\n", r.Rung, r.Evaluator, r.Reached, r.Promoted, next, params)
 	}
 	return tw.Flush()
 }
