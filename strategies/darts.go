@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"cellar/datasets"
@@ -31,6 +32,11 @@ type DartsOptions struct {
 	Channels    int     `yaml:"channels"`     // of the supernet (8)
 	Depth       int     `yaml:"depth"`        // supernet cells: per stage for nb201 (1), in all for cell (5)
 	Candidates  int     `yaml:"candidates"`   // archs asked once trained: the derived one, then the likeliest others (1)
+	// AuxSkip is DARTS- (Chu et al. 2021): every edge also passes its input through an
+	// auxiliary skip connection of weight beta, decaying linearly from 1 to 0 over the
+	// search, outside the softmax. Skip connections then no longer have to win the
+	// alphas to ease training, which is what makes plain DARTS collapse to them.
+	AuxSkip bool `yaml:"aux_skip"`
 }
 
 // DefaultDarts are the defaults. The alpha rate is ten times DARTS' 3e-4, which was
@@ -59,6 +65,7 @@ type Darts struct {
 	epoch      int
 	asked      int
 	reports    []Report
+	skip       int // the skip_connect op's index with AuxSkip, else -1
 }
 
 // NewDarts checks the options, taken as they are (a caller wanting the defaults
@@ -114,7 +121,12 @@ func newDarts(space spaces.Space, seed uint64, opt DartsOptions, train, val *dat
 	if err != nil {
 		return nil, fmt.Errorf("darts: %w", err)
 	}
-	s := &Darts{space: space, oneshot: oneshot, opt: opt, rand: newSeeded(seed), net: net, train: train, val: val}
+	s := &Darts{space: space, oneshot: oneshot, opt: opt, rand: newSeeded(seed), net: net, train: train, val: val, skip: -1}
+	if opt.AuxSkip {
+		if s.skip = slices.Index(spec.Ops, "skip_connect"); s.skip < 0 {
+			return nil, fmt.Errorf("darts: aux_skip: space %s has no skip_connect op", space.Name())
+		}
+	}
 	s.alpha, s.adamM, s.adamV = zeros(spec), zeros(spec), zeros(spec)
 	// DARTS starts the alphas at 1e-3 times a standard normal.
 	for _, row := range s.alpha {
@@ -139,6 +151,24 @@ func (s *Darts) Learning() bool { return s.epoch < s.opt.Epochs }
 
 // Weights are the softmax of the alphas: each edge's distribution over ops.
 func (s *Darts) Weights() [][]float64 { return softmax(s.alpha) }
+
+// mixing are the supernet's mixing weights for a step: the softmax of the alphas,
+// plus beta on every edge's skip connection with AuxSkip.
+func (s *Darts) mixing(sm [][]float64, beta float64) [][]float32 {
+	p := float32s(sm)
+	if s.skip >= 0 {
+		for _, row := range p {
+			row[s.skip] += float32(beta)
+		}
+	}
+	return p
+}
+
+// beta is the auxiliary skip's weight at a step of the search: 1 at the start, 0 at
+// the end.
+func (s *Darts) beta(step, steps int) float64 {
+	return 1 - float64(s.epoch*steps+step)/float64(s.opt.Epochs*steps)
+}
 
 func float32s(w [][]float64) [][]float32 {
 	out := make([][]float32, len(w))
@@ -176,11 +206,12 @@ func (s *Darts) Learn(ctx context.Context) error {
 		tidx := perm[step*b : (step+1)*b]
 		vidx := vperm[(step%valSteps)*b : (step%valSteps+1)*b]
 		lr := s.opt.LR * 0.5 * (1 + math.Cos(math.Pi*float64(s.epoch*steps+step)/total))
-		lv, err := s.archStep(tidx, vidx, lr)
+		beta := s.beta(step, steps)
+		lv, err := s.archStep(tidx, vidx, lr, beta)
 		if err != nil {
 			return fail(fmt.Errorf("darts: epoch %d step %d, architecture step: %w", s.epoch+1, step+1, err))
 		}
-		lt, err := s.net.TrainStep(s.train, tidx, float32s(s.Weights()), float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
+		lt, err := s.net.TrainStep(s.train, tidx, s.mixing(s.Weights(), beta), float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
 		if err != nil {
 			return fail(fmt.Errorf("darts: epoch %d step %d, weight step: %w", s.epoch+1, step+1, err))
 		}
@@ -196,9 +227,9 @@ func (s *Darts) Learn(ctx context.Context) error {
 
 // archStep updates the alphas by Adam on the gradient of the validation loss, and
 // returns that loss.
-func (s *Darts) archStep(tidx, vidx []int, lr float64) (float64, error) {
+func (s *Darts) archStep(tidx, vidx []int, lr, beta float64) (float64, error) {
 	sm := s.Weights()
-	p := float32s(sm)
+	p := s.mixing(sm, beta) // the auxiliary skip is outside the softmax: the chain below is unchanged
 	var loss float64
 	var gw [][]float64 // the gradient with respect to the mixing weights p
 	var err error

@@ -1,6 +1,7 @@
 package strategies
 
 import (
+	"math"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -225,4 +226,52 @@ func TestDartsResume(t *testing.T) {
 
 func equalRows(a, b [][]float64) bool {
 	return slices.EqualFunc(a, b, func(x, y []float64) bool { return slices.Equal(x, y) })
+}
+
+// DARTS-: an auxiliary skip of weight beta, 1 at the start and 0 at the end, is added
+// outside the softmax; the search still derives the best op, and the alphas it learns
+// differ from plain DARTS'.
+func TestDartsAuxiliarySkip(t *testing.T) {
+	plain := toyDarts(t, 1)
+	opt := plain.opt
+	opt.AuxSkip = true
+	s, err := newDarts(edgeSpace{}, 1, opt, checkerData(512, 1), checkerData(512, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := s.beta(0, 16); b != 1 {
+		t.Errorf("beta at the start %v, want 1", b)
+	}
+	s.epoch = opt.Epochs - 1
+	if b := s.beta(15, 16); math.Abs(b-1.0/float64(16*opt.Epochs)) > 1e-12 {
+		t.Errorf("beta at the last step %v", b)
+	}
+	s.epoch = 0
+	sm := s.Weights()
+	p := s.mixing(sm, 0.25)
+	for j := range p[0] {
+		want := float32(sm[0][j])
+		if edgeOps[j] == "skip_connect" {
+			want += 0.25
+		}
+		if p[0][j] != want {
+			t.Errorf("%s mixes at %v, want %v", edgeOps[j], p[0][j], want)
+		}
+	}
+	if q := plain.mixing(sm, 0.25); q[0][1] != float32(sm[0][1]) {
+		t.Error("plain DARTS added an auxiliary skip")
+	}
+	for _, d := range []*Darts{s, plain} {
+		for d.Learning() {
+			if err := d.Learn(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got, _ := s.Derived(); got.String() != "avg_pool_3x3" {
+		t.Errorf("DARTS- derived %v (weights %v)", got, s.Weights())
+	}
+	if equalRows(s.Weights(), plain.Weights()) {
+		t.Error("the auxiliary skip changed nothing")
+	}
 }
