@@ -1,9 +1,9 @@
 package strategies
 
 import (
-	"math"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
