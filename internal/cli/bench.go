@@ -86,7 +86,7 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 	f.Float64Var(&b.eta, "eta", 3, "with --cascade: the best 1/eta of each rung goes on")
 	f.BoolVar(&b.simulate, "simulate-time", false, "compare at equal simulated training time (--time-budget) instead of queries: the table's train_seconds, or a FLOPs model")
 	f.DurationVar(&b.timeBudget, "time-budget", 12000*time.Second, "with --simulate-time: simulated time per run")
-	cmd.AddCommand(newBenchProxiesCmd(), newBenchOneShotCmd(), newBenchGroundTruthCmd())
+	cmd.AddCommand(newBenchProxiesCmd(), newBenchOneShotCmd(), newBenchGroundTruthCmd(), newBenchDartsCmd())
 	return cmd
 }
 

@@ -292,3 +292,27 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 		t.Errorf("neither --table nor --groundtruth: %v", err)
 	}
 }
+
+// bench darts derives a cell a seed, trains it as the ground truth was trained, and
+// places it in the table.
+func TestBenchDartsAgainstGroundTruth(t *testing.T) {
+	gt := filepath.Join(t.TempDir(), "gt.csv")
+	var b strings.Builder
+	b.WriteString("arch,reference,accuracy,params,seed1\n")
+	ops := []string{"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
+	for i := range 10 {
+		fmt.Fprintf(&b, "|%s~0|+|%s~0|none~1|+|none~0|none~1|none~2|,%d,%d,100,%d\n", ops[i%5], ops[i/5], 10*i, 10*i, 10*i)
+	}
+	if err := os.WriteFile(gt, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cellar(t, "bench", "darts", "--groundtruth", gt, "--seeds", "1", "--aux-skip", "--epochs", "1", "--dataset", "mnist",
+		"--darts-train", "128", "--darts-val", "128", "--train", "256", "--train-epochs", "1", "--train-seeds", "1", "--channels", "2")
+	if err != nil || !strings.Contains(out, "darts- (aux_skip) on mnist, 1 epochs") || !strings.Contains(out, "seed 1: |") ||
+		!strings.Contains(out, "of the table") || !strings.Contains(out, "in the top 10%: ") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := cellar(t, "bench", "darts"); err == nil || !strings.Contains(err.Error(), "--groundtruth") {
+		t.Errorf("no --groundtruth: %v", err)
+	}
+}

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"cellar/groundtruth"
+	"cellar/spaces"
+	"cellar/strategies"
+)
+
+func newBenchDartsCmd() *cobra.Command {
+	var (
+		truthPath string
+		seeds     int
+	)
+	opt := strategies.DefaultDarts
+	gt := groundtruth.Defaults
+	cmd := &cobra.Command{
+		Use:   "darts --groundtruth F [--seeds 5] [--aux-skip] [--epochs 10] [--dataset fashion-mnist]",
+		Short: "Where DARTS' derived NB201 cell ranks in a ground truth, seed by seed",
+		Long: `Run DARTS on the NB201 supernet once for each of --seeds seeds, derive its cell, train
+that cell from scratch as cellar bench groundtruth trained the table's (same skeleton,
+data, epochs and seeds), and print the derived cell, its skip connections, its accuracy
+and where that accuracy falls in the ground truth (the fraction of the table's archs it
+beats). Plain DARTS on NB201 collapses to skip connections; --aux-skip runs DARTS-.
+Give the --dataset, --train, --channels, --depth and --epochs the table was built with
+(--train-epochs); --epochs is DARTS' own.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if truthPath == "" {
+				return fmt.Errorf("give the ground truth with --groundtruth F (from cellar bench groundtruth)")
+			}
+			rows, err := groundtruth.Load(truthPath)
+			if err != nil {
+				return err
+			}
+			if len(rows) < 10 {
+				return fmt.Errorf("--groundtruth %s: %d archs; need at least 10", truthPath, len(rows))
+			}
+			var truth []float64
+			for _, r := range rows {
+				if len(r.Acc) == 0 {
+					return fmt.Errorf("--groundtruth %s: %s has no accuracy yet", truthPath, r.Arch)
+				}
+				truth = append(truth, r.Mean())
+			}
+			sp, err := spaces.NewNB201(spaces.DefaultNB201)
+			if err != nil {
+				return err
+			}
+			opt.Dataset, opt.Path, opt.Channels, opt.Depth = gt.Dataset, gt.Path, gt.Channels, gt.Depth
+			b, err := groundtruth.NewBuilder(gt)
+			if err != nil {
+				return err
+			}
+			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			name := "darts"
+			if opt.AuxSkip {
+				name = "darts- (aux_skip)"
+			}
+			fmt.Fprintf(w, "%s on %s, %d epochs; derived cells trained as %s's %d archs\n", name, gt.Dataset, opt.Epochs, truthPath, len(rows))
+			top := 0
+			for seed := 1; seed <= seeds; seed++ {
+				start := time.Now()
+				d, err := strategies.NewDarts(sp, uint64(seed), opt)
+				if err != nil {
+					return err
+				}
+				for d.Learning() {
+					if err := d.Learn(cmd.Context()); err != nil {
+						return err
+					}
+				}
+				a, err := d.Derived()
+				if err != nil {
+					return err
+				}
+				r := groundtruth.Row{Arch: a.String()}
+				if err := b.Fill(cmd.Context(), &r); err != nil {
+					return err
+				}
+				beats := 0
+				for _, v := range truth {
+					if r.Mean() > v {
+						beats++
+					}
+				}
+				frac := float64(beats) / float64(len(truth))
+				if frac >= 0.9 {
+					top++
+				}
+				fmt.Fprintf(w, "seed %d: %s  skips %d  accuracy %.2f  beats %.0f%% of the table (%s)\n", seed, a,
+					strings.Count(a.String(), "skip_connect"), r.Mean(), 100*frac, time.Since(start).Round(time.Second))
+				fmt.Fprintf(errw, "seed %d done\n", seed)
+			}
+			fmt.Fprintf(w, "in the top 10%%: %d of %d seeds\n", top, seeds)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&truthPath, "groundtruth", "", "ground truth CSV `file` from cellar bench groundtruth")
+	f.IntVar(&seeds, "seeds", 5, "DARTS runs, seeds 1..N")
+	f.BoolVar(&opt.AuxSkip, "aux-skip", false, "DARTS-: an auxiliary skip connection on every edge, decaying from 1 to 0")
+	f.IntVar(&opt.Epochs, "epochs", opt.Epochs, "DARTS epochs")
+	f.IntVar(&opt.Order, "order", opt.Order, "1: first-order DARTS; 2: second-order")
+	f.IntVar(&opt.Train, "darts-train", opt.Train, "training examples of DARTS' weight steps (its alpha steps take --darts-val held-out ones)")
+	f.IntVar(&opt.Val, "darts-val", opt.Val, "held-out examples of DARTS' alpha steps")
+	f.StringVar(&gt.Dataset, "dataset", gt.Dataset, "the ground truth's dataset (DARTS searches on it too)")
+	f.StringVar(&gt.Path, "path", "", "the dataset's folder, where it is not built in")
+	f.IntVar(&gt.Train, "train", gt.Train, "the ground truth's training examples")
+	f.IntVar(&gt.Epochs, "train-epochs", gt.Epochs, "the ground truth's training epochs a run")
+	f.IntVar(&gt.Seeds, "train-seeds", gt.Seeds, "the ground truth's seeds an arch")
+	f.IntVar(&gt.Channels, "channels", gt.Channels, "the ground truth's (and the supernet's) channels")
+	f.IntVar(&gt.Depth, "depth", gt.Depth, "the ground truth's (and the supernet's) cells a stage")
+	return cmd
+}
