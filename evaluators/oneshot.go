@@ -1,7 +1,9 @@
 package evaluators
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -37,7 +39,12 @@ type OneShotOptions struct {
 	// edge has ops, each op of each edge on exactly one, their gradients summed into
 	// one step, so every op is trained equally often; a step costs that many).
 	Sampling string `yaml:"sampling"`
-	Seed     uint64 `yaml:"seed"`
+	// FewShot splits the supernet (Zhao et al. 2021) after half its epochs: one copy
+	// per op of the first edge, each then trained only on the paths that put its op
+	// there, and each arch scored by the copy of its first edge's op. The steps are
+	// the same as without: each goes to the copy its path belongs to.
+	FewShot bool   `yaml:"few_shot"`
+	Seed    uint64 `yaml:"seed"`
 }
 
 // DefaultOneShot are the defaults.
@@ -60,7 +67,8 @@ type OneShot struct {
 
 	mu      sync.Mutex // the supernet runs one arch at a time
 	net     *nn.Supernet
-	pcg     *rand.PCG // the sampled paths and batches
+	subs    []*nn.Supernet // with FewShot, once split: a copy per op of the first edge
+	pcg     *rand.PCG      // the sampled paths and batches
 	rng     *rand.Rand
 	epoch   int
 	reports []strategies.Report
@@ -87,9 +95,10 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	case opt.Sampling != "uniform" && opt.Sampling != "fair":
 		return nil, fmt.Errorf("oneshot: sampling %q: uniform or fair", opt.Sampling)
 	}
-	if _, nb201 := spaces.Base(space).(*spaces.NB201); opt.Sampling == "fair" && !nb201 {
-		// A fair set of paths puts one op on every edge, which only NB201's cells are.
-		return nil, fmt.Errorf("oneshot: sampling fair needs a space whose archs put one op on every edge (nb201), not %s", space.Name())
+	if _, nb201 := spaces.Base(space).(*spaces.NB201); (opt.Sampling == "fair" || opt.FewShot) && !nb201 {
+		// A fair set of paths, and a split on the first edge's op, need every arch to
+		// put one op on every edge, which only NB201's cells do.
+		return nil, fmt.Errorf("oneshot: sampling fair and few_shot need a space whose archs put one op on every edge (nb201), not %s", space.Name())
 	}
 	data, err := datasets.Load(opt.Dataset, opt.Path)
 	if err != nil {
@@ -125,8 +134,12 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 // Describe says how the supernet is built and trained.
 func (s *OneShot) Describe() string {
 	o := s.opt
-	return fmt.Sprintf("%d params (%d channels, depth %d) on %d %s examples, %d epochs of batch %d, lr %g, %s sampling; scored on %d held-out examples after %d recalibration batches",
-		s.net.Params(), o.Channels, o.Depth, s.train.N, o.Dataset, o.Epochs, o.Batch, o.LR, o.Sampling, s.score.N, o.Recalibrate)
+	split := ""
+	if o.FewShot {
+		split = fmt.Sprintf(", split on the first edge after epoch %d", s.splitAt())
+	}
+	return fmt.Sprintf("%d params (%d channels, depth %d) on %d %s examples, %d epochs of batch %d, lr %g, %s sampling%s; scored on %d held-out examples after %d recalibration batches",
+		s.net.Params(), o.Channels, o.Depth, s.train.N, o.Dataset, o.Epochs, o.Batch, o.LR, o.Sampling, split, s.score.N, o.Recalibrate)
 }
 
 func (s *OneShot) Metrics() []string {
@@ -153,6 +166,11 @@ func (s *OneShot) Learn(ctx context.Context) error {
 		}
 		return err
 	}
+	if s.opt.FewShot && s.subs == nil && s.epoch >= s.splitAt() {
+		if err := s.split(); err != nil {
+			return fail(err)
+		}
+	}
 	start := time.Now()
 	b := s.opt.Batch
 	steps := s.train.N / b
@@ -164,7 +182,7 @@ func (s *OneShot) Learn(ctx context.Context) error {
 			return fail(err)
 		}
 		lr := s.opt.LR * 0.5 * (1 + math.Cos(math.Pi*float64(s.epoch*steps+step)/total))
-		l, err := s.net.TrainPaths(s.train, perm[step*b:(step+1)*b], s.paths(), float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
+		l, err := s.trainStep(perm[step*b:(step+1)*b], lr)
 		if err != nil {
 			return fail(fmt.Errorf("epoch %d step %d: %w", s.epoch+1, step+1, err))
 		}
@@ -174,6 +192,72 @@ func (s *OneShot) Learn(ctx context.Context) error {
 	s.reports = strategies.AppendReport(s.reports, strategies.Report{Source: "oneshot", Step: s.epoch, Of: s.opt.Epochs,
 		Values: map[string]float64{"train_loss": loss / float64(steps), "seconds": time.Since(start).Seconds()}})
 	return nil
+}
+
+// splitAt is the epoch after which FewShot splits the supernet: half of them.
+func (s *OneShot) splitAt() int { return max(1, s.opt.Epochs/2) }
+
+// split makes the copies of FewShot, one per op of the first edge, from the supernet.
+func (s *OneShot) split() error {
+	b, err := s.net.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	subs := make([]*nn.Supernet, len(s.net.Spec.Ops))
+	for i := range subs {
+		if subs[i], err = nn.NewSupernet(s.net.Spec, s.opt.Batch, s.opt.Seed); err == nil {
+			err = subs[i].UnmarshalBinary(b)
+		}
+		if err != nil {
+			return fmt.Errorf("oneshot: few-shot split: %w", err)
+		}
+	}
+	s.subs = subs
+	return nil
+}
+
+// firstOp is the op a path's mixing weights put on the first edge.
+func firstOp(w [][]float32) int {
+	for op, v := range w[0] {
+		if v != 0 {
+			return op
+		}
+	}
+	return 0
+}
+
+// netFor is the supernet that trains and scores paths putting op on the first edge.
+func (s *OneShot) netFor(op int) *nn.Supernet {
+	if s.subs != nil {
+		return s.subs[op]
+	}
+	return s.net
+}
+
+// trainStep trains a step's paths on examples idx: all in the supernet, or, once
+// split, each in the copy of its first edge's op.
+func (s *OneShot) trainStep(idx []int, lr float64) (float64, error) {
+	ws := s.paths()
+	if s.subs == nil {
+		return s.net.TrainPaths(s.train, idx, ws, float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
+	}
+	groups := make([][][][]float32, len(s.subs))
+	for _, w := range ws {
+		op := firstOp(w)
+		groups[op] = append(groups[op], w)
+	}
+	var loss float64
+	for op, g := range groups {
+		if len(g) == 0 {
+			continue
+		}
+		l, err := s.subs[op].TrainPaths(s.train, idx, g, float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
+		if err != nil {
+			return l, err
+		}
+		loss += l * float64(len(g)) / float64(len(ws))
+	}
+	return loss, nil
 }
 
 // paths are the mixing weights of the paths one step trains (see Sampling).
@@ -210,10 +294,11 @@ func (s *OneShot) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Pr
 	}
 	start := time.Now()
 	w := s.oneshot.PathWeights(arch)
-	if err := s.net.Recalibrate(ctx, s.train, s.recal, w); err != nil {
+	sn := s.netFor(firstOp(w))
+	if err := sn.Recalibrate(ctx, s.train, s.recal, w); err != nil {
 		return engine.Outcome{}, err
 	}
-	acc, err := s.net.Accuracy(ctx, s.score, w)
+	acc, err := sn.Accuracy(ctx, s.score, w)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
@@ -248,7 +333,7 @@ func (s *OneShot) state(withNet bool) ([]byte, error) {
 	st := oneShotState{Epoch: s.epoch, Reports: s.reports}
 	var err error
 	if withNet {
-		if st.Supernet, err = s.net.MarshalBinary(); err != nil {
+		if st.Supernet, err = s.weights(); err != nil {
 			return nil, err
 		}
 	}
@@ -263,14 +348,14 @@ func (s *OneShot) state(withNet bool) ([]byte, error) {
 func (s *OneShot) LargeState() (int, []byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, err := s.net.MarshalBinary()
+	b, err := s.weights()
 	return s.epoch, b, err
 }
 
 func (s *OneShot) RestoreLargeState(b []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.net.UnmarshalBinary(b); err != nil {
+	if err := s.setWeights(b); err != nil {
 		return fmt.Errorf("oneshot weights: %w", err)
 	}
 	return nil
@@ -288,7 +373,7 @@ func (s *OneShot) restore(b []byte) error {
 		return fmt.Errorf("oneshot state: %w", err)
 	}
 	if st.Supernet != nil { // a rollback's snapshot, or a file from before LargeState
-		if err := s.net.UnmarshalBinary(st.Supernet); err != nil {
+		if err := s.setWeights(st.Supernet); err != nil {
 			return fmt.Errorf("oneshot state: %w", err)
 		}
 	}
@@ -297,4 +382,83 @@ func (s *OneShot) restore(b []byte) error {
 	}
 	s.epoch, s.reports = st.Epoch, st.Reports
 	return nil
+}
+
+// fewShotMagic starts the weights of a split supernet: the number of copies, then
+// each copy's saved form (nn.Supernet.MarshalBinary) after its length, little-endian.
+const fewShotMagic = "cellar-fewshot-1"
+
+// weights are the supernet's saved form, or its copies' once split.
+func (s *OneShot) weights() ([]byte, error) {
+	if s.subs == nil {
+		return s.net.MarshalBinary()
+	}
+	var buf bytes.Buffer
+	buf.WriteString(fewShotMagic)
+	binary.Write(&buf, binary.LittleEndian, uint32(len(s.subs)))
+	for _, sub := range s.subs {
+		b, err := sub.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		binary.Write(&buf, binary.LittleEndian, uint32(len(b)))
+		buf.Write(b)
+	}
+	return buf.Bytes(), nil
+}
+
+// setWeights restores what weights saved: the supernet, or its copies (made anew).
+func (s *OneShot) setWeights(b []byte) error {
+	if !bytes.HasPrefix(b, []byte(fewShotMagic)) {
+		if err := s.net.UnmarshalBinary(b); err != nil {
+			return err
+		}
+		s.closeSubs()
+		return nil
+	}
+	r := bytes.NewReader(b[len(fewShotMagic):])
+	var n uint32
+	if err := binary.Read(r, binary.LittleEndian, &n); err != nil || int(n) != len(s.net.Spec.Ops) {
+		return fmt.Errorf("saved few-shot supernet has %d copies, this one %d", n, len(s.net.Spec.Ops))
+	}
+	subs := make([]*nn.Supernet, n)
+	for i := range subs {
+		var l uint32
+		if err := binary.Read(r, binary.LittleEndian, &l); err != nil || int(l) > r.Len() {
+			for _, made := range subs[:i] {
+				made.Close()
+			}
+			return fmt.Errorf("saved few-shot supernet: copy %d is cut short", i)
+		}
+		part := make([]byte, l)
+		r.Read(part)
+		sub, err := nn.NewSupernet(s.net.Spec, s.opt.Batch, s.opt.Seed)
+		if err == nil {
+			err = sub.UnmarshalBinary(part)
+		}
+		if err != nil {
+			for _, made := range subs[:i] {
+				made.Close()
+			}
+			return fmt.Errorf("saved few-shot supernet, copy %d: %w", i, err)
+		}
+		subs[i] = sub
+	}
+	if r.Len() != 0 {
+		for _, sub := range subs {
+			sub.Close()
+		}
+		return fmt.Errorf("saved few-shot supernet has %d bytes too many", r.Len())
+	}
+	s.closeSubs()
+	s.subs = subs
+	return nil
+}
+
+// closeSubs releases the copies' machines.
+func (s *OneShot) closeSubs() {
+	for _, sub := range s.subs {
+		sub.Close()
+	}
+	s.subs = nil
 }

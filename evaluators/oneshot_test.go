@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"cellar/engine"
 	"cellar/spaces"
 )
 
@@ -60,5 +61,78 @@ func TestOneShotFairSampling(t *testing.T) {
 	}
 	if _, err := NewOneShot(cell, opt); err == nil || !strings.Contains(err.Error(), "nb201") {
 		t.Errorf("fair sampling on the cell space: %v", err)
+	}
+}
+
+// Few-shot: after half the epochs the supernet splits into a copy per op of the first
+// edge, each trained on its own paths; archs are scored by their copy, and the split
+// state saves and restores whole.
+func TestOneShotFewShot(t *testing.T) {
+	sp, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 2, Cells: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := DefaultOneShot
+	opt.FewShot, opt.Channels, opt.Depth, opt.Train, opt.Val, opt.ScoreSize, opt.Epochs, opt.Batch, opt.Seed = true, 2, 1, 256, 64, 64, 2, 32, 7
+	s, err := NewOneShot(sp, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Learn(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s.subs != nil {
+		t.Fatal("split before half the epochs")
+	}
+	if err := s.Learn(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.subs) != len(spaces.NB201Ops) {
+		t.Fatalf("%d copies after the split", len(s.subs))
+	}
+	// Each copy trained only on paths with its op first: copies differ.
+	if slices.EqualFunc(s.subs[1].Weights(), s.subs[3].Weights(), slices.Equal) {
+		t.Error("two copies trained alike")
+	}
+	scores := func(ev *OneShot) []float64 {
+		var out []float64
+		for _, arch := range []string{"|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|",
+			"|skip_connect~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"} {
+			a, _ := sp.Parse([]byte(arch))
+			o, err := ev.Evaluate(context.Background(), engine.Job{Arch: a}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, o.Metrics["oneshot_accuracy"])
+		}
+		return out
+	}
+	want := scores(s)
+	_, large, err := s.LargeState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := NewOneShot(sp, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Restore(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.RestoreLargeState(large); err != nil {
+		t.Fatal(err)
+	}
+	if got := scores(back); !slices.Equal(got, want) {
+		t.Errorf("restored scores %v, want %v", got, want)
+	}
+	if err := back.RestoreLargeState(large[:len(large)-9]); err == nil {
+		t.Error("a cut-short split state restored")
+	}
+	if !strings.Contains(s.Describe(), "split on the first edge after epoch 1") {
+		t.Errorf("describe: %s", s.Describe())
 	}
 }

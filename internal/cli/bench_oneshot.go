@@ -25,10 +25,11 @@ func newBenchOneShotCmd() *cobra.Command {
 	)
 	opt := evaluators.DefaultOneShot // the flags set some fields; the rest keep these
 	cmd := &cobra.Command{
-		Use:   "oneshot (--table F | --groundtruth F) [--n 200] [--sampling uniform,fair] [--epochs 5] [--dataset mnist] [--csv F]",
+		Use:   "oneshot (--table F | --groundtruth F) [--n 200] [--sampling uniform,fair,fewshot] [--epochs 5] [--dataset mnist] [--csv F]",
 		Short: "Rank correlation of one-shot (weight-sharing) scores with a table or a ground truth",
 		Long: `Train an NB201 supernet on built-in MNIST (or --dataset), once for each --sampling
-(uniform: single-path one-shot; fair: FairNAS), score archs with inherited weights (batch
+(uniform: single-path one-shot; fair: FairNAS; fewshot: uniform, split into a supernet per
+op of the first edge after half the epochs), score archs with inherited weights (batch
 norm re-estimated per arch) and print, for each, the Spearman and Kendall tau of the
 scores against the truth, the fraction of the truth's top 10 among the scores' top 10,
 and the time per evaluation; then the params proxy's on the same archs.
@@ -97,6 +98,9 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 			for _, sampling := range list {
 				o := opt
 				o.Sampling = sampling
+				if sampling == "fewshot" { // uniform paths, the supernet split on the first edge halfway
+					o.Sampling, o.FewShot = "uniform", true
+				}
 				ev, err := evaluators.NewOneShot(sp, o)
 				if err != nil {
 					return err
@@ -138,7 +142,7 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 	f.StringVar(&truthPath, "groundtruth", "", "ground truth CSV `file` from cellar bench groundtruth")
 	f.IntVar(&n, "n", 200, "with --table: archs to sample")
 	f.Uint64Var(&seed, "seed", 1, "seed of the sample and the supernet")
-	f.StringVar(&samplings, "sampling", "uniform", "comma-separated: uniform (single-path one-shot), fair (FairNAS)")
+	f.StringVar(&samplings, "sampling", "uniform", "comma-separated: uniform (single-path one-shot), fair (FairNAS), fewshot (uniform, split on the first edge halfway)")
 	f.StringVar(&csvPath, "csv", "", "also write every arch's scores to this CSV `file`")
 	f.StringVar(&opt.Dataset, "dataset", "mnist", "data the supernet trains on: mnist, fashion-mnist or cifar10")
 	f.StringVar(&opt.Path, "path", "", "the dataset's folder, where it is not built in")

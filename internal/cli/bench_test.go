@@ -274,18 +274,18 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "scores.csv")
-	got, err := cellar(t, "bench", "oneshot", "--groundtruth", gt, "--dataset", "mnist", "--train", "256", "--epochs", "1", "--channels", "2",
-		"--score-size", "64", "--recalibrate", "2", "--sampling", "uniform,fair", "--csv", out)
+	got, err := cellar(t, "bench", "oneshot", "--groundtruth", gt, "--dataset", "mnist", "--train", "256", "--channels", "2",
+		"--score-size", "64", "--recalibrate", "2", "--sampling", "uniform,fair,fewshot", "--epochs", "2", "--csv", out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, got)
 	}
-	for _, want := range []string{"4 NB201 archs of " + gt + " against its trained accuracy", "\nuniform ", "\nfair ", "\nparams       1.000    1.000    1.00"} {
+	for _, want := range []string{"4 NB201 archs of " + gt + " against its trained accuracy", "\nuniform ", "\nfair ", "\nfewshot ", "\nparams       1.000    1.000    1.00"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
 	}
 	recs, err := readCSV(out)
-	if err != nil || len(recs) != 5 || strings.Join(recs[0], ",") != "arch,accuracy,oneshot_uniform,oneshot_fair" {
+	if err != nil || len(recs) != 5 || strings.Join(recs[0], ",") != "arch,accuracy,oneshot_uniform,oneshot_fair,oneshot_fewshot" {
 		t.Errorf("csv: %v %v", err, recs)
 	}
 	if _, err := cellar(t, "bench", "oneshot"); err == nil || !strings.Contains(err.Error(), "--groundtruth") {
