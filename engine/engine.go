@@ -49,6 +49,10 @@ type Options struct {
 	// Steered are the steering entries of the runs before a resume, for displays
 	// (the reward curve's markers); Status.Steers starts with them.
 	Steered []Entry
+	// CommitEach commits every trial in a transaction of its own, as the engine did
+	// before it gathered trials that finish together: the baseline group commit is
+	// measured against (bench/throughput.sh). Nothing else sets it.
+	CommitEach bool
 }
 
 // Status is a snapshot of a search for display.
@@ -349,7 +353,9 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 		select {
 		case r := <-results:
 			e.collect(ctx, r)
-			e.gather(ctx, results)
+			if !e.opt.CommitEach {
+				e.gather(ctx, results)
+			}
 			if err := e.commit(); err != nil {
 				return err
 			}

@@ -152,6 +152,19 @@ func TestTrialsThatFinishTogetherShareACommit(t *testing.T) {
 	if !slices.Equal(told, bare) {
 		t.Error("grouping commits changed the trials or their order")
 	}
+	// CommitEach, the benchmarks' baseline, commits one trial a transaction and
+	// searches the same.
+	each := slowStore{&enginetest.MemStore{}, time.Millisecond}
+	var eachTold []string
+	if err := New(tableConfig(t, "regevo", 200, 4), Options{Store: each, CommitEach: true, Observe: func(tr Trial) { eachTold = append(eachTold, tr.Arch) }}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if each.Commits < len(each.Trials) {
+		t.Errorf("CommitEach: %d trials in %d commits", len(each.Trials), each.Commits)
+	}
+	if !slices.Equal(eachTold, bare) {
+		t.Error("committing each trial alone changed the trials or their order")
+	}
 }
 
 // TestResumeFromEveryCheckpoint restarts a search from checkpoints taken along the way

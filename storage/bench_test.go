@@ -16,36 +16,47 @@ import (
 )
 
 // BenchmarkSearchStored measures a search with the table evaluator and every trial
-// committed to a real bbolt file (fsync included): one op is one trial. The baseline,
-// BenchmarkCommitOneTrial, is a bare bbolt transaction that writes one trial record,
-// the floor the disk sets; the ratio says what the engine adds. Both report trials/min;
-// the search also reports the trials each commit carried (trials that finish together
-// share one, see engine's gather).
+// committed to a real bbolt file (fsync included): one op is one trial. Two
+// baselines, in the same run: the same search committing each trial alone
+// (parallel=N/commit-each, the engine before group commit), and
+// BenchmarkCommitOneTrial, a bare bbolt transaction that writes one trial record,
+// the floor the disk sets for one commit a trial. All report trials/min; the search
+// also reports the trials each commit carried (trials that finish together share
+// one, see engine's gather). bench/throughput.sh prints the ratios.
 func BenchmarkSearchStored(b *testing.B) {
-	table := "nb201" // the built-in table
 	for _, par := range []int{1, 4, 16} {
-		b.Run(fmt.Sprintf("parallel=%d", par), func(b *testing.B) {
-			src := fmt.Sprintf("name: b\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: {name: table, path: %s}\nbudget: {trials: %d}\nparallelism: %d\n", table, b.N, par)
-			exp := enginetest.Build(b, src)
-			db, err := Open(filepath.Join(b.TempDir(), "b.db"), time.Second)
-			if err != nil {
-				b.Fatal(err)
+		for _, each := range []bool{true, false} {
+			name := fmt.Sprintf("parallel=%d", par)
+			if each {
+				name += "/commit-each"
 			}
-			defer db.Close()
-			x, err := db.CreateExperiment("b", []byte(src))
-			if err != nil {
-				b.Fatal(err)
-			}
-			counted := &countingStore{Store: x}
-			b.ResetTimer()
-			start := time.Now()
-			if err := engine.New(exp, engine.Options{Store: counted}).Run(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(b.N)/time.Since(start).Minutes(), "trials/min")
-			b.ReportMetric(float64(b.N)/float64(counted.commits), "trials/commit")
-		})
+			b.Run(name, func(b *testing.B) { searchStored(b, par, each) })
+		}
 	}
+}
+
+// searchStored runs a stored table search of b.N trials at parallelism par; each
+// commits every trial alone (the engine before group commit: the baseline).
+func searchStored(b *testing.B, par int, each bool) {
+	src := fmt.Sprintf("name: b\nseed: 1\nspace: nb201\nstrategy: regevo\nevaluator: {name: table, path: nb201}\nbudget: {trials: %d}\nparallelism: %d\n", b.N, par)
+	exp := enginetest.Build(b, src)
+	db, err := Open(filepath.Join(b.TempDir(), "b.db"), time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	x, err := db.CreateExperiment("b", []byte(src))
+	if err != nil {
+		b.Fatal(err)
+	}
+	counted := &countingStore{Store: x}
+	b.ResetTimer()
+	start := time.Now()
+	if err := engine.New(exp, engine.Options{Store: counted, CommitEach: each}).Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Minutes(), "trials/min")
+	b.ReportMetric(float64(b.N)/float64(counted.commits), "trials/commit")
 }
 
 // countingStore counts a store's commits.
