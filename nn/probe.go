@@ -40,7 +40,7 @@ func NewProbe(m *Model, cost Cost, wrt []*G.Node) (*Probe, error) {
 	var grads G.Nodes
 	if len(wrt) > 0 { // none: a forward pass only
 		var err error
-		if grads, err = G.Grad(c, wrt...); err != nil {
+		if grads, err = grad(c, wrt...); err != nil {
 			return nil, fmt.Errorf("nn: probe gradients: %w", err)
 		}
 	}
