@@ -86,7 +86,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 	G.Let(m.X, newDense(tensor.Shape{batch, 1, 28, 28}, x))
 	G.Let(m.Y, newDense(tensor.Shape{batch, 10}, y))
-	if _, err := G.Grad(m.Loss, m.Params...); err != nil {
+	if _, err := grad(m.Loss, m.Params...); err != nil {
 		b.Fatal(err)
 	}
 	m.PlanMemory()

@@ -107,7 +107,7 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *datasets.Data
 	if err != nil {
 		return nil, err
 	}
-	if _, err := G.Grad(m.Loss, m.Params...); err != nil {
+	if _, err := grad(m.Loss, m.Params...); err != nil {
 		return nil, fmt.Errorf("nn: gradients: %w", err)
 	}
 	m.PlanMemory()
