@@ -88,8 +88,9 @@ func (b *opBase) base() *opBase { return b }
 // its gradients. Only outputs that nothing reads outside a run, and that only ops of
 // this package (which release their inputs) consume, are shared; supernet branches,
 // which skip work, are left alone. Call it before building the machine that runs the
-// graph; values of other nodes may change afterwards, so only Loss, Logits, ReLUs
-// and the gradients of inputs and parameters stay readable after a run.
+// graph; values of other nodes may change afterwards, so only Loss, Logits, the
+// gradients of inputs and parameters, and ReLUs compiled with ReadReLUs stay
+// readable after a run.
 func (m *Model) PlanMemory() { m.planMemory(nil) }
 
 // planMemory is PlanMemory, keeping the values of the nodes read also readable after
@@ -98,10 +99,10 @@ func (m *Model) planMemory(read []*G.Node) {
 	p := &memPlan{owner: map[*float32]*opBase{}}
 	m.mem = p
 	keep := map[*G.Node]bool{m.X: true, m.Y: true, m.Logits: true, m.Loss: true}
-	for _, n := range read {
-		keep[n] = true
+	if m.readReLUs {
+		read = append(read, m.ReLUs...)
 	}
-	for _, ns := range [][]*G.Node{m.ReLUs, m.Mix, m.Params} {
+	for _, ns := range [][]*G.Node{read, m.Mix, m.Params} {
 		for _, n := range ns {
 			keep[n] = true
 		}

@@ -144,3 +144,60 @@ func TestClosedProbesLendTheirMemory(t *testing.T) {
 		t.Error("the second model's gradients differ")
 	}
 }
+
+// A probe shares the ReLUs' memory unless the model was compiled with ReadReLUs;
+// with it, each ReLU's output after a run is what a model keeping every value holds.
+func TestReadReLUs(t *testing.T) {
+	s, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 12, 12}, Classes: 10}, Channels: 8, Cells: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := network(t, s, ReferenceArch)
+	const batch = 4
+	x := randFloats(rand.New(rand.NewPCG(9, 9)), batch*144)
+	probe := func(read bool) (relus [][]float32, planned int) {
+		m, err := CompileWith(net, batch, rand.New(rand.NewPCG(1, 2)), CompileOptions{ReadReLUs: read})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewProbe(m, CrossEntropy, m.Weights)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		if err := p.Run(x, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range m.ReLUs {
+			relus = append(relus, slices.Clone(Values(r)))
+			if r.Op().(sharer).base().uses > 0 {
+				planned++
+			}
+		}
+		return relus, planned
+	}
+	// The reference: every value kept, no plan.
+	m, err := Compile(net, batch, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	G.Let(m.X, newDense(m.X.Shape().Clone(), x))
+	G.Let(m.Y, newDense(m.Y.Shape().Clone(), make([]float32, batch*10)))
+	vm := G.NewTapeMachine(m.Graph)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	read, planned := probe(true)
+	if planned != 0 {
+		t.Errorf("ReadReLUs: %d ReLUs' memory shared", planned)
+	}
+	for i, r := range m.ReLUs {
+		if !slices.Equal(read[i], Values(r)) {
+			t.Fatalf("ReadReLUs: ReLU %d's output after the run differs from the forward pass's", i)
+		}
+	}
+	if _, planned := probe(false); planned != len(m.ReLUs) {
+		t.Errorf("without ReadReLUs, %d of %d ReLUs' memory shared", planned, len(m.ReLUs))
+	}
+}

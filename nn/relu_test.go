@@ -33,7 +33,7 @@ func reluNet() *spaces.Net {
 func TestFixedActivations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	const batch = 4
-	m, err := Compile(reluNet(), batch, rng)
+	m, err := CompileWith(reluNet(), batch, rng, CompileOptions{ReadReLUs: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -400,7 +400,7 @@ func standardised(x []float32) []float64 {
 // agree. Inputs the network tells apart give a well-conditioned K. Codes are packed
 // into words so K costs N^2/2 popcounts per 64 units.
 func naswot(net *spaces.Net, b Batch, seed uint64) (float64, error) {
-	m, err := nn.CompileWith(net, b.N, rng(seed), nn.CompileOptions{})
+	m, err := nn.CompileWith(net, b.N, rng(seed), nn.CompileOptions{ReadReLUs: true})
 	if err != nil {
 		return 0, err
 	}
