@@ -57,22 +57,11 @@ func TestGradAsGorgonias(t *testing.T) {
 				y[i*5+data.IntN(5)] = 1
 			}
 
-			// gorgonia's Grad, every value kept.
-			ref, err := Compile(net, batch, rand.New(rand.NewPCG(1, 2)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			refGrads, err := G.Grad(ref.Loss, ref.Weights...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			G.Let(ref.X, newDense(ref.X.Shape().Clone(), x))
-			G.Let(ref.Y, newDense(ref.Y.Shape().Clone(), y))
-			vm := G.NewTapeMachine(ref.Graph)
-			defer vm.Close()
-			if err := vm.RunAll(); err != nil {
-				t.Fatal(err)
-			}
+			var refGrads G.Nodes // gorgonia's Grad, every value kept
+			ref := plainRun(t, net, batch, x, y, func(m *Model) (err error) {
+				refGrads, err = G.Grad(m.Loss, m.Weights...)
+				return err
+			})
 
 			m, err := Compile(net, batch, rand.New(rand.NewPCG(1, 2)))
 			if err != nil {
@@ -106,4 +95,31 @@ func TestGradAsGorgonias(t *testing.T) {
 			t.Logf("%d weights, %d adds in the graph", len(m.Weights), sums)
 		})
 	}
+}
+
+// plainRun compiles net with the weights of seed (1, 2), lets prepare add to its
+// graph (gradients), and runs it once on x and y with gorgonia's machine, no memory
+// plan: every value is kept, the reference planned runs are checked against.
+func plainRun(t *testing.T, net *spaces.Net, batch int, x, y []float32, prepare func(*Model) error) *Model {
+	t.Helper()
+	m, err := Compile(net, batch, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prepare != nil {
+		if err := prepare(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if y == nil {
+		y = make([]float32, m.Y.Shape().TotalSize())
+	}
+	G.Let(m.X, newDense(m.X.Shape().Clone(), x))
+	G.Let(m.Y, newDense(m.Y.Shape().Clone(), y))
+	vm := G.NewTapeMachine(m.Graph)
+	t.Cleanup(func() { vm.Close() })
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -176,18 +176,7 @@ func TestReadReLUs(t *testing.T) {
 		}
 		return relus, planned
 	}
-	// The reference: every value kept, no plan.
-	m, err := Compile(net, batch, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	G.Let(m.X, newDense(m.X.Shape().Clone(), x))
-	G.Let(m.Y, newDense(m.Y.Shape().Clone(), make([]float32, batch*10)))
-	vm := G.NewTapeMachine(m.Graph)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
+	m := plainRun(t, net, batch, x, nil, nil)
 	read, planned := probe(true)
 	if planned != 0 {
 		t.Errorf("ReadReLUs: %d ReLUs' memory shared", planned)
