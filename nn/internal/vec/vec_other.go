@@ -1,8 +1,8 @@
-//go:build !amd64 || purego
+//go:build !(amd64 || arm64) || purego
 
 package vec
 
-// fast is false off amd64: every loop runs in Go (and wide, AVX-512, too).
+// fast is false off amd64 and arm64: every loop runs in Go (and wide, AVX-512, too).
 var fast, wide = false, false
 
 func relu(y, x *float32, n int)                        { panic("vec: no AVX-512 here") }
