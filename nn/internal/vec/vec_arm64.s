@@ -27,6 +27,19 @@
 #define FADDPS(d, n) WORD $(0x7E30D800 | ((n)<<5) | (d))
 #define FADDPD(d, n) WORD $(0x7E70D800 | ((n)<<5) | (d))
 
+// ACC4(s) sets the accumulators V4-V7 to vector s; FMA4(k, x0, x1, x2, x3) adds k
+// times x0-x3 to them, fused.
+#define ACC4(s) \
+	VORR s.B16, s.B16, V4.B16; \
+	VORR s.B16, s.B16, V5.B16; \
+	VORR s.B16, s.B16, V6.B16; \
+	VORR s.B16, s.B16, V7.B16
+#define FMA4(k, x0, x1, x2, x3) \
+	VFMLA k.S4, x0.S4, V4.S4; \
+	VFMLA k.S4, x1.S4, V5.S4; \
+	VFMLA k.S4, x2.S4, V6.S4; \
+	VFMLA k.S4, x3.S4, V7.S4
+
 // func relu(y, x *float32, n int)
 TEXT ·relu(SB), NOSPLIT, $0-24
 	MOVD y+0(FP), R0
@@ -99,14 +112,8 @@ TEXT ·affine(SB), NOSPLIT, $0-32
 
 affineLoop:
 	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VORR   V31.B16, V31.B16, V4.B16
-	VORR   V31.B16, V31.B16, V5.B16
-	VORR   V31.B16, V31.B16, V6.B16
-	VORR   V31.B16, V31.B16, V7.B16
-	VFMLA  V30.S4, V0.S4, V4.S4
-	VFMLA  V30.S4, V1.S4, V5.S4
-	VFMLA  V30.S4, V2.S4, V6.S4
-	VFMLA  V30.S4, V3.S4, V7.S4
+	ACC4(V31)
+	FMA4(V30, V0, V1, V2, V3)
 	VST1.P [V4.S4, V5.S4, V6.S4, V7.S4], 64(R0)
 	SUBS   $16, R2, R2
 	BNE    affineLoop
@@ -128,18 +135,9 @@ TEXT ·affine2(SB), NOSPLIT, $0-44
 affine2Loop:
 	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 64(R3), [V8.S4, V9.S4, V10.S4, V11.S4]
-	VORR   V31.B16, V31.B16, V4.B16
-	VORR   V31.B16, V31.B16, V5.B16
-	VORR   V31.B16, V31.B16, V6.B16
-	VORR   V31.B16, V31.B16, V7.B16
-	VFMLA  V30.S4, V0.S4, V4.S4
-	VFMLA  V30.S4, V1.S4, V5.S4
-	VFMLA  V30.S4, V2.S4, V6.S4
-	VFMLA  V30.S4, V3.S4, V7.S4
-	VFMLA  V29.S4, V8.S4, V4.S4
-	VFMLA  V29.S4, V9.S4, V5.S4
-	VFMLA  V29.S4, V10.S4, V6.S4
-	VFMLA  V29.S4, V11.S4, V7.S4
+	ACC4(V31)
+	FMA4(V30, V0, V1, V2, V3)
+	FMA4(V29, V8, V9, V10, V11)
 	VST1.P [V4.S4, V5.S4, V6.S4, V7.S4], 64(R0)
 	SUBS   $16, R2, R2
 	BNE    affine2Loop
@@ -196,10 +194,7 @@ TEXT ·axpy(SB), NOSPLIT, $0-28
 axpyLoop:
 	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
 	VLD1.P 64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VFMLA  V30.S4, V0.S4, V4.S4
-	VFMLA  V30.S4, V1.S4, V5.S4
-	VFMLA  V30.S4, V2.S4, V6.S4
-	VFMLA  V30.S4, V3.S4, V7.S4
+	FMA4(V30, V0, V1, V2, V3)
 	VST1.P [V4.S4, V5.S4, V6.S4, V7.S4], 64(R0)
 	SUBS   $16, R2, R2
 	BNE    axpyLoop
