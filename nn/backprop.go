@@ -35,13 +35,18 @@ func grad(cost *G.Node, wrt ...*G.Node) (G.Nodes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nn: grad: %w", err)
 	}
+	kids := map[*G.Node][]*G.Node{} // each node's inputs, in order, read once
 	children := func(n *G.Node) []*G.Node {
-		var out []*G.Node
+		if cs, ok := kids[n]; ok {
+			return cs
+		}
+		var cs []*G.Node
 		it := g.From(n.ID())
 		for it.Next() {
-			out = append(out, it.Node().(*G.Node))
+			cs = append(cs, it.Node().(*G.Node))
 		}
-		return out
+		kids[n] = cs
+		return cs
 	}
 	diffWRT := func(n *G.Node, arity int) []bool {
 		if op, ok := n.Op().(G.SDOp); ok {

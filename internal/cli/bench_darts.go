@@ -109,12 +109,6 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 	f.IntVar(&opt.Order, "order", opt.Order, "1: first-order DARTS; 2: second-order")
 	f.IntVar(&opt.Train, "darts-train", opt.Train, "training examples of DARTS' weight steps (its alpha steps take --darts-val held-out ones)")
 	f.IntVar(&opt.Val, "darts-val", opt.Val, "held-out examples of DARTS' alpha steps")
-	f.StringVar(&gt.Dataset, "dataset", gt.Dataset, "the ground truth's dataset (DARTS searches on it too)")
-	f.StringVar(&gt.Path, "path", "", "the dataset's folder, where it is not built in")
-	f.IntVar(&gt.Train, "train", gt.Train, "the ground truth's training examples")
-	f.IntVar(&gt.Epochs, "train-epochs", gt.Epochs, "the ground truth's training epochs a run")
-	f.IntVar(&gt.Seeds, "train-seeds", gt.Seeds, "the ground truth's seeds an arch")
-	f.IntVar(&gt.Channels, "channels", gt.Channels, "the ground truth's (and the supernet's) channels")
-	f.IntVar(&gt.Depth, "depth", gt.Depth, "the ground truth's (and the supernet's) cells a stage")
+	groundTruthFlags(cmd, &gt, "train-") // DARTS has its own --epochs
 	return cmd
 }

@@ -101,16 +101,24 @@ command again to go on where it stopped. At the end it prints how well the seeds
 	f.StringVar(&table, "table", "nb201", "table whose accuracy range the archs are spread over")
 	f.IntVar(&n, "n", 150, "archs")
 	f.Uint64Var(&seed, "seed", 1, "seed of the sample of archs")
-	f.IntVar(&opt.Seeds, "seeds", opt.Seeds, "training runs an arch (seeds 1..N)")
-	f.StringVar(&opt.Dataset, "dataset", opt.Dataset, "mnist, fashion-mnist or cifar10")
-	f.StringVar(&opt.Path, "path", "", "the dataset's folder, where it is not built in")
-	f.IntVar(&opt.Epochs, "epochs", opt.Epochs, "training epochs a run")
-	f.IntVar(&opt.Train, "train", opt.Train, "training examples (the supernet's --train)")
+	groundTruthFlags(cmd, &opt, "")
 	f.IntVar(&opt.Val, "val", opt.Val, "held-out examples each arch is scored on")
-	f.IntVar(&opt.Channels, "channels", opt.Channels, "skeleton channels (the supernet's)")
-	f.IntVar(&opt.Depth, "depth", opt.Depth, "cells a stage (the supernet's)")
 	f.Float64Var(&opt.LR, "lr", opt.LR, "peak learning rate, cosine-annealed")
 	return cmd
+}
+
+// groundTruthFlags registers the options a ground truth is trained with, which a
+// command judging against one must repeat: its dataset, training examples, skeleton,
+// and its epochs and seeds (named with prefix where the command has its own).
+func groundTruthFlags(cmd *cobra.Command, o *groundtruth.Options, prefix string) {
+	f := cmd.Flags()
+	f.StringVar(&o.Dataset, "dataset", o.Dataset, "the ground truth's dataset: mnist, fashion-mnist or cifar10")
+	f.StringVar(&o.Path, "path", "", "the dataset's folder, where it is not built in")
+	f.IntVar(&o.Train, "train", o.Train, "the ground truth's training examples (the supernet's --train)")
+	f.IntVar(&o.Epochs, prefix+"epochs", o.Epochs, "the ground truth's training epochs a run")
+	f.IntVar(&o.Seeds, prefix+"seeds", o.Seeds, "the ground truth's training runs an arch (seeds 1..N)")
+	f.IntVar(&o.Channels, "channels", o.Channels, "the ground truth's (and the supernet's) skeleton channels")
+	f.IntVar(&o.Depth, "depth", o.Depth, "the ground truth's (and the supernet's) cells a stage")
 }
 
 // writeGroundTruth replaces path with rows through a temporary file, so a kill
