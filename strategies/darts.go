@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"cellar/datasets"
+	"cellar/internal/dirichlet"
 	"cellar/nn"
 	"cellar/spaces"
 )
@@ -37,12 +38,19 @@ type DartsOptions struct {
 	// search, outside the softmax. Skip connections then no longer have to win the
 	// alphas to ease training, which is what makes plain DARTS collapse to them.
 	AuxSkip bool `yaml:"aux_skip"`
+	// Dirichlet is DrNAS (Chen et al. 2021): each step mixes the ops by a sample of a
+	// Dirichlet whose concentrations are ELU(alpha)+1, and the alphas learn through
+	// the sample (pathwise gradients), regularised by DirichletKL times the KL
+	// divergence to the uniform Dirichlet. The noise of the samples keeps the
+	// supernet from settling on the ops that win early (parameter-free ones here).
+	Dirichlet   bool    `yaml:"dirichlet"`
+	DirichletKL float64 `yaml:"dirichlet_kl"` // (1e-3, DrNAS' own)
 }
 
 // DefaultDarts are the defaults. The alpha rate is ten times DARTS' 3e-4, which was
 // set for 50 epochs on CIFAR-10; searches here run about ten.
 var DefaultDarts = DartsOptions{Dataset: "mnist", Train: 5000, Val: 5000, Epochs: 10, Batch: 64, LR: 0.025, Momentum: 0.9,
-	WeightDecay: 3e-4, AlphaLR: 3e-3, AlphaDecay: 1e-3, Order: 1, Channels: 8, Candidates: 1}
+	WeightDecay: 3e-4, AlphaLR: 3e-3, AlphaDecay: 1e-3, Order: 1, Channels: 8, Candidates: 1, DirichletKL: 1e-3}
 
 // Darts is differentiable architecture search (Liu et al. 2019): a supernet mixes
 // every op on every edge by the softmax of an alpha per edge and op; training
@@ -95,8 +103,8 @@ func (o DartsOptions) check() error {
 		return fmt.Errorf("candidates %d must be from 1 to 1000", o.Candidates)
 	case o.Channels < 1 || o.Depth < 1:
 		return fmt.Errorf("channels %d and depth %d must be at least 1", o.Channels, o.Depth)
-	case o.LR < 0 || o.AlphaLR < 0 || o.Momentum < 0 || o.WeightDecay < 0 || o.AlphaDecay < 0:
-		return fmt.Errorf("lr, alpha_lr, momentum, weight_decay and alpha_decay must not be negative")
+	case o.LR < 0 || o.AlphaLR < 0 || o.Momentum < 0 || o.WeightDecay < 0 || o.AlphaDecay < 0 || o.DirichletKL < 0:
+		return fmt.Errorf("lr, alpha_lr, momentum, weight_decay, alpha_decay and dirichlet_kl must not be negative")
 	}
 	return nil
 }
@@ -149,8 +157,73 @@ func (s *Darts) Name() string { return "darts" }
 
 func (s *Darts) Learning() bool { return s.epoch < s.opt.Epochs }
 
-// Weights are the softmax of the alphas: each edge's distribution over ops.
-func (s *Darts) Weights() [][]float64 { return softmax(s.alpha) }
+// Weights are each edge's distribution over ops: the softmax of the alphas, or with
+// Dirichlet the Dirichlet's mean (its concentrations normalised).
+func (s *Darts) Weights() [][]float64 {
+	if !s.opt.Dirichlet {
+		return softmax(s.alpha)
+	}
+	out := s.concentrations()
+	for _, row := range out {
+		var sum float64
+		for _, v := range row {
+			sum += v
+		}
+		for j := range row {
+			row[j] /= sum
+		}
+	}
+	return out
+}
+
+// concentrations are DrNAS' Dirichlet concentrations, ELU(alpha)+1: positive, and 1
+// (the uniform Dirichlet) at alpha 0.
+func (s *Darts) concentrations() [][]float64 {
+	out := make([][]float64, len(s.alpha))
+	for e, row := range s.alpha {
+		out[e] = make([]float64, len(row))
+		for j, a := range row {
+			if a > 0 {
+				out[e][j] = a + 1
+			} else {
+				out[e][j] = math.Exp(a)
+			}
+		}
+	}
+	return out
+}
+
+// sample draws each edge's mixing weights from its Dirichlet, from the search's
+// random stream (so a seed gives the same search, and a resumed one goes on alike).
+func (s *Darts) sample() []dirichlet.Sample {
+	out := make([]dirichlet.Sample, len(s.alpha))
+	for e, beta := range s.concentrations() {
+		u := make([]float64, len(beta))
+		for j := range u {
+			u[j] = s.rand.rng.Float64()
+		}
+		out[e] = dirichlet.Draw(beta, u)
+	}
+	return out
+}
+
+func thetas(ss []dirichlet.Sample) [][]float64 {
+	out := make([][]float64, len(ss))
+	for e, smp := range ss {
+		out[e] = smp.Theta
+	}
+	return out
+}
+
+// stepWeights are a step's mixing weights before the auxiliary skip: the softmax of
+// the alphas, or with Dirichlet a fresh sample (returned too, for its gradient).
+func (s *Darts) stepWeights() ([][]float64, []dirichlet.Sample) {
+	if !s.opt.Dirichlet {
+		return s.Weights(), nil
+	}
+	ss := s.sample()
+	return thetas(ss), ss
+}
 
 // mixing are the supernet's mixing weights for a step: the softmax of the alphas,
 // plus beta on every edge's skip connection with AuxSkip.
@@ -211,7 +284,8 @@ func (s *Darts) Learn(ctx context.Context) error {
 		if err != nil {
 			return fail(fmt.Errorf("darts: epoch %d step %d, architecture step: %w", s.epoch+1, step+1, err))
 		}
-		lt, err := s.net.TrainStep(s.train, tidx, s.mixing(s.Weights(), beta), float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
+		w, _ := s.stepWeights() // DrNAS draws the weight step's mix apart from the architecture step's
+		lt, err := s.net.TrainStep(s.train, tidx, s.mixing(w, beta), float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay))
 		if err != nil {
 			return fail(fmt.Errorf("darts: epoch %d step %d, weight step: %w", s.epoch+1, step+1, err))
 		}
@@ -228,8 +302,8 @@ func (s *Darts) Learn(ctx context.Context) error {
 // archStep updates the alphas by Adam on the gradient of the validation loss, and
 // returns that loss.
 func (s *Darts) archStep(tidx, vidx []int, lr, beta float64) (float64, error) {
-	sm := s.Weights()
-	p := s.mixing(sm, beta) // the auxiliary skip is outside the softmax: the chain below is unchanged
+	sm, draws := s.stepWeights()
+	p := s.mixing(sm, beta) // the auxiliary skip is outside the softmax (or sample): the chain below is unchanged
 	var loss float64
 	var gw [][]float64 // the gradient with respect to the mixing weights p
 	var err error
@@ -241,23 +315,53 @@ func (s *Darts) archStep(tidx, vidx []int, lr, beta float64) (float64, error) {
 	if err != nil {
 		return loss, err
 	}
-	// Through the softmax: d/dalpha_j = p_j * (g_j - sum_k p_k g_k).
+	grad := s.alphaGrad(sm, draws, gw)
 	s.adamT++
 	const b1, b2, eps = 0.5, 0.999, 1e-8 // DARTS' betas
 	c1, c2 := 1-math.Pow(b1, float64(s.adamT)), 1-math.Pow(b2, float64(s.adamT))
 	for e, row := range s.alpha {
-		var dot float64
-		for k := range row {
-			dot += sm[e][k] * gw[e][k]
-		}
 		for j := range row {
-			g := sm[e][j]*(gw[e][j]-dot) + s.opt.AlphaDecay*row[j]
+			g := grad[e][j] + s.opt.AlphaDecay*row[j]
 			s.adamM[e][j] = b1*s.adamM[e][j] + (1-b1)*g
 			s.adamV[e][j] = b2*s.adamV[e][j] + (1-b2)*g*g
 			row[j] -= s.opt.AlphaLR * (s.adamM[e][j] / c1) / (math.Sqrt(s.adamV[e][j]/c2) + eps)
 		}
 	}
 	return loss, nil
+}
+
+// alphaGrad takes the validation loss's gradient with respect to the mixing weights
+// back to the alphas: through the softmax, d/dalpha_j = p_j * (g_j - sum_k p_k g_k); or
+// with Dirichlet through the sample to the concentrations, plus the KL term, and
+// through ELU+1.
+func (s *Darts) alphaGrad(sm [][]float64, draws []dirichlet.Sample, gw [][]float64) [][]float64 {
+	out := make([][]float64, len(s.alpha))
+	var conc [][]float64
+	if draws != nil {
+		conc = s.concentrations()
+	}
+	for e, row := range s.alpha {
+		if draws == nil {
+			var dot float64
+			for k := range row {
+				dot += sm[e][k] * gw[e][k]
+			}
+			out[e] = make([]float64, len(row))
+			for j := range row {
+				out[e][j] = sm[e][j] * (gw[e][j] - dot)
+			}
+			continue
+		}
+		out[e] = draws[e].Chain(gw[e])
+		_, kl := dirichlet.KLUniform(conc[e])
+		for j, a := range row {
+			out[e][j] += s.opt.DirichletKL * kl[j]
+			if a <= 0 {
+				out[e][j] *= conc[e][j] // d(exp a)/da; above 0 ELU+1 has slope 1
+			}
+		}
+	}
+	return out
 }
 
 // unrolled is DARTS' second-order gradient of the validation loss after one virtual

@@ -275,3 +275,67 @@ func TestDartsAuxiliarySkip(t *testing.T) {
 		t.Error("the auxiliary skip changed nothing")
 	}
 }
+
+// DrNAS: the mix of each step is a Dirichlet sample (a fresh one per step, summing to
+// 1), the search still finds the best op, and it resumes exactly although it draws
+// from its random stream at every step.
+func TestDartsDirichlet(t *testing.T) {
+	drnas := func() *Darts {
+		opt := toyDarts(t, 1).opt
+		opt.Dirichlet = true
+		s, err := newDarts(edgeSpace{}, 1, opt, checkerData(512, 1), checkerData(512, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := drnas()
+	a, _ := s.stepWeights()
+	b, _ := s.stepWeights()
+	if equalRows(a, b) {
+		t.Error("two steps drew the same mix")
+	}
+	var sum float64
+	for _, v := range a[0] {
+		sum += v
+	}
+	if math.Abs(sum-1) > 1e-12 || slices.Min(a[0]) < 0 {
+		t.Errorf("a drawn mix %v", a[0])
+	}
+	ctx := context.Background()
+	for range 2 {
+		if err := s.Learn(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	saved, _ := s.State()
+	_, weights, _ := s.LargeState()
+	r := drnas()
+	if err := r.RestoreLargeState(weights); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Restore(saved); err != nil {
+		t.Fatal(err)
+	}
+	for s.Learning() {
+		if err := s.Learn(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Learn(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !equalRows(r.Weights(), s.Weights()) {
+		t.Errorf("resumed DrNAS weights %v, want %v", r.Weights(), s.Weights())
+	}
+	w := s.Weights()[0]
+	t.Logf("DrNAS weights %v over %v", w, edgeOps)
+	if got, _ := s.Derived(); got.String() != "avg_pool_3x3" {
+		t.Errorf("DrNAS derived %v (weights %v)", got, w)
+	}
+	opt := s.opt
+	opt.DirichletKL = -1
+	if _, err := newDarts(edgeSpace{}, 1, opt, checkerData(512, 1), checkerData(512, 2)); err == nil {
+		t.Error("a negative dirichlet_kl was taken")
+	}
+}

@@ -20,13 +20,14 @@ func newBenchDartsCmd() *cobra.Command {
 	opt := strategies.DefaultDarts
 	gt := groundtruth.Defaults
 	cmd := &cobra.Command{
-		Use:   "darts --groundtruth F [--seeds 5] [--aux-skip] [--epochs 10] [--dataset fashion-mnist]",
+		Use:   "darts --groundtruth F [--seeds 5] [--aux-skip | --dirichlet] [--epochs 10] [--dataset fashion-mnist]",
 		Short: "Where DARTS' derived NB201 cell ranks in a ground truth, seed by seed",
 		Long: `Run DARTS on the NB201 supernet once for each of --seeds seeds, derive its cell, train
 that cell from scratch as cellar bench groundtruth trained the table's (same skeleton,
 data, epochs and seeds), and print the derived cell, its skip connections, its accuracy
 and where that accuracy falls in the ground truth (the fraction of the table's archs it
-beats). Plain DARTS on NB201 collapses to skip connections; --aux-skip runs DARTS-.
+beats). Plain DARTS on NB201 collapses to skip connections; --aux-skip runs DARTS-,
+--dirichlet DrNAS.
 Give the --dataset, --train, --channels, --depth and --epochs the table was built with
 (--train-epochs); --epochs is DARTS' own.`,
 		Args: cobra.NoArgs,
@@ -59,7 +60,12 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 			}
 			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			name := "darts"
-			if opt.AuxSkip {
+			switch {
+			case opt.Dirichlet && opt.AuxSkip:
+				name = "drnas (dirichlet) + darts- (aux_skip)"
+			case opt.Dirichlet:
+				name = "drnas (dirichlet)"
+			case opt.AuxSkip:
 				name = "darts- (aux_skip)"
 			}
 			fmt.Fprintf(w, "%s on %s, %d epochs; derived cells trained as %s's %d archs\n", name, gt.Dataset, opt.Epochs, truthPath, len(rows))
@@ -105,6 +111,8 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 	f.StringVar(&truthPath, "groundtruth", "", "ground truth CSV `file` from cellar bench groundtruth")
 	f.IntVar(&seeds, "seeds", 5, "DARTS runs, seeds 1..N")
 	f.BoolVar(&opt.AuxSkip, "aux-skip", false, "DARTS-: an auxiliary skip connection on every edge, decaying from 1 to 0")
+	f.BoolVar(&opt.Dirichlet, "dirichlet", false, "DrNAS: mix the ops by Dirichlet samples whose concentrations DARTS learns")
+	f.Float64Var(&opt.DirichletKL, "dirichlet-kl", opt.DirichletKL, "DrNAS' weight of the KL divergence to the uniform Dirichlet")
 	f.IntVar(&opt.Epochs, "epochs", opt.Epochs, "DARTS epochs")
 	f.IntVar(&opt.Order, "order", opt.Order, "1: first-order DARTS; 2: second-order")
 	f.IntVar(&opt.Train, "darts-train", opt.Train, "training examples of DARTS' weight steps (its alpha steps take --darts-val held-out ones)")

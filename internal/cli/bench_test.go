@@ -306,11 +306,13 @@ func TestBenchDartsAgainstGroundTruth(t *testing.T) {
 	if err := os.WriteFile(gt, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := cellar(t, "bench", "darts", "--groundtruth", gt, "--seeds", "1", "--aux-skip", "--epochs", "1", "--dataset", "mnist",
-		"--darts-train", "128", "--darts-val", "128", "--train", "256", "--train-epochs", "1", "--train-seeds", "1", "--channels", "2")
-	if err != nil || !strings.Contains(out, "darts- (aux_skip) on mnist, 1 epochs") || !strings.Contains(out, "seed 1: |") ||
-		!strings.Contains(out, "of the table") || !strings.Contains(out, "in the top 10%: ") {
-		t.Fatalf("%v\n%s", err, out)
+	for flag, name := range map[string]string{"--aux-skip": "darts- (aux_skip)", "--dirichlet": "drnas (dirichlet)"} {
+		out, err := cellar(t, "bench", "darts", "--groundtruth", gt, "--seeds", "1", flag, "--epochs", "1", "--dataset", "mnist",
+			"--darts-train", "128", "--darts-val", "128", "--train", "256", "--train-epochs", "1", "--train-seeds", "1", "--channels", "2")
+		if err != nil || !strings.Contains(out, name+" on mnist, 1 epochs") || !strings.Contains(out, "seed 1: |") ||
+			!strings.Contains(out, "of the table") || !strings.Contains(out, "in the top 10%: ") {
+			t.Fatalf("%s: %v\n%s", flag, err, out)
+		}
 	}
 	if _, err := cellar(t, "bench", "darts"); err == nil || !strings.Contains(err.Error(), "--groundtruth") {
 		t.Errorf("no --groundtruth: %v", err)
