@@ -203,6 +203,7 @@ func TestAnExplicitZeroIsCheckedNotReplaced(t *testing.T) {
 		"{name: nsga2, population: 0}":                          "population 0",
 		"{name: regevo, warm_start: {sample: 0}}":               "sample 0",
 		"{name: darts, channels: 0, epochs: 1, train: 64}":      "channels 0",
+		"{name: darts, dirichlet: true, dirichlet_kl: -1}":      "dirichlet_kl must not be negative",
 		"{name: predictor, zero_cost: [params], candidates: 0}": "candidates 0",
 	} {
 		if _, err := build(src); err == nil || !strings.Contains(err.Error(), want) {
