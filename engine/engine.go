@@ -635,7 +635,8 @@ func (e *Engine) evaluate(ctx context.Context, arch spaces.Arch, t Trial, replay
 	if err != nil {
 		return Outcome{}, err
 	}
-	job := Job{Experiment: e.opt.Experiment, Trial: t.ID, Seed: t.Seed, Arch: arch, Measured: measured, Replaying: replayed, Dir: e.opt.Dir}
+	job := Job{Experiment: e.opt.Experiment, Trial: t.ID, Seed: t.Seed, Arch: arch, Measured: measured, Replaying: replayed, Dir: e.opt.Dir,
+		Hand: t.Origin == OriginHand}
 	if replayed {
 		job.Replay = e.opt.Script.Original[t.ID].Stop
 	}

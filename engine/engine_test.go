@@ -282,8 +282,11 @@ type gate struct {
 }
 
 func (g *gate) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome, error) {
-	a := job.Arch
-	g.started <- a.String()
+	a := job.Arch.String()
+	if job.Hand {
+		a += " (hand)"
+	}
+	g.started <- a
 	select {
 	case <-g.release:
 	case <-ctx.Done():
@@ -327,8 +330,8 @@ func TestPauseResumeAndInject(t *testing.T) {
 	if err := e.Inject(hand, 1); err != nil {
 		t.Fatal(err)
 	}
-	if a := <-g.started; a != hand.String() {
-		t.Fatalf("started %s, want the hand trial", a)
+	if a := <-g.started; a != hand.String()+" (hand)" {
+		t.Fatalf("started %s, want the hand trial, marked so for the evaluator", a)
 	}
 	g.release <- struct{}{}
 	// Pause with cancel: resume, let two start, pause cancelling them; they run again

@@ -56,6 +56,10 @@ type Job struct {
 	// trial on a remote worker), which ends the evaluation when it decides: the
 	// evaluator does not stop it on its own.
 	Judged bool
+	// Hand marks a trial made by hand (Engine.Inject). A cascade takes it up every
+	// rung: the user asked for it, and its full evaluation checks the cheap rungs'
+	// ranking on an arch they did not pick.
+	Hand bool
 }
 
 // EpochJudge is an evaluator that stops trainings early by their epoch reports (the

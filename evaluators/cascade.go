@@ -68,7 +68,9 @@ func (r *RungSpec) UnmarshalYAML(n *yaml.Node) error {
 // candidate goes on only if it ranks among the best 1/eta of the results that rung has
 // seen so far (asynchronous successive halving: no rung waits for others); otherwise
 // it stops there, done but stopped, with every rung it reached stored with it. The
-// last rung gives the experiment's objectives.
+// last rung gives the experiment's objectives. A trial made by hand climbs every rung
+// (its results still count in each rung's ranking): the user asked for it, and its
+// full evaluation is an unselected check of how well the cheap rungs rank.
 type Cascade struct {
 	eta   float64
 	rungs []Rung
@@ -240,7 +242,7 @@ func (c *Cascade) Evaluate(ctx context.Context, job engine.Job, progress func(en
 		c.mu.Lock()
 		place, n, keep := c.ladder.place(k, info.Trial, scores)
 		c.mu.Unlock()
-		stop := place >= keep
+		stop := place >= keep && !job.Hand
 		reason := placeReason(fmt.Sprintf("rung %d (%s)", k, r.Name), place, n, keep)
 		if info.Replaying { // as it went the first time, whatever this history says
 			stop = info.Replay != nil && info.Replay.Rule == "cascade" && info.Replay.Rung == k

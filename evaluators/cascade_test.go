@@ -10,6 +10,7 @@ import (
 	"cellar/evaluators"
 	"cellar/internal/enginetest"
 	"cellar/internal/testtable"
+	"cellar/spaces"
 )
 
 // A cascade stores every rung a trial reached, and promotes exactly as the rule says:
@@ -129,5 +130,34 @@ budget: {trials: 40}
 		if (place < keep) != tr.Rungs[0].Promoted {
 			t.Errorf("trial %d promoted %v; non-dominated sorting says %v", id, tr.Rungs[0].Promoted, place < keep)
 		}
+	}
+}
+
+// A trial made by hand climbs every rung of a cascade, even one the cheap rung ranks
+// last; the same arch asked by a strategy stops there.
+func TestCascadeTakesHandTrialsUpEveryRung(t *testing.T) {
+	exp := enginetest.Cascade(t, "random", 10, 1, "")
+	parse := func(s string) spaces.Arch {
+		a, err := exp.Space.Parse([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	big := parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+	small := parse("|none~0|+|skip_connect~0|none~1|+|none~0|skip_connect~1|none~2|")
+	ctx := context.Background()
+	for id := uint64(1); id <= 6; id++ {
+		if _, err := exp.Evaluator.Evaluate(ctx, engine.Job{Trial: id, Arch: big}, func(engine.Progress) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	asked, err := exp.Evaluator.Evaluate(ctx, engine.Job{Trial: 7, Arch: small}, func(engine.Progress) {})
+	if err != nil || asked.Stop == nil || len(asked.Rungs) != 1 {
+		t.Fatalf("a strategy's trial ranked last: stop %+v, %d rungs, %v", asked.Stop, len(asked.Rungs), err)
+	}
+	hand, err := exp.Evaluator.Evaluate(ctx, engine.Job{Trial: 8, Arch: small, Hand: true}, func(engine.Progress) {})
+	if err != nil || hand.Stop != nil || len(hand.Rungs) != 2 || !hand.Rungs[0].Promoted || hand.Metrics["test_accuracy"] == 0 {
+		t.Fatalf("a hand trial: stop %+v, rungs %+v, %v", hand.Stop, hand.Rungs, err)
 	}
 }
