@@ -165,6 +165,34 @@ func (b *Builder) Fill(ctx context.Context, r *Row) error {
 	return nil
 }
 
+// FillOrder is the order to train n rows sorted by accuracy in: the bit-reversed
+// (van der Corput) order scaled to n, so the rows trained so far are always spread
+// over the whole range (the first 2^k fall one in each 2^k-th of it). A build stopped part way is then a smaller ground truth of its own, not the
+// bottom of one, and its seed agreement already says how the whole will agree.
+func FillOrder(n int) []int {
+	bits := 0
+	for 1<<bits < n {
+		bits++
+	}
+	out := make([]int, 0, n)
+	seen := make([]bool, n)
+	for j := range 1 << bits {
+		r := 0
+		for b := range bits {
+			if j&(1<<b) != 0 {
+				r |= 1 << (bits - 1 - b)
+			}
+		}
+		// The first row of r's 2^bits-th of the range (ceil(r*n/2^bits)); r steps by
+		// n/2^bits <= 1 row, so every row comes up (the last r's may round up to n).
+		if i := (r*n + 1<<bits - 1) >> bits; i < n && !seen[i] {
+			seen[i] = true
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // Agreement is how well the seeds agree, against how much archs differ.
 type Agreement struct {
 	SeedKendall float64 // Kendall tau between seed 1's and seed 2's accuracies over the archs

@@ -141,3 +141,27 @@ func TestFillTrains(t *testing.T) {
 		t.Error("zero seeds accepted")
 	}
 }
+
+// Every row once, and any prefix spread over the range: the first 2^k rows trained
+// fall one in each 2^k-th of it.
+func TestFillOrder(t *testing.T) {
+	for _, n := range []int{1, 2, 7, 150} {
+		order := FillOrder(n)
+		got := slices.Sorted(slices.Values(order))
+		for i, v := range got {
+			if v != i || len(got) != n {
+				t.Fatalf("n %d: order %v is not a permutation", n, order)
+			}
+		}
+	}
+	order := FillOrder(150)
+	for _, k := range []int{2, 4, 8, 16} {
+		seen := map[int]bool{}
+		for _, i := range order[:k] {
+			seen[i*k/150] = true
+		}
+		if len(seen) != k {
+			t.Errorf("first %d rows %v are not one in each %d-th", k, order[:k], k)
+		}
+	}
+}

@@ -31,7 +31,8 @@ on the data the one-shot supernet uses (--channels, --depth; the first --train t
 examples), each with --seeds seeds, and score each on the --val held-out examples the
 supernet scores archs on. The result is the ground truth one-shot rankings are judged
 against like for like. Every finished arch is written to --csv at once; run the same
-command again to go on where it stopped. At the end it prints how well the seeds agree
+command again to go on where it stopped. Archs are trained in an order spread over the
+range (bit-reversed), so the archs done at any point cover all of it. At the end it prints how well the seeds agree
 (Kendall tau between seed 1 and seed 2) against how much the archs differ.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -63,7 +64,7 @@ command again to go on where it stopped. At the end it prints how well the seeds
 				return err
 			}
 			start := time.Now()
-			for i := range rows {
+			for k, i := range groundtruth.FillOrder(len(rows)) {
 				if len(rows[i].Acc) >= opt.Seeds {
 					continue
 				}
@@ -78,7 +79,7 @@ command again to go on where it stopped. At the end it prints how well the seeds
 				for s, a := range rows[i].Acc {
 					accs[s] = fmt.Sprintf("%.2f", a)
 				}
-				fmt.Fprintf(errw, "arch %d/%d %s: %s (%s; %s in all)\n", i+1, len(rows), rows[i].Arch, strings.Join(accs, " "),
+				fmt.Fprintf(errw, "arch %d/%d (row %d) %s: %s (%s; %s in all)\n", k+1, len(rows), i+1, rows[i].Arch, strings.Join(accs, " "),
 					time.Since(t0).Round(time.Second), time.Since(start).Round(time.Second))
 			}
 			w := cmd.OutOrStdout()

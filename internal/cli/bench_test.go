@@ -222,6 +222,10 @@ func TestBenchGroundTruthResumes(t *testing.T) {
 	if err != nil || !strings.Contains(out, "3 archs in") || !strings.Contains(out, "seed 1 against seed 2: Kendall tau") {
 		t.Fatalf("%v\n%s", err, out)
 	}
+	// Spread over the range: the lowest row, the highest, then the middle one.
+	if a, b, c := strings.Index(out, "arch 1/3 (row 1)"), strings.Index(out, "arch 2/3 (row 3)"), strings.Index(out, "arch 3/3 (row 2)"); a < 0 || b < a || c < b {
+		t.Errorf("training order:\n%s", out)
+	}
 	full, err := os.ReadFile(csvPath)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +244,7 @@ func TestBenchGroundTruthResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err = cellar(t, args...)
-	if err != nil || !strings.Contains(out, "holds 3 archs") || strings.Count(out, "arch 3/3") != 1 || strings.Contains(out, "arch 1/3") { // only the arch that lacked a seed
+	if err != nil || !strings.Contains(out, "holds 3 archs") || strings.Count(out, "(row 3)") != 1 || strings.Contains(out, "(row 1)") || strings.Contains(out, "(row 2)") { // only the arch that lacked a seed
 		t.Fatalf("resume: %v\n%s", err, out)
 	}
 	again, _ := os.ReadFile(csvPath)
