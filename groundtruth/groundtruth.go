@@ -167,8 +167,9 @@ func (b *Builder) Fill(ctx context.Context, r *Row) error {
 
 // FillOrder is the order to train n rows sorted by accuracy in: the bit-reversed
 // (van der Corput) order scaled to n, so the rows trained so far are always spread
-// over the whole range (the first 2^k fall one in each 2^k-th of it). A build stopped part way is then a smaller ground truth of its own, not the
-// bottom of one, and its seed agreement already says how the whole will agree.
+// over the whole range (the first 2^k fall one in each 2^k-th of it). A build stopped
+// part way is then a smaller ground truth of its own, not the bottom of one, and its
+// seed agreement already says how the whole will agree.
 func FillOrder(n int) []int {
 	bits := 0
 	for 1<<bits < n {

@@ -32,8 +32,9 @@ examples), each with --seeds seeds, and score each on the --val held-out example
 supernet scores archs on. The result is the ground truth one-shot rankings are judged
 against like for like. Every finished arch is written to --csv at once; run the same
 command again to go on where it stopped. Archs are trained in an order spread over the
-range (bit-reversed), so the archs done at any point cover all of it. At the end it prints how well the seeds agree
-(Kendall tau between seed 1 and seed 2) against how much the archs differ.`,
+range (bit-reversed), so the archs done at any point cover all of it. At the end it
+prints how well the seeds agree (Kendall tau between seed 1 and seed 2) against how
+much the archs differ.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if csvPath == "" {
