@@ -196,21 +196,26 @@ func FillOrder(n int) []int {
 
 // Agreement is how well the seeds agree, against how much archs differ.
 type Agreement struct {
+	N           int     // archs with two seeds, the ones measured
 	SeedKendall float64 // Kendall tau between seed 1's and seed 2's accuracies over the archs
 	SeedGap     float64 // median |seed 1 - seed 2| of an arch, in points
 	ArchGap     float64 // median |mean a - mean b| over pairs of archs, in points
 }
 
-// Agree measures rows with at least two seeds each.
+// Agree measures the rows with at least two seeds (a table being built has rows
+// without), and needs two such rows.
 func Agree(rows []Row) (Agreement, error) {
 	var s1, s2, seedGaps, means []float64
 	for _, r := range rows {
 		if len(r.Acc) < 2 {
-			return Agreement{}, fmt.Errorf("groundtruth: %s has %d seeds; agreement needs 2", r.Arch, len(r.Acc))
+			continue
 		}
 		s1, s2 = append(s1, r.Acc[0]), append(s2, r.Acc[1])
 		seedGaps = append(seedGaps, math.Abs(r.Acc[0]-r.Acc[1]))
 		means = append(means, r.Mean())
+	}
+	if len(means) < 2 {
+		return Agreement{}, fmt.Errorf("groundtruth: %d of %d archs have two seeds; agreement needs two such archs", len(means), len(rows))
 	}
 	var archGaps []float64
 	for i := range means {
@@ -218,7 +223,7 @@ func Agree(rows []Row) (Agreement, error) {
 			archGaps = append(archGaps, math.Abs(means[i]-means[j]))
 		}
 	}
-	return Agreement{SeedKendall: stats.Kendall(s1, s2), SeedGap: median(seedGaps), ArchGap: median(archGaps)}, nil
+	return Agreement{N: len(means), SeedKendall: stats.Kendall(s1, s2), SeedGap: median(seedGaps), ArchGap: median(archGaps)}, nil
 }
 
 func median(v []float64) float64 {

@@ -102,8 +102,13 @@ func TestAgree(t *testing.T) {
 	if ag, _ = Agree(rows); ag.SeedKendall >= 1 {
 		t.Errorf("a swapped arch left Kendall at %v", ag.SeedKendall)
 	}
-	if _, err := Agree([]Row{{Arch: "a", Acc: []float64{1}}}); err == nil {
-		t.Error("agreement of one seed")
+	// A table being built: rows without two seeds are left out.
+	partial := append(rows[:4:4], Row{Arch: "e", Acc: []float64{90}}, Row{Arch: "f"})
+	if ag2, err := Agree(partial); err != nil || ag2 != ag || ag2.N != 4 {
+		t.Errorf("partial table: %+v, %v; want %+v", ag2, err, ag)
+	}
+	if _, err := Agree([]Row{{Arch: "a", Acc: []float64{1}}, {Arch: "b", Acc: []float64{1, 2}}}); err == nil {
+		t.Error("agreement of one arch with two seeds")
 	}
 }
 

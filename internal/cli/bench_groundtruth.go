@@ -64,6 +64,13 @@ much the archs differ.`,
 			if err != nil {
 				return err
 			}
+			w := cmd.OutOrStdout()
+			agreement := func() {
+				if ag, err := groundtruth.Agree(rows); err == nil {
+					fmt.Fprintf(w, "seed 1 against seed 2 over %d archs: Kendall tau %.3f; median gap %.2f points within an arch, %.2f between two archs\n",
+						ag.N, ag.SeedKendall, ag.SeedGap, ag.ArchGap)
+				}
+			}
 			start := time.Now()
 			for k, i := range groundtruth.FillOrder(len(rows)) {
 				if len(rows[i].Acc) >= opt.Seeds {
@@ -71,6 +78,9 @@ much the archs differ.`,
 				}
 				t0 := time.Now()
 				if err := b.Fill(cmd.Context(), &rows[i]); err != nil {
+					if cmd.Context().Err() != nil { // stopped: what the archs done so far say
+						agreement()
+					}
 					return err
 				}
 				if err := writeGroundTruth(csvPath, rows, opt.Seeds); err != nil {
@@ -83,18 +93,9 @@ much the archs differ.`,
 				fmt.Fprintf(errw, "arch %d/%d (row %d) %s: %s (%s; %s in all)\n", k+1, len(rows), i+1, rows[i].Arch, strings.Join(accs, " "),
 					time.Since(t0).Round(time.Second), time.Since(start).Round(time.Second))
 			}
-			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "%d archs in %s: %s, %d channels, %d cell(s) a stage, %d training examples x %d epochs, scored on %d held out\n",
 				len(rows), csvPath, opt.Dataset, opt.Channels, opt.Depth, opt.Train, opt.Epochs, opt.Val)
-			if opt.Seeds < 2 {
-				return nil
-			}
-			ag, err := groundtruth.Agree(rows)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "seed 1 against seed 2: Kendall tau %.3f; median gap %.2f points within an arch, %.2f between two archs\n",
-				ag.SeedKendall, ag.SeedGap, ag.ArchGap)
+			agreement()
 			return nil
 		},
 	}

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"testing"
 
 	"cellar/engine"
+	"cellar/groundtruth"
 	"cellar/internal/testtable"
 	"cellar/spaces"
 )
@@ -219,7 +222,7 @@ func TestBenchGroundTruthResumes(t *testing.T) {
 	csvPath := filepath.Join(t.TempDir(), "gt.csv")
 	args := []string{"bench", "groundtruth", "--csv", csvPath, "--n", "3", "--dataset", "mnist", "--train", "512", "--val", "128", "--epochs", "1", "--channels", "2"}
 	out, err := cellar(t, args...)
-	if err != nil || !strings.Contains(out, "3 archs in") || !strings.Contains(out, "seed 1 against seed 2: Kendall tau") {
+	if err != nil || !strings.Contains(out, "3 archs in") || !strings.Contains(out, "seed 1 against seed 2 over 3 archs: Kendall tau") {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	// Spread over the range: the lowest row, the highest, then the middle one.
@@ -253,6 +256,41 @@ func TestBenchGroundTruthResumes(t *testing.T) {
 	}
 	if _, err := cellar(t, "bench", "groundtruth"); err == nil || !strings.Contains(err.Error(), "--csv") {
 		t.Errorf("no --csv: %v", err)
+	}
+}
+
+// cancelOn is an output that cancels the command's context when it is sent a line
+// holding mark: the command stops at its next check, at a known point.
+type cancelOn struct {
+	bytes.Buffer
+	mark   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.mark) {
+		c.cancel()
+	}
+	return c.Buffer.Write(p)
+}
+
+// A build stopped part way says how the seeds of the archs done so far agree.
+func TestBenchGroundTruthStoppedReportsAgreement(t *testing.T) {
+	csvPath := filepath.Join(t.TempDir(), "gt.csv")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelOn{mark: "arch 2/3", cancel: cancel}
+	root := newRoot(testEvaluators())
+	root.SetArgs([]string{"bench", "groundtruth", "--csv", csvPath, "--n", "3", "--dataset", "mnist", "--train", "512", "--val", "128", "--epochs", "1", "--channels", "2"})
+	root.SetOut(out)
+	root.SetErr(out)
+	err := root.ExecuteContext(ctx)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(out.String(), "seed 1 against seed 2 over 2 archs: Kendall tau") || strings.Contains(out.String(), "arch 3/3") {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	rows, err := groundtruth.Load(csvPath)
+	if err != nil || len(rows) != 3 || len(rows[0].Acc) != 2 || len(rows[2].Acc) != 2 || len(rows[1].Acc) != 0 {
+		t.Errorf("the stopped table: %+v, %v", rows, err)
 	}
 }
 
