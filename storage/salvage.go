@@ -104,6 +104,7 @@ func (x *expImage) copyTo(exps *bolt.Bucket) (int, []string, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	tb.FillPercent = appendFill // written in key order, as a search does
 	readable := x.readable
 	for _, id := range slices.Sorted(maps.Keys(readable)) {
 		if err := tb.Put(key(id), x.trials[id]); err != nil {
@@ -136,6 +137,7 @@ func (x *expImage) copyTo(exps *bolt.Bucket) (int, []string, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	jb.FillPercent = appendFill
 	if err := jb.SetSequence(max(x.journalSeq, maxKey(x.journal))); err != nil {
 		return 0, nil, err
 	}

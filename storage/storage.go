@@ -383,6 +383,11 @@ func (x *Experiment) Source() ([]byte, error) {
 	return src, err
 }
 
+// appendFill is how full bbolt fills a page of the trials and journal buckets before
+// it splits it. Their keys only grow, so a split page is never written into again: at
+// bbolt's default of one half, half of every page was left empty for good.
+const appendFill = 0.95
+
 // Commit stores finished trials and the checkpoint in one transaction: both are
 // durable when it returns.
 func (x *Experiment) Commit(trials []engine.Trial, cp engine.Checkpoint) error {
@@ -406,6 +411,7 @@ func (x *Experiment) Commit(trials []engine.Trial, cp engine.Checkpoint) error {
 			return fmt.Errorf("no experiment %d", x.ID)
 		}
 		tb := b.Bucket(bucketTrials)
+		tb.FillPercent = appendFill
 		for i, t := range trials {
 			if err := tb.Put(key(t.ID), raws[i]); err != nil {
 				return err
@@ -416,6 +422,7 @@ func (x *Experiment) Commit(trials []engine.Trial, cp engine.Checkpoint) error {
 			if err != nil {
 				return err
 			}
+			jb.FillPercent = appendFill
 			seq, err := jb.NextSequence()
 			if err != nil {
 				return err

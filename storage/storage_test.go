@@ -539,3 +539,38 @@ func TestJournalRecords(t *testing.T) {
 	}
 	// openTemp's cleanup checks the file, journal records included.
 }
+
+// The trials and journal buckets only grow, so their pages are filled before they
+// split: a long search's trials take little more room than their records.
+func TestAppendOnlyBucketsFillTheirPages(t *testing.T) {
+	db, _ := openTemp(t)
+	x, err := db.CreateExperiment("f", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+	for c := range 300 {
+		var trials []engine.Trial
+		var es []engine.Entry
+		for i := range 4 {
+			id := uint64(4*c + i + 1)
+			trials = append(trials, engine.Trial{ID: id, Arch: arch, Origin: "regevo", State: engine.Done, Metrics: map[string]float64{"test_accuracy": 90}})
+			es = append(es, engine.Entry{Op: engine.OpTell, Trial: id, Arch: arch})
+		}
+		if err := x.Commit(trials, engine.Checkpoint{Strategy: []byte("{}"), Journal: es}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketExperiments).Bucket(key(x.ID))
+		// A journal record here is 4 entries, ~1.3 KB: two a page are 66%, what bbolt's
+		// default split leaves is half.
+		for name, least := range map[string]float64{string(bucketTrials): 0.85, string(bucketJournal): 0.6} {
+			st := b.Bucket([]byte(name)).Stats()
+			if fill := float64(st.LeafInuse) / float64(st.LeafPageN*db.bolt.Info().PageSize); fill < least {
+				t.Errorf("%s: %d leaf pages %.0f%% full", name, st.LeafPageN, 100*fill)
+			}
+		}
+		return nil
+	})
+}
