@@ -54,7 +54,8 @@ var DefaultOneShot = OneShotOptions{Dataset: "mnist", Train: 10000, Val: 5000, S
 // OneShot scores archs with weights inherited from a supernet trained by single-path
 // one-shot (Guo et al. 2020): each step trains one uniformly sampled path. An arch's
 // score, oneshot_accuracy, is its path's accuracy on held-out examples after its
-// batch norms are re-estimated on a few training batches. The supernet trains as a
+// batch norms are re-estimated on a few training batches; oneshot_loss is its
+// cross-entropy there (a cascade rung can rank by it: `rank: [oneshot_loss:min]`). The supernet trains as a
 // learner (see the engine) before the first trial, and its state goes into
 // checkpoints, so a restarted search does not train it again.
 type OneShot struct {
@@ -143,7 +144,7 @@ func (s *OneShot) Describe() string {
 }
 
 func (s *OneShot) Metrics() []string {
-	return []string{"oneshot_accuracy", "params", "flops", "eval_seconds"}
+	return []string{"oneshot_accuracy", "oneshot_loss", "params", "flops", "eval_seconds"}
 }
 
 func (s *OneShot) Learning() bool {
@@ -298,12 +299,12 @@ func (s *OneShot) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Pr
 	if err := sn.Recalibrate(ctx, s.train, s.recal, w); err != nil {
 		return engine.Outcome{}, err
 	}
-	acc, err := sn.Accuracy(ctx, s.score, w)
+	sc, err := sn.Score(ctx, s.score, w)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
-	return engine.Outcome{Metrics: map[string]float64{"oneshot_accuracy": acc, "params": float64(net.Params()), "flops": float64(net.FLOPs()),
-		"eval_seconds": time.Since(start).Seconds()}}, nil
+	return engine.Outcome{Metrics: map[string]float64{"oneshot_accuracy": sc.Accuracy, "oneshot_loss": sc.Loss,
+		"params": float64(net.Params()), "flops": float64(net.FLOPs()), "eval_seconds": time.Since(start).Seconds()}}, nil
 }
 
 func (s *OneShot) Reports() []strategies.Report {

@@ -284,10 +284,16 @@ func (s *Supernet) Recalibrate(ctx context.Context, d *datasets.Dataset, batches
 // Accuracy is the percentage of d classified right with mixing weights w, with batch
 // norms on their running statistics.
 func (s *Supernet) Accuracy(ctx context.Context, d *datasets.Dataset, w [][]float32) (float64, error) {
+	sc, err := s.Score(ctx, d, w)
+	return sc.Accuracy, err
+}
+
+// Score is d's accuracy and cross-entropy with mixing weights w, as Accuracy.
+func (s *Supernet) Score(ctx context.Context, d *datasets.Dataset, w [][]float32) (Score, error) {
 	if err := s.setMix(w); err != nil {
-		return 0, err
+		return Score{}, err
 	}
-	return evaluate(ctx, s.m, s.evalVM, d, s.xs, s.ys)
+	return score(ctx, s.m, s.evalVM, d, s.xs, s.ys)
 }
 
 // The weights' binary form: a magic word, the number of arrays, then each array's

@@ -233,18 +233,21 @@ func TestSupernetSkipsUnusedBranches(t *testing.T) {
 	w := space.PathWeights(space.Sample(rng))
 	ctx := context.Background()
 	batches := [][]int{{0, 1, 2, 3, 4, 5, 6, 7}, {8, 9, 10, 11, 12, 13, 14, 15}}
-	var acc [2]float64
+	var sc [2]Score
 	for i, s := range []*Supernet{gated, full} {
 		if err := s.Recalibrate(ctx, d, batches, w); err != nil {
 			t.Fatal(err)
 		}
 		var err error
-		if acc[i], err = s.Accuracy(ctx, d, w); err != nil {
+		if sc[i], err = s.Score(ctx, d, w); err != nil {
 			t.Fatal(err)
 		}
+		if acc, _ := s.Accuracy(ctx, d, w); acc != sc[i].Accuracy {
+			t.Errorf("Accuracy %v, Score's %v", acc, sc[i].Accuracy)
+		}
 	}
-	if acc[0] != acc[1] {
-		t.Errorf("accuracy %v gated, %v in full", acc[0], acc[1])
+	if sc[0] != sc[1] || !(sc[0].Loss > 0) {
+		t.Errorf("scores %+v gated, %+v in full", sc[0], sc[1])
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	G "gorgonia.org/gorgonia"
@@ -252,16 +253,49 @@ func correct(logits, onehot []float32, classes, rows int) int {
 	return n
 }
 
+// crossEntropy is the summed cross-entropy of the labelled rows (padding rows have
+// an all-zero label and add nothing), computed in float64 with the max subtracted.
+func crossEntropy(logits, onehot []float32, classes, rows int) float64 {
+	var sum float64
+	for r := 0; r < rows; r++ {
+		l, y := logits[r*classes:(r+1)*classes], onehot[r*classes:(r+1)*classes]
+		label := slices.Index(y, 1)
+		if label < 0 {
+			continue
+		}
+		top := float64(slices.Max(l))
+		var z float64
+		for _, v := range l {
+			z += math.Exp(float64(v) - top)
+		}
+		sum += top + math.Log(z) - float64(l[label])
+	}
+	return sum
+}
+
+// Score is what evaluating a model on a dataset measures.
+type Score struct {
+	Accuracy float64 // percent classified right
+	Loss     float64 // mean cross-entropy: unlike accuracy, it moves with every example's confidence
+}
+
 // evaluate returns d's accuracy in percent, with batch norms on running statistics.
-// The last batch is padded; padding rows have no label and count for nothing.
 func evaluate(ctx context.Context, m *Model, vm G.VM, d *datasets.Dataset, xs, ys []float32) (float64, error) {
+	s, err := score(ctx, m, vm, d, xs, ys)
+	return s.Accuracy, err
+}
+
+// score is d's accuracy and loss, with batch norms on running statistics. The last
+// batch is padded; padding rows have no label and count for nothing.
+func score(ctx context.Context, m *Model, vm G.VM, d *datasets.Dataset, xs, ys []float32) (Score, error) {
 	m.SetTraining(false)
 	defer m.SetTraining(true)
 	idx := make([]int, m.Batch)
 	right := 0
+	var loss float64
 	for lo := 0; lo < d.N; lo += m.Batch {
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return Score{}, err
 		}
 		for i := range idx {
 			idx[i] = -1
@@ -271,10 +305,12 @@ func evaluate(ctx context.Context, m *Model, vm G.VM, d *datasets.Dataset, xs, y
 		}
 		d.Fill(idx, xs, ys)
 		if err := vm.RunAll(); err != nil {
-			return 0, fmt.Errorf("nn: evaluate: %w", err)
+			return Score{}, fmt.Errorf("nn: evaluate: %w", err)
 		}
-		right += correct(m.Logits.Value().Data().([]float32), ys, d.Classes, m.Batch)
+		logits := m.Logits.Value().Data().([]float32)
+		right += correct(logits, ys, d.Classes, m.Batch)
+		loss += crossEntropy(logits, ys, d.Classes, m.Batch)
 		vm.Reset()
 	}
-	return 100 * float64(right) / float64(d.N), nil
+	return Score{Accuracy: 100 * float64(right) / float64(d.N), Loss: loss / float64(d.N)}, nil
 }

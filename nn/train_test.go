@@ -200,3 +200,14 @@ func TestTrainedWeightsScoreAsTrained(t *testing.T) {
 		t.Errorf("weights without a tensor: %v", err)
 	}
 }
+
+// crossEntropy sums -log softmax(logits)[label] over labelled rows, stably: padding
+// rows (no label) add nothing, and a logit of 1000 does not overflow.
+func TestCrossEntropy(t *testing.T) {
+	logits := []float32{0, 0, 1000, 0, 3, 1, 7, 7}
+	labels := []float32{1, 0, 0, 1, 0, 0, 0, 1} // the third row is padding
+	want := math.Ln2 + 1000 + 0 + math.Ln2
+	if got := crossEntropy(logits, labels, 2, 4); math.Abs(got-want) > 1e-9 {
+		t.Errorf("cross-entropy %v, want %v", got, want)
+	}
+}

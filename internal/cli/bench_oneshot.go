@@ -115,7 +115,7 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 					fmt.Fprintf(errw, "%s supernet epoch %d/%d: train loss %.4f (%.0f s)\n", sampling, r.Step, r.Of, r.Values["train_loss"], r.Values["seconds"])
 				}
 				trained := time.Since(start)
-				sc := make([]float64, len(archs))
+				sc, negLoss := make([]float64, len(archs)), make([]float64, len(archs))
 				var evalTime time.Duration
 				for i, a := range archs {
 					t0 := time.Now()
@@ -124,11 +124,13 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 						return fmt.Errorf("%s: %w", a, err)
 					}
 					evalTime += time.Since(t0)
-					sc[i] = out.Metrics["oneshot_accuracy"]
+					sc[i], negLoss[i] = out.Metrics["oneshot_accuracy"], -out.Metrics["oneshot_loss"]
 				}
-				scores[sampling] = sc
+				scores[sampling], scores[sampling+"_loss"] = sc, negLoss
 				fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f %9s %7.3f\n", sampling, stats.Spearman(sc, truth), stats.Kendall(sc, truth),
 					stats.TopOverlap(sc, truth, 10), trained.Round(time.Second), evalTime.Seconds()/float64(len(archs)))
+				fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f   (the same paths ranked by their loss)\n", "  loss", stats.Spearman(negLoss, truth),
+					stats.Kendall(negLoss, truth), stats.TopOverlap(negLoss, truth, 10))
 			}
 			fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f\n", "params", stats.Spearman(params, truth), stats.Kendall(params, truth), stats.TopOverlap(params, truth, 10))
 			if csvPath == "" {
@@ -165,13 +167,13 @@ func writeOneShotCSV(path, column string, archs []spaces.Arch, truth []float64, 
 	cw := csv.NewWriter(f)
 	head := []string{"arch", column}
 	for _, s := range samplings {
-		head = append(head, "oneshot_"+s)
+		head = append(head, "oneshot_"+s, "oneshot_"+s+"_loss")
 	}
 	cw.Write(head)
 	for i, a := range archs {
 		rec := []string{a.String(), strconv.FormatFloat(truth[i], 'g', -1, 64)}
 		for _, s := range samplings {
-			rec = append(rec, strconv.FormatFloat(scores[s][i], 'g', -1, 64))
+			rec = append(rec, strconv.FormatFloat(scores[s][i], 'g', -1, 64), strconv.FormatFloat(-scores[s+"_loss"][i], 'g', -1, 64))
 		}
 		cw.Write(rec)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -321,14 +322,22 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, got)
 	}
-	for _, want := range []string{"4 NB201 archs of " + gt + " against its trained accuracy", "\nuniform ", "\nfair ", "\nfewshot ", "\nparams       1.000    1.000    1.00"} {
+	for _, want := range []string{"4 NB201 archs of " + gt + " against its trained accuracy", "\nuniform ", "\nfair ", "\nfewshot ", "\nparams       1.000    1.000    1.00",
+		"(the same paths ranked by their loss)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
 	}
 	recs, err := readCSV(out)
-	if err != nil || len(recs) != 5 || strings.Join(recs[0], ",") != "arch,accuracy,oneshot_uniform,oneshot_fair,oneshot_fewshot" {
-		t.Errorf("csv: %v %v", err, recs)
+	if err != nil || len(recs) != 5 || strings.Join(recs[0], ",") != "arch,accuracy,oneshot_uniform,oneshot_uniform_loss,oneshot_fair,oneshot_fair_loss,oneshot_fewshot,oneshot_fewshot_loss" {
+		t.Fatalf("csv: %v %v", err, recs)
+	}
+	for _, rec := range recs[1:] {
+		for _, col := range []int{3, 5, 7} {
+			if loss, err := strconv.ParseFloat(rec[col], 64); err != nil || !(loss > 0) || math.IsInf(loss, 0) {
+				t.Errorf("a loss of %q in %v", rec[col], rec)
+			}
+		}
 	}
 	if _, err := cellar(t, "bench", "oneshot"); err == nil || !strings.Contains(err.Error(), "--groundtruth") {
 		t.Errorf("neither --table nor --groundtruth: %v", err)
