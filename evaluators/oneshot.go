@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -462,4 +463,60 @@ func (s *OneShot) closeSubs() {
 		sub.Close()
 	}
 	s.subs = nil
+}
+
+// savedSupernet is a trained supernet on file: the options it was trained with (those
+// that do not bear on training zeroed), its state and its weights.
+type savedSupernet struct {
+	Training OneShotOptions `json:"training"`
+	State    []byte         `json:"state"`
+	Weights  []byte         `json:"weights"`
+}
+
+// trainingOptions are the options that decide the trained weights: not how archs are
+// scored (val, score_size, recalibrate: the held-out examples come from the end of
+// the training set, the supernet's from its start), nor where the data lies.
+func (o OneShotOptions) trainingOptions() OneShotOptions {
+	o.Val, o.ScoreSize, o.Recalibrate, o.Path = 0, 0, 0, ""
+	return o
+}
+
+// Save writes the supernet, trained or part way, so that Load can take it up again
+// instead of training it: to score archs in other ways (score_size, recalibrate)
+// without training again, or to go on training it.
+func (s *OneShot) Save(w io.Writer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, err := s.state(false)
+	if err != nil {
+		return err
+	}
+	weights, err := s.weights()
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(w).Encode(savedSupernet{Training: s.opt.trainingOptions(), State: st, Weights: weights})
+}
+
+// Load takes up a supernet Save wrote. It must have been trained with the same
+// options, but for val, score_size and recalibrate; anything else is an error naming
+// the difference, and nothing is changed then.
+func (s *OneShot) Load(r io.Reader) error {
+	var saved savedSupernet
+	if err := json.NewDecoder(r).Decode(&saved); err != nil {
+		return fmt.Errorf("oneshot: not a saved supernet: %w", err)
+	}
+	if want := s.opt.trainingOptions(); saved.Training != want {
+		return fmt.Errorf("oneshot: the saved supernet was trained with %+v, not %+v", saved.Training, want)
+	}
+	var st oneShotState // checked before anything changes
+	if err := json.Unmarshal(saved.State, &st); err != nil || st.Supernet != nil || new(rand.PCG).UnmarshalBinary(st.RNG) != nil {
+		return fmt.Errorf("oneshot: the saved supernet's state is damaged")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.setWeights(saved.Weights); err != nil {
+		return fmt.Errorf("oneshot: saved supernet: %w", err)
+	}
+	return s.restore(saved.State)
 }

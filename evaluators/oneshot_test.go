@@ -1,6 +1,7 @@
 package evaluators
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strings"
@@ -134,5 +135,39 @@ func TestOneShotFewShot(t *testing.T) {
 	}
 	if !strings.Contains(s.Describe(), "split on the first edge after epoch 1") {
 		t.Errorf("describe: %s", s.Describe())
+	}
+	// Saved and loaded into an evaluator that scores otherwise: trained, it scores as
+	// the original did where the scoring is the same, and trains no more.
+	var saved bytes.Buffer
+	if err := s.Save(&saved); err != nil {
+		t.Fatal(err)
+	}
+	rescore := opt
+	rescore.Recalibrate, rescore.Val, rescore.ScoreSize = 1, 128, 128
+	loaded, err := NewOneShot(sp, rescore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loaded.Load(bytes.NewReader(saved.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Learning() || len(loaded.subs) != len(spaces.NB201Ops) {
+		t.Fatalf("loaded: learning %v, %d copies", loaded.Learning(), len(loaded.subs))
+	}
+	same, _ := NewOneShot(sp, opt)
+	if err := same.Load(bytes.NewReader(saved.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if got := scores(same); !slices.Equal(got, want) {
+		t.Errorf("loaded scores %v, want %v", got, want)
+	}
+	other := opt
+	other.Epochs = 4
+	differs, _ := NewOneShot(sp, other)
+	if err := differs.Load(bytes.NewReader(saved.Bytes())); err == nil || !strings.Contains(err.Error(), "trained with") {
+		t.Errorf("a supernet of 2 epochs loaded into one of 4: %v", err)
+	}
+	if err := differs.Load(strings.NewReader("{}")); err == nil || differs.subs != nil {
+		t.Errorf("an empty file loaded: %v", err)
 	}
 }

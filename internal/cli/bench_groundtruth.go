@@ -131,11 +131,17 @@ func writeGroundTruth(path string, rows []groundtruth.Row, seeds int) error {
 	if err := groundtruth.Write(&buf, rows, seeds); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".groundtruth-*")
+	return replaceFile(path, buf.Bytes())
+}
+
+// replaceFile replaces path with b through a temporary file beside it, so that a kill
+// leaves the old file or the new one, never part of one.
+func replaceFile(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err

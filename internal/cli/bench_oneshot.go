@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,9 +23,9 @@ import (
 
 func newBenchOneShotCmd() *cobra.Command {
 	var (
-		table, truthPath, csvPath, samplings string
-		n                                    int
-		seed                                 uint64
+		table, truthPath, csvPath, samplings, supernets string
+		n                                               int
+		seed                                            uint64
 	)
 	opt := evaluators.DefaultOneShot // the flags set some fields; the rest keep these
 	cmd := &cobra.Command{
@@ -106,6 +110,13 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 					return err
 				}
 				fmt.Fprintf(errw, "supernet: %s\n", ev.Describe())
+				saved := ""
+				if supernets != "" {
+					saved = filepath.Join(supernets, sampling+".supernet")
+					if err := loadSupernet(ev, saved); err != nil {
+						return err
+					}
+				}
 				start := time.Now()
 				for ev.Learning() {
 					if err := ev.Learn(cmd.Context()); err != nil {
@@ -115,6 +126,11 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 					fmt.Fprintf(errw, "%s supernet epoch %d/%d: train loss %.4f (%.0f s)\n", sampling, r.Step, r.Of, r.Values["train_loss"], r.Values["seconds"])
 				}
 				trained := time.Since(start)
+				if saved != "" {
+					if err := saveSupernet(ev, saved); err != nil {
+						return err
+					}
+				}
 				sc, negLoss := make([]float64, len(archs)), make([]float64, len(archs))
 				var evalTime time.Duration
 				for i, a := range archs {
@@ -146,16 +162,46 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 	f.Uint64Var(&seed, "seed", 1, "seed of the sample and the supernet")
 	f.StringVar(&samplings, "sampling", "uniform", "comma-separated: uniform (single-path one-shot), fair (FairNAS), fewshot (uniform, split on the first edge halfway)")
 	f.StringVar(&csvPath, "csv", "", "also write every arch's scores to this CSV `file`")
+	f.StringVar(&supernets, "supernets", "", "keep each trained supernet in this `folder` (SAMPLING.supernet), and take up one found there instead of training it again")
 	f.StringVar(&opt.Dataset, "dataset", "mnist", "data the supernet trains on: mnist, fashion-mnist or cifar10")
 	f.StringVar(&opt.Path, "path", "", "the dataset's folder, where it is not built in")
 	f.IntVar(&opt.Epochs, "epochs", evaluators.DefaultOneShot.Epochs, "supernet training epochs")
 	f.IntVar(&opt.Train, "train", evaluators.DefaultOneShot.Train, "training examples")
 	f.IntVar(&opt.Channels, "channels", evaluators.DefaultOneShot.Channels, "supernet channels")
 	f.IntVar(&opt.Depth, "depth", spaces.SearchDepth["nb201"], "supernet cells a stage")
-	f.IntVar(&opt.ScoreSize, "score-size", evaluators.DefaultOneShot.ScoreSize, "held-out examples each arch is scored on")
+	f.IntVar(&opt.Val, "val", evaluators.DefaultOneShot.Val, "held-out examples, from the end of the training set (a ground truth is scored on its last 5,000)")
+	f.IntVar(&opt.ScoreSize, "score-size", evaluators.DefaultOneShot.ScoreSize, "held-out examples each arch is scored on, the first of --val")
 	f.IntVar(&opt.Recalibrate, "recalibrate", evaluators.DefaultOneShot.Recalibrate, "batches that re-estimate batch norm per arch")
 	cmd.PreRun = func(*cobra.Command, []string) { opt.Seed = seed }
 	return cmd
+}
+
+// loadSupernet takes up the supernet saved at path, if there is one.
+func loadSupernet(ev *evaluators.OneShot, path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := ev.Load(f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// saveSupernet writes the supernet to path, whole or not at all.
+func saveSupernet(ev *evaluators.OneShot, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := ev.Save(&buf); err != nil {
+		return err
+	}
+	return replaceFile(path, buf.Bytes())
 }
 
 // writeOneShotCSV writes each arch's truth and its score under each sampling.

@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -341,6 +342,41 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 	}
 	if _, err := cellar(t, "bench", "oneshot"); err == nil || !strings.Contains(err.Error(), "--groundtruth") {
 		t.Errorf("neither --table nor --groundtruth: %v", err)
+	}
+	// --supernets keeps each trained supernet; a second run takes them up, scores
+	// as the first did, and trains nothing; one trained otherwise is refused.
+	kept := filepath.Join(dir, "supernets")
+	args := []string{"bench", "oneshot", "--groundtruth", gt, "--dataset", "mnist", "--train", "256", "--channels", "2",
+		"--score-size", "64", "--recalibrate", "2", "--sampling", "uniform,fewshot", "--epochs", "2", "--supernets", kept}
+	first, err := cellar(t, args...)
+	if err != nil || strings.Count(first, "supernet epoch") != 4 {
+		t.Fatalf("%v\n%s", err, first)
+	}
+	again, err := cellar(t, args...)
+	if err != nil || strings.Contains(again, "supernet epoch") {
+		t.Fatalf("second run: %v\n%s", err, again)
+	}
+	rankings := func(out string) string { // the table's rows, without the times
+		var b strings.Builder
+		for _, l := range strings.Split(out, "\n") {
+			f := strings.Fields(l)
+			if len(f) < 4 || (f[0] != "uniform" && f[0] != "fewshot" && f[0] != "loss") {
+				continue
+			}
+			if _, err := strconv.ParseFloat(f[1], 64); err == nil {
+				b.WriteString(strings.Join(f[:4], " ") + "\n")
+			}
+		}
+		return b.String()
+	}
+	if rankings(again) != rankings(first) || rankings(first) == "" {
+		t.Errorf("rankings from kept supernets:\n%s\nwant\n%s", rankings(again), rankings(first))
+	}
+	if _, err := cellar(t, append(slices.Clone(args), "--recalibrate", "3")...); err != nil {
+		t.Errorf("rescoring with other recalibration: %v", err)
+	}
+	if _, err := cellar(t, append(slices.Clone(args), "--epochs", "3")...); err == nil || !strings.Contains(err.Error(), "trained with") {
+		t.Errorf("a supernet of 2 epochs taken for one of 3: %v", err)
 	}
 }
 
