@@ -56,9 +56,9 @@ var DefaultOneShot = OneShotOptions{Dataset: "mnist", Train: 10000, Val: 5000, S
 // one-shot (Guo et al. 2020): each step trains one uniformly sampled path. An arch's
 // score, oneshot_accuracy, is its path's accuracy on held-out examples after its
 // batch norms are re-estimated on a few training batches; oneshot_loss is its
-// cross-entropy there (a cascade rung can rank by it: `rank: [oneshot_loss:min]`). The supernet trains as a
-// learner (see the engine) before the first trial, and its state goes into
-// checkpoints, so a restarted search does not train it again.
+// cross-entropy there (a cascade rung can rank by it: `rank: [oneshot_loss:min]`).
+// The supernet trains as a learner (see the engine) before the first trial, and its
+// state goes into checkpoints, so a restarted search does not train it again.
 type OneShot struct {
 	space   spaces.Space
 	oneshot spaces.OneShot
@@ -482,8 +482,8 @@ func (o OneShotOptions) trainingOptions() OneShotOptions {
 }
 
 // Save writes the supernet, trained or part way, so that Load can take it up again
-// instead of training it: to score archs in other ways (score_size, recalibrate)
-// without training again, or to go on training it.
+// instead of training it: to score archs in other ways (val, score_size,
+// recalibrate) without training again, or to go on training it.
 func (s *OneShot) Save(w io.Writer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
