@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	mbits "math/bits"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -179,10 +180,8 @@ func FillOrder(n int) []int {
 	seen := make([]bool, n)
 	for j := range 1 << bits {
 		r := 0
-		for b := range bits {
-			if j&(1<<b) != 0 {
-				r |= 1 << (bits - 1 - b)
-			}
+		if bits > 0 {
+			r = int(mbits.Reverse64(uint64(j)) >> (64 - bits)) // j's lowest bits, reversed
 		}
 		// The first row of r's 2^bits-th of the range (ceil(r*n/2^bits)); r steps by
 		// n/2^bits <= 1 row, so every row comes up (the last r's may round up to n).

@@ -336,28 +336,26 @@ func (s *Darts) archStep(tidx, vidx []int, lr, beta float64) (float64, error) {
 // through ELU+1.
 func (s *Darts) alphaGrad(sm [][]float64, draws []dirichlet.Sample, gw [][]float64) [][]float64 {
 	out := make([][]float64, len(s.alpha))
-	var conc [][]float64
-	if draws != nil {
-		conc = s.concentrations()
-	}
-	for e, row := range s.alpha {
-		if draws == nil {
+	if draws == nil {
+		for e, p := range sm {
 			var dot float64
-			for k := range row {
-				dot += sm[e][k] * gw[e][k]
+			for k := range p {
+				dot += p[k] * gw[e][k]
 			}
-			out[e] = make([]float64, len(row))
-			for j := range row {
-				out[e][j] = sm[e][j] * (gw[e][j] - dot)
+			out[e] = make([]float64, len(p))
+			for j := range p {
+				out[e][j] = p[j] * (gw[e][j] - dot)
 			}
-			continue
 		}
+		return out
+	}
+	for e, conc := range s.concentrations() {
 		out[e] = draws[e].Chain(gw[e])
-		_, kl := dirichlet.KLUniform(conc[e])
-		for j, a := range row {
+		_, kl := dirichlet.KLUniform(conc)
+		for j, a := range s.alpha[e] {
 			out[e][j] += s.opt.DirichletKL * kl[j]
 			if a <= 0 {
-				out[e][j] *= conc[e][j] // d(exp a)/da; above 0 ELU+1 has slope 1
+				out[e][j] *= conc[j] // d(exp a)/da; above 0 ELU+1 has slope 1
 			}
 		}
 	}

@@ -131,7 +131,7 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 						return err
 					}
 				}
-				sc, negLoss := make([]float64, len(archs)), make([]float64, len(archs))
+				sc, loss, negLoss := make([]float64, len(archs)), make([]float64, len(archs)), make([]float64, len(archs))
 				var evalTime time.Duration
 				for i, a := range archs {
 					t0 := time.Now()
@@ -140,9 +140,10 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 						return fmt.Errorf("%s: %w", a, err)
 					}
 					evalTime += time.Since(t0)
-					sc[i], negLoss[i] = out.Metrics["oneshot_accuracy"], -out.Metrics["oneshot_loss"]
+					sc[i], loss[i] = out.Metrics["oneshot_accuracy"], out.Metrics["oneshot_loss"]
+					negLoss[i] = -loss[i] // lower is better: ranked as its negation
 				}
-				scores[sampling], scores[sampling+"_loss"] = sc, negLoss
+				scores[sampling], scores[sampling+"_loss"] = sc, loss
 				fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f %9s %7.3f\n", sampling, stats.Spearman(sc, truth), stats.Kendall(sc, truth),
 					stats.TopOverlap(sc, truth, 10), trained.Round(time.Second), evalTime.Seconds()/float64(len(archs)))
 				fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f   (the same paths ranked by their loss)\n", "  loss", stats.Spearman(negLoss, truth),
@@ -219,7 +220,7 @@ func writeOneShotCSV(path, column string, archs []spaces.Arch, truth []float64, 
 	for i, a := range archs {
 		rec := []string{a.String(), strconv.FormatFloat(truth[i], 'g', -1, 64)}
 		for _, s := range samplings {
-			rec = append(rec, strconv.FormatFloat(scores[s][i], 'g', -1, 64), strconv.FormatFloat(-scores[s+"_loss"][i], 'g', -1, 64))
+			rec = append(rec, strconv.FormatFloat(scores[s][i], 'g', -1, 64), strconv.FormatFloat(scores[s+"_loss"][i], 'g', -1, 64))
 		}
 		cw.Write(rec)
 	}
