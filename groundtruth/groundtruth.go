@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	mbits "math/bits"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -172,20 +172,20 @@ func (b *Builder) Fill(ctx context.Context, r *Row) error {
 // part way is then a smaller ground truth of its own, not the bottom of one, and its
 // seed agreement already says how the whole will agree.
 func FillOrder(n int) []int {
-	bits := 0
-	for 1<<bits < n {
-		bits++
+	width := 0
+	for 1<<width < n {
+		width++
 	}
 	out := make([]int, 0, n)
 	seen := make([]bool, n)
-	for j := range 1 << bits {
+	for j := range 1 << width {
 		r := 0
-		if bits > 0 {
-			r = int(mbits.Reverse64(uint64(j)) >> (64 - bits)) // j's lowest bits, reversed
+		if width > 0 {
+			r = int(bits.Reverse64(uint64(j)) >> (64 - width)) // j's lowest width bits, reversed
 		}
-		// The first row of r's 2^bits-th of the range (ceil(r*n/2^bits)); r steps by
-		// n/2^bits <= 1 row, so every row comes up (the last r's may round up to n).
-		if i := (r*n + 1<<bits - 1) >> bits; i < n && !seen[i] {
+		// The first row of r's 2^width-th of the range (ceil(r*n/2^width)); r steps by
+		// n/2^width <= 1 row, so every row comes up (the last r's may round up to n).
+		if i := (r*n + 1<<width - 1) >> width; i < n && !seen[i] {
 			seen[i] = true
 			out = append(out, i)
 		}
