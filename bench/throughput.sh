@@ -2,22 +2,25 @@
 # Engine throughput, each figure beside its baselines from the same run:
 #   search with storage on (trials/min, and trials per commit) at parallelism 1, 4
 #   and 16, against the same search committing each trial alone (the engine before
-#   group commit) and against a bare bbolt commit of one trial;
+#   group commit; the two run in alternating rounds, so both meet the same disk) and
+#   against a bare bbolt commit of one trial;
 #   search in bench mode (queries/min) vs a bare table lookup.
-#   bash bench/throughput.sh [trials]
+#   bash bench/throughput.sh [trials]     (STORAGE_ONLY=1: the storage part alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20000}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 go test -run '^$' -bench 'SearchStored|CommitOneTrial' -benchtime "${n}x" ./storage | tee "$out"
-go test -run '^$' -bench 'SearchNoStore|TableLookup' -benchtime "${n}x" ./engine
+[ "${STORAGE_ONLY:-}" ] || go test -run '^$' -bench 'SearchNoStore|TableLookup' -benchtime "${n}x" ./engine
 # The ratios, last: trials/min of group commit over each baseline.
 awk '
-  function rate(   i) { for (i = 1; i < NF; i++) if ($(i+1) == "trials/min") return $i }
-  /^BenchmarkCommitOneTrial/ { bare = rate() }
-  /^BenchmarkSearchStored\/parallel=[0-9]+\/commit-each/ { split($1, f, "[=/]"); each[f[3]] = rate(); next }
-  /^BenchmarkSearchStored\/parallel=[0-9]+-/ { split($1, f, "[=-]"); group[f[2]] = rate(); order[++k] = f[2] }
+  function metric(name,   i) { for (i = 1; i < NF; i++) if ($(i+1) == name) return $i }
+  /^BenchmarkCommitOneTrial/ { bare = metric("trials/min") }
+  /^BenchmarkSearchStored\/parallel=[0-9]+-/ {
+    split($1, f, "[=-]"); p = f[2]; order[++k] = p
+    group[p] = metric("trials/min"); each[p] = metric("each-trials/min")
+  }
   END {
     for (i = 1; i <= k; i++) {
       p = order[i]
