@@ -37,9 +37,12 @@ type Model struct {
 	// gates, compiled with Mixes, switch off each input's branch of each mix (see
 	// Supernet): gates[i][j] for Mix[i]'s input j.
 	gates [][]*bool
-	Batch int
-	bns   []*bnOp
-	norms []*normaliseOp
+	// noMixGrad switches off the gradients of the mixing weights (see mixGradWOp):
+	// training a supernet's weights does not read them.
+	noMixGrad bool
+	Batch     int
+	bns       []*bnOp
+	norms     []*normaliseOp
 	// mem is the memory plan, once PlanMemory made one.
 	mem *memPlan
 	// fixedReLUs is on between FixActivations and FreeActivations.
@@ -202,7 +205,7 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 				for j := range l.Inputs {
 					args = append(args, in(l, j))
 				}
-				out, err = G.ApplyOp(&mixOp{k: k, dims: 4, id: l.ID}, append(args, w)...)
+				out, err = G.ApplyOp(&mixOp{k: k, dims: 4, id: l.ID, noGradW: &m.noMixGrad}, append(args, w)...)
 				break
 			}
 			out = in(l, 0)

@@ -254,3 +254,40 @@ func TestConcatGradients(t *testing.T) {
 		return concatChannels(in...)
 	})
 }
+
+// The unrolled 3x3 average pool gives run's results to the bit, forward and
+// backward, on planes of every size from 1x1 (all border) to 28x28.
+func TestBox3PoolIsRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, hw := range [][2]int{{1, 1}, {2, 2}, {1, 5}, {3, 3}, {4, 7}, {7, 4}, {14, 14}, {28, 28}} {
+		g := poolGeom{N: 2, C: 3, H: hw[0], W: hw[1], K: 3, Stride: 1, Pad: 1, OutH: hw[0], OutW: hw[1]}
+		if !g.box3() {
+			t.Fatalf("%v is not a box3 pool", g)
+		}
+		n := g.N * g.C * g.H * g.W
+		x, dy := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], dy[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		}
+		want, got := make([]float32, n), make([]float32, n)
+		g.run(x, want, nil, nil)
+		g.box3Forward(x, got)
+		sameBits(t, g.String()+" forward", got, want)
+		clear(want)
+		g.run(x, nil, dy, want)
+		for i := range got {
+			got[i] = float32(math.NaN()) // box3Backward overwrites dx
+		}
+		g.box3Backward(dy, got)
+		sameBits(t, g.String()+" backward", got, want)
+	}
+}
+
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: [%d] = %v, run gives %v", what, i, got[i], want[i])
+		}
+	}
+}

@@ -17,6 +17,10 @@ type mixOp struct {
 	opBase
 	k, dims int
 	id      int // the layer's id: gorgonia merges ops of equal String and inputs
+	// noGradW, when set and true, makes the weights' gradient zero instead of
+	// computing it (a pass over every candidate's output, gated ones included): the
+	// supernet's weight training sets it, DARTS' architecture steps clear it.
+	noGradW *bool
 }
 
 func (op *mixOp) Arity() int { return op.k + 1 }
@@ -163,6 +167,10 @@ func (op *mixGradWOp) Do(in ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	dw := op.out(k)
+	if op.mix.noGradW != nil && *op.mix.noGradW {
+		clear(dw)
+		return newDense(tensor.Shape{k}, dw), nil
+	}
 	for i := 0; i < k; i++ {
 		x, _, err := f32(in[i])
 		if err != nil {

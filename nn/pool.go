@@ -63,24 +63,98 @@ func (g poolGeom) run(x, y, dy, dx []float32) {
 						}
 						continue
 					}
-					n := float32((h1 - h0) * (w1 - w0))
 					if dx == nil {
-						var sum float32
-						for ih := h0; ih < h1; ih++ {
-							for _, v := range xp[ih*g.W+w0 : ih*g.W+w1] {
-								sum += v
-							}
-						}
-						y[o] = sum / n
+						y[o] = g.average(xp, h0, h1, w0, w1)
 						continue
 					}
-					share := dy[o] / n
+					share := dy[o] / float32((h1-h0)*(w1-w0))
 					for ih := h0; ih < h1; ih++ {
 						d := dx[p*in+ih*g.W+w0 : p*in+ih*g.W+w1]
 						for i := range d {
 							d[i] += share
 						}
 					}
+				}
+			}
+		}
+	})
+}
+
+// average is the mean of xp's window [h0, h1) x [w0, w1), summed in raster order.
+func (g poolGeom) average(xp []float32, h0, h1, w0, w1 int) float32 {
+	var sum float32
+	for ih := h0; ih < h1; ih++ {
+		for _, v := range xp[ih*g.W+w0 : ih*g.W+w1] {
+			sum += v
+		}
+	}
+	return sum / float32((h1-h0)*(w1-w0))
+}
+
+// box3 says g is the 3x3 average pool of stride 1 that keeps the size (NB201's and
+// DARTS' avg_pool_3x3), which runs on box3Forward and box3Backward: run's loops,
+// unrolled for the positions whose window is whole. They add in run's order, so
+// their results are run's to the bit (TestBox3PoolIsRuns), and a search or a
+// ground-truth table trained before them trains the same.
+func (g poolGeom) box3() bool {
+	return !g.Max && g.K == 3 && g.Stride == 1 && g.Pad == 1 && g.OutH == g.H && g.OutW == g.W
+}
+
+// box3Forward is run's forward pass for a box3 pool.
+func (g poolGeom) box3Forward(x, y []float32) {
+	W, plane := g.W, g.H*g.W
+	forChunks(g.N*g.C, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp, yp := x[p*plane:(p+1)*plane], y[p*plane:(p+1)*plane]
+			for h := 0; h < g.H; h++ {
+				for w := 0; w < W; w++ {
+					i := h*W + w
+					if h == 0 || h == g.H-1 || w == 0 || w == W-1 {
+						h0, h1 := g.span(h, g.H)
+						w0, w1 := g.span(w, W)
+						yp[i] = g.average(xp, h0, h1, w0, w1)
+						continue
+					}
+					var sum float32 // from zero, as average sums
+					sum = sum + xp[i-W-1] + xp[i-W] + xp[i-W+1] + xp[i-1] + xp[i] + xp[i+1] + xp[i+W-1] + xp[i+W] + xp[i+W+1]
+					yp[i] = sum / 9
+				}
+			}
+		}
+	})
+}
+
+// box3Backward is run's backward pass for a box3 pool, into a dx it overwrites.
+// run adds each output's share into the inputs of its window, output by output in
+// raster order; here each input sums the shares of the outputs whose windows hold
+// it, in the same order.
+func (g poolGeom) box3Backward(dy, dx []float32) {
+	W, plane := g.W, g.H*g.W
+	forChunks(g.N*g.C, func(_, lo, hi int) {
+		share := make([]float32, plane)
+		for p := lo; p < hi; p++ {
+			dyp, dxp := dy[p*plane:(p+1)*plane], dx[p*plane:(p+1)*plane]
+			for h := 0; h < g.H; h++ {
+				h0, h1 := g.span(h, g.H)
+				for w := 0; w < W; w++ {
+					w0, w1 := g.span(w, W)
+					share[h*W+w] = dyp[h*W+w] / float32((h1-h0)*(w1-w0))
+				}
+			}
+			for h := 0; h < g.H; h++ {
+				for w := 0; w < W; w++ {
+					i := h*W + w
+					var sum float32
+					if h == 0 || h == g.H-1 || w == 0 || w == W-1 {
+						for oh := max(h-1, 0); oh <= min(h+1, g.H-1); oh++ {
+							for ow := max(w-1, 0); ow <= min(w+1, W-1); ow++ {
+								sum += share[oh*W+ow]
+							}
+						}
+					} else {
+						sum = sum + share[i-W-1] + share[i-W] + share[i-W+1] + share[i-1] + share[i] + share[i+1] + share[i+W-1] + share[i+W] + share[i+W+1]
+					}
+					dxp[i] = sum
 				}
 			}
 		}
@@ -113,7 +187,11 @@ func (op *poolOp) Do(in ...G.Value) (G.Value, error) {
 		return newDense(shape, y), nil
 	}
 	y := op.out(shape.TotalSize())
-	op.g.run(x, y, nil, nil)
+	if op.g.box3() {
+		op.g.box3Forward(x, y)
+	} else {
+		op.g.run(x, y, nil, nil)
+	}
 	return newDense(shape, y), nil
 }
 
@@ -122,6 +200,10 @@ func (op *poolOp) DiffWRT(int) []bool { return []bool{true} }
 func (op *poolOp) SymDiff(in G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 	g := op.g
 	dx, err := G.ApplyOp(&inputGradOp{opBase: opBase{skips: op.skips}, name: g.String() + ".grad", dims: 4, grad: func(x, dy, dx []float32) {
+		if g.box3() {
+			g.box3Backward(dy, dx)
+			return
+		}
 		clear(dx)
 		g.run(x, nil, dy, dx)
 	}}, in[0], grad)

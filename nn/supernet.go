@@ -45,7 +45,7 @@ func NewSupernet(sn *spaces.Supernet, batch int, seed uint64) (*Supernet, error)
 	}
 	in := sn.Net.Layers[0].Shape
 	s := &Supernet{Spec: sn, m: m, data: [3]int{in.C, in.H, in.W}, classes: m.Logits.Shape()[1]}
-	s.vm = G.NewTapeMachine(m.Graph, G.BindDualValues(append(append([]*G.Node{}, m.Params...), m.Mix...)...))
+	s.vm = G.NewTapeMachine(m.Graph, G.BindDualValues(append(append([]*G.Node{}, m.Params...), m.Mix...)...), G.WithEngine(engine{}))
 	s.evalVM = G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
 	s.xs = make([]float32, batch*in.Elems())
 	s.ys = make([]float32, batch*s.classes)
@@ -103,14 +103,16 @@ func (s *Supernet) setMix(w [][]float32) error {
 }
 
 // run does a forward and backward pass on examples idx of d (len(idx) == Batch) and
-// returns the loss; the gradients are left on the nodes.
-func (s *Supernet) run(d *datasets.Dataset, idx []int, w [][]float32) (float64, error) {
+// returns the loss; the gradients are left on the nodes, those of the mixing weights
+// only when mixGrad is set (zero otherwise).
+func (s *Supernet) run(d *datasets.Dataset, idx []int, w [][]float32, mixGrad bool) (float64, error) {
 	if len(idx) != s.m.Batch {
 		return 0, fmt.Errorf("nn: %d examples for a batch of %d", len(idx), s.m.Batch)
 	}
 	if err := s.setMix(w); err != nil {
 		return 0, err
 	}
+	s.m.noMixGrad = !mixGrad
 	d.Fill(idx, s.xs, s.ys)
 	defer s.vm.Reset()
 	if err := s.vm.RunAll(); err != nil {
@@ -147,7 +149,7 @@ func (s *Supernet) TrainStep(d *datasets.Dataset, idx []int, w [][]float32, lr, 
 func (s *Supernet) TrainPaths(d *datasets.Dataset, idx []int, ws [][][]float32, lr, momentum, wd float32) (float64, error) {
 	var loss float64
 	for _, w := range ws { // each run adds its gradients to the last's
-		l, err := s.run(d, idx, w)
+		l, err := s.run(d, idx, w, false)
 		if err != nil {
 			s.zeroGrads()
 			return l, err
@@ -201,7 +203,7 @@ func (s *Supernet) Grads(d *datasets.Dataset, idx []int, w [][]float32) (float64
 }
 
 func (s *Supernet) grads(d *datasets.Dataset, idx []int, w [][]float32, params bool) (float64, [][]float32, [][]float64, error) {
-	loss, err := s.run(d, idx, w)
+	loss, err := s.run(d, idx, w, true)
 	if err != nil {
 		return loss, nil, nil, err
 	}
