@@ -129,7 +129,7 @@ func TestWorkersOverNATS(t *testing.T) {
 	db := filepath.Join(dir, "n.db")
 	table := testtable.NB201(t, testtable.Smooth)
 	src := fmt.Sprintf("name: n\nseed: 5\nspace: nb201\nstrategy: {name: regevo, population: 10, sample: 3}\n"+
-		"evaluator: {name: slowtable, path: %s, delay: 150ms}\nbudget: {trials: 24}\nparallelism: 3\n"+
+		"evaluator: {name: slowtable, path: %s, delay: 1s}\nbudget: {trials: 24}\nparallelism: 3\n"+
 		"execution: {nats: {ack_wait: 1s}}\n", table)
 	exp := writeExp(t, src)
 	addr := freePort(t)
@@ -153,6 +153,15 @@ func TestWorkersOverNATS(t *testing.T) {
 	if strings.Contains(listed, "w1 ") {
 		t.Errorf("cellar workers lists the killed w1:\n%s", listed)
 	}
+	// The trials take long enough (1 s each, w2 runs two at a time) that the search
+	// is still running here; had it ended, its resume below would test nothing (with
+	// trials of 150 ms it ended before the listing, and the listing then raced the
+	// embedded server's exit for a heartbeat).
+	select {
+	case err := <-search.done:
+		t.Fatalf("the search ended (%v) before it could be killed mid-run, after %d events", err, search.events())
+	default:
+	}
 	search.cmd.Process.Signal(syscall.SIGKILL)
 	<-search.done
 	resumed := startChild(t, "search", "--resume", "1", "--db", db, "--no-progress", "--nats", "embedded:"+addr)
@@ -173,7 +182,7 @@ func TestWorkersOverNATS(t *testing.T) {
 	}
 	// The same search in-process gives the same trials.
 	local := filepath.Join(dir, "local.db")
-	if out, err := cellar(t, "search", "-c", writeExp(t, strings.Replace(src, "execution: {nats: {ack_wait: 1s}}\n", "", 1)), "--db", local, "--no-progress"); err != nil {
+	if out, err := cellar(t, "search", "-c", writeExp(t, strings.NewReplacer("execution: {nats: {ack_wait: 1s}}\n", "", "delay: 1s", "delay: 1ms").Replace(src)), "--db", local, "--no-progress"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	want := storedTrials(t, local)
