@@ -3,6 +3,7 @@
 package stats
 
 import (
+	"math"
 	"sort"
 
 	"gonum.org/v1/gonum/stat"
@@ -14,8 +15,36 @@ func Spearman(x, y []float64) float64 {
 	return stat.Correlation(Ranks(x), Ranks(y), nil)
 }
 
-// Kendall is Kendall's tau-a of x and y.
-func Kendall(x, y []float64) float64 { return stat.Kendall(x, y, nil) }
+// Kendall is Kendall's tau-b of x and y (as scipy's kendalltau gives it): concordant
+// minus discordant pairs, over the geometric mean of the pairs each of x and y orders.
+// A pair tied in x counts neither way, so a score that cannot tell two archs apart
+// earns nothing for them. (gonum's stat.Kendall, used before, counted a tie as
+// concordant or discordant by which came first, so a score with many ties, like
+// params, gained from inputs listed in accuracy order.) It is NaN when either is
+// constant; x and y must be as long.
+func Kendall(x, y []float64) float64 {
+	var concordant, discordant, tiedX, tiedY float64
+	for i := range x {
+		for j := i + 1; j < len(x); j++ {
+			dx, dy := x[i]-x[j], y[i]-y[j]
+			switch {
+			case dx == 0 && dy == 0:
+				tiedX++
+				tiedY++
+			case dx == 0:
+				tiedX++
+			case dy == 0:
+				tiedY++
+			case (dx > 0) == (dy > 0):
+				concordant++
+			default:
+				discordant++
+			}
+		}
+	}
+	pairs := float64(len(x)) * float64(len(x)-1) / 2
+	return (concordant - discordant) / math.Sqrt((pairs-tiedX)*(pairs-tiedY))
+}
 
 // Ranks gives each value its rank from 1, ties the average of their ranks.
 func Ranks(v []float64) []float64 {
