@@ -57,6 +57,9 @@ func TestTrainOptionsKeepExplicitZeros(t *testing.T) {
 		"{name: train, val: 0}":                                        "validation size 0",
 		"{name: oneshot, channels: 0}":                                 "channels 0",
 		"{name: oneshot, sampling: greedy}":                            "sampling \"greedy\"",
+		"{name: oneshot, few_shot: true, split_at: 1}":                 "split_at 1",
+		"{name: oneshot, finetune: -2}":                                "finetune -2",
+		"{name: oneshot, finetune: 10, finetune_lr: 0}":                "finetune_lr 0",
 		"{name: zerocost, proxies: []}":                                "proxies",
 	} {
 		if _, err := build(t, src); err == nil || !strings.Contains(err.Error(), want) {

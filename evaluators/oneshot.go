@@ -22,12 +22,19 @@ import (
 // OneShotOptions configure the one-shot evaluator. Its supernet is sized apart from
 // the space's skeleton and takes its input shape from the dataset.
 type OneShotOptions struct {
-	Dataset     string  `yaml:"dataset"`      // mnist (built in), fashion-mnist or cifar10
-	Path        string  `yaml:"path"`         // the dataset's folder, where it is not built in
-	Train       int     `yaml:"train"`        // training examples the supernet learns from (10000)
-	Val         int     `yaml:"val"`          // held-out training examples (5000)
-	ScoreSize   int     `yaml:"score_size"`   // of them, the ones each arch is scored on (500)
-	Recalibrate int     `yaml:"recalibrate"`  // training batches that re-estimate batch norm per arch (4)
+	Dataset     string `yaml:"dataset"`     // mnist (built in), fashion-mnist or cifar10
+	Path        string `yaml:"path"`        // the dataset's folder, where it is not built in
+	Train       int    `yaml:"train"`       // training examples the supernet learns from (10000)
+	Val         int    `yaml:"val"`         // held-out training examples (5000)
+	ScoreSize   int    `yaml:"score_size"`  // of them, the ones each arch is scored on (500)
+	Recalibrate int    `yaml:"recalibrate"` // training batches that re-estimate batch norm per arch (4)
+	// Finetune trains an arch's path alone for this many steps (fixed batches, the same
+	// for every arch; SGD from FinetuneLR, cosine to 0, momentum afresh) before it is
+	// scored, and then puts the supernet back as it was: the inherited weights were
+	// shared with every other path, and a few steps of their own undo some of what
+	// that sharing cost them. 0 (the default) scores the inherited weights as they are.
+	Finetune    int     `yaml:"finetune"`
+	FinetuneLR  float64 `yaml:"finetune_lr"`  // (0.01)
 	Epochs      int     `yaml:"epochs"`       // of supernet training (5)
 	Batch       int     `yaml:"batch"`        // (64)
 	LR          float64 `yaml:"lr"`           // SGD, cosine-annealed (0.05)
@@ -40,17 +47,18 @@ type OneShotOptions struct {
 	// edge has ops, each op of each edge on exactly one, their gradients summed into
 	// one step, so every op is trained equally often; a step costs that many).
 	Sampling string `yaml:"sampling"`
-	// FewShot splits the supernet (Zhao et al. 2021) after half its epochs: one copy
-	// per op of the first edge, each then trained only on the paths that put its op
-	// there, and each arch scored by the copy of its first edge's op. The steps are
+	// FewShot splits the supernet (Zhao et al. 2021) after SplitAt of its epochs: one
+	// copy per op of the first edge, each then trained only on the paths that put its
+	// op there, and each arch scored by the copy of its first edge's op. The steps are
 	// the same as without: each goes to the copy its path belongs to.
-	FewShot bool   `yaml:"few_shot"`
-	Seed    uint64 `yaml:"seed"`
+	FewShot bool    `yaml:"few_shot"`
+	SplitAt float64 `yaml:"split_at"` // the fraction of the epochs before FewShot's split (0.5)
+	Seed    uint64  `yaml:"seed"`
 }
 
 // DefaultOneShot are the defaults.
 var DefaultOneShot = OneShotOptions{Dataset: "mnist", Train: 10000, Val: 5000, ScoreSize: 500, Recalibrate: 4, Epochs: 5,
-	Batch: 64, LR: 0.05, Momentum: 0.9, WeightDecay: 4e-5, Channels: 8, Sampling: "uniform"}
+	Batch: 64, LR: 0.05, Momentum: 0.9, WeightDecay: 4e-5, Channels: 8, Sampling: "uniform", SplitAt: 0.5, FinetuneLR: 0.01}
 
 // OneShot scores archs with weights inherited from a supernet trained by single-path
 // one-shot (Guo et al. 2020): each step trains one uniformly sampled path. An arch's
@@ -66,6 +74,7 @@ type OneShot struct {
 	train   *datasets.Dataset
 	score   *datasets.Dataset
 	recal   [][]int // the recalibration batches, the same for every arch
+	tune    [][]int // the fine-tuning batches (Finetune), the same for every arch
 
 	mu      sync.Mutex // the supernet runs one arch at a time
 	net     *nn.Supernet
@@ -90,12 +99,16 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	switch {
 	case opt.Epochs < 1 || opt.Batch < 1 || opt.Recalibrate < 0 || opt.ScoreSize < 1:
 		return nil, fmt.Errorf("oneshot: epochs %d, batch %d and score_size %d must be positive, recalibrate %d not negative", opt.Epochs, opt.Batch, opt.ScoreSize, opt.Recalibrate)
+	case opt.Finetune < 0 || opt.Finetune > 0 && opt.FinetuneLR <= 0:
+		return nil, fmt.Errorf("oneshot: finetune %d must not be negative, and finetune_lr %g must be positive with it", opt.Finetune, opt.FinetuneLR)
 	case opt.Channels < 1 || opt.Depth < 1:
 		return nil, fmt.Errorf("oneshot: channels %d and depth %d must be at least 1", opt.Channels, opt.Depth)
 	case opt.LR < 0 || opt.Momentum < 0 || opt.WeightDecay < 0:
 		return nil, fmt.Errorf("oneshot: lr, momentum and weight_decay must not be negative")
 	case opt.Sampling != "uniform" && opt.Sampling != "fair":
 		return nil, fmt.Errorf("oneshot: sampling %q: uniform or fair", opt.Sampling)
+	case opt.FewShot && !(opt.SplitAt > 0 && opt.SplitAt < 1):
+		return nil, fmt.Errorf("oneshot: split_at %g: the fraction of the epochs before the few-shot split, between 0 and 1", opt.SplitAt)
 	}
 	if _, nb201 := spaces.Base(space).(*spaces.NB201); (opt.Sampling == "fair" || opt.FewShot) && !nb201 {
 		// A fair set of paths, and a split on the first edge's op, need every arch to
@@ -113,7 +126,7 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	if opt.ScoreSize > val.N {
 		return nil, fmt.Errorf("oneshot: score_size %d is more than the %d held-out examples (val)", opt.ScoreSize, val.N)
 	}
-	if train.N < opt.Batch*max(opt.Recalibrate, 1) {
+	if train.N < opt.Batch*max(opt.Recalibrate, opt.Finetune, 1) {
 		return nil, fmt.Errorf("oneshot: %d training examples make too few batches of %d", train.N, opt.Batch)
 	}
 	spec, err := shot.Supernet(spaces.SupernetOptions{Input: train.Shape(), Classes: train.Classes, Channels: opt.Channels, Depth: opt.Depth})
@@ -130,6 +143,10 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	for i := 0; i < opt.Recalibrate; i++ {
 		s.recal = append(s.recal, perm[i*opt.Batch:(i+1)*opt.Batch])
 	}
+	perm = rand.New(rand.NewPCG(opt.Seed, 0xf1e7)).Perm(train.N)
+	for i := 0; i < opt.Finetune; i++ {
+		s.tune = append(s.tune, perm[i*opt.Batch:(i+1)*opt.Batch])
+	}
 	return s, nil
 }
 
@@ -140,8 +157,12 @@ func (s *OneShot) Describe() string {
 	if o.FewShot {
 		split = fmt.Sprintf(", split on the first edge after epoch %d", s.splitAt())
 	}
-	return fmt.Sprintf("%d params (%d channels, depth %d) on %d %s examples, %d epochs of batch %d, lr %g, %s sampling%s; scored on %d held-out examples after %d recalibration batches",
-		s.net.Params(), o.Channels, o.Depth, s.train.N, o.Dataset, o.Epochs, o.Batch, o.LR, o.Sampling, split, s.score.N, o.Recalibrate)
+	tune := ""
+	if o.Finetune > 0 {
+		tune = fmt.Sprintf("%d fine-tuning steps (lr %g) and ", o.Finetune, o.FinetuneLR)
+	}
+	return fmt.Sprintf("%d params (%d channels, depth %d) on %d %s examples, %d epochs of batch %d, lr %g, %s sampling%s; scored on %d held-out examples after %s%d recalibration batches",
+		s.net.Params(), o.Channels, o.Depth, s.train.N, o.Dataset, o.Epochs, o.Batch, o.LR, o.Sampling, split, s.score.N, tune, o.Recalibrate)
 }
 
 func (s *OneShot) Metrics() []string {
@@ -196,8 +217,11 @@ func (s *OneShot) Learn(ctx context.Context) error {
 	return nil
 }
 
-// splitAt is the epoch after which FewShot splits the supernet: half of them.
-func (s *OneShot) splitAt() int { return max(1, s.opt.Epochs/2) }
+// splitAt is the epoch after which FewShot splits the supernet: SplitAt of them,
+// at least one before and, where there are two, one after.
+func (s *OneShot) splitAt() int {
+	return max(1, min(int(math.Round(float64(s.opt.Epochs)*s.opt.SplitAt)), s.opt.Epochs-1))
+}
 
 // split makes the copies of FewShot, one per op of the first edge, from the supernet.
 func (s *OneShot) split() error {
@@ -297,6 +321,13 @@ func (s *OneShot) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Pr
 	start := time.Now()
 	w := s.oneshot.PathWeights(arch)
 	sn := s.netFor(firstOp(w))
+	if len(s.tune) > 0 {
+		restore, err := s.finetune(ctx, sn, w)
+		if err != nil {
+			return engine.Outcome{}, err
+		}
+		defer restore()
+	}
 	if err := sn.Recalibrate(ctx, s.train, s.recal, w); err != nil {
 		return engine.Outcome{}, err
 	}
@@ -306,6 +337,26 @@ func (s *OneShot) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Pr
 	}
 	return engine.Outcome{Metrics: map[string]float64{"oneshot_accuracy": sc.Accuracy, "oneshot_loss": sc.Loss,
 		"params": float64(net.Params()), "flops": float64(net.FLOPs()), "eval_seconds": time.Since(start).Seconds()}}, nil
+}
+
+// finetune trains path w of sn alone on the fine-tuning batches; restore puts sn
+// back as it was (weights, velocities and batch norm statistics), so that no arch's
+// score depends on which were scored before it.
+func (s *OneShot) finetune(ctx context.Context, sn *nn.Supernet, w [][]float32) (restore func(), err error) {
+	restore = sn.Snapshot()
+	sn.ClearMomentum()
+	for i, idx := range s.tune {
+		if err := ctx.Err(); err != nil {
+			restore()
+			return nil, err
+		}
+		lr := s.opt.FinetuneLR * 0.5 * (1 + math.Cos(math.Pi*float64(i)/float64(len(s.tune))))
+		if _, err := sn.TrainStep(s.train, idx, w, float32(lr), float32(s.opt.Momentum), float32(s.opt.WeightDecay)); err != nil {
+			restore()
+			return nil, fmt.Errorf("oneshot: fine-tuning step %d: %w", i+1, err)
+		}
+	}
+	return restore, nil
 }
 
 func (s *OneShot) Reports() []strategies.Report {
@@ -474,16 +525,20 @@ type savedSupernet struct {
 }
 
 // trainingOptions are the options that decide the trained weights: not how archs are
-// scored (val, score_size, recalibrate: the held-out examples come from the end of
-// the training set, the supernet's from its start), nor where the data lies.
+// scored (val, score_size, recalibrate, finetune: the held-out examples come from the
+// end of the training set, the supernet's from its start, and fine-tuning puts the
+// weights back), nor where the data lies.
 func (o OneShotOptions) trainingOptions() OneShotOptions {
-	o.Val, o.ScoreSize, o.Recalibrate, o.Path = 0, 0, 0, ""
+	o.Val, o.ScoreSize, o.Recalibrate, o.Finetune, o.FinetuneLR, o.Path = 0, 0, 0, 0, 0, ""
+	if !o.FewShot {
+		o.SplitAt = 0
+	}
 	return o
 }
 
 // Save writes the supernet, trained or part way, so that Load can take it up again
 // instead of training it: to score archs in other ways (val, score_size,
-// recalibrate) without training again, or to go on training it.
+// recalibrate, finetune) without training again, or to go on training it.
 func (s *OneShot) Save(w io.Writer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -499,12 +554,15 @@ func (s *OneShot) Save(w io.Writer) error {
 }
 
 // Load takes up a supernet Save wrote. It must have been trained with the same
-// options, but for val, score_size and recalibrate; anything else is an error naming
+// options, but for val, score_size, recalibrate and finetune; anything else is an error naming
 // the difference, and nothing is changed then.
 func (s *OneShot) Load(r io.Reader) error {
 	var saved savedSupernet
 	if err := json.NewDecoder(r).Decode(&saved); err != nil {
 		return fmt.Errorf("oneshot: not a saved supernet: %w", err)
+	}
+	if saved.Training.FewShot && saved.Training.SplitAt == 0 {
+		saved.Training.SplitAt = 0.5 // saved before split_at was an option: split halfway
 	}
 	if want := s.opt.trainingOptions(); saved.Training != want {
 		return fmt.Errorf("oneshot: the saved supernet was trained with %+v, not %+v", saved.Training, want)

@@ -3,6 +3,8 @@ package evaluators
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -62,6 +64,52 @@ func TestOneShotFairSampling(t *testing.T) {
 	}
 	if _, err := NewOneShot(cell, opt); err == nil || !strings.Contains(err.Error(), "nb201") {
 		t.Errorf("fair sampling on the cell space: %v", err)
+	}
+}
+
+// split_at moves the few-shot split: a quarter of 4 epochs splits after the first,
+// where the default half splits after the second; a fraction outside (0, 1) is refused
+// by name.
+func TestOneShotSplitAt(t *testing.T) {
+	sp, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 2, Cells: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := DefaultOneShot
+	opt.FewShot, opt.Channels, opt.Depth, opt.Train, opt.Val, opt.ScoreSize, opt.Epochs, opt.Batch, opt.Seed = true, 2, 1, 128, 64, 64, 4, 32, 7
+	splitAfter := func(at float64) int {
+		o := opt
+		o.SplitAt = at
+		s, err := NewOneShot(sp, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s.subs == nil && s.Learning() {
+			if err := s.Learn(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !strings.Contains(s.Describe(), fmt.Sprintf("after epoch %d", s.epoch-1)) {
+			t.Errorf("split_at %g: split in epoch %d, described as %q", at, s.epoch, s.Describe())
+		}
+		return s.epoch - 1
+	}
+	if got := splitAfter(0.25); got != 1 {
+		t.Errorf("split_at 0.25 of 4 epochs: split after epoch %d, want 1", got)
+	}
+	if got := splitAfter(0.5); got != 2 {
+		t.Errorf("split_at 0.5 of 4 epochs: split after epoch %d, want 2", got)
+	}
+	for _, at := range []float64{0, 1, -0.5} {
+		o := opt
+		o.SplitAt = at
+		if _, err := NewOneShot(sp, o); err == nil || !strings.Contains(err.Error(), "split_at") {
+			t.Errorf("split_at %g: %v", at, err)
+		}
+	}
+	opt.FewShot, opt.SplitAt = false, 0 // only few-shot reads it
+	if _, err := NewOneShot(sp, opt); err != nil {
+		t.Errorf("split_at 0 without few_shot: %v", err)
 	}
 }
 
@@ -169,5 +217,97 @@ func TestOneShotFewShot(t *testing.T) {
 	}
 	if err := differs.Load(strings.NewReader("{}")); err == nil || differs.subs != nil {
 		t.Errorf("an empty file loaded: %v", err)
+	}
+	// A file saved before split_at was an option (no SplitAt in its training options)
+	// split halfway, and loads as such.
+	var doc map[string]any
+	if err := json.Unmarshal(saved.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc["training"].(map[string]any), "SplitAt")
+	old, _ := json.Marshal(doc)
+	before, _ := NewOneShot(sp, opt)
+	if err := before.Load(bytes.NewReader(old)); err != nil {
+		t.Errorf("a few-shot supernet saved before split_at: %v", err)
+	}
+	quarter := opt
+	quarter.SplitAt = 0.25
+	elsewhere, _ := NewOneShot(sp, quarter)
+	if err := elsewhere.Load(bytes.NewReader(saved.Bytes())); err == nil || !strings.Contains(err.Error(), "SplitAt") {
+		t.Errorf("a supernet split at 0.5 loaded into one splitting at 0.25: %v", err)
+	}
+}
+
+// Fine-tuning trains an arch's path alone before it is scored and puts the supernet
+// back after: the score moves, the weights do not, and an arch scores the same
+// whatever was scored before it. It is a scoring option: a supernet saved without it
+// loads into an evaluator with it.
+func TestOneShotFinetune(t *testing.T) {
+	sp, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 2, Cells: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := DefaultOneShot
+	opt.Channels, opt.Depth, opt.Train, opt.Val, opt.ScoreSize, opt.Epochs, opt.Batch, opt.Seed = 2, 1, 256, 64, 64, 1, 32, 7
+	plain, err := NewOneShot(sp, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Learn(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var saved bytes.Buffer
+	if err := plain.Save(&saved); err != nil {
+		t.Fatal(err)
+	}
+	tuned := opt
+	tuned.Finetune, tuned.FinetuneLR = 4, 0.05
+	ft, err := NewOneShot(sp, tuned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ft.Load(bytes.NewReader(saved.Bytes())); err != nil {
+		t.Fatalf("a supernet saved without fine-tuning, loaded to score with it: %v", err)
+	}
+	if !strings.Contains(ft.Describe(), "4 fine-tuning steps") {
+		t.Errorf("describe: %s", ft.Describe())
+	}
+	arch := func(s string) spaces.Arch {
+		a, err := sp.Parse([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	a := arch("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|")
+	b := arch("|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+	loss := func(ev *OneShot, x spaces.Arch) float64 {
+		o, err := ev.Evaluate(context.Background(), engine.Job{Arch: x}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Metrics["oneshot_loss"]
+	}
+	weights := ft.net.Weights()
+	first := loss(ft, a)
+	if !slices.EqualFunc(ft.net.Weights(), weights, slices.Equal) {
+		t.Error("fine-tuning left the supernet's weights changed")
+	}
+	loss(ft, b)
+	if again := loss(ft, a); again != first {
+		t.Errorf("arch scored %v, then %v after another arch", first, again)
+	}
+	if untuned := loss(plain, a); untuned == first {
+		t.Errorf("fine-tuned loss %v equals the inherited weights' %v", first, untuned)
+	}
+	for _, bad := range []struct {
+		steps int
+		lr    float64
+	}{{-1, 0.01}, {4, 0}} {
+		o := opt
+		o.Finetune, o.FinetuneLR = bad.steps, bad.lr
+		if _, err := NewOneShot(sp, o); err == nil || !strings.Contains(err.Error(), "finetune") {
+			t.Errorf("finetune %d, lr %g: %v", bad.steps, bad.lr, err)
+		}
 	}
 }

@@ -234,6 +234,29 @@ func (s *Supernet) grads(d *datasets.Dataset, idx []int, w [][]float32, params b
 	return loss, pg, grad, nil
 }
 
+// Snapshot copies the weights, velocities and batch norm statistics; the function it
+// returns writes them back.
+func (s *Supernet) Snapshot() (restore func()) {
+	arrays := s.arrays()
+	saved := make([][]float32, len(arrays))
+	for i, a := range arrays {
+		saved[i] = slices.Clone(a)
+	}
+	return func() {
+		for i, a := range arrays {
+			copy(a, saved[i])
+		}
+	}
+}
+
+// ClearMomentum zeroes the optimiser's velocities, so that the next steps start
+// afresh (fine-tuning one path of a trained supernet).
+func (s *Supernet) ClearMomentum() {
+	for _, v := range s.velocity {
+		clear(v)
+	}
+}
+
 // Weights are copies of the parameters' values.
 func (s *Supernet) Weights() [][]float32 {
 	out := make([][]float32, len(s.m.Params))

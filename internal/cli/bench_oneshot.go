@@ -33,7 +33,7 @@ func newBenchOneShotCmd() *cobra.Command {
 		Short: "Rank correlation of one-shot (weight-sharing) scores with a table or a ground truth",
 		Long: `Train an NB201 supernet on built-in MNIST (or --dataset), once for each --sampling
 (uniform: single-path one-shot; fair: FairNAS; fewshot: uniform, split into a supernet per
-op of the first edge after half the epochs), score archs with inherited weights (batch
+op of the first edge after --split of the epochs, half by default), score archs with inherited weights (batch
 norm re-estimated per arch) and print, for each, the Spearman and Kendall tau of the
 scores against the truth, the fraction of the truth's top 10 among the scores' top 10,
 and the time per evaluation; then the params proxy's on the same archs.
@@ -172,6 +172,9 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 	f.IntVar(&opt.Depth, "depth", spaces.SearchDepth["nb201"], "supernet cells a stage")
 	f.IntVar(&opt.Val, "val", evaluators.DefaultOneShot.Val, "held-out examples, from the end of the training set (a ground truth is scored on its last 5,000)")
 	f.IntVar(&opt.ScoreSize, "score-size", evaluators.DefaultOneShot.ScoreSize, "held-out examples each arch is scored on, the first of --val")
+	f.Float64Var(&opt.SplitAt, "split", evaluators.DefaultOneShot.SplitAt, "with fewshot: the fraction of the epochs before the split")
+	f.IntVar(&opt.Finetune, "finetune", 0, "steps that train each arch's path alone before it is scored (its weights put back after)")
+	f.Float64Var(&opt.FinetuneLR, "finetune-lr", evaluators.DefaultOneShot.FinetuneLR, "with --finetune: the fine-tuning's first learning rate (cosine to 0)")
 	f.IntVar(&opt.Recalibrate, "recalibrate", evaluators.DefaultOneShot.Recalibrate, "batches that re-estimate batch norm per arch")
 	cmd.PreRun = func(*cobra.Command, []string) { opt.Seed = seed }
 	return cmd

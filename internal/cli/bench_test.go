@@ -375,6 +375,20 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 	if _, err := cellar(t, append(slices.Clone(args), "--recalibrate", "3")...); err != nil {
 		t.Errorf("rescoring with other recalibration: %v", err)
 	}
+	// Fine-tuning is scoring, not training: the kept supernets take it, and it moves
+	// the scores.
+	tuned, err := cellar(t, append(slices.Clone(args), "--finetune", "3", "--finetune-lr", "0.05")...)
+	if err != nil || strings.Contains(tuned, "supernet epoch") || !strings.Contains(tuned, "3 fine-tuning steps (lr 0.05)") {
+		t.Errorf("rescoring with fine-tuning: %v\n%s", err, tuned)
+	} else if rankings(tuned) == rankings(first) {
+		t.Errorf("fine-tuned rankings equal the inherited weights':\n%s", rankings(tuned))
+	}
+	if _, err := cellar(t, append(slices.Clone(args), "--split", "0.25")...); err == nil || !strings.Contains(err.Error(), "SplitAt") {
+		t.Errorf("a few-shot supernet split halfway taken for one split at a quarter: %v", err)
+	}
+	if _, err := cellar(t, append(slices.Clone(args), "--split", "1")...); err == nil || !strings.Contains(err.Error(), "split_at 1") {
+		t.Errorf("--split 1: %v", err)
+	}
 	if _, err := cellar(t, append(slices.Clone(args), "--epochs", "3")...); err == nil || !strings.Contains(err.Error(), "trained with") {
 		t.Errorf("a supernet of 2 epochs taken for one of 3: %v", err)
 	}
