@@ -13,13 +13,20 @@ import (
 	"cellar/spaces"
 )
 
-// Fair sampling trains, each step, as many paths as an edge has ops, each op of each
-// edge on exactly one of them, and a seed gives one supernet.
-func TestOneShotFairSampling(t *testing.T) {
+// tinyNB201 is an NB201 space over MNIST-shaped input small enough to train in a test.
+func tinyNB201(t *testing.T) *spaces.NB201 {
+	t.Helper()
 	sp, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 2, Cells: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sp
+}
+
+// Fair sampling trains, each step, as many paths as an edge has ops, each op of each
+// edge on exactly one of them, and a seed gives one supernet.
+func TestOneShotFairSampling(t *testing.T) {
+	sp := tinyNB201(t)
 	opt := DefaultOneShot
 	opt.Sampling, opt.Channels, opt.Depth, opt.Train, opt.Val, opt.ScoreSize, opt.Epochs, opt.Batch, opt.Seed = "fair", 2, 1, 256, 64, 64, 1, 32, 7
 	trained := func() [][]float32 {
@@ -71,10 +78,7 @@ func TestOneShotFairSampling(t *testing.T) {
 // where the default half splits after the second; a fraction outside (0, 1) is refused
 // by name.
 func TestOneShotSplitAt(t *testing.T) {
-	sp, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 2, Cells: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sp := tinyNB201(t)
 	opt := DefaultOneShot
 	opt.FewShot, opt.Channels, opt.Depth, opt.Train, opt.Val, opt.ScoreSize, opt.Epochs, opt.Batch, opt.Seed = true, 2, 1, 128, 64, 64, 4, 32, 7
 	splitAfter := func(at float64) int {
@@ -117,10 +121,7 @@ func TestOneShotSplitAt(t *testing.T) {
 // edge, each trained on its own paths; archs are scored by their copy, and the split
 // state saves and restores whole.
 func TestOneShotFewShot(t *testing.T) {
-	sp, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 2, Cells: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sp := tinyNB201(t)
 	opt := DefaultOneShot
 	opt.FewShot, opt.Channels, opt.Depth, opt.Train, opt.Val, opt.ScoreSize, opt.Epochs, opt.Batch, opt.Seed = true, 2, 1, 256, 64, 64, 2, 32, 7
 	s, err := NewOneShot(sp, opt)
@@ -243,10 +244,7 @@ func TestOneShotFewShot(t *testing.T) {
 // whatever was scored before it. It is a scoring option: a supernet saved without it
 // loads into an evaluator with it.
 func TestOneShotFinetune(t *testing.T) {
-	sp, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 2, Cells: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sp := tinyNB201(t)
 	opt := DefaultOneShot
 	opt.Channels, opt.Depth, opt.Train, opt.Val, opt.ScoreSize, opt.Epochs, opt.Batch, opt.Seed = 2, 1, 256, 64, 64, 1, 32, 7
 	plain, err := NewOneShot(sp, opt)
