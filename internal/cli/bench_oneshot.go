@@ -33,10 +33,12 @@ func newBenchOneShotCmd() *cobra.Command {
 		Short: "Rank correlation of one-shot (weight-sharing) scores with a table or a ground truth",
 		Long: `Train an NB201 supernet on built-in MNIST (or --dataset), once for each --sampling
 (uniform: single-path one-shot; fair: FairNAS; fewshot: uniform, split into a supernet per
-op of the first edge after --split of the epochs, half by default), score archs with inherited weights (batch
-norm re-estimated per arch) and print, for each, the Spearman and Kendall tau of the
-scores against the truth, the fraction of the truth's top 10 among the scores' top 10,
-and the time per evaluation; then the params proxy's on the same archs.
+op of the first edge after --split of the epochs, half by default), score archs with
+inherited weights (batch norm re-estimated per arch; with --finetune N, after N steps
+that train the arch's path alone) and print, for each, the Spearman and Kendall tau
+(tau-b) of the scores against the truth, the fraction of the truth's top 10 among the
+scores' top 10, and the time per evaluation, by accuracy and by loss; then the params
+proxy's on the same archs.
 --groundtruth takes a table that cellar bench groundtruth trained at the supernet's
 skeleton and data (like for like: give the same --dataset, --train, --channels and
 --depth). --table samples --n archs of a NAS-Bench-201 table: its accuracies are for
