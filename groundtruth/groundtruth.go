@@ -129,41 +129,50 @@ func NewBuilder(opt Options) (*Builder, error) {
 // took 98 s, one after the other 111 s). The run of seed s is nn.Train's with seed s: one arch
 // and seed give one accuracy, however many run at once.
 func (b *Builder) Fill(ctx context.Context, r *Row) error {
-	a, err := b.space.Parse([]byte(r.Arch))
+	first := len(r.Acc)
+	seeds := make([]uint64, 0, b.opt.Seeds)
+	for s := first + 1; s <= b.opt.Seeds; s++ {
+		seeds = append(seeds, uint64(s))
+	}
+	params, res, err := b.trainSeeds(ctx, r.Arch, seeds, nil)
 	if err != nil {
 		return err
+	}
+	r.Params = params
+	for _, x := range res {
+		r.Acc = append(r.Acc, x.ValAcc)
+	}
+	return nil
+}
+
+// trainSeeds trains arch once for each of seeds, all at once (see Fill), each also scored
+// on test where it is not nil, and gives the network's parameter count and the runs.
+func (b *Builder) trainSeeds(ctx context.Context, arch string, seeds []uint64, test *datasets.Dataset) (int, []*nn.Result, error) {
+	a, err := b.space.Parse([]byte(arch))
+	if err != nil {
+		return 0, nil, err
 	}
 	net, err := b.space.Network(a)
 	if err != nil {
-		return fmt.Errorf("%s: %w", r.Arch, err)
+		return 0, nil, fmt.Errorf("%s: %w", arch, err)
 	}
-	r.Params = net.Params()
-	first := len(r.Acc)
-	if first >= b.opt.Seeds {
-		return nil
-	}
-	accs := make([]float64, b.opt.Seeds-first)
-	errs := make([]error, len(accs))
+	res := make([]*nn.Result, len(seeds))
+	errs := make([]error, len(seeds))
 	var wg sync.WaitGroup
-	for i := range accs {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			s := first + i + 1
-			res, err := nn.Train(ctx, net, b.train, b.val, nil, b.opt.TrainConfig, uint64(s), nil)
+	for i, s := range seeds {
+		wg.Go(func() {
+			r, err := nn.Train(ctx, net, b.train, b.val, test, b.opt.TrainConfig, s, nil)
+			res[i] = r
 			if err != nil {
-				errs[i] = fmt.Errorf("%s, seed %d: %w", r.Arch, s, err)
-				return
+				errs[i] = fmt.Errorf("%s, seed %d: %w", arch, s, err)
 			}
-			accs[i] = res.ValAcc
-		}(i)
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return 0, nil, err
 	}
-	r.Acc = append(r.Acc, accs...)
-	return nil
+	return net.Params(), res, nil
 }
 
 // FillOrder is the order to train n rows sorted by accuracy in: the bit-reversed

@@ -4,11 +4,9 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"sync"
 	"testing"
 
 	"cellar/datasets"
-	"cellar/nn"
 )
 
 // BenchmarkSeedGapSource measures where the 30,000-example table's seed gaps come
@@ -46,27 +44,9 @@ func BenchmarkSeedGapSource(b *testing.B) {
 		var valSq, testSq, cross float64
 		for i := range k {
 			r := above[i*len(above)/k]
-			a, err := bl.space.Parse([]byte(r.Arch))
+			_, res, err := bl.trainSeeds(context.Background(), r.Arch, []uint64{1, 2}, data.Test)
 			if err != nil {
 				b.Fatal(err)
-			}
-			net, err := bl.space.Network(a)
-			if err != nil {
-				b.Fatal(err)
-			}
-			res := make([]*nn.Result, 2)
-			errs := make([]error, 2)
-			var wg sync.WaitGroup
-			for s := range res {
-				wg.Go(func() {
-					res[s], errs[s] = nn.Train(context.Background(), net, bl.train, bl.val, data.Test, opt.TrainConfig, uint64(s+1), nil)
-				})
-			}
-			wg.Wait()
-			for _, err := range errs {
-				if err != nil {
-					b.Fatal(err)
-				}
 			}
 			if res[0].ValAcc != r.Acc[0] || res[1].ValAcc != r.Acc[1] {
 				b.Fatalf("%s retrained: %v %v on the held-out set, the table has %v", r.Arch, res[0].ValAcc, res[1].ValAcc, r.Acc)
