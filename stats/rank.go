@@ -96,3 +96,20 @@ func TopOverlap(x, y []float64, k int) float64 {
 	}
 	return float64(hits) / float64(k)
 }
+
+// MeanRank is, for each item, the mean of its ranks (Ranks) under each of the
+// scores, all of the same length and each higher-is-better: a Borda count, which
+// combines scores on different scales (a loss and a parameter count) without
+// weights to choose.
+func MeanRank(scores ...[]float64) []float64 {
+	if len(scores) == 0 {
+		return nil
+	}
+	out := make([]float64, len(scores[0]))
+	for _, s := range scores {
+		for i, r := range Ranks(s) {
+			out[i] += r / float64(len(scores))
+		}
+	}
+	return out
+}

@@ -79,3 +79,20 @@ func TestTopOverlap(t *testing.T) {
 		}
 	}
 }
+
+func TestMeanRank(t *testing.T) {
+	// Scales far apart (a loss-like score and a size) count the same: only the order
+	// within each matters.
+	a := []float64{0.1, 0.3, 0.2, 0.4}
+	b := []float64{4e6, 1e6, 3e6, 2e6}
+	got := MeanRank(a, b)
+	want := []float64{2.5, 2, 2.5, 3} // ranks a: 1 3 2 4; b: 4 1 3 2
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("MeanRank = %v, want %v", got, want)
+		}
+	}
+	if one := MeanRank(a); Kendall(one, a) != 1 {
+		t.Errorf("one score: %v, want its own ranks", one)
+	}
+}

@@ -37,8 +37,9 @@ op of the first edge after --split of the epochs, half by default), score archs 
 inherited weights (batch norm re-estimated per arch; with --finetune N, after N steps
 that train the arch's path alone) and print, for each, the Spearman and Kendall tau
 (tau-b) of the scores against the truth, the fraction of the truth's top 10 among the
-scores' top 10, and the time per evaluation, by accuracy and by loss; then the params
-proxy's on the same archs.
+scores' top 10, and the time per evaluation, by accuracy, by loss, and by the mean of
+the loss's rank and the params proxy's (+params); then the params proxy's on the same
+archs.
 --groundtruth takes a table that cellar bench groundtruth trained at the supernet's
 skeleton and data (like for like: give the same --dataset, --train, --channels and
 --depth). --table samples --n archs of a NAS-Bench-201 table: its accuracies are for
@@ -150,6 +151,9 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 					stats.TopOverlap(sc, truth, 10), trained.Round(time.Second), evalTime.Seconds()/float64(len(archs)))
 				fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f   (the same paths ranked by their loss)\n", "  loss", stats.Spearman(negLoss, truth),
 					stats.Kendall(negLoss, truth), stats.TopOverlap(negLoss, truth, 10))
+				both := stats.MeanRank(negLoss, params)
+				fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f   (the mean of the loss's rank and params')\n", "  +params", stats.Spearman(both, truth),
+					stats.Kendall(both, truth), stats.TopOverlap(both, truth, 10))
 			}
 			fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f\n", "params", stats.Spearman(params, truth), stats.Kendall(params, truth), stats.TopOverlap(params, truth, 10))
 			if csvPath == "" {

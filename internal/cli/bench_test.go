@@ -324,7 +324,7 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 		t.Fatalf("%v\n%s", err, got)
 	}
 	for _, want := range []string{"4 NB201 archs of " + gt + " against its trained accuracy", "\nuniform ", "\nfair ", "\nfewshot ", "\nparams       1.000    1.000    1.00",
-		"(the same paths ranked by their loss)"} {
+		"(the same paths ranked by their loss)", "\n  +params ", "(the mean of the loss's rank and params')"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
