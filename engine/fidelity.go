@@ -55,6 +55,10 @@ type RungCorrelation struct {
 	// the To rung's score: what a free proxy ranks as well. A cheap rung (a one-shot
 	// supernet's score) that ranks below it saves nothing. NaN without params.
 	ParamsKendall float64
+	// WithParamsKendall is the Kendall tau of the mean of the From rung's rank and the
+	// parameter counts' (stats.MeanRank) against the To rung's score: how a rung that
+	// ranks by both (`combine: mean_rank`) would do. NaN without params.
+	WithParamsKendall float64
 }
 
 // Weaker says whether the From rung ranks the trials worse than their parameter
@@ -95,11 +99,12 @@ func RungCorrelations(trials []Trial) []RungCorrelation {
 				params, withParams = append(params, p), withParams && ok
 			}
 		}
-		c := RungCorrelation{From: r, To: r + 1, N: len(x), Spearman: math.NaN(), Kendall: math.NaN(), ParamsKendall: math.NaN()}
+		c := RungCorrelation{From: r, To: r + 1, N: len(x), Spearman: math.NaN(), Kendall: math.NaN(), ParamsKendall: math.NaN(), WithParamsKendall: math.NaN()}
 		if len(x) >= 3 {
 			c.Spearman, c.Kendall = stats.Spearman(x, y), stats.Kendall(x, y)
 			if withParams {
 				c.ParamsKendall = stats.Kendall(params, y)
+				c.WithParamsKendall = stats.Kendall(stats.MeanRank(x, params), y)
 			}
 		}
 		out = append(out, c)

@@ -47,6 +47,17 @@ func TestRungCorrelations(t *testing.T) {
 	if cs := RungCorrelations(trials); cs[0].ParamsKendall != -1 || cs[0].Weaker() {
 		t.Errorf("params ranking against the last rung: %+v", cs[0])
 	}
+	// A rung and params that misorder different pairs: the mean of their ranks
+	// misorders none, and only ties two pairs (tau-b 12/sqrt(12*15)).
+	trials = nil
+	for i, v := range []struct{ rung, params float64 }{{2, 1}, {1, 2}, {3, 4}, {4, 3}, {6, 5}, {5, 6}} {
+		x, y := v.rung, float64(i+1)
+		trials = append(trials, Trial{Rungs: []RungResult{{Score: &x, Metrics: map[string]float64{"params": v.params}}, {Score: &y}}})
+	}
+	cs = RungCorrelations(trials)
+	if want := 12 / math.Sqrt(12*15); math.Abs(cs[0].WithParamsKendall-want) > 1e-12 || !(cs[0].WithParamsKendall > cs[0].Kendall) || !(cs[0].WithParamsKendall > cs[0].ParamsKendall) {
+		t.Errorf("both: %+v; want %v, above the rung's and params' own", cs[0], want)
+	}
 }
 
 func TestSimTimeCharges(t *testing.T) {

@@ -28,20 +28,34 @@ type CascadeOptions struct {
 // rung's results (a `rank` key, e.g. `rank: [synflow]` or `rank: [val_accuracy,
 // params:min]`). By default a rung ranks by the experiment's objectives it gives
 // (the IR's params, flops and latency count as given); the first objective, when the
-// rung does not give it, is replaced by the rung's first metric, maximised.
+// rung does not give it, is replaced by the rung's first metric, maximised. Several
+// rank metrics are taken as objectives (non-dominated sorting) unless `combine:
+// mean_rank` asks for the mean of their ranks, one ordering from several predictors
+// of the same thing (e.g. `rank: [oneshot_loss:min, params]`, which on
+// Fashion-MNIST ranks better than either; see docs/benchmarks.md).
 type RungSpec struct {
 	engine.Component
-	Rank []engine.Objective
+	Rank    []engine.Objective
+	Combine string // "pareto" (the default) or "mean_rank"
 }
 
-// UnmarshalYAML takes the rank key out before the evaluator sees its options.
+// UnmarshalYAML takes the rank and combine keys out before the evaluator sees its
+// options.
 func (r *RungSpec) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.MappingNode {
 		rest := *n
 		rest.Content = nil
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value != "rank" {
-				rest.Content = append(rest.Content, n.Content[i], n.Content[i+1])
+			key, val := n.Content[i], n.Content[i+1]
+			if key.Value == "combine" {
+				if val.Kind != yaml.ScalarNode || val.Value != "pareto" && val.Value != "mean_rank" {
+					return fmt.Errorf("line %d: combine: %q; give pareto or mean_rank", key.Line, val.Value)
+				}
+				r.Combine = val.Value
+				continue
+			}
+			if key.Value != "rank" {
+				rest.Content = append(rest.Content, key, val)
 				continue
 			}
 			var names []string
@@ -83,11 +97,13 @@ type Cascade struct {
 }
 
 // Rung is one rung of a cascade built in code: its evaluator, the name reports give
-// it, and what ranks its results (nil: as RungSpec's rank key left out).
+// it, what ranks its results (nil: as RungSpec's rank key left out) and how several
+// rank metrics combine (as RungSpec's combine key).
 type Rung struct {
-	Name string
-	Eval engine.Evaluator
-	Rank []engine.Objective
+	Name    string
+	Eval    engine.Evaluator
+	Rank    []engine.Objective
+	Combine string
 }
 
 // cascadeFactory builds a cascade from its config: each rung's evaluator from the
@@ -113,7 +129,7 @@ func cascadeFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluat
 		if err != nil {
 			return nil, fmt.Errorf("cascade: rungs[%d] (%s): %w", i, r.Name, err)
 		}
-		rungs = append(rungs, Rung{Name: r.Name, Eval: ev, Rank: r.Rank})
+		rungs = append(rungs, Rung{Name: r.Name, Eval: ev, Rank: r.Rank, Combine: r.Combine})
 	}
 	return NewCascade(opt.Eta, rungs, env.Objectives, env.Measured)
 }
@@ -140,6 +156,12 @@ func NewCascade(eta float64, rungs []Rung, objs []engine.Objective, measured []s
 			if !slices.Contains(given, o.Name) {
 				return nil, fmt.Errorf("cascade: rungs[%d] (%s) ranks by %s, which it does not give (it gives: %s)", i, r.Name, o.Name, strings.Join(given, ", "))
 			}
+		}
+		switch {
+		case r.Combine != "" && r.Combine != "pareto" && r.Combine != "mean_rank":
+			return nil, fmt.Errorf("cascade: rungs[%d] (%s): combine %q; give pareto or mean_rank", i, r.Name, r.Combine)
+		case r.Combine == "mean_rank" && (i == len(rungs)-1 || len(r.Rank) < 2):
+			return nil, fmt.Errorf("cascade: rungs[%d] (%s): combine: mean_rank needs a rung before the last that ranks by two or more metrics (rank: [oneshot_loss:min, params])", i, r.Name)
 		}
 		cs.rungs = append(cs.rungs, r)
 	}
@@ -240,7 +262,7 @@ func (c *Cascade) Evaluate(ctx context.Context, job engine.Job, progress func(en
 			return engine.Outcome{}, err
 		}
 		c.mu.Lock()
-		place, n, keep := c.ladder.place(k, info.Trial, scores)
+		place, n, keep := c.ladder.place(k, info.Trial, scores, r.Combine == "mean_rank")
 		c.mu.Unlock()
 		stop := place >= keep && !job.Hand
 		reason := placeReason(fmt.Sprintf("rung %d (%s)", k, r.Name), place, n, keep)
@@ -271,7 +293,7 @@ func (c *Cascade) Observe(t engine.Trial) {
 			continue
 		}
 		c.mu.Lock()
-		c.ladder.place(r.Rung, t.ID, scores)
+		c.ladder.place(r.Rung, t.ID, scores, c.rungs[r.Rung].Combine == "mean_rank")
 		c.mu.Unlock()
 	}
 }

@@ -93,6 +93,9 @@ func TestCascadeConfigErrors(t *testing.T) {
 		{`{name: cascade, rungs: [{name: params, rank: [accuracy]}, {name: table, path: ` + path + `}]}`, "ranks by accuracy, which it does not give"},
 		{`{name: cascade, rungs: [{name: params, rank: [params:up]}, {name: table, path: ` + path + `}]}`, `rank: "params:up"`},
 		{`{name: cascade, rungs: [{name: params, depth: 3}, {name: table, path: ` + path + `}]}`, `params.depth: unknown key (params takes no options)`},
+		{`{name: cascade, rungs: [{name: flops, rank: [flops, params], combine: borda}, {name: table, path: ` + path + `}]}`, `combine: "borda"; give pareto or mean_rank`},
+		{`{name: cascade, rungs: [{name: flops, rank: [flops], combine: mean_rank}, {name: table, path: ` + path + `}]}`, `rungs[0] (flops): combine: mean_rank needs`},
+		{`{name: cascade, rungs: [{name: params}, {name: table, path: ` + path + `, combine: mean_rank}]}`, `rungs[1] (table): combine: mean_rank needs a rung before the last`},
 	} {
 		cfg, err := engine.ParseConfig([]byte("space: nb201\nstrategy: random\nbudget: {trials: 5}\nevaluator: " + c.evaluator))
 		if err == nil {
@@ -130,6 +133,41 @@ budget: {trials: 40}
 		if (place < keep) != tr.Rungs[0].Promoted {
 			t.Errorf("trial %d promoted %v; non-dominated sorting says %v", id, tr.Rungs[0].Promoted, place < keep)
 		}
+	}
+}
+
+// With combine: mean_rank, a rung ranks by the mean of its metrics' ranks, not by
+// non-dominated sorting; and the two rules promote differently here.
+func TestCascadeMeanRank(t *testing.T) {
+	path := testtable.NB201(t, testtable.Smooth)
+	run := func(combine string) map[uint64]engine.Trial {
+		exp := enginetest.Build(t, fmt.Sprintf(`
+space: nb201
+strategy: random
+seed: 2
+evaluator: {name: cascade, rungs: [{name: flops, rank: [flops, params:min]%s}, {name: table, path: %s}]}
+budget: {trials: 40}
+`, combine, path))
+		store := &enginetest.MemStore{}
+		if err := engine.New(exp, engine.Options{Store: store}).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return store.Trials
+	}
+	byMean, byFronts := run(", combine: mean_rank"), run("")
+	check := evaluators.Ladder{Eta: 3}
+	differ := false
+	for id := uint64(1); id <= 40; id++ {
+		tr := byMean[id]
+		m := tr.Rungs[0].Metrics
+		place, _, keep := check.PlaceByMeanRank(0, id, []float64{m["flops"], -m["params"]})
+		if (place < keep) != tr.Rungs[0].Promoted {
+			t.Errorf("trial %d promoted %v; the mean rank says %v", id, tr.Rungs[0].Promoted, place < keep)
+		}
+		differ = differ || tr.Rungs[0].Promoted != byFronts[id].Rungs[0].Promoted
+	}
+	if !differ {
+		t.Error("mean rank and non-dominated sorting promoted the same trials; the test does not tell them apart")
 	}
 }
 

@@ -105,7 +105,7 @@ func (s *stopper) keep(id uint64, curve []float64) (bool, *engine.Stop) {
 	if rung < 0 {
 		return true, nil
 	}
-	place, n, keep := s.st.Brackets[b].place(rung, id, []float64{curve[t-1]})
+	place, n, keep := s.st.Brackets[b].place(rung, id, []float64{curve[t-1]}, false)
 	if place < keep {
 		return true, nil
 	}

@@ -9,7 +9,12 @@ import "cellar/engine"
 type Ladder = ladder
 
 func (l *Ladder) Place(rung int, id uint64, scores []float64) (place, n, keep int) {
-	return l.place(rung, id, scores)
+	return l.place(rung, id, scores, false)
+}
+
+// PlaceByMeanRank places as a rung with `combine: mean_rank` does.
+func (l *Ladder) PlaceByMeanRank(rung int, id uint64, scores []float64) (place, n, keep int) {
+	return l.place(rung, id, scores, true)
 }
 
 // RungRank is what ranks rung i of a cascade.

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"cellar/pareto"
+	"cellar/stats"
 )
 
 // rungRecord is one trial's scores at one rung, oriented so that higher is better.
@@ -19,15 +20,17 @@ type rungRecord struct {
 // the best one goes on, so the first arrivals are not all stopped). With one score a
 // result's place is its order by score; with several, its non-dominated front, then
 // its crowding distance within the front (NSGA-II's order), so that promotion never
-// collapses several objectives into one.
+// collapses several objectives into one, unless the rung asks for their mean rank
+// (one score that is better predicted by two, as a supernet's loss and params).
 type ladder struct {
 	Eta   float64        `json:"eta"`
 	Rungs [][]rungRecord `json:"rungs"`
 }
 
 // place records a trial's scores at a rung and returns its place there (0 is the
-// best) among the n results recorded, and how many go on.
-func (l *ladder) place(rung int, id uint64, scores []float64) (place, n, keep int) {
+// best) among the n results recorded, and how many go on; with meanRank, several
+// scores are placed by the mean of their ranks among the rung's results.
+func (l *ladder) place(rung int, id uint64, scores []float64, meanRank bool) (place, n, keep int) {
 	for len(l.Rungs) <= rung {
 		l.Rungs = append(l.Rungs, nil)
 	}
@@ -45,7 +48,30 @@ func (l *ladder) place(rung int, id uint64, scores []float64) (place, n, keep in
 	l.Rungs[rung] = recs
 	n = len(recs)
 	keep = max(1, int(math.Floor(float64(n)/l.Eta)))
+	if meanRank {
+		return meanRankOf(recs, at), n, keep
+	}
 	return rankOf(recs, at), n, keep
+}
+
+// meanRankOf is the place of recs[at] by the mean of its ranks under each score: how
+// many results have a strictly better mean, so that ties favour the trial being judged.
+func meanRankOf(recs []rungRecord, at int) int {
+	columns := make([][]float64, len(recs[at].Scores))
+	for j := range columns {
+		columns[j] = make([]float64, len(recs))
+		for i, r := range recs {
+			columns[j][i] = r.Scores[j]
+		}
+	}
+	mean := stats.MeanRank(columns...)
+	before := 0
+	for _, m := range mean {
+		if m > mean[at] {
+			before++
+		}
+	}
+	return before
 }
 
 // rankOf is the place of recs[at] among recs: how many results rank strictly before

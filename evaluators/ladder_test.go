@@ -21,13 +21,13 @@ func TestLadderPromotesTopFraction(t *testing.T) {
 		{10, 7, 8, 2, false},   // last
 		{58.5, 3, 9, 3, false}, // behind 60, 60, 59
 	} {
-		place, n, keep := l.place(0, uint64(i+1), []float64{c.score})
+		place, n, keep := l.place(0, uint64(i+1), []float64{c.score}, false)
 		if place != c.place || n != c.n || keep != c.keep || (place < keep) != c.promoted {
 			t.Errorf("result %d (%v): place %d of %d keep %d; want %d of %d keep %d", i+1, c.score, place, n, keep, c.place, c.n, c.keep)
 		}
 	}
 	// A trial judged again (run again after a pause) keeps one record.
-	if _, n, _ := l.place(0, 3, []float64{60}); n != 9 {
+	if _, n, _ := l.place(0, 3, []float64{60}, false); n != 9 {
 		t.Errorf("a repeat made %d records; want 9", n)
 	}
 }
@@ -37,11 +37,11 @@ func TestLadderPromotesTopFraction(t *testing.T) {
 func TestLadderMultiObjectiveUsesFronts(t *testing.T) {
 	l := ladder{Eta: 2}
 	// (accuracy, -params): higher is better in both.
-	l.place(0, 1, []float64{90, -5})
-	l.place(0, 2, []float64{80, -1})
-	l.place(0, 3, []float64{70, -6}) // dominated by 1
+	l.place(0, 1, []float64{90, -5}, false)
+	l.place(0, 2, []float64{80, -1}, false)
+	l.place(0, 3, []float64{70, -6}, false) // dominated by 1
 	// 4 has the worst accuracy but the fewest params: on the first front.
-	place, n, keep := l.place(0, 4, []float64{60, -0.5})
+	place, n, keep := l.place(0, 4, []float64{60, -0.5}, false)
 	if n != 4 || keep != 2 {
 		t.Fatalf("n %d keep %d", n, keep)
 	}
@@ -49,18 +49,43 @@ func TestLadderMultiObjectiveUsesFronts(t *testing.T) {
 	if place != 0 {
 		t.Errorf("a non-dominated extreme placed %d; want 0", place)
 	}
-	if p, _, _ := l.place(0, 3, []float64{70, -6}); p != 3 {
+	if p, _, _ := l.place(0, 3, []float64{70, -6}, false); p != 3 {
 		t.Errorf("the dominated point placed %d; want 3 (after the whole first front)", p)
 	}
-	if p, _, _ := l.place(0, 2, []float64{80, -1}); p != 2 {
+	if p, _, _ := l.place(0, 2, []float64{80, -1}, false); p != 2 {
 		t.Errorf("the crowded middle of the front placed %d; want 2", p)
 	}
 	// By accuracy alone 4 would be last.
 	single := ladder{Eta: 2}
 	for i, v := range []float64{90, 80, 70} {
-		single.place(0, uint64(i+1), []float64{v})
+		single.place(0, uint64(i+1), []float64{v}, false)
 	}
-	if p, _, _ := single.place(0, 4, []float64{60}); p != 3 {
+	if p, _, _ := single.place(0, 4, []float64{60}, false); p != 3 {
 		t.Errorf("single objective place %d; want 3", p)
+	}
+}
+
+// By mean rank, a result good under both scores goes before one best under one and
+// worst under the other, which non-dominated sorting would put on the first front.
+func TestLadderMeanRank(t *testing.T) {
+	l := ladder{Eta: 2}
+	// (-loss, params): higher is better in both.
+	l.place(0, 1, []float64{-0.30, 100}, true) // best loss, fewest params
+	l.place(0, 2, []float64{-0.50, 400}, true) // worst loss, most params
+	l.place(0, 3, []float64{-0.40, 200}, true)
+	// 4 is second under both: mean rank 3 of 4, against 2.5 for each extreme.
+	place, n, keep := l.place(0, 4, []float64{-0.35, 300}, true)
+	if n != 4 || keep != 2 || place != 0 {
+		t.Errorf("second under both: place %d of %d keep %d; want 0 of 4 keep 2", place, n, keep)
+	}
+	if p, _, _ := l.place(0, 1, []float64{-0.30, 100}, true); p != 1 {
+		t.Errorf("best loss, fewest params: place %d; want 1 (tied with 2, behind 4)", p)
+	}
+	pareto := ladder{Eta: 2}
+	for i, s := range [][]float64{{-0.30, 100}, {-0.50, 400}, {-0.40, 200}} {
+		pareto.place(0, uint64(i+1), s, false)
+	}
+	if p, _, _ := pareto.place(0, 4, []float64{-0.35, 300}, false); p == 0 {
+		t.Error("non-dominated sorting placed the middle of the front first; the test no longer tells the rules apart")
 	}
 }

@@ -160,7 +160,8 @@ seed: 5
 space: {name: nb201, channels: 4, cells: 1, input: [1, 28, 28]}
 strategy: random
 evaluator: {name: cascade, eta: 2, rungs: [
-  {name: oneshot, channels: 4, train: 1280, val: 256, score_size: 256, epochs: 2, batch: 32, lr: 0.1, recalibrate: 4, seed: 3},
+  {name: oneshot, channels: 4, train: 1280, val: 256, score_size: 256, epochs: 2, batch: 32, lr: 0.1, recalibrate: 4, seed: 3,
+   finetune: 2, rank: [oneshot_loss:min, params], combine: mean_rank},
   {name: train, dataset: mnist, val: 500, subset: 320, test_size: 200, epochs: 1, batch: 32}]}
 budget: {trials: 6}
 `
@@ -185,10 +186,18 @@ budget: {trials: 6}
 		t.Errorf("%d supernet epochs reported; want 2", n)
 	}
 	promoted := 0
+	check := evaluators.Ladder{Eta: 2}
 	for id := uint64(1); id <= 6; id++ {
 		tr := store.Trials[id]
+		m := tr.Rungs[0].Metrics
+		if place, _, keep := check.PlaceByMeanRank(0, id, []float64{-m["oneshot_loss"], m["params"]}); (place < keep) != tr.Rungs[0].Promoted {
+			t.Errorf("trial %d: promoted %v; the mean rank of its loss and params says %v", id, tr.Rungs[0].Promoted, place < keep)
+		}
 		if tr.State != engine.Done || tr.Rungs[0].Evaluator != "oneshot" || tr.Rungs[0].Metrics["oneshot_accuracy"] <= 0 {
 			t.Fatalf("trial %d: %s %s rungs %+v", id, tr.State, tr.Error, tr.Rungs)
+		}
+		if s := tr.Rungs[0].Score; s == nil || *s != -tr.Rungs[0].Metrics["oneshot_loss"] {
+			t.Errorf("trial %d: rung 0 score %v; want its first rank metric, the loss, negated", id, s)
 		}
 		if tr.Rungs[0].Promoted {
 			promoted++

@@ -26,7 +26,8 @@ func (r *rungStats) add(t engine.Trial) {
 }
 
 // line is the correlations for the header, e.g. "rungs 0→1 ρ 0.62 τ 0.45 (n 40),
-// params τ 0.51 ⚠ rung 0 ranks below params": a weight-sharing rung whose ranking of the
+// params τ 0.51, both τ 0.55 ⚠ rung 0 ranks below params" (both: the mean of the rung's
+// rank and params', as `combine: mean_rank` ranks): a weight-sharing rung whose ranking of the
 // trials trained since is worse than their parameter counts' is warned of live.
 // Computed again only when a trial has climbed since.
 func (r *rungStats) line() string {
@@ -46,6 +47,9 @@ func (r *rungStats) line() string {
 		p := fmt.Sprintf("rungs %d→%d ρ %.2f τ %.2f (n %d)", c.From, c.To, c.Spearman, c.Kendall, c.N)
 		if !math.IsNaN(c.ParamsKendall) {
 			p += fmt.Sprintf(", params τ %.2f", c.ParamsKendall)
+			if !math.IsNaN(c.WithParamsKendall) { // NaN when the two orders cancel out
+				p += fmt.Sprintf(", both τ %.2f", c.WithParamsKendall)
+			}
 			if c.Weaker() {
 				p += " ⚠ rung " + fmt.Sprint(c.From) + " ranks below params"
 			}

@@ -320,7 +320,20 @@ func TestDashboardShowsRungCorrelations(t *testing.T) {
 	m2.Update(tea.WindowSizeMsg{Width: 200, Height: 40})
 	m2.dashboard.Apply(evs)
 	if v := m2.View(); !strings.Contains(v, "params τ 1.00 ⚠ rung 0 ranks below params") {
-		t.Errorf("no warning of a rung that ranks below params:\n%s", v)
+		t.Errorf("no warning of a rung that ranks below params (and no both τ, which is 0/0 here):\n%s", v)
+	}
+	// A rung and params that misorder different pairs: ranked by both, none is.
+	evs = nil
+	for i, v := range []struct{ rung, params float64 }{{2, 1}, {1, 2}, {3, 4}, {4, 3}, {6, 5}, {5, 6}} {
+		x := v.rung
+		evs = append(evs, engine.Event{Kind: engine.TrialFinished, Trial: engine.Trial{ID: uint64(i + 1), State: engine.Done,
+			Rungs: []engine.RungResult{{Rung: 0, Score: &x, Metrics: map[string]float64{"params": v.params}}, {Rung: 1, Score: ptr(float64(i))}}}})
+	}
+	m3 := New(eng, exp, themes.Dark, plain())
+	m3.Update(tea.WindowSizeMsg{Width: 200, Height: 40})
+	m3.dashboard.Apply(evs)
+	if v := m3.View(); !strings.Contains(v, "τ 0.73 (n 6), params τ 0.87, both τ 0.89 ⚠ rung 0 ranks below params") {
+		t.Errorf("the rung's, params' and both's taus:\n%s", v)
 	}
 }
 

@@ -101,7 +101,7 @@ budget: {trials: 40}
 		rr.Rungs[1].Reached != rr.Rungs[0].Promoted || rr.Rungs[0].N != rr.Rungs[0].Promoted || rr.Rungs[0].Spearman == 0 {
 		t.Errorf("trials --rungs: %v %+v\n%s", err, rr, out)
 	}
-	if out, err := cellar(t, "trials", "--db", db, "--exp", "1", "--rungs"); err != nil || !strings.Contains(out, "flops") || !strings.Contains(out, "VS NEXT") || !strings.Contains(out, "PARAMS VS NEXT") {
+	if out, err := cellar(t, "trials", "--db", db, "--exp", "1", "--rungs"); err != nil || !strings.Contains(out, "flops") || !strings.Contains(out, "VS NEXT") || !strings.Contains(out, "PARAMS VS NEXT") || !strings.Contains(out, "WITH PARAMS") {
 		t.Errorf("trials --rungs: %v\n%s", err, out)
 	}
 	j2, _ := x2.Journal()

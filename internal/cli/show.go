@@ -148,6 +148,9 @@ type rungRow struct {
 	// ParamsKendall is the parameter counts' Kendall tau against the next rung, over
 	// the same trials: what this rung must beat to be worth its cost.
 	ParamsKendall float64 `json:"params_kendall_next,omitempty"`
+	// WithParamsKendall is the Kendall tau of the mean of this rung's rank and the
+	// parameter counts' against the next rung: what `combine: mean_rank` would rank.
+	WithParamsKendall float64 `json:"with_params_kendall_next,omitempty"`
 }
 
 // printRungs summarises a cascade's rungs from its stored trials.

@@ -134,7 +134,8 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 		return fmt.Errorf("experiment %d has no rungs: its evaluator is not a cascade", id)
 	}
 	for _, c := range engine.RungCorrelations(trials) {
-		rows[c.From].N, rows[c.From].Spearman, rows[c.From].Kendall, rows[c.From].ParamsKendall = c.N, c.Spearman, c.Kendall, c.ParamsKendall
+		rows[c.From].N, rows[c.From].Spearman, rows[c.From].Kendall = c.N, c.Spearman, c.Kendall
+		rows[c.From].ParamsKendall, rows[c.From].WithParamsKendall = c.ParamsKendall, c.WithParamsKendall
 	}
 	if asJSON {
 		for i := range rows { // JSON has no NaN: too few trials reached both
@@ -142,7 +143,7 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 				rows[i].Spearman, rows[i].Kendall = 0, 0
 			}
 			if math.IsNaN(rows[i].ParamsKendall) {
-				rows[i].ParamsKendall = 0
+				rows[i].ParamsKendall, rows[i].WithParamsKendall = 0, 0
 			}
 		}
 		enc := json.NewEncoder(w)
@@ -153,9 +154,9 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 		}{id, rows})
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUNG\tEVALUATOR\tREACHED\tPROMOTED\tVS NEXT (n, Spearman, Kendall)\tPARAMS VS NEXT (Kendall)")
+	fmt.Fprintln(tw, "RUNG\tEVALUATOR\tREACHED\tPROMOTED\tVS NEXT (n, Spearman, Kendall)\tPARAMS VS NEXT (Kendall)\tWITH PARAMS (mean rank, Kendall)")
 	for i, r := range rows {
-		next, params := "-", "-"
+		next, params, both := "-", "-", "-"
 		switch {
 		case i+1 < len(rows) && math.IsNaN(r.Spearman):
 			next = fmt.Sprintf("%d, too few to rank", r.N)
@@ -166,9 +167,10 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 				if r.Kendall < r.ParamsKendall {
 					params += " (ranks better than the rung)"
 				}
+				both = fmt.Sprintf("%.3f", r.WithParamsKendall)
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\n", r.Rung, r.Evaluator, r.Reached, r.Promoted, next, params)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%s\n", r.Rung, r.Evaluator, r.Reached, r.Promoted, next, params, both)
 	}
 	return tw.Flush()
 }
