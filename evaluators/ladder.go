@@ -56,12 +56,16 @@ func (l *ladder) place(rung int, id uint64, scores []float64, meanRank bool) (pl
 
 // meanRankOf is the place of recs[at] by the mean of its ranks under each score: how
 // many results have a strictly better mean, so that ties favour the trial being judged.
+// A NaN score (a diverged loss) ranks last under its metric.
 func meanRankOf(recs []rungRecord, at int) int {
 	columns := make([][]float64, len(recs[at].Scores))
 	for j := range columns {
 		columns[j] = make([]float64, len(recs))
 		for i, r := range recs {
 			columns[j][i] = r.Scores[j]
+			if math.IsNaN(r.Scores[j]) {
+				columns[j][i] = math.Inf(-1)
+			}
 		}
 	}
 	mean := stats.MeanRank(columns...)

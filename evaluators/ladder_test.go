@@ -1,6 +1,9 @@
 package evaluators
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // The ladder's rule by hand: with eta 3, n results at a rung keep the best ⌊n/3⌋, at
 // least one, and ties favour the newcomer.
@@ -80,6 +83,9 @@ func TestLadderMeanRank(t *testing.T) {
 	}
 	if p, _, _ := l.place(0, 1, []float64{-0.30, 100}, true); p != 1 {
 		t.Errorf("best loss, fewest params: place %d; want 1 (tied with 2, behind 4)", p)
+	}
+	if p, _, _ := l.place(0, 5, []float64{math.NaN(), 50}, true); p != 4 {
+		t.Errorf("a NaN loss with the fewest params: place %d; want 4, the last", p)
 	}
 	pareto := ladder{Eta: 2}
 	for i, s := range [][]float64{{-0.30, 100}, {-0.50, 400}, {-0.40, 200}} {
