@@ -143,7 +143,10 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 				rows[i].Spearman, rows[i].Kendall = 0, 0
 			}
 			if math.IsNaN(rows[i].ParamsKendall) {
-				rows[i].ParamsKendall, rows[i].WithParamsKendall = 0, 0
+				rows[i].ParamsKendall = 0
+			}
+			if math.IsNaN(rows[i].WithParamsKendall) { // also when the two orders cancel out
+				rows[i].WithParamsKendall = 0
 			}
 		}
 		enc := json.NewEncoder(w)
@@ -167,7 +170,9 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 				if r.Kendall < r.ParamsKendall {
 					params += " (ranks better than the rung)"
 				}
-				both = fmt.Sprintf("%.3f", r.WithParamsKendall)
+				if !math.IsNaN(r.WithParamsKendall) { // NaN when the two orders cancel out
+					both = fmt.Sprintf("%.3f", r.WithParamsKendall)
+				}
 			}
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%s\n", r.Rung, r.Evaluator, r.Reached, r.Promoted, next, params, both)

@@ -73,3 +73,23 @@ func TestReadCommandsWhileASearchHoldsTheDB(t *testing.T) {
 		t.Error("the search stopped after the reads")
 	}
 }
+
+// trials --rungs writes JSON (which has no NaN) and a table even when the mean of a
+// rung's rank and params' is all ties: the rung ranks the trials as params does
+// backwards, so the two cancel out and that tau is 0/0.
+func TestRungsWithParamsCancelling(t *testing.T) {
+	var trials []engine.Trial
+	for i := 1; i <= 5; i++ {
+		x, y := float64(i), float64(i*i)
+		trials = append(trials, engine.Trial{ID: uint64(i), Rungs: []engine.RungResult{
+			{Rung: 0, Evaluator: "oneshot", Score: &x, Promoted: true, Metrics: map[string]float64{"params": float64(-i)}},
+			{Rung: 1, Evaluator: "train", Score: &y}}})
+	}
+	var js, text strings.Builder
+	if err := printRungs(&js, 1, trials, true); err != nil || !strings.Contains(js.String(), `"kendall_next": 1`) || strings.Contains(js.String(), "with_params_kendall_next") {
+		t.Errorf("JSON: %v\n%s", err, js.String())
+	}
+	if err := printRungs(&text, 1, trials, false); err != nil || strings.Contains(text.String(), "NaN") || !strings.Contains(text.String(), "WITH PARAMS") {
+		t.Errorf("table: %v\n%s", err, text.String())
+	}
+}
