@@ -39,6 +39,9 @@ type RungSpec struct {
 	Combine string // "pareto" (the default) or "mean_rank"
 }
 
+// knownCombine says whether s is a combine value (empty: the default).
+func knownCombine(s string) bool { return s == "" || s == "pareto" || s == "mean_rank" }
+
 // UnmarshalYAML takes the rank and combine keys out before the evaluator sees its
 // options.
 func (r *RungSpec) UnmarshalYAML(n *yaml.Node) error {
@@ -48,7 +51,7 @@ func (r *RungSpec) UnmarshalYAML(n *yaml.Node) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i], n.Content[i+1]
 			if key.Value == "combine" {
-				if val.Kind != yaml.ScalarNode || val.Value != "pareto" && val.Value != "mean_rank" {
+				if val.Kind != yaml.ScalarNode || val.Value == "" || !knownCombine(val.Value) {
 					return fmt.Errorf("line %d: combine: %q; give pareto or mean_rank", key.Line, val.Value)
 				}
 				r.Combine = val.Value
@@ -106,6 +109,9 @@ type Rung struct {
 	Combine string
 }
 
+// byMeanRank says whether the rung places its results by the mean of their ranks.
+func (r Rung) byMeanRank() bool { return r.Combine == "mean_rank" }
+
 // cascadeFactory builds a cascade from its config: each rung's evaluator from the
 // factories the experiment was built with.
 func cascadeFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
@@ -158,9 +164,9 @@ func NewCascade(eta float64, rungs []Rung, objs []engine.Objective, measured []s
 			}
 		}
 		switch {
-		case r.Combine != "" && r.Combine != "pareto" && r.Combine != "mean_rank":
+		case !knownCombine(r.Combine):
 			return nil, fmt.Errorf("cascade: rungs[%d] (%s): combine %q; give pareto or mean_rank", i, r.Name, r.Combine)
-		case r.Combine == "mean_rank" && (i == len(rungs)-1 || len(r.Rank) < 2):
+		case r.byMeanRank() && (i == len(rungs)-1 || len(r.Rank) < 2):
 			return nil, fmt.Errorf("cascade: rungs[%d] (%s): combine: mean_rank needs a rung before the last that ranks by two or more metrics (rank: [oneshot_loss:min, params])", i, r.Name)
 		}
 		cs.rungs = append(cs.rungs, r)
@@ -262,7 +268,7 @@ func (c *Cascade) Evaluate(ctx context.Context, job engine.Job, progress func(en
 			return engine.Outcome{}, err
 		}
 		c.mu.Lock()
-		place, n, keep := c.ladder.place(k, info.Trial, scores, r.Combine == "mean_rank")
+		place, n, keep := c.ladder.place(k, info.Trial, scores, r.byMeanRank())
 		c.mu.Unlock()
 		stop := place >= keep && !job.Hand
 		reason := placeReason(fmt.Sprintf("rung %d (%s)", k, r.Name), place, n, keep)
@@ -293,7 +299,7 @@ func (c *Cascade) Observe(t engine.Trial) {
 			continue
 		}
 		c.mu.Lock()
-		c.ladder.place(r.Rung, t.ID, scores, c.rungs[r.Rung].Combine == "mean_rank")
+		c.ladder.place(r.Rung, t.ID, scores, c.rungs[r.Rung].byMeanRank())
 		c.mu.Unlock()
 	}
 }
