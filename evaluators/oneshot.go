@@ -64,7 +64,10 @@ var DefaultOneShot = OneShotOptions{Dataset: "mnist", Train: 10000, Val: 5000, S
 // one-shot (Guo et al. 2020): each step trains one uniformly sampled path. An arch's
 // score, oneshot_accuracy, is its path's accuracy on held-out examples after its
 // batch norms are re-estimated on a few training batches; oneshot_loss is its
-// cross-entropy there (a cascade rung can rank by it: `rank: [oneshot_loss:min]`).
+// cross-entropy there (a cascade rung can rank by it: `rank: [oneshot_loss:min]`);
+// oneshot_angle is how far supernet training turned the path's weights from their
+// initial values (nn.Supernet.Angle; ABS's angle, larger is better), which needs no
+// data.
 // The supernet trains as a learner (see the engine) before the first trial, and its
 // state goes into checkpoints, so a restarted search does not train it again.
 type OneShot struct {
@@ -166,7 +169,7 @@ func (s *OneShot) Describe() string {
 }
 
 func (s *OneShot) Metrics() []string {
-	return []string{"oneshot_accuracy", "oneshot_loss", "params", "flops", "eval_seconds"}
+	return []string{"oneshot_accuracy", "oneshot_loss", "oneshot_angle", "params", "flops", "eval_seconds"}
 }
 
 func (s *OneShot) Learning() bool {
@@ -321,6 +324,10 @@ func (s *OneShot) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Pr
 	start := time.Now()
 	w := s.oneshot.PathWeights(arch)
 	sn := s.netFor(firstOp(w))
+	angle, err := sn.Angle(w) // of the inherited weights, before any fine-tuning
+	if err != nil {
+		return engine.Outcome{}, err
+	}
 	if len(s.tune) > 0 {
 		restore, err := s.finetune(ctx, sn, w)
 		if err != nil {
@@ -335,7 +342,7 @@ func (s *OneShot) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Pr
 	if err != nil {
 		return engine.Outcome{}, err
 	}
-	return engine.Outcome{Metrics: map[string]float64{"oneshot_accuracy": sc.Accuracy, "oneshot_loss": sc.Loss,
+	return engine.Outcome{Metrics: map[string]float64{"oneshot_accuracy": sc.Accuracy, "oneshot_loss": sc.Loss, "oneshot_angle": angle,
 		"params": float64(net.Params()), "flops": float64(net.FLOPs()), "eval_seconds": time.Since(start).Seconds()}}, nil
 }
 

@@ -153,11 +153,16 @@ func TestOneShotFewShot(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, o.Metrics["oneshot_accuracy"])
+			out = append(out, o.Metrics["oneshot_accuracy"], o.Metrics["oneshot_angle"])
 		}
 		return out
 	}
 	want := scores(s)
+	// The angle measures from the weights as drawn, which a restored or loaded
+	// evaluator draws again from the seed: it must come back the same below.
+	if !(want[1] > 0 && want[3] > 0) || want[1] == want[3] {
+		t.Errorf("angles of two trained archs: %v and %v", want[1], want[3])
+	}
 	_, large, err := s.LargeState()
 	if err != nil {
 		t.Fatal(err)
@@ -285,6 +290,17 @@ func TestOneShotFinetune(t *testing.T) {
 			t.Fatal(err)
 		}
 		return o.Metrics["oneshot_loss"]
+	}
+	// The angle is of the inherited weights: fine-tuning does not move it.
+	angle := func(ev *OneShot) float64 {
+		o, err := ev.Evaluate(context.Background(), engine.Job{Arch: a}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Metrics["oneshot_angle"]
+	}
+	if tuned, inherited := angle(ft), angle(plain); tuned != inherited || !(inherited > 0) {
+		t.Errorf("angle %v fine-tuned, %v without", tuned, inherited)
 	}
 	weights := ft.net.Weights()
 	first := loss(ft, a)

@@ -21,6 +21,8 @@ type Model struct {
 	Logits *G.Node
 	Loss   *G.Node // mean cross-entropy
 	Params []*G.Node
+	// paramLayer is the id of the layer each of Params belongs to.
+	paramLayer []int
 	// Weights are the conv and linear weights among Params (no biases or batch-norm
 	// scales): what pruning-based scores (snip, grasp) weigh.
 	Weights []*G.Node
@@ -97,9 +99,10 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 	g := G.NewGraph()
 	m := &Model{Graph: g, Batch: batch, readReLUs: opt.ReadReLUs}
 	nodes := make([]*G.Node, len(net.Layers))
+	layer := 0 // the id of the layer being compiled, for paramLayer
 	param := func(name string, shape tensor.Shape, data []float32) *G.Node {
 		n := G.NewTensor(g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(newDense(shape, data)))
-		m.Params = append(m.Params, n)
+		m.Params, m.paramLayer = append(m.Params, n), append(m.paramLayer, layer)
 		return n
 	}
 	weight := func(name string, shape tensor.Shape, data []float32) *G.Node {
@@ -140,6 +143,7 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 	for _, l := range net.Layers {
 		var out *G.Node
 		var err error
+		layer = l.ID
 		name := fmt.Sprintf("%d:%s", l.ID, l.Name)
 		switch l.Kind {
 		case spaces.Input:

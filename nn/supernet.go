@@ -27,8 +27,10 @@ type Supernet struct {
 	evalVM   G.VM // logits only
 	xs, ys   []float32
 	velocity [][]float32
-	data     [3]int // the input shape
-	classes  int
+	// init are the weights as drawn, before any training: Angle measures from them.
+	init    [][]float32
+	data    [3]int // the input shape
+	classes int
 	// noSkip runs every branch even when its weight is zero (for tests: the gated
 	// run must give the same results).
 	noSkip bool
@@ -59,6 +61,7 @@ func NewSupernet(sn *spaces.Supernet, batch int, seed uint64) (*Supernet, error)
 	for i, p := range m.Params {
 		s.velocity[i] = make([]float32, p.Shape().TotalSize())
 	}
+	s.init = s.Weights()
 	return s, nil
 }
 
@@ -86,17 +89,26 @@ func (s *Supernet) Fits(d *datasets.Dataset) error { return fits(s.Spec.Net, d) 
 // setMix gives every mix its edge's weights, and switches off the branches weighted
 // zero: a one-hot path then costs about what the arch's own network does.
 func (s *Supernet) setMix(w [][]float32) error {
+	if err := s.checkMix(w); err != nil {
+		return err
+	}
+	for i, mx := range s.Spec.Mixes {
+		copy(s.m.Mix[i].Value().Data().([]float32), w[mx.Edge])
+		for j, g := range s.m.gates[i] {
+			*g = w[mx.Edge][j] == 0 && !s.noSkip
+		}
+	}
+	return nil
+}
+
+// checkMix says whether w has a row of a weight per op for every edge.
+func (s *Supernet) checkMix(w [][]float32) error {
 	if len(w) != len(s.Spec.Edges) {
 		return fmt.Errorf("nn: %d rows of mixing weights for %d edges", len(w), len(s.Spec.Edges))
 	}
-	for i, mx := range s.Spec.Mixes {
-		v := s.m.Mix[i].Value().Data().([]float32)
-		if len(w[mx.Edge]) != len(v) {
-			return fmt.Errorf("nn: edge %d has %d mixing weights for %d ops", mx.Edge, len(w[mx.Edge]), len(v))
-		}
-		copy(v, w[mx.Edge])
-		for j, g := range s.m.gates[i] {
-			*g = w[mx.Edge][j] == 0 && !s.noSkip
+	for e, row := range w {
+		if len(row) != len(s.Spec.Ops) {
+			return fmt.Errorf("nn: edge %d has %d mixing weights for %d ops", e, len(row), len(s.Spec.Ops))
 		}
 	}
 	return nil

@@ -37,9 +37,11 @@ op of the first edge after --split of the epochs, half by default), score archs 
 inherited weights (batch norm re-estimated per arch; with --finetune N, after N steps
 that train the arch's path alone) and print, for each, the Spearman and Kendall tau
 (tau-b) of the scores against the truth, the fraction of the truth's top 10 among the
-scores' top 10, and the time per evaluation, by accuracy, by loss, and by the mean of
-the loss's rank and the params proxy's (+params); then the params proxy's on the same
-archs.
+scores' top 10, and the time per evaluation: by accuracy; by loss; by the angle
+training turned each path's op weights from their initial values (ABS; no data); by
+the mean of the loss's rank and the angle's (+angle: the supernet alone), of the
+loss's and the params proxy's (+params), and of all three (+both); then the params
+proxy's on the same archs.
 --groundtruth takes a table that cellar bench groundtruth trained at the supernet's
 skeleton and data (like for like: give the same --dataset, --train, --channels and
 --depth). --table samples --n archs of a NAS-Bench-201 table: its accuracies are for
@@ -99,7 +101,7 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 			}
 			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			fmt.Fprintf(w, "%d NB201 archs of %s against %s\n", len(archs), source, against)
-			fmt.Fprintf(w, "%-8s %9s %8s %7s %9s %7s\n", "sampling", "spearman", "kendall", "top-10", "training", "s/eval")
+			fmt.Fprintf(w, "%-9s %9s %8s %7s %9s %7s\n", "sampling", "spearman", "kendall", "top-10", "training", "s/eval")
 			scores := map[string][]float64{}
 			list := strings.Split(samplings, ",")
 			for _, sampling := range list {
@@ -134,7 +136,7 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 						return err
 					}
 				}
-				sc, loss, negLoss := make([]float64, len(archs)), make([]float64, len(archs)), make([]float64, len(archs))
+				sc, loss, negLoss, angle := make([]float64, len(archs)), make([]float64, len(archs)), make([]float64, len(archs)), make([]float64, len(archs))
 				var evalTime time.Duration
 				for i, a := range archs {
 					t0 := time.Now()
@@ -143,19 +145,22 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 						return fmt.Errorf("%s: %w", a, err)
 					}
 					evalTime += time.Since(t0)
-					sc[i], loss[i] = out.Metrics["oneshot_accuracy"], out.Metrics["oneshot_loss"]
+					sc[i], loss[i], angle[i] = out.Metrics["oneshot_accuracy"], out.Metrics["oneshot_loss"], out.Metrics["oneshot_angle"]
 					negLoss[i] = -loss[i] // lower is better: ranked as its negation
 				}
-				scores[sampling], scores[sampling+"_loss"] = sc, loss
-				fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f %9s %7.3f\n", sampling, stats.Spearman(sc, truth), stats.Kendall(sc, truth),
+				scores[sampling], scores[sampling+"_loss"], scores[sampling+"_angle"] = sc, loss, angle
+				fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f %9s %7.3f\n", sampling, stats.Spearman(sc, truth), stats.Kendall(sc, truth),
 					stats.TopOverlap(sc, truth, 10), trained.Round(time.Second), evalTime.Seconds()/float64(len(archs)))
-				fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f   (the same paths ranked by their loss)\n", "  loss", stats.Spearman(negLoss, truth),
-					stats.Kendall(negLoss, truth), stats.TopOverlap(negLoss, truth, 10))
-				both := stats.MeanRank(negLoss, params)
-				fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f   (the mean of the loss's rank and params')\n", "  +params", stats.Spearman(both, truth),
-					stats.Kendall(both, truth), stats.TopOverlap(both, truth, 10))
+				row := func(label string, score []float64, says string) {
+					fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f   (%s)\n", label, stats.Spearman(score, truth), stats.Kendall(score, truth), stats.TopOverlap(score, truth, 10), says)
+				}
+				row("  loss", negLoss, "the same paths ranked by their loss")
+				row("  angle", angle, "by how far training turned their ops' weights; no data")
+				row("  +angle", stats.MeanRank(negLoss, angle), "the mean of the loss's rank and the angle's: the supernet alone")
+				row("  +params", stats.MeanRank(negLoss, params), "the mean of the loss's rank and params'")
+				row("  +both", stats.MeanRank(negLoss, angle, params), "the mean of the loss's, the angle's and params' ranks")
 			}
-			fmt.Fprintf(w, "%-8s %9.3f %8.3f %7.2f\n", "params", stats.Spearman(params, truth), stats.Kendall(params, truth), stats.TopOverlap(params, truth, 10))
+			fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f\n", "params", stats.Spearman(params, truth), stats.Kendall(params, truth), stats.TopOverlap(params, truth, 10))
 			if csvPath == "" {
 				return nil
 			}
@@ -223,13 +228,15 @@ func writeOneShotCSV(path, column string, archs []spaces.Arch, truth []float64, 
 	cw := csv.NewWriter(f)
 	head := []string{"arch", column}
 	for _, s := range samplings {
-		head = append(head, "oneshot_"+s, "oneshot_"+s+"_loss")
+		head = append(head, "oneshot_"+s, "oneshot_"+s+"_loss", "oneshot_"+s+"_angle")
 	}
 	cw.Write(head)
 	for i, a := range archs {
 		rec := []string{a.String(), strconv.FormatFloat(truth[i], 'g', -1, 64)}
 		for _, s := range samplings {
-			rec = append(rec, strconv.FormatFloat(scores[s][i], 'g', -1, 64), strconv.FormatFloat(scores[s+"_loss"][i], 'g', -1, 64))
+			for _, col := range []string{s, s + "_loss", s + "_angle"} {
+				rec = append(rec, strconv.FormatFloat(scores[col][i], 'g', -1, 64))
+			}
 		}
 		cw.Write(rec)
 	}

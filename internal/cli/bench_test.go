@@ -323,20 +323,29 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, got)
 	}
-	for _, want := range []string{"4 NB201 archs of " + gt + " against its trained accuracy", "\nuniform ", "\nfair ", "\nfewshot ", "\nparams       1.000    1.000    1.00",
-		"(the same paths ranked by their loss)", "\n  +params ", "(the mean of the loss's rank and params')"} {
+	for _, want := range []string{"4 NB201 archs of " + gt + " against its trained accuracy", "\nuniform ", "\nfair ", "\nfewshot ", "\nparams        1.000    1.000    1.00",
+		"(the same paths ranked by their loss)", "\n  +params ", "(the mean of the loss's rank and params')", "\n  angle ", "\n  +angle ",
+		"(the mean of the loss's rank and the angle's: the supernet alone)", "\n  +both "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
 	}
 	recs, err := readCSV(out)
-	if err != nil || len(recs) != 5 || strings.Join(recs[0], ",") != "arch,accuracy,oneshot_uniform,oneshot_uniform_loss,oneshot_fair,oneshot_fair_loss,oneshot_fewshot,oneshot_fewshot_loss" {
+	if err != nil || len(recs) != 5 || strings.Join(recs[0], ",") != "arch,accuracy,oneshot_uniform,oneshot_uniform_loss,oneshot_uniform_angle,"+
+		"oneshot_fair,oneshot_fair_loss,oneshot_fair_angle,oneshot_fewshot,oneshot_fewshot_loss,oneshot_fewshot_angle" {
 		t.Fatalf("csv: %v %v", err, recs)
 	}
 	for _, rec := range recs[1:] {
-		for _, col := range []int{3, 5, 7} {
+		for _, col := range []int{3, 6, 9} {
 			if loss, err := strconv.ParseFloat(rec[col], 64); err != nil || !(loss > 0) || math.IsInf(loss, 0) {
 				t.Errorf("a loss of %q in %v", rec[col], rec)
+			}
+		}
+		// The all-none arch has no weights of its own, so no angle; the others turned.
+		for _, col := range []int{4, 7, 10} {
+			angle, err := strconv.ParseFloat(rec[col], 64)
+			if err != nil || (angle == 0) != strings.HasPrefix(rec[0], "|none~0|+|none~0|none~1|") || angle < 0 || angle > math.Pi {
+				t.Errorf("an angle of %q in %v", rec[col], rec)
 			}
 		}
 	}
