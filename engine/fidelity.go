@@ -32,6 +32,11 @@ type RungResult struct {
 	// oriented so that higher is better: what the correlations between rungs compare.
 	// Nil when the rung gave no such metric.
 	Score *float64 `json:"score,omitempty"`
+	// Ranks are, for a rung that promotes by the mean of its rank metrics' ranks
+	// (`combine: mean_rank`), every rank metric's value, oriented as Score, in the
+	// rung's order: the correlations then rank the trials as the rung does, by the mean
+	// of these ranks among them, not by Score alone.
+	Ranks []float64 `json:"ranks,omitempty"`
 }
 
 // TrialSeed is the seed of trial id in an experiment seeded with seed: it depends on
@@ -45,7 +50,7 @@ func TrialSeed(seed, id uint64) uint64 {
 }
 
 // RungCorrelation is the rank correlation between two consecutive rungs over the
-// trials that reached both, by their first score.
+// trials that reached both, by their scores (see RungCorrelations).
 type RungCorrelation struct {
 	From, To int // rung indexes
 	N        int // trials that reached both
@@ -78,7 +83,8 @@ func paramsOf(t Trial) (float64, bool) {
 }
 
 // RungCorrelations are, for each pair of consecutive rungs, the Spearman and Kendall
-// rank correlations of the trials that reached both, on each rung's score. They say
+// rank correlations of the trials that reached both, on each rung's score (on the
+// mean rank of its Ranks, for a rung that has them on every such trial). They say
 // whether a cheap rung orders candidates as the next one does.
 func RungCorrelations(trials []Trial) []RungCorrelation {
 	depth := 0
@@ -88,7 +94,8 @@ func RungCorrelations(trials []Trial) []RungCorrelation {
 	var out []RungCorrelation
 	for r := 0; r+1 < depth; r++ {
 		var x, y, params []float64
-		withParams := true
+		var ranks [][]float64 // the From rung's Ranks, by metric, while every trial has as many
+		withParams, byRanks := true, true
 		for _, t := range trials {
 			if len(t.Rungs) <= r+1 {
 				continue
@@ -97,7 +104,19 @@ func RungCorrelations(trials []Trial) []RungCorrelation {
 				x, y = append(x, *a), append(y, *b)
 				p, ok := paramsOf(t)
 				params, withParams = append(params, p), withParams && ok
+				rs := t.Rungs[r].Ranks
+				if ranks == nil && byRanks {
+					ranks = make([][]float64, len(rs))
+				}
+				if byRanks = byRanks && len(rs) >= 2 && len(rs) == len(ranks); byRanks {
+					for i, v := range rs {
+						ranks[i] = append(ranks[i], v)
+					}
+				}
 			}
+		}
+		if byRanks && len(x) > 0 { // a mean_rank rung's order (trials stored before Ranks have none)
+			x = stats.MeanRank(ranks...)
 		}
 		c := RungCorrelation{From: r, To: r + 1, N: len(x), Spearman: math.NaN(), Kendall: math.NaN(), ParamsKendall: math.NaN(), WithParamsKendall: math.NaN()}
 		if len(x) >= 3 {

@@ -58,6 +58,20 @@ func TestRungCorrelations(t *testing.T) {
 	if want := 12 / math.Sqrt(12*15); math.Abs(cs[0].WithParamsKendall-want) > 1e-12 || !(cs[0].WithParamsKendall > cs[0].Kendall) || !(cs[0].WithParamsKendall > cs[0].ParamsKendall) {
 		t.Errorf("both: %+v; want %v, above the rung's and params' own", cs[0], want)
 	}
+	// A mean_rank rung stores its rank metrics (Ranks): its correlations are of their
+	// mean rank, as it promotes, not of its first metric (Score) alone. The same
+	// misordered pairs as above, now two metrics of the rung.
+	for i, v := range []struct{ a, b float64 }{{2, 1}, {1, 2}, {3, 4}, {4, 3}, {6, 5}, {5, 6}} {
+		trials[i].Rungs[0].Score, trials[i].Rungs[0].Ranks, trials[i].Rungs[0].Metrics = &v.a, []float64{v.a, v.b}, nil
+	}
+	cs = RungCorrelations(trials)
+	if want := 12 / math.Sqrt(12*15); math.Abs(cs[0].Kendall-want) > 1e-12 {
+		t.Errorf("by the mean rank of the rung's metrics: %+v; want tau %v", cs[0], want)
+	}
+	trials[3].Rungs[0].Ranks = nil // a trial stored before Ranks: all by Score, as before
+	if cs := RungCorrelations(trials); cs[0].Kendall != 11.0/15 {
+		t.Errorf("one trial without Ranks: %+v; want the first metric's tau %v", cs[0], 11.0/15)
+	}
 }
 
 func TestSimTimeCharges(t *testing.T) {

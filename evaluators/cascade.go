@@ -267,6 +267,9 @@ func (c *Cascade) Evaluate(ctx context.Context, job engine.Job, progress func(en
 		if err != nil {
 			return engine.Outcome{}, err
 		}
+		if r.byMeanRank() {
+			out.Rungs[k].Ranks = scores
+		}
 		c.mu.Lock()
 		place, n, keep := c.ladder.place(k, info.Trial, scores, r.byMeanRank())
 		c.mu.Unlock()

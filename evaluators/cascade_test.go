@@ -165,6 +165,10 @@ budget: {trials: 40}
 			t.Errorf("trial %d promoted %v; the mean rank says %v", id, tr.Rungs[0].Promoted, place < keep)
 		}
 		differ = differ || tr.Rungs[0].Promoted != byFronts[id].Rungs[0].Promoted
+		// The rung keeps the values it ranked by, for the correlations to rank as it did.
+		if r := tr.Rungs[0].Ranks; len(r) != 2 || r[0] != m["flops"] || r[1] != -m["params"] || byFronts[id].Rungs[0].Ranks != nil {
+			t.Errorf("trial %d: ranks %v by mean rank, %v by fronts", id, r, byFronts[id].Rungs[0].Ranks)
+		}
 	}
 	if !differ {
 		t.Error("mean rank and non-dominated sorting promoted the same trials; the test does not tell them apart")
