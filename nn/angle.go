@@ -17,25 +17,23 @@ import (
 // stand-alone accuracy better than their inherited accuracy does. It needs no data,
 // so it carries none of a scoring set's noise. The larger, the better.
 //
-// As in ABS, the vector holds only ops on a route from the input to the output (an
-// op behind a none, a Zero layer, or after one has no effect and is left out); a
-// pooling op stands for a fixed kernel (C·k² values of 1/k², the same before and after
-// training), a skip for nothing. It holds the conv and linear weights (Model.Weights),
-// not biases or batch norms' scales: a scale starts at 1, and the few of an op would
-// outweigh its kernel's many small values. Two departures from ABS, both measured on
-// NB201 with Fashion-MNIST (docs/benchmarks.md):
-//   - The skeleton's own weights (stem, reductions, classifier) are left out. Every
-//     step trains them, so they turn further than any op's, and the fewer weights a
-//     path's ops have, the more they dominate its vector: with them in, the angle
-//     ranked archs backwards (Kendall -0.22 against their trained accuracy; +0.42
-//     without). ABS's supernets have many cells to a stage, where they weigh less.
-//   - An op's weights go in once, where ABS lists them once for each of the cell's
-//     input-output routes through the op.
+// As in ABS, an op's weights go in once for each route from the cell's input to its
+// output through it, so an op behind a none, or feeding nothing but one, is left out;
+// a pooling op stands for a fixed kernel (C·k² values of 1/k², the same before and
+// after training), a skip for nothing. The vector holds the conv and linear weights
+// (Model.Weights), not biases or batch norms' scales: a scale starts at 1, and the few
+// of an op would outweigh its kernel's many small values. One departure from ABS,
+// measured on NB201 with Fashion-MNIST (docs/benchmarks.md): the skeleton's own
+// weights (stem, reductions, classifier) are left out. Every step trains them, so they
+// turn further than any op's, and the fewer weights a path's ops have, the more they
+// dominate its vector: with them in, the angle ranked archs backwards (Kendall -0.22
+// against their trained accuracy; +0.46 without). ABS's supernets have five cells a
+// stage, where they weigh less; these have one.
 func (s *Supernet) Angle(w [][]float32) (float64, error) {
 	if err := s.checkMix(w); err != nil {
 		return 0, err
 	}
-	live := s.liveLayers(w)
+	routes := s.routes(w)
 	weight := make(map[*G.Node]bool, len(s.m.Weights))
 	for _, n := range s.m.Weights {
 		weight[n] = true
@@ -53,17 +51,18 @@ func (s *Supernet) Angle(w [][]float32) (float64, error) {
 				continue
 			}
 			for id := br[0]; id < br[1]; id++ {
-				if !live[id] {
+				k := routes[id] // its weights go in once for each route through it
+				if k == 0 {
 					continue
 				}
 				if l := s.Spec.Net.Layers[id]; l.Kind == spaces.AvgPool || l.Kind == spaces.MaxPool {
 					n, v := float64(l.Shape.C*l.Kernel*l.Kernel), 1/float64(l.Kernel*l.Kernel)
-					dot, now2, init2 = dot+n*v*v, now2+n*v*v, init2+n*v*v
+					dot, now2, init2 = dot+k*n*v*v, now2+k*n*v*v, init2+k*n*v*v
 				}
 				for _, i := range byLayer[id] {
 					for j, v := range s.m.Params[i].Value().Data().([]float32) {
 						a, b := float64(v), float64(s.init[i][j])
-						dot, now2, init2 = dot+a*b, now2+a*a, init2+b*b
+						dot, now2, init2 = dot+k*a*b, now2+k*a*a, init2+k*b*b
 					}
 				}
 			}
@@ -75,11 +74,13 @@ func (s *Supernet) Angle(w [][]float32) (float64, error) {
 	return math.Acos(max(-1, min(1, dot/math.Sqrt(now2*init2)))), nil
 }
 
-// liveLayers marks the layers the path w runs that lie on a route from the input to
-// the output: reached from the input and reaching the output, through no Zero layer
-// and no branch that w switches off.
-func (s *Supernet) liveLayers(w [][]float32) []bool {
-	layers := s.Spec.Net.Layers
+// routes are, for each layer of the path w, the number of routes from the input to
+// the output through it, counted within its stretch of the network: between the
+// layers every route of the supernet passes through, whatever the path (a cell's
+// input and output nodes), so that each NB201 cell counts its own four routes, as ABS
+// does. A layer that lies on no route of w (behind a none, a Zero layer, or feeding
+// nothing but one; in a branch w switches off) has 0.
+func (s *Supernet) routes(w [][]float32) []float64 {
 	off := make(map[[2]int]bool) // {mix layer, input} pairs that w weights zero
 	for _, mx := range s.Spec.Mixes {
 		for op := range mx.Branches {
@@ -88,32 +89,61 @@ func (s *Supernet) liveLayers(w [][]float32) []bool {
 			}
 		}
 	}
-	passes := func(l spaces.Layer, in int) bool { return l.Kind != spaces.Zero && !off[[2]int{l.ID, in}] }
-	from := make([]bool, len(layers)) // reached from the input (layers are in topological order)
+	from, to := s.routeCounts(func(l spaces.Layer, in int) bool { return l.Kind != spaces.Zero && !off[[2]int{l.ID, in}] })
+	anyFrom, anyTo := s.routeCounts(func(spaces.Layer, int) bool { return true }) // every op of every edge
+	out := s.Spec.Net.Output
+	all := anyFrom[out]
+	cut := func(i int) bool { return math.Abs(anyFrom[i]*anyTo[i]-all) <= 1e-9*all } // on every route
+	// Every route to a layer passes through the last cut before it, and every route
+	// from it through the next: its routes within its stretch are its routes divided by
+	// those of the cuts around it.
+	n := make([]float64, len(from))
+	last := 0
+	for i := range n {
+		if cut(i) {
+			last = i
+		}
+		if from[last] > 0 {
+			n[i] = from[i] / from[last]
+		}
+	}
+	next := out
+	for i := out; i >= 0; i-- {
+		if cut(i) {
+			next = i
+		}
+		if to[next] > 0 {
+			n[i] *= to[i] / to[next]
+		} else {
+			n[i] = 0
+		}
+	}
+	return n
+}
+
+// routeCounts are, for each layer, the number of routes to it from the input and from
+// it to the output, through the inputs that passes lets through.
+func (s *Supernet) routeCounts(passes func(l spaces.Layer, in int) bool) (from, to []float64) {
+	layers := s.Spec.Net.Layers
+	from = make([]float64, len(layers)) // layers are in topological order
 	for i, l := range layers {
 		if l.Kind == spaces.Input {
-			from[i] = true
+			from[i] = 1
 		}
 		for k, in := range l.Inputs {
-			if from[in] && passes(l, k) {
-				from[i] = true
+			if passes(l, k) {
+				from[i] += from[in]
 			}
 		}
 	}
-	to := make([]bool, len(layers)) // reaching the output
-	to[s.Spec.Net.Output] = true
-	for i := len(layers) - 1; i >= 0; i-- {
-		if !to[i] {
-			continue
-		}
+	to = make([]float64, len(layers))
+	to[s.Spec.Net.Output] = 1
+	for i := s.Spec.Net.Output; i >= 0; i-- {
 		for k, in := range layers[i].Inputs {
 			if passes(layers[i], k) {
-				to[in] = true
+				to[in] += to[i]
 			}
 		}
 	}
-	for i := range from {
-		from[i] = from[i] && to[i]
-	}
-	return from
+	return from, to
 }

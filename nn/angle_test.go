@@ -9,7 +9,8 @@ import (
 
 // The angle of a path: 0 until its own ops train, whatever else does (the skeleton's
 // weights train on every step and do not count); ops that cannot reach the output, or
-// cannot be reached from the input, do not count either.
+// cannot be reached from the input, do not count either; the others count once for
+// each route through them.
 func TestSupernetAngle(t *testing.T) {
 	s, space := tinySupernet(t, 8)
 	d := mnist(t).Train.Slice(0, 64)
@@ -63,6 +64,22 @@ func TestSupernetAngle(t *testing.T) {
 	// trained convs with a pool beside them turn less.
 	if a, b := angle(path(c3, pool, c3, c3, c3, c3)), angle(path(c3, skip, c3, c3, c3, c3)); !(a < b) {
 		t.Errorf("with a pool %v, with a skip %v", a, b)
+	}
+	// An op counts once for each of its cell's input-output routes through it, as in
+	// ABS: the routes are 0-3, 0-2-3, 0-1-2-3 and 0-1-3, less those through a none.
+	for _, tc := range []struct {
+		w    [][]float32
+		want [6]float64 // by edge
+	}{{conv3, [6]float64{2, 1, 1, 1, 1, 2}}, {path(c3, c3, none, c3, c3, c3), [6]float64{1, 1, 0, 1, 1, 1}},
+		{path(pool, none, skip, none, c1, c1), [6]float64{2, 0, 1, 0, 1, 1}}} {
+		routes := s.routes(tc.w)
+		for _, mx := range s.Spec.Mixes {
+			for op, br := range mx.Branches {
+				if tc.w[mx.Edge][op] != 0 && routes[br[0]] != tc.want[mx.Edge] {
+					t.Errorf("%v: edge %d (layer %d): %v routes, want %v", tc.w, mx.Edge, br[0], routes[br[0]], tc.want[mx.Edge])
+				}
+			}
+		}
 	}
 	if _, err := s.Angle(path(c3, c3, c3, c3, c3, c3)[:5]); err == nil {
 		t.Error("5 rows of mixing weights for 6 edges: no error")
