@@ -6,14 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	"cellar/datasets"
 	"cellar/internal/enginetest"
 )
 
 // The cascades docs/benchmarks.md gives users to copy build as they are. They
 // train on Fashion-MNIST, which is a Debian package (.ci/run installs it).
 func TestBenchmarksDocCascadesBuild(t *testing.T) {
-	if _, err := os.Stat("/usr/share/datasets/fashion-mnist"); err != nil {
-		t.Skip("Fashion-MNIST not installed at /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist); skipping")
+	if _, err := datasets.Load("fashion-mnist", ""); err != nil {
+		t.Skipf("%v; skipping", err) // the error says what to install
 	}
 	doc, err := os.ReadFile("../docs/benchmarks.md")
 	if err != nil {

@@ -3,8 +3,6 @@ package nn
 import (
 	"math"
 
-	G "gorgonia.org/gorgonia"
-
 	"cellar/spaces"
 )
 
@@ -35,15 +33,9 @@ func (s *Supernet) Angle(w [][]float32) (float64, error) {
 		return 0, err
 	}
 	routes := s.routes(w)
-	weight := make(map[*G.Node]bool, len(s.m.Weights))
-	for _, n := range s.m.Weights {
-		weight[n] = true
-	}
-	byLayer := map[int][]int{} // the indexes into Params of each layer's weights
-	for i, p := range s.m.Params {
-		if weight[p] {
-			byLayer[s.m.paramLayer[i]] = append(byLayer[s.m.paramLayer[i]], i)
-		}
+	byLayer := map[int][]int{} // the indexes into Model.Weights of each layer's
+	for i, id := range s.m.weightLayer {
+		byLayer[id] = append(byLayer[id], i)
 	}
 	var dot, now2, init2 float64
 	for _, mx := range s.Spec.Mixes {
@@ -61,7 +53,7 @@ func (s *Supernet) Angle(w [][]float32) (float64, error) {
 					dot, now2, init2 = dot+k*n*v*v, now2+k*n*v*v, init2+k*n*v*v
 				}
 				for _, i := range byLayer[id] {
-					for j, v := range s.m.Params[i].Value().Data().([]float32) {
+					for j, v := range s.m.Weights[i].Value().Data().([]float32) {
 						a, b := float64(v), float64(s.init[i][j])
 						dot, now2, init2 = dot+k*a*b, now2+k*a*a, init2+k*b*b
 					}

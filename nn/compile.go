@@ -21,11 +21,11 @@ type Model struct {
 	Logits *G.Node
 	Loss   *G.Node // mean cross-entropy
 	Params []*G.Node
-	// paramLayer is the id of the layer each of Params belongs to.
-	paramLayer []int
 	// Weights are the conv and linear weights among Params (no biases or batch-norm
 	// scales): what pruning-based scores (snip, grasp) weigh.
 	Weights []*G.Node
+	// weightLayer is the id of the layer each of Weights belongs to.
+	weightLayer []int
 	// ReLUs are the outputs of every ReLU, in layer order, for scores read off the
 	// activations (naswot). Their values are readable after a run only when compiled
 	// with ReadReLUs; otherwise their memory is shared (see PlanMemory).
@@ -99,15 +99,15 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 	g := G.NewGraph()
 	m := &Model{Graph: g, Batch: batch, readReLUs: opt.ReadReLUs}
 	nodes := make([]*G.Node, len(net.Layers))
-	layer := 0 // the id of the layer being compiled, for paramLayer
+	layer := 0 // the id of the layer being compiled, for weightLayer
 	param := func(name string, shape tensor.Shape, data []float32) *G.Node {
 		n := G.NewTensor(g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(newDense(shape, data)))
-		m.Params, m.paramLayer = append(m.Params, n), append(m.paramLayer, layer)
+		m.Params = append(m.Params, n)
 		return n
 	}
 	weight := func(name string, shape tensor.Shape, data []float32) *G.Node {
 		n := param(name, shape, data)
-		m.Weights = append(m.Weights, n)
+		m.Weights, m.weightLayer = append(m.Weights, n), append(m.weightLayer, layer)
 		return n
 	}
 	in := func(l spaces.Layer, i int) *G.Node { return nodes[l.Inputs[i]] }

@@ -27,7 +27,8 @@ type Supernet struct {
 	evalVM   G.VM // logits only
 	xs, ys   []float32
 	velocity [][]float32
-	// init are the weights as drawn, before any training: Angle measures from them.
+	// init are the conv and linear weights (Model.Weights) as drawn, before any
+	// training: Angle measures from them.
 	init    [][]float32
 	data    [3]int // the input shape
 	classes int
@@ -61,7 +62,9 @@ func NewSupernet(sn *spaces.Supernet, batch int, seed uint64) (*Supernet, error)
 	for i, p := range m.Params {
 		s.velocity[i] = make([]float32, p.Shape().TotalSize())
 	}
-	s.init = s.Weights()
+	for _, n := range m.Weights {
+		s.init = append(s.init, slices.Clone(n.Value().Data().([]float32)))
+	}
 	return s, nil
 }
 
