@@ -53,12 +53,14 @@ type Row struct {
 }
 
 // Mean is the arch's accuracy averaged over its seeds.
-func (r Row) Mean() float64 {
+func (r Row) Mean() float64 { return mean(r.Acc) }
+
+func mean(v []float64) float64 {
 	var s float64
-	for _, a := range r.Acc {
+	for _, a := range v {
 		s += a
 	}
-	return s / float64(len(r.Acc))
+	return s / float64(len(v))
 }
 
 // Stratified picks n archs of t spread over its first metric: the archs sorted by it
@@ -208,13 +210,26 @@ type Agreement struct {
 	SeedKendall float64 // Kendall tau between seed 1's and seed 2's accuracies over the archs
 	SeedGap     float64 // median |seed 1 - seed 2| of an arch, in points
 	ArchGap     float64 // median |mean a - mean b| over pairs of archs, in points
+
+	// Where archs have at least four seeds, the steadiness of a ground truth that
+	// averages them: over those archs, the mean of the first half of the seeds against
+	// the mean of the second half. A table holding 2h seeds an arch is judged by how
+	// two h-seed means agree, not by how two single seeds do, since its accuracy
+	// column is their mean.
+	HalfN       int       // archs with 2*HalfSeeds seeds (0: no arch has four)
+	HalfSeeds   int       // seeds in each half
+	HalfKendall float64   // Kendall tau between the two halves' means over the HalfN archs
+	PairKendall []float64 // over the same archs, Kendall tau of each pair of single seeds (1-2, 1-3, ..., in that order)
 }
 
 // Agree measures the rows with at least two seeds (a table being built has rows
-// without), and needs two such rows.
+// without), and needs two such rows. The halves are measured over the rows with the
+// most seeds, where that is at least four and two rows have them.
 func Agree(rows []Row) (Agreement, error) {
 	var s1, s2, seedGaps, means []float64
+	most := 0
 	for _, r := range rows {
+		most = max(most, len(r.Acc))
 		if len(r.Acc) < 2 {
 			continue
 		}
@@ -231,7 +246,42 @@ func Agree(rows []Row) (Agreement, error) {
 			archGaps = append(archGaps, math.Abs(means[i]-means[j]))
 		}
 	}
-	return Agreement{N: len(means), SeedKendall: stats.Kendall(s1, s2), SeedGap: median(seedGaps), ArchGap: median(archGaps)}, nil
+	ag := Agreement{N: len(means), SeedKendall: stats.Kendall(s1, s2), SeedGap: median(seedGaps), ArchGap: median(archGaps)}
+	if most >= 4 {
+		ag.halves(rows, most/2)
+	}
+	return ag, nil
+}
+
+// halves fills the half agreement over the rows with at least 2h seeds, the first 2h of
+// them, if there are two such rows.
+func (ag *Agreement) halves(rows []Row, h int) {
+	var full [][]float64
+	for _, r := range rows {
+		if len(r.Acc) >= 2*h {
+			full = append(full, r.Acc[:2*h])
+		}
+	}
+	if len(full) < 2 {
+		return
+	}
+	first, second := make([]float64, len(full)), make([]float64, len(full))
+	for i, acc := range full {
+		first[i], second[i] = mean(acc[:h]), mean(acc[h:])
+	}
+	ag.HalfN, ag.HalfSeeds, ag.HalfKendall = len(full), h, stats.Kendall(first, second)
+	seed := func(s int) []float64 {
+		col := make([]float64, len(full))
+		for i, acc := range full {
+			col[i] = acc[s]
+		}
+		return col
+	}
+	for a := range 2 * h {
+		for b := a + 1; b < 2*h; b++ {
+			ag.PairKendall = append(ag.PairKendall, stats.Kendall(seed(a), seed(b)))
+		}
+	}
 }
 
 func median(v []float64) float64 {
@@ -256,8 +306,12 @@ func header(seeds int) []string {
 }
 
 // Write writes rows as CSV (accuracy is the mean over the seeds). Rows still missing
-// seeds leave those cells empty.
+// seeds leave those cells empty. It writes a column for every seed a row holds, even
+// past seeds: a table built with more seeds, continued with fewer, keeps them all.
 func Write(w io.Writer, rows []Row, seeds int) error {
+	for _, r := range rows {
+		seeds = max(seeds, len(r.Acc))
+	}
 	cw := csv.NewWriter(w)
 	cw.Write(header(seeds))
 	for _, r := range rows {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -77,6 +78,15 @@ func TestCSVRoundTrip(t *testing.T) {
 			t.Errorf("row %d: %+v, wrote %+v", i, back[i], rows[i])
 		}
 	}
+	// A table continued with fewer seeds than it holds keeps them all.
+	buf.Reset()
+	rows[1].Acc = []float64{70, 71, 72, 73}
+	if err := Write(&buf, rows, 2); err != nil {
+		t.Fatal(err)
+	}
+	if back, err = Read(&buf, "gt.csv"); err != nil || !slices.Equal(back[1].Acc, rows[1].Acc) || !slices.Equal(back[0].Acc, rows[0].Acc) || back[1].Mean() != 71.5 {
+		t.Errorf("four seeds written with seeds 2: %+v, %v", back, err)
+	}
 	for _, bad := range []struct{ csv, want string }{
 		{"arch,acc\n", "line 1"},
 		{"arch,reference,accuracy,params,seed1,seed2\na,x,1,2,3,4\n", "line 2: reference"},
@@ -104,11 +114,46 @@ func TestAgree(t *testing.T) {
 	}
 	// A table being built: rows without two seeds are left out.
 	partial := append(rows[:4:4], Row{Arch: "e", Acc: []float64{90}}, Row{Arch: "f"})
-	if ag2, err := Agree(partial); err != nil || ag2 != ag || ag2.N != 4 {
+	if ag2, err := Agree(partial); err != nil || !reflect.DeepEqual(ag2, ag) || ag2.N != 4 || ag2.HalfN != 0 {
 		t.Errorf("partial table: %+v, %v; want %+v", ag2, err, ag)
 	}
 	if _, err := Agree([]Row{{Arch: "a", Acc: []float64{1}}, {Arch: "b", Acc: []float64{1, 2}}}); err == nil {
 		t.Error("agreement of one arch with two seeds")
+	}
+}
+
+// A table of four seeds an arch is judged by how its two 2-seed means agree: here
+// they rank a, b, c alike, though single seeds disagree.
+func TestAgreeHalves(t *testing.T) {
+	rows := []Row{
+		{Arch: "a", Acc: []float64{50, 56, 56, 50}}, // halves 53, 53
+		{Arch: "b", Acc: []float64{58, 52, 52, 58}}, // 55, 55
+		{Arch: "c", Acc: []float64{57, 57, 57, 57}}, // 57, 57
+		{Arch: "d", Acc: []float64{90, 91}},         // being built: in N, not in the halves
+		{Arch: "e"},
+	}
+	ag, err := Agree(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := -1.0 / 3
+	want := []float64{third, third, 1, 1, third, third} // seeds 1-2, 1-3, 1-4, 2-3, 2-4, 3-4
+	if ag.N != 4 || ag.HalfN != 3 || ag.HalfSeeds != 2 || ag.HalfKendall != 1 || len(ag.PairKendall) != len(want) {
+		t.Fatalf("%+v", ag)
+	}
+	for i := range want {
+		if math.Abs(ag.PairKendall[i]-want[i]) > 1e-12 {
+			t.Errorf("pair %d: Kendall %v, want %v", i, ag.PairKendall[i], want[i])
+		}
+	}
+	rows[2].Acc[3] = 40 // c's second half now 48.5: last, where its first half is first
+	if ag, _ = Agree(rows); ag.HalfKendall >= 1 {
+		t.Errorf("c's halves disagree, yet Kendall %v", ag.HalfKendall)
+	}
+	// Three seeds make no halves; nor does one arch with four.
+	three := []Row{{Arch: "a", Acc: []float64{1, 2, 3}}, {Arch: "b", Acc: []float64{4, 5, 6}}, {Arch: "c", Acc: []float64{7, 8, 9, 10}}}
+	if ag, err := Agree(three); err != nil || ag.HalfN != 0 || ag.PairKendall != nil {
+		t.Errorf("%+v, %v", ag, err)
 	}
 }
 

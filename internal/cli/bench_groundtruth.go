@@ -34,7 +34,9 @@ against like for like. Every finished arch is written to --csv at once; run the 
 command again to go on where it stopped. Archs are trained in an order spread over the
 range (bit-reversed), so the archs done at any point cover all of it. At the end it
 prints how well the seeds agree (Kendall tau between seed 1 and seed 2) against how
-much the archs differ.`,
+much the archs differ; with four seeds or more, also how the mean of the first half of
+the seeds agrees with the second half's, which is how steady the table's mean is.
+--seeds larger than a table holds trains the seeds it lacks.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if csvPath == "" {
@@ -69,6 +71,11 @@ much the archs differ.`,
 				if ag, err := groundtruth.Agree(rows); err == nil {
 					fmt.Fprintf(w, "seed 1 against seed 2 over %d archs: Kendall tau %.3f; median gap %.2f points within an arch, %.2f between two archs\n",
 						ag.N, ag.SeedKendall, ag.SeedGap, ag.ArchGap)
+					if ag.HalfN > 0 {
+						h := ag.HalfSeeds
+						fmt.Fprintf(w, "seeds 1-%d's mean against seeds %d-%d's over the %d archs with %d: Kendall tau %.3f (single seeds there: %s)\n",
+							h, h+1, 2*h, ag.HalfN, 2*h, ag.HalfKendall, pairKendalls(ag.PairKendall, 2*h))
+					}
 				}
 			}
 			start := time.Now()
@@ -108,6 +115,19 @@ much the archs differ.`,
 	f.IntVar(&opt.Val, "val", opt.Val, "held-out examples each arch is scored on")
 	f.Float64Var(&opt.LR, "lr", opt.LR, "peak learning rate, cosine-annealed")
 	return cmd
+}
+
+// pairKendalls lists the Kendall tau of each pair of n seeds, as "1-2 0.63, 1-3 0.60, ...".
+func pairKendalls(taus []float64, n int) string {
+	var parts []string
+	k := 0
+	for a := 1; a <= n; a++ {
+		for b := a + 1; b <= n; b++ {
+			parts = append(parts, fmt.Sprintf("%d-%d %.3f", a, b, taus[k]))
+			k++
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // groundTruthFlags registers the options a ground truth is trained with, which a

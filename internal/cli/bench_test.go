@@ -296,6 +296,41 @@ func TestBenchGroundTruthStoppedReportsAgreement(t *testing.T) {
 	}
 }
 
+// A table built with two seeds, continued with --seeds 4, trains seeds 3 and 4 only and
+// reports how its two 2-seed means agree.
+func TestBenchGroundTruthMoreSeeds(t *testing.T) {
+	csvPath := filepath.Join(t.TempDir(), "gt.csv")
+	args := []string{"bench", "groundtruth", "--csv", csvPath, "--n", "3", "--dataset", "mnist", "--train", "512", "--val", "128", "--epochs", "1", "--channels", "2"}
+	if out, err := cellar(t, args...); err != nil || strings.Contains(out, "seeds 1-2's mean") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	two, err := groundtruth.Load(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cellar(t, append(args, "--seeds", "4")...)
+	if err != nil || !strings.Contains(out, "seeds 1-2's mean against seeds 3-4's over the 3 archs with 4: Kendall tau") ||
+		!strings.Contains(out, "(single seeds there: 1-2 ") || !strings.Contains(out, ", 3-4 ") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	four, err := groundtruth.Load(csvPath)
+	if err != nil || len(four) != 3 {
+		t.Fatalf("%+v, %v", four, err)
+	}
+	for i, r := range four {
+		if len(r.Acc) != 4 || !slices.Equal(r.Acc[:2], two[i].Acc) {
+			t.Errorf("row %d: %v, was %v", i, r.Acc, two[i].Acc)
+		}
+	}
+	// Continued with the default seeds, the table keeps all four.
+	if out, err := cellar(t, args...); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if again, err := groundtruth.Load(csvPath); err != nil || !slices.EqualFunc(again, four, func(a, b groundtruth.Row) bool { return slices.Equal(a.Acc, b.Acc) }) {
+		t.Errorf("continued with 2 seeds: %+v, %v", again, err)
+	}
+}
+
 func readCSV(path string) ([][]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
