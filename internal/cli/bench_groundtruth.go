@@ -66,6 +66,10 @@ the seeds agrees with the second half's, which is how steady the table's mean is
 			if err != nil {
 				return err
 			}
+			// Ctrl-C or SIGTERM stops the build between batches, with the archs done
+			// so far written and their agreement printed; run it again to go on.
+			ctx, got, stop := onSignal(cmd.Context())
+			defer stop()
 			w := cmd.OutOrStdout()
 			agreement := func() {
 				if ag, err := groundtruth.Agree(rows); err == nil {
@@ -84,9 +88,13 @@ the seeds agrees with the second half's, which is how steady the table's mean is
 					continue
 				}
 				t0 := time.Now()
-				if err := b.Fill(cmd.Context(), &rows[i]); err != nil {
-					if cmd.Context().Err() != nil { // stopped: what the archs done so far say
+				if err := b.Fill(ctx, &rows[i]); err != nil {
+					if ctx.Err() != nil { // stopped: what the archs done so far say
 						agreement()
+						if sig := got(); sig != nil {
+							fmt.Fprintf(w, "interrupted: the archs done are in %s; run the same command to go on\n", csvPath)
+							return stoppedBy(sig)
+						}
 					}
 					return err
 				}

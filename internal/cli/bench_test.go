@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -10,10 +11,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"cellar/engine"
@@ -461,5 +464,44 @@ func TestBenchDartsAgainstGroundTruth(t *testing.T) {
 	}
 	if _, err := cellar(t, "bench", "darts"); err == nil || !strings.Contains(err.Error(), "--groundtruth") {
 		t.Errorf("no --groundtruth: %v", err)
+	}
+}
+
+// Ctrl-C stops a ground-truth build as a real process: it exits 130 with the archs done
+// written and their agreement printed, not killed part way through its report.
+func TestBenchGroundTruthInterrupted(t *testing.T) {
+	csvPath := filepath.Join(t.TempDir(), "gt.csv")
+	args := []string{"bench", "groundtruth", "--csv", csvPath, "--n", "8", "--dataset", "mnist", "--train", "2048", "--val", "128", "--epochs", "2", "--channels", "2"}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join(args, "\x1f"))
+	var out strings.Builder
+	cmd.Stdout = &out
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "arch 2/8 ") {
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	for sc.Scan() {
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(out.String(), "seed 1 against seed 2 over ") ||
+		!strings.Contains(out.String(), "interrupted: the archs done are in "+csvPath) {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	rows, err := groundtruth.Load(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := 0
+	for _, r := range rows {
+		if len(r.Acc) == 2 {
+			done++
+		}
+	}
+	if done < 2 || done == len(rows) {
+		t.Errorf("%d of %d archs written", done, len(rows))
 	}
 }
