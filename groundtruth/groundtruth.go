@@ -216,10 +216,16 @@ type Agreement struct {
 	// the mean of the second half. A table holding 2h seeds an arch is judged by how
 	// two h-seed means agree, not by how two single seeds do, since its accuracy
 	// column is their mean.
-	HalfN       int       // archs with 2*HalfSeeds seeds (0: no arch has four)
-	HalfSeeds   int       // seeds in each half
-	HalfKendall float64   // Kendall tau between the two halves' means over the HalfN archs
-	PairKendall []float64 // over the same archs, Kendall tau of each pair of single seeds (1-2, 1-3, ..., in that order)
+	HalfN       int        // archs with 2*HalfSeeds seeds (0: no arch has four)
+	HalfSeeds   int        // seeds in each half
+	HalfKendall float64    // Kendall tau between the two halves' means over the HalfN archs
+	Pairs       []SeedPair // over the same archs, each pair of single seeds (1-2, 1-3, ..., 2-3, ...)
+}
+
+// SeedPair is how two single seeds (numbered from 1) rank the archs alike.
+type SeedPair struct {
+	A, B    int
+	Kendall float64
 }
 
 // Agree measures the rows with at least two seeds (a table being built has rows
@@ -279,7 +285,7 @@ func (ag *Agreement) halves(rows []Row, h int) {
 	}
 	for a := range 2 * h {
 		for b := a + 1; b < 2*h; b++ {
-			ag.PairKendall = append(ag.PairKendall, stats.Kendall(seed(a), seed(b)))
+			ag.Pairs = append(ag.Pairs, SeedPair{A: a + 1, B: b + 1, Kendall: stats.Kendall(seed(a), seed(b))})
 		}
 	}
 }

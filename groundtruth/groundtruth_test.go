@@ -137,13 +137,13 @@ func TestAgreeHalves(t *testing.T) {
 		t.Fatal(err)
 	}
 	third := -1.0 / 3
-	want := []float64{third, third, 1, 1, third, third} // seeds 1-2, 1-3, 1-4, 2-3, 2-4, 3-4
-	if ag.N != 4 || ag.HalfN != 3 || ag.HalfSeeds != 2 || ag.HalfKendall != 1 || len(ag.PairKendall) != len(want) {
+	want := []SeedPair{{1, 2, third}, {1, 3, third}, {1, 4, 1}, {2, 3, 1}, {2, 4, third}, {3, 4, third}}
+	if ag.N != 4 || ag.HalfN != 3 || ag.HalfSeeds != 2 || ag.HalfKendall != 1 || len(ag.Pairs) != len(want) {
 		t.Fatalf("%+v", ag)
 	}
-	for i := range want {
-		if math.Abs(ag.PairKendall[i]-want[i]) > 1e-12 {
-			t.Errorf("pair %d: Kendall %v, want %v", i, ag.PairKendall[i], want[i])
+	for i, w := range want {
+		if p := ag.Pairs[i]; p.A != w.A || p.B != w.B || math.Abs(p.Kendall-w.Kendall) > 1e-12 {
+			t.Errorf("pair %d: %+v, want %+v", i, p, w)
 		}
 	}
 	rows[2].Acc[3] = 40 // c's second half now 48.5: last, where its first half is first
@@ -152,7 +152,7 @@ func TestAgreeHalves(t *testing.T) {
 	}
 	// Three seeds make no halves; nor does one arch with four.
 	three := []Row{{Arch: "a", Acc: []float64{1, 2, 3}}, {Arch: "b", Acc: []float64{4, 5, 6}}, {Arch: "c", Acc: []float64{7, 8, 9, 10}}}
-	if ag, err := Agree(three); err != nil || ag.HalfN != 0 || ag.PairKendall != nil {
+	if ag, err := Agree(three); err != nil || ag.HalfN != 0 || ag.Pairs != nil {
 		t.Errorf("%+v, %v", ag, err)
 	}
 }

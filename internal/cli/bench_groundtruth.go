@@ -78,7 +78,7 @@ the seeds agrees with the second half's, which is how steady the table's mean is
 					if ag.HalfN > 0 {
 						h := ag.HalfSeeds
 						fmt.Fprintf(w, "seeds 1-%d's mean against seeds %d-%d's over the %d archs with %d: Kendall tau %.3f (single seeds there: %s)\n",
-							h, h+1, 2*h, ag.HalfN, 2*h, ag.HalfKendall, pairKendalls(ag.PairKendall, 2*h))
+							h, h+1, 2*h, ag.HalfN, 2*h, ag.HalfKendall, pairKendalls(ag.Pairs))
 					}
 				}
 			}
@@ -125,15 +125,11 @@ the seeds agrees with the second half's, which is how steady the table's mean is
 	return cmd
 }
 
-// pairKendalls lists the Kendall tau of each pair of n seeds, as "1-2 0.63, 1-3 0.60, ...".
-func pairKendalls(taus []float64, n int) string {
-	var parts []string
-	k := 0
-	for a := 1; a <= n; a++ {
-		for b := a + 1; b <= n; b++ {
-			parts = append(parts, fmt.Sprintf("%d-%d %.3f", a, b, taus[k]))
-			k++
-		}
+// pairKendalls lists the Kendall tau of each pair of seeds, as "1-2 0.63, 1-3 0.60, ...".
+func pairKendalls(pairs []groundtruth.SeedPair) string {
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
+		parts[i] = fmt.Sprintf("%d-%d %.3f", p.A, p.B, p.Kendall)
 	}
 	return strings.Join(parts, ", ")
 }
