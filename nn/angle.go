@@ -33,7 +33,7 @@ func (s *Supernet) Angle(w [][]float32) (float64, error) {
 		return 0, err
 	}
 	routes := s.routes(w)
-	byLayer := map[int][]int{} // the indexes into Model.Weights of each layer's
+	byLayer := map[int][]int{} // the indexes into Model.Weights of each layer's weights
 	for i, id := range s.m.weightLayer {
 		byLayer[id] = append(byLayer[id], i)
 	}
