@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
 
@@ -319,5 +320,33 @@ func FuzzParseFilter(f *testing.F) {
 func TestXLabel(t *testing.T) {
 	if got := xLabel(0, 13.6); got != "14" {
 		t.Errorf("x label of 13.6: %q", got)
+	}
+}
+
+// Every space strings.Fields splits words on is a space around a comparison too,
+// \v and the Unicode ones included (CI's fuzzer found "0=0\v!=0" read as two
+// conditions, one on a field named "!").
+func TestFilterSpacesAroundComparison(t *testing.T) {
+	for _, sp := range []string{" ", "\t", "\v", "\f", "\u0085", "\u00a0", "\u2003", "\u3000"} {
+		terms, err := parseFilter("val_accuracy"+sp+">="+sp+"90"+sp+"origin"+sp+"!="+sp+"hand", nil)
+		if err != nil || len(terms) != 2 || terms[0].field != "val_accuracy" || terms[0].op != ">=" ||
+			terms[1].field != "origin" || terms[1].op != "!=" || terms[1].value != "hand" {
+			t.Errorf("space %q: %+v, %v", sp, terms, err)
+		}
+	}
+}
+
+// The unicode.IsSpace set and the filter's regexp class agree rune by rune.
+func TestFilterSpaceClassIsUnicodeSpace(t *testing.T) {
+	for r := rune(0); r <= 0x3000; r++ {
+		word := "a" + string(r) + "=1"
+		terms, err := parseFilter(word, nil)
+		joined := err == nil && len(terms) == 1 && terms[0].field == "a"
+		if strings.ContainsRune("<>!=", r) {
+			continue // part of a comparison, not a space
+		}
+		if unicode.IsSpace(r) != joined {
+			t.Errorf("rune %U: IsSpace %v, but %q parsed to %+v, %v", r, unicode.IsSpace(r), word, terms, err)
+		}
 	}
 }

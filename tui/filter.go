@@ -23,7 +23,10 @@ var filterOps = []string{">=", "<=", "!=", ">", "<", "="}
 var filterFields = []string{"id", "parent", "seconds", "state", "origin"}
 
 // spacedOp finds a comparison written with spaces around it ("val_accuracy > 80").
-var spacedOp = regexp.MustCompile(`\s*(>=|<=|!=|>|<|=)\s*`)
+// Its spaces are unicode.IsSpace's, the ones strings.Fields splits words on (RE2's \s
+// lacks \v and the Unicode spaces): were they fewer, a comparison after a vertical tab
+// would start a word of its own, and the filter written back would read differently.
+var spacedOp = regexp.MustCompile(`[\t\n\v\f\r\x{85}\p{Z}]*(>=|<=|!=|>|<|=)[\t\n\v\f\r\x{85}\p{Z}]*`)
 
 // parseFilter reads space-separated conditions such as "val_accuracy>90 origin=hand
 // state!=failed" (spaces around the comparison are fine). Fields: id, parent, seconds,
