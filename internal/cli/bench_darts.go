@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ and where that accuracy falls in the ground truth (the fraction of the table's a
 beats). Plain DARTS on NB201 collapses to skip connections; --aux-skip runs DARTS-,
 --dirichlet DrNAS.
 Give the --dataset, --train, --channels, --depth and --epochs the table was built with
-(--train-epochs); --epochs is DARTS' own.`,
+(--train-epochs); --epochs is DARTS' own. Ctrl-C stops it with the seeds done reported.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if truthPath == "" {
@@ -69,29 +70,22 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 				name = "darts- (aux_skip)"
 			}
 			fmt.Fprintf(w, "%s on %s, %d epochs; derived cells trained as %s's %d archs\n", name, gt.Dataset, opt.Epochs, truthPath, len(rows))
-			top := 0
+			// Ctrl-C or SIGTERM stops the seed in progress; the seeds done are reported.
+			ctx, got, stop := onSignal(cmd.Context())
+			defer stop()
+			top, done := 0, 0
 			for seed := 1; seed <= seeds; seed++ {
-				start := time.Now()
-				d, err := strategies.NewDarts(sp, uint64(seed), opt)
+				res, err := dartsSeed(ctx, sp, uint64(seed), opt, b)
 				if err != nil {
-					return err
-				}
-				for d.Learning() {
-					if err := d.Learn(cmd.Context()); err != nil {
-						return err
+					if sig := got(); sig != nil && ctx.Err() != nil {
+						fmt.Fprintf(w, "in the top 10%%: %d of the %d seeds done\ninterrupted in seed %d: run the same command to start again\n", top, done, seed)
+						return stoppedBy(sig)
 					}
-				}
-				a, err := d.Derived()
-				if err != nil {
-					return err
-				}
-				r := groundtruth.Row{Arch: a.String()}
-				if err := b.Fill(cmd.Context(), &r); err != nil {
 					return err
 				}
 				beats := 0
 				for _, v := range truth {
-					if r.Mean() > v {
+					if res.acc > v {
 						beats++
 					}
 				}
@@ -99,8 +93,9 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 				if frac >= 0.9 {
 					top++
 				}
-				fmt.Fprintf(w, "seed %d: %s  skips %d  accuracy %.2f  beats %.0f%% of the table (%s)\n", seed, a,
-					strings.Count(a.String(), "skip_connect"), r.Mean(), 100*frac, time.Since(start).Round(time.Second))
+				done++
+				fmt.Fprintf(w, "seed %d: %s  skips %d  accuracy %.2f  beats %.0f%% of the table (%s)\n", seed, res.arch,
+					strings.Count(res.arch.String(), "skip_connect"), res.acc, 100*frac, res.took.Round(time.Second))
 				fmt.Fprintf(errw, "seed %d done\n", seed)
 			}
 			fmt.Fprintf(w, "in the top 10%%: %d of %d seeds\n", top, seeds)
@@ -119,4 +114,36 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 	f.IntVar(&opt.Val, "darts-val", opt.Val, "held-out examples of DARTS' alpha steps")
 	groundTruthFlags(cmd, &gt, "train-") // DARTS has its own --epochs
 	return cmd
+}
+
+// dartsResult is one DARTS run: its derived cell, that cell's accuracy trained from
+// scratch, and the time both took.
+type dartsResult struct {
+	arch spaces.Arch
+	acc  float64
+	took time.Duration
+}
+
+// dartsSeed runs DARTS with seed and trains its derived cell as the ground truth's
+// builder b trains its archs.
+func dartsSeed(ctx context.Context, sp spaces.Space, seed uint64, opt strategies.DartsOptions, b *groundtruth.Builder) (dartsResult, error) {
+	start := time.Now()
+	d, err := strategies.NewDarts(sp, seed, opt)
+	if err != nil {
+		return dartsResult{}, err
+	}
+	for d.Learning() {
+		if err := d.Learn(ctx); err != nil {
+			return dartsResult{}, err
+		}
+	}
+	a, err := d.Derived()
+	if err != nil {
+		return dartsResult{}, err
+	}
+	r := groundtruth.Row{Arch: a.String()}
+	if err := b.Fill(ctx, &r); err != nil {
+		return dartsResult{}, err
+	}
+	return dartsResult{arch: a, acc: r.Mean(), took: time.Since(start)}, nil
 }

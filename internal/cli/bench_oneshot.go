@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,7 +47,9 @@ proxy's on the same archs.
 --groundtruth takes a table that cellar bench groundtruth trained at the supernet's
 skeleton and data (like for like: give the same --dataset, --train, --channels and
 --depth). --table samples --n archs of a NAS-Bench-201 table: its accuracies are for
-CIFAR-10 training, so that measures how well the ranking transfers.`,
+CIFAR-10 training, so that measures how well the ranking transfers.
+Ctrl-C stops it: in training, after the epoch in progress (kept in --supernets, where
+the same command goes on from it); in scoring, with the rows of the archs scored.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (table == "") == (truthPath == "") {
@@ -99,9 +103,19 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 				}
 				against, column, source = t.Metrics()[0], t.Metrics()[0], fmt.Sprintf("%s (seed %d)", table, seed)
 			}
+			// Ctrl-C or SIGTERM stops training after the epoch it is in (saved to
+			// --supernets, so the same command goes on from there) or scoring between
+			// archs, with the rows of the archs scored so far printed.
+			ctx, got, stop := onSignal(cmd.Context())
+			defer stop()
 			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			fmt.Fprintf(w, "%d NB201 archs of %s against %s\n", len(archs), source, against)
 			fmt.Fprintf(w, "%-9s %9s %8s %7s %9s %7s\n", "sampling", "spearman", "kendall", "top-10", "training", "s/eval")
+			// paramsRow prints the params proxy's row over the first n archs.
+			paramsRow := func(n int, says string) {
+				fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f%s\n", "params", stats.Spearman(params[:n], truth[:n]), stats.Kendall(params[:n], truth[:n]),
+					stats.TopOverlap(params[:n], truth[:n], 10), says)
+			}
 			scores := map[string][]float64{}
 			list := strings.Split(samplings, ",")
 			for _, sampling := range list {
@@ -110,57 +124,47 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 				if sampling == "fewshot" { // uniform paths, the supernet split on the first edge halfway
 					o.Sampling, o.FewShot = "uniform", true
 				}
-				ev, err := evaluators.NewOneShot(sp, o)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(errw, "supernet: %s\n", ev.Describe())
 				saved := ""
 				if supernets != "" {
 					saved = filepath.Join(supernets, sampling+".supernet")
-					if err := loadSupernet(ev, saved); err != nil {
-						return err
+				}
+				run, err := runOneShot(ctx, errw, sp, o, sampling, saved, archs)
+				sig := got()
+				if err != nil && (ctx.Err() == nil || sig == nil) {
+					return err
+				}
+				scored := len(run.loss)
+				if scored >= 3 {
+					printOneShotRows(w, sampling, run, truth[:scored], params[:scored])
+				}
+				if err != nil {
+					switch {
+					case !run.trained:
+						if len(scores) > 0 { // the samplings before it were scored on all archs
+							paramsRow(len(archs), "")
+						}
+						fmt.Fprintf(w, "interrupted: the %s supernet had trained %d of %d epochs", sampling, run.epochs, o.Epochs)
+						if saved != "" {
+							fmt.Fprintf(w, "; they are in %s: run the same command to go on\n", saved)
+						} else {
+							fmt.Fprintf(w, "; give --supernets DIR to keep them between runs\n")
+						}
+					default:
+						if scored >= 3 {
+							paramsRow(scored, fmt.Sprintf("   (the same %d archs)", scored))
+						}
+						fmt.Fprintf(w, "interrupted: %s scored %d of %d archs (the rows above are theirs)", sampling, scored, len(archs))
+						if saved != "" {
+							fmt.Fprintf(w, "; its trained supernet is in %s: run the same command to score without training\n", saved)
+						} else {
+							fmt.Fprintln(w)
+						}
 					}
+					return stoppedBy(sig)
 				}
-				start := time.Now()
-				for ev.Learning() {
-					if err := ev.Learn(cmd.Context()); err != nil {
-						return err
-					}
-					r := ev.Reports()[len(ev.Reports())-1]
-					fmt.Fprintf(errw, "%s supernet epoch %d/%d: train loss %.4f (%.0f s)\n", sampling, r.Step, r.Of, r.Values["train_loss"], r.Values["seconds"])
-				}
-				trained := time.Since(start)
-				if saved != "" {
-					if err := saveSupernet(ev, saved); err != nil {
-						return err
-					}
-				}
-				sc, loss, negLoss, angle := make([]float64, len(archs)), make([]float64, len(archs)), make([]float64, len(archs)), make([]float64, len(archs))
-				var evalTime time.Duration
-				for i, a := range archs {
-					t0 := time.Now()
-					out, err := ev.Evaluate(cmd.Context(), engine.Job{Arch: a}, nil)
-					if err != nil {
-						return fmt.Errorf("%s: %w", a, err)
-					}
-					evalTime += time.Since(t0)
-					sc[i], loss[i], angle[i] = out.Metrics["oneshot_accuracy"], out.Metrics["oneshot_loss"], out.Metrics["oneshot_angle"]
-					negLoss[i] = -loss[i] // lower is better: ranked as its negation
-				}
-				scores[sampling], scores[sampling+"_loss"], scores[sampling+"_angle"] = sc, loss, angle
-				fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f %9s %7.3f\n", sampling, stats.Spearman(sc, truth), stats.Kendall(sc, truth),
-					stats.TopOverlap(sc, truth, 10), trained.Round(time.Second), evalTime.Seconds()/float64(len(archs)))
-				row := func(label string, score []float64, says string) {
-					fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f   (%s)\n", label, stats.Spearman(score, truth), stats.Kendall(score, truth), stats.TopOverlap(score, truth, 10), says)
-				}
-				row("  loss", negLoss, "the same paths ranked by their loss")
-				row("  angle", angle, "by how far training turned their ops' weights; no data")
-				row("  +angle", stats.MeanRank(negLoss, angle), "the mean of the loss's rank and the angle's: the supernet alone")
-				row("  +params", stats.MeanRank(negLoss, params), "the mean of the loss's rank and params'")
-				row("  +both", stats.MeanRank(negLoss, angle, params), "the mean of the loss's, the angle's and params' ranks")
+				scores[sampling], scores[sampling+"_loss"], scores[sampling+"_angle"] = run.acc, run.loss, run.angle
 			}
-			fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f\n", "params", stats.Spearman(params, truth), stats.Kendall(params, truth), stats.TopOverlap(params, truth, 10))
+			paramsRow(len(archs), "")
 			if csvPath == "" {
 				return nil
 			}
@@ -174,7 +178,7 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 	f.Uint64Var(&seed, "seed", 1, "seed of the sample and the supernet")
 	f.StringVar(&samplings, "sampling", "uniform", "comma-separated: uniform (single-path one-shot), fair (FairNAS), fewshot (uniform, split on the first edge halfway)")
 	f.StringVar(&csvPath, "csv", "", "also write every arch's scores to this CSV `file`")
-	f.StringVar(&supernets, "supernets", "", "keep each trained supernet in this `folder` (SAMPLING.supernet), and take up one found there instead of training it again")
+	f.StringVar(&supernets, "supernets", "", "keep each supernet in this `folder` (SAMPLING.supernet, saved after every epoch), and take up one found there instead of training it again")
 	f.StringVar(&opt.Dataset, "dataset", "mnist", "data the supernet trains on: mnist, fashion-mnist or cifar10")
 	f.StringVar(&opt.Path, "path", "", "the dataset's folder, where it is not built in")
 	f.IntVar(&opt.Epochs, "epochs", evaluators.DefaultOneShot.Epochs, "supernet training epochs")
@@ -189,6 +193,89 @@ CIFAR-10 training, so that measures how well the ranking transfers.`,
 	f.IntVar(&opt.Recalibrate, "recalibrate", evaluators.DefaultOneShot.Recalibrate, "batches that re-estimate batch norm per arch")
 	cmd.PreRun = func(*cobra.Command, []string) { opt.Seed = seed }
 	return cmd
+}
+
+// oneShotRun is one sampling's supernet, trained and scored on a list of archs.
+type oneShotRun struct {
+	acc, loss, angle []float64 // of the archs scored, in order
+	epochs           int       // trained, loaded ones included
+	trained          bool      // all epochs
+	training         time.Duration
+	scoring          time.Duration
+}
+
+// runOneShot trains the supernet of one sampling (taking up the one saved at saved,
+// if any, and saving it there after every epoch), then scores archs in order. When
+// ctx ends it returns what it had done, with the error.
+func runOneShot(ctx context.Context, errw io.Writer, sp spaces.Space, o evaluators.OneShotOptions, sampling, saved string, archs []spaces.Arch) (oneShotRun, error) {
+	var run oneShotRun
+	ev, err := evaluators.NewOneShot(sp, o)
+	if err != nil {
+		return run, err
+	}
+	fmt.Fprintf(errw, "supernet: %s\n", ev.Describe())
+	if saved != "" {
+		if err := loadSupernet(ev, saved); err != nil {
+			return run, err
+		}
+	}
+	start := time.Now()
+	if rs := ev.Reports(); len(rs) > 0 { // taken up part way
+		run.epochs = rs[len(rs)-1].Step
+	}
+	for ev.Learning() {
+		if err := ev.Learn(ctx); err != nil {
+			return run, err
+		}
+		r := ev.Reports()[len(ev.Reports())-1]
+		run.epochs = r.Step
+		fmt.Fprintf(errw, "%s supernet epoch %d/%d: train loss %.4f (%.0f s)\n", sampling, r.Step, r.Of, r.Values["train_loss"], r.Values["seconds"])
+		if saved != "" {
+			if err := saveSupernet(ev, saved); err != nil {
+				return run, err
+			}
+		}
+	}
+	run.trained, run.epochs, run.training = true, o.Epochs, time.Since(start)
+	every := max(1, len(archs)/10) // a progress line at every tenth
+	for i, a := range archs {
+		if i > 0 && i%every == 0 {
+			fmt.Fprintf(errw, "%s scored %d/%d archs (%.2f s each)\n", sampling, i, len(archs), run.scoring.Seconds()/float64(i))
+		}
+		if err := ctx.Err(); err != nil {
+			return run, err
+		}
+		t0 := time.Now()
+		out, err := ev.Evaluate(ctx, engine.Job{Arch: a}, nil)
+		if err != nil {
+			return run, fmt.Errorf("%s: %w", a, err)
+		}
+		run.scoring += time.Since(t0)
+		run.acc = append(run.acc, out.Metrics["oneshot_accuracy"])
+		run.loss = append(run.loss, out.Metrics["oneshot_loss"])
+		run.angle = append(run.angle, out.Metrics["oneshot_angle"])
+	}
+	return run, nil
+}
+
+// printOneShotRows prints a sampling's rows: its accuracy's, then its loss's, its
+// angle's and their combinations', each against truth (params: the params proxy's
+// scores of the same archs).
+func printOneShotRows(w io.Writer, sampling string, run oneShotRun, truth, params []float64) {
+	negLoss := make([]float64, len(run.loss))
+	for i, l := range run.loss {
+		negLoss[i] = -l // lower is better: ranked as its negation
+	}
+	fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f %9s %7.3f\n", sampling, stats.Spearman(run.acc, truth), stats.Kendall(run.acc, truth),
+		stats.TopOverlap(run.acc, truth, 10), run.training.Round(time.Second), run.scoring.Seconds()/float64(len(run.loss)))
+	row := func(label string, score []float64, says string) {
+		fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f   (%s)\n", label, stats.Spearman(score, truth), stats.Kendall(score, truth), stats.TopOverlap(score, truth, 10), says)
+	}
+	row("  loss", negLoss, "the same paths ranked by their loss")
+	row("  angle", run.angle, "by how far training turned their ops' weights; no data")
+	row("  +angle", stats.MeanRank(negLoss, run.angle), "the mean of the loss's rank and the angle's: the supernet alone")
+	row("  +params", stats.MeanRank(negLoss, params), "the mean of the loss's rank and params'")
+	row("  +both", stats.MeanRank(negLoss, run.angle, params), "the mean of the loss's, the angle's and params' ranks")
 }
 
 // loadSupernet takes up the supernet saved at path, if there is one.

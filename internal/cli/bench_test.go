@@ -343,9 +343,8 @@ func readCSV(path string) ([][]string, error) {
 	return csv.NewReader(f).ReadAll()
 }
 
-// bench oneshot judges each sampling, and the params proxy, against a ground truth.
-func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
-	dir := t.TempDir()
+// writeSmallGroundTruth writes a ground truth of four archs to dir/gt.csv.
+func writeSmallGroundTruth(t *testing.T, dir string) string {
 	gt := filepath.Join(dir, "gt.csv")
 	rows := "arch,reference,accuracy,params,seed1,seed2\n" +
 		"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,10,10,100,10,10\n" +
@@ -355,6 +354,13 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 	if err := os.WriteFile(gt, []byte(rows), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return gt
+}
+
+// bench oneshot judges each sampling, and the params proxy, against a ground truth.
+func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
+	dir := t.TempDir()
+	gt := writeSmallGroundTruth(t, dir)
 	out := filepath.Join(dir, "scores.csv")
 	got, err := cellar(t, "bench", "oneshot", "--groundtruth", gt, "--dataset", "mnist", "--train", "256", "--channels", "2",
 		"--score-size", "64", "--recalibrate", "2", "--sampling", "uniform,fair,fewshot", "--epochs", "2", "--csv", out)
@@ -465,6 +471,14 @@ func TestBenchDartsAgainstGroundTruth(t *testing.T) {
 	if _, err := cellar(t, "bench", "darts"); err == nil || !strings.Contains(err.Error(), "--groundtruth") {
 		t.Errorf("no --groundtruth: %v", err)
 	}
+	// Ctrl-C in the second seed: the first is reported, and the exit status says so.
+	args := []string{"bench", "darts", "--groundtruth", gt, "--seeds", "3", "--epochs", "4", "--dataset", "mnist",
+		"--darts-train", "512", "--darts-val", "512", "--train", "1024", "--train-epochs", "2", "--train-seeds", "1", "--channels", "2"}
+	code, out := interruptChild(t, args, "seed 1 done")
+	if code != exitInterrupted || !strings.Contains(out, "seed 1: |") || strings.Contains(out, "seed 2: |") ||
+		!strings.Contains(out, "in the top 10%: ") || !strings.Contains(out, " of the 1 seeds done\ninterrupted in seed 2") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
 }
 
 // Ctrl-C stops a ground-truth build as a real process: it exits 130 with the archs done
@@ -472,24 +486,10 @@ func TestBenchDartsAgainstGroundTruth(t *testing.T) {
 func TestBenchGroundTruthInterrupted(t *testing.T) {
 	csvPath := filepath.Join(t.TempDir(), "gt.csv")
 	args := []string{"bench", "groundtruth", "--csv", csvPath, "--n", "8", "--dataset", "mnist", "--train", "2048", "--val", "128", "--epochs", "2", "--channels", "2"}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join(args, "\x1f"))
-	var out strings.Builder
-	cmd.Stdout = &out
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() && !strings.HasPrefix(sc.Text(), "arch 2/8 ") {
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	for sc.Scan() {
-	}
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(out.String(), "seed 1 against seed 2 over ") ||
-		!strings.Contains(out.String(), "interrupted: the archs done are in "+csvPath) {
-		t.Fatalf("exit %d\n%s", code, out.String())
+	code, out := interruptChild(t, args, "arch 2/8 ")
+	if code != exitInterrupted || !strings.Contains(out, "seed 1 against seed 2 over ") ||
+		!strings.Contains(out, "interrupted: the archs done are in "+csvPath) {
+		t.Fatalf("exit %d\n%s", code, out)
 	}
 	rows, err := groundtruth.Load(csvPath)
 	if err != nil {
@@ -504,4 +504,79 @@ func TestBenchGroundTruthInterrupted(t *testing.T) {
 	if done < 2 || done == len(rows) {
 		t.Errorf("%d of %d archs written", done, len(rows))
 	}
+}
+
+// interruptChild runs cellar with args in a child process, sends it SIGINT once its
+// stderr has printed a line starting with after, and returns its exit status and
+// standard output.
+func interruptChild(t *testing.T, args []string, after string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD="+strings.Join(args, "\x1f"))
+	var out strings.Builder
+	cmd.Stdout = &out
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), after) {
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	for sc.Scan() {
+	}
+	cmd.Wait()
+	return cmd.ProcessState.ExitCode(), out.String()
+}
+
+// Ctrl-C while bench oneshot trains keeps the epochs done in --supernets, and the
+// same command goes on from there to the scores an uninterrupted run gives; Ctrl-C
+// while it scores prints the rows of the archs scored so far.
+func TestBenchOneShotInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	gt := writeSmallGroundTruth(t, dir)
+	kept := filepath.Join(dir, "supernets")
+	args := func(supernets, csvPath string) []string {
+		return []string{"bench", "oneshot", "--groundtruth", gt, "--dataset", "mnist", "--train", "1024", "--channels", "2",
+			"--score-size", "64", "--recalibrate", "2", "--sampling", "uniform", "--epochs", "20", "--supernets", supernets, "--csv", csvPath}
+	}
+	interrupted := filepath.Join(dir, "interrupted.csv")
+	code, out := interruptChild(t, args(kept, interrupted), "uniform supernet epoch 2/20")
+	saved := filepath.Join(kept, "uniform.supernet")
+	var done int
+	if _, err := fmt.Sscanf(out[strings.Index(out, "interrupted: ")+len("interrupted: "):], "the uniform supernet had trained %d of 20 epochs", &done); err != nil ||
+		code != exitInterrupted || done < 2 || done >= 20 || !strings.Contains(out, "they are in "+saved+": run the same command to go on") {
+		t.Fatalf("exit %d, %d epochs (%v)\n%s", code, done, err, out)
+	}
+	if _, err := os.Stat(interrupted); err == nil {
+		t.Errorf("an interrupted run wrote its CSV")
+	}
+	resumed, err := cellar(t, args(kept, interrupted)...)
+	if err != nil || strings.Count(resumed, "supernet epoch") != 20-done || !strings.Contains(resumed, fmt.Sprintf("epoch %d/20", done+1)) {
+		t.Fatalf("resumed after %d epochs: %v\n%s", done, err, resumed)
+	}
+	whole := filepath.Join(dir, "whole.csv")
+	if out, err := cellar(t, args(filepath.Join(dir, "other"), whole)...); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	a, errA := os.ReadFile(interrupted)
+	b, errB := os.ReadFile(whole)
+	if errA != nil || errB != nil || string(a) != string(b) {
+		t.Errorf("scores after the interrupt:\n%s\nuninterrupted:\n%s", a, b)
+	}
+
+	// Scoring: 200 archs of the built-in table, on the trained supernet just kept.
+	score := []string{"bench", "oneshot", "--table", "nb201", "--n", "200", "--dataset", "mnist", "--train", "1024", "--channels", "2",
+		"--score-size", "64", "--recalibrate", "2", "--sampling", "uniform", "--epochs", "20", "--supernets", kept}
+	code, out = interruptChild(t, score, "uniform scored 20/200 archs")
+	var scored int
+	if i := strings.Index(out, "interrupted: "); i < 0 || code != exitInterrupted {
+		t.Fatalf("exit %d\n%s", code, out)
+	} else if _, err := fmt.Sscanf(out[i:], "interrupted: uniform scored %d of 200 archs", &scored); err != nil || scored < 20 || scored >= 200 {
+		t.Fatalf("%d scored (%v)\n%s", scored, err, out)
+	}
+	if !strings.Contains(out, "\nuniform ") || !strings.Contains(out, fmt.Sprintf("(the same %d archs)", scored)) {
+		t.Errorf("no rows for the %d archs scored:\n%s", scored, out)
+	}
+	t.Logf("interrupted after %d epochs, and after %d archs scored", done, scored)
 }
