@@ -220,6 +220,13 @@ type Agreement struct {
 	HalfSeeds   int        // seeds in each half
 	HalfKendall float64    // Kendall tau between the two halves' means over the HalfN archs
 	Pairs       []SeedPair // over the same archs, each pair of single seeds (1-2, 1-3, ..., 2-3, ...)
+	// Over the same archs, what "two seeds of an arch agree better than two archs
+	// differ" asks, pair by pair: the fraction of pairs of archs whose 2h-seed means
+	// differ by more than twice the standard error of that difference (from each
+	// arch's own variance over its seeds), and the median standard deviation of an
+	// arch's seeds, in points.
+	Separated float64
+	SeedSD    float64
 }
 
 // SeedPair is how two single seeds (numbered from 1) rank the archs alike.
@@ -276,6 +283,25 @@ func (ag *Agreement) halves(rows []Row, h int) {
 		first[i], second[i] = mean(acc[:h]), mean(acc[h:])
 	}
 	ag.HalfN, ag.HalfSeeds, ag.HalfKendall = len(full), h, stats.Kendall(first, second)
+	means, vars, sds := make([]float64, len(full)), make([]float64, len(full)), make([]float64, len(full))
+	for i, acc := range full {
+		means[i] = mean(acc)
+		for _, a := range acc {
+			vars[i] += (a - means[i]) * (a - means[i])
+		}
+		vars[i] /= float64(len(acc) - 1) // sample variance
+		sds[i] = math.Sqrt(vars[i])
+	}
+	separated, pairs := 0, 0
+	for i := range full {
+		for j := i + 1; j < len(full); j++ {
+			pairs++
+			if math.Abs(means[i]-means[j]) > 2*math.Sqrt((vars[i]+vars[j])/float64(2*h)) {
+				separated++
+			}
+		}
+	}
+	ag.Separated, ag.SeedSD = float64(separated)/float64(pairs), median(sds)
 	seed := func(s int) []float64 {
 		col := make([]float64, len(full))
 		for i, acc := range full {

@@ -150,6 +150,17 @@ func TestAgreeHalves(t *testing.T) {
 	if ag, _ = Agree(rows); ag.HalfKendall >= 1 {
 		t.Errorf("c's halves disagree, yet Kendall %v", ag.HalfKendall)
 	}
+	// Separated pairs: a and c are 1 point apart, within twice the standard error of
+	// their difference (each arch's seeds have sample variance 4/3: 2 x sqrt(2/3) =
+	// 1.63); b is 9 and 10 points from them.
+	sep := []Row{{Arch: "a", Acc: []float64{50, 52, 50, 52}}, {Arch: "b", Acc: []float64{60, 62, 60, 62}}, {Arch: "c", Acc: []float64{51, 53, 51, 53}}}
+	if ag, err := Agree(sep); err != nil || math.Abs(ag.Separated-2.0/3) > 1e-12 || math.Abs(ag.SeedSD-math.Sqrt(4.0/3)) > 1e-12 {
+		t.Errorf("separated %v, seed SD %v (%v); want 2/3 and %v", ag.Separated, ag.SeedSD, err, math.Sqrt(4.0/3))
+	}
+	sep[2].Acc = []float64{53, 55, 53, 55} // now 3 points from a: separated too
+	if ag, _ := Agree(sep); ag.Separated != 1 {
+		t.Errorf("separated %v, want 1", ag.Separated)
+	}
 	// Three seeds make no halves; nor does one arch with four.
 	three := []Row{{Arch: "a", Acc: []float64{1, 2, 3}}, {Arch: "b", Acc: []float64{4, 5, 6}}, {Arch: "c", Acc: []float64{7, 8, 9, 10}}}
 	if ag, err := Agree(three); err != nil || ag.HalfN != 0 || ag.Pairs != nil {

@@ -79,6 +79,8 @@ the seeds agrees with the second half's, which is how steady the table's mean is
 						h := ag.HalfSeeds
 						fmt.Fprintf(w, "seeds 1-%d's mean against seeds %d-%d's over the %d archs with %d: Kendall tau %.3f (single seeds there: %s)\n",
 							h, h+1, 2*h, ag.HalfN, 2*h, ag.HalfKendall, pairKendalls(ag.Pairs))
+						fmt.Fprintf(w, "%.0f%% of pairs of those archs differ by more than twice the standard error of their %d-seed means' difference; the median SD of an arch's seeds is %.2f points\n",
+							100*ag.Separated, 2*h, ag.SeedSD)
 					}
 				}
 			}

@@ -313,7 +313,8 @@ func TestBenchGroundTruthMoreSeeds(t *testing.T) {
 	}
 	out, err := cellar(t, append(args, "--seeds", "4")...)
 	if err != nil || !strings.Contains(out, "seeds 1-2's mean against seeds 3-4's over the 3 archs with 4: Kendall tau") ||
-		!strings.Contains(out, "(single seeds there: 1-2 ") || !strings.Contains(out, ", 3-4 ") {
+		!strings.Contains(out, "(single seeds there: 1-2 ") || !strings.Contains(out, ", 3-4 ") ||
+		!strings.Contains(out, "% of pairs of those archs differ by more than twice the standard error of their 4-seed means' difference; the median SD of an arch's seeds is ") {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	four, err := groundtruth.Load(csvPath)
