@@ -73,12 +73,12 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 			// Ctrl-C or SIGTERM stops the seed in progress; the seeds done are reported.
 			ctx, got, stop := onSignal(cmd.Context())
 			defer stop()
-			top, done := 0, 0
+			top := 0
 			for seed := 1; seed <= seeds; seed++ {
 				res, err := dartsSeed(ctx, sp, uint64(seed), opt, b)
 				if err != nil {
 					if sig := got(); sig != nil && ctx.Err() != nil {
-						fmt.Fprintf(w, "in the top 10%%: %d of the %d seeds done\ninterrupted in seed %d: run the same command to start again\n", top, done, seed)
+						fmt.Fprintf(w, "in the top 10%%: %d of the %d seeds done\ninterrupted in seed %d: run the same command to start again\n", top, seed-1, seed)
 						return stoppedBy(sig)
 					}
 					return err
@@ -93,7 +93,6 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 				if frac >= 0.9 {
 					top++
 				}
-				done++
 				fmt.Fprintf(w, "seed %d: %s  skips %d  accuracy %.2f  beats %.0f%% of the table (%s)\n", seed, res.arch,
 					strings.Count(res.arch.String(), "skip_connect"), res.acc, 100*frac, res.took.Round(time.Second))
 				fmt.Fprintf(errw, "seed %d done\n", seed)

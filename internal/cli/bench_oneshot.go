@@ -153,7 +153,7 @@ the same command goes on from it); in scoring, with the rows of the archs scored
 						if scored >= 3 {
 							paramsRow(scored, fmt.Sprintf("   (the same %d archs)", scored))
 						}
-						fmt.Fprintf(w, "interrupted: %s scored %d of %d archs (the rows above are theirs)", sampling, scored, len(archs))
+						fmt.Fprintf(w, "interrupted: %s scored %d of %d archs (its rows above are theirs)", sampling, scored, len(archs))
 						if saved != "" {
 							fmt.Fprintf(w, "; its trained supernet is in %s: run the same command to score without training\n", saved)
 						} else {
