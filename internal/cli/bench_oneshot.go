@@ -48,8 +48,9 @@ proxy's on the same archs.
 skeleton and data (like for like: give the same --dataset, --train, --channels and
 --depth). --table samples --n archs of a NAS-Bench-201 table: its accuracies are for
 CIFAR-10 training, so that measures how well the ranking transfers.
-Ctrl-C stops it: in training, after the epoch in progress (kept in --supernets, where
-the same command goes on from it); in scoring, with the rows of the archs scored.`,
+Ctrl-C stops it: in training at once, the epoch in progress dropped and the finished
+ones kept in --supernets (the same command goes on from them); in scoring, with the rows
+of the archs scored.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (table == "") == (truthPath == "") {
@@ -103,9 +104,10 @@ the same command goes on from it); in scoring, with the rows of the archs scored
 				}
 				against, column, source = t.Metrics()[0], t.Metrics()[0], fmt.Sprintf("%s (seed %d)", table, seed)
 			}
-			// Ctrl-C or SIGTERM stops training after the epoch it is in (saved to
-			// --supernets, so the same command goes on from there) or scoring between
-			// archs, with the rows of the archs scored so far printed.
+			// Ctrl-C or SIGTERM stops training at once, dropping the epoch in progress
+			// (the finished ones are in --supernets, so the same command goes on from
+			// there), or scoring between archs, with the rows of the archs scored so far
+			// printed.
 			ctx, got, stop := onSignal(cmd.Context())
 			defer stop()
 			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
