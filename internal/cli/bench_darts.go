@@ -15,13 +15,13 @@ import (
 
 func newBenchDartsCmd() *cobra.Command {
 	var (
-		truthPath string
-		seeds     int
+		truthPath, csvPath string
+		seeds              int
 	)
 	opt := strategies.DefaultDarts
 	gt := groundtruth.Defaults
 	cmd := &cobra.Command{
-		Use:   "darts --groundtruth F [--seeds 5] [--aux-skip | --dirichlet] [--epochs 10] [--dataset fashion-mnist]",
+		Use:   "darts --groundtruth F [--seeds 5] [--aux-skip | --dirichlet] [--epochs 10] [--dataset fashion-mnist] [--csv F]",
 		Short: "Where DARTS' derived NB201 cell ranks in a ground truth, seed by seed",
 		Long: `Run DARTS on the NB201 supernet once for each of --seeds seeds, derive its cell, train
 that cell from scratch as cellar bench groundtruth trained the table's (same skeleton,
@@ -30,7 +30,10 @@ and where that accuracy falls in the ground truth (the fraction of the table's a
 beats). Plain DARTS on NB201 collapses to skip connections; --aux-skip runs DARTS-,
 --dirichlet DrNAS.
 Give the --dataset, --train, --channels, --depth and --epochs the table was built with
-(--train-epochs); --epochs is DARTS' own. Ctrl-C stops it with the seeds done reported.`,
+(--train-epochs); --epochs is DARTS' own. Ctrl-C stops it with the seeds done reported.
+With --csv F every finished seed is written to F at once, and the same command run
+again reports the seeds F holds and runs only the others (F must have been written
+with the same flags).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if truthPath == "" {
@@ -55,11 +58,6 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 				return err
 			}
 			opt.Dataset, opt.Path, opt.Channels, opt.Depth = gt.Dataset, gt.Path, gt.Channels, gt.Depth
-			b, err := groundtruth.NewBuilder(gt)
-			if err != nil {
-				return err
-			}
-			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			name := "darts"
 			switch {
 			case opt.Dirichlet && opt.AuxSkip:
@@ -69,33 +67,71 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 			case opt.AuxSkip:
 				name = "darts- (aux_skip)"
 			}
+			settings := dartsSettings(name, opt, gt)
+			done := map[int]dartsResult{}
+			if csvPath != "" {
+				if done, err = readDartsCSV(csvPath, sp, settings); err != nil {
+					return err
+				}
+			}
+			b, err := groundtruth.NewBuilder(gt)
+			if err != nil {
+				return err
+			}
+			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			fmt.Fprintf(w, "%s on %s, %d epochs; derived cells trained as %s's %d archs\n", name, gt.Dataset, opt.Epochs, truthPath, len(rows))
+			beats := func(acc float64) float64 {
+				n := 0
+				for _, v := range truth {
+					if acc > v {
+						n++
+					}
+				}
+				return float64(n) / float64(len(truth))
+			}
 			// Ctrl-C or SIGTERM stops the seed in progress; the seeds done are reported.
 			ctx, got, stop := onSignal(cmd.Context())
 			defer stop()
 			top := 0
 			for seed := 1; seed <= seeds; seed++ {
-				res, err := dartsSeed(ctx, sp, uint64(seed), opt, b)
-				if err != nil {
-					if sig := got(); sig != nil && ctx.Err() != nil {
-						fmt.Fprintf(w, "in the top 10%%: %d of the %d seeds done\ninterrupted in seed %d: run the same command to start again\n", top, seed-1, seed)
-						return stoppedBy(sig)
+				r, kept := done[seed]
+				if !kept {
+					res, err := dartsSeed(ctx, sp, uint64(seed), opt, b)
+					if err != nil {
+						if sig := got(); sig != nil && ctx.Err() != nil {
+							fmt.Fprintf(w, "in the top 10%%: %d of the %d seeds done\n", top, seed-1)
+							if csvPath != "" {
+								fmt.Fprintf(w, "interrupted in seed %d: the seeds done are in %s; run the same command to go on\n", seed, csvPath)
+							} else {
+								fmt.Fprintf(w, "interrupted in seed %d: run the same command to start again (with --csv F, the seeds done are kept)\n", seed)
+							}
+							return stoppedBy(sig)
+						}
+						return err
 					}
-					return err
-				}
-				beats := 0
-				for _, v := range truth {
-					if res.acc > v {
-						beats++
+					r = res
+					if csvPath != "" {
+						done[seed] = r
+						if err := writeDartsCSV(csvPath, settings, done, beats); err != nil {
+							return err
+						}
 					}
 				}
-				frac := float64(beats) / float64(len(truth))
+				frac := beats(r.acc)
 				if frac >= 0.9 {
 					top++
 				}
-				fmt.Fprintf(w, "seed %d: %s  skips %d  accuracy %.2f  beats %.0f%% of the table (%s)\n", seed, res.arch,
-					strings.Count(res.arch.String(), "skip_connect"), res.acc, 100*frac, res.took.Round(time.Second))
-				fmt.Fprintf(errw, "seed %d done\n", seed)
+				how := r.took.Round(time.Second).String()
+				if kept {
+					how += ", kept in " + csvPath
+				}
+				fmt.Fprintf(w, "seed %d: %s  skips %d  accuracy %.2f  beats %.0f%% of the table (%s)\n", seed, r.arch,
+					r.skips(), r.acc, 100*frac, how)
+				if kept {
+					fmt.Fprintf(errw, "seed %d kept in %s\n", seed, csvPath)
+				} else {
+					fmt.Fprintf(errw, "seed %d done\n", seed)
+				}
 			}
 			fmt.Fprintf(w, "in the top 10%%: %d of %d seeds\n", top, seeds)
 			return nil
@@ -104,6 +140,7 @@ Give the --dataset, --train, --channels, --depth and --epochs the table was buil
 	f := cmd.Flags()
 	f.StringVar(&truthPath, "groundtruth", "", "ground truth CSV `file` from cellar bench groundtruth")
 	f.IntVar(&seeds, "seeds", 5, "DARTS runs, seeds 1..N")
+	f.StringVar(&csvPath, "csv", "", "write every finished seed to this CSV `file`, and go on from the seeds it holds")
 	f.BoolVar(&opt.AuxSkip, "aux-skip", false, "DARTS-: an auxiliary skip connection on every edge, decaying from 1 to 0")
 	f.BoolVar(&opt.Dirichlet, "dirichlet", false, "DrNAS: mix the ops by Dirichlet samples whose concentrations DARTS learns")
 	f.Float64Var(&opt.DirichletKL, "dirichlet-kl", opt.DirichletKL, "DrNAS' weight of the KL divergence to the uniform Dirichlet")
@@ -122,6 +159,12 @@ type dartsResult struct {
 	acc  float64
 	took time.Duration
 }
+
+// skips counts the derived cell's skip connections, the sign of DARTS' collapse.
+func (r dartsResult) skips() int { return strings.Count(r.arch.String(), "skip_connect") }
+
+// seconds is s seconds as a Duration.
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // dartsSeed runs DARTS with seed and trains its derived cell as the ground truth's
 // builder b trains its archs.

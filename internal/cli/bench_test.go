@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -450,8 +451,9 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 
 // bench darts derives a cell a seed, trains it as the ground truth was trained, and
 // places it in the table.
-func TestBenchDartsAgainstGroundTruth(t *testing.T) {
-	gt := filepath.Join(t.TempDir(), "gt.csv")
+// writeDartsGroundTruth writes a ground truth of 10 archs, accuracies 0 to 90, in dir.
+func writeDartsGroundTruth(t *testing.T, dir string) string {
+	gt := filepath.Join(dir, "gt.csv")
 	var b strings.Builder
 	b.WriteString("arch,reference,accuracy,params,seed1\n")
 	ops := []string{"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
@@ -461,6 +463,11 @@ func TestBenchDartsAgainstGroundTruth(t *testing.T) {
 	if err := os.WriteFile(gt, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return gt
+}
+
+func TestBenchDartsAgainstGroundTruth(t *testing.T) {
+	gt := writeDartsGroundTruth(t, t.TempDir())
 	for flag, name := range map[string]string{"--aux-skip": "darts- (aux_skip)", "--dirichlet": "drnas (dirichlet)"} {
 		out, err := cellar(t, "bench", "darts", "--groundtruth", gt, "--seeds", "1", flag, "--epochs", "1", "--dataset", "mnist",
 			"--darts-train", "128", "--darts-val", "128", "--train", "256", "--train-epochs", "1", "--train-seeds", "1", "--channels", "2")
@@ -479,6 +486,100 @@ func TestBenchDartsAgainstGroundTruth(t *testing.T) {
 	if code != exitInterrupted || !strings.Contains(out, "seed 1: |") || strings.Contains(out, "seed 2: |") ||
 		!strings.Contains(out, "in the top 10%: ") || !strings.Contains(out, " of the 1 seeds done\ninterrupted in seed 2") {
 		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// With --csv the seeds done are kept, and the same command goes on from them.
+	saved := filepath.Join(t.TempDir(), "darts.csv")
+	args = append(args, "--csv", saved)
+	code, out = interruptChild(t, args, "seed 1 done")
+	if code != exitInterrupted || !strings.Contains(out, "interrupted in seed 2: the seeds done are in "+saved+"; run the same command to go on") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	out, err := cellar(t, append(args, "--seeds", "2")...)
+	if err != nil || !strings.Contains(out, "kept in "+saved+")\n") || strings.Count(out, "kept in "+saved+")") != 1 || !strings.Contains(out, "seed 2 done") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// dartsSeedLines are the seed lines of bench darts' output without their timing.
+func dartsSeedLines(out string) []string {
+	var lines []string
+	for _, l := range regexp.MustCompile(`(?m)^seed \d+: .*$`).FindAllString(out, -1) {
+		lines = append(lines, l[:strings.LastIndex(l, " (")])
+	}
+	return lines
+}
+
+// bench darts --csv keeps every finished seed; the same command goes on from them to
+// the results a run in one go gives, and a file from other flags, or damaged, is
+// refused with the line and what is wrong.
+func TestBenchDartsCSV(t *testing.T) {
+	dir := t.TempDir()
+	gt := writeDartsGroundTruth(t, dir)
+	saved := filepath.Join(dir, "darts.csv")
+	args := func(seeds string, more ...string) []string {
+		return append([]string{"bench", "darts", "--groundtruth", gt, "--seeds", seeds, "--aux-skip", "--epochs", "1", "--dataset", "mnist",
+			"--darts-train", "128", "--darts-val", "128", "--train", "256", "--train-epochs", "1", "--train-seeds", "1", "--channels", "2"}, more...)
+	}
+	if out, err := cellar(t, args("1", "--csv", saved)...); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	first, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(first)), "\n")
+	if len(lines) != 2 || lines[0] != "seed,method,epochs,order,darts_train,darts_val,dirichlet_kl,dataset,train,channels,depth,train_epochs,train_seeds,arch,skips,accuracy,beats,seconds" ||
+		!strings.HasPrefix(lines[1], "1,darts- (aux_skip),1,1,128,128,,mnist,256,2,1,1,1,|") {
+		t.Fatalf("the CSV after seed 1:\n%s", first)
+	}
+	resumed, err := cellar(t, args("2", "--csv", saved)...)
+	if err != nil || !strings.Contains(resumed, "seed 1 kept in "+saved) || strings.Contains(resumed, "seed 1 done") || !strings.Contains(resumed, "seed 2 done") {
+		t.Fatalf("%v\n%s", err, resumed)
+	}
+	whole, err := cellar(t, args("2")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := dartsSeedLines(resumed), dartsSeedLines(whole); len(want) != 2 || !slices.Equal(got, want) {
+		t.Errorf("resumed:\n%s\nin one go:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if b, _ := os.ReadFile(saved); !strings.HasPrefix(string(b), string(first)) || strings.Count(string(b), "\n") != 3 {
+		t.Errorf("the CSV after seed 2 does not keep seed 1's line:\n%s", b)
+	}
+	// Other flags: refused, naming the setting, and the file is left as it was.
+	before, _ := os.ReadFile(saved)
+	if _, err := cellar(t, args("3", "--csv", saved, "--darts-train", "256")...); err == nil ||
+		!strings.Contains(err.Error(), saved+": line 2: seed 1 was run with darts_train \"128\" (--darts-train), this run has \"256\"") {
+		t.Errorf("other flags: %v", err)
+	}
+	if after, _ := os.ReadFile(saved); !bytes.Equal(after, before) {
+		t.Error("a refused run changed the CSV")
+	}
+	if _, err := cellar(t, args("3", "--csv", saved, "--dirichlet")...); err == nil || !strings.Contains(err.Error(), "seed 1 was run with method \"darts- (aux_skip)\"") {
+		t.Errorf("another method: %v", err)
+	}
+	// Damaged files: cut in the middle of a line, a bad number, another file's header.
+	withField := func(i int, v string) string {
+		f := strings.Split(lines[1], ",")
+		f[i] = v
+		return lines[0] + "\n" + strings.Join(f, ",") + "\n"
+	}
+	for name, tc := range map[string]struct{ body, want string }{
+		"cut":      {string(before[:len(before)-20]), "line 3"},
+		"accuracy": {withField(15, "abc"), `line 2: accuracy "abc" is not a percentage`},
+		"seconds":  {withField(17, "-1"), `line 2: seconds "-1" is not a duration in seconds`},
+		"seed":     {strings.Replace(string(before), "\n1,", "\n0,", 1), `line 2: seed "0" is not a whole number from 1`},
+		"twice":    {string(before) + lines[1] + "\n", "line 4: seed 1 appears twice"},
+		"header":   {"arch,reference,accuracy,params,seed1\n", "not a bench darts CSV"},
+		"arch":     {strings.Replace(string(before), "|,", "|x,", 1), "line 2: arch: "},
+	} {
+		bad := filepath.Join(dir, name+".csv")
+		if err := os.WriteFile(bad, []byte(tc.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cellar(t, args("2", "--csv", bad)...); err == nil || !strings.Contains(err.Error(), "--csv "+bad+": ") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
 
