@@ -29,8 +29,10 @@ data, epochs and seeds), and print the derived cell, its skip connections, its a
 and where that accuracy falls in the ground truth (the fraction of the table's archs it
 beats). Plain DARTS on NB201 collapses to skip connections; --aux-skip runs DARTS-,
 --dirichlet DrNAS.
-Give the --dataset, --train, --channels, --depth and --epochs the table was built with
-(--train-epochs); --epochs is DARTS' own. Ctrl-C stops it with the seeds done reported.
+The cells are trained with the settings the table keeps beside it (F.settings.json for
+F.csv, written by cellar bench groundtruth) and as many seeds as its archs have; for a
+table without one, give the --dataset, --train, --channels, --depth and --epochs it was
+built with (--train-epochs; --epochs is DARTS' own). Ctrl-C stops it with the seeds done reported.
 With --csv F every finished seed is written to F at once, and the same command run
 again reports the seeds F holds and runs only the others (F must have been written
 with the same flags).`,
@@ -52,6 +54,23 @@ with the same flags).`,
 					return fmt.Errorf("--groundtruth %s: %s has no accuracy yet", truthPath, r.Arch)
 				}
 				truth = append(truth, r.Mean())
+			}
+			// The derived cells are trained as the table's archs were: the flags left
+			// out take its settings and seeds, and flags that differ are refused.
+			kept, err := groundtruth.LoadSettings(truthPath)
+			if err != nil {
+				return err
+			}
+			if kept != nil {
+				if differ := matchTable(cmd, groundTruthBindings(kept, &gt, "train-")); len(differ) > 0 {
+					return fmt.Errorf("--groundtruth %s: leave these flags out, to train the derived cells as its archs were", differsFrom(truthPath, differ))
+				}
+			}
+			if !cmd.Flags().Changed("train-seeds") {
+				gt.Seeds = len(rows[0].Acc)
+				for _, r := range rows {
+					gt.Seeds = min(gt.Seeds, len(r.Acc))
+				}
 			}
 			sp, err := spaces.NewNB201(spaces.DefaultNB201)
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"cellar/groundtruth"
+	"cellar/internal/atomicfile"
 	"cellar/spaces"
 	"cellar/strategies"
 )
@@ -148,5 +149,5 @@ func writeDartsCSV(path string, settings []string, rows map[int]dartsResult, bea
 	if err := w.Error(); err != nil {
 		return err
 	}
-	return replaceFile(path, buf.Bytes())
+	return atomicfile.Replace(path, buf.Bytes())
 }

@@ -3,8 +3,6 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"cellar/evaluators"
 	"cellar/groundtruth"
+	"cellar/internal/atomicfile"
 	"cellar/spaces"
 )
 
@@ -31,7 +30,8 @@ on the data the one-shot supernet uses (--channels, --depth; the first --train t
 examples), each with --seeds seeds, and score each on the --val held-out examples the
 supernet scores archs on. The result is the ground truth one-shot rankings are judged
 against like for like. Every finished arch is written to --csv at once; run the same
-command again to go on where it stopped. Archs are trained in an order spread over the
+command again to go on where it stopped (the table's settings are kept beside it, in
+F.settings.json for F.csv: flags left out take them, and flags that differ are refused). Archs are trained in an order spread over the
 range (bit-reversed), so the archs done at any point cover all of it. At the end it
 prints how well the seeds agree (Kendall tau between seed 1 and seed 2) against how
 much the archs differ; with four seeds or more, also how the mean of the first half of
@@ -47,6 +47,30 @@ the seeds agrees with the second half's, which is how steady the table's mean is
 				return err
 			}
 			errw := cmd.ErrOrStderr()
+			// A table goes on as it was built: the flags left out take its settings, and
+			// a flag given otherwise is refused rather than mixed into it. Settings
+			// without rows are a build that had not finished an arch: the flags rule.
+			kept, err := groundtruth.LoadSettings(csvPath)
+			if err != nil {
+				return err
+			}
+			if len(rows) == 0 {
+				kept = nil
+			}
+			if kept != nil {
+				bindings := append(groundTruthBindings(kept, &opt, ""), bind("table", &table, kept.Table), bind("n", &n, kept.N), bind("seed", &seed, kept.Seed))
+				if differ := matchTable(cmd, bindings); len(differ) > 0 {
+					return fmt.Errorf("--csv %s: leave these flags out to go on with it, or give another --csv", differsFrom(csvPath, differ))
+				}
+			} else if len(rows) > 0 {
+				fmt.Fprintf(errw, "warning: %s has no settings file (%s): going on with the flags given, which must be those it was built with; they are kept from now on\n",
+					csvPath, groundtruth.SettingsPath(csvPath))
+			}
+			if kept == nil {
+				if err := groundtruth.SaveSettings(csvPath, groundtruth.SettingsOf(opt, table, n, seed)); err != nil {
+					return err
+				}
+			}
 			if len(rows) == 0 {
 				sp, err := spaces.NewNB201(spaces.DefaultNB201)
 				if err != nil {
@@ -157,24 +181,5 @@ func writeGroundTruth(path string, rows []groundtruth.Row, seeds int) error {
 	if err := groundtruth.Write(&buf, rows, seeds); err != nil {
 		return err
 	}
-	return replaceFile(path, buf.Bytes())
-}
-
-// replaceFile replaces path with b through a temporary file beside it, so that a kill
-// leaves the old file or the new one, never part of one.
-func replaceFile(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Replace(path, buf.Bytes())
 }

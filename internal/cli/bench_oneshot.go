@@ -19,6 +19,7 @@ import (
 	"cellar/engine"
 	"cellar/evaluators"
 	"cellar/groundtruth"
+	"cellar/internal/atomicfile"
 	"cellar/spaces"
 	"cellar/stats"
 )
@@ -45,8 +46,9 @@ the mean of the loss's rank and the angle's (+angle: the supernet alone), of the
 loss's and the params proxy's (+params), and of all three (+both); then the params
 proxy's on the same archs.
 --groundtruth takes a table that cellar bench groundtruth trained at the supernet's
-skeleton and data (like for like: give the same --dataset, --train, --channels and
---depth). --table samples --n archs of a NAS-Bench-201 table: its accuracies are for
+skeleton and data: the supernet takes the --dataset, --train, --channels and --depth
+the table keeps beside it (F.settings.json for F.csv) unless they are given, and says
+where given ones differ (for a table without settings, give the ones it was built with). --table samples --n archs of a NAS-Bench-201 table: its accuracies are for
 CIFAR-10 training, so that measures how well the ranking transfers.
 Ctrl-C stops it: in training at once, the epoch in progress dropped and the finished
 ones kept in --supernets (the same command goes on from them); in scoring, with the rows
@@ -67,6 +69,7 @@ of the archs scored.`,
 				against string
 				column  string
 				source  string
+				unlike  string // what the supernet's data or skeleton has that the ground truth's has not
 			)
 			if truthPath != "" {
 				rows, err := groundtruth.Load(truthPath)
@@ -87,6 +90,19 @@ of the archs scored.`,
 					archs, truth, params = append(archs, a), append(truth, r.Mean()), append(params, float64(r.Params))
 				}
 				against, column, source = "its trained accuracy", "accuracy", truthPath
+				// Like for like: the supernet takes the table's data and skeleton unless
+				// told otherwise, and the output says where it was.
+				kept, err := groundtruth.LoadSettings(truthPath)
+				if err != nil {
+					return err
+				}
+				if kept != nil {
+					differ := matchTable(cmd, []tableFlag{bind("dataset", &opt.Dataset, kept.Dataset), bind("train", &opt.Train, kept.Train),
+						bind("channels", &opt.Channels, kept.Channels), bind("depth", &opt.Depth, kept.Depth)})
+					if len(differ) > 0 {
+						unlike = "not like for like: " + differsFrom(truthPath, differ)
+					}
+				}
 			} else {
 				t, err := evaluators.LoadTable(table, sp, "")
 				if err != nil {
@@ -112,6 +128,9 @@ of the archs scored.`,
 			defer stop()
 			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			fmt.Fprintf(w, "%d NB201 archs of %s against %s\n", len(archs), source, against)
+			if unlike != "" {
+				fmt.Fprintln(w, unlike)
+			}
 			fmt.Fprintf(w, "%-9s %9s %8s %7s %9s %7s\n", "sampling", "spearman", "kendall", "top-10", "training", "s/eval")
 			// paramsRow prints the params proxy's row over the first n archs.
 			paramsRow := func(n int, says string) {
@@ -305,7 +324,7 @@ func saveSupernet(ev *evaluators.OneShot, path string) error {
 	if err := ev.Save(&buf); err != nil {
 		return err
 	}
-	return replaceFile(path, buf.Bytes())
+	return atomicfile.Replace(path, buf.Bytes())
 }
 
 // writeOneShotCSV writes each arch's truth and its score under each sampling.

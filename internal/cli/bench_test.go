@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"cellar/engine"
 	"cellar/groundtruth"
 	"cellar/internal/testtable"
@@ -681,4 +683,96 @@ func TestBenchOneShotInterrupted(t *testing.T) {
 		t.Errorf("no rows for the %d archs scored:\n%s", scored, out)
 	}
 	t.Logf("interrupted after %d epochs, and after %d archs scored", done, scored)
+}
+
+// A ground truth keeps its settings beside it: continuing it takes them, a flag that
+// differs is refused, an old table without them is continued with a warning and gets
+// them, and bench darts and bench oneshot train as the table was trained.
+func TestGroundTruthSettingsKept(t *testing.T) {
+	dir := t.TempDir()
+	gt := filepath.Join(dir, "gt.csv")
+	settings := filepath.Join(dir, "gt.settings.json")
+	if out, err := cellar(t, "bench", "groundtruth", "--csv", gt, "--n", "10", "--dataset", "mnist", "--train", "512", "--val", "128",
+		"--epochs", "1", "--channels", "2", "--seeds", "1"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	kept, err := groundtruth.LoadSettings(gt)
+	if err != nil || kept == nil || kept.Dataset != "mnist" || kept.Train != 512 || kept.Val != 128 || kept.Epochs != 1 || kept.Channels != 2 || kept.N != 10 {
+		t.Fatalf("settings %+v, %v", kept, err)
+	}
+	out, err := cellar(t, "bench", "groundtruth", "--csv", gt, "--seeds", "2")
+	if err != nil || !strings.Contains(out, "10 archs in "+gt+": mnist, 2 channels, 1 cell(s) a stage, 512 training examples x 1 epochs, scored on 128 held out") {
+		t.Fatalf("continued with the flags left out: %v\n%s", err, out)
+	}
+	before, _ := os.ReadFile(gt)
+	if _, err := cellar(t, "bench", "groundtruth", "--csv", gt, "--seeds", "3", "--train", "1024", "--n", "12"); err == nil ||
+		!strings.Contains(err.Error(), gt+" was trained otherwise ("+settings+"): --train 1024 (the table's: 512), --n 12 (the table's: 10)") {
+		t.Errorf("other flags: %v", err)
+	}
+	if after, _ := os.ReadFile(gt); !bytes.Equal(after, before) {
+		t.Error("a refused run changed the table")
+	}
+	// bench darts trains the derived cells with the table's settings and seeds (its CSV
+	// says which), and refuses other ones.
+	darts := filepath.Join(dir, "darts.csv")
+	if out, err := cellar(t, "bench", "darts", "--groundtruth", gt, "--seeds", "1", "--epochs", "1", "--darts-train", "128", "--darts-val", "128", "--csv", darts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(darts); !strings.Contains(string(b), "\n1,darts,1,1,128,128,,mnist,512,2,1,1,2,|") {
+		t.Errorf("bench darts did not train as the table was:\n%s", b)
+	}
+	if _, err := cellar(t, "bench", "darts", "--groundtruth", gt, "--seeds", "1", "--epochs", "1", "--train-epochs", "2"); err == nil ||
+		!strings.Contains(err.Error(), "--train-epochs 2 (the table's: 1)") {
+		t.Errorf("darts with other flags: %v", err)
+	}
+	// bench oneshot says where its supernet is not trained as the table was.
+	out, err = cellar(t, "bench", "oneshot", "--groundtruth", gt, "--train", "256", "--score-size", "64", "--recalibrate", "2", "--epochs", "1")
+	if err != nil || !strings.Contains(out, "\nnot like for like: "+gt+" was trained otherwise ("+settings+"): --train 256 (the table's: 512)\n") {
+		t.Errorf("oneshot on other data: %v\n%s", err, out)
+	}
+	if out, err = cellar(t, "bench", "oneshot", "--groundtruth", gt, "--score-size", "64", "--recalibrate", "2", "--epochs", "1"); err != nil || strings.Contains(out, "like for like") {
+		t.Errorf("oneshot as the table: %v\n%s", err, out)
+	}
+	// A table from before settings were kept: continued with a warning, and kept from then on.
+	os.Remove(settings)
+	out, err = cellar(t, "bench", "groundtruth", "--csv", gt, "--seeds", "2", "--dataset", "mnist", "--train", "512", "--val", "128", "--epochs", "1", "--channels", "2", "--n", "10")
+	if err != nil || !strings.Contains(out, "warning: "+gt+" has no settings file ("+settings+"): going on with the flags given") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if again, err := groundtruth.LoadSettings(gt); err != nil || again == nil || *again != *kept {
+		t.Errorf("settings written for the old table: %+v, %v; want %+v", again, err, kept)
+	}
+	// A damaged settings file is named, not ignored.
+	os.WriteFile(settings, []byte("{\"dataset\": "), 0o644)
+	for _, args := range [][]string{{"bench", "groundtruth", "--csv", gt}, {"bench", "darts", "--groundtruth", gt}, {"bench", "oneshot", "--groundtruth", gt}} {
+		if _, err := cellar(t, args...); err == nil || !strings.Contains(err.Error(), settings+": not the settings of a ground truth") {
+			t.Errorf("%s with a damaged settings file: %v", args[1], err)
+		}
+	}
+}
+
+// matchTable gives the flags left out the table's values and lists the ones given
+// otherwise; a setting no flag sets takes the table's.
+func TestMatchTable(t *testing.T) {
+	cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+	var (
+		train, epochs, batch int
+		dataset              string
+		lr                   float64
+	)
+	cmd.Flags().IntVar(&train, "train", 10000, "")
+	cmd.Flags().IntVar(&epochs, "epochs", 4, "")
+	cmd.Flags().StringVar(&dataset, "dataset", "mnist", "")
+	cmd.Flags().Float64Var(&lr, "lr", 0.05, "")
+	if err := cmd.ParseFlags([]string{"--epochs", "3", "--lr", "0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	differ := matchTable(cmd, []tableFlag{bind("train", &train, 30000), bind("epochs", &epochs, 3), bind("dataset", &dataset, "fashion-mnist"),
+		bind("lr", &lr, 0.05), bind("", &batch, 64), bind("val", &batch, 64)})
+	if train != 30000 || dataset != "fashion-mnist" || epochs != 3 || lr != 0.1 || batch != 64 {
+		t.Errorf("train %d, dataset %s, epochs %d, lr %v, batch %d", train, dataset, epochs, lr, batch)
+	}
+	if !slices.Equal(differ, []string{"--lr 0.1 (the table's: 0.05)"}) {
+		t.Errorf("differ: %q", differ)
+	}
 }
