@@ -98,7 +98,8 @@ with the same flags).`,
 				return err
 			}
 			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			fmt.Fprintf(w, "%s on %s, %d epochs; derived cells trained as %s's %d archs\n", name, gt.Dataset, opt.Epochs, truthPath, len(rows))
+			fmt.Fprintf(w, "%s on %s, %d epochs; derived cells trained as %s's %d archs: %d examples x %d epochs, %d channels, %d seeds\n",
+				name, gt.Dataset, opt.Epochs, truthPath, len(rows), gt.Train, gt.Epochs, gt.Channels, gt.Seeds)
 			beats := func(acc float64) float64 {
 				n := 0
 				for _, v := range truth {
@@ -113,8 +114,8 @@ with the same flags).`,
 			defer stop()
 			top := 0
 			for seed := 1; seed <= seeds; seed++ {
-				r, kept := done[seed]
-				if !kept {
+				r, saved := done[seed]
+				if !saved {
 					res, err := dartsSeed(ctx, sp, uint64(seed), opt, b)
 					if err != nil {
 						if sig := got(); sig != nil && ctx.Err() != nil {
@@ -141,12 +142,12 @@ with the same flags).`,
 					top++
 				}
 				how := r.took.Round(time.Second).String()
-				if kept {
+				if saved {
 					how += ", kept in " + csvPath
 				}
 				fmt.Fprintf(w, "seed %d: %s  skips %d  accuracy %.2f  beats %.0f%% of the table (%s)\n", seed, r.arch,
 					r.skips(), r.acc, 100*frac, how)
-				if kept {
+				if saved {
 					fmt.Fprintf(errw, "seed %d kept in %s\n", seed, csvPath)
 				} else {
 					fmt.Fprintf(errw, "seed %d done\n", seed)
