@@ -382,10 +382,10 @@ func Read(r io.Reader, path string) ([]Row, error) {
 		line := i + 2
 		r := Row{Arch: rec[0]}
 		var err error
-		if r.Reference, err = strconv.ParseFloat(rec[1], 64); err != nil {
+		if r.Reference, err = strconv.ParseFloat(rec[1], 64); err != nil || math.IsNaN(r.Reference) || math.IsInf(r.Reference, 0) {
 			return nil, fmt.Errorf("%s: line %d: reference %q is not a number", path, line, rec[1])
 		}
-		if r.Params, err = strconv.Atoi(rec[3]); err != nil {
+		if r.Params, err = strconv.Atoi(rec[3]); err != nil || r.Params < 0 {
 			return nil, fmt.Errorf("%s: line %d: params %q is not a whole number", path, line, rec[3])
 		}
 		for s, cell := range rec[4:] {

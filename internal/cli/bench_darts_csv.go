@@ -71,6 +71,11 @@ func readDartsCSV(path string, sp spaces.Space, settings []string) (map[int]dart
 	if err != nil {
 		return nil, err
 	}
+	return parseDartsCSV(b, path, sp, settings)
+}
+
+// parseDartsCSV reads the bench darts CSV b (from path, for errors), as readDartsCSV.
+func parseDartsCSV(b []byte, path string, sp spaces.Space, settings []string) (map[int]dartsResult, error) {
 	r := csv.NewReader(bytes.NewReader(b))
 	header := dartsCSVHeader()
 	r.FieldsPerRecord = -1 // the header is checked as a whole, then every line against it
@@ -120,16 +125,29 @@ func readDartsCSV(path string, sp spaces.Space, settings []string) (map[int]dart
 			return nil, bad("accuracy %q is not a percentage", res[2])
 		}
 		secs, err := strconv.ParseFloat(res[4], 64)
-		if err != nil || !(secs >= 0) {
+		if err != nil || !(secs >= 0 && secs <= maxSeconds) {
 			return nil, bad("seconds %q is not a duration in seconds", res[4])
 		}
 		rows[seed] = dartsResult{arch: a, acc: acc, took: seconds(secs)}
 	}
 }
 
-// writeDartsCSV replaces path with rows in seed order (through a temporary file, so a
-// kill leaves the last whole file), each with the ground truth's beats.
+// maxSeconds bounds a seed's time read from a CSV to what a Duration holds, with room.
+const maxSeconds = 1e9
+
+// writeDartsCSV replaces path with rows (through a temporary file, so a kill leaves the
+// last whole file).
 func writeDartsCSV(path string, settings []string, rows map[int]dartsResult, beats func(acc float64) float64) error {
+	b, err := formatDartsCSV(settings, rows, beats)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Replace(path, b)
+}
+
+// formatDartsCSV is the bench darts CSV of rows in seed order, each with the ground
+// truth's beats.
+func formatDartsCSV(settings []string, rows map[int]dartsResult, beats func(acc float64) float64) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	w.Write(dartsCSVHeader())
@@ -146,8 +164,5 @@ func writeDartsCSV(path string, settings []string, rows map[int]dartsResult, bea
 		w.Write(rec)
 	}
 	w.Flush()
-	if err := w.Error(); err != nil {
-		return err
-	}
-	return atomicfile.Replace(path, buf.Bytes())
+	return buf.Bytes(), w.Error()
 }
