@@ -30,8 +30,9 @@ on the data the one-shot supernet uses (--channels, --depth; the first --train t
 examples), each with --seeds seeds, and score each on the --val held-out examples the
 supernet scores archs on. The result is the ground truth one-shot rankings are judged
 against like for like. Every finished arch is written to --csv at once; run the same
-command again to go on where it stopped (the table's settings are kept beside it, in
-F.settings.json for F.csv: flags left out take them, and flags that differ are refused). Archs are trained in an order spread over the
+command again to go on where it stopped. The table's settings are kept beside it (in
+F.settings.json for F.csv): a run that goes on with it takes them for the flags left
+out, and refuses flags that differ. Archs are trained in an order spread over the
 range (bit-reversed), so the archs done at any point cover all of it. At the end it
 prints how well the seeds agree (Kendall tau between seed 1 and seed 2) against how
 much the archs differ; with four seeds or more, also how the mean of the first half of
@@ -48,21 +49,20 @@ the seeds agrees with the second half's, which is how steady the table's mean is
 			}
 			errw := cmd.ErrOrStderr()
 			// A table goes on as it was built: the flags left out take its settings, and
-			// a flag given otherwise is refused rather than mixed into it. Settings
-			// without rows are a build that had not finished an arch: the flags rule.
+			// a flag given otherwise is refused rather than mixed into it.
 			kept, err := groundtruth.LoadSettings(csvPath)
 			if err != nil {
 				return err
 			}
-			if len(rows) == 0 {
+			switch {
+			case len(rows) == 0: // a new table (or a build that had not finished an arch): the flags rule
 				kept = nil
-			}
-			if kept != nil {
+			case kept != nil:
 				bindings := append(groundTruthBindings(kept, &opt, ""), bind("table", &table, kept.Table), bind("n", &n, kept.N), bind("seed", &seed, kept.Seed))
 				if differ := matchTable(cmd, bindings); len(differ) > 0 {
 					return fmt.Errorf("--csv %s: leave these flags out to go on with it, or give another --csv", differsFrom(csvPath, differ))
 				}
-			} else if len(rows) > 0 {
+			default:
 				fmt.Fprintf(errw, "warning: %s has no settings file (%s): going on with the flags given, which must be those it was built with; they are kept from now on\n",
 					csvPath, groundtruth.SettingsPath(csvPath))
 			}

@@ -48,7 +48,8 @@ proxy's on the same archs.
 --groundtruth takes a table that cellar bench groundtruth trained at the supernet's
 skeleton and data: the supernet takes the --dataset, --train, --channels and --depth
 the table keeps beside it (F.settings.json for F.csv) unless they are given, and says
-where given ones differ (for a table without settings, give the ones it was built with). --table samples --n archs of a NAS-Bench-201 table: its accuracies are for
+where given ones differ (for a table without settings, give the ones it was built
+with). --table samples --n archs of a NAS-Bench-201 table: its accuracies are for
 CIFAR-10 training, so that measures how well the ranking transfers.
 Ctrl-C stops it: in training at once, the epoch in progress dropped and the finished
 ones kept in --supernets (the same command goes on from them); in scoring, with the rows
