@@ -77,15 +77,7 @@ with the same flags).`,
 				return err
 			}
 			opt.Dataset, opt.Path, opt.Channels, opt.Depth = gt.Dataset, gt.Path, gt.Channels, gt.Depth
-			name := "darts"
-			switch {
-			case opt.Dirichlet && opt.AuxSkip:
-				name = "drnas (dirichlet) + darts- (aux_skip)"
-			case opt.Dirichlet:
-				name = "drnas (dirichlet)"
-			case opt.AuxSkip:
-				name = "darts- (aux_skip)"
-			}
+			name := dartsMethod(opt)
 			settings := dartsSettings(name, opt, gt)
 			done := map[int]dartsResult{}
 			if csvPath != "" {
@@ -100,15 +92,7 @@ with the same flags).`,
 			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			fmt.Fprintf(w, "%s on %s, %d epochs; derived cells trained as %s's %d archs: %d examples x %d epochs, %d channels, %d seeds\n",
 				name, gt.Dataset, opt.Epochs, truthPath, len(rows), gt.Train, gt.Epochs, gt.Channels, gt.Seeds)
-			beats := func(acc float64) float64 {
-				n := 0
-				for _, v := range truth {
-					if acc > v {
-						n++
-					}
-				}
-				return float64(n) / float64(len(truth))
-			}
+			beats := func(acc float64) float64 { return beatsShare(truth, acc) }
 			// Ctrl-C or SIGTERM stops the seed in progress; the seeds done are reported.
 			ctx, got, stop := onSignal(cmd.Context())
 			defer stop()
@@ -170,6 +154,30 @@ with the same flags).`,
 	f.IntVar(&opt.Val, "darts-val", opt.Val, "held-out examples of DARTS' alpha steps")
 	groundTruthFlags(cmd, &gt, "train-") // DARTS has its own --epochs
 	return cmd
+}
+
+// dartsMethod names the DARTS variant opt runs.
+func dartsMethod(opt strategies.DartsOptions) string {
+	switch {
+	case opt.Dirichlet && opt.AuxSkip:
+		return "drnas (dirichlet) + darts- (aux_skip)"
+	case opt.Dirichlet:
+		return "drnas (dirichlet)"
+	case opt.AuxSkip:
+		return "darts- (aux_skip)"
+	}
+	return "darts"
+}
+
+// beatsShare is the share of the accuracies in truth that acc beats.
+func beatsShare(truth []float64, acc float64) float64 {
+	n := 0
+	for _, v := range truth {
+		if acc > v {
+			n++
+		}
+	}
+	return float64(n) / float64(len(truth))
 }
 
 // dartsResult is one DARTS run: its derived cell, that cell's accuracy trained from
