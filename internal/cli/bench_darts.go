@@ -32,8 +32,8 @@ beats). Plain DARTS on NB201 collapses to skip connections; --aux-skip runs DART
 The cells are trained with the settings the table keeps beside it (F.settings.json for
 F.csv, written by cellar bench groundtruth) and as many seeds as its archs have; for a
 table without one, give the --dataset, --train, --channels, --depth and --epochs it was
-built with (--train-epochs; --epochs is DARTS' own). Ctrl-C stops it with the seeds done reported.
-With --csv F every finished seed is written to F at once, and the same command run
+built with (--train-epochs; --epochs is DARTS' own). Ctrl-C stops it with the seeds
+done reported. With --csv F every finished seed is written to F at once, and the same command run
 again reports the seeds F holds and runs only the others (F must have been written
 with the same flags).`,
 		Args: cobra.NoArgs,
@@ -92,7 +92,6 @@ with the same flags).`,
 			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			fmt.Fprintf(w, "%s on %s, %d epochs; derived cells trained as %s's %d archs: %d examples x %d epochs, %d channels, %d seeds\n",
 				name, gt.Dataset, opt.Epochs, truthPath, len(rows), gt.Train, gt.Epochs, gt.Channels, gt.Seeds)
-			beats := func(acc float64) float64 { return beatsShare(truth, acc) }
 			// Ctrl-C or SIGTERM stops the seed in progress; the seeds done are reported.
 			ctx, got, stop := onSignal(cmd.Context())
 			defer stop()
@@ -113,15 +112,14 @@ with the same flags).`,
 						}
 						return err
 					}
-					r = res
+					r, done[seed] = res, res
 					if csvPath != "" {
-						done[seed] = r
-						if err := writeDartsCSV(csvPath, settings, done, beats); err != nil {
+						if err := writeDartsCSV(csvPath, settings, done, truth); err != nil {
 							return err
 						}
 					}
 				}
-				frac := beats(r.acc)
+				frac := beatsShare(truth, r.acc)
 				if frac >= 0.9 {
 					top++
 				}

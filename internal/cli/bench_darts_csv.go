@@ -137,17 +137,17 @@ const maxSeconds = 1e9
 
 // writeDartsCSV replaces path with rows (through a temporary file, so a kill leaves the
 // last whole file).
-func writeDartsCSV(path string, settings []string, rows map[int]dartsResult, beats func(acc float64) float64) error {
-	b, err := formatDartsCSV(settings, rows, beats)
+func writeDartsCSV(path string, settings []string, rows map[int]dartsResult, truth []float64) error {
+	b, err := formatDartsCSV(settings, rows, truth)
 	if err != nil {
 		return err
 	}
 	return atomicfile.Replace(path, b)
 }
 
-// formatDartsCSV is the bench darts CSV of rows in seed order, each with the ground
-// truth's beats.
-func formatDartsCSV(settings []string, rows map[int]dartsResult, beats func(acc float64) float64) ([]byte, error) {
+// formatDartsCSV is the bench darts CSV of rows in seed order, each with the share of
+// the ground truth's accuracies it beats.
+func formatDartsCSV(settings []string, rows map[int]dartsResult, truth []float64) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	w.Write(dartsCSVHeader())
@@ -160,7 +160,7 @@ func formatDartsCSV(settings []string, rows map[int]dartsResult, beats func(acc 
 		r := rows[s]
 		rec := append([]string{strconv.Itoa(s)}, settings...)
 		rec = append(rec, r.arch.String(), strconv.Itoa(r.skips()), strconv.FormatFloat(r.acc, 'f', -1, 64),
-			strconv.FormatFloat(beats(r.acc), 'f', 4, 64), strconv.FormatFloat(r.took.Seconds(), 'f', 1, 64))
+			strconv.FormatFloat(beatsShare(truth, r.acc), 'f', 4, 64), strconv.FormatFloat(r.took.Seconds(), 'f', 1, 64))
 		w.Write(rec)
 	}
 	w.Flush()

@@ -796,7 +796,7 @@ func FuzzDartsCSV(f *testing.F) {
 		if err != nil {
 			return
 		}
-		b, err := formatDartsCSV(settings, rows, func(float64) float64 { return 0.5 })
+		b, err := formatDartsCSV(settings, rows, []float64{50})
 		if err != nil {
 			t.Fatal(err)
 		}
