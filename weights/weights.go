@@ -113,6 +113,13 @@ func WriteFileMeta(path string, s Set, meta map[string]string) error {
 		os.Remove(tmp)
 		return err
 	}
+	// Synced before the rename: after a power cut the path holds the old weights or
+	// the new, never a renamed file whose data never reached the disk.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
 		return err

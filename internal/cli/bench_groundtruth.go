@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -107,6 +108,7 @@ the seeds agrees with the second half's, which is how steady the table's mean is
 							100*ag.Separated, 2*h, ag.SeedSD)
 					}
 				}
+				sameFunction(w, rows)
 			}
 			start := time.Now()
 			for k, i := range groundtruth.FillOrder(len(rows)) {
@@ -149,6 +151,30 @@ the seeds agrees with the second half's, which is how steady the table's mean is
 	f.IntVar(&opt.Val, "val", opt.Val, "held-out examples each arch is scored on")
 	f.Float64Var(&opt.LR, "lr", opt.LR, "peak learning rate, cosine-annealed")
 	return cmd
+}
+
+// sameFunction prints the groups of archs that compute the same function, which no
+// ground truth can order: their accuracies differ by the training's noise alone.
+func sameFunction(w io.Writer, rows []groundtruth.Row) {
+	groups, err := groundtruth.SameFunction(rows)
+	if err != nil {
+		fmt.Fprintf(w, "archs of the same function: %v\n", err)
+		return
+	}
+	if len(groups) == 0 {
+		return
+	}
+	archs, spread := 0, 0.0
+	for _, g := range groups {
+		archs += len(g.Rows)
+		spread = max(spread, g.Spread)
+	}
+	noun := "groups"
+	if len(groups) == 1 {
+		noun = "group"
+	}
+	fmt.Fprintf(w, "%d archs in %d %s compute the same function within a group (they differ only in edges the output cannot see, or in which of nodes 1 and 2 is which): their means differ by up to %.2f points, and no ground truth can order them\n",
+		archs, len(groups), noun, spread)
 }
 
 // pairKendalls lists the Kendall tau of each pair of seeds, as "1-2 0.63, 1-3 0.60, ...".

@@ -815,3 +815,34 @@ func FuzzDartsCSV(f *testing.F) {
 		}
 	})
 }
+
+// A table holding archs that compute the same function says so, with how far apart
+// their means are, after the seeds' agreement; a table without any says nothing.
+func TestBenchGroundTruthSameFunction(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "gt.csv")
+	// The first two differ only in node 2, which cannot reach the output.
+	table := `arch,reference,accuracy,params,seed1,seed2
+|skip_connect~0|+|skip_connect~0|skip_connect~1|+|none~0|nor_conv_1x1~1|none~2|,80,88.5,1000,88.6,88.4
+|skip_connect~0|+|avg_pool_3x3~0|none~1|+|none~0|nor_conv_1x1~1|none~2|,81,88.25,1000,88.1,88.4
+|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|,90,89.5,2000,89.4,89.6
+`
+	if err := os.WriteFile(csvPath, []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"bench", "groundtruth", "--csv", csvPath, "--n", "3", "--dataset", "mnist", "--train", "512", "--val", "128", "--epochs", "1", "--channels", "2"}
+	out, err := cellar(t, args...)
+	if err != nil || !strings.Contains(out, "2 archs in 1 group compute the same function") || !strings.Contains(out, "differ by up to 0.25 points") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Index(out, "same function") < strings.Index(out, "seed 1 against seed 2") {
+		t.Errorf("the same-function line comes before the agreement:\n%s", out)
+	}
+	other := strings.Replace(table, "|skip_connect~0|+|avg_pool_3x3~0|none~1|+|none~0|nor_conv_1x1~1|none~2|", "|skip_connect~0|+|avg_pool_3x3~0|none~1|+|none~0|nor_conv_3x3~1|none~2|", 1)
+	if err := os.WriteFile(csvPath, []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cellar(t, args...); err != nil || strings.Contains(out, "same function") {
+		t.Errorf("no two archs of one function: %v\n%s", err, out)
+	}
+}

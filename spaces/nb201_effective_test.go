@@ -1,0 +1,80 @@
+package spaces
+
+import "testing"
+
+// Effective is a canonical form: idempotent, kept by every cell it maps to, and it
+// merges exactly the cells that differ in edges the output cannot see or in which of
+// nodes 1 and 2 is which. 11,155 is the count of those classes over all 15,625 cells,
+// found by a separate enumeration (Python, over edge sets rather than op arrays).
+func TestNB201Effective(t *testing.T) {
+	s, err := NewNB201(DefaultNB201)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := func(str string) NB201Arch {
+		t.Helper()
+		a, err := s.Parse([]byte(str))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.(NB201Arch)
+	}
+	classes := map[NB201Arch]int{}
+	var a NB201Arch
+	for code := range 15625 {
+		for i, c := 0, code; i < len(a); i, c = i+1, c/5 {
+			a[i] = uint8(c % 5)
+		}
+		e := a.Effective()
+		if e.Effective() != e {
+			t.Fatalf("%s: Effective %s is not its own Effective %s", a, e, e.Effective())
+		}
+		classes[e]++
+	}
+	if len(classes) != 11155 {
+		t.Errorf("%d functions among the 15,625 cells, want 11,155", len(classes))
+	}
+
+	for _, c := range []struct {
+		name string
+		same []string // all one function
+		not  string   // another function ("" for none)
+	}{
+		{"nodes 1 and 2 cannot reach the output: only 0->3 counts",
+			[]string{
+				"|skip_connect~0|+|skip_connect~0|nor_conv_1x1~1|+|nor_conv_1x1~0|none~1|none~2|",
+				"|skip_connect~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|none~1|none~2|",
+				"|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_1x1~0|none~1|none~2|",
+				"|none~0|+|none~0|none~1|+|nor_conv_1x1~0|none~1|none~2|",
+			},
+			"|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|"},
+		{"node 2 cannot reach the output",
+			[]string{
+				"|skip_connect~0|+|skip_connect~0|skip_connect~1|+|none~0|nor_conv_1x1~1|none~2|",
+				"|skip_connect~0|+|avg_pool_3x3~0|none~1|+|none~0|nor_conv_1x1~1|none~2|",
+			},
+			"|avg_pool_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|nor_conv_1x1~1|none~2|"},
+		{"nodes 1 and 2 swapped, node 1 dead in one",
+			[]string{
+				"|nor_conv_1x1~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|skip_connect~2|",
+				"|nor_conv_1x1~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|none~2|",
+			},
+			"|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|skip_connect~1|none~2|"},
+		{"an edge 1->2 keeps the nodes apart",
+			[]string{"|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|"},
+			"|skip_connect~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|nor_conv_1x1~2|"},
+		{"a zero node's conv still adds its batch norm's bias",
+			[]string{"|none~0|+|none~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"},
+			"|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"},
+	} {
+		want := parse(c.same[0]).Effective()
+		for _, str := range c.same[1:] {
+			if got := parse(str).Effective(); got != want {
+				t.Errorf("%s: %s is %s, want %s", c.name, str, got, want)
+			}
+		}
+		if got := parse(c.not).Effective(); got == want {
+			t.Errorf("%s: %s is %s too", c.name, c.not, got)
+		}
+	}
+}
