@@ -24,15 +24,16 @@ import (
 )
 
 // Names are the scores, in the order they are reported.
-var Names = []string{"synflow", "grad_norm", "snip", "grasp", "fisher", "jacob_cov", "naswot", "params", "flops"}
+var Names = []string{"synflow", "grad_norm", "snip", "grasp", "fisher", "jacob_cov", "naswot", "params", "live_params", "flops"}
 
 // NoSignal is the score of a network whose quantity is zero or undefined: lower
 // than any other, and finite, so that it can be stored and ranked.
 const NoSignal = -math.MaxFloat64
 
-// NeedsData says whether a score reads the batch (synflow, params and flops do not).
+// NeedsData says whether a score reads the batch (synflow, params, live_params and
+// flops do not).
 func NeedsData(name string) bool {
-	return name != "synflow" && name != "params" && name != "flops"
+	return name != "synflow" && name != "params" && name != "live_params" && name != "flops"
 }
 
 // Batch is one minibatch: X holds N inputs (C x H x W each, the network's input
@@ -79,6 +80,12 @@ func Score(names []string, net *spaces.Net, b Batch, seed uint64) (map[string]fl
 	has := func(n string) bool { return slices.Contains(names, n) }
 	if has("params") {
 		out["params"] = float64(net.Params())
+	}
+	if has("live_params") {
+		// The parameters the output depends on: a dead branch's (an NB201 edge into a
+		// node the output cannot see) counted in params make two networks of one
+		// function score apart.
+		out["live_params"] = float64(net.LiveParams())
 	}
 	if has("flops") {
 		out["flops"] = float64(net.FLOPs())

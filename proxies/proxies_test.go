@@ -383,3 +383,29 @@ func TestGraspDoesNotMoveWithItsStep(t *testing.T) {
 		}
 	}
 }
+
+// live_params counts only what the output depends on: a conv into a node the cell's
+// output cannot see is in params, not in live_params, so a cell with such a branch
+// scores as the cell without it does.
+func TestLiveParams(t *testing.T) {
+	const deadBranch = "|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|" // node 2 is cut off
+	const without = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
+	score := func(arch string) map[string]float64 {
+		t.Helper()
+		got, err := Score([]string{"params", "live_params"}, nb201(t, arch, 4, 1, [3]int{1, 8, 8}), Batch{}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	dead, clean, resnet := score(deadBranch), score(without), score(resnetCell)
+	if dead["params"] <= clean["params"] || dead["live_params"] != clean["live_params"] || clean["live_params"] != clean["params"] {
+		t.Errorf("with the dead branch %v, without %v", dead, clean)
+	}
+	if resnet["live_params"] != resnet["params"] {
+		t.Errorf("every edge of the ResNet cell reaches the output: %v", resnet)
+	}
+	if NeedsData("live_params") {
+		t.Error("live_params reads the batch")
+	}
+}

@@ -78,3 +78,51 @@ func TestNB201Effective(t *testing.T) {
 		}
 	}
 }
+
+// A cell and its Effective have the same LiveParams, over every NB201 cell; where a
+// path of edges joins the input to the output, those are the Effective cell's Params:
+// the parameters of the edges the output cannot see are what Params counts beyond.
+// (Where none does, the output does not depend on the input, and the stem is dead too.)
+func TestNB201LiveParamsAreEffectiveParams(t *testing.T) {
+	s, err := NewNB201(NB201Options{Options: CIFAR, Channels: 4, Cells: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := 0
+	var a NB201Arch
+	for code := range 15625 {
+		for i, c := 0, code; i < len(a); i, c = i+1, c/5 {
+			a[i] = uint8(c % 5)
+		}
+		net, err := s.Network(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := a.Effective()
+		eff, err := s.Network(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if net.LiveParams() != eff.LiveParams() {
+			t.Fatalf("%s: LiveParams %d, its Effective %s's %d", a, net.LiveParams(), e, eff.LiveParams())
+		}
+		// Node j is reached from the input through edges that are not none.
+		reached := [4]bool{true}
+		for i, edge := range nb201Edges {
+			if e[i] != 0 && reached[edge[1]] {
+				reached[edge[0]] = true
+			}
+		}
+		if reached[3] && eff.LiveParams() != eff.Params() {
+			t.Fatalf("%s: its Effective %s has Params %d, LiveParams %d", a, e, eff.Params(), eff.LiveParams())
+		}
+		if net.Params() > eff.Params() {
+			dead++
+		}
+	}
+	// Dead parameters need a conv on an edge into a node the output cannot see.
+	if dead == 0 || dead > 15625/2 {
+		t.Errorf("%d cells with dead parameters", dead)
+	}
+	t.Logf("%d of 15625 cells hold parameters on edges their output cannot see", dead)
+}

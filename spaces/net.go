@@ -260,6 +260,37 @@ func (n *Net) Params() int {
 
 func (n *Net) inShape(l Layer) Shape { return n.Layers[l.Inputs[0]].Shape }
 
+// Live marks the layers the output depends on: those with a path to Output that does
+// not pass through a Zero layer (whose value does not depend on its input). The others
+// are computed and trained to no effect, like an NB201 node whose edges never reach
+// the cell's output.
+func (n *Net) Live() []bool {
+	live := make([]bool, len(n.Layers))
+	live[n.Output] = true
+	for i := n.Output; i > 0; i-- { // inputs come before the layers that read them
+		if !live[i] || n.Layers[i].Kind == Zero {
+			continue
+		}
+		for _, in := range n.Layers[i].Inputs {
+			live[in] = true
+		}
+	}
+	return live
+}
+
+// LiveParams counts the parameters of the Live layers: the ones the output depends
+// on. Params counts a dead branch's too, so two networks that compute the same
+// function can differ in Params but not in LiveParams.
+func (n *Net) LiveParams() int {
+	total := 0
+	for i, live := range n.Live() {
+		if live {
+			total += n.LayerParams(n.Layers[i])
+		}
+	}
+	return total
+}
+
 // LayerParams is one layer's share of Params.
 func (n *Net) LayerParams(l Layer) int {
 	switch l.Kind {

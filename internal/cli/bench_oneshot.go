@@ -44,7 +44,8 @@ scores' top 10, and the time per evaluation: by accuracy; by loss; by the angle
 training turned each path's op weights from their initial values (ABS; no data); by
 the mean of the loss's rank and the angle's (+angle: the supernet alone), of the
 loss's and the params proxy's (+params), and of all three (+both); then the params
-proxy's on the same archs.
+proxy's on the same archs, and live params' (the ones the output depends on: params
+also counts the convs of edges the cell's output cannot see).
 --groundtruth takes a table that cellar bench groundtruth trained at the supernet's
 skeleton and data: the supernet takes the --dataset, --train, --channels and --depth
 the table keeps beside it (F.settings.json for F.csv) unless they are given, and says
@@ -133,10 +134,30 @@ of the archs scored.`,
 				fmt.Fprintln(w, unlike)
 			}
 			fmt.Fprintf(w, "%-9s %9s %8s %7s %9s %7s\n", "sampling", "spearman", "kendall", "top-10", "training", "s/eval")
-			// paramsRow prints the params proxy's row over the first n archs.
+			// live: the params the output depends on (spaces.Net.LiveParams), at the
+			// skeleton the truth was trained at. Params counts the convs of edges the
+			// cell's output cannot see too, which makes archs of one function differ.
+			skeleton := sp
+			if truthPath != "" {
+				// The stem's input channels aside, which add the same to every arch.
+				if skeleton, err = spaces.NewNB201(spaces.NB201Options{Options: spaces.CIFAR, Channels: opt.Channels, Cells: opt.Depth}); err != nil {
+					return err
+				}
+			}
+			live := make([]float64, len(archs))
+			for i, a := range archs {
+				net, err := skeleton.Network(a)
+				if err != nil {
+					return err
+				}
+				live[i] = float64(net.LiveParams())
+			}
+			// paramsRow prints the params proxy's rows over the first n archs.
 			paramsRow := func(n int, says string) {
 				fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f%s\n", "params", stats.Spearman(params[:n], truth[:n]), stats.Kendall(params[:n], truth[:n]),
 					stats.TopOverlap(params[:n], truth[:n], 10), says)
+				fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f   (live params: the ones the output depends on)\n", "  live", stats.Spearman(live[:n], truth[:n]),
+					stats.Kendall(live[:n], truth[:n]), stats.TopOverlap(live[:n], truth[:n], 10))
 			}
 			scores := map[string][]float64{}
 			list := strings.Split(samplings, ",")
