@@ -213,8 +213,9 @@ func TestAnExplicitZeroIsCheckedNotReplaced(t *testing.T) {
 	for src, want := range map[string]*strategies.WarmStart{
 		"regevo":                         nil,
 		"{name: regevo, warm_start: {}}": &strategies.DefaultWarmStart,
-		"{name: regevo, warm_start: {proxy: params}}": {Proxy: "params", Sample: strategies.DefaultWarmStart.Sample},
-		"{name: regevo, warm_start: null}":            nil,
+		"{name: regevo, warm_start: {proxy: params}}":                  {Proxy: "params", Sample: strategies.DefaultWarmStart.Sample},
+		"{name: regevo, warm_start: {proxy: live_params, sample: 50}}": {Proxy: "live_params", Sample: 50},
+		"{name: regevo, warm_start: null}":                             nil,
 	} {
 		s, err := build(src)
 		if err != nil {

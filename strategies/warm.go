@@ -13,7 +13,7 @@ import (
 // random: Sample random archs are scored, untrained, and the best become the first
 // candidates.
 type WarmStart struct {
-	Proxy  string `yaml:"proxy"`  // synflow (default), params or flops: proxies that need no data
+	Proxy  string `yaml:"proxy"`  // synflow (default), params, live_params or flops: proxies that need no data
 	Sample int    `yaml:"sample"` // archs scored (1000)
 }
 
@@ -26,7 +26,7 @@ func (w *WarmStart) check() error {
 		return fmt.Errorf("warm_start: %w", err)
 	}
 	if proxies.NeedsData(w.Proxy) {
-		return fmt.Errorf("warm_start: proxy %q needs data; use synflow, params or flops", w.Proxy)
+		return fmt.Errorf("warm_start: proxy %q needs data; use synflow, params, live_params or flops", w.Proxy)
 	}
 	if w.Sample < 1 || w.Sample > maxPopulation {
 		return fmt.Errorf("warm_start: sample %d: from 1 to %d", w.Sample, maxPopulation)
