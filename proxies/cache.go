@@ -1,6 +1,8 @@
 package proxies
 
 import (
+	"reflect"
+	"strconv"
 	"sync"
 
 	"cellar/spaces"
@@ -9,25 +11,33 @@ import (
 // dataFree caches data-free scores by space, proxy and arch for the whole process:
 // a benchmark's hundred runs, or a predictor's rounds, score many of the same archs.
 // The scores depend on nothing else (the initialisation seed is fixed at 1), so the
-// cache changes no result.
+// cache changes no result. A space is told apart by its identity, not its name: two
+// nb201 spaces of other channels give other scores. Holding each space here keeps its
+// address from being reused by another while its scores are kept.
 var dataFree struct {
 	sync.Mutex
 	scores map[string]float64
+	spaces map[spaces.Space]int
 }
 
 // dataFreeMax bounds the cache; past it, scores are computed and not kept.
 const dataFreeMax = 1 << 20
 
 // DataFree is arch's score under a proxy that needs no data (synflow, params,
-// flops), its network initialised from seed 1, computed once per process.
+// live_params, flops), its network initialised from seed 1, computed once per
+// process and space.
 func DataFree(space spaces.Space, proxy string, a spaces.Arch) (float64, error) {
-	key := space.Name() + "\x00" + proxy + "\x00" + a.String()
+	key, cached := "", false
 	dataFree.Lock()
-	v, ok := dataFree.scores[key]
-	dataFree.Unlock()
-	if ok {
-		return v, nil
+	if id, ok := spaceID(space); ok {
+		key = strconv.Itoa(id) + "\x00" + proxy + "\x00" + a.String()
+		var v float64
+		if v, cached = dataFree.scores[key]; cached {
+			dataFree.Unlock()
+			return v, nil
+		}
 	}
+	dataFree.Unlock()
 	net, err := space.Network(a)
 	if err != nil {
 		return 0, err
@@ -37,12 +47,30 @@ func DataFree(space spaces.Space, proxy string, a spaces.Arch) (float64, error) 
 		return 0, err
 	}
 	dataFree.Lock()
-	if dataFree.scores == nil {
-		dataFree.scores = map[string]float64{}
-	}
-	if len(dataFree.scores) < dataFreeMax {
+	if key != "" && len(dataFree.scores) < dataFreeMax {
 		dataFree.scores[key] = s[proxy]
 	}
 	dataFree.Unlock()
 	return s[proxy], nil
+}
+
+// spaceID numbers space in the cache's keys. Only a space held by pointer is cached
+// (every space of package spaces is): a struct value may hold a slice, which cannot
+// be a map key. Called with dataFree held.
+func spaceID(space spaces.Space) (int, bool) {
+	if reflect.TypeOf(space).Kind() != reflect.Pointer {
+		return 0, false
+	}
+	if dataFree.spaces == nil {
+		dataFree.spaces, dataFree.scores = map[spaces.Space]int{}, map[string]float64{}
+	}
+	id, ok := dataFree.spaces[space]
+	if !ok {
+		if len(dataFree.spaces) >= 1<<10 { // past that, the spaces are not kept either
+			return 0, false
+		}
+		id = len(dataFree.spaces)
+		dataFree.spaces[space] = id
+	}
+	return id, true
 }

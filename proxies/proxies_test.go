@@ -409,3 +409,32 @@ func TestLiveParams(t *testing.T) {
 		t.Error("live_params reads the batch")
 	}
 }
+
+// The process-wide cache of data-free scores keeps spaces of one name but other
+// options apart: a wider NB201 skeleton has more params, and DataFree says so even
+// after the narrower one's score was cached.
+func TestDataFreeKeepsSpacesApart(t *testing.T) {
+	var got []float64
+	for _, channels := range []int{4, 8, 4} {
+		s, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.CIFAR, Channels: channels, Cells: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.Parse([]byte(resnetCell))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := DataFree(s, "params", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net, _ := s.Network(a)
+		if v != float64(net.Params()) {
+			t.Errorf("%d channels: DataFree params %v, the network has %d", channels, v, net.Params())
+		}
+		got = append(got, v)
+	}
+	if got[0] == got[1] || got[0] != got[2] {
+		t.Errorf("params at 4, 8, 4 channels: %v", got)
+	}
+}
