@@ -169,7 +169,7 @@ func (s *OneShot) Describe() string {
 }
 
 func (s *OneShot) Metrics() []string {
-	return []string{"oneshot_accuracy", "oneshot_loss", "oneshot_angle", "params", "flops", "eval_seconds"}
+	return []string{"oneshot_accuracy", "oneshot_loss", "oneshot_angle", "params", "live_params", "flops", "eval_seconds"}
 }
 
 func (s *OneShot) Learning() bool {
@@ -343,7 +343,8 @@ func (s *OneShot) Evaluate(ctx context.Context, job engine.Job, _ func(engine.Pr
 		return engine.Outcome{}, err
 	}
 	return engine.Outcome{Metrics: map[string]float64{"oneshot_accuracy": sc.Accuracy, "oneshot_loss": sc.Loss, "oneshot_angle": angle,
-		"params": float64(net.Params()), "flops": float64(net.FLOPs()), "eval_seconds": time.Since(start).Seconds()}}, nil
+		"params": float64(net.Params()), "live_params": float64(net.LiveParams()), "flops": float64(net.FLOPs()),
+		"eval_seconds": time.Since(start).Seconds()}}, nil
 }
 
 // finetune trains path w of sn alone on the fine-tuning batches; restore puts sn

@@ -158,6 +158,21 @@ func TestOneShotFewShot(t *testing.T) {
 		return out
 	}
 	want := scores(s)
+	// live_params leaves out the convs of edges the output cannot see: in the first
+	// cell node 2 (a 1x1 conv from node 1) is cut off from the output.
+	for arch, dead := range map[string]bool{
+		"|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|none~2|": true,
+		"|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|": false,
+	} {
+		a, _ := sp.Parse([]byte(arch))
+		o, err := s.Evaluate(context.Background(), engine.Job{Arch: a}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, live := o.Metrics["params"], o.Metrics["live_params"]; live <= 0 || (live < p) != dead || live > p {
+			t.Errorf("%s: params %v, live_params %v", arch, p, live)
+		}
+	}
 	// The angle measures from the weights as drawn, which a restored or loaded
 	// evaluator draws again from the seed: it must come back the same below.
 	if !(want[1] > 0 && want[3] > 0) || want[1] == want[3] {

@@ -43,9 +43,10 @@ that train the arch's path alone) and print, for each, the Spearman and Kendall 
 scores' top 10, and the time per evaluation: by accuracy; by loss; by the angle
 training turned each path's op weights from their initial values (ABS; no data); by
 the mean of the loss's rank and the angle's (+angle: the supernet alone), of the
-loss's and the params proxy's (+params), and of all three (+both); then the params
-proxy's on the same archs, and live params' (the ones the output depends on: params
-also counts the convs of edges the cell's output cannot see).
+loss's and the params proxy's (+params), of all three (+both), and of the loss's, the
+angle's and live params' (+live); then the params proxy's on the same archs, and live
+params' (the ones the output depends on: params also counts the convs of edges the
+cell's output cannot see).
 --groundtruth takes a table that cellar bench groundtruth trained at the supernet's
 skeleton and data: the supernet takes the --dataset, --train, --channels and --depth
 the table keeps beside it (F.settings.json for F.csv) unless they are given, and says
@@ -178,7 +179,7 @@ of the archs scored.`,
 				}
 				scored := len(run.loss)
 				if scored >= 3 {
-					printOneShotRows(w, sampling, run, truth[:scored], params[:scored])
+					printOneShotRows(w, sampling, run, truth[:scored], params[:scored], live[:scored])
 				}
 				if err != nil {
 					switch {
@@ -302,9 +303,9 @@ func runOneShot(ctx context.Context, errw io.Writer, sp spaces.Space, o evaluato
 }
 
 // printOneShotRows prints a sampling's rows: its accuracy's, then its loss's, its
-// angle's and their combinations', each against truth (params: the params proxy's
-// scores of the same archs).
-func printOneShotRows(w io.Writer, sampling string, run oneShotRun, truth, params []float64) {
+// angle's and their combinations', each against truth (params and live: the params
+// and live params proxies' scores of the same archs).
+func printOneShotRows(w io.Writer, sampling string, run oneShotRun, truth, params, live []float64) {
 	negLoss := make([]float64, len(run.loss))
 	for i, l := range run.loss {
 		negLoss[i] = -l // lower is better: ranked as its negation
@@ -319,6 +320,7 @@ func printOneShotRows(w io.Writer, sampling string, run oneShotRun, truth, param
 	row("  +angle", stats.MeanRank(negLoss, run.angle), "the mean of the loss's rank and the angle's: the supernet alone")
 	row("  +params", stats.MeanRank(negLoss, params), "the mean of the loss's rank and params'")
 	row("  +both", stats.MeanRank(negLoss, run.angle, params), "the mean of the loss's, the angle's and params' ranks")
+	row("  +live", stats.MeanRank(negLoss, run.angle, live), "the same with live params: rank [oneshot_loss:min, oneshot_angle, live_params]")
 }
 
 // loadSupernet takes up the supernet saved at path, if there is one.
