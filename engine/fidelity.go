@@ -64,21 +64,29 @@ type RungCorrelation struct {
 	// parameter counts' (stats.MeanRank) against the To rung's score: how a rung that
 	// ranks by both (`combine: mean_rank`) would do. NaN without params.
 	WithParamsKendall float64
+	// LiveParamsKendall is ParamsKendall of the trials' live parameter counts (the
+	// ones the output depends on: spaces.Net.LiveParams), where every such trial has
+	// them (the oneshot evaluator reports them). It is the stronger free proxy: a
+	// dead branch's parameters make params misrank. NaN without them.
+	LiveParamsKendall float64
 }
 
 // Weaker says whether the From rung ranks the trials worse than their parameter
-// counts do.
-func (c RungCorrelation) Weaker() bool { return c.Kendall < c.ParamsKendall }
+// counts do, all of them or the live ones.
+func (c RungCorrelation) Weaker() bool {
+	return c.Kendall < c.ParamsKendall || c.Kendall < c.LiveParamsKendall
+}
 
-// paramsOf is a trial's parameter count from its rungs' metrics (every rung of a
-// cascade over one space counts the same network).
-func paramsOf(t Trial) (float64, bool) {
+// metricOf is a trial's value of a metric of its network (params, live_params) from
+// its rungs' metrics (every rung of a cascade over one space builds the same
+// network), or from its own.
+func metricOf(t Trial, name string) (float64, bool) {
 	for _, r := range t.Rungs {
-		if v, ok := r.Metrics["params"]; ok {
+		if v, ok := r.Metrics[name]; ok {
 			return v, true
 		}
 	}
-	v, ok := t.Metrics["params"]
+	v, ok := t.Metrics[name]
 	return v, ok
 }
 
@@ -93,17 +101,19 @@ func RungCorrelations(trials []Trial) []RungCorrelation {
 	}
 	var out []RungCorrelation
 	for r := 0; r+1 < depth; r++ {
-		var x, y, params []float64
+		var x, y, params, live []float64
 		var ranks [][]float64 // the From rung's Ranks, by metric, while every trial has as many
-		withParams, byRanks := true, true
+		withParams, withLive, byRanks := true, true, true
 		for _, t := range trials {
 			if len(t.Rungs) <= r+1 {
 				continue
 			}
 			if a, b := t.Rungs[r].Score, t.Rungs[r+1].Score; a != nil && b != nil {
 				x, y = append(x, *a), append(y, *b)
-				p, ok := paramsOf(t)
+				p, ok := metricOf(t, "params")
 				params, withParams = append(params, p), withParams && ok
+				l, ok := metricOf(t, "live_params")
+				live, withLive = append(live, l), withLive && ok
 				rs := t.Rungs[r].Ranks
 				if ranks == nil && byRanks {
 					ranks = make([][]float64, len(rs))
@@ -118,12 +128,16 @@ func RungCorrelations(trials []Trial) []RungCorrelation {
 		if byRanks && len(x) > 0 { // a mean_rank rung's order (trials stored before Ranks have none)
 			x = stats.MeanRank(ranks...)
 		}
-		c := RungCorrelation{From: r, To: r + 1, N: len(x), Spearman: math.NaN(), Kendall: math.NaN(), ParamsKendall: math.NaN(), WithParamsKendall: math.NaN()}
+		c := RungCorrelation{From: r, To: r + 1, N: len(x), Spearman: math.NaN(), Kendall: math.NaN(), ParamsKendall: math.NaN(), WithParamsKendall: math.NaN(),
+			LiveParamsKendall: math.NaN()}
 		if len(x) >= 3 {
 			c.Spearman, c.Kendall = stats.Spearman(x, y), stats.Kendall(x, y)
 			if withParams {
 				c.ParamsKendall = stats.Kendall(params, y)
 				c.WithParamsKendall = stats.Kendall(stats.MeanRank(x, params), y)
+			}
+			if withLive {
+				c.LiveParamsKendall = stats.Kendall(live, y)
 			}
 		}
 		out = append(out, c)

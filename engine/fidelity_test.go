@@ -44,8 +44,23 @@ func TestRungCorrelations(t *testing.T) {
 		trials[i].Rungs[0].Metrics = nil
 		trials[i].Metrics = map[string]float64{"params": float64(i)} // the trial's own, when no rung has them
 	}
-	if cs := RungCorrelations(trials); cs[0].ParamsKendall != -1 || cs[0].Weaker() {
+	if cs := RungCorrelations(trials); cs[0].ParamsKendall != -1 || cs[0].Weaker() || !math.IsNaN(cs[0].LiveParamsKendall) {
 		t.Errorf("params ranking against the last rung: %+v", cs[0])
+	}
+	// Live params (the oneshot evaluator's) that rank as the last rung does, where all
+	// params do not: the rung is weaker than them. One trial without them: none.
+	for i := range trials[:10] {
+		trials[i].Rungs[0].Metrics = map[string]float64{"live_params": float64(100 - i)}
+	}
+	if cs := RungCorrelations(trials); cs[0].LiveParamsKendall != 1 || cs[0].ParamsKendall != -1 || !cs[0].Weaker() {
+		t.Errorf("live params ranking as the last rung: %+v", cs[0])
+	}
+	trials[3].Rungs[0].Metrics = nil
+	if cs := RungCorrelations(trials); !math.IsNaN(cs[0].LiveParamsKendall) || cs[0].Weaker() {
+		t.Errorf("a trial without live params: %+v", cs[0])
+	}
+	for i := range trials[:10] {
+		trials[i].Rungs[0].Metrics = nil
 	}
 	// A rung and params that misorder different pairs: the mean of their ranks
 	// misorders none, and only ties two pairs (tau-b 12/sqrt(12*15)).

@@ -26,10 +26,12 @@ func (r *rungStats) add(t engine.Trial) {
 }
 
 // line is the correlations for the header, e.g. "rungs 0→1 ρ 0.62 τ 0.45 (n 40),
-// params τ 0.51, both τ 0.55 ⚠ rung 0 ranks below params" (both: the mean of the rung's
-// rank and params', as `combine: mean_rank` ranks): a weight-sharing rung whose ranking of the
-// trials trained since is worse than their parameter counts' is warned of live.
-// Computed again only when a trial has climbed since.
+// params τ 0.51, both τ 0.55, live params τ 0.56 ⚠ rung 0 ranks below live params"
+// (both: the mean of the rung's rank and params', as `combine: mean_rank` ranks; live
+// params: the ones the output depends on, where the rung reports them): a
+// weight-sharing rung whose ranking of the trials trained since is worse than their
+// parameter counts' is warned of live. Computed again only when a trial has climbed
+// since.
 func (r *rungStats) line() string {
 	if !r.cascade {
 		return ""
@@ -50,9 +52,15 @@ func (r *rungStats) line() string {
 			if !math.IsNaN(c.WithParamsKendall) { // NaN when the two orders cancel out
 				p += fmt.Sprintf(", both τ %.2f", c.WithParamsKendall)
 			}
-			if c.Weaker() {
-				p += " ⚠ rung " + fmt.Sprint(c.From) + " ranks below params"
-			}
+		}
+		if !math.IsNaN(c.LiveParamsKendall) {
+			p += fmt.Sprintf(", live params τ %.2f", c.LiveParamsKendall)
+		}
+		switch {
+		case c.Kendall < c.ParamsKendall:
+			p += " ⚠ rung " + fmt.Sprint(c.From) + " ranks below params"
+		case c.Weaker():
+			p += " ⚠ rung " + fmt.Sprint(c.From) + " ranks below live params"
 		}
 		parts = append(parts, p)
 	}

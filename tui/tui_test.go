@@ -332,8 +332,22 @@ func TestDashboardShowsRungCorrelations(t *testing.T) {
 	m3 := New(eng, exp, themes.Dark, plain())
 	m3.Update(tea.WindowSizeMsg{Width: 200, Height: 40})
 	m3.dashboard.Apply(evs)
-	if v := m3.View(); !strings.Contains(v, "τ 0.73 (n 6), params τ 0.87, both τ 0.89 ⚠ rung 0 ranks below params") {
+	if v := m3.View(); !strings.Contains(v, "τ 0.73 (n 6), params τ 0.87, both τ 0.89 ⚠ rung 0 ranks below params") || strings.Contains(v, "live params") {
 		t.Errorf("the rung's, params' and both's taus:\n%s", v)
+	}
+	// The oneshot evaluator's live params: shown beside, and warned of where the rung
+	// ranks above params but below them.
+	evs = nil
+	for i, v := range []struct{ rung, params, live float64 }{{1, 2, 1}, {2, 1, 2}, {3, 4, 3}, {5, 3, 4}, {4, 5, 5}, {6, 6, 6}} {
+		x := v.rung
+		evs = append(evs, engine.Event{Kind: engine.TrialFinished, Trial: engine.Trial{ID: uint64(i + 1), State: engine.Done,
+			Rungs: []engine.RungResult{{Rung: 0, Score: &x, Metrics: map[string]float64{"params": v.params, "live_params": v.live}}, {Rung: 1, Score: ptr(float64(i))}}}})
+	}
+	m4 := New(eng, exp, themes.Dark, plain())
+	m4.Update(tea.WindowSizeMsg{Width: 200, Height: 40})
+	m4.dashboard.Apply(evs)
+	if v := m4.View(); !strings.Contains(v, "τ 0.87 (n 6), params τ 0.73, both τ 0.97, live params τ 1.00 ⚠ rung 0 ranks below live params") {
+		t.Errorf("the rung's, params' and live params' taus:\n%s", v)
 	}
 }
 

@@ -151,6 +151,9 @@ type rungRow struct {
 	// WithParamsKendall is the Kendall tau of the mean of this rung's rank and the
 	// parameter counts' against the next rung: what `combine: mean_rank` would rank.
 	WithParamsKendall float64 `json:"with_params_kendall_next,omitempty"`
+	// LiveParamsKendall is ParamsKendall of the live parameter counts (the ones the
+	// output depends on), where the rung reports them (the oneshot evaluator does).
+	LiveParamsKendall float64 `json:"live_params_kendall_next,omitempty"`
 }
 
 // printRungs summarises a cascade's rungs from its stored trials.

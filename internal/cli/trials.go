@@ -136,6 +136,7 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 	for _, c := range engine.RungCorrelations(trials) {
 		rows[c.From].N, rows[c.From].Spearman, rows[c.From].Kendall = c.N, c.Spearman, c.Kendall
 		rows[c.From].ParamsKendall, rows[c.From].WithParamsKendall = c.ParamsKendall, c.WithParamsKendall
+		rows[c.From].LiveParamsKendall = c.LiveParamsKendall
 	}
 	if asJSON {
 		for i := range rows { // JSON has no NaN: too few trials reached both
@@ -148,6 +149,9 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 			if math.IsNaN(rows[i].WithParamsKendall) { // also when the two orders cancel out
 				rows[i].WithParamsKendall = 0
 			}
+			if math.IsNaN(rows[i].LiveParamsKendall) {
+				rows[i].LiveParamsKendall = 0
+			}
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -157,9 +161,9 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 		}{id, rows})
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUNG\tEVALUATOR\tREACHED\tPROMOTED\tVS NEXT (n, Spearman, Kendall)\tPARAMS VS NEXT (Kendall)\tWITH PARAMS (mean rank, Kendall)")
+	fmt.Fprintln(tw, "RUNG\tEVALUATOR\tREACHED\tPROMOTED\tVS NEXT (n, Spearman, Kendall)\tPARAMS VS NEXT (Kendall)\tWITH PARAMS (mean rank, Kendall)\tLIVE PARAMS VS NEXT (Kendall)")
 	for i, r := range rows {
-		next, params, both := "-", "-", "-"
+		next, params, both, live := "-", "-", "-", "-"
 		switch {
 		case i+1 < len(rows) && math.IsNaN(r.Spearman):
 			next = fmt.Sprintf("%d, too few to rank", r.N)
@@ -174,8 +178,14 @@ func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) erro
 					both = fmt.Sprintf("%.3f", r.WithParamsKendall)
 				}
 			}
+			if !math.IsNaN(r.LiveParamsKendall) {
+				live = fmt.Sprintf("%.3f", r.LiveParamsKendall)
+				if r.Kendall < r.LiveParamsKendall {
+					live += " (ranks better than the rung)"
+				}
+			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%s\n", r.Rung, r.Evaluator, r.Reached, r.Promoted, next, params, both)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", r.Rung, r.Evaluator, r.Reached, r.Promoted, next, params, both, live)
 	}
 	return tw.Flush()
 }

@@ -92,4 +92,21 @@ func TestRungsWithParamsCancelling(t *testing.T) {
 	if err := printRungs(&text, 1, trials, false); err != nil || strings.Contains(text.String(), "NaN") || !strings.Contains(text.String(), "WITH PARAMS") {
 		t.Errorf("table: %v\n%s", err, text.String())
 	}
+	if strings.Contains(js.String(), "live_params_kendall_next") {
+		t.Errorf("JSON: live params' tau without live params:\n%s", js.String())
+	}
+	// Live params (the oneshot evaluator's) that rank as the next rung does: their
+	// tau in both, marked in the table as ranking better than the rung.
+	for i := range trials {
+		trials[i].Rungs[0].Metrics["live_params"] = float64(i)
+		*trials[i].Rungs[0].Score = float64([]int{2, 1, 3, 5, 4}[i])
+	}
+	js.Reset()
+	text.Reset()
+	if err := printRungs(&js, 1, trials, true); err != nil || !strings.Contains(js.String(), `"live_params_kendall_next": 1`) {
+		t.Errorf("JSON with live params: %v\n%s", err, js.String())
+	}
+	if err := printRungs(&text, 1, trials, false); err != nil || !strings.Contains(text.String(), "LIVE PARAMS VS NEXT") || !strings.Contains(text.String(), "1.000 (ranks better than the rung)") {
+		t.Errorf("table with live params: %v\n%s", err, text.String())
+	}
 }
