@@ -20,11 +20,7 @@ func TestNB201Effective(t *testing.T) {
 		return a.(NB201Arch)
 	}
 	classes := map[NB201Arch]int{}
-	var a NB201Arch
-	for code := range 15625 {
-		for i, c := 0, code; i < len(a); i, c = i+1, c/5 {
-			a[i] = uint8(c % 5)
-		}
+	for _, a := range allNB201Cells() {
 		e := a.Effective()
 		if e.Effective() != e {
 			t.Fatalf("%s: Effective %s is not its own Effective %s", a, e, e.Effective())
@@ -89,11 +85,7 @@ func TestNB201LiveParamsAreEffectiveParams(t *testing.T) {
 		t.Fatal(err)
 	}
 	dead := 0
-	var a NB201Arch
-	for code := range 15625 {
-		for i, c := 0, code; i < len(a); i, c = i+1, c/5 {
-			a[i] = uint8(c % 5)
-		}
+	for _, a := range allNB201Cells() {
 		net, err := s.Network(a)
 		if err != nil {
 			t.Fatal(err)
@@ -125,4 +117,17 @@ func TestNB201LiveParamsAreEffectiveParams(t *testing.T) {
 		t.Errorf("%d cells with dead parameters", dead)
 	}
 	t.Logf("%d of 15625 cells hold parameters on edges their output cannot see", dead)
+}
+
+// allNB201Cells are the 15,625 cells, each edge's op in turn.
+func allNB201Cells() []NB201Arch {
+	out := make([]NB201Arch, 0, 15625)
+	for code := range 15625 {
+		var a NB201Arch
+		for i, c := 0, code; i < len(a); i, c = i+1, c/5 {
+			a[i] = uint8(c % len(NB201Ops))
+		}
+		out = append(out, a)
+	}
+	return out
 }
