@@ -27,12 +27,11 @@ const dataFreeMax = 1 << 20
 // live_params, flops), its network initialised from seed 1, computed once per
 // process and space.
 func DataFree(space spaces.Space, proxy string, a spaces.Arch) (float64, error) {
-	key, cached := "", false
+	key := "" // stays empty for a space that is not cached
 	dataFree.Lock()
 	if id, ok := spaceID(space); ok {
 		key = strconv.Itoa(id) + "\x00" + proxy + "\x00" + a.String()
-		var v float64
-		if v, cached = dataFree.scores[key]; cached {
+		if v, ok := dataFree.scores[key]; ok {
 			dataFree.Unlock()
 			return v, nil
 		}
