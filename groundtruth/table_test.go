@@ -12,10 +12,10 @@ import (
 // The committed ground truths (built, and continued, with `cellar bench groundtruth
 // --csv groundtruth/testdata/nb201-fashion-mnist.csv --n 150 --epochs 3`, the same with
 // -6ep.csv and --epochs 6, with -30k.csv and --train 30000, and -30k-4seeds.csv, a copy
-// of -30k.csv continued with --seeds 4): the 150 NB201 archs of the stratified sample
+// of -30k.csv continued with --seeds 4, and -55k.csv with --train 55000): the 150 NB201 archs of the stratified sample
 // of seed 1, in its order, with the built-in table's accuracy; every arch trained so
 // far trained twice (four times in -4seeds), every accuracy a whole number of the
-// 5,000 held-out examples. The 3-epoch, 30,000-example and four-seed tables are whole;
+// 5,000 held-out examples. The 3-epoch, 30,000-, 55,000-example and four-seed tables are whole;
 // the 6-epoch one was stopped part way (see docs/benchmarks.md). The four-seed table's seeds 1 and 2 are the 30k table's:
 // a run is one arch and seed, whenever it is trained.
 func TestCommittedTables(t *testing.T) {
@@ -41,6 +41,7 @@ func TestCommittedTables(t *testing.T) {
 		{"testdata/nb201-fashion-mnist-6ep.csv", false, []int{0, 2}, nil},
 		{"testdata/nb201-fashion-mnist-30k.csv", true, []int{2}, nil},
 		{"testdata/nb201-fashion-mnist-30k-4seeds.csv", true, []int{4}, thirty},
+		{"testdata/nb201-fashion-mnist-55k.csv", true, []int{2}, nil},
 	} {
 		path, whole := c.path, c.whole
 		rows, err := Load(path)
