@@ -69,23 +69,43 @@ func tableStrategies() []string {
 	return slices.DeleteFunc(slices.Clone(StrategyNames), func(s string) bool { return s == "darts" || s == "compound" })
 }
 
-func TestSameSeedSameTrials(t *testing.T) {
-	for _, strategy := range tableStrategies() {
-		for _, par := range []int{1, 4} {
-			var logs [2][]string
-			for i := range logs {
-				exp := tableConfig(t, strategy, 120, par)
-				exp.Evaluator = &jitter{Evaluator: exp.Evaluator, rng: rand.New(rand.NewPCG(uint64(i), 0)), max: 2 * time.Millisecond}
-				logs[i] = enginetest.Run(t, exp, Options{Store: &enginetest.MemStore{}})
-			}
-			if len(logs[0]) != 120 {
-				t.Fatalf("%s parallel %d: %d trials, want 120", strategy, par, len(logs[0]))
-			}
-			if a, b := strings.Join(logs[0], "\n"), strings.Join(logs[1], "\n"); a != b {
-				t.Errorf("%s parallel %d: two runs with one seed differ (trials finished in different orders)", strategy, par)
+// tableRun is one case of a sweep over strategies and parallelism on a table.
+type tableRun struct {
+	strategy string
+	parallel int
+}
+
+func (c tableRun) String() string { return fmt.Sprintf("%s/parallel-%d", c.strategy, c.parallel) }
+
+// tableRuns is every table strategy at each of the parallelisms, regevo at the first
+// one leading: -short runs that case alone.
+func tableRuns(parallel ...int) []tableRun {
+	cases := []tableRun{{"regevo", parallel[0]}}
+	for _, s := range tableStrategies() {
+		for _, p := range parallel {
+			if s != "regevo" || p != parallel[0] {
+				cases = append(cases, tableRun{s, p})
 			}
 		}
 	}
+	return cases
+}
+
+func TestSameSeedSameTrials(t *testing.T) {
+	testkit.Sweep(t, tableRuns(4, 1), nil, func(t *testing.T, c tableRun) {
+		var logs [2][]string
+		for i := range logs {
+			exp := tableConfig(t, c.strategy, 120, c.parallel)
+			exp.Evaluator = &jitter{Evaluator: exp.Evaluator, rng: rand.New(rand.NewPCG(uint64(i), 0)), max: 2 * time.Millisecond}
+			logs[i] = enginetest.Run(t, exp, Options{Store: &enginetest.MemStore{}})
+		}
+		if len(logs[0]) != 120 {
+			t.Fatalf("%d trials, want 120", len(logs[0]))
+		}
+		if a, b := strings.Join(logs[0], "\n"), strings.Join(logs[1], "\n"); a != b {
+			t.Errorf("two runs with one seed differ (trials finished in different orders)")
+		}
+	})
 }
 
 func TestEveryTrialCommittedBeforeTold(t *testing.T) {
@@ -170,43 +190,45 @@ func TestTrialsThatFinishTogetherShareACommit(t *testing.T) {
 // TestResumeFromEveryCheckpoint restarts a search from checkpoints taken along the way
 // and checks that it asks exactly the trials the uninterrupted search asked.
 func TestResumeFromEveryCheckpoint(t *testing.T) {
-	for _, strategy := range tableStrategies() {
-		for _, par := range []int{1, 3} {
-			ref := tableConfig(t, strategy, 80, par)
-			store := &enginetest.MemStore{}
-			want := enginetest.Run(t, ref, Options{Store: store})
-			for _, at := range []int{1, len(store.Checkpoints) / 3, len(store.Checkpoints) / 2, len(store.Checkpoints) - 2} {
-				// Either every pending trial's result is stored, or every other one is
-				// lost and must be evaluated again.
-				for _, drop := range []bool{false, true} {
-					cp := store.Resumable(at)
-					// Trials below NextID as stored (the table evaluator is deterministic,
-					// so a pending trial stored later holds what it would have held then).
-					stored := map[uint64]Trial{}
-					for id, tr := range store.Trials {
-						if id < cp.NextID {
-							stored[id] = tr
-						}
+	testkit.Sweep(t, tableRuns(3, 1), nil, func(t *testing.T, c tableRun) {
+		ref := tableConfig(t, c.strategy, 80, c.parallel)
+		store := &enginetest.MemStore{}
+		want := enginetest.Run(t, ref, Options{Store: store})
+		checkpoints := []int{len(store.Checkpoints) / 2, 1, len(store.Checkpoints) / 3, len(store.Checkpoints) - 2}
+		if testing.Short() {
+			checkpoints = checkpoints[:1]
+		}
+		for _, at := range checkpoints {
+			// Either every pending trial's result is stored, or every other one is
+			// lost and must be evaluated again.
+			for _, drop := range []bool{false, true} {
+				cp := store.Resumable(at)
+				// Trials below NextID as stored (the table evaluator is deterministic,
+				// so a pending trial stored later holds what it would have held then).
+				stored := map[uint64]Trial{}
+				for id, tr := range store.Trials {
+					if id < cp.NextID {
+						stored[id] = tr
 					}
-					for i, p := range cp.Pending {
-						if drop && i%2 == 1 {
-							delete(stored, p.ID)
-						}
+				}
+				for i, p := range cp.Pending {
+					if drop && i%2 == 1 {
+						delete(stored, p.ID)
 					}
-					exp := tableConfig(t, strategy, 80, par)
-					got := enginetest.Run(t, exp, Options{Store: &enginetest.MemStore{}, Resume: &cp, Stored: stored})
-					// The resumed run tells the pending trials and all after them.
-					first := cp.NextID
-					if len(cp.Pending) > 0 {
-						first = cp.Pending[0].ID
-					}
-					if strings.Join(got, "\n") != strings.Join(want[first-1:], "\n") {
-						t.Errorf("%s parallel %d: resumed at checkpoint %d (next id %d, %d pending, drop %v) diverges", strategy, par, at, cp.NextID, len(cp.Pending), drop)
-					}
+				}
+				exp := tableConfig(t, c.strategy, 80, c.parallel)
+				got := enginetest.Run(t, exp, Options{Store: &enginetest.MemStore{}, Resume: &cp, Stored: stored})
+				// The resumed run tells the pending trials and all after them.
+				first := cp.NextID
+				if len(cp.Pending) > 0 {
+					first = cp.Pending[0].ID
+				}
+				if strings.Join(got, "\n") != strings.Join(want[first-1:], "\n") {
+					t.Errorf("resumed at checkpoint %d (next id %d, %d pending, drop %v) diverges", at, cp.NextID, len(cp.Pending), drop)
 				}
 			}
 		}
-	}
+	})
 }
 
 func TestMissingArchFailsTrialSearchGoesOn(t *testing.T) {
@@ -304,15 +326,15 @@ func TestPauseResumeAndInject(t *testing.T) {
 	sub := e.Subscribe()
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(context.Background()) }()
-	<-g.started
-	<-g.started
+	testkit.Receive(t, g.started, "the first trial to start")
+	testkit.Receive(t, g.started, "the second trial to start")
 	// Pause, letting the two running trials finish: no third trial starts.
 	if err := e.Pause(false); err != nil {
 		t.Fatal(err)
 	}
 	enginetest.WaitState(t, e, Paused)
-	g.release <- struct{}{}
-	g.release <- struct{}{}
+	testkit.Send(t, g.release, struct{}{}, "the first trial's release")
+	testkit.Send(t, g.release, struct{}{}, "the second trial's release")
 	// Both finishes handled, then a command round trip: the loop has since been
 	// where it starts trials, and started none.
 	testkit.WaitFor(t, "the two released trials to be stored", func() bool { return e.Snapshot().Done == 2 })
@@ -330,16 +352,16 @@ func TestPauseResumeAndInject(t *testing.T) {
 	if err := e.Inject(hand, 1); err != nil {
 		t.Fatal(err)
 	}
-	if a := <-g.started; a != hand.String()+" (hand)" {
+	if a := testkit.Receive(t, g.started, "the hand trial to start"); a != hand.String()+" (hand)" {
 		t.Fatalf("started %s, want the hand trial, marked so for the evaluator", a)
 	}
-	g.release <- struct{}{}
+	testkit.Send(t, g.release, struct{}{}, "the hand trial's release")
 	// Pause with cancel: resume, let two start, pause cancelling them; they run again
 	// after resume under the same ids.
 	if err := e.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	a1, a2 := <-g.started, <-g.started
+	a1, a2 := testkit.Receive(t, g.started, "a trial to start after resume"), testkit.Receive(t, g.started, "a second trial to start after resume")
 	if err := e.Pause(true); err != nil {
 		t.Fatal(err)
 	}
@@ -347,21 +369,25 @@ func TestPauseResumeAndInject(t *testing.T) {
 	if err := e.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	b1, b2 := <-g.started, <-g.started
+	b1, b2 := testkit.Receive(t, g.started, "a cancelled trial to run again"), testkit.Receive(t, g.started, "the other cancelled trial to run again")
 	if a1+a2 != b1+b2 && a1+a2 != b2+b1 {
 		t.Fatalf("cancelled trials %s, %s; re-run %s, %s", a1, a2, b1, b2)
 	}
+	// Let the rest through until the search ends.
+	ended := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case <-g.started:
 			case g.release <- struct{}{}:
-			case <-time.After(2 * time.Second):
+			case <-ended:
 				return
 			}
 		}
 	}()
-	if err := <-errc; err != nil {
+	err := testkit.Receive(t, errc, "the search to end")
+	close(ended)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(store.Trials) != 12 {
@@ -408,12 +434,12 @@ func TestStopKeepsPendingForResume(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(ctx) }()
 	for i := 0; i < 3; i++ {
-		<-g.started
+		testkit.Receive(t, g.started, fmt.Sprintf("trial %d of 3 to start", i+1))
 	}
-	g.release <- struct{}{}
+	testkit.Send(t, g.release, struct{}{}, "a trial's release")
 	testkit.WaitFor(t, "the released trial to be stored", func() bool { return e.Snapshot().Done > 0 })
 	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
+	if err := testkit.Receive(t, errc, "the search to end"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("run: %v", err)
 	}
 	if st := e.Snapshot().State; st != Stopped {
@@ -495,7 +521,7 @@ func TestStatusShowsPopulationAndProgress(t *testing.T) {
 			}
 		}
 	}
-	if err := <-errc; err != nil {
+	if err := testkit.Receive(t, errc, "the search to end"); err != nil {
 		t.Fatal(err)
 	}
 	s := e.Snapshot()

@@ -14,6 +14,7 @@ import (
 
 	. "cellar/engine"
 	"cellar/internal/enginetest"
+	"cellar/internal/testkit"
 )
 
 // steerMidRun pauses a running search after its tenth trial, injects a hand-made
@@ -94,8 +95,14 @@ func trialKeys(trials map[uint64]Trial) []string {
 
 // Learners (a DARTS search, a one-shot supernet evaluator) train between asks, when
 // they choose; a replay retrains them the same way and gets the same trials.
+// namedSrc is an experiment file as a case of a sweep.
+type namedSrc struct{ name, src string }
+
+func (c namedSrc) String() string { return c.name }
+
 func TestReplayOfLearnersTrainsAlike(t *testing.T) {
-	for _, src := range []string{dartsSrc, oneShotSrc} {
+	testkit.Sweep(t, []namedSrc{{"darts", dartsSrc}, {"oneshot", oneShotSrc}}, nil, func(t *testing.T, c namedSrc) {
+		src := c.src
 		exp := enginetest.Build(t, src)
 		store := &enginetest.MemStore{}
 		if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
@@ -107,9 +114,9 @@ func TestReplayOfLearnersTrainsAlike(t *testing.T) {
 			t.Fatal(err)
 		}
 		if want, have := trialKeys(store.Trials), trialKeys(got.Trials); !reflect.DeepEqual(want, have) {
-			t.Errorf("%s: the replay differs:\n%s\n---\n%s", exp.Config.Name, strings.Join(want, "\n"), strings.Join(have, "\n"))
+			t.Errorf("the replay differs:\n%s\n---\n%s", strings.Join(want, "\n"), strings.Join(have, "\n"))
 		}
-	}
+	})
 }
 
 func TestReplayOfParallelRunGivesSameTrials(t *testing.T) {
@@ -124,7 +131,7 @@ func TestReplayOfParallelRunGivesSameTrials(t *testing.T) {
 	go func() { errc <- e.Run(context.Background()) }()
 	steerMidRun(t, e, exp, sub)
 	close(h.gate)
-	if err := <-errc; err != nil {
+	if err := testkit.Receive(t, errc, "the search to end"); err != nil {
 		t.Fatal(err)
 	}
 	var hands, steers int
@@ -241,7 +248,7 @@ func TestForkStartsFromRecordedState(t *testing.T) {
 	e := New(fork2, Options{Script: &Script{Entries: store.Journal, Original: store.Trials, Reuse: true, Until: 20}, Observe: func(tr Trial) {}})
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(context.Background()) }()
-	if err := <-errc; err != nil {
+	if err := testkit.Receive(t, errc, "the search to end"); err != nil {
 		t.Fatal(err)
 	}
 	if s := e.Snapshot(); s.Done != 50 {
@@ -412,22 +419,28 @@ func actWhileRunning(t *testing.T, exp *Experiment, n int, act func(e *Engine)) 
 	e := New(exp, Options{Store: store})
 	errc := make(chan error, 1)
 	go func() { errc <- e.Run(context.Background()) }()
-	for range n {
-		<-g.started
-		g.release <- struct{}{}
+	for i := range n {
+		testkit.Receive(t, g.started, fmt.Sprintf("trial %d to start", i+1))
+		testkit.Send(t, g.release, struct{}{}, fmt.Sprintf("trial %d's release", i+1))
 	}
-	<-g.started
+	testkit.Receive(t, g.started, fmt.Sprintf("trial %d to start", n+1))
 	act(e)
+	ended := make(chan struct{})
 	go func() {
-		for range g.started {
-			g.release <- struct{}{}
+		for {
+			select {
+			case <-g.started:
+			case g.release <- struct{}{}:
+			case <-ended:
+				return
+			}
 		}
 	}()
-	g.release <- struct{}{}
-	if err := <-errc; err != nil {
+	err := testkit.Receive(t, errc, "the search to end")
+	close(ended)
+	if err != nil {
 		t.Fatal(err)
 	}
-	close(g.started)
 	return e, store
 }
 

@@ -20,7 +20,7 @@ name: oneshot
 seed: 5
 space: {name: nb201, input: [1, 28, 28], classes: 10}
 strategy: random
-evaluator: {name: oneshot, channels: 4, train: 1280, val: 256, score_size: 256, epochs: 3, batch: 32, lr: 0.1, recalibrate: 4, seed: 3}
+evaluator: {name: oneshot, channels: 4, train: 640, val: 128, score_size: 128, epochs: 3, batch: 32, lr: 0.1, recalibrate: 4, seed: 3}
 budget: {trials: 6}
 parallelism: 2
 `
@@ -29,7 +29,7 @@ const dartsSrc = `
 name: darts
 seed: 5
 space: {name: nb201}
-strategy: {name: darts, channels: 2, train: 640, val: 256, epochs: 2, candidates: 3}
+strategy: {name: darts, channels: 2, train: 256, val: 128, epochs: 2, candidates: 3}
 evaluator: params
 budget: {trials: 10}
 `
@@ -52,7 +52,7 @@ func runUntilReport(t *testing.T, exp *Experiment) (*Checkpoint, map[uint64]Tria
 			break
 		}
 	}
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	if err := testkit.Receive(t, done, "the search to end"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("stopped run: %v", err)
 	}
 	cp := store.Resumable(len(store.Checkpoints) - 1)
@@ -79,7 +79,7 @@ func TestOneShotEvaluatorSearch(t *testing.T) {
 	if err := e.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	<-got
+	testkit.Wait(t, got, "the event stream to close")
 	var reports []int
 	firstTrial := -1
 	for i, ev := range events {
@@ -227,7 +227,7 @@ func TestLearnerPauses(t *testing.T) {
 	if err := e.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
+	if err := testkit.Receive(t, done, "the search to end"); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got, want) {

@@ -109,7 +109,7 @@ func TestTrainEarlyStopASHA(t *testing.T) {
 	src := strings.Replace(trainExp, "epochs: 1,", "epochs: 3, early_stop: {rule: asha, grace: 1, eta: 2},", 1)
 	src = strings.Replace(src, "trials: 3", "trials: 6", 1)
 	src = strings.Replace(src, "parallelism: 2", "parallelism: 1", 1)
-	src = strings.Replace(src, "subset: 320", "subset: 1600, lr: 0.1", 1) // enough to learn: ties at chance decide nothing
+	src = strings.Replace(src, "subset: 320", "subset: 800, lr: 0.1", 1) // enough to learn: ties at chance decide nothing
 	exp := enginetest.Build(t, src)
 	store := &enginetest.MemStore{}
 	if err := engine.New(exp, engine.Options{Store: store}).Run(context.Background()); err != nil {
@@ -160,7 +160,7 @@ seed: 5
 space: {name: nb201, channels: 4, cells: 1, input: [1, 28, 28]}
 strategy: random
 evaluator: {name: cascade, eta: 2, rungs: [
-  {name: oneshot, channels: 4, train: 1280, val: 256, score_size: 256, epochs: 2, batch: 32, lr: 0.1, recalibrate: 4, seed: 3,
+  {name: oneshot, channels: 4, train: 640, val: 128, score_size: 128, epochs: 2, batch: 32, lr: 0.1, recalibrate: 4, seed: 3,
    finetune: 2, rank: [oneshot_loss:min, params], combine: mean_rank},
   {name: train, dataset: mnist, val: 500, subset: 320, test_size: 200, epochs: 1, batch: 32}]}
 budget: {trials: 6}

@@ -289,8 +289,10 @@ func TestViewerCannotPause(t *testing.T) {
 	at = v.waitFor(t, "Experiments (1)", at)
 	v.press(t, "\r")
 	at = v.waitFor(t, "Experiment 1 served:", at)
+	// Esc, and once the list is back, esc again: each alone, not the start of a key
+	// sequence.
 	v.press(t, "\x1b")
-	time.Sleep(100 * time.Millisecond) // esc alone: not the start of a key sequence
+	at = v.waitFor(t, "Experiments (1)", at)
 	v.press(t, "\x1b")
 	v.waitFor(t, "Recent trials", at)
 	// The refusals were shown after the keys were handled: a pause would be done.
@@ -351,7 +353,7 @@ func TestOperatorSteersOverSSH(t *testing.T) {
 	op.waitFor(t, "budget.trials", atOp)
 	// The first knob is budget.trials: enter, clear, type, enter.
 	op.press(t, "\r")
-	time.Sleep(100 * time.Millisecond)
+	atOp = op.waitFor(t, "new value: ", atOp)
 	op.press(t, strings.Repeat("\x7f", 12)+"5000000\r")
 	op.waitFor(t, "budget.trials → 5000000 at the next ask", atOp)
 	testkit.WaitFor(t, "the change to be applied", func() bool { return len(r.eng.Snapshot().Steers) > 0 })
@@ -370,7 +372,6 @@ func TestSessionsComeAndGo(t *testing.T) {
 	r := startRig(t)
 	settle := func() int {
 		runtime.GC()
-		time.Sleep(300 * time.Millisecond)
 		return runtime.NumGoroutine()
 	}
 	// A first session warms up what lives for the whole server (e.g. the renderer's
@@ -378,9 +379,7 @@ func TestSessionsComeAndGo(t *testing.T) {
 	first := r.open(t, r.viewer)
 	first.waitFor(t, "SEARCHING", 0)
 	first.close()
-	for r.srv.Sessions() > 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, "the first session to end", func() bool { return r.srv.Sessions() == 0 })
 	before := settle()
 	var wg sync.WaitGroup
 	for i := range 20 {
@@ -407,25 +406,25 @@ func TestSessionsComeAndGo(t *testing.T) {
 					t.Errorf("session %d: %v", i, err)
 					return
 				}
-				<-tm.closed
+				select {
+				case <-tm.closed:
+				case <-time.After(testkit.Deadline):
+					t.Errorf("session %d: still open after q", i)
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	deadline := time.Now().Add(20 * time.Second)
-	for r.srv.Sessions() > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := r.srv.Sessions(); n != 0 {
-		t.Fatalf("%d sessions still attached after all hung up", n)
-	}
+	testkit.WaitFor(t, "every session to end after all hung up", func() bool { return r.srv.Sessions() == 0 })
 	if st := r.eng.Snapshot().State; st != engine.Searching {
 		t.Fatalf("the search is %s after the sessions left", st)
 	}
-	// The engine starts and ends a goroutine per trial; allow for those.
-	after := settle()
-	for i := 0; after > before+4 && i < 20; i++ {
-		after = settle()
+	// The engine starts and ends a goroutine per trial; allow for those. A session's
+	// goroutines end after its connection: wait for them, up to testkit's deadline.
+	var after int
+	deadline := time.Now().Add(testkit.Deadline)
+	for after = settle(); after > before+4 && time.Now().Before(deadline); after = settle() {
+		time.Sleep(20 * time.Millisecond)
 	}
 	if after > before+4 {
 		buf := make([]byte, 1<<20)

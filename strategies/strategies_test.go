@@ -1,10 +1,12 @@
 package strategies
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
 
+	"cellar/internal/testkit"
 	"cellar/spaces"
 )
 
@@ -117,51 +119,73 @@ func (d *driver) run(trials int) {
 	}
 }
 
-func TestDeterministic(t *testing.T) {
+// strategyRun is one case of a sweep over strategies and parallelism.
+type strategyRun struct {
+	name     string
+	parallel int
+}
+
+func (c strategyRun) String() string { return fmt.Sprintf("%s/parallel-%d", c.name, c.parallel) }
+
+// strategyRuns is every strategy at each of the parallelisms.
+func strategyRuns(parallel ...int) []strategyRun {
+	var cases []strategyRun
 	for _, name := range all {
-		for _, par := range []int{1, 4} {
-			a, b := newDriver(build(t, name, 42), par), newDriver(build(t, name, 42), par)
-			a.run(150)
-			b.run(150)
-			if strings.Join(a.log, "\n") != strings.Join(b.log, "\n") {
-				t.Errorf("%s parallel %d: two runs with one seed differ", name, par)
-			}
-			c := newDriver(build(t, name, 43), par)
-			c.run(150)
-			if strings.Join(a.log, "\n") == strings.Join(c.log, "\n") {
-				t.Errorf("%s parallel %d: seeds 42 and 43 gave the same trials", name, par)
-			}
+		for _, p := range parallel {
+			cases = append(cases, strategyRun{name, p})
 		}
 	}
+	return cases
+}
+
+// TestDeterministic: under -short, every strategy at the highest parallelism (the
+// case where order matters); the full suite runs each parallelism too.
+func TestDeterministic(t *testing.T) {
+	testkit.Sweep(t, strategyRuns(4, 1), func(c strategyRun) bool { return c.parallel == 4 }, func(t *testing.T, c strategyRun) {
+		a, b := newDriver(build(t, c.name, 42), c.parallel), newDriver(build(t, c.name, 42), c.parallel)
+		a.run(150)
+		b.run(150)
+		if strings.Join(a.log, "\n") != strings.Join(b.log, "\n") {
+			t.Errorf("two runs with one seed differ")
+		}
+		d := newDriver(build(t, c.name, 43), c.parallel)
+		d.run(150)
+		if strings.Join(a.log, "\n") == strings.Join(d.log, "\n") {
+			t.Errorf("seeds 42 and 43 gave the same trials")
+		}
+	})
 }
 
 // TestSnapshotResumesExactly stops a search mid-way, restores a fresh strategy from the
 // snapshot and checks it asks exactly what the uninterrupted one asks.
 func TestSnapshotResumesExactly(t *testing.T) {
-	for _, name := range all {
-		for _, par := range []int{1, 3} {
-			for _, cut := range []int{5, 37, 90} {
-				ref := newDriver(build(t, name, 7), par)
-				ref.run(200)
-
-				d := newDriver(build(t, name, 7), par)
-				d.run(cut)
-				state, err := d.s.State()
-				if err != nil {
-					t.Fatal(err)
-				}
-				fresh := build(t, name, 999) // a different seed: everything must come from the snapshot
-				if err := fresh.Restore(state); err != nil {
-					t.Fatalf("%s: restore: %v", name, err)
-				}
-				d.s = fresh
-				d.run(200)
-				if got, want := strings.Join(d.log, "\n"), strings.Join(ref.log, "\n"); got != want {
-					t.Errorf("%s parallel %d cut %d: resumed search diverges", name, par, cut)
-				}
+	// Every strategy keeps its own state, so -short still runs each one, at one
+	// parallelism and one cut; the full suite runs every cut at both.
+	testkit.Sweep(t, strategyRuns(3, 1), func(c strategyRun) bool { return c.parallel == 3 }, func(t *testing.T, c strategyRun) {
+		ref := newDriver(build(t, c.name, 7), c.parallel)
+		ref.run(200)
+		cuts := []int{37, 5, 90}
+		if testing.Short() {
+			cuts = cuts[:1]
+		}
+		for _, cut := range cuts {
+			d := newDriver(build(t, c.name, 7), c.parallel)
+			d.run(cut)
+			state, err := d.s.State()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh := build(t, c.name, 999) // a different seed: everything must come from the snapshot
+			if err := fresh.Restore(state); err != nil {
+				t.Fatalf("restore: %v", err)
+			}
+			d.s = fresh
+			d.run(200)
+			if got, want := strings.Join(d.log, "\n"), strings.Join(ref.log, "\n"); got != want {
+				t.Errorf("cut %d: resumed search diverges", cut)
 			}
 		}
-	}
+	})
 }
 
 func TestRestoreRejectsGarbage(t *testing.T) {
@@ -179,6 +203,7 @@ func TestRestoreRejectsGarbage(t *testing.T) {
 
 // TestSearchersBeatRandom: on the toy objective every guided strategy finds the
 // optimum within 300 trials in most seeds, and does better than random on average.
+// Under -short it runs regevo alone; the full suite runs every guided strategy.
 func TestSearchersBeatRandom(t *testing.T) {
 	mean := func(name string) (float64, int) {
 		sum, hits := 0.0, 0
@@ -193,12 +218,11 @@ func TestSearchersBeatRandom(t *testing.T) {
 		return sum / 20, hits
 	}
 	rnd, _ := mean("random")
-	for _, name := range []string{"regevo", "evolution", "local", "local-first", "predictor", "reinforce", "nsga2"} {
-		m, hits := mean(name)
-		if m <= rnd || hits < 12 {
-			t.Errorf("%s: mean best %.2f (random %.2f), optimum found in %d/20 runs", name, m, rnd, hits)
+	testkit.Sweep(t, []string{"regevo", "evolution", "local", "local-first", "predictor", "reinforce", "nsga2"}, nil, func(t *testing.T, name string) {
+		if m, hits := mean(name); m <= rnd || hits < 12 {
+			t.Errorf("mean best %.2f (random %.2f), optimum found in %d/20 runs", m, rnd, hits)
 		}
-	}
+	})
 }
 
 func TestRegEvoAgesOutOldest(t *testing.T) {

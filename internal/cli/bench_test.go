@@ -24,6 +24,7 @@ import (
 
 	"cellar/engine"
 	"cellar/groundtruth"
+	"cellar/internal/testkit"
 	"cellar/internal/testtable"
 	"cellar/spaces"
 )
@@ -174,19 +175,21 @@ func TestParetoBenchAndFront(t *testing.T) {
 	if _, err := cellar(t, "bench", "--table", table, "--objectives", "test_accuracy:up"); err == nil || !strings.Contains(err.Error(), "name:max or name:min") {
 		t.Errorf("bad --objectives: %v", err)
 	}
-	// Latency as an objective needs the machine's table, from --db.
-	lat := []string{"bench", "--table", table, "--strategies", "random", "--runs", "2", "--budget", "20", "--objectives", "test_accuracy:max,latency:min"}
-	if _, err := cellar(t, lat...); err == nil || !strings.Contains(err.Error(), "--db F") {
-		t.Errorf("latency objective without --db: %v", err)
-	}
-	db := filepath.Join(t.TempDir(), "lat.db")
-	if out, err := cellar(t, "latency", "build", "--db", db, "--spaces", "nb201", "--n", "3", "--reps", "1"); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	if out, err := cellar(t, append(lat, "--db", db)...); err != nil || !strings.Contains(out, "test_accuracy:max,latency:min") {
-		t.Errorf("latency objective: %v\n%s", err, out)
-	}
-
+	t.Run("latency", func(t *testing.T) {
+		testkit.Long(t, "measures latency on the machine and estimates it for every arch of the table")
+		// Latency as an objective needs the machine's table, from --db.
+		lat := []string{"bench", "--table", table, "--strategies", "random", "--runs", "2", "--budget", "20", "--objectives", "test_accuracy:max,latency:min"}
+		if _, err := cellar(t, lat...); err == nil || !strings.Contains(err.Error(), "--db F") {
+			t.Errorf("latency objective without --db: %v", err)
+		}
+		db := filepath.Join(t.TempDir(), "lat.db")
+		if out, err := cellar(t, "latency", "build", "--db", db, "--spaces", "nb201", "--n", "3", "--reps", "1"); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if out, err := cellar(t, append(lat, "--db", db)...); err != nil || !strings.Contains(out, "test_accuracy:max,latency:min") {
+			t.Errorf("latency objective: %v\n%s", err, out)
+		}
+	})
 	exp := writeExp(t, fmt.Sprintf(`
 name: mo
 seed: 2
@@ -196,7 +199,7 @@ evaluator: {name: table, path: %s}
 objectives: [{name: test_accuracy, direction: max}, {name: flops, direction: min}]
 budget: {trials: 40}
 `, table))
-	db = filepath.Join(t.TempDir(), "mo.db")
+	db := filepath.Join(t.TempDir(), "mo.db")
 	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -404,55 +407,58 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 	if _, err := cellar(t, "bench", "oneshot"); err == nil || !strings.Contains(err.Error(), "--groundtruth") {
 		t.Errorf("neither --table nor --groundtruth: %v", err)
 	}
-	// --supernets keeps each trained supernet; a second run takes them up, scores
-	// as the first did, and trains nothing; one trained otherwise is refused.
-	kept := filepath.Join(dir, "supernets")
-	args := []string{"bench", "oneshot", "--groundtruth", gt, "--dataset", "mnist", "--train", "256", "--channels", "2",
-		"--score-size", "64", "--recalibrate", "2", "--sampling", "uniform,fewshot", "--epochs", "2", "--supernets", kept}
-	first, err := cellar(t, args...)
-	if err != nil || strings.Count(first, "supernet epoch") != 4 {
-		t.Fatalf("%v\n%s", err, first)
-	}
-	again, err := cellar(t, args...)
-	if err != nil || strings.Contains(again, "supernet epoch") {
-		t.Fatalf("second run: %v\n%s", err, again)
-	}
-	rankings := func(out string) string { // the table's rows, without the times
-		var b strings.Builder
-		for _, l := range strings.Split(out, "\n") {
-			f := strings.Fields(l)
-			if len(f) < 4 || (f[0] != "uniform" && f[0] != "fewshot" && f[0] != "loss") {
-				continue
-			}
-			if _, err := strconv.ParseFloat(f[1], 64); err == nil {
-				b.WriteString(strings.Join(f[:4], " ") + "\n")
-			}
+	t.Run("kept supernets", func(t *testing.T) {
+		testkit.Long(t, "trains two supernets and scores them five more times")
+		// --supernets keeps each trained supernet; a second run takes them up, scores
+		// as the first did, and trains nothing; one trained otherwise is refused.
+		kept := filepath.Join(dir, "supernets")
+		args := []string{"bench", "oneshot", "--groundtruth", gt, "--dataset", "mnist", "--train", "256", "--channels", "2",
+			"--score-size", "64", "--recalibrate", "2", "--sampling", "uniform,fewshot", "--epochs", "2", "--supernets", kept}
+		first, err := cellar(t, args...)
+		if err != nil || strings.Count(first, "supernet epoch") != 4 {
+			t.Fatalf("%v\n%s", err, first)
 		}
-		return b.String()
-	}
-	if rankings(again) != rankings(first) || rankings(first) == "" {
-		t.Errorf("rankings from kept supernets:\n%s\nwant\n%s", rankings(again), rankings(first))
-	}
-	if _, err := cellar(t, append(slices.Clone(args), "--recalibrate", "3")...); err != nil {
-		t.Errorf("rescoring with other recalibration: %v", err)
-	}
-	// Fine-tuning is scoring, not training: the kept supernets take it, and it moves
-	// the scores.
-	tuned, err := cellar(t, append(slices.Clone(args), "--finetune", "3", "--finetune-lr", "0.05")...)
-	if err != nil || strings.Contains(tuned, "supernet epoch") || !strings.Contains(tuned, "3 fine-tuning steps (lr 0.05)") {
-		t.Errorf("rescoring with fine-tuning: %v\n%s", err, tuned)
-	} else if rankings(tuned) == rankings(first) {
-		t.Errorf("fine-tuned rankings equal the inherited weights':\n%s", rankings(tuned))
-	}
-	if _, err := cellar(t, append(slices.Clone(args), "--split", "0.25")...); err == nil || !strings.Contains(err.Error(), "SplitAt") {
-		t.Errorf("a few-shot supernet split halfway taken for one split at a quarter: %v", err)
-	}
-	if _, err := cellar(t, append(slices.Clone(args), "--split", "1")...); err == nil || !strings.Contains(err.Error(), "split_at 1") {
-		t.Errorf("--split 1: %v", err)
-	}
-	if _, err := cellar(t, append(slices.Clone(args), "--epochs", "3")...); err == nil || !strings.Contains(err.Error(), "trained with") {
-		t.Errorf("a supernet of 2 epochs taken for one of 3: %v", err)
-	}
+		again, err := cellar(t, args...)
+		if err != nil || strings.Contains(again, "supernet epoch") {
+			t.Fatalf("second run: %v\n%s", err, again)
+		}
+		rankings := func(out string) string { // the table's rows, without the times
+			var b strings.Builder
+			for _, l := range strings.Split(out, "\n") {
+				f := strings.Fields(l)
+				if len(f) < 4 || (f[0] != "uniform" && f[0] != "fewshot" && f[0] != "loss") {
+					continue
+				}
+				if _, err := strconv.ParseFloat(f[1], 64); err == nil {
+					b.WriteString(strings.Join(f[:4], " ") + "\n")
+				}
+			}
+			return b.String()
+		}
+		if rankings(again) != rankings(first) || rankings(first) == "" {
+			t.Errorf("rankings from kept supernets:\n%s\nwant\n%s", rankings(again), rankings(first))
+		}
+		if _, err := cellar(t, append(slices.Clone(args), "--recalibrate", "3")...); err != nil {
+			t.Errorf("rescoring with other recalibration: %v", err)
+		}
+		// Fine-tuning is scoring, not training: the kept supernets take it, and it moves
+		// the scores.
+		tuned, err := cellar(t, append(slices.Clone(args), "--finetune", "3", "--finetune-lr", "0.05")...)
+		if err != nil || strings.Contains(tuned, "supernet epoch") || !strings.Contains(tuned, "3 fine-tuning steps (lr 0.05)") {
+			t.Errorf("rescoring with fine-tuning: %v\n%s", err, tuned)
+		} else if rankings(tuned) == rankings(first) {
+			t.Errorf("fine-tuned rankings equal the inherited weights':\n%s", rankings(tuned))
+		}
+		if _, err := cellar(t, append(slices.Clone(args), "--split", "0.25")...); err == nil || !strings.Contains(err.Error(), "SplitAt") {
+			t.Errorf("a few-shot supernet split halfway taken for one split at a quarter: %v", err)
+		}
+		if _, err := cellar(t, append(slices.Clone(args), "--split", "1")...); err == nil || !strings.Contains(err.Error(), "split_at 1") {
+			t.Errorf("--split 1: %v", err)
+		}
+		if _, err := cellar(t, append(slices.Clone(args), "--epochs", "3")...); err == nil || !strings.Contains(err.Error(), "trained with") {
+			t.Errorf("a supernet of 2 epochs taken for one of 3: %v", err)
+		}
+	})
 }
 
 // bench darts derives a cell a seed, trains it as the ground truth was trained, and
@@ -474,36 +480,40 @@ func writeDartsGroundTruth(t *testing.T, dir string) string {
 
 func TestBenchDartsAgainstGroundTruth(t *testing.T) {
 	gt := writeDartsGroundTruth(t, t.TempDir())
-	for flag, name := range map[string]string{"--aux-skip": "darts- (aux_skip)", "--dirichlet": "drnas (dirichlet)"} {
+	testkit.Sweep(t, []string{"--aux-skip", "--dirichlet"}, nil, func(t *testing.T, flag string) {
+		name := map[string]string{"--aux-skip": "darts- (aux_skip)", "--dirichlet": "drnas (dirichlet)"}[flag]
 		out, err := cellar(t, "bench", "darts", "--groundtruth", gt, "--seeds", "1", flag, "--epochs", "1", "--dataset", "mnist",
 			"--darts-train", "128", "--darts-val", "128", "--train", "256", "--train-epochs", "1", "--train-seeds", "1", "--channels", "2")
 		if err != nil || !strings.Contains(out, name+" on mnist, 1 epochs") || !strings.Contains(out, "seed 1: |") ||
 			!strings.Contains(out, "of the table") || !strings.Contains(out, "in the top 10%: ") {
-			t.Fatalf("%s: %v\n%s", flag, err, out)
+			t.Fatalf("%v\n%s", err, out)
 		}
-	}
+	})
 	if _, err := cellar(t, "bench", "darts"); err == nil || !strings.Contains(err.Error(), "--groundtruth") {
 		t.Errorf("no --groundtruth: %v", err)
 	}
-	// Ctrl-C in the second seed: the first is reported, and the exit status says so.
-	args := []string{"bench", "darts", "--groundtruth", gt, "--seeds", "3", "--epochs", "4", "--dataset", "mnist",
-		"--darts-train", "512", "--darts-val", "512", "--train", "1024", "--train-epochs", "2", "--train-seeds", "1", "--channels", "2"}
-	code, out := interruptChild(t, args, "seed 1 done")
-	if code != exitInterrupted || !strings.Contains(out, "seed 1: |") || strings.Contains(out, "seed 2: |") ||
-		!strings.Contains(out, "in the top 10%: ") || !strings.Contains(out, " of the 1 seeds done\ninterrupted in seed 2") {
-		t.Fatalf("exit %d\n%s", code, out)
-	}
-	// With --csv the seeds done are kept, and the same command goes on from them.
-	saved := filepath.Join(t.TempDir(), "darts.csv")
-	args = append(args, "--csv", saved)
-	code, out = interruptChild(t, args, "seed 1 done")
-	if code != exitInterrupted || !strings.Contains(out, "interrupted in seed 2: the seeds done are in "+saved+"; run the same command to go on") {
-		t.Fatalf("exit %d\n%s", code, out)
-	}
-	out, err := cellar(t, append(args, "--seeds", "2")...)
-	if err != nil || !strings.Contains(out, "kept in "+saved+")\n") || strings.Count(out, "kept in "+saved+")") != 1 || !strings.Contains(out, "seed 2 done") {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	t.Run("interrupted", func(t *testing.T) {
+		testkit.Long(t, "DARTS in a child process, interrupted twice; TestBenchDartsCSV keeps seeds in -short")
+		// Ctrl-C in the second seed: the first is reported, and the exit status says so.
+		args := []string{"bench", "darts", "--groundtruth", gt, "--seeds", "3", "--epochs", "4", "--dataset", "mnist",
+			"--darts-train", "512", "--darts-val", "512", "--train", "1024", "--train-epochs", "2", "--train-seeds", "1", "--channels", "2"}
+		code, out := interruptChild(t, args, "seed 1 done")
+		if code != exitInterrupted || !strings.Contains(out, "seed 1: |") || strings.Contains(out, "seed 2: |") ||
+			!strings.Contains(out, "in the top 10%: ") || !strings.Contains(out, " of the 1 seeds done\ninterrupted in seed 2") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+		// With --csv the seeds done are kept, and the same command goes on from them.
+		saved := filepath.Join(t.TempDir(), "darts.csv")
+		args = append(args, "--csv", saved)
+		code, out = interruptChild(t, args, "seed 1 done")
+		if code != exitInterrupted || !strings.Contains(out, "interrupted in seed 2: the seeds done are in "+saved+"; run the same command to go on") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+		out, err := cellar(t, append(args, "--seeds", "2")...)
+		if err != nil || !strings.Contains(out, "kept in "+saved+")\n") || strings.Count(out, "kept in "+saved+")") != 1 || !strings.Contains(out, "seed 2 done") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	})
 }
 
 // dartsSeedLines are the seed lines of bench darts' output without their timing.
@@ -592,6 +602,7 @@ func TestBenchDartsCSV(t *testing.T) {
 // Ctrl-C stops a ground-truth build as a real process: it exits 130 with the archs done
 // written and their agreement printed, not killed part way through its report.
 func TestBenchGroundTruthInterrupted(t *testing.T) {
+	testkit.Long(t, "trains archs in a child process until it is interrupted")
 	csvPath := filepath.Join(t.TempDir(), "gt.csv")
 	args := []string{"bench", "groundtruth", "--csv", csvPath, "--n", "8", "--dataset", "mnist", "--train", "2048", "--val", "128", "--epochs", "2", "--channels", "2"}
 	code, out := interruptChild(t, args, "arch 2/8 ")
@@ -641,6 +652,7 @@ func interruptChild(t *testing.T, args []string, after string) (int, string) {
 // same command goes on from there to the scores an uninterrupted run gives; Ctrl-C
 // while it scores prints the rows of the archs scored so far.
 func TestBenchOneShotInterrupted(t *testing.T) {
+	testkit.Long(t, "a supernet trained for 20 epochs in a child process, interrupted twice")
 	dir := t.TempDir()
 	gt := writeSmallGroundTruth(t, dir)
 	kept := filepath.Join(dir, "supernets")

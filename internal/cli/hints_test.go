@@ -69,6 +69,7 @@ func hint(t *testing.T, out, pattern string) []string {
 // Every resume hint search and tui print is a command that works as printed, in a
 // folder whose name needs quoting: it continues the same experiment.
 func TestPrintedHintsWorkAsPrinted(t *testing.T) {
+	t.Parallel() // waits on child processes and delays more than it computes
 	exp := tableExp(t, "slowtable", 40, 2, ", delay: 20ms")
 	db := filepath.Join(t.TempDir(), "it's here.db")
 

@@ -65,6 +65,7 @@ func tableExp(t *testing.T, evaluator string, trials, parallel int, extra string
 }
 
 func TestDamagedFilesThroughEveryCommand(t *testing.T) {
+	t.Parallel() // waits on child processes and delays more than it computes
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base.db")
 	exp := tableExp(t, "table", 400, 2, "")
@@ -281,13 +282,20 @@ func kills(t *testing.T, full int) int {
 }
 
 func TestKillLoopTableSearch(t *testing.T) {
+	t.Parallel() // waits on child processes and delays more than it computes
 	n := kills(t, 10)
 	// About 30 trials between kills, so that every kill lands inside the search.
-	exp := tableExp(t, "slowtable", max(300, 30*n), 3, ", delay: 40ms")
+	trials := max(150, 30*n)
+	if !testing.Short() {
+		trials = max(300, trials)
+	}
+	exp := tableExp(t, "slowtable", trials, 3, ", delay: 40ms")
 	db := filepath.Join(t.TempDir(), "kill.db")
 	at := killLoop(t, exp, db, n, 1, 800*time.Millisecond)
+	// The reference runs without the delay: the engine gives the same trials whatever
+	// the timing (TestSameSeedSameTrials), and the delay only spread the kills.
 	ref := filepath.Join(t.TempDir(), "ref.db")
-	if out, err := cellar(t, "search", "-c", exp, "--db", ref, "--no-progress"); err != nil {
+	if out, err := cellar(t, "search", "-c", tableExp(t, "table", trials, 3, ""), "--db", ref, "--no-progress"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	sameSearch(t, storedTrials(t, db), storedTrials(t, ref), "test_accuracy")
@@ -409,6 +417,7 @@ func TestFailedStartsLeaveNoDatabase(t *testing.T) {
 }
 
 func TestResumesOfOneDBNameTheSameBest(t *testing.T) {
+	t.Parallel() // waits on child processes and delays more than it computes
 	// Thousands of cells tie on this table: the best is a tie every time.
 	table := testtable.NB201(t, testtable.Convs)
 	exp := writeExp(t, fmt.Sprintf("name: ties\nseed: 8\nspace: nb201\nstrategy: {name: regevo, population: 20, sample: 5}\nevaluator: {name: slowtable, path: %s, delay: 5ms}\nbudget: {trials: 200}\nparallelism: 3\n", table))

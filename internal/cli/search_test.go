@@ -20,6 +20,7 @@ import (
 )
 
 func TestKilledSearchLosesNoTrialAndResumes(t *testing.T) {
+	t.Parallel() // waits on child processes and delays more than it computes
 	table := testtable.NB201(t, testtable.Smooth)
 	const budget = 120
 	exp := writeExp(t, fmt.Sprintf(`
@@ -231,8 +232,8 @@ func TestDefaultExperimentRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
-	out, err := cellar(t, "--trials", "2")
-	if err != nil || !strings.Contains(out, "finished after 2 trials (2 done") || !strings.Contains(out, "val_accuracy=") {
+	out, err := cellar(t, "--trials", "1")
+	if err != nil || !strings.Contains(out, "finished after 1 trials (1 done") || !strings.Contains(out, "val_accuracy=") {
 		t.Fatalf("cellar with no arguments: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cellar.db")); err != nil {
@@ -265,7 +266,7 @@ func TestKilledDartsResumesFromItsEpoch(t *testing.T) {
 name: darts-crash
 seed: 4
 space: {name: nb201}
-strategy: {name: darts, channels: 2, train: 640, val: 256, epochs: 3, candidates: 2}
+strategy: {name: darts, channels: 2, train: 192, val: 64, epochs: 3, candidates: 2}
 evaluator: params
 budget: {trials: 5}
 `)

@@ -4,6 +4,7 @@ package testkit
 
 import (
 	"bytes"
+	"fmt"
 	"os/exec"
 	"strings"
 	"sync"
@@ -11,11 +12,15 @@ import (
 	"time"
 )
 
-// WaitFor polls ok until it holds, failing the test after a generous deadline (30 s):
-// tests wait on behaviour, never time it.
+// Deadline is how long a test waits for anything before it fails saying what it waited
+// for: generous, since these machines are shared and noisy; tests wait on behaviour,
+// never time it.
+const Deadline = 30 * time.Second
+
+// WaitFor polls ok until it holds, failing the test after Deadline.
 func WaitFor(t testing.TB, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(Deadline)
 	for !ok() {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)
@@ -61,4 +66,78 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Receive takes one value from ch, failing the test after Deadline naming what it
+// waited for (a closed channel fails it too). Use it for every receive a test blocks
+// on, so a hang reads as a failure that says where.
+func Receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	timer := time.NewTimer(Deadline)
+	defer timer.Stop()
+	select {
+	case v, ok := <-ch:
+		if !ok {
+			t.Fatalf("waiting for %s: the channel was closed", what)
+		}
+		return v
+	case <-timer.C:
+		t.Fatalf("gave up waiting for %s", what)
+	}
+	var zero T
+	return zero
+}
+
+// Wait blocks until done is closed or gives a value, failing the test after Deadline
+// naming what it waited for.
+func Wait(t testing.TB, done <-chan struct{}, what string) {
+	t.Helper()
+	timer := time.NewTimer(Deadline)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		t.Fatalf("gave up waiting for %s", what)
+	}
+}
+
+// Send puts v on ch, failing the test after Deadline naming what it waited for.
+func Send[T any](t testing.TB, ch chan<- T, v T, what string) {
+	t.Helper()
+	timer := time.NewTimer(Deadline)
+	defer timer.Stop()
+	select {
+	case ch <- v:
+	case <-timer.C:
+		t.Fatalf("gave up waiting to hand over %s", what)
+	}
+}
+
+// Sweep runs f as one subtest per case, named by the case's fmt.Sprint, so a failure
+// names its case. The full suite runs every case; -short runs those that short keeps
+// (with short nil, the first case alone: put the representative one first), so the
+// quick loop keeps one case of each sweep and the whole sweep still runs in CI.
+func Sweep[C any](t *testing.T, cases []C, short func(C) bool, f func(t *testing.T, c C)) {
+	t.Helper()
+	ran := 0
+	for i, c := range cases {
+		if testing.Short() && ((short == nil && i > 0) || (short != nil && !short(c))) {
+			continue
+		}
+		ran++
+		t.Run(fmt.Sprint(c), func(t *testing.T) { f(t, c) })
+	}
+	if ran == 0 {
+		t.Fatal("the sweep's -short selection keeps no case")
+	}
+}
+
+// Long skips a slow test (or subtest) under -short, saying what the full suite runs:
+// real training over many archs, a process killed and resumed, a whole statistical
+// sweep. The quick loop must still prove the behaviour in a smaller case elsewhere.
+func Long(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("slow (%s): runs in the full suite, go test without -short", what)
+	}
 }
