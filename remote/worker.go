@@ -60,15 +60,15 @@ func (w *Worker) Run(ctx context.Context, nc *nats.Conn, stream string) error {
 		w.Host, _ = os.Hostname()
 	}
 	var err error
-	for {
+	// A worker may start before its search: it asks again, soon at first (a search
+	// starting beside it), then every few seconds.
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
 		if w.q, err = bindQueue(ctx, nc, stream); err == nil {
 			break
 		}
-		w.Log.Info("waiting for a search to make the queue", "stream", stream, "err", err)
-		select {
-		case <-ctx.Done():
+		w.Log.Info("waiting for a search to make the queue", "stream", stream, "err", err, "again_in", wait)
+		if !sleep(ctx, wait) {
 			return ctx.Err()
-		case <-time.After(2 * time.Second):
 		}
 	}
 	w.built, w.running = map[string]*built{}, map[string]bool{}
@@ -109,17 +109,21 @@ func (w *Worker) heartbeat(ctx context.Context) {
 // slot pulls and runs one job at a time.
 func (w *Worker) slot(ctx context.Context, device string) {
 	for ctx.Err() == nil {
-		batch, err := w.q.workers.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
+		// A pull that waits at most 2 s and ends at once when the worker stops.
+		fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		batch, err := w.q.workers.Fetch(1, jetstream.FetchContext(fctx))
 		if err != nil {
+			cancel()
 			if ctx.Err() == nil {
 				w.Log.Warn("fetch", "err", err)
-				time.Sleep(time.Second)
+				sleep(ctx, time.Second)
 			}
 			continue
 		}
 		for m := range batch.Messages() {
 			w.run(ctx, m, device)
 		}
+		cancel()
 	}
 }
 
@@ -239,7 +243,7 @@ func (w *Worker) run(ctx context.Context, m jetstream.Msg, device string) {
 			return
 		}
 		w.Log.Warn("publish outcome; trying again", "trial", j.Trial, "err", err)
-		time.Sleep(500 * time.Millisecond)
+		sleep(ctx, 500*time.Millisecond)
 	}
 	// The outcome is in its stream now, which a search (a resumed one too) reads: once
 	// it says it stored it, or after a while without a word (it is gone, or the word
@@ -317,4 +321,16 @@ func (w *Worker) build(ctx context.Context, exp string) (*built, error) {
 		}
 	})
 	return b, b.err
+}
+
+// sleep waits for d or until ctx ends, and says whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
