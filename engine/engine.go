@@ -107,11 +107,6 @@ type Member struct {
 	Score float64 // the first objective, oriented so that higher is better
 }
 
-// populated is what a strategy that keeps a population offers for display.
-type populated interface {
-	Population() []strategies.Result
-}
-
 // Engine runs one experiment once.
 type Engine struct {
 	exp       *Experiment
@@ -951,7 +946,7 @@ func (e *Engine) updateStatus() {
 	}
 	// Read on the engine's goroutine, which owns the strategy; at most ten times a
 	// second, as a display needs, and whenever the state changes.
-	if p, ok := e.exp.Strategy.(populated); ok && (time.Since(e.populationAt) > 100*time.Millisecond || e.status.State != e.populationState) {
+	if p, ok := e.exp.Strategy.(strategies.Populated); ok && (time.Since(e.populationAt) > 100*time.Millisecond || e.status.State != e.populationState) {
 		e.populationAt, e.populationState = time.Now(), e.status.State
 		e.status.Population = e.status.Population[:0]
 		for _, r := range p.Population() {

@@ -17,6 +17,7 @@ import (
 	"cellar/internal/testkit"
 	"cellar/internal/testtable"
 	"cellar/spaces"
+	"cellar/strategies"
 )
 
 // jitter wraps an evaluator with random delays, so trials finish out of order.
@@ -66,7 +67,7 @@ parallelism: %d
 // all but darts, which trains a supernet and asks a few derived archs (learn_test.go),
 // and compound, which scales one arch beyond what a table holds (compound_test.go).
 func tableStrategies() []string {
-	return slices.DeleteFunc(slices.Clone(StrategyNames), func(s string) bool { return s == "darts" || s == "compound" })
+	return slices.DeleteFunc(strategies.Names(), func(s string) bool { return s == "darts" || s == "compound" })
 }
 
 // tableRun is one case of a sweep over strategies and parallelism on a table.

@@ -59,103 +59,35 @@ type EvaluatorEnv struct {
 	Factories map[string]EvaluatorFactory
 }
 
-// BuildSpace makes the space a component names, with its options.
+// BuildSpace makes the space a component names, with its options, from the spaces
+// registered (spaces.Register).
 func BuildSpace(c Component) (spaces.Space, error) {
-	switch c.Name {
-	case "nb201":
-		opt := spaces.DefaultNB201
-		if err := c.Decode(&opt); err != nil {
-			return nil, err
-		}
-		return spaces.NewNB201(opt)
-	case "cell":
-		opt := spaces.DefaultCell
-		if err := c.Decode(&opt); err != nil {
-			return nil, err
-		}
-		return spaces.NewCell(opt)
-	case "network":
-		opt := spaces.DefaultNetwork
-		if err := c.Decode(&opt); err != nil {
-			return nil, err
-		}
-		return spaces.NewNetwork(opt)
-	}
-	return nil, fmt.Errorf("unknown space %q (spaces: cell, nb201, network)", c.Name)
+	return spaces.Build(c.Name, c)
 }
 
 // ExperimentSpace is the space an experiment's archs belong to: the configured space,
-// or, for compound scaling, its scaled archs (a base arch with coefficients).
+// or the one its strategy makes of it (compound scaling: a base arch with its
+// coefficients).
 func ExperimentSpace(cfg *Config) (spaces.Space, error) {
 	s, err := BuildSpace(cfg.Space)
-	if err != nil || cfg.Strategy.Name != "compound" {
-		return s, err
+	if err != nil {
+		return nil, err
 	}
-	return spaces.NewScaled(s)
+	f, err := strategies.Lookup(cfg.Strategy.Name)
+	if err != nil || f.Space == nil {
+		return s, nil // an unknown strategy is the strategy's error, said there
+	}
+	return f.Space(s)
 }
 
-// StrategyNames lists the built-in strategies.
-var StrategyNames = []string{"random", "evolution", "regevo", "local", "predictor", "reinforce", "darts", "nsga2", "compound"}
-
-// BuildStrategy makes the strategy a component names, seeded.
+// BuildStrategy makes the strategy a component names, seeded, from the strategies
+// registered (strategies.Register).
 func BuildStrategy(c Component, space spaces.Space, seed uint64) (strategies.Strategy, error) {
-	switch c.Name {
-	case "random":
-		if err := c.Decode(&struct{}{}); err != nil {
-			return nil, err
-		}
-		return strategies.NewRandom(space, seed), nil
-	case "evolution":
-		opt := strategies.DefaultEvolution
-		if err := c.Decode(&opt); err != nil {
-			return nil, err
-		}
-		return strategies.NewEvolution(space, seed, opt)
-	case "regevo":
-		opt := strategies.DefaultRegEvo
-		if err := DecodeOptional(c, &opt, &opt.WarmStart, strategies.DefaultWarmStart, "warm_start"); err != nil {
-			return nil, err
-		}
-		return strategies.NewRegEvo(space, seed, opt)
-	case "local":
-		var opt strategies.LocalOptions // no defaults: every option is off
-		if err := c.Decode(&opt); err != nil {
-			return nil, err
-		}
-		return strategies.NewLocal(space, seed, opt), nil
-	case "reinforce":
-		opt := strategies.DefaultReinforce // an explicit zero is kept
-		if err := c.Decode(&opt); err != nil {
-			return nil, err
-		}
-		return strategies.NewReinforce(space, seed, opt)
-	case "nsga2":
-		opt := strategies.DefaultNSGA2
-		if err := c.Decode(&opt); err != nil {
-			return nil, err
-		}
-		return strategies.NewNSGA2(space, seed, opt)
-	case "darts":
-		opt := strategies.DefaultDarts
-		opt.Depth = spaces.SearchDepth[space.Name()] // the space's own default
-		if err := c.Decode(&opt); err != nil {
-			return nil, err
-		}
-		return strategies.NewDarts(space, seed, opt)
-	case "compound":
-		opt := strategies.DefaultCompound
-		if err := c.Decode(&opt); err != nil {
-			return nil, err
-		}
-		return strategies.NewCompound(space, opt)
-	case "predictor":
-		opt := strategies.DefaultPredictor // an explicit zero is kept
-		if err := c.Decode(&opt); err != nil {
-			return nil, err
-		}
-		return strategies.NewPredictor(space, seed, opt)
+	f, err := strategies.Lookup(c.Name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown strategy %q (strategies: %s)", c.Name, strings.Join(StrategyNames, ", "))
+	return f.New(c, space, seed)
 }
 
 // Build makes every part of a config. evaluators are the factories to pick the
@@ -210,7 +142,7 @@ func buildEvaluator(cfg *Config, space spaces.Space, evaluators map[string]Evalu
 // SetObjectives tells a multi-objective strategy which way each objective is better
 // (strategies that rank by one number ignore it).
 func SetObjectives(strat strategies.Strategy, objs []Objective) error {
-	mo, ok := strat.(interface{ SetObjectives(maximise []bool) error })
+	mo, ok := strat.(strategies.MultiObjective)
 	if !ok {
 		return nil
 	}

@@ -35,9 +35,6 @@ func ScalingRows(src []byte, trials []Trial, cp *Checkpoint) ([]ScalingRow, erro
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if cfg.Strategy.Name != "compound" {
-		return nil, fmt.Errorf("not a compound scaling search (its strategy is %s)", cfg.Strategy.Name)
-	}
 	space, err := ExperimentSpace(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("space: %w", err)
@@ -46,7 +43,10 @@ func ScalingRows(src []byte, trials []Trial, cp *Checkpoint) ([]ScalingRow, erro
 	if err != nil {
 		return nil, fmt.Errorf("strategy: %w", err)
 	}
-	compound := strat.(*strategies.Compound)
+	compound, ok := strat.(*strategies.Compound)
+	if !ok {
+		return nil, fmt.Errorf("not a compound scaling search (its strategy is %s)", cfg.Strategy.Name)
+	}
 	if cp != nil {
 		if err := compound.Restore(cp.Strategy); err != nil {
 			return nil, err

@@ -60,7 +60,7 @@ func trainFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator
 
 func oneShotFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
 	opt := DefaultOneShot
-	opt.Depth = spaces.SearchDepth[env.Space.Name()] // the space's own default
+	opt.Depth = spaces.SearchDepthOf(env.Space) // the space's own default
 	if err := c.Decode(&opt); err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ type OneShot struct {
 }
 
 // NewOneShot checks the options, taken as they are (a caller wanting the defaults
-// starts from DefaultOneShot, with the space's spaces.SearchDepth), loads the data
+// starts from DefaultOneShot, with the space's SearchDepth), loads the data
 // and builds the (untrained) supernet.
 func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	shot, ok := spaces.Base(space).(spaces.OneShot)
@@ -113,7 +113,7 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	case opt.FewShot && !(opt.SplitAt > 0 && opt.SplitAt < 1):
 		return nil, fmt.Errorf("oneshot: split_at %g: the fraction of the epochs before the few-shot split, between 0 and 1", opt.SplitAt)
 	}
-	if _, nb201 := spaces.Base(space).(*spaces.NB201); (opt.Sampling == "fair" || opt.FewShot) && !nb201 {
+	if _, onePerEdge := spaces.Base(space).(spaces.OnePerEdge); (opt.Sampling == "fair" || opt.FewShot) && !onePerEdge {
 		// A fair set of paths, and a split on the first edge's op, need every arch to
 		// put one op on every edge, which only NB201's cells do.
 		return nil, fmt.Errorf("oneshot: sampling fair and few_shot need a space whose archs put one op on every edge (nb201), not %s", space.Name())

@@ -15,7 +15,7 @@ import (
 
 // ZeroCostOptions configure the zerocost evaluator.
 type ZeroCostOptions struct {
-	Proxies []string `yaml:"proxies"` // one or more of proxies.Names (synflow)
+	Proxies []string `yaml:"proxies"` // one or more of proxies.Names() (synflow)
 	Data    string   `yaml:"data"`    // mnist (built in, fitted to the space's input) or noise
 	Batch   int      `yaml:"batch"`   // inputs of the data-dependent proxies (64)
 	Seed    uint64   `yaml:"seed"`    // the batch and every network's initialisation (1)

@@ -19,21 +19,126 @@ import (
 	"gonum.org/v1/gonum/mat"
 	G "gorgonia.org/gorgonia"
 
+	"cellar/internal/registry"
 	"cellar/nn"
 	"cellar/spaces"
 )
-
-// Names are the scores, in the order they are reported.
-var Names = []string{"synflow", "grad_norm", "snip", "grasp", "fisher", "jacob_cov", "naswot", "params", "live_params", "flops"}
 
 // NoSignal is the score of a network whose quantity is zero or undefined: lower
 // than any other, and finite, so that it can be stored and ranked.
 const NoSignal = -math.MaxFloat64
 
-// NeedsData says whether a score reads the batch (synflow, params, live_params and
-// flops do not).
+// Proxy is one zero-cost score.
+type Proxy struct {
+	// NeedsData says whether it reads the batch; a data-free proxy scores the
+	// network alone (and a warm start or a cache can use it without data).
+	NeedsData bool
+	// Score computes it for one network.
+	Score func(s *Scoring) (float64, error)
+}
+
+// Scoring is one network being scored, initialised from Seed as nn trains it. Its
+// proxies may share work through Shared.
+type Scoring struct {
+	Net   *spaces.Net
+	Batch Batch // empty when no proxy asked for needs data
+	Seed  uint64
+	names []string
+	memo  map[string]any
+}
+
+// Wants says whether name is among the scores asked for: a pass that can give an
+// extra score at a cost (fisher beside grad_norm and snip) gives it only then.
+func (s *Scoring) Wants(name string) bool { return slices.Contains(s.names, name) }
+
+// Shared computes f once for this scoring under key, for proxies that share a pass
+// (grad_norm, snip and fisher): the first to ask computes it, the others read it.
+func Shared[T any](s *Scoring, key string, f func() (T, error)) (T, error) {
+	if v, ok := s.memo[key]; ok {
+		r := v.(shared[T])
+		return r.v, r.err
+	}
+	v, err := f()
+	s.memo[key] = shared[T]{v, err}
+	return v, err
+}
+
+type shared[T any] struct {
+	v   T
+	err error
+}
+
+// registered are the proxies, in the order they are reported. The built-ins register
+// below in the order of their papers' tables; a program adds its own (one file with
+// Register in its init) after them.
+var registered = registry.New[Proxy]("proxy")
+
+// Register adds a proxy under name with a one-line doc. A name registered twice
+// panics.
+func Register(name, doc string, p Proxy) { registered.Register(name, doc, nil, p) }
+
+// Unregister removes a proxy, for a test that registered its own.
+func Unregister(name string) { registered.Unregister(name) }
+
+// Names are the proxies, in the order they are reported.
+func Names() []string {
+	var out []string
+	for _, e := range registered.Entries() {
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+// Doc is the proxy's one-line description ("" for an unknown name).
+func Doc(name string) string {
+	e, _ := registered.Lookup(name)
+	return e.Doc
+}
+
+// NeedsData says whether the proxy name reads the batch (an unknown name does not).
 func NeedsData(name string) bool {
-	return name != "synflow" && name != "params" && name != "live_params" && name != "flops"
+	e, err := registered.Lookup(name)
+	return err == nil && e.New.NeedsData
+}
+
+func init() {
+	gradients := func(s *Scoring) ([3]float64, error) {
+		return Shared(s, "gradients", func() ([3]float64, error) {
+			gn, sn, fi, err := gradientScores(s.Net, s.Batch, s.Seed, s.Wants("fisher"))
+			return [3]float64{gn, sn, fi}, err
+		})
+	}
+	gradient := func(i int) func(s *Scoring) (float64, error) {
+		return func(s *Scoring) (float64, error) {
+			g, err := gradients(s)
+			return g[i], err
+		}
+	}
+	withData := func(f func(*spaces.Net, Batch, uint64) (float64, error)) func(s *Scoring) (float64, error) {
+		return func(s *Scoring) (float64, error) { return f(s.Net, s.Batch, s.Seed) }
+	}
+	for _, p := range []struct {
+		name, doc string
+		Proxy
+	}{
+		{"synflow", "log of the summed synaptic flow of |weights| on an input of ones (no data)",
+			Proxy{Score: func(s *Scoring) (float64, error) { return synflow(s.Net, s.Seed) }}},
+		{"grad_norm", "norm of the loss's gradient over the weights", Proxy{NeedsData: true, Score: gradient(0)}},
+		{"snip", "summed |weight x gradient| (connection sensitivity)", Proxy{NeedsData: true, Score: gradient(1)}},
+		{"grasp", "gradient signal preserved by the Hessian-gradient product", Proxy{NeedsData: true, Score: withData(grasp)}},
+		{"fisher", "summed Fisher information of the activations", Proxy{NeedsData: true, Score: gradient(2)}},
+		{"jacob_cov", "how uncorrelated the input Jacobians of a batch are", Proxy{NeedsData: true, Score: withData(jacobCov)}},
+		{"naswot", "log-determinant of the ReLU codes' Hamming kernel", Proxy{NeedsData: true, Score: withData(naswot)}},
+		{"params", "the parameters (no data)", Proxy{Score: func(s *Scoring) (float64, error) { return float64(s.Net.Params()), nil }}},
+		// The parameters the output depends on: a dead branch's (an NB201 edge into a
+		// node the output cannot see) counted in params make two networks of one
+		// function score apart.
+		{"live_params", "the parameters the output depends on (no data)",
+			Proxy{Score: func(s *Scoring) (float64, error) { return float64(s.Net.LiveParams()), nil }}},
+		{"flops", "the multiply-adds of one forward pass (no data)", Proxy{Score: func(s *Scoring) (float64, error) { return float64(s.Net.FLOPs()), nil }}},
+	} {
+		Register(p.name, p.doc, p.Proxy)
+	}
 }
 
 // Batch is one minibatch: X holds N inputs (C x H x W each, the network's input
@@ -47,15 +152,15 @@ type Batch struct {
 func Check(names []string) ([]string, error) {
 	var out []string
 	for _, n := range names {
-		if !slices.Contains(Names, n) {
-			return nil, fmt.Errorf("unknown proxy %q: one of %s", n, strings.Join(Names, ", "))
+		if !registered.Has(n) {
+			return nil, fmt.Errorf("unknown proxy %q: one of %s", n, strings.Join(Names(), ", "))
 		}
 		if !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no proxy named: one or more of %s", strings.Join(Names, ", "))
+		return nil, fmt.Errorf("no proxy named: one or more of %s", strings.Join(Names(), ", "))
 	}
 	return out, nil
 }
@@ -76,55 +181,18 @@ func Score(names []string, net *spaces.Net, b Batch, seed uint64) (map[string]fl
 			return nil, fmt.Errorf("proxies: %d label values for %d inputs and %d classes", len(b.Y), b.N, classes)
 		}
 	}
+	s := &Scoring{Net: net, Batch: b, Seed: seed, names: names, memo: map[string]any{}}
 	out := map[string]float64{}
-	has := func(n string) bool { return slices.Contains(names, n) }
-	if has("params") {
-		out["params"] = float64(net.Params())
-	}
-	if has("live_params") {
-		// The parameters the output depends on: a dead branch's (an NB201 edge into a
-		// node the output cannot see) counted in params make two networks of one
-		// function score apart.
-		out["live_params"] = float64(net.LiveParams())
-	}
-	if has("flops") {
-		out["flops"] = float64(net.FLOPs())
-	}
-	if has("synflow") {
-		if out["synflow"], err = synflow(net, seed); err != nil {
-			return nil, fmt.Errorf("synflow: %w", err)
-		}
-	}
-	if has("grad_norm") || has("snip") || has("fisher") {
-		gn, sn, fi, err := gradientScores(net, b, seed, has("fisher"))
+	for _, n := range names {
+		e, _ := registered.Lookup(n) // Check found it
+		v, err := e.New.Score(s)
 		if err != nil {
-			return nil, fmt.Errorf("grad_norm/snip/fisher: %w", err)
+			return nil, fmt.Errorf("%s: %w", n, err)
 		}
-		for n, v := range map[string]float64{"grad_norm": gn, "snip": sn, "fisher": fi} {
-			if has(n) {
-				out[n] = v
-			}
-		}
-	}
-	if has("grasp") {
-		if out["grasp"], err = grasp(net, b, seed); err != nil {
-			return nil, fmt.Errorf("grasp: %w", err)
-		}
-	}
-	if has("jacob_cov") {
-		if out["jacob_cov"], err = jacobCov(net, b, seed); err != nil {
-			return nil, fmt.Errorf("jacob_cov: %w", err)
-		}
-	}
-	if has("naswot") {
-		if out["naswot"], err = naswot(net, b, seed); err != nil {
-			return nil, fmt.Errorf("naswot: %w", err)
-		}
-	}
-	for n, v := range out {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			out[n] = NoSignal
+			v = NoSignal
 		}
+		out[n] = v
 	}
 	return out, nil
 }

@@ -305,7 +305,7 @@ func TestBadInput(t *testing.T) {
 	for i := range b.X {
 		b.X[i] = float32(math.NaN())
 	}
-	got, err := Score(Names, net, b, 1)
+	got, err := Score(Names(), net, b, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,11 +326,11 @@ func TestBadInput(t *testing.T) {
 func TestScoresAreDeterministic(t *testing.T) {
 	net := nb201(t, resnetCell, 4, 1, [3]int{1, 8, 8})
 	b := NoiseBatch(4, [3]int{1, 8, 8}, 10, 1)
-	a, err := Score(Names, net, b, 2)
+	a, err := Score(Names(), net, b, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := Score(Names, net, b, 2)
+	c, _ := Score(Names(), net, b, 2)
 	for k := range a {
 		if a[k] != c[k] {
 			t.Errorf("%s: %v then %v", k, a[k], c[k])

@@ -85,6 +85,11 @@ type CellOptions struct {
 // DefaultCell is the seed's setting: 4 nodes, 8 cells, 16 channels on CIFAR-10.
 var DefaultCell = CellOptions{Options: CIFAR, Nodes: 4, Layers: 8, Channels: 16}
 
+func init() {
+	Define("cell", "DARTS/NASNet cells: a normal and a reduction cell of nodes that sum two ops each", DefaultCell,
+		func(o CellOptions) (Space, error) { return NewCell(o) })
+}
+
 // Cell is the NASNet/DARTS-style cell space: a normal and a reduction cell of Nodes
 // intermediate nodes, each node summing two inputs through one op each, the cell's
 // output the concatenation of its intermediate nodes.

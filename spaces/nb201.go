@@ -42,6 +42,11 @@ type NB201 struct{ opt NB201Options }
 // DefaultNB201 are the benchmark's settings on CIFAR-10.
 var DefaultNB201 = NB201Options{Options: CIFAR, Channels: 16, Cells: 5}
 
+func init() {
+	Define("nb201", "NAS-Bench-201's cell: 6 edges of 5 ops in a ResNet-like skeleton", DefaultNB201,
+		func(o NB201Options) (Space, error) { return NewNB201(o) })
+}
+
 // NewNB201 checks the options and returns the space.
 func NewNB201(opt NB201Options) (*NB201, error) {
 	if err := opt.check(); err != nil {

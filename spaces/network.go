@@ -70,6 +70,11 @@ type NetworkOptions struct {
 // DefaultNetwork is the network space on CIFAR-10 with a 32-channel stem.
 var DefaultNetwork = NetworkOptions{Options: CIFAR, Stem: 32}
 
+func init() {
+	Define("network", "the whole network's stages: depth, width, kernel and stride of each", DefaultNetwork,
+		func(o NetworkOptions) (Space, error) { return NewNetwork(o) })
+}
+
 // Network is the network-level space: the whole network's stage structure.
 type Network struct{ opt NetworkOptions }
 

@@ -36,10 +36,6 @@ type SupernetOptions struct {
 	Depth    int // cells per stage (nb201) or cells in all (cell)
 }
 
-// SearchDepth is the supernet depth one-shot methods use by default, by space: NB201's
-// benchmark searches with one cell a stage, DARTS with 5 cells where it evaluates 8.
-var SearchDepth = map[string]int{"nb201": 1, "cell": 5}
-
 // OneShot is a space that has a supernet.
 type OneShot interface {
 	Supernet(o SupernetOptions) (*Supernet, error)
@@ -51,6 +47,27 @@ type OneShot interface {
 	// Derive is the discrete arch that the mixing weights w (edges x ops, each row a
 	// distribution) favour.
 	Derive(w [][]float64) (Arch, error)
+	// SearchDepth is the supernet depth one-shot methods use when not told otherwise:
+	// NB201's benchmark searches with one cell a stage, DARTS with 5 cells where it
+	// evaluates 8.
+	SearchDepth() int
+}
+
+// OnePerEdge is a OneShot space whose every arch puts exactly one op on every edge
+// (NB201's cells): a fair set of paths, and a few-shot split on the first edge's op,
+// need that.
+type OnePerEdge interface {
+	OneShot
+	OnePerEdge()
+}
+
+// SearchDepthOf is the space's SearchDepth (through any constraint), or 0 for a
+// space with no supernet.
+func SearchDepthOf(s Space) int {
+	if o, ok := Base(s).(OneShot); ok {
+		return o.SearchDepth()
+	}
+	return 0
 }
 
 func (o SupernetOptions) apply(base *Options, channels, depth *int) {
@@ -115,6 +132,12 @@ func argmax(row []float64, skip int) int {
 // Supernet of NB201: the benchmark's skeleton with every edge of every cell mixing
 // the five ops; the edges are shared by all cells, as in the benchmark's DARTS, ENAS
 // and SPOS baselines.
+// SearchDepth is one cell a stage, as NAS-Bench-201's own searches use.
+func (s *NB201) SearchDepth() int { return 1 }
+
+// OnePerEdge marks NB201 as a space of one op on every edge.
+func (s *NB201) OnePerEdge() {}
+
 func (s *NB201) Supernet(o SupernetOptions) (*Supernet, error) {
 	opt := s.opt
 	o.apply(&opt.Options, &opt.Channels, &opt.Cells)
@@ -174,6 +197,9 @@ func cellEdges(n int) (to, from []int) {
 // Supernet of the cell space: DARTS' search network, in which every node of a cell
 // sums a mixed edge from each earlier node; the normal cells share the first half of
 // the edges and the reduction cells the second.
+// SearchDepth is 5 cells, as DARTS searches where it evaluates 8.
+func (s *Cell) SearchDepth() int { return 5 }
+
 func (s *Cell) Supernet(o SupernetOptions) (*Supernet, error) {
 	opt := s.opt
 	o.apply(&opt.Options, &opt.Channels, &opt.Layers)

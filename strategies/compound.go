@@ -24,6 +24,19 @@ type CompoundOptions struct {
 // DefaultCompound are the defaults a config's options fill in (base has none).
 var DefaultCompound = CompoundOptions{Grid: []float64{1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2}, Tolerance: 0.1}
 
+func init() {
+	Register("compound", "EfficientNet's compound scaling of a base network's depth, width and resolution", DefaultCompound, Factory{
+		New: func(c spaces.Component, space spaces.Space, _ uint64) (Strategy, error) {
+			opt := DefaultCompound
+			if err := c.Decode(&opt); err != nil {
+				return nil, err
+			}
+			return NewCompound(space, opt)
+		},
+		Space: func(configured spaces.Space) (spaces.Space, error) { return spaces.NewScaled(configured) },
+	})
+}
+
 // Roles of the trials of a compound scaling search (see Roles).
 const (
 	RoleBase       = "base"       // the base arch, unscaled

@@ -76,6 +76,18 @@ type Darts struct {
 	skip       int // the skip_connect op's index with AuxSkip, else -1
 }
 
+func init() {
+	Register("darts", "DARTS: a supernet's mixing weights learned by gradient, then its derived cells evaluated", DefaultDarts, Factory{
+		New: func(c spaces.Component, space spaces.Space, seed uint64) (Strategy, error) {
+			opt := DefaultDarts
+			opt.Depth = spaces.SearchDepthOf(space) // the space's own default
+			if err := c.Decode(&opt); err != nil {
+				return nil, err
+			}
+			return NewDarts(space, seed, opt)
+		}})
+}
+
 // NewDarts checks the options, taken as they are (a caller wanting the defaults
 // starts from DefaultDarts, as the config does), loads the dataset and builds the
 // supernet.

@@ -23,6 +23,7 @@ type edgeArch int
 func (a edgeArch) String() string { return edgeOps[a] }
 
 func (edgeSpace) Name() string                      { return "edge" }
+func (edgeSpace) SearchDepth() int                  { return 1 }
 func (edgeSpace) Sample(rng *rand.Rand) spaces.Arch { return edgeArch(rng.IntN(len(edgeOps))) }
 func (edgeSpace) Mutate(a spaces.Arch, rng *rand.Rand) spaces.Arch {
 	return edgeArch((int(a.(edgeArch)) + 1 + rng.IntN(3)) % 4)

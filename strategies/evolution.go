@@ -19,6 +19,13 @@ type EvolutionOptions struct {
 // DefaultEvolution are the settings used when an experiment gives none.
 var DefaultEvolution = EvolutionOptions{Population: 20, Tournament: 5, Elite: 1, Mutations: 1}
 
+func init() {
+	Define("evolution", "generational evolution: tournament selection, elitism, mutation", DefaultEvolution,
+		func(o EvolutionOptions, space spaces.Space, seed uint64) (Strategy, error) {
+			return NewEvolution(space, seed, o)
+		})
+}
+
 // Evolution is the seed's generational evolution: a random first generation; each
 // next generation keeps the Elite best members (not evaluated again) and fills the
 // rest with mutations of tournament winners of the generation before.

@@ -32,6 +32,14 @@ type Local struct {
 	seen  map[string]float64 // every evaluated arch's score
 }
 
+func init() {
+	// No defaults: every option is off.
+	Define("local", "local search: best improvement over every neighbour, restarts at a local optimum", LocalOptions{},
+		func(o LocalOptions, space spaces.Space, seed uint64) (Strategy, error) {
+			return NewLocal(space, seed, o), nil
+		})
+}
+
 // NewLocal returns local search over space, seeded.
 func NewLocal(space spaces.Space, seed uint64, opt LocalOptions) *Local {
 	return &Local{space: space, opt: opt, rand: newSeeded(seed), seen: map[string]float64{}}

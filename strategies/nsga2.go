@@ -23,6 +23,13 @@ type NSGA2Options struct {
 // DefaultNSGA2 are the defaults.
 var DefaultNSGA2 = NSGA2Options{Population: 50}
 
+func init() {
+	Define("nsga2", "NSGA-II: non-dominated sorting and crowding distance over every objective", DefaultNSGA2,
+		func(o NSGA2Options, space spaces.Space, seed uint64) (Strategy, error) {
+			return NewNSGA2(space, seed, o)
+		})
+}
+
 // NSGA2 is multi-objective evolution (Deb et al. 2002): each generation breeds
 // Population offspring by binary tournament (lower front first, then larger crowding
 // distance) and mutation, then keeps the best Population of parents and offspring

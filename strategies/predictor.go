@@ -31,6 +31,13 @@ type PredictorOptions struct {
 // small budget.
 var DefaultPredictor = PredictorOptions{Initial: 10, Candidates: 100, K: 10, Ensemble: 3, Epochs: 200, Hidden: []int{32, 32}, LearnRate: 0.01, Acquisition: "its", Beta: 1}
 
+func init() {
+	Define("predictor", "an ensemble of MLPs predicts each candidate; the best predicted are evaluated", DefaultPredictor,
+		func(o PredictorOptions, space spaces.Space, seed uint64) (Strategy, error) {
+			return NewPredictor(space, seed, o)
+		})
+}
+
 // Predictor is predictor-guided search in the manner of BANANAS: after Initial random
 // archs, each round fits an ensemble of MLPs to every result so far (on Space.Encode),
 // draws Candidates archs (half mutations of the ten best found, half fresh), scores

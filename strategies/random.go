@@ -12,6 +12,12 @@ type Random struct {
 	rand  seeded
 }
 
+func init() {
+	Define("random", "archs drawn uniformly at random: the baseline", struct{}{}, func(_ struct{}, space spaces.Space, seed uint64) (Strategy, error) {
+		return NewRandom(space, seed), nil
+	})
+}
+
 // NewRandom returns random search over space, seeded.
 func NewRandom(space spaces.Space, seed uint64) *Random {
 	return &Random{space: space, rand: newSeeded(seed)}

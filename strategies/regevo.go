@@ -20,6 +20,17 @@ type RegEvoOptions struct {
 // DefaultRegEvo are NASLib's settings for NAS-Bench-201.
 var DefaultRegEvo = RegEvoOptions{Population: 30, Sample: 10, Mutations: 1}
 
+func init() {
+	Register("regevo", "regularized evolution (aging): the oldest member leaves, a sample's best is mutated", DefaultRegEvo, Factory{
+		New: func(c spaces.Component, space spaces.Space, seed uint64) (Strategy, error) {
+			opt := DefaultRegEvo
+			if err := decodeOptional(c, &opt, &opt.WarmStart, DefaultWarmStart, "warm_start"); err != nil {
+				return nil, err
+			}
+			return NewRegEvo(space, seed, opt)
+		}})
+}
+
 // RegEvo is regularized (aging) evolution (Real et al. 2019): the first Population
 // candidates are random; afterwards each candidate is a mutation of the best of Sample
 // members drawn at random, and every new result pushes out the oldest member, not the

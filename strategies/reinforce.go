@@ -20,6 +20,13 @@ type ReinforceOptions struct {
 // DefaultReinforce are the defaults.
 var DefaultReinforce = ReinforceOptions{Hidden: 32, LearnRate: 0.01, Entropy: 0.2, BaselineDecay: 0.9}
 
+func init() {
+	Define("reinforce", "REINFORCE with an LSTM controller that writes archs token by token", DefaultReinforce,
+		func(o ReinforceOptions, space spaces.Space, seed uint64) (Strategy, error) {
+			return NewReinforce(space, seed, o)
+		})
+}
+
 // Reinforce is policy-gradient search (Zoph and Le 2017; the NB201 paper's REINFORCE
 // baseline): an LSTM controller emits an arch token by token; each result is one
 // REINFORCE step with its score minus a moving-average baseline as the advantage,

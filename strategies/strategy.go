@@ -45,6 +45,23 @@ type Strategy interface {
 	Restore(state []byte) error
 }
 
+// MultiObjective is a strategy that ranks by every objective (NSGA-II): the engine
+// tells it which way each objective is better before the search starts. A strategy
+// without it ranks by Result.Score alone.
+type MultiObjective interface {
+	Strategy
+	// SetObjectives takes each objective's direction (true: maximised), in the order
+	// of Result.Scores.
+	SetObjectives(maximise []bool) error
+}
+
+// Populated is a strategy that keeps a population (evolution, regularized
+// evolution, NSGA-II): the TUI shows it. The results are the members, oldest first.
+type Populated interface {
+	Strategy
+	Population() []Result
+}
+
 // maxPopulation bounds population sizes, so a typo in a config cannot ask for a
 // billion members.
 const maxPopulation = 100000

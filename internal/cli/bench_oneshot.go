@@ -228,7 +228,7 @@ of the archs scored.`,
 	f.IntVar(&opt.Epochs, "epochs", evaluators.DefaultOneShot.Epochs, "supernet training epochs")
 	f.IntVar(&opt.Train, "train", evaluators.DefaultOneShot.Train, "training examples")
 	f.IntVar(&opt.Channels, "channels", evaluators.DefaultOneShot.Channels, "supernet channels")
-	f.IntVar(&opt.Depth, "depth", spaces.SearchDepth["nb201"], "supernet cells a stage")
+	f.IntVar(&opt.Depth, "depth", (&spaces.NB201{}).SearchDepth(), "supernet cells a stage")
 	f.IntVar(&opt.Val, "val", evaluators.DefaultOneShot.Val, "held-out examples, from the end of the training set (a ground truth is scored on its last 5,000)")
 	f.IntVar(&opt.ScoreSize, "score-size", evaluators.DefaultOneShot.ScoreSize, "held-out examples each arch is scored on, the first of --val")
 	f.Float64Var(&opt.SplitAt, "split", evaluators.DefaultOneShot.SplitAt, "with fewshot: the fraction of the epochs before the split")

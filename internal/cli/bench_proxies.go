@@ -117,7 +117,7 @@ to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
 	f := cmd.Flags()
 	f.StringVar(&table, "table", "", "NAS-Bench-201 CSV table: arch column, then the accuracy")
 	f.IntVar(&n, "n", 1000, "archs to sample")
-	f.StringVar(&names, "proxies", strings.Join(proxies.Names, ","), "comma-separated proxies")
+	f.StringVar(&names, "proxies", strings.Join(proxies.Names(), ","), "comma-separated proxies")
 	f.StringVar(&data, "data", "mnist", "inputs of the data-dependent proxies: mnist or noise")
 	f.IntVar(&batch, "batch", 64, "batch size of the data-dependent proxies")
 	f.IntVar(&channels, "channels", 16, "channels of the skeleton's first stage")

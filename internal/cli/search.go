@@ -50,7 +50,8 @@ func newSearchCmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 		Use:   "search -c exp.yaml [--db F] [--resume ID]",
 		Short: "Run an experiment headless, with a progress bar",
 		Long: `Run an experiment without the TUI. Every finished trial is stored in the DB before the
-strategy learns of it; interrupt with Ctrl-C and continue later with --resume ID.`,
+strategy learns of it; interrupt with Ctrl-C and continue later with --resume ID.
+` + partsHelp(evals),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.setResume(resume); err != nil {

@@ -1,0 +1,55 @@
+package spaces
+
+import "cellar/internal/registry"
+
+// Component is a part of an experiment file with its options (the engine's
+// Component): Decode fills a struct strictly, an unknown key an error naming it and
+// the nearest known one; Has says whether a key is given at all.
+type Component interface {
+	Decode(dst any) error
+	Has(key string) bool
+}
+
+// Factory makes a space from its options.
+type Factory func(c Component) (Space, error)
+
+// registered are the spaces an experiment can name. Each built-in registers itself
+// in its own file; a program adds its own with Register or Define.
+var registered = registry.New[Factory]("space")
+
+// Register adds a space under name, with a one-line doc and its options' defaults
+// (for lists and --help). A name registered twice panics.
+func Register(name, doc string, defaults any, f Factory) {
+	registered.Register(name, doc, defaults, f)
+}
+
+// Define registers a space whose options are the struct O: the component's options
+// are decoded over defaults (so an explicit zero is kept) and handed to build.
+func Define[O any](name, doc string, defaults O, build func(O) (Space, error)) {
+	Register(name, doc, defaults, func(c Component) (Space, error) {
+		opt := defaults
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return build(opt)
+	})
+}
+
+// Unregister removes a space, for a test that registered its own.
+func Unregister(name string) { registered.Unregister(name) }
+
+// Build makes the space name with its options; an unknown name is an error that
+// lists the spaces there are.
+func Build(name string, c Component) (Space, error) {
+	e, err := registered.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return e.New(c)
+}
+
+// Registered lists the spaces, in the order they registered.
+func Registered() []registry.Entry[Factory] { return registered.Entries() }
+
+// Names lists the spaces' names, sorted.
+func Names() []string { return registered.Names() }
