@@ -593,3 +593,25 @@ func TestTiesGoToTheLowestTrialID(t *testing.T) {
 		}
 	}
 }
+
+// wrapping hands its work to another evaluator, as the remote queue does.
+type wrapping struct{ Evaluator }
+
+func (w wrapping) Unwrap() Evaluator { return w.Evaluator }
+
+// ladder is a Laddered evaluator.
+type ladder struct{ Evaluator }
+
+func (ladder) RungEvaluators() []string { return []string{"zerocost", "table"} }
+
+// An optional interface of the experiment's evaluator is found through wrappers, and
+// not where there is none.
+func TestAsFindsAnInterfaceThroughWrappers(t *testing.T) {
+	exp := tableConfig(t, "random", 5, 1)
+	if l, ok := As[Laddered](wrapping{wrapping{ladder{exp.Evaluator}}}); !ok || len(l.RungEvaluators()) != 2 {
+		t.Errorf("a cascade behind two wrappers not found: %v", ok)
+	}
+	if _, ok := As[Laddered](wrapping{exp.Evaluator}); ok {
+		t.Error("a table evaluator taken for a cascade")
+	}
+}

@@ -98,6 +98,40 @@ type Historian interface {
 	Observe(t Trial)
 }
 
+// Laddered is an evaluator that promotes trials through rungs of growing cost (a
+// cascade): its outcomes carry Rungs, the TUI and trials --rungs show how well each
+// rung ranks the next, and a trial it stops before the last rung has the Stop rule
+// StopCascade.
+type Laddered interface {
+	Evaluator
+	// RungEvaluators names each rung's evaluator, cheapest first.
+	RungEvaluators() []string
+}
+
+// Wrapper is an evaluator that hands the work to another (the remote queue hands it
+// to the experiment's own evaluator on workers): an optional interface of the one it
+// wraps is still there for those who ask with As.
+type Wrapper interface {
+	Unwrap() Evaluator
+}
+
+// As finds the first evaluator in e's chain of wrappers that is a T: an optional
+// interface of the experiment's evaluator, however it is run.
+func As[T any](e Evaluator) (T, bool) {
+	for e != nil {
+		if t, ok := e.(T); ok {
+			return t, true
+		}
+		w, ok := e.(Wrapper)
+		if !ok {
+			break
+		}
+		e = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
+
 // Outcome is what an evaluation measured.
 type Outcome struct {
 	Metrics map[string]float64

@@ -18,9 +18,13 @@ import (
 type Stop struct {
 	Rung   int     `json:"rung"`            // the rung it reached (0 is the first)
 	Epoch  float64 `json:"epoch,omitempty"` // the epochs it trained, for training
-	Rule   string  `json:"rule"`            // median, asha, hyperband, cascade
+	Rule   string  `json:"rule"`            // median, asha, hyperband, or StopCascade
 	Reason string  `json:"reason"`
 }
+
+// StopCascade is the Stop rule of a trial a Laddered evaluator stopped before its last
+// rung: its cheap rungs cost next to nothing, so simulated time charges it nothing.
+const StopCascade = "cascade"
 
 // RungResult is one rung of a cascade: what that rung's evaluator measured.
 type RungResult struct {

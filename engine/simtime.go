@@ -59,7 +59,7 @@ func (e *Engine) charge(t *Trial) error {
 	if e.opt.Simulate == nil || t.State != Done {
 		return nil
 	}
-	if t.Stop != nil && t.Stop.Rule == "cascade" {
+	if t.Stop != nil && t.Stop.Rule == StopCascade {
 		t.Metrics[MetricSimulated] = 0
 		return nil
 	}

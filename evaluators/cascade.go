@@ -124,9 +124,6 @@ func cascadeFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluat
 	}
 	var rungs []Rung
 	for i, r := range opt.Rungs {
-		if r.Name == "cascade" {
-			return nil, fmt.Errorf("cascade: rungs[%d]: a cascade cannot hold a cascade", i)
-		}
 		f, ok := env.Factories[r.Name]
 		if !ok {
 			return nil, fmt.Errorf("cascade: rungs[%d]: unknown evaluator %q", i, r.Name)
@@ -134,6 +131,9 @@ func cascadeFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluat
 		ev, err := f(r.Component, env)
 		if err != nil {
 			return nil, fmt.Errorf("cascade: rungs[%d] (%s): %w", i, r.Name, err)
+		}
+		if _, ladder := ev.(engine.Laddered); ladder {
+			return nil, fmt.Errorf("cascade: rungs[%d]: a cascade cannot hold a cascade (%s has rungs of its own)", i, r.Name)
 		}
 		rungs = append(rungs, Rung{Name: r.Name, Eval: ev, Rank: r.Rank, Combine: r.Combine})
 	}
@@ -194,6 +194,15 @@ func defaultRank(objs []engine.Objective, own, given []string) []engine.Objectiv
 		out = []engine.Objective{{Name: own[0], Direction: "max"}}
 	}
 	return out
+}
+
+// RungEvaluators names each rung's evaluator, cheapest first (engine.Laddered).
+func (c *Cascade) RungEvaluators() []string {
+	names := make([]string, len(c.rungs))
+	for i, r := range c.rungs {
+		names[i] = r.Name
+	}
+	return names
 }
 
 // Metrics are the last rung's metrics first (the objectives come from it), then the
@@ -276,13 +285,13 @@ func (c *Cascade) Evaluate(ctx context.Context, job engine.Job, progress func(en
 		stop := place >= keep && !job.Hand
 		reason := placeReason(fmt.Sprintf("rung %d (%s)", k, r.Name), place, n, keep)
 		if info.Replaying { // as it went the first time, whatever this history says
-			stop = info.Replay != nil && info.Replay.Rule == "cascade" && info.Replay.Rung == k
+			stop = info.Replay != nil && info.Replay.Rule == engine.StopCascade && info.Replay.Rung == k
 			if stop {
 				reason = info.Replay.Reason
 			}
 		}
 		if stop {
-			out.Stop = &engine.Stop{Rung: k, Rule: "cascade", Reason: reason}
+			out.Stop = &engine.Stop{Rung: k, Rule: engine.StopCascade, Reason: reason}
 			return out, nil
 		}
 		out.Rungs[k].Promoted = true

@@ -204,7 +204,7 @@ func (e *earlyStopping) judge(job engine.Job) func(epochs int, val float64) (boo
 	return func(epochs int, val float64) (bool, *engine.Stop) {
 		curve = append(curve, val)
 		if job.Replaying {
-			if r := job.Replay; r != nil && r.Rule != "cascade" && r.Epoch == float64(epochs) {
+			if r := job.Replay; r != nil && r.Rule != engine.StopCascade && r.Epoch == float64(epochs) {
 				cp := *r
 				return false, &cp
 			}

@@ -389,3 +389,7 @@ func (s Store) Commit(trials []engine.Trial, cp engine.Checkpoint) error {
 	s.Evaluator.Stored(ids)
 	return nil
 }
+
+// Unwrap is the experiment's own evaluator, which the workers run: its optional
+// interfaces (a cascade's rungs) are the search's (engine.As).
+func (e *Evaluator) Unwrap() engine.Evaluator { return e.local }

@@ -116,7 +116,7 @@ func (d *Dashboard) Selected() *engine.Trial {
 func NewDashboard(c *Common, exp *engine.Experiment) *Dashboard {
 	c.Keys.Objectives.SetEnabled(len(exp.Config.Objectives) > 2)
 	d := &Dashboard{common: c, exp: exp, obj: exp.Config.Objectives[0], pair: [2]int{0, 1}, bar: progress.New(progress.WithoutPercentage(), progress.WithSolidFill(string(c.Theme.Accent)))}
-	d.rungs.cascade = exp.Config.Evaluator.Name == "cascade" // the engine knows no evaluator by type
+	_, d.rungs.cascade = engine.As[engine.Laddered](exp.Evaluator)
 	return d
 }
 

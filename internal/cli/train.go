@@ -35,12 +35,13 @@ training throughput. Without -c the built-in default experiment is used.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", origin, err)
 			}
-			if cfg.Evaluator.Name != "train" {
-				return fmt.Errorf("%s: the evaluator is %q; train needs the train evaluator", origin, cfg.Evaluator.Name)
-			}
 			exp, err := engine.Build(cfg, src, evals)
 			if err != nil {
 				return fmt.Errorf("%s: %w", origin, err)
+			}
+			trainer, ok := exp.Evaluator.(*evaluators.Train)
+			if !ok {
+				return fmt.Errorf("%s: the evaluator is %q; train needs the train evaluator", origin, cfg.Evaluator.Name)
 			}
 			if arch == "" {
 				return fmt.Errorf("give the architecture with --arch (a %s arch string)", exp.Space.Name())
@@ -67,8 +68,7 @@ training throughput. Without -c the built-in default experiment is used.`,
 			}
 			fmt.Fprintf(w, "%s\n", formatMetrics(out.Metrics))
 			if n := len(out.Curve); n > 0 && out.Metrics["train_seconds"] > 0 {
-				tr := exp.Evaluator.(*evaluators.Train)
-				fmt.Fprintf(w, "%.1f training samples/s (%s)\n", float64(tr.Samples())/out.Curve[n-1].Duration, nn.Backend())
+				fmt.Fprintf(w, "%.1f training samples/s (%s)\n", float64(trainer.Samples())/out.Curve[n-1].Duration, nn.Backend())
 			}
 			return nil
 		},
