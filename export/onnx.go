@@ -72,9 +72,35 @@ type onnxGraph struct {
 	consts int
 }
 
+// onnxLayer is one IR layer to express: its inputs' names (the network's input is
+// "input"), its output's name t{ID} and the prefix of its weights' names.
+type onnxLayer struct {
+	spaces.Layer
+	net      *spaces.Net
+	ins      []string
+	out, key string
+}
+
+// onnxKinds expresses each layer kind of the IR as ONNX nodes; a kind missing here is
+// a test failure (TestEveryKindExports).
+var onnxKinds = map[spaces.Kind]func(g *onnxGraph, l onnxLayer) error{
+	spaces.Conv:       (*onnxGraph).conv,
+	spaces.BatchNorm:  (*onnxGraph).batchNorm,
+	spaces.ReLU:       func(g *onnxGraph, l onnxLayer) error { return g.unary("Relu", l, "relu") },
+	spaces.MaxPool:    (*onnxGraph).pool,
+	spaces.AvgPool:    (*onnxGraph).pool,
+	spaces.GlobalPool: func(g *onnxGraph, l onnxLayer) error { return g.unary("GlobalAveragePool", l, "gap") },
+	spaces.Add:        func(g *onnxGraph, l onnxLayer) error { return g.unary("Sum", l, "sum") },
+	spaces.Concat:     (*onnxGraph).concat,
+	spaces.Identity:   func(g *onnxGraph, l onnxLayer) error { return g.unary("Identity", l, "identity") },
+	spaces.Zero:       (*onnxGraph).zero,
+	spaces.FactReduce: (*onnxGraph).factReduce,
+	spaces.Linear:     (*onnxGraph).linear,
+	spaces.Input:      nil, // the graph's input, not a node
+}
+
 // layer adds the nodes of one IR layer, whose output is named t{ID}.
 func (g *onnxGraph) layer(net *spaces.Net, l spaces.Layer) error {
-	out := name(l.ID)
 	ins := make([]string, len(l.Inputs))
 	for i, id := range l.Inputs {
 		ins[i] = name(id)
@@ -82,113 +108,134 @@ func (g *onnxGraph) layer(net *spaces.Net, l spaces.Layer) error {
 			ins[i] = "input"
 		}
 	}
-	key := fmt.Sprintf("l%d.", l.ID)
-	switch l.Kind {
-	case spaces.Conv:
-		args := []string{ins[0], key + "weight"}
-		if err := g.init(key + "weight"); err != nil {
-			return err
-		}
-		if l.Bias {
-			if err := g.init(key + "bias"); err != nil {
-				return err
-			}
-			args = append(args, key+"bias")
-		}
-		k, s, p, d := int64(l.Kernel), int64(l.Stride), int64(l.Pad), int64(l.Dilation)
-		g.node("Conv", args, []string{out}, key+"conv", ints("kernel_shape", k, k), ints("strides", s, s),
-			ints("pads", p, p, p, p), ints("dilations", d, d), intAttr("group", int64(l.Groups)))
-	case spaces.BatchNorm:
-		c := l.Shape.C
-		scale, bias := key+"weight", key+"bias"
-		if l.Affine {
-			for _, n := range []string{scale, bias} {
-				if err := g.init(n); err != nil {
-					return err
-				}
-			}
-		} else {
-			scale, bias = g.constant(ones(c), []int64{int64(c)}), g.constant(make([]float32, c), []int64{int64(c)})
-		}
-		for _, n := range []string{key + "running_mean", key + "running_var"} {
-			if err := g.init(n); err != nil {
-				return err
-			}
-		}
-		g.node("BatchNormalization", []string{ins[0], scale, bias, key + "running_mean", key + "running_var"}, []string{out}, key+"bn",
-			floatAttr("epsilon", 1e-5), floatAttr("momentum", 0.9))
-	case spaces.ReLU:
-		g.node("Relu", ins, []string{out}, key+"relu")
-	case spaces.MaxPool, spaces.AvgPool:
-		op := "MaxPool"
-		attrs := [][]byte{}
-		if l.Kind == spaces.AvgPool {
-			op = "AveragePool"
-			attrs = append(attrs, intAttr("count_include_pad", 0))
-		}
-		k, s, p := int64(l.Kernel), int64(l.Stride), int64(l.Pad)
-		attrs = append(attrs, ints("kernel_shape", k, k), ints("strides", s, s), ints("pads", p, p, p, p))
-		g.node(op, ins, []string{out}, key+"pool", attrs...)
-	case spaces.GlobalPool:
-		g.node("GlobalAveragePool", ins, []string{out}, key+"gap")
-	case spaces.Add:
-		g.node("Sum", ins, []string{out}, key+"sum")
-	case spaces.Concat:
-		if len(ins) == 1 {
-			g.node("Identity", ins, []string{out}, key+"concat")
-			break
-		}
-		g.node("Concat", ins, []string{out}, key+"concat", intAttr("axis", 1))
-	case spaces.Identity:
-		g.node("Identity", ins, []string{out}, key+"identity")
-	case spaces.Zero:
-		// Zeros with the input's batch size: one strided channel of it times zero,
-		// broadcast to the layer's channels.
-		s := int64(max(l.Stride, 1))
-		sl := g.slice(ins[0], []int64{0, 0, 0}, []int64{1, math.MaxInt64, math.MaxInt64}, []int64{1, 2, 3}, []int64{1, s, s}, key+"zero_slice")
-		zero := key + "zero_mul"
-		g.node("Mul", []string{sl, g.constant([]float32{0}, nil)}, []string{zero}, zero)
-		g.node("Expand", []string{zero, g.constantInt([]int64{1, int64(l.Shape.C), 1, 1})}, []string{out}, key+"zero")
-	case spaces.FactReduce:
-		r := key + "relu"
-		g.node("Relu", ins, []string{r}, r)
-		for i, src := range []string{r, ""} {
-			w := fmt.Sprintf("%sconv%d.weight", key, i+1)
-			if err := g.init(w); err != nil {
-				return err
-			}
-			if i == 1 { // shifted by one pixel, zeros past the far edge
-				sl := g.slice(r, []int64{1, 1}, []int64{math.MaxInt64, math.MaxInt64}, []int64{2, 3}, []int64{1, 1}, key+"shift")
-				src = key + "shift_pad"
-				g.node("Pad", []string{sl, g.constantInt([]int64{0, 0, 0, 0, 0, 0, 1, 1})}, []string{src}, src)
-			}
-			g.node("Conv", []string{src, w}, []string{fmt.Sprintf("%sconv%d", key, i+1)}, fmt.Sprintf("%sconv%d", key, i+1),
-				ints("kernel_shape", 1, 1), ints("strides", 2, 2))
-		}
-		g.node("Concat", []string{key + "conv1", key + "conv2"}, []string{out}, key+"concat", intAttr("axis", 1))
-	case spaces.Linear:
-		flat := key + "flatten"
-		g.node("Flatten", ins, []string{flat}, flat, intAttr("axis", 1))
-		args := []string{flat, key + "weight"}
-		if err := g.init(key + "weight"); err != nil {
-			return err
-		}
-		if l.Bias {
-			if err := g.init(key + "bias"); err != nil {
-				return err
-			}
-			args = append(args, key+"bias")
-		}
-		if l.ID == net.Output {
-			g.node("Gemm", args, []string{out}, key+"gemm", intAttr("transB", 1))
-			break
-		}
-		gemm := key + "gemm"
-		g.node("Gemm", args, []string{gemm}, gemm, intAttr("transB", 1))
-		g.node("Unsqueeze", []string{gemm, g.constantInt([]int64{2, 3})}, []string{out}, key+"unsqueeze")
-	default:
+	express := onnxKinds[l.Kind]
+	if express == nil {
 		return fmt.Errorf("a %s, which onnx cannot express", l.Kind)
 	}
+	return express(g, onnxLayer{Layer: l, net: net, ins: ins, out: name(l.ID), key: fmt.Sprintf("l%d.", l.ID)})
+}
+
+// unary is a node of one ONNX op with no attributes on the layer's inputs.
+func (g *onnxGraph) unary(op string, l onnxLayer, suffix string) error {
+	g.node(op, l.ins, []string{l.out}, l.key+suffix)
+	return nil
+}
+
+// initAll adds the named tensors of the weights as initializers.
+func (g *onnxGraph) initAll(names ...string) error {
+	for _, n := range names {
+		if err := g.init(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withBias is the weight (and the bias, when the layer has one) after the data input,
+// all added as initializers.
+func (g *onnxGraph) withBias(l onnxLayer, data string) ([]string, error) {
+	args := []string{data, l.key + "weight"}
+	if l.Bias {
+		args = append(args, l.key+"bias")
+	}
+	return args, g.initAll(args[1:]...)
+}
+
+func (g *onnxGraph) conv(l onnxLayer) error {
+	args, err := g.withBias(l, l.ins[0])
+	if err != nil {
+		return err
+	}
+	k, s, p, d := int64(l.Kernel), int64(l.Stride), int64(l.Pad), int64(l.Dilation)
+	g.node("Conv", args, []string{l.out}, l.key+"conv", ints("kernel_shape", k, k), ints("strides", s, s),
+		ints("pads", p, p, p, p), ints("dilations", d, d), intAttr("group", int64(l.Groups)))
+	return nil
+}
+
+func (g *onnxGraph) batchNorm(l onnxLayer) error {
+	c := l.Shape.C
+	scale, bias := l.key+"weight", l.key+"bias"
+	if l.Affine {
+		if err := g.initAll(scale, bias); err != nil {
+			return err
+		}
+	} else {
+		scale, bias = g.constant(ones(c), []int64{int64(c)}), g.constant(make([]float32, c), []int64{int64(c)})
+	}
+	if err := g.initAll(l.key+"running_mean", l.key+"running_var"); err != nil {
+		return err
+	}
+	g.node("BatchNormalization", []string{l.ins[0], scale, bias, l.key + "running_mean", l.key + "running_var"}, []string{l.out}, l.key+"bn",
+		floatAttr("epsilon", 1e-5), floatAttr("momentum", 0.9))
+	return nil
+}
+
+func (g *onnxGraph) pool(l onnxLayer) error {
+	op := "MaxPool"
+	attrs := [][]byte{}
+	if l.Kind == spaces.AvgPool {
+		op = "AveragePool"
+		attrs = append(attrs, intAttr("count_include_pad", 0))
+	}
+	k, s, p := int64(l.Kernel), int64(l.Stride), int64(l.Pad)
+	attrs = append(attrs, ints("kernel_shape", k, k), ints("strides", s, s), ints("pads", p, p, p, p))
+	g.node(op, l.ins, []string{l.out}, l.key+"pool", attrs...)
+	return nil
+}
+
+func (g *onnxGraph) concat(l onnxLayer) error {
+	if len(l.ins) == 1 {
+		return g.unary("Identity", l, "concat")
+	}
+	g.node("Concat", l.ins, []string{l.out}, l.key+"concat", intAttr("axis", 1))
+	return nil
+}
+
+// zero is zeros with the input's batch size: one strided channel of it times zero,
+// broadcast to the layer's channels.
+func (g *onnxGraph) zero(l onnxLayer) error {
+	s := int64(max(l.Stride, 1))
+	sl := g.slice(l.ins[0], []int64{0, 0, 0}, []int64{1, math.MaxInt64, math.MaxInt64}, []int64{1, 2, 3}, []int64{1, s, s}, l.key+"zero_slice")
+	zero := l.key + "zero_mul"
+	g.node("Mul", []string{sl, g.constant([]float32{0}, nil)}, []string{zero}, zero)
+	g.node("Expand", []string{zero, g.constantInt([]int64{1, int64(l.Shape.C), 1, 1})}, []string{l.out}, l.key+"zero")
+	return nil
+}
+
+func (g *onnxGraph) factReduce(l onnxLayer) error {
+	r := l.key + "relu"
+	g.node("Relu", l.ins, []string{r}, r)
+	for i, src := range []string{r, ""} {
+		w := fmt.Sprintf("%sconv%d.weight", l.key, i+1)
+		if err := g.init(w); err != nil {
+			return err
+		}
+		if i == 1 { // shifted by one pixel, zeros past the far edge
+			sl := g.slice(r, []int64{1, 1}, []int64{math.MaxInt64, math.MaxInt64}, []int64{2, 3}, []int64{1, 1}, l.key+"shift")
+			src = l.key + "shift_pad"
+			g.node("Pad", []string{sl, g.constantInt([]int64{0, 0, 0, 0, 0, 0, 1, 1})}, []string{src}, src)
+		}
+		g.node("Conv", []string{src, w}, []string{fmt.Sprintf("%sconv%d", l.key, i+1)}, fmt.Sprintf("%sconv%d", l.key, i+1),
+			ints("kernel_shape", 1, 1), ints("strides", 2, 2))
+	}
+	g.node("Concat", []string{l.key + "conv1", l.key + "conv2"}, []string{l.out}, l.key+"concat", intAttr("axis", 1))
+	return nil
+}
+
+func (g *onnxGraph) linear(l onnxLayer) error {
+	flat := l.key + "flatten"
+	g.node("Flatten", l.ins, []string{flat}, flat, intAttr("axis", 1))
+	args, err := g.withBias(l, flat)
+	if err != nil {
+		return err
+	}
+	if l.ID == l.net.Output {
+		g.node("Gemm", args, []string{l.out}, l.key+"gemm", intAttr("transB", 1))
+		return nil
+	}
+	gemm := l.key + "gemm"
+	g.node("Gemm", args, []string{gemm}, gemm, intAttr("transB", 1))
+	g.node("Unsqueeze", []string{gemm, g.constantInt([]int64{2, 3})}, []string{l.out}, l.key+"unsqueeze")
 	return nil
 }
 

@@ -78,64 +78,102 @@ func trialLine(m Meta) string {
 	return fmt.Sprintf("trial: %d of experiment %d\n", m.Trial, m.Experiment)
 }
 
+// pyKind is how PyTorch code expresses a layer kind: the nn.Module it becomes, when it
+// has parameters or state, and the expression of its output from its inputs' tensors.
+type pyKind struct {
+	module func(l spaces.Layer, cin int) string // nil: no module
+	expr   func(net *spaces.Net, l spaces.Layer, t func(i int) string) string
+}
+
+// pytorchKinds expresses each layer kind of the IR in PyTorch; a kind missing here is
+// a test failure (TestEveryKindExports).
+var pytorchKinds = map[spaces.Kind]pyKind{
+	spaces.Input: {expr: func(*spaces.Net, spaces.Layer, func(int) string) string { return "x" }},
+	spaces.Conv: {
+		module: func(l spaces.Layer, cin int) string {
+			return fmt.Sprintf("nn.Conv2d(%d, %d, %d, stride=%d, padding=%d, dilation=%d, groups=%d, bias=%s)",
+				cin, l.OutC, l.Kernel, l.Stride, l.Pad, l.Dilation, l.Groups, pyBool(l.Bias))
+		},
+		expr: ownModule,
+	},
+	spaces.BatchNorm: {
+		module: func(l spaces.Layer, _ int) string {
+			return fmt.Sprintf("nn.BatchNorm2d(%d, eps=1e-05, momentum=0.1, affine=%s)", l.Shape.C, pyBool(l.Affine))
+		},
+		expr: ownModule,
+	},
+	spaces.FactReduce: {
+		module: func(l spaces.Layer, cin int) string { return fmt.Sprintf("FactorizedReduce(%d, %d)", cin, l.OutC) },
+		expr:   ownModule,
+	},
+	spaces.Linear: {
+		module: func(l spaces.Layer, cin int) string {
+			return fmt.Sprintf("nn.Linear(%d, %d, bias=%s)", cin, l.OutC, pyBool(l.Bias))
+		},
+		expr: func(net *spaces.Net, l spaces.Layer, t func(int) string) string {
+			if l.ID == net.Output {
+				return fmt.Sprintf("self.l%d(%s.flatten(1))", l.ID, t(0))
+			}
+			return fmt.Sprintf("self.l%d(%s.flatten(1))[:, :, None, None]", l.ID, t(0))
+		},
+	},
+	spaces.ReLU: {expr: func(_ *spaces.Net, _ spaces.Layer, t func(int) string) string { return fmt.Sprintf("F.relu(%s)", t(0)) }},
+	spaces.MaxPool: {expr: func(_ *spaces.Net, l spaces.Layer, t func(int) string) string {
+		return fmt.Sprintf("F.max_pool2d(%s, %d, stride=%d, padding=%d)", t(0), l.Kernel, l.Stride, l.Pad)
+	}},
+	spaces.AvgPool: {expr: func(_ *spaces.Net, l spaces.Layer, t func(int) string) string {
+		return fmt.Sprintf("F.avg_pool2d(%s, %d, stride=%d, padding=%d, count_include_pad=False)", t(0), l.Kernel, l.Stride, l.Pad)
+	}},
+	spaces.GlobalPool: {expr: func(_ *spaces.Net, _ spaces.Layer, t func(int) string) string {
+		return fmt.Sprintf("F.adaptive_avg_pool2d(%s, 1)", t(0))
+	}},
+	spaces.Add: {expr: func(_ *spaces.Net, l spaces.Layer, t func(int) string) string {
+		return strings.Join(inputs(l, t), " + ")
+	}},
+	spaces.Concat: {expr: func(_ *spaces.Net, l spaces.Layer, t func(int) string) string {
+		return fmt.Sprintf("torch.cat([%s], dim=1)", strings.Join(inputs(l, t), ", "))
+	}},
+	spaces.Zero: {expr: func(_ *spaces.Net, l spaces.Layer, t func(int) string) string {
+		s := l.Shape
+		return fmt.Sprintf("%s.new_zeros(%s.shape[0], %d, %d, %d)", t(0), t(0), s.C, s.H, s.W)
+	}},
+	spaces.Identity: {expr: func(_ *spaces.Net, _ spaces.Layer, t func(int) string) string { return t(0) }},
+}
+
+// ownModule is the output of the layer's own module, self.l{ID}, on its input.
+func ownModule(_ *spaces.Net, l spaces.Layer, t func(int) string) string {
+	return fmt.Sprintf("self.l%d(%s)", l.ID, t(0))
+}
+
+// inputs are the tensors of every input of l.
+func inputs(l spaces.Layer, t func(int) string) []string {
+	parts := make([]string, len(l.Inputs))
+	for i := range parts {
+		parts[i] = t(i)
+	}
+	return parts
+}
+
 // module is the nn.Module a layer with parameters (or state) becomes, or "".
 func module(net *spaces.Net, l spaces.Layer) string {
+	k := pytorchKinds[l.Kind]
+	if k.module == nil {
+		return ""
+	}
 	cin := 0
 	if len(l.Inputs) > 0 {
 		cin = net.Layers[l.Inputs[0]].Shape.C
 	}
-	switch l.Kind {
-	case spaces.Conv:
-		return fmt.Sprintf("nn.Conv2d(%d, %d, %d, stride=%d, padding=%d, dilation=%d, groups=%d, bias=%s)",
-			cin, l.OutC, l.Kernel, l.Stride, l.Pad, l.Dilation, l.Groups, pyBool(l.Bias))
-	case spaces.BatchNorm:
-		return fmt.Sprintf("nn.BatchNorm2d(%d, eps=1e-05, momentum=0.1, affine=%s)", l.Shape.C, pyBool(l.Affine))
-	case spaces.FactReduce:
-		return fmt.Sprintf("FactorizedReduce(%d, %d)", cin, l.OutC)
-	case spaces.Linear:
-		return fmt.Sprintf("nn.Linear(%d, %d, bias=%s)", cin, l.OutC, pyBool(l.Bias))
-	}
-	return ""
+	return k.module(l, cin)
 }
 
 // expr is the Python expression of a layer's output, from its inputs' tensors.
 func expr(net *spaces.Net, l spaces.Layer) string {
-	t := func(i int) string { return fmt.Sprintf("t%d", l.Inputs[i]) }
-	switch l.Kind {
-	case spaces.Conv, spaces.BatchNorm, spaces.FactReduce:
-		return fmt.Sprintf("self.l%d(%s)", l.ID, t(0))
-	case spaces.ReLU:
-		return fmt.Sprintf("F.relu(%s)", t(0))
-	case spaces.MaxPool:
-		return fmt.Sprintf("F.max_pool2d(%s, %d, stride=%d, padding=%d)", t(0), l.Kernel, l.Stride, l.Pad)
-	case spaces.AvgPool:
-		return fmt.Sprintf("F.avg_pool2d(%s, %d, stride=%d, padding=%d, count_include_pad=False)", t(0), l.Kernel, l.Stride, l.Pad)
-	case spaces.GlobalPool:
-		return fmt.Sprintf("F.adaptive_avg_pool2d(%s, 1)", t(0))
-	case spaces.Add:
-		parts := make([]string, len(l.Inputs))
-		for i := range parts {
-			parts[i] = t(i)
-		}
-		return strings.Join(parts, " + ")
-	case spaces.Concat:
-		parts := make([]string, len(l.Inputs))
-		for i := range parts {
-			parts[i] = t(i)
-		}
-		return fmt.Sprintf("torch.cat([%s], dim=1)", strings.Join(parts, ", "))
-	case spaces.Zero:
-		s := l.Shape
-		return fmt.Sprintf("%s.new_zeros(%s.shape[0], %d, %d, %d)", t(0), t(0), s.C, s.H, s.W)
-	case spaces.Identity:
-		return t(0)
-	case spaces.Linear:
-		if l.ID == net.Output {
-			return fmt.Sprintf("self.l%d(%s.flatten(1))", l.ID, t(0))
-		}
-		return fmt.Sprintf("self.l%d(%s.flatten(1))[:, :, None, None]", l.ID, t(0))
+	k := pytorchKinds[l.Kind]
+	if k.expr == nil {
+		return "None" // unreachable: check refused other kinds
 	}
-	return "None" // unreachable: check refused other kinds
+	return k.expr(net, l, func(i int) string { return fmt.Sprintf("t%d", l.Inputs[i]) })
 }
 
 func pyBool(v bool) string {

@@ -130,34 +130,59 @@ func hasParams(k spaces.Kind) bool {
 	return k == spaces.Conv || k == spaces.Linear || k == spaces.FactReduce || k == spaces.BatchNorm
 }
 
-// Key names a layer by everything that sets its cost: kind, input shapes and
-// attributes. Layers that cost nothing (the input, identities) have no key.
-func Key(net *spaces.Net, l spaces.Layer) (string, bool) {
-	if l.Kind == spaces.Input || l.Kind == spaces.Identity {
-		return "", false
-	}
-	in := net.Layers[l.Inputs[0]].Shape
-	switch l.Kind {
-	case spaces.Conv:
-		return fmt.Sprintf("conv %v o%d k%d s%d p%d d%d g%d b%t", in, l.OutC, l.Kernel, l.Stride, l.Pad, l.Dilation, l.Groups, l.Bias), true
-	case spaces.BatchNorm:
-		return fmt.Sprintf("batchnorm %v a%t", in, l.Affine), true
-	case spaces.MaxPool, spaces.AvgPool:
-		return fmt.Sprintf("%s %v k%d s%d p%d", l.Kind, in, l.Kernel, l.Stride, l.Pad), true
-	case spaces.Add:
-		return fmt.Sprintf("add %v x%d", in, len(l.Inputs)), true
-	case spaces.Concat:
+// keys name a layer of each kind by everything that sets its cost; nil for the kinds
+// that cost nothing (the input, identities). A kind missing here is a test failure
+// (TestEveryKindHasAKey).
+var keys = map[spaces.Kind]func(net *spaces.Net, l spaces.Layer, in spaces.Shape) string{
+	spaces.Input:    nil,
+	spaces.Identity: nil,
+	spaces.Conv: func(_ *spaces.Net, l spaces.Layer, in spaces.Shape) string {
+		return fmt.Sprintf("conv %v o%d k%d s%d p%d d%d g%d b%t", in, l.OutC, l.Kernel, l.Stride, l.Pad, l.Dilation, l.Groups, l.Bias)
+	},
+	spaces.BatchNorm: func(_ *spaces.Net, l spaces.Layer, in spaces.Shape) string {
+		return fmt.Sprintf("batchnorm %v a%t", in, l.Affine)
+	},
+	spaces.MaxPool: poolKey,
+	spaces.AvgPool: poolKey,
+	spaces.Add: func(_ *spaces.Net, l spaces.Layer, in spaces.Shape) string {
+		return fmt.Sprintf("add %v x%d", in, len(l.Inputs))
+	},
+	spaces.Concat: func(net *spaces.Net, l spaces.Layer, _ spaces.Shape) string {
 		shapes := make([]string, len(l.Inputs))
 		for i, id := range l.Inputs {
 			shapes[i] = net.Layers[id].Shape.String()
 		}
-		return "concat " + strings.Join(shapes, ","), true
-	case spaces.Zero:
-		return fmt.Sprintf("zero %v s%d", in, l.Stride), true
-	case spaces.FactReduce, spaces.Linear:
-		return fmt.Sprintf("%s %v o%d b%t", l.Kind, in, l.OutC, l.Bias), true
+		return "concat " + strings.Join(shapes, ",")
+	},
+	spaces.Zero: func(_ *spaces.Net, l spaces.Layer, in spaces.Shape) string {
+		return fmt.Sprintf("zero %v s%d", in, l.Stride)
+	},
+	spaces.FactReduce: projectionKey,
+	spaces.Linear:     projectionKey,
+	spaces.ReLU:       plainKey,
+	spaces.GlobalPool: plainKey,
+}
+
+func poolKey(_ *spaces.Net, l spaces.Layer, in spaces.Shape) string {
+	return fmt.Sprintf("%s %v k%d s%d p%d", l.Kind, in, l.Kernel, l.Stride, l.Pad)
+}
+
+func projectionKey(_ *spaces.Net, l spaces.Layer, in spaces.Shape) string {
+	return fmt.Sprintf("%s %v o%d b%t", l.Kind, in, l.OutC, l.Bias)
+}
+
+func plainKey(_ *spaces.Net, l spaces.Layer, in spaces.Shape) string {
+	return fmt.Sprintf("%s %v", l.Kind, in)
+}
+
+// Key names a layer by everything that sets its cost: kind, input shapes and
+// attributes. Layers that cost nothing (the input, identities) have no key.
+func Key(net *spaces.Net, l spaces.Layer) (string, bool) {
+	key := keys[l.Kind]
+	if key == nil {
+		return "", false
 	}
-	return fmt.Sprintf("%s %v", l.Kind, in), true // relu, globalpool
+	return key(net, l, net.Layers[l.Inputs[0]].Shape), true
 }
 
 // Probe is a network of l alone, on inputs of its inputs' shape, to time it. A

@@ -91,219 +91,310 @@ func Compile(net *spaces.Net, batch int, rng *rand.Rand) (*Model, error) {
 	return CompileWith(net, batch, rng, CompileOptions{})
 }
 
+// compiler builds one Model: the graph nodes of the layers so far and what the
+// per-kind methods share.
+type compiler struct {
+	m     *Model
+	g     *G.ExprGraph
+	net   *spaces.Net
+	batch int
+	rng   *rand.Rand
+	opt   CompileOptions
+	nodes []*G.Node
+	layer int         // the id of the layer being compiled, for weightLayer
+	mixAt map[int]int // Add layers compiled as mixes -> their index in opt.Mixes
+}
+
+// kinds compiles each layer kind of the IR into graph nodes; a kind missing here is a
+// test failure (TestEveryKindCompiles).
+var kinds = map[spaces.Kind]func(c *compiler, l spaces.Layer, name string) (*G.Node, error){
+	spaces.Input:      (*compiler).input,
+	spaces.Conv:       (*compiler).conv,
+	spaces.FactReduce: (*compiler).factReduce,
+	spaces.BatchNorm:  (*compiler).batchNorm,
+	spaces.ReLU:       (*compiler).relu,
+	spaces.MaxPool:    (*compiler).pool,
+	spaces.AvgPool:    (*compiler).pool,
+	// Not G.Mean over axes 2 and 3: its gradient is wrong in gorgonia 0.9.18.
+	spaces.GlobalPool: func(c *compiler, l spaces.Layer, _ string) (*G.Node, error) {
+		return G.ApplyOp(&globalPoolOp{}, c.in(l, 0))
+	},
+	spaces.Add:    (*compiler).add,
+	spaces.Concat: (*compiler).concat,
+	spaces.Zero: func(c *compiler, l spaces.Layer, _ string) (*G.Node, error) {
+		s := l.Shape
+		return G.ApplyOp(&zeroOp{shape: tensor.Shape{c.batch, s.C, s.H, s.W}}, c.in(l, 0))
+	},
+	spaces.Identity: func(c *compiler, l spaces.Layer, _ string) (*G.Node, error) { return c.in(l, 0), nil },
+	spaces.Linear:   (*compiler).linear,
+}
+
+func (c *compiler) param(name string, shape tensor.Shape, data []float32) *G.Node {
+	n := G.NewTensor(c.g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(newDense(shape, data)))
+	c.m.Params = append(c.m.Params, n)
+	return n
+}
+
+// weight is a param that pruning-based scores weigh (a conv's or a linear layer's).
+func (c *compiler) weight(name string, shape tensor.Shape, data []float32) *G.Node {
+	n := c.param(name, shape, data)
+	c.m.Weights, c.m.weightLayer = append(c.m.Weights, n), append(c.m.weightLayer, c.layer)
+	return n
+}
+
+func (c *compiler) in(l spaces.Layer, i int) *G.Node { return c.nodes[l.Inputs[i]] }
+
+func (c *compiler) inShape(l spaces.Layer) spaces.Shape { return c.net.Layers[l.Inputs[0]].Shape }
+
+func (c *compiler) input(l spaces.Layer, _ string) (*G.Node, error) {
+	s := l.Shape
+	c.m.X = G.NewTensor(c.g, tensor.Float32, 4, G.WithShape(c.batch, s.C, s.H, s.W), G.WithName("x"))
+	return c.m.X, nil
+}
+
+func (c *compiler) conv(l spaces.Layer, name string) (*G.Node, error) {
+	geom := convGeomOf(l, c.inShape(l), c.batch)
+	fanIn := geom.cinG() * l.Kernel * l.Kernel
+	w := c.weight(name+"/w", tensor.Shape{l.OutC, geom.cinG(), l.Kernel, l.Kernel}, uniform(c.rng, l.OutC*fanIn, 1/math.Sqrt(float64(fanIn))))
+	out, err := G.ApplyOp(&convOp{g: geom}, c.in(l, 0), w)
+	if err != nil || !l.Bias {
+		return out, err
+	}
+	b := c.param(name+"/b", tensor.Shape{1, l.OutC, 1, 1}, make([]float32, l.OutC))
+	return G.BroadcastAdd(out, b, nil, []byte{0, 2, 3})
+}
+
+func (c *compiler) factReduce(l spaces.Layer, name string) (*G.Node, error) {
+	return compileFactReduce(l, c.inShape(l), c.batch, c.in(l, 0), func(i int, shape tensor.Shape) *G.Node {
+		return c.weight(fmt.Sprintf("%s/w%d", name, i), shape, uniform(c.rng, shape.TotalSize(), 1/math.Sqrt(float64(shape[1]))))
+	})
+}
+
+func (c *compiler) batchNorm(l spaces.Layer, name string) (*G.Node, error) {
+	if c.opt.NoBatchNorm {
+		return c.in(l, 0), nil
+	}
+	ch := l.Shape.C
+	bn := newBN(name, ch)
+	c.m.bns = append(c.m.bns, bn)
+	ones := make([]float32, ch)
+	for i := range ones {
+		ones[i] = 1
+	}
+	var gamma, beta *G.Node
+	if l.Affine {
+		gamma, beta = c.param(name+"/gamma", tensor.Shape{ch}, ones), c.param(name+"/beta", tensor.Shape{ch}, make([]float32, ch))
+	} else {
+		gamma = G.NewConstant(newDense(tensor.Shape{ch}, ones), G.WithName(name+"/gamma"))
+		beta = G.NewConstant(newDense(tensor.Shape{ch}, make([]float32, ch)), G.WithName(name+"/beta"))
+	}
+	if conv, ok := c.in(l, 0).Op().(*convOp); ok {
+		bn.src, conv.stats = conv, true
+	}
+	return G.ApplyOp(bn, c.in(l, 0), gamma, beta)
+}
+
+func (c *compiler) relu(l spaces.Layer, _ string) (*G.Node, error) {
+	out, err := relu(c.in(l, 0))
+	if err == nil {
+		c.m.ReLUs = append(c.m.ReLUs, out)
+	}
+	return out, err
+}
+
+func (c *compiler) pool(l spaces.Layer, _ string) (*G.Node, error) {
+	s := c.inShape(l)
+	pg := poolGeom{Max: l.Kind == spaces.MaxPool, N: c.batch, C: s.C, H: s.H, W: s.W, K: l.Kernel, Stride: l.Stride, Pad: l.Pad, OutH: l.Shape.H, OutW: l.Shape.W}
+	return G.ApplyOp(&poolOp{g: pg}, c.in(l, 0))
+}
+
+// add is a sum of the inputs, or a supernet's mix of them (weighted by an input of
+// the graph) where the options say so.
+func (c *compiler) add(l spaces.Layer, name string) (*G.Node, error) {
+	if i, ok := c.mixAt[l.ID]; ok {
+		k := len(l.Inputs)
+		ones := make([]float32, k)
+		for j := range ones {
+			ones[j] = 1
+		}
+		w := G.NewTensor(c.g, tensor.Float32, 1, G.WithShape(k), G.WithName(name+"/mix"), G.WithValue(newDense(tensor.Shape{k}, ones)))
+		c.m.Mix[i] = w
+		args := make(G.Nodes, 0, k+1)
+		for j := range l.Inputs {
+			args = append(args, c.in(l, j))
+		}
+		return G.ApplyOp(&mixOp{k: k, dims: 4, id: l.ID, noGradW: &c.m.noMixGrad}, append(args, w)...)
+	}
+	out := c.in(l, 0)
+	var err error
+	for i := 1; i < len(l.Inputs) && err == nil; i++ {
+		out, err = add(out, c.in(l, i))
+	}
+	return out, err
+}
+
+func (c *compiler) concat(l spaces.Layer, _ string) (*G.Node, error) {
+	ins := make([]*G.Node, len(l.Inputs))
+	for i := range ins {
+		ins[i] = c.in(l, i)
+	}
+	if len(ins) == 1 {
+		return ins[0], nil
+	}
+	return concatChannels(ins...)
+}
+
+func (c *compiler) linear(l spaces.Layer, name string) (*G.Node, error) {
+	cin := c.inShape(l).Elems()
+	x, err := G.Reshape(c.in(l, 0), tensor.Shape{c.batch, cin})
+	if err != nil {
+		return nil, err
+	}
+	bound := 1 / math.Sqrt(float64(cin))
+	w := c.weight(name+"/w", tensor.Shape{cin, l.OutC}, uniform(c.rng, cin*l.OutC, bound))
+	out, err := G.Mul(x, w)
+	if err != nil || !l.Bias {
+		return out, err
+	}
+	b := c.param(name+"/b", tensor.Shape{1, l.OutC}, uniform(c.rng, l.OutC, bound))
+	return G.BroadcastAdd(out, b, nil, []byte{0})
+}
+
+// layerOut compiles layer l, and what the options add after it (a tap, a
+// normalisation).
+func (c *compiler) layerOut(l spaces.Layer) (*G.Node, error) {
+	compile := kinds[l.Kind]
+	if compile == nil {
+		return nil, fmt.Errorf("unknown layer kind %q", l.Kind)
+	}
+	c.layer = l.ID
+	out, err := compile(c, l, fmt.Sprintf("%d:%s", l.ID, l.Name))
+	if err == nil && c.opt.TapLayers && (l.Kind == spaces.Conv || l.Kind == spaces.Linear) {
+		var t Tap
+		if out, t, err = tap(out); err == nil {
+			c.m.Taps = append(c.m.Taps, t)
+		}
+	}
+	if err == nil && slices.Contains(c.opt.NormaliseAfter, l.ID) {
+		op := &normaliseOp{dims: out.Dims(), id: l.ID}
+		c.m.norms = append(c.m.norms, op)
+		out, err = G.ApplyOp(op, out)
+	}
+	return out, err
+}
+
 // CompileWith is Compile with options.
 func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions) (*Model, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("nn: batch size %d must be positive", batch)
 	}
 	g := G.NewGraph()
-	m := &Model{Graph: g, Batch: batch, readReLUs: opt.ReadReLUs}
-	nodes := make([]*G.Node, len(net.Layers))
-	layer := 0 // the id of the layer being compiled, for weightLayer
-	param := func(name string, shape tensor.Shape, data []float32) *G.Node {
-		n := G.NewTensor(g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(newDense(shape, data)))
-		m.Params = append(m.Params, n)
-		return n
-	}
-	weight := func(name string, shape tensor.Shape, data []float32) *G.Node {
-		n := param(name, shape, data)
-		m.Weights, m.weightLayer = append(m.Weights, n), append(m.weightLayer, layer)
-		return n
-	}
-	in := func(l spaces.Layer, i int) *G.Node { return nodes[l.Inputs[i]] }
-	mixAt := map[int]int{}
+	c := &compiler{m: &Model{Graph: g, Batch: batch, readReLUs: opt.ReadReLUs}, g: g, net: net, batch: batch, rng: rng, opt: opt,
+		nodes: make([]*G.Node, len(net.Layers)), mixAt: map[int]int{}}
 	for i, mx := range opt.Mixes {
 		if mx.Layer < 0 || mx.Layer >= len(net.Layers) || net.Layers[mx.Layer].Kind != spaces.Add {
 			return nil, fmt.Errorf("nn: mix %d: layer %d is not an add layer", i, mx.Layer)
 		}
-		mixAt[mx.Layer] = i
+		c.mixAt[mx.Layer] = i
 	}
-	m.Mix = make([]*G.Node, len(opt.Mixes))
-	// A branch's layers may skip their work while their gate is set. gorgonia merges
-	// equal ops on equal inputs (two branches' ReLUs of one node), so a graph node
-	// gets the gates of every layer it stands for, and none if one of those layers is
-	// outside every branch.
-	gateOf := map[int]*bool{}
-	m.gates = make([][]*bool, len(opt.Mixes))
-	for i, mx := range opt.Mixes {
-		for _, br := range mx.Branches {
-			g := new(bool)
-			m.gates[i] = append(m.gates[i], g)
-			for id := br[0]; id < br[1]; id++ {
-				gateOf[id] = g
-			}
-		}
-	}
-	type nodeGates struct {
-		gates   []*bool
-		ungated bool
-	}
-	gatesOf := map[*G.Node]*nodeGates{}
-	inShape := func(l spaces.Layer) spaces.Shape { return net.Layers[l.Inputs[0]].Shape }
+	c.m.Mix = make([]*G.Node, len(opt.Mixes))
+	gates := newGating(c.m, opt.Mixes)
 	for _, l := range net.Layers {
-		var out *G.Node
-		var err error
-		layer = l.ID
-		name := fmt.Sprintf("%d:%s", l.ID, l.Name)
-		switch l.Kind {
-		case spaces.Input:
-			s := l.Shape
-			out = G.NewTensor(g, tensor.Float32, 4, G.WithShape(batch, s.C, s.H, s.W), G.WithName("x"))
-			m.X = out
-		case spaces.Conv:
-			geom := convGeomOf(l, inShape(l), batch)
-			fanIn := geom.cinG() * l.Kernel * l.Kernel
-			w := weight(name+"/w", tensor.Shape{l.OutC, geom.cinG(), l.Kernel, l.Kernel}, uniform(rng, l.OutC*fanIn, 1/math.Sqrt(float64(fanIn))))
-			if out, err = G.ApplyOp(&convOp{g: geom}, in(l, 0), w); err == nil && l.Bias {
-				b := param(name+"/b", tensor.Shape{1, l.OutC, 1, 1}, make([]float32, l.OutC))
-				out, err = G.BroadcastAdd(out, b, nil, []byte{0, 2, 3})
-			}
-		case spaces.FactReduce:
-			out, err = compileFactReduce(l, inShape(l), batch, in(l, 0), func(i int, shape tensor.Shape) *G.Node {
-				return weight(fmt.Sprintf("%s/w%d", name, i), shape, uniform(rng, shape.TotalSize(), 1/math.Sqrt(float64(shape[1]))))
-			})
-		case spaces.BatchNorm:
-			if opt.NoBatchNorm {
-				out = in(l, 0)
-				break
-			}
-			c := l.Shape.C
-			bn := newBN(name, c)
-			m.bns = append(m.bns, bn)
-			ones := make([]float32, c)
-			for i := range ones {
-				ones[i] = 1
-			}
-			var gamma, beta *G.Node
-			if l.Affine {
-				gamma, beta = param(name+"/gamma", tensor.Shape{c}, ones), param(name+"/beta", tensor.Shape{c}, make([]float32, c))
-			} else {
-				gamma = G.NewConstant(newDense(tensor.Shape{c}, ones), G.WithName(name+"/gamma"))
-				beta = G.NewConstant(newDense(tensor.Shape{c}, make([]float32, c)), G.WithName(name+"/beta"))
-			}
-			if conv, ok := in(l, 0).Op().(*convOp); ok {
-				bn.src, conv.stats = conv, true
-			}
-			out, err = G.ApplyOp(bn, in(l, 0), gamma, beta)
-		case spaces.ReLU:
-			if out, err = relu(in(l, 0)); err == nil {
-				m.ReLUs = append(m.ReLUs, out)
-			}
-		case spaces.MaxPool, spaces.AvgPool:
-			s := inShape(l)
-			pg := poolGeom{Max: l.Kind == spaces.MaxPool, N: batch, C: s.C, H: s.H, W: s.W, K: l.Kernel, Stride: l.Stride, Pad: l.Pad, OutH: l.Shape.H, OutW: l.Shape.W}
-			out, err = G.ApplyOp(&poolOp{g: pg}, in(l, 0))
-		case spaces.GlobalPool:
-			// Not G.Mean over axes 2 and 3: its gradient is wrong in gorgonia 0.9.18.
-			out, err = G.ApplyOp(&globalPoolOp{}, in(l, 0))
-		case spaces.Add:
-			if i, ok := mixAt[l.ID]; ok {
-				k := len(l.Inputs)
-				ones := make([]float32, k)
-				for j := range ones {
-					ones[j] = 1
-				}
-				w := G.NewTensor(g, tensor.Float32, 1, G.WithShape(k), G.WithName(name+"/mix"), G.WithValue(newDense(tensor.Shape{k}, ones)))
-				m.Mix[i] = w
-				args := make(G.Nodes, 0, k+1)
-				for j := range l.Inputs {
-					args = append(args, in(l, j))
-				}
-				out, err = G.ApplyOp(&mixOp{k: k, dims: 4, id: l.ID, noGradW: &m.noMixGrad}, append(args, w)...)
-				break
-			}
-			out = in(l, 0)
-			for i := 1; i < len(l.Inputs) && err == nil; i++ {
-				out, err = add(out, in(l, i))
-			}
-		case spaces.Concat:
-			ins := make([]*G.Node, len(l.Inputs))
-			for i := range ins {
-				ins[i] = in(l, i)
-			}
-			if len(ins) == 1 {
-				out = ins[0]
-			} else {
-				out, err = concatChannels(ins...)
-			}
-		case spaces.Zero:
-			s := l.Shape
-			out, err = G.ApplyOp(&zeroOp{shape: tensor.Shape{batch, s.C, s.H, s.W}}, in(l, 0))
-		case spaces.Identity:
-			out = in(l, 0)
-		case spaces.Linear:
-			cin := inShape(l).Elems()
-			var x *G.Node
-			if x, err = G.Reshape(in(l, 0), tensor.Shape{batch, cin}); err != nil {
-				break
-			}
-			bound := 1 / math.Sqrt(float64(cin))
-			w := weight(name+"/w", tensor.Shape{cin, l.OutC}, uniform(rng, cin*l.OutC, bound))
-			if out, err = G.Mul(x, w); err == nil && l.Bias {
-				b := param(name+"/b", tensor.Shape{1, l.OutC}, uniform(rng, l.OutC, bound))
-				out, err = G.BroadcastAdd(out, b, nil, []byte{0})
-			}
-		default:
-			err = fmt.Errorf("unknown layer kind %q", l.Kind)
-		}
-		if err == nil && opt.TapLayers && (l.Kind == spaces.Conv || l.Kind == spaces.Linear) {
-			var t Tap
-			if out, t, err = tap(out); err == nil {
-				m.Taps = append(m.Taps, t)
-			}
-		}
-		if err == nil && slices.Contains(opt.NormaliseAfter, l.ID) {
-			op := &normaliseOp{dims: out.Dims(), id: l.ID}
-			m.norms = append(m.norms, op)
-			out, err = G.ApplyOp(op, out)
-		}
+		out, err := c.layerOut(l)
 		if err != nil {
 			return nil, fmt.Errorf("nn: compile layer %d (%s, %s): %w", l.ID, l.Name, l.Kind, err)
 		}
-		nodes[l.ID] = out
-		ng := gatesOf[out]
-		if ng == nil {
-			ng = &nodeGates{}
-			gatesOf[out] = ng
-		}
-		if g, ok := gateOf[l.ID]; ok {
-			ng.gates = append(ng.gates, g)
-		} else {
-			ng.ungated = true
+		c.nodes[l.ID] = out
+		gates.record(out, l.ID)
+	}
+	gates.apply()
+	if err := c.loss(c.nodes[net.Output]); err != nil {
+		return nil, err
+	}
+	return c.m, nil
+}
+
+// gating gives the layers of a supernet's branches their gates: a branch's layers may
+// skip their work while its gate is set. gorgonia merges equal ops on equal inputs
+// (two branches' ReLUs of one node), so a graph node gets the gates of every layer
+// it stands for, and none if one of those layers is outside every branch.
+type gating struct {
+	gateOf  map[int]*bool // layer id -> its branch's gate
+	gatesOf map[*G.Node]*nodeGates
+}
+
+type nodeGates struct {
+	gates   []*bool
+	ungated bool
+}
+
+func newGating(m *Model, mixes []spaces.Mix) *gating {
+	g := &gating{gateOf: map[int]*bool{}, gatesOf: map[*G.Node]*nodeGates{}}
+	m.gates = make([][]*bool, len(mixes))
+	for i, mx := range mixes {
+		for _, br := range mx.Branches {
+			gate := new(bool)
+			m.gates[i] = append(m.gates[i], gate)
+			for id := br[0]; id < br[1]; id++ {
+				g.gateOf[id] = gate
+			}
 		}
 	}
-	for n, ng := range gatesOf {
+	return g
+}
+
+// record notes that node out stands for layer id.
+func (g *gating) record(out *G.Node, id int) {
+	ng := g.gatesOf[out]
+	if ng == nil {
+		ng = &nodeGates{}
+		g.gatesOf[out] = ng
+	}
+	if gate, ok := g.gateOf[id]; ok {
+		ng.gates = append(ng.gates, gate)
+	} else {
+		ng.ungated = true
+	}
+}
+
+// apply hands every node whose layers are all gated its gates.
+func (g *gating) apply() {
+	for n, ng := range g.gatesOf {
 		if op, ok := n.Op().(interface{ setSkips([]*bool) }); ok && !ng.ungated {
 			op.setSkips(ng.gates)
 		}
 	}
-	logits := nodes[net.Output]
-	if opt.NoLoss {
-		m.Logits = logits
-		return m, nil
+}
+
+// loss ends the model in its logits and, unless the options leave it out, the mean
+// cross-entropy against the labels Y.
+func (c *compiler) loss(logits *G.Node) error {
+	m := c.m
+	m.Logits = logits
+	if c.opt.NoLoss {
+		return nil
 	}
 	if s := logits.Shape(); len(s) != 2 {
-		return nil, fmt.Errorf("nn: the network's output has shape %v; it must end in a linear layer", s)
+		return fmt.Errorf("nn: the network's output has shape %v; it must end in a linear layer", s)
 	}
-	m.Logits = logits
 	classes := logits.Shape()[1]
-	m.Y = G.NewMatrix(g, tensor.Float32, G.WithShape(batch, classes), G.WithName("y"))
+	m.Y = G.NewMatrix(c.g, tensor.Float32, G.WithShape(c.batch, classes), G.WithName("y"))
 	logp, err := G.LogSoftMax(logits)
 	if err != nil {
-		return nil, fmt.Errorf("nn: loss: %w", err)
+		return fmt.Errorf("nn: loss: %w", err)
 	}
 	picked, err := G.HadamardProd(logp, m.Y)
 	if err != nil {
-		return nil, fmt.Errorf("nn: loss: %w", err)
+		return fmt.Errorf("nn: loss: %w", err)
 	}
 	sum, err := G.Sum(picked)
 	if err != nil {
-		return nil, fmt.Errorf("nn: loss: %w", err)
+		return fmt.Errorf("nn: loss: %w", err)
 	}
-	if m.Loss, err = G.Div(sum, G.NewConstant(float32(-batch))); err != nil {
-		return nil, fmt.Errorf("nn: loss: %w", err)
+	if m.Loss, err = G.Div(sum, G.NewConstant(float32(-c.batch))); err != nil {
+		return fmt.Errorf("nn: loss: %w", err)
 	}
-	return m, nil
+	return nil
 }
 
 func convGeomOf(l spaces.Layer, s spaces.Shape, batch int) convGeom {

@@ -2,6 +2,7 @@ package spaces
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -25,6 +26,14 @@ const (
 	FactReduce Kind = "factreduce" // ReLU, two 1x1 stride-2 convs (one on the input shifted by one pixel), concat
 	Linear     Kind = "linear"     // fully connected on a C x 1 x 1 input: OutC, Bias
 )
+
+// kinds is the closed set of layer kinds, in the order above.
+var kinds = []Kind{Input, Conv, BatchNorm, ReLU, MaxPool, AvgPool, GlobalPool, Add, Concat, Zero, Identity, FactReduce, Linear}
+
+// Kinds lists every layer kind of the IR. The compiler, the exporters and the latency
+// table each keep a table of what they do per kind, and each has a test that walks
+// this list through its table: a new kind fails there until it is handled everywhere.
+func Kinds() []Kind { return slices.Clone(kinds) }
 
 // Shape is a feature map's size: channels, height, width.
 type Shape struct{ C, H, W int }
