@@ -3,7 +3,9 @@ package remote
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +38,9 @@ type Evaluator struct {
 	// their sequence yet, by sequence.
 	exhausted map[uint64]int
 	subs      []*nats.Subscription
-	done      chan struct{} // closed by Close
+	log       *slog.Logger
+	deletes   sync.WaitGroup // spent jobs being deleted; Close waits for them
+	done      chan struct{}  // closed by Close
 	closeOnce sync.Once
 	cons      jetstream.ConsumeContext
 }
@@ -68,7 +72,7 @@ func NewEvaluator(ctx context.Context, nc *nats.Conn, opt Options, exp string, s
 	if _, err := q.configs.Put(ctx, exp, source); err != nil {
 		return nil, fmt.Errorf("nats: the experiment's config: %w", err)
 	}
-	e := &Evaluator{q: q, exp: exp, metrics: local.Metrics(), local: local, judge: judge, waiting: map[uint64]*waiter{}, arrived: map[uint64]result{},
+	e := &Evaluator{q: q, log: q.opt.Log, exp: exp, metrics: local.Metrics(), local: local, judge: judge, waiting: map[uint64]*waiter{}, arrived: map[uint64]result{},
 		stored: map[uint64]bool{}, failures: map[uint64]string{}, exhausted: map[uint64]int{}}
 	for id := range stored {
 		e.stored[id] = true
@@ -135,10 +139,22 @@ func (e *Evaluator) Close() {
 		e.cons.Stop()
 	}
 	for _, s := range e.subs {
-		s.Unsubscribe()
+		if err := s.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			e.log.Warn("unsubscribe", "subject", s.Subject, "err", err)
+		}
 	}
 	if e.done != nil {
 		e.closeOnce.Do(func() { close(e.done) })
+	}
+	e.deletes.Wait()
+}
+
+// tell sends the workers a word about a trial (cancel it, it is stored, stop it);
+// one that does not go out is logged: the worker then runs the trial on, or keeps
+// its job until its own timeout.
+func (e *Evaluator) tell(subject string, b []byte) {
+	if err := e.q.nc.Publish(subject, b); err != nil {
+		e.log.Warn("a word to the workers did not go out", "subject", subject, "err", err)
 	}
 }
 
@@ -181,7 +197,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(en
 	case r := <-w.done:
 		return e.outcome(j, r)
 	case <-ctx.Done():
-		e.q.nc.Publish(e.q.sub.cancel(e.exp, j.Trial), nil)
+		e.tell(e.q.sub.cancel(e.exp, j.Trial), nil)
 		return engine.Outcome{}, ctx.Err()
 	}
 }
@@ -247,7 +263,7 @@ func (e *Evaluator) take(data []byte) {
 	defer e.mu.Unlock()
 	if e.stored[r.Trial] {
 		e.dups++
-		e.q.nc.Publish(e.q.sub.stored(e.exp, r.Trial), nil)
+		e.tell(e.q.sub.stored(e.exp, r.Trial), nil)
 		return
 	}
 	if w, ok := e.waiting[r.Trial]; ok {
@@ -278,7 +294,7 @@ func (e *Evaluator) Stored(ids []uint64) {
 	for _, id := range ids {
 		e.stored[id] = true
 		delete(e.arrived, id)
-		e.q.nc.Publish(e.q.sub.stored(e.exp, id), nil)
+		e.tell(e.q.sub.stored(e.exp, id), nil)
 	}
 }
 
@@ -305,7 +321,7 @@ func (e *Evaluator) onProgress(m *nats.Msg) {
 	if ok, st := w.judge(int(ep), p.Progress.Metrics); !ok {
 		w.stopped = true
 		b, _ := json.Marshal(st)
-		e.q.nc.Publish(e.q.sub.stop(e.exp, p.Trial), b)
+		e.tell(e.q.sub.stop(e.exp, p.Trial), b)
 	}
 }
 
@@ -333,8 +349,15 @@ func (e *Evaluator) onMaxDeliveries(m *nats.Msg) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	// The job stays in the queue, undeliverable: remove it.
-	go e.q.jobs.DeleteMsg(context.Background(), adv.StreamSeq)
+	// The job stays in the queue, undeliverable: remove it (not under e.mu, which
+	// the advisory handler holds; Close waits for it).
+	e.deletes.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.q.jobs.DeleteMsg(ctx, adv.StreamSeq); err != nil {
+			e.log.Warn("a spent job stays in the queue, never delivered again", "seq", adv.StreamSeq, "err", err)
+		}
+	})
 	for id, w := range e.waiting {
 		if w.seq == adv.StreamSeq {
 			e.exhaust(id, w, adv.Deliveries)

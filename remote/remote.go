@@ -25,6 +25,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -42,6 +43,10 @@ type Options struct {
 	Stream     string        // the work queue's name (cellar)
 	AckWait    time.Duration // how long a worker may go silent before its job goes to another (30s)
 	MaxDeliver int           // deliveries of a job before its trial fails (3)
+	// Log is where the search's side of the queue says what it could not do (a word
+	// to a worker that did not go out, a spent job it could not delete); nil
+	// discards it.
+	Log *slog.Logger
 }
 
 // DefaultOptions are the defaults of Options.
@@ -57,6 +62,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxDeliver <= 0 {
 		o.MaxDeliver = DefaultOptions.MaxDeliver
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
@@ -142,7 +150,7 @@ func Workers(nc *nats.Conn, stream string, wait time.Duration) (map[string]Heart
 	if err != nil {
 		return nil, err
 	}
-	time.Sleep(wait)
+	time.Sleep(wait) // listening for heartbeats: the wait is the measurement, not a synchronisation
 	w.Close()
 	out := map[string]Heartbeat{}
 	for _, hb := range w.Workers() {

@@ -1,9 +1,9 @@
 package remote_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -58,22 +58,25 @@ func tableSrc(t testing.TB, trials, parallel int) string {
 // workers runs n workers in this process until the test ends.
 func workers(t testing.TB, s *remote.Embedded, n int) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, n)
-	t.Cleanup(func() {
-		cancel()
-		for range n {
-			<-done
-		}
-	})
 	for i := range n {
 		w := &remote.Worker{Name: fmt.Sprintf("w%d", i), Parallelism: 2}
-		nc := connect(t, s, w.Name)
-		go func() {
-			w.Run(ctx, nc, "cellar")
-			done <- struct{}{}
-		}()
+		runWorker(t, w, connect(t, s, w.Name), "cellar")
 	}
+}
+
+// runWorker runs w on stream until the test ends; the test then stops it, waits for it
+// and fails if it ended with anything but the stop.
+func runWorker(t testing.TB, w *remote.Worker, nc *nats.Conn, stream string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, nc, stream) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := testkit.Receive(t, done, "worker "+w.Name+" to stop"); !errors.Is(err, context.Canceled) {
+			t.Errorf("worker %s ended with %v", w.Name, err)
+		}
+	})
 }
 
 // remoteSearch runs the experiment with its trials on the queue.
@@ -120,11 +123,9 @@ func TestPoisonJobFailsItsTrial(t *testing.T) {
 	evals["panicky"] = func(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
 		return panicky{evaluators.NewSize(env.Space)}, c.Decode(&struct{}{})
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs bytes.Buffer
+	var logs testkit.Buffer
 	w := &remote.Worker{Name: "w", Parallelism: 1, Evaluators: evals, Log: slog.New(slog.NewTextHandler(&logs, nil))}
-	go w.Run(ctx, connect(t, s, "w"), "poison")
+	runWorker(t, w, connect(t, s, "w"), "poison")
 	exp := enginetest.BuildWith(t, "space: nb201\nstrategy: random\nevaluator: panicky\nbudget: {trials: 2}\n", evals)
 	store, _ := remoteSearch(t, s, exp, remote.Options{Stream: "poison", AckWait: time.Second, MaxDeliver: 2}, "poison")
 	for _, tr := range store.Trials {
@@ -187,10 +188,8 @@ func TestWorkerRefusesAnotherProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs testkit.Buffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	w := &remote.Worker{Name: "w", Log: slog.New(slog.NewTextHandler(&logs, nil))}
-	go w.Run(ctx, connect(t, s, "w"), "cellar")
+	runWorker(t, w, connect(t, s, "w"), "cellar")
 	want := fmt.Sprintf("refused a job of protocol %d: this worker speaks %d", remote.Protocol+98, remote.Protocol)
 	testkit.WaitFor(t, "the refusal", func() bool { return strings.Contains(logs.String(), want) })
 }
@@ -231,7 +230,7 @@ func TestServerRestartMidSearch(t *testing.T) {
 		}
 		got <- log
 	}()
-	<-restarted
+	testkit.Wait(t, restarted, "10 trials before the restart")
 	s.Shutdown()
 	s2, err := remote.StartEmbedded(addr, dir)
 	if err != nil {
@@ -258,10 +257,8 @@ func TestWorkerDevicesPerSlot(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "train.sh")
 	os.WriteFile(run, []byte("#!/bin/sh\nsleep 0.05\necho '{\"metrics\": {\"val_accuracy\": 1, \"device\": '$CUDA_VISIBLE_DEVICES'}}'\n"), 0o755)
 	s := server(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	w := &remote.Worker{Name: "gpus", Parallelism: 2, Devices: []string{"3", "4"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	go w.Run(ctx, connect(t, s, "gpus"), "cellar")
+	runWorker(t, w, connect(t, s, "gpus"), "cellar")
 	exp := enginetest.Build(t, "space: {name: nb201, channels: 4, cells: 1}\nstrategy: random\nevaluator: {name: command, run: ["+run+"], metrics: [val_accuracy, device]}\nbudget: {trials: 8}\nparallelism: 2\n")
 	store, _ := remoteSearch(t, s, exp, remote.DefaultOptions, "gpus")
 	seen := map[float64]int{}
@@ -336,11 +333,9 @@ func TestWorkerRefusesAnExperimentItCannotBuild(t *testing.T) {
 	evals["mine"] = func(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
 		return evaluators.NewSize(env.Space), c.Decode(&struct{}{})
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var logs testkit.Buffer
 	w := &remote.Worker{Name: "plain", Parallelism: 1, Log: slog.New(slog.NewTextHandler(&logs, nil))} // the built-in evaluators only
-	go w.Run(ctx, connect(t, s, "plain"), "mine")
+	runWorker(t, w, connect(t, s, "plain"), "mine")
 	exp := enginetest.BuildWith(t, "space: nb201\nstrategy: random\nevaluator: mine\nbudget: {trials: 2}\n", evals)
 	store, _ := remoteSearch(t, s, exp, remote.Options{Stream: "mine", AckWait: time.Second, MaxDeliver: 2}, "mine")
 	for _, tr := range store.Trials {

@@ -97,7 +97,9 @@ func (w *Worker) heartbeat(ctx context.Context) {
 		}
 		w.mu.Unlock()
 		b, _ := json.Marshal(hb)
-		w.q.nc.Publish(w.q.sub.worker(w.Name), b)
+		if err := w.q.nc.Publish(w.q.sub.worker(w.Name), b); err != nil {
+			w.Log.Warn("heartbeat", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -127,133 +129,240 @@ func (w *Worker) slot(ctx context.Context, device string) {
 	}
 }
 
-// run evaluates one job and publishes its outcome; the job is acked once the search
-// says it stored it (or gave the trial up).
+// run is a job's life on this worker: take it, listen for the search's word on it,
+// evaluate it while telling the server it is alive, publish its outcome, and ack it
+// once the search stored it (or after a while without a word).
 func (w *Worker) run(ctx context.Context, m jetstream.Msg, device string) {
-	var j job
-	if err := json.Unmarshal(m.Data(), &j); err != nil {
-		w.Log.Error("a job that does not decode; dropping it", "subject", m.Subject(), "err", err)
-		m.Term()
-		return
-	}
-	if j.Protocol != Protocol {
-		w.Log.Error(fmt.Sprintf("refused a job of protocol %d: this worker speaks %d; run a worker of the search's cellar version", j.Protocol, Protocol), "trial", j.Trial)
-		m.NakWithDelay(w.q.opt.AckWait)
+	j, ok := w.take(m)
+	if !ok {
 		return
 	}
 	key := fmt.Sprintf("%s.%d", j.Experiment, j.Trial)
-	w.mu.Lock()
-	w.running[key] = true
-	w.mu.Unlock()
-	defer func() {
-		w.mu.Lock()
-		delete(w.running, key)
-		w.mu.Unlock()
-	}()
+	w.setRunning(key, true)
+	defer w.setRunning(key, false)
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cancelSub, _ := w.q.nc.Subscribe(w.q.sub.cancel(j.Experiment, j.Trial), func(*nats.Msg) { cancel() })
-	// The search's early-stopping decision ends the evaluation; the epochs reported so
-	// far are the trial's curve.
-	var (
-		stopMu sync.Mutex
-		stop   *engine.Stop
-		curve  []engine.CurvePoint
-	)
-	stopSub, _ := w.q.nc.Subscribe(w.q.sub.stop(j.Experiment, j.Trial), func(m *nats.Msg) {
-		var st engine.Stop
-		if json.Unmarshal(m.Data, &st) == nil {
-			stopMu.Lock()
-			stop = &st
-			stopMu.Unlock()
-			cancel()
-		}
-	})
-	defer stopSub.Unsubscribe()
-	started := time.Now()
-	epochs := func(p engine.Progress) {
-		if p.Epoch >= 1 && p.Epoch == float64(int(p.Epoch)) {
-			stopMu.Lock()
-			curve = append(curve, engine.CurvePoint{Epoch: p.Epoch, Step: p.Step, Metrics: p.Metrics, Duration: time.Since(started).Seconds()})
-			stopMu.Unlock()
-		}
+	h, err := w.listen(j, cancel)
+	if err != nil {
+		// Without them a cancel, an early stop or the search's "stored" would go
+		// unheard: give the job back for another delivery.
+		w.Log.Error("cannot listen for the search's word on a job; giving it back", "trial", j.Trial, "err", err)
+		w.settle(m, j, m.Nak, "nak")
+		return
 	}
-	storedCh := make(chan struct{}, 1)
-	storedSub, _ := w.q.nc.Subscribe(w.q.sub.stored(j.Experiment, j.Trial), func(*nats.Msg) {
-		select {
-		case storedCh <- struct{}{}:
-		default:
-		}
-	})
-	defer cancelSub.Unsubscribe()
-	defer storedSub.Unsubscribe()
-	// Tell the server the job is alive while it runs and until it is stored.
-	alive := make(chan struct{})
-	defer close(alive)
-	go func() {
-		t := time.NewTicker(max(w.q.opt.AckWait/3, 100*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-alive:
-				return
-			case <-t.C:
-				m.InProgress()
-			}
-		}
-	}()
+	defer h.close(w.Log)
+	stopAlive := w.keepAlive(m, j)
+	defer stopAlive()
 
-	out, err := w.evaluate(jctx, j, device, epochs)
-	stopMu.Lock()
-	stopped, soFar := stop, curve
-	stopMu.Unlock()
-	if stopped != nil && ctx.Err() == nil { // stopped early: what it reached is its outcome
-		out, err = engine.Outcome{Curve: soFar, Stop: stopped, Metrics: map[string]float64{}}, nil
-		if n := len(soFar); n > 0 {
-			out.Metrics = soFar[n-1].Metrics
-		}
+	started := time.Now()
+	out, err := w.evaluate(jctx, j, device, func(p engine.Progress) { h.epoch(p, started) })
+	if stopped := h.stopped(); stopped != nil && ctx.Err() == nil { // stopped early: what it reached is its outcome
+		out, err = stopped.outcome(), nil
 	} else if jctx.Err() != nil && ctx.Err() == nil { // the search cancelled it: it runs again later
-		m.Ack()
+		w.settle(m, j, m.Ack, "ack")
 		return
 	}
 	if ctx.Err() != nil { // this worker stops: another takes the job
-		m.Nak()
+		w.settle(m, j, m.Nak, "nak")
 		return
 	}
 	var pe *panicError
 	if errors.As(err, &pe) {
 		// No outcome: the job goes to another delivery, or fails the trial after
 		// max_deliver (the search hears of it from the server's advisory).
-		w.q.nc.Publish(fmt.Sprintf("%s.failures.%s.%d", w.q.opt.Stream, j.Experiment, j.Trial), []byte(err.Error()))
-		m.Nak()
+		if perr := w.q.nc.Publish(fmt.Sprintf("%s.failures.%s.%d", w.q.opt.Stream, j.Experiment, j.Trial), []byte(err.Error())); perr != nil {
+			w.Log.Warn("could not say why the job failed", "trial", j.Trial, "err", perr)
+		}
+		w.settle(m, j, m.Nak, "nak")
 		return
 	}
-	r := result{Protocol: Protocol, Experiment: j.Experiment, Trial: j.Trial, Worker: w.Name, Outcome: out}
-	if err != nil {
-		r.Error = err.Error()
-	}
-	b, _ := json.Marshal(r)
-	for {
-		_, err := w.q.js.Publish(ctx, w.q.sub.result(j.Experiment, j.Trial), b)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			m.Nak()
-			return
-		}
-		w.Log.Warn("publish outcome; trying again", "trial", j.Trial, "err", err)
-		sleep(ctx, 500*time.Millisecond)
+	if !w.publish(ctx, j, out, err) {
+		w.settle(m, j, m.Nak, "nak")
+		return
 	}
 	// The outcome is in its stream now, which a search (a resumed one too) reads: once
 	// it says it stored it, or after a while without a word (it is gone, or the word
 	// was lost in a server restart), the job is done.
 	select {
-	case <-storedCh:
+	case <-h.stored:
 	case <-time.After(3 * w.q.opt.AckWait):
+		w.Log.Warn("no word from the search that it stored the outcome; acking the job", "trial", j.Trial)
 	case <-ctx.Done():
 	}
-	m.Ack()
+	w.settle(m, j, m.Ack, "ack")
+}
+
+// take decodes a job and checks its protocol; a job it cannot take is settled here.
+func (w *Worker) take(m jetstream.Msg) (job, bool) {
+	var j job
+	if err := json.Unmarshal(m.Data(), &j); err != nil {
+		w.Log.Error("a job that does not decode; dropping it", "subject", m.Subject(), "err", err)
+		w.settle(m, j, m.Term, "term")
+		return j, false
+	}
+	if j.Protocol != Protocol {
+		w.Log.Error(fmt.Sprintf("refused a job of protocol %d: this worker speaks %d; run a worker of the search's cellar version", j.Protocol, Protocol), "trial", j.Trial)
+		w.settle(m, j, func() error { return m.NakWithDelay(w.q.opt.AckWait) }, "nak")
+		return j, false
+	}
+	return j, true
+}
+
+// settle acks, naks or terminates a job, logging a failure to: the server then
+// redelivers the job after its ack wait, which a search drops as a duplicate.
+func (w *Worker) settle(m jetstream.Msg, j job, f func() error, what string) {
+	if err := f(); err != nil {
+		w.Log.Warn("could not "+what+" the job; the server will deliver it again", "trial", j.Trial, "err", err)
+	}
+}
+
+func (w *Worker) setRunning(key string, on bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if on {
+		w.running[key] = true
+	} else {
+		delete(w.running, key)
+	}
+}
+
+// hearing is what a worker hears from the search about one job: a cancel, an early
+// stop (with the epochs reported so far, the trial's curve), and that it stored the
+// outcome.
+type hearing struct {
+	subs   []*nats.Subscription
+	stored chan struct{}
+
+	mu    sync.Mutex
+	stop  *engine.Stop
+	curve []engine.CurvePoint
+}
+
+// listen subscribes to the search's subjects about job j; cancel ends its evaluation.
+func (w *Worker) listen(j job, cancel func()) (*hearing, error) {
+	h := &hearing{stored: make(chan struct{}, 1)}
+	for _, s := range []struct {
+		subject string
+		on      func(*nats.Msg)
+	}{
+		{w.q.sub.cancel(j.Experiment, j.Trial), func(*nats.Msg) { cancel() }},
+		{w.q.sub.stop(j.Experiment, j.Trial), func(m *nats.Msg) {
+			var st engine.Stop
+			if json.Unmarshal(m.Data, &st) == nil {
+				h.mu.Lock()
+				h.stop = &st
+				h.mu.Unlock()
+				cancel()
+			}
+		}},
+		{w.q.sub.stored(j.Experiment, j.Trial), func(*nats.Msg) {
+			select {
+			case h.stored <- struct{}{}:
+			default:
+			}
+		}},
+	} {
+		sub, err := w.q.nc.Subscribe(s.subject, s.on)
+		if err != nil {
+			h.close(w.Log)
+			return nil, fmt.Errorf("subscribe %s: %w", s.subject, err)
+		}
+		h.subs = append(h.subs, sub)
+	}
+	return h, nil
+}
+
+func (h *hearing) close(log *slog.Logger) {
+	for _, s := range h.subs {
+		if err := s.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			log.Warn("unsubscribe", "subject", s.Subject, "err", err)
+		}
+	}
+}
+
+// epoch keeps a whole epoch's report for the curve of an early stop.
+func (h *hearing) epoch(p engine.Progress, started time.Time) {
+	if p.Epoch >= 1 && p.Epoch == float64(int(p.Epoch)) {
+		h.mu.Lock()
+		h.curve = append(h.curve, engine.CurvePoint{Epoch: p.Epoch, Step: p.Step, Metrics: p.Metrics, Duration: time.Since(started).Seconds()})
+		h.mu.Unlock()
+	}
+}
+
+// stopped is the search's early stop of the job with the curve so far, or nil.
+func (h *hearing) stopped() *earlyStop {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stop == nil {
+		return nil
+	}
+	return &earlyStop{stop: h.stop, curve: h.curve}
+}
+
+type earlyStop struct {
+	stop  *engine.Stop
+	curve []engine.CurvePoint
+}
+
+// outcome is what a stopped training reached: its curve, the last epoch's metrics.
+func (e *earlyStop) outcome() engine.Outcome {
+	out := engine.Outcome{Curve: e.curve, Stop: e.stop, Metrics: map[string]float64{}}
+	if n := len(e.curve); n > 0 {
+		out.Metrics = e.curve[n-1].Metrics
+	}
+	return out
+}
+
+// keepAlive tells the server the job is alive while it runs and until it is stored;
+// the returned func stops it and waits for it.
+func (w *Worker) keepAlive(m jetstream.Msg, j job) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(max(w.q.opt.AckWait/3, 100*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := m.InProgress(); err != nil {
+					w.Log.Warn("could not tell the server the job is alive", "trial", j.Trial, "err", err)
+				}
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// publish puts the job's outcome (or its error) in the results stream, trying again
+// while the server is away; false when the worker stops first.
+func (w *Worker) publish(ctx context.Context, j job, out engine.Outcome, evalErr error) bool {
+	r := result{Protocol: Protocol, Experiment: j.Experiment, Trial: j.Trial, Worker: w.Name, Outcome: out}
+	if evalErr != nil {
+		r.Error = evalErr.Error()
+	}
+	b, err := json.Marshal(r)
+	if err != nil { // a metric of NaN or Inf: say so as the trial's error
+		r.Outcome, r.Error = engine.Outcome{}, fmt.Sprintf("the outcome does not encode: %v", err)
+		b, _ = json.Marshal(r)
+	}
+	for {
+		_, err := w.q.js.Publish(ctx, w.q.sub.result(j.Experiment, j.Trial), b)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		w.Log.Warn("publish outcome; trying again", "trial", j.Trial, "err", err)
+		if !sleep(ctx, 500*time.Millisecond) {
+			return false
+		}
+	}
 }
 
 // panicError is an evaluation that gave no outcome: it panicked, or the worker
@@ -283,7 +392,9 @@ func (w *Worker) evaluate(ctx context.Context, j job, device string, epochs func
 	report := func(p engine.Progress) {
 		epochs(p)
 		b, _ := json.Marshal(progress{Trial: j.Trial, Worker: w.Name, Progress: p})
-		w.q.nc.Publish(w.q.sub.progressOf(j.Experiment, j.Trial), b)
+		if err := w.q.nc.Publish(w.q.sub.progressOf(j.Experiment, j.Trial), b); err != nil {
+			w.Log.Warn("progress", "trial", j.Trial, "err", err)
+		}
 	}
 	return b.eval.Evaluate(ctx, engine.Job{Trial: j.Trial, Seed: j.Seed, Arch: a, Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay, Device: device, Judged: j.Judged}, report)
 }
