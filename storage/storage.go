@@ -640,10 +640,17 @@ func (r *Reader) Trials() ([]engine.Trial, error) {
 // Close ends the read.
 func (r *Reader) Close() error { return r.tx.Rollback() }
 
+// Committer is what History needs of the engine storing into an experiment: a way to
+// read while no commit is under way, told the Seq of the last event published
+// (engine.Engine.Committed).
+type Committer interface {
+	Committed(read func(last uint64) error) error
+}
+
 // History reads the trials the experiment holds consistently with the events of eng,
 // the engine storing into it: it returns them with the Seq of the last event they
 // cover (see Engine.Committed), for a view that starts after the search did.
-func (x *Experiment) History(eng *engine.Engine) ([]engine.Trial, uint64, error) {
+func (x *Experiment) History(eng Committer) ([]engine.Trial, uint64, error) {
 	var rd *Reader
 	var seq uint64
 	err := eng.Committed(func(last uint64) error {
@@ -669,7 +676,7 @@ func (x *Experiment) History(eng *engine.Engine) ([]engine.Trial, uint64, error)
 // when the engine has published events since.
 type SharedHistory struct {
 	x     *Experiment
-	eng   *engine.Engine
+	eng   Committer
 	mu    sync.Mutex
 	first weak.Pointer[engine.Trial] // the first trial of the shared slice
 	n     int
@@ -677,7 +684,7 @@ type SharedHistory struct {
 }
 
 // NewSharedHistory shares x's history as eng, the engine storing into it, goes on.
-func NewSharedHistory(x *Experiment, eng *engine.Engine) *SharedHistory {
+func NewSharedHistory(x *Experiment, eng Committer) *SharedHistory {
 	return &SharedHistory{x: x, eng: eng}
 }
 
