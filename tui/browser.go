@@ -336,6 +336,8 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 	k := b.common.Keys
 	switch {
+	case msg.String() == "ctrl+c": // from any screen, typing too: the program exits as interrupted (130)
+		return tea.Interrupt
 	case b.typing:
 		b.typeFilter(msg)
 		return nil

@@ -1,10 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"os"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
 	"cellar/themes"
@@ -28,8 +28,16 @@ func newBrowseCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = tea.NewProgram(tui.NewBrowser(path, th, lipgloss.DefaultRenderer()), tea.WithAltScreen(), tea.WithContext(cmd.Context()),
-				tea.WithInput(cmd.InOrStdin()), tea.WithOutput(cmd.OutOrStdout())).Run()
+			// Signals are ours, so the exit status says which one came (130, 143).
+			ctx, got, stop := onSignal(cmd.Context())
+			defer stop()
+			err = tui.RunBrowser(ctx, path, th, cmd.InOrStdin(), cmd.OutOrStdout())
+			switch {
+			case got() != nil:
+				return stoppedBy(got())
+			case errors.Is(err, tui.ErrInterrupted): // Ctrl-C in the UI
+				return stoppedBy(os.Interrupt)
+			}
 			return err
 		},
 	}

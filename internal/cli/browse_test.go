@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"cellar/internal/testkit"
@@ -27,6 +30,58 @@ func TestBrowseTakesDBFlagOrArgument(t *testing.T) {
 	if _, err := cellar(t, "browse", "--db", db, "other.db"); err == nil || !strings.Contains(err.Error(), "two databases") {
 		t.Errorf("--db and another argument: %v", err)
 	}
+}
+
+// ending is how a terminal program is ended: a signal, or keys typed.
+type ending struct {
+	name string
+	sig  os.Signal
+	keys string
+	want int // the exit status
+}
+
+func (e ending) String() string { return e.name }
+
+// browse's exit status says how it ended, as every other command's does: q 0, Ctrl-C
+// in the UI or SIGINT 130, SIGTERM 143.
+func TestBrowseExitStatusSaysHowItEnded(t *testing.T) {
+	exp := writeExp(t, "name: looked-at\nseed: 1\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 3}\n")
+	db := filepath.Join(t.TempDir(), "b.db")
+	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	testkit.Sweep(t, []ending{
+		{"SIGINT", syscall.SIGINT, "", exitInterrupted},
+		{"SIGTERM", syscall.SIGTERM, "", exitTerminated},
+		{"ctrl+c", nil, "\x03", exitInterrupted},
+		{"ctrl+c in the trial list", nil, "\r\x03", exitInterrupted},
+		{"q", nil, "q", 0},
+	}, func(ending) bool { return true }, func(t *testing.T, e ending) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD=browse\x1f"+db)
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stdin.Close()
+		var out testkit.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		testkit.WaitFor(t, "the experiment list", func() bool { return strings.Contains(out.String(), "looked-at") })
+		if e.sig != nil {
+			cmd.Process.Signal(e.sig)
+		} else {
+			stdin.Write([]byte(e.keys))
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		testkit.Receive(t, done, "browse to end")
+		if code := cmd.ProcessState.ExitCode(); code != e.want {
+			t.Errorf("exit status %d, want %d", code, e.want)
+		}
+	})
 }
 
 // A mistyped command names the nearest ones.

@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/user"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
 	"cellar/engine"
@@ -49,15 +47,14 @@ func runTUI(cmd *cobra.Command, f searchFlags, theme themes.Theme) error {
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := tui.NewSession(s.eng, s.exp, theme, lipgloss.DefaultRenderer(), tui.SessionOptions{History: s.history, DB: s.db, User: localUser(), Workers: s.workers})
 	done := make(chan error, 1)
 	go func() { done <- s.eng.Run(ctx) }()
 	// Signals are ours (onSignal), so the exit status can say which one came.
-	_, uiErr := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithoutSignalHandler(),
-		tea.WithInput(cmd.InOrStdin()), tea.WithOutput(out)).Run()
+	uiErr := tui.RunSession(ctx, s.eng, s.exp, theme, tui.SessionOptions{History: s.history, DB: s.db, User: localUser(), Workers: s.workers},
+		cmd.InOrStdin(), out)
 	cancel()
 	runErr := <-done
-	if uiErr != nil && !errors.Is(uiErr, tea.ErrProgramKilled) && !errors.Is(uiErr, tea.ErrInterrupted) {
+	if uiErr != nil && !errors.Is(uiErr, tui.ErrInterrupted) {
 		return uiErr
 	}
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
@@ -68,7 +65,7 @@ func runTUI(cmd *cobra.Command, f searchFlags, theme themes.Theme) error {
 	switch {
 	case got() != nil:
 		return stoppedBy(got())
-	case errors.Is(uiErr, tea.ErrInterrupted): // Ctrl-C in the UI
+	case errors.Is(uiErr, tui.ErrInterrupted): // Ctrl-C in the UI
 		return stoppedBy(os.Interrupt)
 	}
 	return nil
