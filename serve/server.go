@@ -148,7 +148,7 @@ func (s *Server) tui(next ssh.Handler) ssh.Handler {
 		if s.opts.beforeSession != nil {
 			s.opts.beforeSession()
 		}
-		tui.SSHMiddleware(s.opts.Engine, s.opts.Exp, s.opts.Theme, s.session)(next)(sess)
+		sessions(s.opts.Engine, s.opts.Exp, s.opts.Theme, s.session)(next)(sess)
 	}
 }
 

@@ -1,4 +1,4 @@
-package tui
+package serve
 
 import (
 	"strings"
@@ -12,14 +12,15 @@ import (
 
 	"cellar/engine"
 	"cellar/themes"
+	"cellar/tui"
 )
 
-// SSHMiddleware serves the workbench to every SSH session with a terminal: a program
+// sessions serves the workbench to every SSH session with a terminal: a program
 // of its own per session on the one engine. session admits a session and says what it
 // may do (false refuses it, having told the user why); a session without a terminal
 // is passed on to the next middleware. The program's subscription ends with the
 // session, however the session ends.
-func SSHMiddleware(eng Engine, exp *engine.Experiment, theme themes.Theme, session func(ssh.Session) (SessionOptions, bool)) wish.Middleware {
+func sessions(eng tui.Engine, exp *engine.Experiment, theme themes.Theme, session func(ssh.Session) (tui.SessionOptions, bool)) wish.Middleware {
 	return bm.MiddlewareWithProgramHandler(func(sess ssh.Session) *tea.Program {
 		if _, _, pty := sess.Pty(); !pty {
 			return nil
@@ -28,7 +29,7 @@ func SSHMiddleware(eng Engine, exp *engine.Experiment, theme themes.Theme, sessi
 		if !ok {
 			return nil
 		}
-		m := NewSession(eng, exp, theme, sshRenderer(sess), opts)
+		m := tui.NewSession(eng, exp, theme, sshRenderer(sess), opts)
 		go func() {
 			<-sess.Context().Done()
 			m.Close()
