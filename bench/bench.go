@@ -1,6 +1,8 @@
-// Package bench runs strategy benchmarks on tabular benchmarks: every strategy, several
-// seeds each, through the real engine with storage off, reporting the best value (or a
-// Pareto front's hypervolume) after a number of queries or of simulated seconds.
+// Package bench holds the benchmark procedures, which the CLI gives flags and prints:
+// strategies on tabular benchmarks (every strategy, several seeds each, through the
+// real engine with storage off, reporting the best value, or a Pareto front's
+// hypervolume, after a number of queries or of simulated seconds), and one-shot
+// supernets scored against a truth (oneshot.go).
 package bench
 
 import (

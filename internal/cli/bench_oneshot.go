@@ -1,25 +1,17 @@
 package cli
 
 import (
-	"bytes"
-	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"cellar/engine"
+	"cellar/bench"
 	"cellar/evaluators"
 	"cellar/groundtruth"
-	"cellar/internal/atomicfile"
 	"cellar/spaces"
 	"cellar/stats"
 )
@@ -172,22 +164,22 @@ of the archs scored.`,
 				if supernets != "" {
 					saved = filepath.Join(supernets, sampling+".supernet")
 				}
-				run, err := runOneShot(ctx, errw, sp, o, sampling, saved, archs)
+				run, err := bench.RunOneShot(ctx, errw, sp, o, sampling, saved, archs)
 				sig := got()
 				if err != nil && (ctx.Err() == nil || sig == nil) {
 					return err
 				}
-				scored := len(run.loss)
+				scored := len(run.Loss)
 				if scored >= 3 {
 					printOneShotRows(w, sampling, run, truth[:scored], params[:scored], live[:scored])
 				}
 				if err != nil {
 					switch {
-					case !run.trained:
+					case !run.Trained:
 						if len(scores) > 0 { // the samplings before it were scored on all archs
 							paramsRow(len(archs), "")
 						}
-						fmt.Fprintf(w, "interrupted: the %s supernet had trained %d of %d epochs", sampling, run.epochs, o.Epochs)
+						fmt.Fprintf(w, "interrupted: the %s supernet had trained %d of %d epochs", sampling, run.Epochs, o.Epochs)
 						if saved != "" {
 							fmt.Fprintf(w, "; they are in %s: run the same command to go on\n", saved)
 						} else {
@@ -206,13 +198,13 @@ of the archs scored.`,
 					}
 					return stoppedBy(sig)
 				}
-				scores[sampling], scores[sampling+"_loss"], scores[sampling+"_angle"] = run.acc, run.loss, run.angle
+				scores[sampling], scores[sampling+"_loss"], scores[sampling+"_angle"] = run.Acc, run.Loss, run.Angle
 			}
 			paramsRow(len(archs), "")
 			if csvPath == "" {
 				return nil
 			}
-			return writeOneShotCSV(csvPath, column, archs, truth, list, scores)
+			return bench.WriteOneShotCSV(csvPath, column, archs, truth, list, scores)
 		},
 	}
 	f := cmd.Flags()
@@ -239,143 +231,13 @@ of the archs scored.`,
 	return cmd
 }
 
-// oneShotRun is one sampling's supernet, trained and scored on a list of archs.
-type oneShotRun struct {
-	acc, loss, angle []float64 // of the archs scored, in order
-	epochs           int       // trained, loaded ones included
-	trained          bool      // all epochs
-	training         time.Duration
-	scoring          time.Duration
-}
-
-// runOneShot trains the supernet of one sampling (taking up the one saved at saved,
-// if any, and saving it there after every epoch), then scores archs in order. When
-// ctx ends it returns what it had done, with the error.
-func runOneShot(ctx context.Context, errw io.Writer, sp spaces.Space, o evaluators.OneShotOptions, sampling, saved string, archs []spaces.Arch) (oneShotRun, error) {
-	var run oneShotRun
-	ev, err := evaluators.NewOneShot(sp, o)
-	if err != nil {
-		return run, err
-	}
-	fmt.Fprintf(errw, "supernet: %s\n", ev.Describe())
-	if saved != "" {
-		if err := loadSupernet(ev, saved); err != nil {
-			return run, err
-		}
-	}
-	start := time.Now()
-	if rs := ev.Reports(); len(rs) > 0 { // taken up part way
-		run.epochs = rs[len(rs)-1].Step
-	}
-	for ev.Learning() {
-		if err := ev.Learn(ctx); err != nil {
-			return run, err
-		}
-		r := ev.Reports()[len(ev.Reports())-1]
-		run.epochs = r.Step
-		fmt.Fprintf(errw, "%s supernet epoch %d/%d: train loss %.4f (%.0f s)\n", sampling, r.Step, r.Of, r.Values["train_loss"], r.Values["seconds"])
-		if saved != "" {
-			if err := saveSupernet(ev, saved); err != nil {
-				return run, err
-			}
-		}
-	}
-	run.trained, run.epochs, run.training = true, o.Epochs, time.Since(start)
-	every := max(1, len(archs)/10) // a progress line at every tenth
-	for i, a := range archs {
-		if i > 0 && i%every == 0 {
-			fmt.Fprintf(errw, "%s scored %d/%d archs (%.2f s each)\n", sampling, i, len(archs), run.scoring.Seconds()/float64(i))
-		}
-		if err := ctx.Err(); err != nil {
-			return run, err
-		}
-		t0 := time.Now()
-		out, err := ev.Evaluate(ctx, engine.Job{Arch: a}, nil)
-		if err != nil {
-			return run, fmt.Errorf("%s: %w", a, err)
-		}
-		run.scoring += time.Since(t0)
-		run.acc = append(run.acc, out.Metrics["oneshot_accuracy"])
-		run.loss = append(run.loss, out.Metrics["oneshot_loss"])
-		run.angle = append(run.angle, out.Metrics["oneshot_angle"])
-	}
-	return run, nil
-}
-
 // printOneShotRows prints a sampling's rows: its accuracy's, then its loss's, its
 // angle's and their combinations', each against truth (params and live: the params
 // and live params proxies' scores of the same archs).
-func printOneShotRows(w io.Writer, sampling string, run oneShotRun, truth, params, live []float64) {
-	negLoss := make([]float64, len(run.loss))
-	for i, l := range run.loss {
-		negLoss[i] = -l // lower is better: ranked as its negation
+func printOneShotRows(w io.Writer, sampling string, run bench.OneShotRun, truth, params, live []float64) {
+	fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f %9s %7.3f\n", sampling, stats.Spearman(run.Acc, truth), stats.Kendall(run.Acc, truth),
+		stats.TopOverlap(run.Acc, truth, 10), run.Training.Round(time.Second), run.Scoring.Seconds()/float64(len(run.Loss)))
+	for _, r := range run.Rows(truth, params, live) {
+		fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f   (%s)\n", r.Label, r.Spearman, r.Kendall, r.Top10, r.Says)
 	}
-	fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f %9s %7.3f\n", sampling, stats.Spearman(run.acc, truth), stats.Kendall(run.acc, truth),
-		stats.TopOverlap(run.acc, truth, 10), run.training.Round(time.Second), run.scoring.Seconds()/float64(len(run.loss)))
-	row := func(label string, score []float64, says string) {
-		fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f   (%s)\n", label, stats.Spearman(score, truth), stats.Kendall(score, truth), stats.TopOverlap(score, truth, 10), says)
-	}
-	row("  loss", negLoss, "the same paths ranked by their loss")
-	row("  angle", run.angle, "by how far training turned their ops' weights; no data")
-	row("  +angle", stats.MeanRank(negLoss, run.angle), "the mean of the loss's rank and the angle's: the supernet alone")
-	row("  +params", stats.MeanRank(negLoss, params), "the mean of the loss's rank and params'")
-	row("  +both", stats.MeanRank(negLoss, run.angle, params), "the mean of the loss's, the angle's and params' ranks")
-	row("  +live", stats.MeanRank(negLoss, run.angle, live), "the same with live params: rank [oneshot_loss:min, oneshot_angle, live_params]")
-}
-
-// loadSupernet takes up the supernet saved at path, if there is one.
-func loadSupernet(ev *evaluators.OneShot, path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := ev.Load(f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
-// saveSupernet writes the supernet to path, whole or not at all.
-func saveSupernet(ev *evaluators.OneShot, path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := ev.Save(&buf); err != nil {
-		return err
-	}
-	return atomicfile.Replace(path, buf.Bytes())
-}
-
-// writeOneShotCSV writes each arch's truth and its score under each sampling.
-func writeOneShotCSV(path, column string, archs []spaces.Arch, truth []float64, samplings []string, scores map[string][]float64) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("oneshot csv: %w", err)
-	}
-	cw := csv.NewWriter(f)
-	head := []string{"arch", column}
-	for _, s := range samplings {
-		head = append(head, "oneshot_"+s, "oneshot_"+s+"_loss", "oneshot_"+s+"_angle")
-	}
-	cw.Write(head)
-	for i, a := range archs {
-		rec := []string{a.String(), strconv.FormatFloat(truth[i], 'g', -1, 64)}
-		for _, s := range samplings {
-			for _, col := range []string{s, s + "_loss", s + "_angle"} {
-				rec = append(rec, strconv.FormatFloat(scores[col][i], 'g', -1, 64))
-			}
-		}
-		cw.Write(rec)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		f.Close()
-		return fmt.Errorf("oneshot csv: %w", err)
-	}
-	return f.Close()
 }
