@@ -205,6 +205,13 @@ func (r *rig) connect(s gossh.Signer) (*term, error) {
 	return tm, nil
 }
 
+// raw is everything the session has written so far, escape codes and all.
+func (tm *term) raw() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.out.String()
+}
+
 // text is everything the session has shown so far, without escape codes.
 func (tm *term) text() string {
 	tm.mu.Lock()
