@@ -51,8 +51,13 @@ func LoadKeys(path string) (Keys, error) {
 }
 
 // ParseKeys reads a keys file's contents as LoadKeys does; path names it in errors.
+// A key listed twice is refused, naming both lines: with two roles, which one holds
+// would be a guess (appending role=viewer must not leave an operator in place), and
+// with one, the second line is a mistake the user should see. A UTF-8 byte order mark,
+// as some Windows editors write, is skipped.
 func ParseKeys(raw []byte, path string) (Keys, error) {
 	var keys Keys
+	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for n := 1; sc.Scan(); n++ {
@@ -65,6 +70,10 @@ func ParseKeys(raw []byte, path string) (Keys, error) {
 			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
 		k.Line = n
+		if first, twice := keys.Lookup(k.Key); twice {
+			return nil, fmt.Errorf("%s:%d: key %s is listed again (first at line %d, as %s; here as %s): keep one line per key",
+				path, n, gossh.FingerprintSHA256(k.Key), first.Line, first.Role, k.Role)
+		}
 		keys = append(keys, k)
 	}
 	if err := sc.Err(); err != nil {

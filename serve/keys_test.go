@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
 )
 
 func TestLoadKeys(t *testing.T) {
@@ -35,12 +37,23 @@ func TestLoadKeys(t *testing.T) {
 		{"no-pty,role=viewer " + line, `bad:1: unknown option "no-pty"`},
 		{"# only a comment\nrole=viewer ssh-ed25519 AAAAnotbase64\n", "bad:2: not a public key"},
 		{"\n# nothing\n", "no keys"},
+		// One key twice with two roles: the appended viewer line must not leave an
+		// operator in, nor be ignored; once with one role is a mistake too.
+		{authorizedLine("operator", vw, "bob") + "# demoted\n" + authorizedLine("viewer", vw, "bob"),
+			"bad:3: key " + gossh.FingerprintSHA256(vw.PublicKey()) + " is listed again (first at line 1, as operator; here as viewer)"},
+		{authorizedLine("viewer", vw, "bob") + authorizedLine("viewer", vw, "bob again"), "bad:2: key SHA256:"},
 	} {
 		bad := filepath.Join(dir, "bad")
 		os.WriteFile(bad, []byte(tc.text), 0o600)
 		if _, err := LoadKeys(bad); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.text, err, tc.want)
 		}
+	}
+	// A file an editor saved with a UTF-8 byte order mark reads as without one.
+	bom := filepath.Join(dir, "bom")
+	os.WriteFile(bom, []byte("\xef\xbb\xbf"+authorizedLine("operator", op, "alice")), 0o600)
+	if keys, err := LoadKeys(bom); err != nil || len(keys) != 1 || keys[0].Role != Operator {
+		t.Errorf("a keys file with a byte order mark: %v %+v", err, keys)
 	}
 	if _, err := LoadKeys(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("missing file: %v", err)
