@@ -54,6 +54,20 @@ const (
 	stderrLines = 20
 )
 
+// What one trial keeps of a program's output, however much it prints: a line is cut
+// at maxLine (the rest, to its newline, dropped and the cut marked), the log holds at
+// most maxLogBytes besides its logLines, and a curve longer than maxCurve points is
+// thinned to every other point (its first and last kept). Memory per trial is
+// bounded so, whatever the program prints.
+const (
+	maxLine     = 64 << 10
+	maxLogBytes = 256 << 10
+	maxCurve    = 4096
+)
+
+// cutMark ends a line cut at maxLine.
+const cutMark = " …[cut: the line was longer than 64 KiB]"
+
 // Command evaluates an architecture by running a program of the user's on it. Per
 // trial it makes a directory (beside the DB) holding trial.json, the network as
 // model.py (export.PyTorch) and arch.json (export.JSON), and runs the program with
@@ -230,16 +244,18 @@ type commandRun struct {
 	judge    func(epochs int, val float64) (bool, *engine.Stop)
 	start    time.Time
 
-	mu      sync.Mutex
-	partial []byte // stdout after the last newline
-	log     []string
-	curve   []engine.CurvePoint
-	final   map[string]float64
-	bad     error         // a report that cannot be taken (NaN, not a number)
-	stop    *engine.Stop  // set when early stopping ended the run
-	ended   chan struct{} // closed when early stopping ends the run
-	exited  chan struct{} // closed once the program has been waited for
-	endOnce sync.Once
+	mu       sync.Mutex
+	partial  []byte // stdout after the last newline
+	skipping bool   // dropping the rest of a line cut at maxLine
+	log      []string
+	logBytes int
+	curve    []engine.CurvePoint
+	final    map[string]float64
+	bad      error         // a report that cannot be taken (NaN, not a number)
+	stop     *engine.Stop  // set when early stopping ended the run
+	ended    chan struct{} // closed when early stopping ends the run
+	exited   chan struct{} // closed once the program has been waited for
+	endOnce  sync.Once
 }
 
 func (r *commandRun) exec(ctx context.Context, env []string) (engine.Outcome, error) {
@@ -333,20 +349,46 @@ func (r *commandRun) end(p *os.Process) {
 	})
 }
 
-// write takes the program's stdout, line by line.
+// write takes the program's stdout, line by line, in memory bounded by maxLine.
 func (r *commandRun) write(b []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.partial = append(r.partial, b...)
-	for {
-		i := bytes.IndexByte(r.partial, '\n')
-		if i < 0 {
-			return len(b), nil
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if r.skipping { // the rest of a cut line, to its newline
+			if i < 0 {
+				return n, nil
+			}
+			r.skipping, b = false, b[i+1:]
+			continue
 		}
-		line := r.partial[:i]
-		r.partial = r.partial[i+1:]
-		r.line(line)
+		if i < 0 {
+			r.partial = append(r.partial, b...)
+			if len(r.partial) > maxLine {
+				r.cut()
+			}
+			return n, nil
+		}
+		r.partial = append(r.partial, b[:i]...)
+		b = b[i+1:]
+		if len(r.partial) > maxLine {
+			r.cut()
+			r.skipping = false // its newline came in this write
+			continue
+		}
+		r.line(r.partial)
+		r.partial = r.partial[:0]
 	}
+	return n, nil
+}
+
+// cut takes the first maxLine bytes of an over-long line into the log, marked, and
+// drops the rest of it: no report is that long.
+func (r *commandRun) cut() {
+	head := bytes.ToValidUTF8(r.partial[:maxLine], nil)
+	r.keep(string(head) + cutMark)
+	r.partial, r.skipping = r.partial[:0], true
 }
 
 // report is a protocol line.
@@ -375,7 +417,8 @@ func (r *commandRun) line(b []byte) {
 	m := map[string]float64{}
 	for k, raw := range rep.Metrics {
 		var v float64
-		if err := json.Unmarshal(raw, &v); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		// null decodes to 0 without an error: a metric of null is no number either.
+		if err := json.Unmarshal(raw, &v); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) || math.IsNaN(v) || math.IsInf(v, 0) {
 			if r.bad == nil {
 				r.bad = fmt.Errorf("command reported metric %s = %s, which is not a number", k, raw)
 			}
@@ -392,6 +435,9 @@ func (r *commandRun) line(b []byte) {
 	}
 	p := engine.CurvePoint{Epoch: *rep.Epoch, Step: rep.Step, Metrics: m, Duration: time.Since(r.start).Seconds()}
 	r.curve = append(r.curve, p)
+	if len(r.curve) > maxCurve {
+		r.curve = thin(r.curve)
+	}
 	if r.progress != nil {
 		r.progress(engine.Progress{Epoch: p.Epoch, Step: p.Step, Metrics: m})
 	}
@@ -403,12 +449,25 @@ func (r *commandRun) line(b []byte) {
 	}
 }
 
-// keep adds a line to the log, which holds the last logLines.
+// keep adds a line to the log, which holds the last logLines, and at most
+// maxLogBytes of them.
 func (r *commandRun) keep(s string) {
 	r.log = append(r.log, s)
-	if len(r.log) > logLines {
-		r.log = r.log[len(r.log)-logLines:]
+	r.logBytes += len(s)
+	for len(r.log) > logLines || (r.logBytes > maxLogBytes && len(r.log) > 1) {
+		r.logBytes -= len(r.log[0])
+		r.log = r.log[1:]
 	}
+}
+
+// thin keeps every other point of a curve, its first and last among them: a curve
+// that grew past maxCurve keeps its shape at half the points.
+func thin(curve []engine.CurvePoint) []engine.CurvePoint {
+	out := make([]engine.CurvePoint, 0, len(curve)/2+2)
+	for i := 0; i < len(curve)-1; i += 2 {
+		out = append(out, curve[i])
+	}
+	return append(out, curve[len(curve)-1])
 }
 
 func exitReason(err error) string {

@@ -100,6 +100,8 @@ func TestCommandFailuresFailTheTrial(t *testing.T) {
 		{`echo "CUDA out of memory" >&2; exit 7`, "", "exited with status 7; its stderr ends:\nCUDA out of memory"},
 		{`echo '{"epoch": 1, "metrics": {"val_accuracy": 3}}'`, "", "printed no final metrics line"},
 		{`echo '{"metrics": {"val_accuracy": NaN}}'`, "", "not a number"},
+		{`echo '{"metrics": {"val_accuracy": null}}'`, "", "val_accuracy = null, which is not a number"},
+		{`echo '{"epoch": 1, "metrics": {"val_accuracy": null}}'; echo '{"metrics": {"val_accuracy": 1}}'`, "", "val_accuracy = null, which is not a number"},
 		{`echo '{"metrics": {"val_accuracy": "high"}}'`, "", `val_accuracy = "high", which is not a number`},
 		{`echo '{"metrics": {"loss": 0.1}}'`, "", "gave no val_accuracy (it gave: loss)"},
 		{`sleep 30; echo '{"metrics": {"val_accuracy": 1}}'`, ", timeout: 200ms, grace: 100ms", "timed out after 200ms"},
@@ -131,6 +133,37 @@ func TestCommandFailuresFailTheTrial(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v; want an error with %q", c.evaluator, err, c.want)
 		}
+	}
+}
+
+// A program that prints without bound fills no memory: a line is cut at 64 KiB and
+// marked, the log is bounded in bytes, a curve of 20,000 epochs is thinned to at most
+// 4,096 points with its first and last, and the final line after them all still counts.
+func TestUnboundedOutputIsBounded(t *testing.T) {
+	body := `head -c 3000000 /dev/zero | tr '\0' x; echo
+for i in $(seq 1 20); do head -c 200000 /dev/zero | tr '\0' y; echo; done
+i=0; while [ $i -lt 20000 ]; do i=$((i+1)); echo "{\"epoch\": $i, \"metrics\": {\"val_accuracy\": $i}}"; done
+printf '{"metrics": {"val_accuracy": 99}}'`
+	exp := commandExp(t, script(t, body), 1, 1, "")
+	store := &enginetest.MemStore{}
+	enginetest.Run(t, exp, engine.Options{Store: store})
+	tr := store.Trials[1]
+	if tr.State != engine.Done || tr.Metrics["val_accuracy"] != 99 {
+		t.Fatalf("trial %s %q, metrics %v", tr.State, tr.Error, tr.Metrics)
+	}
+	logBytes := 0
+	for _, l := range tr.Log {
+		logBytes += len(l)
+		if len(l) > 64<<10+len(" …[cut: the line was longer than 64 KiB]") {
+			t.Errorf("a log line of %d bytes", len(l))
+		}
+	}
+	if logBytes > 256<<10 || len(tr.Log) == 0 || !strings.HasSuffix(tr.Log[len(tr.Log)-1], "…[cut: the line was longer than 64 KiB]") {
+		t.Errorf("log: %d lines, %d bytes", len(tr.Log), logBytes)
+	}
+	n := len(tr.Curve)
+	if n > 4096 || n < 2048 || tr.Curve[0].Epoch != 1 || tr.Curve[n-1].Epoch != 20000 {
+		t.Errorf("curve: %d points, from epoch %v to %v", n, tr.Curve[0].Epoch, tr.Curve[n-1].Epoch)
 	}
 }
 
