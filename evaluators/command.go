@@ -80,6 +80,7 @@ type Command struct {
 	space   spaces.Space
 	opt     CommandOptions
 	workdir string
+	argv    []string    // what runs: the program's full path, then its arguments
 	devices chan string // free devices; nil without devices
 	earlyStopping
 }
@@ -106,10 +107,14 @@ func NewCommand(space spaces.Space, opt CommandOptions) (*Command, error) {
 	if strings.ContainsRune(prog, filepath.Separator) && !filepath.IsAbs(prog) {
 		prog = filepath.Join(wd, prog)
 	}
-	if _, err := exec.LookPath(prog); err != nil {
+	path, err := exec.LookPath(prog)
+	if err != nil {
 		return nil, fmt.Errorf("command: %s: not found or not executable (run: %v)", opt.Run[0], opt.Run)
 	}
-	c := &Command{space: space, opt: opt, workdir: wd}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	c := &Command{space: space, opt: opt, workdir: wd, argv: append([]string{path}, opt.Run[1:]...)}
 	if len(opt.Devices) > 0 {
 		c.devices = make(chan string, len(opt.Devices))
 		for _, d := range opt.Devices {
@@ -129,6 +134,13 @@ func NewCommand(space spaces.Space, opt CommandOptions) (*Command, error) {
 }
 
 func (c *Command) Metrics() []string { return c.opt.Metrics }
+
+// Argv is what a trial runs: the program's full path, then its arguments as written
+// (run in Workdir). A worker checks it against what its operator allowed.
+func (c *Command) Argv() []string { return slices.Clone(c.argv) }
+
+// Workdir is the directory the program runs in.
+func (c *Command) Workdir() string { return c.workdir }
 
 // trialFile is trial.json: what the program is asked to do.
 type trialFile struct {

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +27,7 @@ type Embedded struct {
 	// host's name instead of the address.
 	Advertise string
 	Token     string
+	TokenFile string // where the token is kept (mode 0600): what a worker reads it from
 }
 
 // StartEmbedded starts a NATS server on addr (HOST:PORT; 127.0.0.1:4222 when empty)
@@ -62,7 +65,7 @@ func StartEmbedded(addr, dir string) (*Embedded, error) {
 		s.Shutdown()
 		return nil, fmt.Errorf("nats: the embedded server did not start on %s (is the port taken?)", addr)
 	}
-	e := &Embedded{Server: s, URL: s.ClientURL(), Advertise: s.ClientURL(), Token: token}
+	e := &Embedded{Server: s, URL: s.ClientURL(), Advertise: s.ClientURL(), Token: token, TokenFile: filepath.Join(dir, "token")}
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		port := s.Addr().(*net.TCPAddr).Port
 		e.URL = fmt.Sprintf("nats://127.0.0.1:%d", port)
@@ -88,6 +91,36 @@ func keptToken(path string) (string, error) {
 	}
 	t := hex.EncodeToString(raw)
 	return t, os.WriteFile(path, []byte(t+"\n"), 0o600)
+}
+
+// ReadToken reads a token kept in a file, as a worker gives it: the file must be
+// readable by its owner alone (mode 0600 or stricter), as ssh wants of a private key,
+// since the token lets anyone who has it put jobs on the queue.
+func ReadToken(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("token file %s is not a regular file", path)
+	}
+	if perm := st.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return "", fmt.Errorf("token file %s can be read by others (mode %#o): chmod 600 %s", path, perm, path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		return "", fmt.Errorf("token file %s: %w", path, err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("token file %s is empty", path)
+	}
+	return t, nil
 }
 
 // Shutdown stops the server.

@@ -55,11 +55,12 @@ func tableSrc(t testing.TB, trials, parallel int) string {
 		"evaluator: {name: table, path: %s}\nbudget: {trials: %d}\nparallelism: %d\n", testtable.NB201(t, testtable.Smooth), trials, parallel)
 }
 
-// workers runs n workers in this process until the test ends.
+// workers runs n workers in this process until the test ends. They run the tests'
+// trainers (a train.sh anywhere) and no other command.
 func workers(t testing.TB, s *remote.Embedded, n int) {
 	t.Helper()
 	for i := range n {
-		w := &remote.Worker{Name: fmt.Sprintf("w%d", i), Parallelism: 2}
+		w := &remote.Worker{Name: fmt.Sprintf("w%d", i), Parallelism: 2, AllowCommand: []string{"*/train.sh"}}
 		runWorker(t, w, connect(t, s, w.Name), "cellar")
 	}
 }
@@ -248,6 +249,49 @@ func TestServerRestartMidSearch(t *testing.T) {
 	}
 }
 
+// A job asks for a command the worker's operator did not allow: the worker refuses
+// it, the program never runs, and the trial fails saying so; with the command
+// allowed, it runs.
+func TestAWorkerRunsOnlyTheCommandsItsOperatorAllows(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("runs a shell script")
+	}
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	run := filepath.Join(dir, "payload.sh")
+	os.WriteFile(run, []byte("#!/bin/sh\ntouch "+marker+"\necho '{\"metrics\": {\"val_accuracy\": 1}}'\n"), 0o755)
+	src := "space: {name: nb201, channels: 4, cells: 1}\nstrategy: random\nevaluator: {name: command, run: [" + run + "]}\nbudget: {trials: 2}\n"
+	for _, c := range []struct {
+		name  string
+		allow []string
+		want  string
+	}{
+		{"none allowed", nil, "runs no commands"},
+		{"another allowed", []string{"/usr/bin/python3 *"}, "does not allow"},
+		{"allowed", []string{"*/payload.sh"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := server(t)
+			os.Remove(marker)
+			w := &remote.Worker{Name: "w", Parallelism: 1, AllowCommand: c.allow, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			runWorker(t, w, connect(t, s, "w"), "cellar")
+			store, _ := remoteSearch(t, s, enginetest.Build(t, src), remote.Options{AckWait: time.Second, MaxDeliver: 1}, "cmd")
+			_, err := os.Stat(marker)
+			for _, tr := range store.Trials {
+				if c.want == "" && tr.State != engine.Done {
+					t.Errorf("trial %d: %s %s", tr.ID, tr.State, tr.Error)
+				}
+				if c.want != "" && (tr.State != engine.Failed || !strings.Contains(tr.Error, c.want)) {
+					t.Errorf("trial %d: %s %q; want a failure with %q", tr.ID, tr.State, tr.Error, c.want)
+				}
+			}
+			if ran := err == nil; ran != (c.want == "") {
+				t.Errorf("the program ran: %v", ran)
+			}
+		})
+	}
+}
+
 // A worker with devices hands one to each slot: a command evaluator's trainer sees
 // only its slot's (CUDA_VISIBLE_DEVICES).
 func TestWorkerDevicesPerSlot(t *testing.T) {
@@ -257,7 +301,7 @@ func TestWorkerDevicesPerSlot(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "train.sh")
 	os.WriteFile(run, []byte("#!/bin/sh\nsleep 0.05\necho '{\"metrics\": {\"val_accuracy\": 1, \"device\": '$CUDA_VISIBLE_DEVICES'}}'\n"), 0o755)
 	s := server(t)
-	w := &remote.Worker{Name: "gpus", Parallelism: 2, Devices: []string{"3", "4"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	w := &remote.Worker{Name: "gpus", Parallelism: 2, Devices: []string{"3", "4"}, AllowCommand: []string{"*/train.sh"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	runWorker(t, w, connect(t, s, "gpus"), "cellar")
 	exp := enginetest.Build(t, "space: {name: nb201, channels: 4, cells: 1}\nstrategy: random\nevaluator: {name: command, run: ["+run+"], metrics: [val_accuracy, device]}\nbudget: {trials: 8}\nparallelism: 2\n")
 	store, _ := remoteSearch(t, s, exp, remote.DefaultOptions, "gpus")

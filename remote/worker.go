@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,7 +32,13 @@ type Worker struct {
 	// Evaluators are the factories experiments' evaluators are built from
 	// (evaluators.Builtin() when nil).
 	Evaluators map[string]engine.EvaluatorFactory
-	Log        *slog.Logger
+	// AllowCommand are the commands this worker's operator lets a command evaluator
+	// run: patterns of the program's full path and its arguments, space-separated,
+	// where * stands for any text ("/usr/bin/python3 /srv/nas/train.py *"). With none
+	// it runs no command: what runs on a worker is its operator's to say, never a
+	// job's, which anyone holding the queue's token can write.
+	AllowCommand []string
+	Log          *slog.Logger
 
 	q       *queue
 	mu      sync.Mutex
@@ -423,7 +431,7 @@ func (w *Worker) build(ctx context.Context, exp string) (*built, error) {
 		cfg, err := engine.ParseConfig(entry.Value())
 		if err == nil {
 			var x *engine.Experiment
-			if x, err = engine.Build(cfg, entry.Value(), w.Evaluators); err == nil {
+			if x, err = engine.Build(cfg, entry.Value(), w.guarded()); err == nil {
 				b.space, b.eval = x.Space, x.Evaluator
 			}
 		}
@@ -432,6 +440,58 @@ func (w *Worker) build(ctx context.Context, exp string) (*built, error) {
 		}
 	})
 	return b, b.err
+}
+
+// guarded are the worker's evaluator factories with the command evaluator's held to
+// AllowCommand (a cascade's rungs are built from these too).
+func (w *Worker) guarded() map[string]engine.EvaluatorFactory {
+	evals := maps.Clone(w.Evaluators)
+	command, ok := evals["command"]
+	if !ok {
+		return evals
+	}
+	evals["command"] = func(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
+		ev, err := command(c, env)
+		if err != nil {
+			return nil, err
+		}
+		cmd, ok := ev.(*evaluators.Command)
+		if !ok {
+			return nil, errors.New("the command evaluator is not one this worker can check")
+		}
+		line := strings.Join(cmd.Argv(), " ")
+		for _, p := range w.AllowCommand {
+			if globMatch(p, line) {
+				return ev, nil
+			}
+		}
+		if len(w.AllowCommand) == 0 {
+			return nil, fmt.Errorf("this worker runs no commands (%q asked for): its operator allows them with cellar worker --allow-command PATTERN", line)
+		}
+		return nil, fmt.Errorf("this worker's operator does not allow %q (allowed: %s)", line, strings.Join(w.AllowCommand, "; "))
+	}
+	return evals
+}
+
+// globMatch says whether s matches pattern, where * stands for any text (slashes and
+// spaces too) and everything else for itself.
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for i, p := range parts[1:] {
+		if i == len(parts)-2 { // the last part ends the text
+			return strings.HasSuffix(s, p)
+		}
+		j := strings.Index(s, p)
+		if j < 0 {
+			return false
+		}
+		s = s[j+len(p):]
+	}
+	return s == ""
 }
 
 // sleep waits for d or until ctx ends, and says whether ctx is still live.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,15 +17,31 @@ import (
 )
 
 // natsFlags say where a search's trials go: --nats URL, or embedded[:ADDR] for a
-// server inside this process; the experiment's execution.nats when not given.
+// server inside this process; the experiment's execution.nats when not given. The
+// token comes from a file or the environment, never the command line, where every
+// user of the machine reads it (ps).
 type natsFlags struct {
-	url, token, creds string
+	url, tokenFile, creds string
+	onCommandLine         string // --nats-token, refused
 }
 
-func (n *natsFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&n.url, "nats", "", "evaluate trials on workers through this NATS server (nats://HOST:PORT), or embedded[:HOST:PORT] to run one here")
-	cmd.Flags().StringVar(&n.token, "nats-token", "", "the NATS server's token (or $CELLAR_NATS_TOKEN)")
+func (n *natsFlags) register(cmd *cobra.Command, url string) {
+	cmd.Flags().StringVar(&n.url, "nats", "", url)
+	cmd.Flags().StringVar(&n.tokenFile, "nats-token-file", "", "a `file` holding the NATS server's token, readable by you alone (or $CELLAR_NATS_TOKEN)")
+	cmd.Flags().StringVar(&n.onCommandLine, "nats-token", "", "refused: a token on the command line is read by every user (ps)")
+	cmd.Flags().MarkHidden("nats-token")
 	cmd.Flags().StringVar(&n.creds, "nats-creds", "", "a NATS user credentials `file`")
+}
+
+// token is the NATS token: from --nats-token-file, else $CELLAR_NATS_TOKEN.
+func (n *natsFlags) token() (string, error) {
+	if n.onCommandLine != "" {
+		return "", errors.New("--nats-token: a token on the command line is read by every user of this machine (ps); put it in a file only you can read and give --nats-token-file F, or set $CELLAR_NATS_TOKEN")
+	}
+	if n.tokenFile != "" {
+		return remote.ReadToken(n.tokenFile)
+	}
+	return os.Getenv("CELLAR_NATS_TOKEN"), nil
 }
 
 // remoteExecution puts the session's trials on a NATS work queue when the flags or
@@ -44,7 +61,10 @@ func (s *session) remoteExecution(f searchFlags, opt *engine.Options, stderr io.
 	if url == "" {
 		return nil
 	}
-	token := firstOf(f.nats.token, envToken())
+	token, err := f.nats.token()
+	if err != nil {
+		return err
+	}
 	if addr, ok := strings.CutPrefix(url, "embedded"); ok {
 		dir := strings.TrimSuffix(f.db, filepath.Ext(f.db)) + ".nats"
 		e, err := remote.StartEmbedded(strings.TrimPrefix(addr, ":"), dir)
@@ -53,7 +73,8 @@ func (s *session) remoteExecution(f searchFlags, opt *engine.Options, stderr io.
 		}
 		s.closers = append(s.closers, e.Shutdown)
 		url, token = e.URL, e.Token
-		fmt.Fprintf(stderr, "NATS server with JetStream at %s (files in %s); workers connect with:\n  cellar worker --nats %s --nats-token %s\n", e.Advertise, dir, e.Advertise, e.Token)
+		fmt.Fprintf(stderr, "NATS server with JetStream at %s (files in %s); workers connect with:\n  cellar worker --nats %s --nats-token-file %s\n"+
+			"(on another machine: copy that file, mode 600, or set CELLAR_NATS_TOKEN to its contents)\n", e.Advertise, dir, e.Advertise, shellQuote(e.TokenFile))
 	}
 	nc, err := remote.Connect(url, token, f.nats.creds, "cellar search")
 	if err != nil {
@@ -103,5 +124,3 @@ func firstOf(v ...string) string {
 	}
 	return ""
 }
-
-func envToken() string { return os.Getenv("CELLAR_NATS_TOKEN") }

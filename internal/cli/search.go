@@ -78,7 +78,7 @@ func (f *searchFlags) register(cmd *cobra.Command, resume *string) {
 	cmd.Flags().StringVar(&f.db, "db", defaultDB, "database file")
 	cmd.Flags().StringVar(resume, "resume", "", "continue experiment `ID` of the DB where it stopped")
 	cmd.Flags().IntVar(&f.trials, "trials", 0, "override the budget's number of trials")
-	f.nats.register(cmd)
+	f.nats.register(cmd, "evaluate trials on workers through this NATS server (nats://HOST:PORT), or embedded[:HOST:PORT] to run one here")
 	cmd.PreRun = func(cmd *cobra.Command, _ []string) { f.stderr = cmd.ErrOrStderr() }
 }
 

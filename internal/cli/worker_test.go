@@ -93,9 +93,10 @@ func (c *child) wait(t *testing.T, what string) {
 	}
 }
 
-var workerHint = regexp.MustCompile(`cellar worker --nats (\S+) --nats-token (\S+)`)
+var workerHint = regexp.MustCompile(`cellar worker --nats (\S+) --nats-token-file (\S+)`)
 
-// connectHint waits for an embedded server's hint and returns the URL and token.
+// connectHint waits for an embedded server's hint and returns the URL and the token's
+// file.
 func connectHint(t *testing.T, search *child) (string, string) {
 	t.Helper()
 	var m []string
@@ -104,6 +105,35 @@ func connectHint(t *testing.T, search *child) (string, string) {
 		return m != nil
 	})
 	return m[1], m[2]
+}
+
+// A token never goes on a command line, where every user reads it (ps): --nats-token
+// is refused, saying where a token goes; a token file others can read is refused too.
+func TestNATSTokenNeverOnTheCommandLine(t *testing.T) {
+	for _, args := range [][]string{
+		{"worker", "--nats", "nats://127.0.0.1:1", "--nats-token", "s3cret"},
+		{"workers", "--nats", "nats://127.0.0.1:1", "--nats-token", "s3cret"},
+		{"search", "-c", writeExp(t, "space: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 1}\n"), "--db", filepath.Join(t.TempDir(), "x.db"), "--nats", "nats://127.0.0.1:1", "--nats-token", "s3cret"},
+	} {
+		if _, err := cellar(t, args...); err == nil || !strings.Contains(err.Error(), "--nats-token-file F") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s --nats-token: %v", args[0], err)
+		}
+	}
+	loose := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(loose, []byte("s3cret\n"), 0o644)
+	if _, err := cellar(t, "worker", "--nats", "nats://127.0.0.1:1", "--nats-token-file", loose); err == nil || !strings.Contains(err.Error(), "chmod 600 "+loose) {
+		t.Errorf("a token file others can read: %v", err)
+	}
+	// The worker line a search with an embedded server prints reads the token from its
+	// file, and the file is the owner's alone.
+	search := startChild(t, "search", "-c", writeExp(t, "space: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 100000}\n"),
+		"--db", filepath.Join(t.TempDir(), "n.db"), "--no-progress", "--nats", "embedded:"+freePort(t))
+	_, file := connectHint(t, search)
+	search.cmd.Process.Signal(syscall.SIGINT)
+	<-search.done
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 || strings.Contains(search.stderr(), "--nats-token ") {
+		t.Errorf("token file %s: %v %v\n%s", file, st.Mode(), err, search.stderr())
+	}
 }
 
 func freePort(t *testing.T) string {
@@ -135,19 +165,19 @@ func TestWorkersOverNATS(t *testing.T) {
 	addr := freePort(t)
 	search := startChild(t, "search", "-c", exp, "--db", db, "--no-progress", "--events", "--nats", "embedded:"+addr)
 	url, token := connectHint(t, search)
-	w1 := startChild(t, "worker", "--nats", url, "--nats-token", token, "--name", "w1", "--parallelism", "2")
+	w1 := startChild(t, "worker", "--nats", url, "--nats-token-file", token, "--name", "w1", "--parallelism", "2")
 	testkit.WaitFor(t, "w1 to take jobs", func() bool { return strings.Contains(w1.stderr(), "worker ready") })
 	// w1 dies mid-trial; w2 takes over, its jobs among them.
 	testkit.WaitFor(t, "some trials to be stored", func() bool { return search.events() >= 4 })
 	w1.cmd.Process.Signal(syscall.SIGKILL)
-	w2 := startChild(t, "worker", "--nats", url, "--nats-token", token, "--name", "w2", "--parallelism", "2")
+	w2 := startChild(t, "worker", "--nats", url, "--nats-token-file", token, "--name", "w2", "--parallelism", "2")
 	// The search dies while w2 runs; its resume restarts the server (same port,
 	// same files, same token), and w2 reconnects.
 	testkit.WaitFor(t, "more trials to be stored", func() bool { return search.events() >= 10 })
 	// cellar workers lists w2 (and not the dead w1) from their heartbeats.
 	var listed string
 	testkit.WaitFor(t, "cellar workers to list w2", func() bool {
-		listed, _ = cellar(t, "workers", "--nats", url, "--nats-token", token, "--wait", "2500ms")
+		listed, _ = cellar(t, "workers", "--nats", url, "--nats-token-file", token, "--wait", "2500ms")
 		return strings.Contains(listed, "w2 ")
 	})
 	if strings.Contains(listed, "w1 ") {

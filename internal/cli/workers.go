@@ -20,14 +20,18 @@ func newWorkersCmd() *cobra.Command {
 		wait   time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "workers --nats URL [--nats-token T | --nats-creds F] [--stream cellar]",
+		Use:   "workers --nats URL [--nats-token-file F | --nats-creds F] [--stream cellar]",
 		Short: "List the workers of a NATS work queue: name, host, slots, the trials they run",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if n.url == "" || strings.HasPrefix(n.url, "embedded") {
 				return errors.New("give the NATS server with --nats nats://HOST:PORT")
 			}
-			nc, err := remote.Connect(n.url, firstOf(n.token, envToken()), n.creds, "cellar workers")
+			token, err := n.token()
+			if err != nil {
+				return err
+			}
+			nc, err := remote.Connect(n.url, token, n.creds, "cellar workers")
 			if err != nil {
 				return err
 			}
@@ -53,7 +57,7 @@ func newWorkersCmd() *cobra.Command {
 			return nil
 		},
 	}
-	n.register(cmd)
+	n.register(cmd, "the NATS server the workers pull from (nats://HOST:PORT)")
 	cmd.Flags().StringVar(&stream, "stream", remote.DefaultOptions.Stream, "the work queue's name")
 	cmd.Flags().DurationVar(&wait, "wait", 3*time.Second, "how long to listen for heartbeats (workers send one every 2s)")
 	return cmd
