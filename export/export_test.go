@@ -162,6 +162,9 @@ type pyCase struct {
 // 1e-4; the ONNX model passes the checker and strict shape inference, its output is
 // (N, classes) and its initializers hold the same parameter count.
 func TestExportsLoadInPyTorchAndONNX(t *testing.T) {
+	// Not in -short: PyTorch starts in seconds; TestEveryKindExports keeps each format
+	// whole for every kind there.
+	testkit.Long(t, "loads every export in PyTorch and onnx")
 	py := testkit.Python(t, "torch", "onnx")
 	dir := t.TempDir()
 	var cases []pyCase
@@ -206,8 +209,7 @@ func TestExportsLoadInPyTorchAndONNX(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	for name, s := range testSpaces(t) {
 		for i := range 2 {
-			// The CIFAR-sized spaces run in gorgonia for the logits only in the full suite.
-			add(fmt.Sprintf("%s-%d", name, i), s, s.Sample(rng), !testing.Short() || (name != "cell" && name != "network"))
+			add(fmt.Sprintf("%s-%d", name, i), s, s.Sample(rng), true)
 		}
 	}
 	nb := testSpaces(t)["nb201"]

@@ -2,6 +2,8 @@ package remote
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,11 +31,12 @@ type Evaluator struct {
 	judge   engine.EpochJudge // set when the search judges early stopping
 
 	mu       sync.Mutex
-	waiting  map[uint64]*waiter // trials being evaluated
-	arrived  map[uint64]result  // outcomes no Evaluate waits for (yet)
-	stored   map[uint64]bool    // trials the search has stored
-	failures map[uint64]string  // the last failure a worker reported of a trial
-	dups     int                // outcomes dropped as duplicates
+	waiting  map[uint64]*waiter  // trials being evaluated
+	arrived  map[uint64][]result // outcomes no Evaluate waits for (yet), a few a trial
+	stored   map[uint64]bool     // trials the search has stored
+	failures map[uint64]string   // the last failure a worker reported of a trial
+	dups     int                 // outcomes dropped as duplicates
+	rejected int                 // outcomes dropped for naming no job this search sent
 	// exhausted are the max-deliveries verdicts on jobs whose Evaluate did not know
 	// their sequence yet, by sequence.
 	exhausted map[uint64]int
@@ -46,6 +49,8 @@ type Evaluator struct {
 }
 
 type waiter struct {
+	arch     string // what the job this search sent asks
+	nonce    string
 	done     chan result
 	progress func(engine.Progress)
 	seq      uint64 // the job's stream sequence, for the max-deliveries advisory
@@ -72,7 +77,7 @@ func NewEvaluator(ctx context.Context, nc *nats.Conn, opt Options, exp string, s
 	if _, err := q.configs.Put(ctx, exp, source); err != nil {
 		return nil, fmt.Errorf("nats: the experiment's config: %w", err)
 	}
-	e := &Evaluator{q: q, log: q.opt.Log, exp: exp, metrics: local.Metrics(), local: local, judge: judge, waiting: map[uint64]*waiter{}, arrived: map[uint64]result{},
+	e := &Evaluator{q: q, log: q.opt.Log, exp: exp, metrics: local.Metrics(), local: local, judge: judge, waiting: map[uint64]*waiter{}, arrived: map[uint64][]result{},
 		stored: map[uint64]bool{}, failures: map[uint64]string{}, exhausted: map[uint64]int{}}
 	for id := range stored {
 		e.stored[id] = true
@@ -164,16 +169,32 @@ func (e *Evaluator) Metrics() []string { return e.metrics }
 // has come already) and waits for its outcome. A cancelled evaluation tells the
 // worker, which ends it.
 func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(engine.Progress)) (engine.Outcome, error) {
-	w := &waiter{done: make(chan result, 1), progress: progress}
+	w := &waiter{arch: j.Arch.String(), done: make(chan result, 1), progress: progress}
 	if e.judge != nil {
 		w.judge = e.judge.Judge(j)
 	}
-	e.mu.Lock()
-	if r, ok := e.arrived[j.Trial]; ok {
-		delete(e.arrived, j.Trial)
-		e.mu.Unlock()
-		return e.outcome(j, r)
+	// The job: the one still queued or running from before (a resume), if it asks for
+	// this arch, else a new one under a new nonce.
+	subject := e.q.sub.jobs(e.exp, j.Trial)
+	var queued *jetstream.RawStreamMsg
+	if m, err := e.q.jobs.GetLastMsgForSubject(ctx, subject); err == nil {
+		var old job
+		if json.Unmarshal(m.Data, &old) == nil && old.Arch == w.arch && old.Nonce != "" {
+			queued, w.nonce = m, old.Nonce
+		}
 	}
+	if queued == nil {
+		w.nonce = newNonce()
+	}
+	e.mu.Lock()
+	for _, r := range e.arrived[j.Trial] { // came while the search was away
+		if e.accepts(w, r) {
+			delete(e.arrived, j.Trial)
+			e.mu.Unlock()
+			return e.outcome(j, r)
+		}
+	}
+	delete(e.arrived, j.Trial)
 	e.waiting[j.Trial] = w
 	e.mu.Unlock()
 	defer func() {
@@ -181,12 +202,11 @@ func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(en
 		delete(e.waiting, j.Trial)
 		e.mu.Unlock()
 	}()
-	subject := e.q.sub.jobs(e.exp, j.Trial)
-	if m, err := e.q.jobs.GetLastMsgForSubject(ctx, subject); err == nil {
-		e.setSeq(j.Trial, w, m.Sequence) // still queued or running from before: wait for it
+	if queued != nil {
+		e.setSeq(j.Trial, w, queued.Sequence) // still queued or running from before: wait for it
 	} else {
-		b, _ := json.Marshal(job{Protocol: Protocol, Experiment: e.exp, Trial: j.Trial, Seed: j.Seed, Arch: j.Arch.String(),
-			Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay, Judged: e.judge != nil})
+		b, _ := json.Marshal(job{Protocol: Protocol, Experiment: e.exp, Trial: j.Trial, Seed: j.Seed, Arch: w.arch,
+			Measured: j.Measured, Replaying: j.Replaying, Replay: j.Replay, Judged: e.judge != nil, Nonce: w.nonce})
 		ack, err := e.publish(ctx, subject, b)
 		if err != nil {
 			return engine.Outcome{}, err
@@ -200,6 +220,27 @@ func (e *Evaluator) Evaluate(ctx context.Context, j engine.Job, progress func(en
 		e.tell(e.q.sub.cancel(e.exp, j.Trial), nil)
 		return engine.Outcome{}, ctx.Err()
 	}
+}
+
+// newNonce is a job's random name.
+func newNonce() string {
+	raw := make([]byte, 16)
+	if _, err := rand.Read(raw); err != nil {
+		panic("remote: no randomness: " + err.Error()) // crypto/rand does not fail on supported systems
+	}
+	return hex.EncodeToString(raw)
+}
+
+// accepts says whether r is the outcome of the job w waits for: the job's nonce and
+// arch, which only a worker that took it (or a holder of the token reading the queue)
+// knows. One that is not is dropped and logged. The caller holds e.mu.
+func (e *Evaluator) accepts(w *waiter, r result) bool {
+	if r.Nonce == w.nonce && r.Arch == w.arch {
+		return true
+	}
+	e.rejected++
+	e.log.Warn("dropped an outcome that names no job this search sent", "trial", r.Trial, "worker", r.Worker, "arch", r.Arch, "want_arch", w.arch)
+	return false
 }
 
 // publish puts a job on the queue, trying again while the server is away (a restart:
@@ -256,7 +297,8 @@ func (e *Evaluator) Observe(t engine.Trial) {
 // the trial is stored already (a duplicate, or a resume's), and its job released.
 func (e *Evaluator) take(data []byte) {
 	var r result
-	if json.Unmarshal(data, &r) != nil || r.Experiment != e.exp {
+	if err := json.Unmarshal(data, &r); err != nil || r.Experiment != e.exp {
+		e.log.Warn("dropped an outcome that is not this search's", "experiment", r.Experiment, "trial", r.Trial, "err", err)
 		return
 	}
 	e.mu.Lock()
@@ -267,6 +309,9 @@ func (e *Evaluator) take(data []byte) {
 		return
 	}
 	if w, ok := e.waiting[r.Trial]; ok {
+		if !e.accepts(w, r) {
+			return
+		}
 		select {
 		case w.done <- r:
 		default: // it has one already: a duplicate
@@ -274,9 +319,21 @@ func (e *Evaluator) take(data []byte) {
 		}
 		return
 	}
-	if _, ok := e.arrived[r.Trial]; !ok {
-		e.arrived[r.Trial] = r
+	// Kept for the Evaluate to come (a resume's), which checks it: a few a trial, so
+	// a flood of outcomes for one trial holds no memory.
+	if len(e.arrived[r.Trial]) < maxArrived {
+		e.arrived[r.Trial] = append(e.arrived[r.Trial], r)
 	}
+}
+
+// maxArrived bounds the outcomes kept for one trial no Evaluate waits for yet.
+const maxArrived = 4
+
+// Rejected is how many outcomes named no job this search sent, and were dropped.
+func (e *Evaluator) Rejected() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rejected
 }
 
 // Duplicates is how many outcomes came for trials that had one, and were dropped.

@@ -21,8 +21,6 @@
 package remote
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -69,17 +67,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Key is an experiment's key on the queue: its database and id, so that two searches
-// never mix their trials, and a resumed search finds its own.
-func Key(db string, experiment uint64) string {
-	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d", db, experiment))
-	return hex.EncodeToString(h[:8])
-}
-
 // job is a trial to evaluate: engine.Job's fields, by value.
 type job struct {
 	Protocol   int                `json:"protocol"`
-	Experiment string             `json:"experiment"` // Key
+	Experiment string             `json:"experiment"` // the experiment's identity (storage.Experiment.Identity)
 	Trial      uint64             `json:"trial"`
 	Seed       uint64             `json:"seed"`
 	Arch       string             `json:"arch"`
@@ -89,6 +80,9 @@ type job struct {
 	// Judged: the search judges early stopping from the epoch reports and sends a
 	// stop (S.stop.EXP.TRIAL), which the worker obeys.
 	Judged bool `json:"judged,omitempty"`
+	// Nonce is this job's own random name: the search takes an outcome only when it
+	// names the nonce (and the arch) of a job it published and has not stored.
+	Nonce string `json:"nonce"`
 }
 
 // result is a worker's outcome of a job.
@@ -97,6 +91,8 @@ type result struct {
 	Experiment string         `json:"experiment"`
 	Trial      uint64         `json:"trial"`
 	Worker     string         `json:"worker"`
+	Arch       string         `json:"arch"`  // the job's, echoed
+	Nonce      string         `json:"nonce"` // the job's, echoed
 	Outcome    engine.Outcome `json:"outcome"`
 	Error      string         `json:"error,omitempty"`
 }

@@ -173,6 +173,69 @@ func TestDuplicateOutcomesAreDropped(t *testing.T) {
 	}
 }
 
+// With the token and no worker running, outcomes published for every trial (one a
+// trial, before and while the search asks for it) are dropped: none names the nonce
+// of a job the search sent. The search then ends with the workers' outcomes, as
+// in-process.
+func TestOutcomesForJobsNeverSentAreDropped(t *testing.T) {
+	s := server(t)
+	src := tableSrc(t, 20, 2)
+	exp := enginetest.Build(t, src)
+	nc := connect(t, s, "search")
+	ev, err := remote.NewEvaluator(context.Background(), nc, remote.DefaultOptions, "forged", exp.Source, exp.Evaluator, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	exp.Evaluator = ev
+	js, _ := jetstream.New(connect(t, s, "attacker"))
+	forge := func(trial uint64, arch, nonce string) {
+		b, _ := json.Marshal(map[string]any{"protocol": remote.Protocol, "experiment": "forged", "trial": trial, "worker": "liar", "arch": arch, "nonce": nonce,
+			"outcome": map[string]any{"metrics": map[string]float64{"test_accuracy": 100}}})
+		if _, err := js.Publish(context.Background(), fmt.Sprintf("cellar.results.forged.%d", trial), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id := uint64(1); id <= 20; id++ {
+		forge(id, "", "")
+	}
+	store := &enginetest.MemStore{}
+	errc := make(chan error, 1)
+	var got []string
+	go func() {
+		errc <- engine.New(exp, engine.Options{Store: remote.Store{Store: store, Evaluator: ev}, Observe: func(tr engine.Trial) {
+			got = append(got, fmt.Sprintf("%d %s %s %v", tr.ID, tr.Arch, tr.Origin, tr.Metrics))
+		}}).Run(context.Background())
+	}()
+	// While the first two trials wait for a worker, an outcome with their arch but no
+	// nonce of theirs is dropped too.
+	testkit.WaitFor(t, "the first jobs to be on the queue", func() bool {
+		n, err := js.Stream(context.Background(), "cellar")
+		if err != nil {
+			return false
+		}
+		info, err := n.Info(context.Background())
+		return err == nil && info.State.Msgs >= 2
+	})
+	forge(1, "", "00112233445566778899aabbccddeeff")
+	testkit.WaitFor(t, "the forged outcomes to be dropped", func() bool { return ev.Rejected() >= 3 })
+	store.Lock()
+	stored := len(store.Trials)
+	store.Unlock()
+	if stored != 0 {
+		t.Fatalf("%d trials stored from forged outcomes", stored)
+	}
+	workers(t, s, 2)
+	if err := testkit.Receive(t, errc, "the search to end"); err != nil {
+		t.Fatal(err)
+	}
+	want := enginetest.Run(t, enginetest.Build(t, src), engine.Options{})
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("with forged outcomes:\n%v\nin-process:\n%v", got, want)
+	}
+	t.Logf("%d forged outcomes dropped", ev.Rejected())
+}
+
 // A worker refuses a job of another protocol version, and says which.
 func TestWorkerRefusesAnotherProtocol(t *testing.T) {
 	s := server(t)

@@ -349,7 +349,7 @@ func (w *Worker) keepAlive(m jetstream.Msg, j job) (stop func()) {
 // publish puts the job's outcome (or its error) in the results stream, trying again
 // while the server is away; false when the worker stops first.
 func (w *Worker) publish(ctx context.Context, j job, out engine.Outcome, evalErr error) bool {
-	r := result{Protocol: Protocol, Experiment: j.Experiment, Trial: j.Trial, Worker: w.Name, Outcome: out}
+	r := result{Protocol: Protocol, Experiment: j.Experiment, Trial: j.Trial, Worker: w.Name, Arch: j.Arch, Nonce: j.Nonce, Outcome: out}
 	if evalErr != nil {
 		r.Error = evalErr.Error()
 	}

@@ -93,7 +93,7 @@ func (x *expImage) copyTo(exps *bolt.Bucket) (int, []string, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	for _, k := range []string{string(keyConfig), string(keyName), string(keyCreated)} {
+	for _, k := range []string{string(keyConfig), string(keyName), string(keyCreated), string(keyIdentity)} {
 		if v, ok := x.fields[k]; ok {
 			if err := b.Put([]byte(k), v); err != nil {
 				return 0, nil, err

@@ -1,7 +1,8 @@
 // Package storage keeps experiments, trials and checkpoints in one bbolt file.
 //
 // Layout: a "meta" bucket with the schema version; an "experiments" bucket holding one
-// bucket per experiment, keyed by its big-endian id, with the config source, a
+// bucket per experiment, keyed by its big-endian id, with the config source, its name,
+// creation time and random identity (the name its trials go by on a NATS queue), a
 // checkpoint, the large pieces of state apart from it ("large.strategy",
 // "large.evaluator": a supernet's weights, written only when they change), a "trials"
 // bucket keyed by big-endian trial id and a "journal" bucket of the search's
@@ -11,7 +12,9 @@ package storage
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +54,7 @@ var (
 	keyConfig         = []byte("config")
 	keyName           = []byte("name")
 	keyCreated        = []byte("created")
+	keyIdentity       = []byte("identity")
 	keyCheckpoint     = []byte("checkpoint")
 	largePrefix       = "large." // + the part: a LargeStateful's state
 	appName           = []byte("cellar")
@@ -314,7 +318,7 @@ func (d *DB) CreateExperiment(name string, source []byte) (*Experiment, error) {
 			return err
 		}
 		created, _ := time.Now().UTC().MarshalText()
-		for k, v := range map[string][]byte{string(keyConfig): source, string(keyName): []byte(name), string(keyCreated): created} {
+		for k, v := range map[string][]byte{string(keyConfig): source, string(keyName): []byte(name), string(keyCreated): created, string(keyIdentity): newIdentity()} {
 			if err := b.Put([]byte(k), v); err != nil {
 				return err
 			}
@@ -371,6 +375,43 @@ func (x *Experiment) view(f func(b *bolt.Bucket) error) error {
 		}
 		return f(b)
 	})
+}
+
+// newIdentity is a random identity for a new experiment: 16 hex digits.
+func newIdentity() []byte {
+	raw := make([]byte, 8)
+	if _, err := rand.Read(raw); err != nil {
+		panic("storage: no randomness: " + err.Error()) // crypto/rand does not fail on supported systems
+	}
+	return []byte(hex.EncodeToString(raw))
+}
+
+// Identity is the experiment's own random identity, made when it was created (for one
+// created before cellar kept one, made and stored now): the name its trials go by on a
+// NATS queue, which no other search shares, whatever its path or host, and no search
+// made after this one's file was deleted.
+func (x *Experiment) Identity() (string, error) {
+	var id string
+	err := x.view(func(b *bolt.Bucket) error {
+		id = string(b.Get(keyIdentity))
+		return nil
+	})
+	if err != nil || id != "" {
+		return id, err
+	}
+	err = x.db.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketExperiments).Bucket(key(x.ID))
+		if b == nil {
+			return fmt.Errorf("no experiment %d", x.ID)
+		}
+		if id = string(b.Get(keyIdentity)); id == "" {
+			fresh := newIdentity()
+			id = string(fresh)
+			return b.Put(keyIdentity, fresh)
+		}
+		return nil
+	})
+	return id, err
 }
 
 // Source is the experiment's config as the user wrote it.

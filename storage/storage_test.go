@@ -574,3 +574,42 @@ func TestAppendOnlyBucketsFillTheirPages(t *testing.T) {
 		return nil
 	})
 }
+
+// Every experiment has a random identity of its own, kept across reopening: two
+// experiments, or a new file at the same path after the first was deleted, never
+// share one (they name a search's trials on a NATS queue).
+func TestExperimentsHaveIdentitiesOfTheirOwn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cellar.db")
+	d, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := d.CreateExperiment("a", []byte("x"))
+	b, _ := d.CreateExperiment("b", []byte("x"))
+	ia, err := a.Identity()
+	ib, _ := b.Identity()
+
+	if err != nil || len(ia) != 16 || ia == ib {
+		t.Fatalf("identities %q %q, %v", ia, ib, err)
+	}
+	d.Close()
+	d, err = Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := d.Experiment(a.ID)
+	if again, _ := x.Identity(); again != ia {
+		t.Errorf("identity %q after reopening, was %q", again, ia)
+	}
+	d.Close()
+	os.Remove(path)
+	d, err = Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fresh, _ := d.CreateExperiment("a", []byte("x"))
+	if id, _ := fresh.Identity(); id == ia || fresh.ID != a.ID {
+		t.Errorf("the new file's experiment %d has identity %q, the deleted one's was %q", fresh.ID, id, ia)
+	}
+}

@@ -52,7 +52,13 @@ func main() {
 		fmt.Printf("  %7.1f s  %s%s\n", t.seconds, t.name, mark(t.action))
 	}
 	if failed > 0 {
-		fmt.Printf("%d packages failed\n", failed)
+		fmt.Printf("%d packages failed:", failed)
+		for _, p := range pkgs {
+			if p.action == "fail" {
+				fmt.Printf(" %s", p.name)
+			}
+		}
+		fmt.Println()
 		os.Exit(1)
 	}
 }

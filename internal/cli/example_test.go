@@ -19,10 +19,8 @@ import (
 // their curves; ASHA ends running trainings; and a trial's accuracy is what the script
 // gives for the same trial run alone.
 func TestPyTorchTrainerExample(t *testing.T) {
+	testkit.Long(t, "trains networks in PyTorch") // before the import of torch, which alone takes seconds
 	py := testkit.Python(t, "torch")
-	if testing.Short() {
-		t.Skip("trains networks in PyTorch; runs in the full suite")
-	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "mnist")
 	if _, err := cellar(t, "data", "export", "mnist", data); err != nil {

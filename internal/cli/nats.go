@@ -85,8 +85,13 @@ func (s *session) remoteExecution(f searchFlags, opt *engine.Options, stderr io.
 	for id := range opt.Stored {
 		stored[id] = true
 	}
-	abs, _ := filepath.Abs(f.db)
-	ev, err := remote.NewEvaluator(context.Background(), nc, ropt, remote.Key(abs, s.x.ID), s.exp.Source, s.exp.Evaluator, stored)
+	// The experiment's own identity names its trials on the queue: no other search,
+	// at another path or host or made after this one's file was deleted, shares it.
+	identity, err := s.x.Identity()
+	if err != nil {
+		return err
+	}
+	ev, err := remote.NewEvaluator(context.Background(), nc, ropt, identity, s.exp.Source, s.exp.Evaluator, stored)
 	if err != nil {
 		return err
 	}
@@ -98,7 +103,7 @@ func (s *session) remoteExecution(f searchFlags, opt *engine.Options, stderr io.
 		return err
 	}
 	s.closers = append(s.closers, watch.Close)
-	key := remote.Key(abs, s.x.ID) + "."
+	key := identity + "."
 	s.workers = func() []tui.Worker {
 		var out []tui.Worker
 		for _, hb := range watch.Workers() {
