@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -98,6 +99,16 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 	return OpenMode(path, timeout, Create)
 }
 
+// unwrapPath is err without the *PathError around it, whose message would name the
+// path a second time.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 // OpenReadOnly opens an existing database for browsing. It waits at most timeout for a
 // process that is writing it.
 func OpenReadOnly(path string, timeout time.Duration) (*DB, error) {
@@ -114,8 +125,10 @@ func OpenMode(path string, timeout time.Duration, mode Mode) (*DB, error) {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist) && mode == Create:
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("%s: no such file (a search makes one: cellar search -c exp.yaml --db %s)", path, path)
 	case err != nil:
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w", path, unwrapPath(err))
 	case st.IsDir():
 		return nil, fmt.Errorf("open %s: a directory, not a cellar database; give a file with --db", path)
 	case st.Size() == 0:

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"cellar/storage"
 	"cellar/themes"
 	"cellar/tui"
 )
@@ -26,6 +28,13 @@ func newBrowseCmd() *cobra.Command {
 			}
 			th, err := themes.Lookup(theme)
 			if err != nil {
+				return err
+			}
+			// A file that is not there, or not a cellar DB, is said here, before the
+			// screen is taken; one a search holds is browsed as it allows.
+			if db, err := storage.OpenReadOnly(path, 100*time.Millisecond); err == nil {
+				db.Close()
+			} else if !errors.Is(err, storage.ErrInUse) {
 				return err
 			}
 			// Signals are ours, so the exit status says which one came (130, 143).

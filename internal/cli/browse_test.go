@@ -84,6 +84,23 @@ func TestBrowseExitStatusSaysHowItEnded(t *testing.T) {
 	})
 }
 
+// browse of a file that is not there, or not a cellar DB, says so once and exits 1
+// before the screen is taken.
+func TestBrowseRefusesAMissingDBBeforeTheScreen(t *testing.T) {
+	dir := t.TempDir()
+	for path, want := range map[string]string{
+		filepath.Join(dir, "nope.db"): filepath.Join(dir, "nope.db") + ": no such file (a search makes one: cellar search -c exp.yaml --db " + filepath.Join(dir, "nope.db") + ")",
+		dir:                           "a directory, not a cellar database",
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "CELLAR_TEST_CHILD=browse\x1f"+path)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), want) || strings.Count(string(out), path) > 2 || strings.Contains(string(out), "\x1b[") {
+			t.Errorf("browse %s: exit %d\n%q", path, code, out)
+		}
+	}
+}
+
 // A mistyped command names the nearest ones.
 func TestMistypedCommandSuggests(t *testing.T) {
 	for typed, want := range map[string]string{"serch": "did you mean search", "trails": "did you mean trials", "brwse": "did you mean browse"} {
