@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"cellar/internal/suggest"
 )
 
 // strict checks what node n gives to a value of type t, at every level: a key the
@@ -130,7 +132,7 @@ func unknownKey(k *yaml.Node, path, label string, fields map[string]reflect.Type
 		return &KeyError{k.Line, where, fmt.Sprintf("unknown key (%s takes no options)", label)}
 	}
 	hint := ""
-	if near := nearest(k.Value, names); near != "" {
+	if near := suggest.Nearest(k.Value, names); near != "" {
 		hint = fmt.Sprintf("; did you mean %s?", near)
 	}
 	return &KeyError{k.Line, where, fmt.Sprintf("unknown key%s (%s takes: %s)", hint, label, strings.Join(names, ", "))}
@@ -141,39 +143,6 @@ func orTop(path string) string {
 		return "the experiment"
 	}
 	return path
-}
-
-// nearest is the name closest to s by edit distance, if it is close enough to be a
-// typo (at most a third of its letters, and at least one, differ).
-func nearest(s string, names []string) string {
-	best, bestD := "", max(1, len(s)/3)+1
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(s), n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func join(path, key string) string {

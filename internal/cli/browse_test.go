@@ -111,4 +111,21 @@ func TestMistypedCommandSuggests(t *testing.T) {
 	if _, err := cellar(t, "zzz"); err == nil || strings.Contains(err.Error(), "did you mean") {
 		t.Errorf("cellar zzz: %v; want no suggestion", err)
 	}
+	// Flags too, of the command they are given to.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--trails", "3"}, "unknown flag: --trails; did you mean --trials?"},
+		{[]string{"search", "--no-progres"}, "did you mean --no-progress?"},
+		{[]string{"trials", "--jsno"}, "did you mean --json?"},
+		{[]string{"worker", "--nats-tokn-file", "x"}, "did you mean --nats-token-file?"},
+	} {
+		if _, err := cellar(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("cellar %v: %v; want %q", tc.args, err, tc.want)
+		}
+	}
+	if _, err := cellar(t, "--zzzzzz"); err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("cellar --zzzzzz: %v; want no suggestion", err)
+	}
 }

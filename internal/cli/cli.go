@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"cellar/engine"
 	"cellar/evaluators"
+	"cellar/internal/suggest"
 	"cellar/storage"
 	"cellar/themes"
 )
@@ -46,12 +48,32 @@ func newRoot(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 		},
 	}
 	root.SuggestionsMinimumDistance = 2
+	root.SetFlagErrorFunc(suggestFlag) // inherited by every command
 	root.Flags().BoolVar(&headless, "headless", false, "no terminal UI: a progress bar and a summary")
 	root.Flags().StringVar(&rootFlags.db, "db", defaultDB, "database file")
 	root.Flags().IntVar(&rootFlags.trials, "trials", 0, "override the budget's number of trials")
 	root.AddCommand(newSearchCmd(evals), newExportCmd(), newDataCmd(), newWorkerCmd(evals), newWorkersCmd(), newTrialsCmd(), newShowCmd(), newBenchCmd(), newTrainCmd(evals), newTUICmd(evals), newBrowseCmd(), newServeCmd(evals), newLatencyCmd(),
 		newReplayCmd(evals), newForkCmd(evals), newAuditCmd(), newCheckCmd(), newSalvageCmd())
 	return root
+}
+
+// suggestFlag adds the nearest flag of cmd to an unknown flag's error, as cobra does
+// for commands: "unknown flag: --trails; did you mean --trials?".
+func suggestFlag(cmd *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return err
+	}
+	var names []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			names = append(names, f.Name)
+		}
+	})
+	if near := suggest.Nearest(name, names); near != "" {
+		return fmt.Errorf("%w; did you mean --%s?", err, near)
+	}
+	return err
 }
 
 // unknownCommand refuses arguments to the bare cellar, which are mistyped commands:
