@@ -730,13 +730,16 @@ func TestGroundTruthSettingsKept(t *testing.T) {
 	}
 	// bench darts trains the derived cells with the table's settings and seeds (its CSV
 	// says which), and refuses other ones.
-	darts := filepath.Join(dir, "darts.csv")
-	if out, err := cellar(t, "bench", "darts", "--groundtruth", gt, "--seeds", "1", "--epochs", "1", "--darts-train", "128", "--darts-val", "128", "--csv", darts); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	if b, _ := os.ReadFile(darts); !strings.Contains(string(b), "\n1,darts,1,1,128,128,,mnist,512,2,1,1,2,|") {
-		t.Errorf("bench darts did not train as the table was:\n%s", b)
-	}
+	t.Run("darts trains as the table", func(t *testing.T) {
+		testkit.Long(t, "runs DARTS and trains its cell with two seeds")
+		darts := filepath.Join(dir, "darts.csv")
+		if out, err := cellar(t, "bench", "darts", "--groundtruth", gt, "--seeds", "1", "--epochs", "1", "--darts-train", "128", "--darts-val", "128", "--csv", darts); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if b, _ := os.ReadFile(darts); !strings.Contains(string(b), "\n1,darts,1,1,128,128,,mnist,512,2,1,1,2,|") {
+			t.Errorf("bench darts did not train as the table was:\n%s", b)
+		}
+	})
 	if _, err := cellar(t, "bench", "darts", "--groundtruth", gt, "--seeds", "1", "--epochs", "1", "--train-epochs", "2"); err == nil ||
 		!strings.Contains(err.Error(), "--train-epochs 2 (the table's: 1)") {
 		t.Errorf("darts with other flags: %v", err)
