@@ -45,12 +45,28 @@ type Execution struct {
 	NATS *NATSExecution `yaml:"nats,omitempty"`
 }
 
-// NATSExecution is a NATS work queue. A zero field takes its default.
+// NATSExecution is a NATS work queue. A field left out takes its default; one given
+// is kept, or refused when it cannot work (ack_wait: 0).
 type NATSExecution struct {
 	URL        string        `yaml:"url"`         // nats://HOST:PORT, or embedded[:HOST:PORT]
 	Stream     string        `yaml:"stream"`      // the queue's name (cellar)
 	AckWait    time.Duration `yaml:"ack_wait"`    // a worker silent this long loses its job to another (30s)
 	MaxDeliver int           `yaml:"max_deliver"` // deliveries before a trial fails (3)
+}
+
+// DefaultNATS are the defaults of a NATS work queue.
+var DefaultNATS = NATSExecution{Stream: "cellar", AckWait: 30 * time.Second, MaxDeliver: 3}
+
+func (n *NATSExecution) check() error {
+	switch {
+	case n.Stream == "" || strings.ContainsAny(n.Stream, " .*>"):
+		return fmt.Errorf("execution.nats: stream %q; a name without spaces, dots, * or >", n.Stream)
+	case n.AckWait < time.Second:
+		return fmt.Errorf("execution.nats: ack_wait %v; at least 1s (how long a worker may go silent before its job goes to another)", n.AckWait)
+	case n.MaxDeliver < 1:
+		return fmt.Errorf("execution.nats: max_deliver %d; at least 1", n.MaxDeliver)
+	}
+	return nil
 }
 
 // Component names a space, strategy or evaluator; its other keys are the component's
@@ -200,6 +216,15 @@ func ParseConfig(src []byte) (*Config, error) {
 	if err := strict(&doc, reflect.TypeOf(c), ""); err != nil {
 		return nil, err
 	}
+	// Defaults go in before decoding, so an explicit value, zero included, is kept
+	// (and refused by check when it cannot work), never replaced.
+	if given(&doc, "constraints") {
+		c.Constraints = &Constraints{Penalty: 1}
+	}
+	if given(&doc, "execution", "nats") {
+		nats := DefaultNATS
+		c.Execution = &Execution{NATS: &nats}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
@@ -217,6 +242,29 @@ func ParseConfig(src []byte) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// given says whether the document gives the mapping at path (keys, outermost first).
+func given(n *yaml.Node, path ...string) bool {
+	for n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	for _, k := range path {
+		if n.Kind != yaml.MappingNode {
+			return false
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil || next.Kind != yaml.MappingNode {
+			return false
+		}
+		n = next
+	}
+	return true
 }
 
 func (c *Config) check() error {
@@ -243,6 +291,11 @@ func (c *Config) check() error {
 	}
 	if c.Constraints != nil {
 		if err := c.Constraints.check(); err != nil {
+			return err
+		}
+	}
+	if c.Execution != nil && c.Execution.NATS != nil {
+		if err := c.Execution.NATS.check(); err != nil {
 			return err
 		}
 	}

@@ -105,6 +105,10 @@ func TestBadConfigs(t *testing.T) {
 		{"negative limit", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {flops: -1}", 1), "constraints: limits must not be negative"},
 		{"bad mode", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {flops: 1e6, mode: drop}", 1), `constraints: mode "drop"; use reject or penalise`},
 		{"bad penalty", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {flops: 1e6, penalty: 20}", 1), "constraints: penalty 20"},
+		// An explicit value is kept or refused, never replaced by the default.
+		{"zero penalty", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {flops: 1e6, penalty: 0}", 1), "constraints: penalty 0; the exponent must be above 0"},
+		{"zero ack wait", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nexecution: {nats: {url: nats://x:4222, ack_wait: 0s}}", 1), "execution.nats: ack_wait 0s; at least 1s"},
+		{"zero deliveries", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nexecution: {nats: {max_deliver: 0}}", 1), "execution.nats: max_deliver 0; at least 1"},
 		{"unknown constraint", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {memory: 1e6}", 1), "constraints.memory: unknown key"},
 		{"impossible limit", strings.Replace(goodConfig, "parallelism: 2", "parallelism: 2\nconstraints: {params: 10}", 1), "constraints: none of 1000 archs sampled from cell meets params ≤ 10 (least seen"},
 		{"listed twice", strings.Replace(goodConfig, "  - {name: params, direction: min}", "  - {name: params}\n  - {name: params}", 1), "listed twice"},

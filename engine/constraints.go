@@ -73,10 +73,7 @@ func (c *Constraints) check() error {
 	default:
 		return fmt.Errorf("constraints: mode %q; use reject or penalise", c.Mode)
 	}
-	if c.Penalty == 0 {
-		c.Penalty = 1
-	}
-	if c.Penalty < 0 || c.Penalty > 10 {
+	if c.Penalty <= 0 || c.Penalty > 10 {
 		return fmt.Errorf("constraints: penalty %g; the exponent must be above 0 and at most 10", c.Penalty)
 	}
 	return nil

@@ -3,7 +3,7 @@ package engine
 import "testing"
 
 func TestConstraintsLabel(t *testing.T) {
-	c := &Constraints{Params: 1e6, Latency: 12.5, Mode: "penalize"}
+	c := &Constraints{Params: 1e6, Latency: 12.5, Mode: "penalize", Penalty: 1}
 	if err := c.check(); err != nil {
 		t.Fatal(err)
 	}
