@@ -299,7 +299,7 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.help.Width = msg.Width
 		m.focused().SetSize(msg.Width, m.bodyHeight())
 	case tea.KeyMsg:
-		return m, m.key(msg)
+		return m, eachKey(msg, m.typing, m.key)
 	case backMsg:
 		m.page, m.editor, m.steering, m.browser = pageDashboard, nil, nil, nil
 		m.dashboard.SetSize(m.common.Width, m.bodyHeight())
@@ -347,6 +347,12 @@ func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// typing says whether the component in front takes keys as text.
+func (m *Model) typing() bool {
+	t, ok := m.focused().(typist)
+	return ok && t.Typing()
+}
+
 // key handles a key: first those of every page, then the page's own.
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	k := m.common.Keys
@@ -362,7 +368,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return tea.Interrupt // the program exits as interrupted (130)
 	}
 	f := m.focused()
-	if t, ok := f.(typist); ok && t.Typing() {
+	if m.typing() {
 		return f.Key(msg) // text being typed takes q and ? as letters
 	}
 	switch {

@@ -328,7 +328,7 @@ func (b *Browser) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return b, b.more()
 		}
 	case tea.KeyMsg:
-		return b, b.key(msg)
+		return b, eachKey(msg, b.Typing, b.key)
 	}
 	return b, nil
 }

@@ -447,6 +447,32 @@ func TestBrowserPages(t *testing.T) {
 	}
 }
 
+// Keys that arrive together (a held key, or several sent in one write: one message of
+// several runes) move as that many presses; once they open the filter, the rest is
+// typed into it; a paste stays text.
+func TestABurstOfKeysIsThatManyPresses(t *testing.T) {
+	b := NewBrowser(searchedDB(t), themes.Light, plain())
+	b.Update(tea.WindowSizeMsg{Width: 160, Height: 40})
+	b.Update(b.Init()())
+	b.Update(b.load(b.exps[0])())
+	b.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("jjj")})
+	if b.cursor != 3 {
+		t.Fatalf("jjj in one message: row %d, want 3", b.cursor)
+	}
+	b.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("jk")})
+	if b.cursor != 3 {
+		t.Errorf("jk: row %d, want 3", b.cursor)
+	}
+	b.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("/state")})
+	if !b.typing || b.input != "state" {
+		t.Errorf("/state in one message: typing %v, filter %q", b.typing, b.input)
+	}
+	b.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("=done"), Paste: true})
+	if b.input != "state=done" {
+		t.Errorf("a paste into the filter: %q", b.input)
+	}
+}
+
 // Sorting follows one rule (best first: sizes and times smallest first), S reverses
 // it, and the sorted metric always has a column.
 func TestBrowserSortsOneWayAndReverses(t *testing.T) {

@@ -1,6 +1,9 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // KeyMap is every key binding of the TUI, declared once. Each screen's help (the bar
 // and ?) is made from its group below, so the bar shows the focused screen's keys.
@@ -137,4 +140,24 @@ func (k KeyMap) screens() []struct {
 		name string
 		keys keyGroup
 	}{{"Dashboard", k.Dashboard()}, {"Editor (e)", k.Editor(false)}, {"Steering panel (s)", k.Steering()}, {"Browser (b, or cellar browse)", k.Browser()}}
+}
+
+// eachKey hands a key message to press one key at a time. Letters that arrive
+// together (a held-down key, or keys an SSH link or tmux sends in one write) come from
+// bubbletea as one message of several runes: outside text, that many presses ("jjj"
+// moves three rows); once typing() says text is being typed (the burst opened a
+// filter, say), the rest is typed text. A paste stays one message.
+func eachKey(msg tea.KeyMsg, typing func() bool, press func(tea.KeyMsg) tea.Cmd) tea.Cmd {
+	if msg.Type != tea.KeyRunes || msg.Paste || len(msg.Runes) < 2 || typing() {
+		return press(msg)
+	}
+	var cmds []tea.Cmd
+	for i, r := range msg.Runes {
+		if typing() {
+			cmds = append(cmds, press(tea.KeyMsg{Type: tea.KeyRunes, Runes: msg.Runes[i:], Alt: msg.Alt}))
+			break
+		}
+		cmds = append(cmds, press(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+	}
+	return tea.Batch(cmds...)
 }

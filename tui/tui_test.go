@@ -106,6 +106,28 @@ func press(m *Model, k string) {
 	}
 }
 
+// A burst of keys in one message moves the steering panel's cursor that many knobs,
+// as separate presses do.
+func TestABurstOfKeysMovesTheSteeringCursor(t *testing.T) {
+	eng, exp := newSearch(t, 200, 5*time.Millisecond)
+	m := New(eng, exp, themes.Light, plain())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx) }()
+	defer func() { cancel(); testkit.Receive(t, done, "the search to stop") }()
+	testkit.WaitFor(t, "three knobs to steer", func() bool { return len(eng.Snapshot().Knobs) >= 3 })
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m.dashboard.SetStatus(eng.Snapshot())
+	press(m, "s")
+	if m.steering == nil {
+		t.Fatal("s opened no steering panel")
+	}
+	press(m, "jj")
+	if m.steering.cursor != 2 {
+		t.Errorf("jj in one message: knob %d, want 2", m.steering.cursor)
+	}
+}
+
 func TestPauseKeyPausesTheSearch(t *testing.T) {
 	eng, exp := newSearch(t, 200, 5*time.Millisecond)
 	m := New(eng, exp, themes.Light, plain())
