@@ -233,6 +233,9 @@ type ExperimentReport struct {
 	Problems []string `json:"problems,omitempty"`
 	// Resumable says salvage keeps the checkpoint (it decodes).
 	Resumable bool `json:"resumable"`
+	// Finished says the checkpoint is a finished search's: resuming it does nothing
+	// unless its budget is raised.
+	Finished bool `json:"finished"`
 }
 
 // OK says the file has no problem at all.
@@ -305,7 +308,7 @@ func (x *expImage) check(expSeq uint64) ExperimentReport {
 	for _, id := range slices.Sorted(maps.Keys(x.undecodable)) {
 		bad("trial %d: %s", id, x.undecodable[id])
 	}
-	r.Lost, r.Resumable = x.lost(bad)
+	r.Lost, r.Resumable, r.Finished = x.lost(bad)
 	if n := len(r.Lost); n > 0 {
 		bad("%d finished trials lost (%s)", n, idRanges(r.Lost))
 	}
@@ -316,7 +319,7 @@ func (x *expImage) check(expSeq uint64) ExperimentReport {
 // lost lists the finished trials that cannot be read: with a checkpoint, those below
 // its next id and not pending; without one, those below the highest readable id.
 // resumable says the checkpoint decodes.
-func (x *expImage) lost(bad func(string, ...any)) (lost []uint64, resumable bool) {
+func (x *expImage) lost(bad func(string, ...any)) (lost []uint64, resumable, finished bool) {
 	cp, err := x.checkpoint()
 	top := maxKey(x.readable) + 1
 	pending := map[uint64]bool{}
@@ -326,7 +329,7 @@ func (x *expImage) lost(bad func(string, ...any)) (lost []uint64, resumable bool
 	case cp == nil && len(x.stored) > 0:
 		bad("checkpoint: missing, but %d trials are stored", len(x.stored))
 	case cp != nil:
-		resumable, top = true, cp.NextID
+		resumable, finished, top = true, cp.Finished, cp.NextID
 		for _, p := range cp.Pending {
 			pending[p.ID] = true
 		}
@@ -341,7 +344,7 @@ func (x *expImage) lost(bad func(string, ...any)) (lost []uint64, resumable bool
 			lost = append(lost, id)
 		}
 	}
-	return lost, resumable
+	return lost, resumable, finished
 }
 
 // checkJournal checks every journal record decodes and none is missing.

@@ -55,8 +55,11 @@ func printReport(w io.Writer, r *storage.Report) {
 	}
 	for _, x := range r.Experiments {
 		resume := "resumable"
-		if !x.Resumable {
+		switch {
+		case !x.Resumable:
 			resume = "no checkpoint to resume from"
+		case x.Finished:
+			resume = "finished (resume it with a larger budget: --trials N)"
 		}
 		fmt.Fprintf(w, "experiment %d (%s): %d trials readable, %d lost; %s\n", x.ID, x.Name, x.Readable, len(x.Lost), resume)
 		for _, p := range x.Problems {

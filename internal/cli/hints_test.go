@@ -108,6 +108,27 @@ func TestPrintedHintsWorkAsPrinted(t *testing.T) {
 	}
 }
 
+// A hint is printed only where it would do something: a TUI quit after its search
+// finished prints none (resuming it says "already finished"), and check calls the
+// finished experiment finished, not resumable.
+func TestNoHintForAFinishedSearch(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "done.db")
+	exp := tableExp(t, "table", 5, 1, "")
+	out, keys, done := interactive(t, "tui", "-c", exp, "--db", db)
+	testkit.WaitFor(t, "the search to finish", func() bool { return strings.Contains(out.String(), "FINISHED") })
+	keys.Write([]byte("q"))
+	if err := testkit.Receive(t, done, "the TUI to quit"); err != nil {
+		t.Fatal(err)
+	}
+	if text := out.String(); !strings.Contains(text, "experiment 1: finished after 5 trials") || strings.Contains(text, "continue with") {
+		t.Errorf("a finished search's hint:\n%s", text[max(0, len(text)-300):])
+	}
+	report, err := cellar(t, "check", "--db", db)
+	if err != nil || !strings.Contains(report, "finished (resume it with a larger budget: --trials N)") || strings.Contains(report, "; resumable") {
+		t.Errorf("check of a finished search: %v\n%s", err, report)
+	}
+}
+
 // quitTUI runs the TUI in this process on a pipe, waits for a trial to finish, and
 // quits with q q (the second confirms stopping the search); it returns what was
 // printed.

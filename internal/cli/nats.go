@@ -33,6 +33,17 @@ func (n *natsFlags) register(cmd *cobra.Command, url string) {
 	cmd.Flags().StringVar(&n.creds, "nats-creds", "", "a NATS user credentials `file`")
 }
 
+// flags are the NATS flags given, as a resume command repeats them ("" for none).
+func (n *natsFlags) flags() string {
+	var b strings.Builder
+	for _, f := range []struct{ name, v string }{{"--nats", n.url}, {"--nats-token-file", n.tokenFile}, {"--nats-creds", n.creds}} {
+		if f.v != "" {
+			fmt.Fprintf(&b, " %s %s", f.name, shellQuote(f.v))
+		}
+	}
+	return b.String()
+}
+
 // token is the NATS token: from --nats-token-file, else $CELLAR_NATS_TOKEN.
 func (n *natsFlags) token() (string, error) {
 	if n.onCommandLine != "" {

@@ -322,7 +322,7 @@ func runSearch(cmd *cobra.Command, f searchFlags) error {
 	}
 	summary(out, s.eng.Snapshot(), s.exp, s.x.ID, f.db)
 	if sig := got(); sig != nil && (runErr == nil || errors.Is(runErr, context.Canceled)) {
-		fmt.Fprintf(out, "interrupted: finished trials are stored; continue with\n  cellar search --db %s --resume %d\n", shellQuote(f.db), s.x.ID)
+		fmt.Fprintf(out, "interrupted: finished trials are stored; continue with\n  cellar search --db %s --resume %d%s\n", shellQuote(f.db), s.x.ID, f.nats.flags())
 		return stoppedBy(sig)
 	}
 	return runErr

@@ -126,7 +126,11 @@ wait:
 		err = errors.Join(err, runErr)
 	}
 	st := s.eng.Snapshot()
-	fmt.Fprintf(out, "experiment %d: %s after %d trials; continue with\n  %s\n", s.x.ID, st.State, st.Done+st.Failed, serveHint(f.db, s.x.ID, opts))
+	if st.State == engine.Finished {
+		fmt.Fprintf(out, "experiment %d: %s after %d trials\n", s.x.ID, st.State, st.Done+st.Failed)
+	} else {
+		fmt.Fprintf(out, "experiment %d: %s after %d trials; continue with\n  %s%s\n", s.x.ID, st.State, st.Done+st.Failed, serveHint(f.db, s.x.ID, opts), f.nats.flags())
+	}
 	return err
 }
 

@@ -61,7 +61,11 @@ func runTUI(cmd *cobra.Command, f searchFlags, theme themes.Theme) error {
 		return runErr
 	}
 	st := s.eng.Snapshot()
-	fmt.Fprintf(out, "experiment %d: %s after %d trials; continue with cellar tui --db %s --resume %d\n", s.x.ID, st.State, st.Done+st.Failed, shellQuote(f.db), s.x.ID)
+	fmt.Fprintf(out, "experiment %d: %s after %d trials", s.x.ID, st.State, st.Done+st.Failed)
+	if st.State != engine.Finished { // a hint only where it would do something, and whole
+		fmt.Fprintf(out, "; continue with cellar tui --db %s --resume %d%s", shellQuote(f.db), s.x.ID, f.nats.flags())
+	}
+	fmt.Fprintln(out)
 	switch {
 	case got() != nil:
 		return stoppedBy(got())
