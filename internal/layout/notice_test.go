@@ -41,3 +41,24 @@ func TestNoticeListsEveryModule(t *testing.T) {
 		t.Error("NOTICE does not name the embedded NAS-Bench-201 table")
 	}
 }
+
+// The README's screen is the dashboard as the golden test draws it at 80x24, and its
+// fence closes on a line of its own.
+func TestReadmeShowsTheGoldenDashboard(t *testing.T) {
+	root := filepath.Join("..", "..")
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile(filepath.Join(root, "tui", "testdata", "TestGoldenScreens", "dashboard", "80x24.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(string(golden), "\n"), "\n") {
+		lines = append(lines, strings.TrimRight(l, " "))
+	}
+	if want := "```\n" + strings.TrimRight(strings.Join(lines, "\n"), "\n") + "\n```\n"; !strings.Contains(string(readme), want) {
+		t.Errorf("README.md does not show tui/testdata/TestGoldenScreens/dashboard/80x24.golden in a fence of its own:\n%s", want)
+	}
+}
