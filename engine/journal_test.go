@@ -321,9 +321,9 @@ func steerSixth(t *testing.T, e *Engine) {
 		want  string
 	}{
 		{"temperature", 1, `no knob "temperature"`},
-		{"population", 0, "population 0 must be from 1"},
+		{"population", 0, "population 0 must be in 1…"},
 		{"sample", 2.5, "whole number"},
-		{"budget.trials", 3, "budget.trials 3 must be from 6"},
+		{"budget.trials", 3, "budget.trials 3 must be in 6…"},
 	} {
 		if err := e.Steer("carol", c.param, c.v); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("steer %s=%v: %v; want %q", c.param, c.v, err, c.want)

@@ -3,6 +3,7 @@ package strategies
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -51,11 +52,22 @@ func knobsOf(ks []knob) []Knob {
 	return out
 }
 
+// Range is the knob's range as the TUI shows it and a refusal names it: "15…1e+09",
+// the bounds in Go's shortest form (a whole number's range starts at the whole number
+// a value must reach).
+func (k Knob) Range() string {
+	lo, hi := k.Min, k.Max
+	if k.Integer {
+		lo, hi = math.Ceil(lo), math.Floor(hi)
+	}
+	return strconv.FormatFloat(lo, 'g', -1, 64) + "…" + strconv.FormatFloat(hi, 'g', -1, 64)
+}
+
 // Check tests v against the knob's range and wholeness.
 func (k Knob) Check(v float64) error {
 	switch {
 	case math.IsNaN(v) || v < k.Min || v > k.Max:
-		return fmt.Errorf("%s %v must be from %v to %v", k.Name, v, k.Min, k.Max)
+		return fmt.Errorf("%s %v must be in %s", k.Name, v, k.Range())
 	case k.Integer && v != math.Trunc(v):
 		return fmt.Errorf("%s %v must be a whole number", k.Name, v)
 	}

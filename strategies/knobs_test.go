@@ -61,7 +61,7 @@ func TestKnobs(t *testing.T) {
 	}{
 		{"population", 2, "population 2 is below the sample 3"},
 		{"sample", 11, "sample 11 is over the population 10"},
-		{"mutations", 0, "mutations 0 must be from 1 to 20"},
+		{"mutations", 0, "mutations 0 must be in 1…20"},
 		{"sample", 2.5, "whole number"},
 		{"elite", 1, `regevo has no knob "elite" (it has: population, sample, mutations)`},
 	} {

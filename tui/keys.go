@@ -115,8 +115,12 @@ func (k KeyMap) Editor(typing bool) keyGroup {
 	}
 }
 
-// Steering are the steering panel's keys.
-func (k KeyMap) Steering() keyGroup {
+// Steering are the steering panel's keys, and typing are those while a value is
+// being typed.
+func (k KeyMap) Steering(typing bool) keyGroup {
+	if typing {
+		return keyGroup{short: []key.Binding{k.Apply, k.Back}, full: [][]key.Binding{{k.Apply, k.Back}}}
+	}
 	return keyGroup{
 		short: []key.Binding{k.Up, k.Down, k.Change, k.Back},
 		full:  [][]key.Binding{{k.Up, k.Down, k.Change, k.Back}, {k.Help, k.Quit}},
@@ -139,7 +143,7 @@ func (k KeyMap) screens() []struct {
 	return []struct {
 		name string
 		keys keyGroup
-	}{{"Dashboard", k.Dashboard()}, {"Editor (e)", k.Editor(false)}, {"Steering panel (s)", k.Steering()}, {"Browser (b, or cellar browse)", k.Browser()}}
+	}{{"Dashboard", k.Dashboard()}, {"Editor (e)", k.Editor(false)}, {"Steering panel (s)", k.Steering(false)}, {"Browser (b, or cellar browse)", k.Browser()}}
 }
 
 // eachKey hands a key message to press one key at a time. Letters that arrive

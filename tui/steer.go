@@ -43,8 +43,8 @@ func newSteerPanel(c *Common, status func() engine.Status, steer func(string, fl
 
 func (p *steerPanel) SetSize(w, _ int)          { p.w = w }
 func (p *steerPanel) Typing() bool              { return p.editing }
-func (p *steerPanel) ShortHelp() []key.Binding  { return p.common.Keys.Steering().ShortHelp() }
-func (p *steerPanel) FullHelp() [][]key.Binding { return p.common.Keys.Steering().FullHelp() }
+func (p *steerPanel) ShortHelp() []key.Binding  { return p.common.Keys.Steering(p.editing).ShortHelp() }
+func (p *steerPanel) FullHelp() [][]key.Binding { return p.common.Keys.Steering(p.editing).FullHelp() }
 
 // Key handles a key: choosing a knob, or typing its new value. A value that is not
 // a number, or that the engine refuses, is said at once under the input.
@@ -122,7 +122,7 @@ func (p *steerPanel) View() string {
 		lines = append(lines, st.Muted.Render("nothing to steer yet"))
 	}
 	for i, k := range knobs {
-		rng := num.Human(k.Min) + "…" + num.Human(k.Max)
+		rng := k.Range() // as a refusal names it
 		line := fmt.Sprintf("%s%-22s %8s   %-12s %s", marker(i == p.cursor), k.Name, num.Human(k.Value), rng, k.Help)
 		if i == p.cursor {
 			line = st.Accent.Render(line)

@@ -249,7 +249,7 @@ func TestSteerPanelChangesTheSearch(t *testing.T) {
 	// panel, which stays on the value; nothing changes.
 	m.Update(tea.KeyMsg{Type: tea.KeyEnter})
 	for _, c := range []struct{ typed, want string }{
-		{"0", "not changed: population 0 must be from 1"},
+		{"0", "not changed: population 0 must be in 1…"},
 		{"5", "not changed: regevo: population 5 is below the sample 10"},
 		{"xyz", `population: "xyz" is not a number`},
 	} {
@@ -262,6 +262,17 @@ func TestSteerPanelChangesTheSearch(t *testing.T) {
 		}
 		if v := m.View(); !strings.Contains(v, c.want) || !m.steering.editing {
 			t.Errorf("%s: the panel does not say %q:\n%s", c.typed, c.want, v)
+		}
+	}
+	// While a value is typed, the help bar shows the keys that do something; the range
+	// the panel shows is the one a refusal names, in the same notation.
+	v := m.View()
+	if strings.Contains(v, "↑/k up") || !strings.Contains(v, "enter apply") {
+		t.Errorf("the help bar while typing a value:\n%s", v)
+	}
+	for _, k := range eng.Snapshot().Knobs {
+		if k.Name == "population" && (!strings.Contains(v, k.Range()) || k.Check(0) == nil || !strings.Contains(k.Check(0).Error(), k.Range())) {
+			t.Errorf("the panel shows population's range as %q? refused with %v\n%s", k.Range(), k.Check(0), v)
 		}
 	}
 	var made, refused int
