@@ -318,6 +318,25 @@ func (g *gate) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outcome
 	return g.Evaluator.Evaluate(ctx, job, p)
 }
 
+// releaseUntil lets every trial through until the search ends, and returns how it
+// ended (errc is its Run's).
+func (g *gate) releaseUntil(t *testing.T, errc <-chan error) error {
+	t.Helper()
+	ended := make(chan struct{})
+	defer close(ended)
+	go func() {
+		for {
+			select {
+			case <-g.started:
+			case g.release <- struct{}{}:
+			case <-ended:
+				return
+			}
+		}
+	}()
+	return testkit.Receive(t, errc, "the search to end")
+}
+
 func TestPauseResumeAndInject(t *testing.T) {
 	exp := tableConfig(t, "regevo", 12, 2)
 	g := &gate{Evaluator: exp.Evaluator, started: make(chan string, 100), release: make(chan struct{})}
@@ -375,20 +394,7 @@ func TestPauseResumeAndInject(t *testing.T) {
 		t.Fatalf("cancelled trials %s, %s; re-run %s, %s", a1, a2, b1, b2)
 	}
 	// Let the rest through until the search ends.
-	ended := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-g.started:
-			case g.release <- struct{}{}:
-			case <-ended:
-				return
-			}
-		}
-	}()
-	err := testkit.Receive(t, errc, "the search to end")
-	close(ended)
-	if err != nil {
+	if err := g.releaseUntil(t, errc); err != nil {
 		t.Fatal(err)
 	}
 	if len(store.Trials) != 12 {

@@ -425,20 +425,7 @@ func actWhileRunning(t *testing.T, exp *Experiment, n int, act func(e *Engine)) 
 	}
 	testkit.Receive(t, g.started, fmt.Sprintf("trial %d to start", n+1))
 	act(e)
-	ended := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-g.started:
-			case g.release <- struct{}{}:
-			case <-ended:
-				return
-			}
-		}
-	}()
-	err := testkit.Receive(t, errc, "the search to end")
-	close(ended)
-	if err != nil {
+	if err := g.releaseUntil(t, errc); err != nil {
 		t.Fatal(err)
 	}
 	return e, store
