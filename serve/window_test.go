@@ -83,3 +83,32 @@ func TestAClientThatNeverReadsCannotHoldASession(t *testing.T) {
 	defer op.close()
 	op.waitFor(t, "SEARCHING", 0)
 }
+
+// Keys that arrive in one write over SSH (a held key; ssh sends what was typed
+// together) move the browser's selection as that many presses.
+func TestABurstOfKeysOverSSH(t *testing.T) {
+	r := startRig(t)
+	v := r.open(t, r.viewer)
+	defer v.close()
+	at := v.waitFor(t, "SEARCHING", 0)
+	v.press(t, "b")
+	at = v.waitFor(t, "Experiments (1)", at)
+	v.press(t, "\r")
+	at = v.waitFor(t, "Experiment 1 served:", at)
+	selected := func() string { // the id on the last row drawn with the marker
+		text := v.text()
+		i := strings.LastIndex(text, "› ")
+		if i < 0 {
+			return ""
+		}
+		f := strings.Fields(text[i+len("› "):])
+		if len(f) == 0 {
+			return ""
+		}
+		return f[0]
+	}
+	testkit.WaitFor(t, "a selected trial", func() bool { return selected() != "" })
+	first := selected()
+	v.press(t, "jjj") // one write
+	testkit.WaitFor(t, "the selection to move from trial "+first, func() bool { s := selected(); return s != "" && s != first })
+}
