@@ -13,11 +13,15 @@
 //	S.results.EXP.TRIAL   an outcome (stream S_results)
 //	S.progress.EXP.TRIAL  a running trial's reports (core NATS)
 //	S.cancel.EXP.TRIAL    the search no longer wants a trial (core NATS)
+//	S.stop.EXP.TRIAL      the search's early stop of a trial (core NATS)
 //	S.stored.EXP.TRIAL    the search has stored a trial's outcome (core NATS)
+//	S.failures.EXP.TRIAL  why a worker gave a job back without an outcome (core NATS)
 //	S.workers.NAME        a worker's heartbeat (core NATS)
 //
-// EXP is the experiment's key (Key). The experiment's config is in the key-value
-// bucket S_experiments under EXP, so a worker builds its evaluator once.
+// EXP is the experiment's identity (storage.Experiment.Identity), random and its
+// own. The experiment's config is in the key-value bucket S_experiments under EXP, so
+// a worker builds its evaluator once. A job carries a random nonce; the search takes
+// an outcome only when it names the nonce and arch of a job it sent.
 package remote
 
 import (

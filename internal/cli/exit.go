@@ -14,7 +14,7 @@ import (
 	"cellar/evaluators"
 )
 
-// Exit codes, as the README documents them: 0 finished (or quit from the UI), 1
+// Exit codes, as docs/reliability.md documents them: 0 finished (or quit from the UI), 1
 // failed, 130 stopped by SIGINT (or Ctrl-C in the UI), 143 stopped by SIGTERM.
 const (
 	exitFailed      = 1

@@ -21,7 +21,7 @@ func newServeCmd(evals map[string]engine.EvaluatorFactory) *cobra.Command {
 	f := searchFlags{evaluators: evals}
 	var resume, theme, addr, keysPath, hostKey string
 	cmd := &cobra.Command{
-		Use:   "serve --ssh :2222 --authorized-keys FILE [-c exp.yaml] [--db F] [--host-key F]",
+		Use:   "serve --authorized-keys FILE [--ssh 127.0.0.1:2222] [-c exp.yaml] [--db F] [--host-key F]",
 		Short: "Run one search and serve its workbench over SSH to every authorized key",
 		Long: `Run one search and serve the workbench to every SSH client with an authorized key.
 Each key in the keys file carries a role: viewers watch and browse; operators also pause,

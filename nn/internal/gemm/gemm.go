@@ -1,5 +1,6 @@
-// Package gemm multiplies float32 matrices with AVX-512 kernels written in Go
-// assembly (gemm_amd64.s), for nn's convolutions. Both kernels read the rows of their
+// Package gemm multiplies float32 matrices with kernels written in Go assembly, for
+// nn's convolutions: AVX-512 (gemm_amd64.s), AVX2+FMA (gemm_avx2_amd64.s) and NEON
+// (gemm_arm64.s). Both kernels read the rows of their
 // B operand through a table of offsets into one slice, so a row can be a shifted
 // window of a zero-padded image: that is how nn computes a stride-1 convolution
 // without im2col. Available says whether the CPU runs them; elsewhere nn uses im2col

@@ -1,6 +1,6 @@
 // Package vec holds the element-wise loops of nn's layers (ReLU, addition, batch
-// norm), in AVX-512 assembly where the CPU has it and in Go otherwise; the assembly
-// does whole vectors of 16 floats and Go the rest. The Go loops are the definition:
+// norm), in assembly where the CPU has it (AVX-512, AVX2, NEON) and in Go otherwise;
+// the assembly does whole vectors and Go the rest. The Go loops are the definition:
 // tests check the assembly against them.
 package vec
 
