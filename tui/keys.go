@@ -54,7 +54,7 @@ func DefaultKeys() KeyMap {
 		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:      key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
 		PageDown:    key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		HalfUp:      key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "half a page up")),
+		HalfUp:      key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "half a page up (typing a filter: clear it)")),
 		HalfDown:    key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "half a page down")),
 		Top:         key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
 		Bottom:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
@@ -80,7 +80,7 @@ func DefaultKeys() KeyMap {
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
 		Sort:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by the next column")),
 		Reverse: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse the sort")),
-		Show:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "show all/done/failed/front")),
+		Show:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "show all/done/failed/hand")),
 		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter, e.g. val_accuracy > 80")),
 		Reload:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
 		Clear:   key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear the filter being typed")),
@@ -131,7 +131,7 @@ func (k KeyMap) Steering(typing bool) keyGroup {
 func (k KeyMap) Browser() keyGroup {
 	return keyGroup{
 		short: []key.Binding{k.Up, k.Down, k.Open, k.Back, k.Sort, k.Reverse, k.Show, k.Filter, k.Reload},
-		full:  [][]key.Binding{{k.Up, k.Down, k.Open, k.Back}, {k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom}, {k.Sort, k.Reverse, k.Show, k.Filter, k.Clear, k.Reload}},
+		full:  [][]key.Binding{{k.Up, k.Down, k.Open, k.Back}, {k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom}, {k.Sort, k.Reverse, k.Show, k.Filter, k.Reload}},
 	}
 }
 
