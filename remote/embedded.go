@@ -132,7 +132,20 @@ func (e *Embedded) Shutdown() {
 // Connect connects to url with a token or a credentials file (either may be empty),
 // reconnecting for ever: a server restarted mid-search is found again.
 func Connect(url, token, creds, name string) (*nats.Conn, error) {
+	return connect(url, token, creds, name)
+}
+
+// ConnectWaiting is Connect for a worker, which may start before its server: while
+// the server cannot be reached (or refuses it), it tries again every second, telling
+// failed what went wrong each time, instead of failing.
+func ConnectWaiting(url, token, creds, name string, failed func(error)) (*nats.Conn, error) {
+	return connect(url, token, creds, name, nats.RetryOnFailedConnect(true), nats.ReconnectWait(time.Second),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { failed(err) }))
+}
+
+func connect(url, token, creds, name string, more ...nats.Option) (*nats.Conn, error) {
 	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond)}
+	opts = append(opts, more...)
 	if token != "" {
 		opts = append(opts, nats.Token(token))
 	}

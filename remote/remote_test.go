@@ -454,3 +454,31 @@ func TestWorkerRefusesAnExperimentItCannotBuild(t *testing.T) {
 		t.Errorf("the worker's log does not say it refused:\n%s", logs.String())
 	}
 }
+
+// A worker started before its server waits for it, saying why, and then works: the
+// search started later ends with every trial.
+func TestAWorkerWaitsForItsServer(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	const token = "0123456789abcdef0123456789abcdef"
+	os.WriteFile(filepath.Join(dir, "token"), []byte(token+"\n"), 0o600) // the server keeps and uses it
+	var failures atomic.Int32
+	nc, err := remote.ConnectWaiting("nats://"+addr, token, "", "early", func(error) { failures.Add(1) })
+	if err != nil {
+		t.Fatalf("a worker before its server: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	runWorker(t, &remote.Worker{Name: "early", Parallelism: 2, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, nc, "cellar")
+	testkit.WaitFor(t, "the worker to find no server", func() bool { return failures.Load() > 0 })
+	s, err := remote.StartEmbedded(addr, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	store, _ := remoteSearch(t, s, enginetest.Build(t, tableSrc(t, 12, 2)), remote.DefaultOptions, "late")
+	if len(store.Trials) != 12 {
+		t.Errorf("%d trials", len(store.Trials))
+	}
+}

@@ -42,12 +42,15 @@ to run, and anyone with the queue's token can write one.`,
 			if err != nil {
 				return err
 			}
-			nc, err := remote.Connect(n.url, token, n.creds, "cellar worker "+w.Name)
+			w.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			// A worker may start before its server: it waits for it, saying so.
+			nc, err := remote.ConnectWaiting(n.url, token, n.creds, "cellar worker "+w.Name, func(err error) {
+				w.Log.Warn("cannot reach the NATS server; trying again", "url", n.url, "err", err)
+			})
 			if err != nil {
 				return err
 			}
 			defer nc.Close()
-			w.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			ctx, got, stop := onSignal(cmd.Context())
 			defer stop()
 			err = w.Run(ctx, nc, stream)
