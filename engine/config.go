@@ -79,21 +79,6 @@ type Component struct {
 	key string
 }
 
-// DecodeOptional is Decode for options with an optional part under key (regevo's
-// warm_start, train's early_stop): *part is filled with def before decoding, so the
-// part's own explicit zeros are kept, and dropped again when the component does not
-// give key, so a part left out stays off.
-func DecodeOptional[P any](c Component, dst any, part **P, def P, key string) error {
-	*part = &def
-	if err := c.Decode(dst); err != nil {
-		return err
-	}
-	if !c.Has(key) {
-		*part = nil
-	}
-	return nil
-}
-
 // Has reports whether the component's options give key (with a value other than
 // null).
 func (c Component) Has(key string) bool {

@@ -45,7 +45,7 @@ func tableFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator
 
 func trainFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
 	opt := DefaultTrain
-	if err := engine.DecodeOptional(c, &opt, &opt.EarlyStop, DefaultEarlyStop, "early_stop"); err != nil {
+	if err := spaces.DecodeOptional(c, &opt, &opt.EarlyStop, DefaultEarlyStop, "early_stop"); err != nil {
 		return nil, err
 	}
 	t, err := NewTrain(env.Space, opt)
@@ -77,7 +77,7 @@ func zeroCostFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evalua
 
 func commandFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluator, error) {
 	opt := DefaultCommand
-	if err := engine.DecodeOptional(c, &opt, &opt.EarlyStop, DefaultEarlyStop, "early_stop"); err != nil {
+	if err := spaces.DecodeOptional(c, &opt, &opt.EarlyStop, DefaultEarlyStop, "early_stop"); err != nil {
 		return nil, err
 	}
 	return NewCommand(env.Space, opt)

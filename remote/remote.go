@@ -52,7 +52,7 @@ type Options struct {
 }
 
 // DefaultOptions are the defaults of Options.
-var DefaultOptions = Options{Stream: "cellar", AckWait: 30 * time.Second, MaxDeliver: 3}
+var DefaultOptions = Options{Stream: engine.DefaultNATS.Stream, AckWait: engine.DefaultNATS.AckWait, MaxDeliver: engine.DefaultNATS.MaxDeliver}
 
 // withDefaults fills what an experiment's execution.nats left out.
 func (o Options) withDefaults() Options {

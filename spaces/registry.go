@@ -10,6 +10,22 @@ type Component interface {
 	Has(key string) bool
 }
 
+// DecodeOptional is Decode for options with an optional part under key (regevo's
+// warm_start, train's early_stop): *part is filled with def before decoding, so the
+// part's own explicit zeros are kept, and dropped again when the component does not
+// give key, so a part left out stays off. Spaces, strategies and evaluators alike
+// decode their options through it.
+func DecodeOptional[P any](c Component, dst any, part **P, def P, key string) error {
+	*part = &def
+	if err := c.Decode(dst); err != nil {
+		return err
+	}
+	if !c.Has(key) {
+		*part = nil
+	}
+	return nil
+}
+
 // Factory makes a space from its options.
 type Factory func(c Component) (Space, error)
 

@@ -24,7 +24,7 @@ func init() {
 	Register("regevo", "regularized evolution (aging): the oldest member leaves, a sample's best is mutated", DefaultRegEvo, Factory{
 		New: func(c spaces.Component, space spaces.Space, seed uint64) (Strategy, error) {
 			opt := DefaultRegEvo
-			if err := decodeOptional(c, &opt, &opt.WarmStart, DefaultWarmStart, "warm_start"); err != nil {
+			if err := spaces.DecodeOptional(c, &opt, &opt.WarmStart, DefaultWarmStart, "warm_start"); err != nil {
 				return nil, err
 			}
 			return NewRegEvo(space, seed, opt)

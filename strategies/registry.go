@@ -52,17 +52,3 @@ func Registered() []registry.Entry[Factory] { return registered.Entries() }
 
 // Names lists the strategies' names, sorted.
 func Names() []string { return registered.Names() }
-
-// decodeOptional decodes c over opt with *part filled with def first, so the part's
-// own explicit zeros are kept, and drops the part again when c does not give key: a
-// part left out stays off (regevo's warm_start).
-func decodeOptional[P any](c spaces.Component, opt any, part **P, def P, key string) error {
-	*part = &def
-	if err := c.Decode(opt); err != nil {
-		return err
-	}
-	if !c.Has(key) {
-		*part = nil
-	}
-	return nil
-}
