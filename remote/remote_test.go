@@ -182,7 +182,10 @@ func TestOutcomesForJobsNeverSentAreDropped(t *testing.T) {
 	src := tableSrc(t, 20, 2)
 	exp := enginetest.Build(t, src)
 	nc := connect(t, s, "search")
-	ev, err := remote.NewEvaluator(context.Background(), nc, remote.DefaultOptions, "forged", exp.Source, exp.Evaluator, nil)
+	var logged testkit.Buffer
+	opt := remote.DefaultOptions
+	opt.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	ev, err := remote.NewEvaluator(context.Background(), nc, opt, "forged", exp.Source, exp.Evaluator, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +235,9 @@ func TestOutcomesForJobsNeverSentAreDropped(t *testing.T) {
 	want := enginetest.Run(t, enginetest.Build(t, src), engine.Options{})
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("with forged outcomes:\n%v\nin-process:\n%v", got, want)
+	}
+	if n := strings.Count(logged.String(), "dropped an outcome that names no job this search sent"); n != ev.Rejected() {
+		t.Errorf("%d forged outcomes dropped, %d logged:\n%s", ev.Rejected(), n, logged.String())
 	}
 	t.Logf("%d forged outcomes dropped", ev.Rejected())
 }

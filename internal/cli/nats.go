@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,17 @@ func (s *session) remoteExecution(f searchFlags, opt *engine.Options, stderr io.
 		return err
 	}
 	s.closers = append(s.closers, nc.Close)
+	// What the queue's side of the search could not do, or would not take (an
+	// outcome naming no job it sent), goes to a log beside the DB: not stderr, which
+	// the TUI draws on.
+	logPath := strings.TrimSuffix(f.db, filepath.Ext(f.db)) + ".nats.log"
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("the queue's log: %w", err)
+	}
+	s.closers = append(s.closers, func() { logFile.Close() })
+	ropt.Log = slog.New(slog.NewTextHandler(logFile, nil))
+	fmt.Fprintf(stderr, "what the queue drops or cannot do is logged in %s\n", logPath)
 	stored := map[uint64]bool{}
 	for id := range opt.Stored {
 		stored[id] = true

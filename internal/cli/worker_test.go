@@ -129,8 +129,14 @@ func TestNATSTokenNeverOnTheCommandLine(t *testing.T) {
 	search := startChild(t, "search", "-c", writeExp(t, "space: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 100000}\n"),
 		"--db", filepath.Join(t.TempDir(), "n.db"), "--no-progress", "--nats", "embedded:"+freePort(t))
 	_, file := connectHint(t, search)
+	testkit.WaitFor(t, "the search to name its queue's log", func() bool { return strings.Contains(search.stderr(), "logged in ") })
 	search.cmd.Process.Signal(syscall.SIGINT)
 	<-search.done
+	if log := strings.TrimSuffix(file, "token"); !strings.HasSuffix(log, ".nats/") {
+		t.Errorf("token file %s is not in the server's folder", file)
+	} else if st, err := os.Stat(strings.TrimSuffix(log, "/") + ".log"); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("the queue's log beside the DB: %v", err)
+	}
 	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 || strings.Contains(search.stderr(), "--nats-token ") {
 		t.Errorf("token file %s: %v %v\n%s", file, st.Mode(), err, search.stderr())
 	}
