@@ -89,11 +89,8 @@ func Names() []string {
 	return out
 }
 
-// Doc is the proxy's one-line description ("" for an unknown name).
-func Doc(name string) string {
-	e, _ := registered.Lookup(name)
-	return e.Doc
-}
+// Registered lists the proxies, in the order they are reported.
+func Registered() []registry.Entry[Proxy] { return registered.Entries() }
 
 // NeedsData says whether the proxy name reads the batch (an unknown name does not).
 func NeedsData(name string) bool {

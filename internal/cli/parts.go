@@ -20,11 +20,7 @@ func partsHelp(evals map[string]engine.EvaluatorFactory) string {
 	section(&b, "Spaces (space: {name: ...})", spaces.Registered())
 	section(&b, "Strategies (strategy: {name: ...})", strategies.Registered())
 	fmt.Fprintf(&b, "\nEvaluators (evaluator: {name: ...}):\n  %s\n", strings.Join(slices.Sorted(maps.Keys(evals)), ", "))
-	var ps []registry.Entry[struct{}]
-	for _, n := range proxies.Names() {
-		ps = append(ps, registry.Entry[struct{}]{Name: n, Doc: proxies.Doc(n)})
-	}
-	section(&b, "Zero-cost proxies (evaluator: {name: zerocost, proxies: [...]})", ps)
+	section(&b, "Zero-cost proxies (evaluator: {name: zerocost, proxies: [...]})", proxies.Registered())
 	return b.String()
 }
 
