@@ -8,9 +8,9 @@
 #   bash bench/testtime.sh [--short-only]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-go build -o /tmp/cellar-testtime ./bench/testtime || exit 2
 out=$(mktemp -d)
-trap 'rm -rf "$out" /tmp/cellar-testtime' EXIT
+trap 'rm -rf "$out"' EXIT
+go build -o "$out/testtime" ./bench/testtime || exit 2
 status=0
 run() {
   local name=$1; shift
@@ -18,7 +18,7 @@ run() {
   go test -count=1 -json "$@" ./... > "$out/$name.json" 2> "$out/$name.err"
   local rc=$?
   printf '\n== go test %s./... : %d s wall (exit %d)\n' "$(printf '%s ' "$@")" $((SECONDS - start)) "$rc"
-  /tmp/cellar-testtime < "$out/$name.json" || status=1
+  "$out/testtime" < "$out/$name.json" || status=1
   [ $rc -eq 0 ] || { status=1; tail -20 "$out/$name.err"; }
 }
 run short -short
