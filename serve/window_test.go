@@ -94,7 +94,7 @@ func TestABurstOfKeysOverSSH(t *testing.T) {
 	v.press(t, "b")
 	at = v.waitFor(t, "Experiments (1)", at)
 	v.press(t, "\r")
-	at = v.waitFor(t, "Experiment 1 served:", at)
+	v.waitFor(t, "Experiment 1 served:", at)
 	selected := func() string { // the id on the last row drawn with the marker
 		text := v.text()
 		i := strings.LastIndex(text, "› ")
