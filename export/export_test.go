@@ -121,7 +121,7 @@ func warmModel(t *testing.T, net *spaces.Net, seed uint64) (*nn.Model, []float32
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(seed, 8))
-	x := make([]float32, m.X.Shape().TotalSize())
+	x := make([]float32, m.InputLen())
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
 	}

@@ -53,7 +53,7 @@ func (s *Supernet) Angle(w [][]float32) (float64, error) {
 					dot, now2, init2 = dot+k*n*v*v, now2+k*n*v*v, init2+k*n*v*v
 				}
 				for _, i := range byLayer[id] {
-					for j, v := range s.m.Weights[i].Value().Data().([]float32) {
+					for j, v := range s.m.weights[i].Value().Data().([]float32) {
 						a, b := float64(v), float64(s.init[i][j])
 						dot, now2, init2 = dot+k*a*b, now2+k*a*a, init2+k*b*b
 					}

@@ -59,7 +59,7 @@ func TestGradAsGorgonias(t *testing.T) {
 
 			var refGrads G.Nodes // gorgonia's Grad, every value kept
 			ref := plainRun(t, net, batch, x, y, func(m *Model) (err error) {
-				refGrads, err = G.Grad(m.Loss, m.Weights...)
+				refGrads, err = G.Grad(m.loss, m.weights...)
 				return err
 			})
 
@@ -67,13 +67,13 @@ func TestGradAsGorgonias(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := NewProbe(m, CrossEntropy, m.Weights)
+			p, err := NewProbe(m, CrossEntropy, Weights)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer p.Close()
 			sums := 0
-			for _, n := range m.Graph.AllNodes() {
+			for _, n := range m.graph.AllNodes() {
 				if _, ok := n.Op().(*addOp); ok {
 					sums++
 				}
@@ -84,15 +84,15 @@ func TestGradAsGorgonias(t *testing.T) {
 			if err := p.Run(x, y); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := p.Cost(), float64(Values(ref.Loss)[0]); got != want {
+			if got, want := p.Cost(), float64(values(ref.loss)[0]); got != want {
 				t.Fatalf("loss %v, gorgonia's machine %v", got, want)
 			}
-			for i := range m.Weights {
-				if !slices.Equal(p.Grad(i), Values(refGrads[i])) {
-					t.Fatalf("the gradient of weight %d (%v) differs from gorgonia's", i, m.Weights[i].Shape())
+			for i := range m.weights {
+				if !slices.Equal(p.Grad(i), values(refGrads[i])) {
+					t.Fatalf("the gradient of weight %d (%v) differs from gorgonia's", i, m.weights[i].Shape())
 				}
 			}
-			t.Logf("%d weights, %d adds in the graph", len(m.Weights), sums)
+			t.Logf("%d weights, %d adds in the graph", len(m.weights), sums)
 		})
 	}
 }
@@ -112,11 +112,11 @@ func plainRun(t *testing.T, net *spaces.Net, batch int, x, y []float32, prepare 
 		}
 	}
 	if y == nil {
-		y = make([]float32, m.Y.Shape().TotalSize())
+		y = make([]float32, m.y.Shape().TotalSize())
 	}
-	G.Let(m.X, newDense(m.X.Shape().Clone(), x))
-	G.Let(m.Y, newDense(m.Y.Shape().Clone(), y))
-	vm := G.NewTapeMachine(m.Graph)
+	G.Let(m.x, newDense(m.x.Shape().Clone(), x))
+	G.Let(m.y, newDense(m.y.Shape().Clone(), y))
+	vm := G.NewTapeMachine(m.graph)
 	t.Cleanup(func() { vm.Close() })
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)

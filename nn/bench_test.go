@@ -84,16 +84,16 @@ func BenchmarkTrainStep(b *testing.B) {
 	for i := 0; i < batch; i++ {
 		y[i*10+rng.IntN(10)] = 1
 	}
-	G.Let(m.X, newDense(tensor.Shape{batch, 1, 28, 28}, x))
-	G.Let(m.Y, newDense(tensor.Shape{batch, 10}, y))
-	if _, err := grad(m.Loss, m.Params...); err != nil {
+	G.Let(m.x, newDense(tensor.Shape{batch, 1, 28, 28}, x))
+	G.Let(m.y, newDense(tensor.Shape{batch, 10}, y))
+	if _, err := grad(m.loss, m.params...); err != nil {
 		b.Fatal(err)
 	}
 	m.PlanMemory()
-	vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...), G.WithEngine(engine{}))
+	vm := G.NewTapeMachine(m.graph, G.BindDualValues(m.params...), G.WithEngine(engine{}))
 	defer vm.Close()
-	vel := make([][]float32, len(m.Params))
-	for i, p := range m.Params {
+	vel := make([][]float32, len(m.params))
+	for i, p := range m.params {
 		vel[i] = make([]float32, p.Shape().TotalSize())
 	}
 	step := func() {
@@ -101,7 +101,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		if err := vm.RunAll(); err != nil {
 			b.Fatal(err)
 		}
-		if err := sgdStep(m.Params, vel, 0.01, 0.9, 5e-4); err != nil {
+		if err := sgdStep(m.params, vel, 0.01, 0.9, 5e-4); err != nil {
 			b.Fatal(err)
 		}
 	}

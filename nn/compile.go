@@ -15,27 +15,27 @@ import (
 // Model is a network compiled for a fixed batch size: its graph, input and label
 // nodes, logits and loss, trainable parameters and batch norms.
 type Model struct {
-	Graph  *G.ExprGraph
-	X      *G.Node // input, batch x C x H x W
-	Y      *G.Node // one-hot labels, batch x classes
-	Logits *G.Node
-	Loss   *G.Node // mean cross-entropy
-	Params []*G.Node
-	// Weights are the conv and linear weights among Params (no biases or batch-norm
+	graph  *G.ExprGraph
+	x      *G.Node // input, batch x C x H x W
+	y      *G.Node // one-hot labels, batch x classes
+	logits *G.Node
+	loss   *G.Node // mean cross-entropy
+	params []*G.Node
+	// weights are the conv and linear weights among Params (no biases or batch-norm
 	// scales): what pruning-based scores (snip, grasp) weigh.
-	Weights []*G.Node
+	weights []*G.Node
 	// weightLayer is the id of the layer each of Weights belongs to.
 	weightLayer []int
-	// ReLUs are the outputs of every ReLU, in layer order, for scores read off the
+	// relus are the outputs of every ReLU, in layer order, for scores read off the
 	// activations (naswot). Their values are readable after a run only when compiled
 	// with ReadReLUs; otherwise their memory is shared (see PlanMemory).
-	ReLUs []*G.Node
+	relus []*G.Node
 	// Taps, compiled with TapLayers, read the output of each conv and linear layer
 	// and the loss's gradient with respect to it (see Tap).
 	Taps []Tap
-	// Mix, compiled with Mixes, are the mixing-weight inputs of a supernet's mixes
+	// mixes, compiled with Mixes, are the mixing-weight inputs of a supernet's mixes
 	// (vectors, one weight per candidate), in the order of CompileOptions.Mixes.
-	Mix []*G.Node
+	mixes []*G.Node
 	// gates, compiled with Mixes, switch off each input's branch of each mix (see
 	// Supernet): gates[i][j] for Mix[i]'s input j.
 	gates [][]*bool
@@ -131,14 +131,14 @@ var kinds = map[spaces.Kind]func(c *compiler, l spaces.Layer, name string) (*G.N
 
 func (c *compiler) param(name string, shape tensor.Shape, data []float32) *G.Node {
 	n := G.NewTensor(c.g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(newDense(shape, data)))
-	c.m.Params = append(c.m.Params, n)
+	c.m.params = append(c.m.params, n)
 	return n
 }
 
 // weight is a param that pruning-based scores weigh (a conv's or a linear layer's).
 func (c *compiler) weight(name string, shape tensor.Shape, data []float32) *G.Node {
 	n := c.param(name, shape, data)
-	c.m.Weights, c.m.weightLayer = append(c.m.Weights, n), append(c.m.weightLayer, c.layer)
+	c.m.weights, c.m.weightLayer = append(c.m.weights, n), append(c.m.weightLayer, c.layer)
 	return n
 }
 
@@ -148,8 +148,8 @@ func (c *compiler) inShape(l spaces.Layer) spaces.Shape { return c.net.Layers[l.
 
 func (c *compiler) input(l spaces.Layer, _ string) (*G.Node, error) {
 	s := l.Shape
-	c.m.X = G.NewTensor(c.g, tensor.Float32, 4, G.WithShape(c.batch, s.C, s.H, s.W), G.WithName("x"))
-	return c.m.X, nil
+	c.m.x = G.NewTensor(c.g, tensor.Float32, 4, G.WithShape(c.batch, s.C, s.H, s.W), G.WithName("x"))
+	return c.m.x, nil
 }
 
 func (c *compiler) conv(l spaces.Layer, name string) (*G.Node, error) {
@@ -197,7 +197,7 @@ func (c *compiler) batchNorm(l spaces.Layer, name string) (*G.Node, error) {
 func (c *compiler) relu(l spaces.Layer, _ string) (*G.Node, error) {
 	out, err := relu(c.in(l, 0))
 	if err == nil {
-		c.m.ReLUs = append(c.m.ReLUs, out)
+		c.m.relus = append(c.m.relus, out)
 	}
 	return out, err
 }
@@ -218,7 +218,7 @@ func (c *compiler) add(l spaces.Layer, name string) (*G.Node, error) {
 			ones[j] = 1
 		}
 		w := G.NewTensor(c.g, tensor.Float32, 1, G.WithShape(k), G.WithName(name+"/mix"), G.WithValue(newDense(tensor.Shape{k}, ones)))
-		c.m.Mix[i] = w
+		c.m.mixes[i] = w
 		args := make(G.Nodes, 0, k+1)
 		for j := range l.Inputs {
 			args = append(args, c.in(l, j))
@@ -289,7 +289,7 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 		return nil, fmt.Errorf("nn: batch size %d must be positive", batch)
 	}
 	g := G.NewGraph()
-	c := &compiler{m: &Model{Graph: g, Batch: batch, readReLUs: opt.ReadReLUs}, g: g, net: net, batch: batch, rng: rng, opt: opt,
+	c := &compiler{m: &Model{graph: g, Batch: batch, readReLUs: opt.ReadReLUs}, g: g, net: net, batch: batch, rng: rng, opt: opt,
 		nodes: make([]*G.Node, len(net.Layers)), mixAt: map[int]int{}}
 	for i, mx := range opt.Mixes {
 		if mx.Layer < 0 || mx.Layer >= len(net.Layers) || net.Layers[mx.Layer].Kind != spaces.Add {
@@ -297,7 +297,7 @@ func CompileWith(net *spaces.Net, batch int, rng *rand.Rand, opt CompileOptions)
 		}
 		c.mixAt[mx.Layer] = i
 	}
-	c.m.Mix = make([]*G.Node, len(opt.Mixes))
+	c.m.mixes = make([]*G.Node, len(opt.Mixes))
 	gates := newGating(c.m, opt.Mixes)
 	for _, l := range net.Layers {
 		out, err := c.layerOut(l)
@@ -370,7 +370,7 @@ func (g *gating) apply() {
 // cross-entropy against the labels Y.
 func (c *compiler) loss(logits *G.Node) error {
 	m := c.m
-	m.Logits = logits
+	m.logits = logits
 	if c.opt.NoLoss {
 		return nil
 	}
@@ -378,12 +378,12 @@ func (c *compiler) loss(logits *G.Node) error {
 		return fmt.Errorf("nn: the network's output has shape %v; it must end in a linear layer", s)
 	}
 	classes := logits.Shape()[1]
-	m.Y = G.NewMatrix(c.g, tensor.Float32, G.WithShape(c.batch, classes), G.WithName("y"))
+	m.y = G.NewMatrix(c.g, tensor.Float32, G.WithShape(c.batch, classes), G.WithName("y"))
 	logp, err := G.LogSoftMax(logits)
 	if err != nil {
 		return fmt.Errorf("nn: loss: %w", err)
 	}
-	picked, err := G.HadamardProd(logp, m.Y)
+	picked, err := G.HadamardProd(logp, m.y)
 	if err != nil {
 		return fmt.Errorf("nn: loss: %w", err)
 	}
@@ -391,7 +391,7 @@ func (c *compiler) loss(logits *G.Node) error {
 	if err != nil {
 		return fmt.Errorf("nn: loss: %w", err)
 	}
-	if m.Loss, err = G.Div(sum, G.NewConstant(float32(-c.batch))); err != nil {
+	if m.loss, err = G.Div(sum, G.NewConstant(float32(-c.batch))); err != nil {
 		return fmt.Errorf("nn: loss: %w", err)
 	}
 	return nil

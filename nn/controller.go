@@ -266,12 +266,12 @@ func (c *Controller) Update(tokens []int, advantage, entropyWeight float64) (flo
 	if err := c.vm.RunAll(); err != nil {
 		return 0, err
 	}
-	ent := float64(Values(c.ent)[0])
+	ent := float64(values(c.ent)[0])
 	return ent, c.opt.step(c.params)
 }
 
 func setOneHot(n *G.Node, v int) {
-	d := Values(n)
+	d := values(n)
 	clear(d)
 	d[v] = 1
 }

@@ -59,14 +59,14 @@ func TestNB201EffectiveSameLogits(t *testing.T) {
 		ma := compile(a)
 		wantEval, wantTrain := logits(ma)
 		byName := map[string][]float32{}
-		for _, p := range ma.Params {
+		for _, p := range ma.params {
 			byName[p.Name()[strings.Index(p.Name(), ":")+1:]] = p.Value().Data().([]float32)
 		}
 		same := false
 		for _, rename := range []func(string) string{func(s string) string { return s }, swapNodes.Replace} {
 			me := compile(e)
 			matched := true
-			for _, p := range me.Params {
+			for _, p := range me.params {
 				v, ok := byName[rename(p.Name()[strings.Index(p.Name(), ":")+1:])]
 				if !ok || len(v) != p.Shape().TotalSize() {
 					matched = false

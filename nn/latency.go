@@ -30,11 +30,11 @@ func (t ForwardTimer) Time(net *spaces.Net) (time.Duration, error) {
 		return 0, err
 	}
 	m.SetTraining(false)
-	x := uniform(rand.New(rand.NewPCG(3, 4)), m.X.Shape().TotalSize(), 1)
-	if err := G.Let(m.X, newDense(m.X.Shape().Clone(), x)); err != nil {
+	x := uniform(rand.New(rand.NewPCG(3, 4)), m.x.Shape().TotalSize(), 1)
+	if err := G.Let(m.x, newDense(m.x.Shape().Clone(), x)); err != nil {
 		return 0, err
 	}
-	vm := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
+	vm := G.NewTapeMachine(m.graph.SubgraphRoots(m.logits))
 	defer vm.Close()
 	times := make([]time.Duration, 0, t.Reps)
 	for i := 0; i < t.Warmup+t.Reps; i++ {

@@ -54,7 +54,7 @@ func (m *Model) releaseMemory() {
 	}
 	m.mem = nil
 	bufs := p.all
-	for _, n := range m.Graph.AllNodes() { // the outputs outside the plan
+	for _, n := range m.graph.AllNodes() { // the outputs outside the plan
 		if s, ok := n.Op().(sharer); ok && s.base().buf != nil {
 			bufs = append(bufs, s.base().buf)
 			s.base().buf = nil
@@ -98,16 +98,16 @@ func (m *Model) PlanMemory() { m.planMemory(nil) }
 func (m *Model) planMemory(read []*G.Node) {
 	p := &memPlan{owner: map[*float32]*opBase{}}
 	m.mem = p
-	keep := map[*G.Node]bool{m.X: true, m.Y: true, m.Logits: true, m.Loss: true}
+	keep := map[*G.Node]bool{m.x: true, m.y: true, m.logits: true, m.loss: true}
 	if m.readReLUs {
-		read = append(read, m.ReLUs...)
+		read = append(read, m.relus...)
 	}
-	for _, ns := range [][]*G.Node{read, m.Mix, m.Params} {
+	for _, ns := range [][]*G.Node{read, m.mixes, m.params} {
 		for _, n := range ns {
 			keep[n] = true
 		}
 	}
-	nodes := m.Graph.AllNodes()
+	nodes := m.graph.AllNodes()
 	ops := map[*opBase]int{}
 	for _, n := range nodes {
 		if s, ok := n.Op().(sharer); ok {
@@ -142,7 +142,7 @@ func (*tapOp) aliases() {}
 // reads counts the runs of ops that read n's memory, through aliases, and says
 // whether all are ops of this package that release it and none of it is kept. (A gorgonia op does not say when it is done.)
 func (m *Model) reads(n *G.Node, keep map[*G.Node]bool) (uses int, ours bool) {
-	users := m.Graph.To(n.ID())
+	users := m.graph.To(n.ID())
 	for users.Next() {
 		u := users.Node().(*G.Node)
 		if _, ok := u.Op().(sharer); !ok {

@@ -39,20 +39,20 @@ func TestPlanMemoryKeepsResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		G.Let(m.X, newDense(tensor.Shape{batch, 1, 12, 12}, x))
-		G.Let(m.Y, newDense(tensor.Shape{batch, 10}, y))
-		if _, err := G.Grad(m.Loss, m.Params...); err != nil {
+		G.Let(m.x, newDense(tensor.Shape{batch, 1, 12, 12}, x))
+		G.Let(m.y, newDense(tensor.Shape{batch, 10}, y))
+		if _, err := G.Grad(m.loss, m.params...); err != nil {
 			t.Fatal(err)
 		}
 		if plan {
 			m.PlanMemory()
 		}
-		vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...))
+		vm := G.NewTapeMachine(m.graph, G.BindDualValues(m.params...))
 		defer vm.Close()
-		eval := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
+		eval := G.NewTapeMachine(m.graph.SubgraphRoots(m.logits))
 		defer eval.Close()
-		vel := make([][]float32, len(m.Params))
-		for i, p := range m.Params {
+		vel := make([][]float32, len(m.params))
+		for i, p := range m.params {
 			vel[i] = make([]float32, p.Shape().TotalSize())
 		}
 		var r result
@@ -61,8 +61,8 @@ func TestPlanMemoryKeepsResults(t *testing.T) {
 			if err := vm.RunAll(); err != nil {
 				t.Fatal(err)
 			}
-			r.losses = append(r.losses, m.Loss.Value().Data().(float32))
-			if err := sgdStep(m.Params, vel, 0.05, 0.9, 5e-4); err != nil {
+			r.losses = append(r.losses, m.loss.Value().Data().(float32))
+			if err := sgdStep(m.params, vel, 0.05, 0.9, 5e-4); err != nil {
 				t.Fatal(err)
 			}
 			eval.Reset()
@@ -70,12 +70,12 @@ func TestPlanMemoryKeepsResults(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		r.logits = slices.Clone(m.Logits.Value().Data().([]float32))
-		for _, p := range m.Params {
+		r.logits = slices.Clone(m.logits.Value().Data().([]float32))
+		for _, p := range m.params {
 			r.params = append(r.params, slices.Clone(p.Value().Data().([]float32)))
 		}
 		seen := map[*float32]bool{}
-		for _, n := range m.Graph.AllNodes() {
+		for _, n := range m.graph.AllNodes() {
 			if v := n.Value(); v != nil {
 				if d, _, err := f32(v); err == nil && len(d) > 0 {
 					seen[&d[0]] = true
@@ -111,7 +111,7 @@ func TestClosedProbesLendTheirMemory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := NewProbe(m, CrossEntropy, m.Weights)
+		p, err := NewProbe(m, CrossEntropy, Weights)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestClosedProbesLendTheirMemory(t *testing.T) {
 		if err := p.Run(x, nil); err != nil {
 			t.Fatal(err)
 		}
-		for i := range m.Weights {
+		for i := range m.weights {
 			grads = append(grads, slices.Clone(p.Grad(i)))
 		}
 		made, all = m.mem.made, len(m.mem.all)
@@ -160,7 +160,7 @@ func TestReadReLUs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := NewProbe(m, CrossEntropy, m.Weights)
+		p, err := NewProbe(m, CrossEntropy, Weights)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,8 +168,8 @@ func TestReadReLUs(t *testing.T) {
 		if err := p.Run(x, nil); err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range m.ReLUs {
-			relus = append(relus, slices.Clone(Values(r)))
+		for _, r := range m.relus {
+			relus = append(relus, slices.Clone(values(r)))
 			if r.Op().(sharer).base().uses > 0 {
 				planned++
 			}
@@ -181,12 +181,12 @@ func TestReadReLUs(t *testing.T) {
 	if planned != 0 {
 		t.Errorf("ReadReLUs: %d ReLUs' memory shared", planned)
 	}
-	for i, r := range m.ReLUs {
-		if !slices.Equal(read[i], Values(r)) {
+	for i, r := range m.relus {
+		if !slices.Equal(read[i], values(r)) {
 			t.Fatalf("ReadReLUs: ReLU %d's output after the run differs from the forward pass's", i)
 		}
 	}
-	if _, planned := probe(false); planned != len(m.ReLUs) {
-		t.Errorf("without ReadReLUs, %d of %d ReLUs' memory shared", planned, len(m.ReLUs))
+	if _, planned := probe(false); planned != len(m.relus) {
+		t.Errorf("without ReadReLUs, %d of %d ReLUs' memory shared", planned, len(m.relus))
 	}
 }

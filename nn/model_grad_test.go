@@ -59,35 +59,35 @@ func TestModelGradients(t *testing.T) {
 	for b := 0; b < batch; b++ {
 		y[b*3+b%3] = 1
 	}
-	G.Let(m.X, newDense(tensor.Shape{batch, 2, 8, 8}, x))
-	G.Let(m.Y, newDense(tensor.Shape{batch, 3}, y))
-	if _, err := G.Grad(m.Loss, m.Params...); err != nil {
+	G.Let(m.x, newDense(tensor.Shape{batch, 2, 8, 8}, x))
+	G.Let(m.y, newDense(tensor.Shape{batch, 3}, y))
+	if _, err := G.Grad(m.loss, m.params...); err != nil {
 		t.Fatal(err)
 	}
-	vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...))
+	vm := G.NewTapeMachine(m.graph, G.BindDualValues(m.params...))
 	defer vm.Close()
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
 	// Read every gradient now: later runs add to them.
-	grads := make([][]float32, len(m.Params))
-	for i, p := range m.Params {
+	grads := make([][]float32, len(m.params))
+	for i, p := range m.params {
 		g, err := p.Grad()
 		if err != nil {
 			t.Fatal(err)
 		}
 		grads[i] = append([]float32(nil), g.Data().([]float32)...)
 	}
-	fwd := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Loss))
+	fwd := G.NewTapeMachine(m.graph.SubgraphRoots(m.loss))
 	defer fwd.Close()
 	loss := func() float64 {
 		fwd.Reset()
 		if err := fwd.RunAll(); err != nil {
 			t.Fatal(err)
 		}
-		return float64(m.Loss.Value().Data().(float32))
+		return float64(m.loss.Value().Data().(float32))
 	}
-	for i, p := range m.Params {
+	for i, p := range m.params {
 		w := p.Value().Data().([]float32)
 		dir := make([]float32, len(w))
 		var sym float64

@@ -172,7 +172,7 @@ func (m *Model) FreeActivations() { m.setFixed(false) }
 
 func (m *Model) setFixed(on bool) {
 	m.fixedReLUs = on
-	for _, n := range m.Graph.AllNodes() {
+	for _, n := range m.graph.AllNodes() {
 		if op, ok := n.Op().(*reluOp); ok {
 			op.fixed, op.recorded = &m.fixedReLUs, false
 		}

@@ -45,7 +45,7 @@ func TestFixedActivations(t *testing.T) {
 	for b := range batch {
 		y[b*3+b%3] = 1
 	}
-	p, err := NewProbe(m, CrossEntropy, m.Weights)
+	p, err := NewProbe(m, CrossEntropy, Weights)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +55,12 @@ func TestFixedActivations(t *testing.T) {
 		if err := p.Run(x, y); err != nil {
 			t.Fatal(err)
 		}
-		for i := range m.Weights {
+		for i := range m.weights {
 			grads = append(grads, slices.Clone(p.Grad(i)))
 		}
-		for _, r := range m.ReLUs {
+		for _, r := range m.relus {
 			var on []bool
-			for _, v := range Values(r) {
+			for _, v := range values(r) {
 				on = append(on, v != 0)
 			}
 			passed = append(passed, on)
@@ -76,26 +76,26 @@ func TestFixedActivations(t *testing.T) {
 	}
 
 	// Move every weight far enough that units cross zero.
-	theta := make([][]float32, len(m.Weights))
-	dir := make([][]float32, len(m.Weights))
-	for i, w := range m.Weights {
-		theta[i] = slices.Clone(Values(w))
+	theta := make([][]float32, len(m.weights))
+	dir := make([][]float32, len(m.weights))
+	for i, w := range m.weights {
+		theta[i] = slices.Clone(values(w))
 		for range theta[i] {
 			dir[i] = append(dir[i], float32(rng.NormFloat64()))
 		}
 	}
 	moveTo := func(h float32) {
-		for i, w := range m.Weights {
-			for j := range Values(w) {
-				Values(w)[j] = theta[i][j] + h*dir[i][j]
+		for i, w := range m.weights {
+			for j := range values(w) {
+				values(w)[j] = theta[i][j] + h*dir[i][j]
 			}
 		}
 	}
 	moveTo(0.5)
 	fixed, fixedPassed := run()
 	negative := false
-	for k, r := range m.ReLUs {
-		for i, v := range Values(r) {
+	for k, r := range m.relus {
+		for i, v := range values(r) {
 			if (v != 0) != livePassed[k][i] && v == v {
 				t.Fatalf("relu %d unit %d: passed %v, recorded %v", k, i, v != 0, livePassed[k][i])
 			}
@@ -108,15 +108,15 @@ func TestFixedActivations(t *testing.T) {
 
 	// The fixed network's gradient against its own loss: a central difference along
 	// each weight's direction.
-	for i := range m.Weights {
+	for i := range m.weights {
 		var sym float64
 		for j := range dir[i] {
 			sym += float64(dir[i][j] * fixed[i][j])
 		}
 		lossAt := func(h float32) float64 {
 			moveTo(0.5)
-			for j := range Values(m.Weights[i]) {
-				Values(m.Weights[i])[j] += h * dir[i][j]
+			for j := range values(m.weights[i]) {
+				values(m.weights[i])[j] += h * dir[i][j]
 			}
 			run()
 			return p.Cost()

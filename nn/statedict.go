@@ -25,7 +25,7 @@ import (
 // transposed) and "l{ID}.bias". The values are copies.
 func (m *Model) StateDict() (weights.Set, error) {
 	out := weights.Set{}
-	for _, p := range m.Params {
+	for _, p := range m.params {
 		id, part, err := paramOf(p.Name())
 		if err != nil {
 			return nil, err
@@ -88,20 +88,20 @@ func transpose(d []float32, rows, cols int) []float32 {
 // logits. In training mode batch norms use the batch's statistics and update their
 // running ones (as PyTorch's train mode does); otherwise they use the running ones.
 func (m *Model) Forward(x []float32, training bool) ([]float32, error) {
-	if len(x) != m.X.Shape().TotalSize() {
-		return nil, fmt.Errorf("nn: forward: %d input values for a batch of shape %v", len(x), m.X.Shape())
+	if len(x) != m.x.Shape().TotalSize() {
+		return nil, fmt.Errorf("nn: forward: %d input values for a batch of shape %v", len(x), m.x.Shape())
 	}
 	m.SetTraining(training)
 	defer m.SetTraining(true)
-	if err := G.Let(m.X, newDense(m.X.Shape().Clone(), x)); err != nil {
+	if err := G.Let(m.x, newDense(m.x.Shape().Clone(), x)); err != nil {
 		return nil, err
 	}
-	vm := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
+	vm := G.NewTapeMachine(m.graph.SubgraphRoots(m.logits))
 	defer vm.Close()
 	if err := vm.RunAll(); err != nil {
 		return nil, fmt.Errorf("nn: forward: %w", err)
 	}
-	return slices.Clone(m.Logits.Value().Data().([]float32)), nil
+	return slices.Clone(m.logits.Value().Data().([]float32)), nil
 }
 
 // InitialWeights are the weights a training of net starts from, drawn from seed as
@@ -137,7 +137,7 @@ func (m *Model) LoadStateDict(w weights.Set) error {
 			return fmt.Errorf("nn: the weights' %s is no tensor of the model", name)
 		}
 	}
-	for _, p := range m.Params {
+	for _, p := range m.params {
 		id, part, _ := paramOf(p.Name())
 		key := fmt.Sprintf("l%d.", id)
 		switch part {
@@ -182,10 +182,10 @@ func Accuracy(ctx context.Context, net *spaces.Net, w weights.Set, d *datasets.D
 	}
 	xs := make([]float32, batch*d.C*d.H*d.W)
 	ys := make([]float32, batch*d.Classes)
-	if err := G.Let(m.X, newDense(tensor.Shape{batch, d.C, d.H, d.W}, xs)); err != nil {
+	if err := G.Let(m.x, newDense(tensor.Shape{batch, d.C, d.H, d.W}, xs)); err != nil {
 		return 0, err
 	}
-	vm := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
+	vm := G.NewTapeMachine(m.graph.SubgraphRoots(m.logits))
 	defer vm.Close()
 	return evaluate(ctx, m, vm, d, xs, ys)
 }

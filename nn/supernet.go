@@ -43,26 +43,26 @@ func NewSupernet(sn *spaces.Supernet, batch int, seed uint64) (*Supernet, error)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := G.Grad(m.Loss, append(append([]*G.Node{}, m.Params...), m.Mix...)...); err != nil {
+	if _, err := G.Grad(m.loss, append(append([]*G.Node{}, m.params...), m.mixes...)...); err != nil {
 		return nil, fmt.Errorf("nn: supernet gradients: %w", err)
 	}
 	in := sn.Net.Layers[0].Shape
-	s := &Supernet{Spec: sn, m: m, data: [3]int{in.C, in.H, in.W}, classes: m.Logits.Shape()[1]}
-	s.vm = G.NewTapeMachine(m.Graph, G.BindDualValues(append(append([]*G.Node{}, m.Params...), m.Mix...)...), G.WithEngine(engine{}))
-	s.evalVM = G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
+	s := &Supernet{Spec: sn, m: m, data: [3]int{in.C, in.H, in.W}, classes: m.logits.Shape()[1]}
+	s.vm = G.NewTapeMachine(m.graph, G.BindDualValues(append(append([]*G.Node{}, m.params...), m.mixes...)...), G.WithEngine(engine{}))
+	s.evalVM = G.NewTapeMachine(m.graph.SubgraphRoots(m.logits))
 	s.xs = make([]float32, batch*in.Elems())
 	s.ys = make([]float32, batch*s.classes)
-	if err := G.Let(m.X, newDense(tensor.Shape{batch, in.C, in.H, in.W}, s.xs)); err != nil {
+	if err := G.Let(m.x, newDense(tensor.Shape{batch, in.C, in.H, in.W}, s.xs)); err != nil {
 		return nil, err
 	}
-	if err := G.Let(m.Y, newDense(tensor.Shape{batch, s.classes}, s.ys)); err != nil {
+	if err := G.Let(m.y, newDense(tensor.Shape{batch, s.classes}, s.ys)); err != nil {
 		return nil, err
 	}
-	s.velocity = make([][]float32, len(m.Params))
-	for i, p := range m.Params {
+	s.velocity = make([][]float32, len(m.params))
+	for i, p := range m.params {
 		s.velocity[i] = make([]float32, p.Shape().TotalSize())
 	}
-	for _, n := range m.Weights {
+	for _, n := range m.weights {
 		s.init = append(s.init, slices.Clone(n.Value().Data().([]float32)))
 	}
 	return s, nil
@@ -80,7 +80,7 @@ func (s *Supernet) Batch() int { return s.m.Batch }
 // Params is the number of trainable values.
 func (s *Supernet) Params() int {
 	n := 0
-	for _, p := range s.m.Params {
+	for _, p := range s.m.params {
 		n += p.Shape().TotalSize()
 	}
 	return n
@@ -96,7 +96,7 @@ func (s *Supernet) setMix(w [][]float32) error {
 		return err
 	}
 	for i, mx := range s.Spec.Mixes {
-		copy(s.m.Mix[i].Value().Data().([]float32), w[mx.Edge])
+		copy(s.m.mixes[i].Value().Data().([]float32), w[mx.Edge])
 		for j, g := range s.m.gates[i] {
 			*g = w[mx.Edge][j] == 0 && !s.noSkip
 		}
@@ -133,7 +133,7 @@ func (s *Supernet) run(d *datasets.Dataset, idx []int, w [][]float32, mixGrad bo
 	if err := s.vm.RunAll(); err != nil {
 		return 0, fmt.Errorf("nn: supernet: %w", err)
 	}
-	loss := float64(s.m.Loss.Value().Data().(float32))
+	loss := float64(s.m.loss.Value().Data().(float32))
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		s.zeroGrads()
 		return loss, fmt.Errorf("the supernet's loss is %v (try a lower lr)", loss)
@@ -142,7 +142,7 @@ func (s *Supernet) run(d *datasets.Dataset, idx []int, w [][]float32, mixGrad bo
 }
 
 func (s *Supernet) zeroGrads() {
-	for _, n := range append(append([]*G.Node{}, s.m.Params...), s.m.Mix...) {
+	for _, n := range append(append([]*G.Node{}, s.m.params...), s.m.mixes...) {
 		if g, err := n.Grad(); err == nil {
 			clear(g.Data().([]float32))
 		}
@@ -171,7 +171,7 @@ func (s *Supernet) TrainPaths(d *datasets.Dataset, idx []int, ws [][][]float32, 
 		}
 		loss += l / float64(len(ws))
 	}
-	for i, p := range s.m.Params {
+	for i, p := range s.m.params {
 		gv, err := p.Grad()
 		if err != nil {
 			return loss, fmt.Errorf("nn: %s has no gradient: %w", p.Name(), err)
@@ -187,7 +187,7 @@ func (s *Supernet) TrainPaths(d *datasets.Dataset, idx []int, ws [][][]float32, 
 			g[j] = 0
 		}
 	}
-	for _, n := range s.m.Mix {
+	for _, n := range s.m.mixes {
 		if g, err := n.Grad(); err == nil {
 			clear(g.Data().([]float32))
 		}
@@ -225,7 +225,7 @@ func (s *Supernet) grads(d *datasets.Dataset, idx []int, w [][]float32, params b
 	defer s.zeroGrads()
 	var pg [][]float32
 	if params {
-		for _, p := range s.m.Params {
+		for _, p := range s.m.params {
 			gv, err := p.Grad()
 			if err != nil {
 				return loss, nil, nil, fmt.Errorf("nn: %s has no gradient: %w", p.Name(), err)
@@ -238,7 +238,7 @@ func (s *Supernet) grads(d *datasets.Dataset, idx []int, w [][]float32, params b
 		grad[i] = make([]float64, len(s.Spec.Ops))
 	}
 	for i, mx := range s.Spec.Mixes {
-		gv, err := s.m.Mix[i].Grad()
+		gv, err := s.m.mixes[i].Grad()
 		if err != nil {
 			return loss, nil, nil, fmt.Errorf("nn: mix %d has no gradient: %w", i, err)
 		}
@@ -274,8 +274,8 @@ func (s *Supernet) ClearMomentum() {
 
 // Weights are copies of the parameters' values.
 func (s *Supernet) Weights() [][]float32 {
-	out := make([][]float32, len(s.m.Params))
-	for i, p := range s.m.Params {
+	out := make([][]float32, len(s.m.params))
+	for i, p := range s.m.params {
 		out[i] = slices.Clone(p.Value().Data().([]float32))
 	}
 	return out
@@ -283,7 +283,7 @@ func (s *Supernet) Weights() [][]float32 {
 
 // SetWeights writes values of Weights' shape into the parameters.
 func (s *Supernet) SetWeights(v [][]float32) {
-	for i, p := range s.m.Params {
+	for i, p := range s.m.params {
 		copy(p.Value().Data().([]float32), v[i])
 	}
 }
@@ -390,7 +390,7 @@ func (s *Supernet) UnmarshalBinary(b []byte) error {
 
 func (s *Supernet) arrays() [][]float32 {
 	var out [][]float32
-	for _, p := range s.m.Params {
+	for _, p := range s.m.params {
 		out = append(out, p.Value().Data().([]float32))
 	}
 	out = append(out, s.velocity...)

@@ -114,7 +114,7 @@ func TestSupernetPathIsArch(t *testing.T) {
 	// Supernet parameters are named like the arch's with the edge's op inserted after
 	// the edge ("stage0/cell0/node2/edge1/nor_conv_1x1/conv/w").
 	shared := map[string][]float32{}
-	for _, p := range s.m.Params {
+	for _, p := range s.m.params {
 		shared[p.Name()[strings.Index(p.Name(), ":")+1:]] = p.Value().Data().([]float32)
 	}
 	edgeOp := map[string]string{}
@@ -122,7 +122,7 @@ func TestSupernetPathIsArch(t *testing.T) {
 		edgeOp[fmt.Sprintf("node%d/edge%d", e[0], e[1])] = spaces.NB201Ops[a.(spaces.NB201Arch)[i]]
 	}
 	edgeRE := regexp.MustCompile(`node\d/edge\d`)
-	for _, p := range m.Params {
+	for _, p := range m.params {
 		name := p.Name()[strings.Index(p.Name(), ":")+1:]
 		name = edgeRE.ReplaceAllStringFunc(name, func(e string) string { return e + "/" + edgeOp[e] })
 		v, ok := shared[name]
@@ -131,15 +131,15 @@ func TestSupernetPathIsArch(t *testing.T) {
 		}
 		copy(p.Value().Data().([]float32), v)
 	}
-	vm := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
+	vm := G.NewTapeMachine(m.graph.SubgraphRoots(m.logits))
 	defer vm.Close()
 	xs, ys := make([]float32, 4*28*28), make([]float32, 40)
 	d.Fill(idx, xs, ys)
-	G.Let(m.X, newDense(tensor.Shape{4, 1, 28, 28}, xs))
+	G.Let(m.x, newDense(tensor.Shape{4, 1, 28, 28}, xs))
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	want := Values(m.Logits)
+	want := values(m.logits)
 	if err := s.setMix(space.PathWeights(a)); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestSupernetPathIsArch(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.evalVM.Reset()
-	got := Values(s.m.Logits)
+	got := values(s.m.logits)
 	for i := range want {
 		if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
 			t.Fatalf("logit %d: supernet %g, arch %g", i, got[i], want[i])

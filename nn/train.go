@@ -108,26 +108,26 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *datasets.Data
 	if err != nil {
 		return nil, err
 	}
-	if _, err := grad(m.Loss, m.Params...); err != nil {
+	if _, err := grad(m.loss, m.params...); err != nil {
 		return nil, fmt.Errorf("nn: gradients: %w", err)
 	}
 	m.PlanMemory()
-	vm := G.NewTapeMachine(m.Graph, G.BindDualValues(m.Params...), G.WithEngine(engine{}))
+	vm := G.NewTapeMachine(m.graph, G.BindDualValues(m.params...), G.WithEngine(engine{}))
 	defer vm.Close()
-	evalVM := G.NewTapeMachine(m.Graph.SubgraphRoots(m.Logits))
+	evalVM := G.NewTapeMachine(m.graph.SubgraphRoots(m.logits))
 	defer evalVM.Close()
 
 	sz := train.C * train.H * train.W
 	xs := make([]float32, cfg.Batch*sz)
 	ys := make([]float32, cfg.Batch*train.Classes)
-	if err := G.Let(m.X, newDense(tensor.Shape{cfg.Batch, train.C, train.H, train.W}, xs)); err != nil {
+	if err := G.Let(m.x, newDense(tensor.Shape{cfg.Batch, train.C, train.H, train.W}, xs)); err != nil {
 		return nil, err
 	}
-	if err := G.Let(m.Y, newDense(tensor.Shape{cfg.Batch, train.Classes}, ys)); err != nil {
+	if err := G.Let(m.y, newDense(tensor.Shape{cfg.Batch, train.Classes}, ys)); err != nil {
 		return nil, err
 	}
-	velocity := make([][]float32, len(m.Params))
-	for i, p := range m.Params {
+	velocity := make([][]float32, len(m.params))
+	for i, p := range m.params {
 		velocity[i] = make([]float32, p.Shape().TotalSize())
 	}
 
@@ -149,13 +149,13 @@ func Train(ctx context.Context, net *spaces.Net, train, val, test *datasets.Data
 			if err := vm.RunAll(); err != nil {
 				return nil, fmt.Errorf("nn: step %d: %w", step, err)
 			}
-			loss := float64(m.Loss.Value().Data().(float32))
+			loss := float64(m.loss.Value().Data().(float32))
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return nil, fmt.Errorf("training diverged: the loss is %v at epoch %d step %d (try a lower lr)", loss, epoch+1, step+1)
 			}
-			right := correct(m.Logits.Value().Data().([]float32), ys, train.Classes, cfg.Batch)
+			right := correct(m.logits.Value().Data().([]float32), ys, train.Classes, cfg.Batch)
 			lr := cfg.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(total)))
-			if err := sgdStep(m.Params, velocity, float32(lr), float32(cfg.Momentum), float32(cfg.WeightDecay)); err != nil {
+			if err := sgdStep(m.params, velocity, float32(lr), float32(cfg.Momentum), float32(cfg.WeightDecay)); err != nil {
 				return nil, err
 			}
 			vm.Reset()
@@ -307,7 +307,7 @@ func score(ctx context.Context, m *Model, vm G.VM, d *datasets.Dataset, xs, ys [
 		if err := vm.RunAll(); err != nil {
 			return Score{}, fmt.Errorf("nn: evaluate: %w", err)
 		}
-		logits := m.Logits.Value().Data().([]float32)
+		logits := m.logits.Value().Data().([]float32)
 		right += correct(logits, ys, d.Classes, m.Batch)
 		loss += crossEntropy(logits, ys, d.Classes, m.Batch)
 		vm.Reset()

@@ -17,7 +17,6 @@ import (
 	"strings"
 
 	"gonum.org/v1/gonum/mat"
-	G "gorgonia.org/gorgonia"
 
 	"cellar/internal/registry"
 	"cellar/nn"
@@ -210,11 +209,11 @@ func synflow(net *spaces.Net, seed uint64) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(m.Weights) == 0 {
+	if len(m.WeightValues()) == 0 {
 		return NoSignal, nil
 	}
 	linearise(m)
-	p, err := nn.NewProbe(m, nn.SumOfLogits, m.Weights)
+	p, err := nn.NewProbe(m, nn.SumOfLogits, nn.Weights)
 	if err != nil {
 		return 0, err
 	}
@@ -237,26 +236,23 @@ func synflow(net *spaces.Net, seed uint64) (float64, error) {
 // linearise makes m synflow's network: every weight its magnitude, every other
 // parameter (biases) zero.
 func linearise(m *nn.Model) {
-	for _, p := range m.Params {
-		v := nn.Values(p)
-		weight := slices.Contains(m.Weights, p)
+	for _, v := range m.WeightValues() {
 		for i := range v {
-			if weight {
-				v[i] = float32(math.Abs(float64(v[i])))
-			} else {
-				v[i] = 0
-			}
+			v[i] = float32(math.Abs(float64(v[i])))
 		}
+	}
+	for _, v := range m.OtherParamValues() {
+		clear(v)
 	}
 }
 
 // weightsDotGrads is the sum over m's weights of theta * d cost/d theta, from a probe
-// run whose wrt are m.Weights.
+// run with respect to nn.Weights.
 func weightsDotGrads(m *nn.Model, p *nn.Probe) float64 {
 	var sum float64
-	for i, w := range m.Weights {
+	for i, w := range m.WeightValues() {
 		for j, g := range p.Grad(i) {
-			sum += float64(nn.Values(w)[j]) * float64(g)
+			sum += float64(w[j]) * float64(g)
 		}
 	}
 	return sum
@@ -275,7 +271,7 @@ func gradientScores(net *spaces.Net, b Batch, seed uint64, withFisher bool) (gra
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	p, err := nn.NewProbe(m, nn.CrossEntropy, m.Weights)
+	p, err := nn.NewProbe(m, nn.CrossEntropy, nn.Weights)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -283,9 +279,8 @@ func gradientScores(net *spaces.Net, b Batch, seed uint64, withFisher bool) (gra
 	if err := p.Run(b.X, b.Y); err != nil {
 		return 0, 0, 0, err
 	}
-	for i, w := range m.Weights {
+	for i, theta := range m.WeightValues() {
 		var sq float64
-		theta := nn.Values(w)
 		for j, g := range p.Grad(i) {
 			sq += float64(g) * float64(g)
 			snip += math.Abs(float64(theta[j]) * float64(g))
@@ -330,10 +325,11 @@ func graspWithStep(net *spaces.Net, b Batch, seed uint64, step float64) (float64
 	if err != nil {
 		return 0, err
 	}
-	if len(m.Weights) == 0 {
+	weights := m.WeightValues()
+	if len(weights) == 0 {
 		return NoSignal, nil
 	}
-	p, err := nn.NewProbe(m, nn.CrossEntropy, m.Weights)
+	p, err := nn.NewProbe(m, nn.CrossEntropy, nn.Weights)
 	if err != nil {
 		return 0, err
 	}
@@ -343,8 +339,8 @@ func graspWithStep(net *spaces.Net, b Batch, seed uint64, step float64) (float64
 		if err := p.Run(b.X, b.Y); err != nil {
 			return nil, err
 		}
-		out := make([][]float32, len(m.Weights))
-		for i := range m.Weights {
+		out := make([][]float32, len(weights))
+		for i := range weights {
 			out[i] = slices.Clone(p.Grad(i))
 		}
 		return out, nil
@@ -353,10 +349,10 @@ func graspWithStep(net *spaces.Net, b Batch, seed uint64, step float64) (float64
 	if err != nil {
 		return 0, err
 	}
-	theta := make([][]float32, len(m.Weights))
+	theta := make([][]float32, len(weights))
 	var normG float64 // |g|^2
-	for i, w := range m.Weights {
-		theta[i] = slices.Clone(nn.Values(w))
+	for i, w := range weights {
+		theta[i] = slices.Clone(w)
 		for _, v := range g[i] {
 			normG += float64(v) * float64(v)
 		}
@@ -366,8 +362,7 @@ func graspWithStep(net *spaces.Net, b Batch, seed uint64, step float64) (float64
 	}
 	eps := step * math.Max(p.Cost(), 1e-3) / normG
 	shift := func(sign float64) {
-		for i, w := range m.Weights {
-			v := nn.Values(w)
+		for i, v := range weights {
 			for j := range v {
 				v[j] = theta[i][j] + float32(sign*eps)*g[i][j]
 			}
@@ -402,7 +397,7 @@ func jacobCov(net *spaces.Net, b Batch, seed uint64) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	p, err := nn.NewProbe(m, nn.SumOfLogits, []*G.Node{m.X})
+	p, err := nn.NewProbe(m, nn.SumOfLogits, nn.Input)
 	if err != nil {
 		return 0, err
 	}
@@ -476,10 +471,10 @@ func naswot(net *spaces.Net, b Batch, seed uint64) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(m.ReLUs) == 0 {
+	if m.ReLUCount() == 0 {
 		return NoSignal, nil
 	}
-	p, err := nn.NewProbe(m, nn.CrossEntropy, nil)
+	p, err := nn.NewProbe(m, nn.CrossEntropy, nn.Nothing)
 	if err != nil {
 		return 0, err
 	}
@@ -488,8 +483,7 @@ func naswot(net *spaces.Net, b Batch, seed uint64) (float64, error) {
 		return 0, err
 	}
 	agree := make([]float64, b.N*b.N)
-	for _, r := range m.ReLUs {
-		a := nn.Values(r)
+	for _, a := range m.ReLUValues() {
 		per := len(a) / b.N
 		words := (per + 63) / 64
 		codes := make([]uint64, b.N*words)

@@ -39,7 +39,7 @@ func weights(t *testing.T, net *spaces.Net, seed uint64) (conv, fc []float64) {
 		}
 		return out
 	}
-	return f(nn.Values(m.Weights[0])), f(nn.Values(m.Weights[1]))
+	return f(m.WeightValues()[0]), f(m.WeightValues()[1])
 }
 
 func nb201(t *testing.T, arch string, channels, cells int, input [3]int) *spaces.Net {
@@ -94,7 +94,7 @@ func TestSynflowNormalisationKeepsTheScore(t *testing.T) {
 			t.Fatal(err)
 		}
 		linearise(m)
-		p, _ := nn.NewProbe(m, nn.SumOfLogits, m.Weights)
+		p, _ := nn.NewProbe(m, nn.SumOfLogits, nn.Weights)
 		defer p.Close()
 		ones := make([]float32, 64)
 		for i := range ones {
@@ -199,7 +199,7 @@ func TestGradientScoresAgainstFiniteDifferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := nn.NewProbe(m, nn.CrossEntropy, nil)
+	p, _ := nn.NewProbe(m, nn.CrossEntropy, nn.Nothing)
 	defer p.Close()
 	loss := func() float64 {
 		if err := p.Run(b.X, b.Y); err != nil {
@@ -208,9 +208,8 @@ func TestGradientScoresAgainstFiniteDifferences(t *testing.T) {
 		return p.Cost()
 	}
 	var snip, gradNorm, fisherConv float64
-	grads := make([][]float64, len(m.Weights))
-	for i, w := range m.Weights {
-		v := nn.Values(w)
+	grads := make([][]float64, len(m.WeightValues()))
+	for i, v := range m.WeightValues() {
 		var sq float64
 		for j := range v {
 			orig := v[j]
@@ -232,7 +231,7 @@ func TestGradientScoresAgainstFiniteDifferences(t *testing.T) {
 	}
 	// The logits' term: dL/dlogit = softmax - y.
 	loss()
-	logits := nn.Values(m.Logits)
+	logits := m.LogitValues()
 	e0, e1 := math.Exp(float64(logits[0])), math.Exp(float64(logits[1]))
 	p0, p1 := e0/(e0+e1), e1/(e0+e1)
 	fisherFC := 0.5*math.Pow(float64(logits[0])*(p0-0), 2) + 0.5*math.Pow(float64(logits[1])*(p1-1), 2)
@@ -258,19 +257,19 @@ func TestGraspAgainstSecondDifferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := nn.NewProbe(m, nn.CrossEntropy, m.Weights)
+	p, _ := nn.NewProbe(m, nn.CrossEntropy, nn.Weights)
 	defer p.Close()
 	if err := p.Run(b.X, b.Y); err != nil {
 		t.Fatal(err)
 	}
-	theta := make([][]float32, len(m.Weights))
-	g := make([][]float32, len(m.Weights))
-	for i, w := range m.Weights {
-		theta[i], g[i] = slices.Clone(nn.Values(w)), slices.Clone(p.Grad(i))
+	weights := m.WeightValues()
+	theta := make([][]float32, len(weights))
+	g := make([][]float32, len(weights))
+	for i, w := range weights {
+		theta[i], g[i] = slices.Clone(w), slices.Clone(p.Grad(i))
 	}
 	at := func(s, u float64) float64 {
-		for i, w := range m.Weights {
-			v := nn.Values(w)
+		for i, v := range weights {
 			for j := range v {
 				v[j] = theta[i][j] + float32(s)*theta[i][j] + float32(u)*g[i][j]
 			}
