@@ -29,6 +29,32 @@ type point struct {
 // dotted vertical lines. pts must be in id order.
 func rewardChart(c *Common, obj engine.Objective, pts []point, marks []uint64, w, h int) string {
 	st := c.Styles
+	title := rewardTitle(c, obj, marks, w)
+	if len(pts) == 0 || w < 20 || h < 5 {
+		return title + "\n" + st.Muted.Render("no finished trials yet")
+	}
+	minY, maxY, ok := rewardRange(pts)
+	if !ok {
+		return title + "\n" + st.Muted.Render("no trial has "+obj.Name)
+	}
+	minX, maxX := float64(pts[0].id), float64(pts[len(pts)-1].id)
+	lc := linechart.New(w, h-1, minX, math.Max(maxX, minX+1), minY, maxY,
+		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text),
+		linechart.WithXLabelFormatter(xLabel), linechart.WithYLabelFormatter(yLabel))
+	lc.DrawXYAxisAndLabel()
+	drawBestSoFar(&lc, st.Accent, obj, pts, maxX)
+	for _, m := range marks {
+		if x := float64(m); x >= minX && x <= maxX {
+			lc.DrawLineWithStyle(canvas.Float64Point{X: x, Y: minY}, canvas.Float64Point{X: x, Y: maxY}, runes.ThinLineStyle, st.Warn)
+		}
+	}
+	drawColumnRanges(&lc, st.Muted, pts, minX, maxX)
+	return title + "\n" + lc.View()
+}
+
+// rewardTitle names the objective and the trials from which steering applied.
+func rewardTitle(c *Common, obj engine.Objective, marks []uint64, w int) string {
+	st := c.Styles
 	title := st.Title.Render("Reward: " + obj.Name)
 	if len(marks) > 0 {
 		ids := make([]string, len(marks))
@@ -37,77 +63,78 @@ func rewardChart(c *Common, obj engine.Objective, pts []point, marks []uint64, w
 		}
 		title += st.Warn.Render(truncate("  ┊ steered at "+strings.Join(ids, ", "), max(w-lipgloss.Width(title), 0)))
 	}
-	if len(pts) == 0 || w < 20 || h < 5 {
-		return title + "\n" + st.Muted.Render("no finished trials yet")
-	}
-	minY, maxY := math.Inf(1), math.Inf(-1)
+	return title
+}
+
+// rewardRange is the y range of the trials that have the objective, padded to keep
+// the best-so-far line off the axes; false when none has it.
+func rewardRange(pts []point) (minY, maxY float64, ok bool) {
+	minY, maxY = math.Inf(1), math.Inf(-1)
 	for _, p := range pts {
 		if p.ok {
 			minY, maxY = math.Min(minY, p.v), math.Max(maxY, p.v)
 		}
 	}
 	if math.IsInf(minY, 1) {
-		return title + "\n" + st.Muted.Render("no trial has "+obj.Name)
+		return 0, 0, false
 	}
 	if maxY == minY {
 		maxY = minY + 1
 	}
-	pad := (maxY - minY) * 0.12 // keep the best-so-far line off the axes
+	pad := (maxY - minY) * 0.12
 	if minY >= 0 && minY-pad < 0 {
-		minY, maxY = 0, maxY+pad // a metric that is never negative gets no negative labels
-	} else {
-		minY, maxY = minY-pad, maxY+pad
+		return 0, maxY + pad, true // a metric that is never negative gets no negative labels
 	}
-	maxX := float64(pts[len(pts)-1].id)
-	lc := linechart.New(w, h-1, float64(pts[0].id), math.Max(maxX, float64(pts[0].id)+1), minY, maxY,
-		linechart.WithXYSteps(4, 2), linechart.WithStyles(st.Muted, st.Muted, st.Text),
-		linechart.WithXLabelFormatter(xLabel), linechart.WithYLabelFormatter(yLabel))
-	lc.DrawXYAxisAndLabel()
-	// A column can show one value range: draw each column's lowest and highest trial,
-	// not every trial (100,000 trials would cost a frame ~100 ms).
-	cols := max(lc.GraphWidth(), 1)
-	lo, hi := make([]float64, cols), make([]float64, cols)
-	seen := make([]bool, cols)
-	span := math.Max(maxX-float64(pts[0].id), 1)
+	return minY - pad, maxY + pad, true
+}
+
+// drawBestSoFar draws the best value so far as a step line up to maxX.
+func drawBestSoFar(lc *linechart.Model, style lipgloss.Style, obj engine.Objective, pts []point, maxX float64) {
 	var best *canvas.Float64Point
 	for _, p := range pts {
-		v := p.v
 		if !p.ok {
 			continue
 		}
-		col := min(int((float64(p.id)-float64(pts[0].id))/span*float64(cols-1)), cols-1)
-		if !seen[col] || v < lo[col] {
-			lo[col] = v
-		}
-		if !seen[col] || v > hi[col] {
-			hi[col] = v
-		}
-		seen[col] = true
-		f := canvas.Float64Point{X: float64(p.id), Y: v}
-		if best == nil || (obj.Maximise() && v > best.Y) || (!obj.Maximise() && v < best.Y) {
+		if best == nil || (obj.Maximise() && p.v > best.Y) || (!obj.Maximise() && p.v < best.Y) {
+			f := canvas.Float64Point{X: float64(p.id), Y: p.v}
 			if best != nil {
-				lc.DrawLineWithStyle(*best, canvas.Float64Point{X: f.X, Y: best.Y}, runes.ThinLineStyle, st.Accent)
+				lc.DrawLineWithStyle(*best, canvas.Float64Point{X: f.X, Y: best.Y}, runes.ThinLineStyle, style)
 			}
-			b := f
-			best = &b
+			best = &f
 		}
 	}
 	if best != nil && maxX > best.X {
-		lc.DrawLineWithStyle(*best, canvas.Float64Point{X: maxX, Y: best.Y}, runes.ThinLineStyle, st.Accent)
+		lc.DrawLineWithStyle(*best, canvas.Float64Point{X: maxX, Y: best.Y}, runes.ThinLineStyle, style)
 	}
-	for _, m := range marks {
-		if x := float64(m); x >= float64(pts[0].id) && x <= maxX {
-			lc.DrawLineWithStyle(canvas.Float64Point{X: x, Y: minY}, canvas.Float64Point{X: x, Y: maxY}, runes.ThinLineStyle, st.Warn)
+}
+
+// drawColumnRanges marks each column's lowest and highest trial. A column can show
+// one value range: drawing every trial (100,000 of them) would cost a frame ~100 ms.
+func drawColumnRanges(lc *linechart.Model, style lipgloss.Style, pts []point, minX, maxX float64) {
+	cols := max(lc.GraphWidth(), 1)
+	lo, hi := make([]float64, cols), make([]float64, cols)
+	seen := make([]bool, cols)
+	span := math.Max(maxX-minX, 1)
+	for _, p := range pts {
+		if !p.ok {
+			continue
 		}
+		col := min(int((float64(p.id)-minX)/span*float64(cols-1)), cols-1)
+		if !seen[col] || p.v < lo[col] {
+			lo[col] = p.v
+		}
+		if !seen[col] || p.v > hi[col] {
+			hi[col] = p.v
+		}
+		seen[col] = true
 	}
 	for col := range cols {
 		if seen[col] {
-			x := float64(pts[0].id) + float64(col)/float64(max(cols-1, 1))*span
-			lc.DrawRuneWithStyle(canvas.Float64Point{X: x, Y: lo[col]}, '·', st.Muted)
-			lc.DrawRuneWithStyle(canvas.Float64Point{X: x, Y: hi[col]}, '·', st.Muted)
+			x := minX + float64(col)/float64(max(cols-1, 1))*span
+			lc.DrawRuneWithStyle(canvas.Float64Point{X: x, Y: lo[col]}, '·', style)
+			lc.DrawRuneWithStyle(canvas.Float64Point{X: x, Y: hi[col]}, '·', style)
 		}
 	}
-	return title + "\n" + lc.View()
 }
 
 // paretoChart plots two objectives against each other (xy: X the second, Y the first)

@@ -62,10 +62,54 @@ func (c dagCell) draw(st *Common, w int) ([]string, bool) {
 	if c.width(gap) > w {
 		return nil, false
 	}
-	n := c.inputs + len(c.nodes)
-	x := func(node int) int { return node*gap + 1 }
-	// last[v] is the last line (1-based below the node line) that node v's vertical
-	// line reaches: its own line, and every line it feeds.
+	d := newDagGrid(c, gap)
+	for i, es := range c.nodes {
+		d.node(i, es)
+	}
+	out := make([]string, len(d.grid))
+	for i := range d.grid {
+		out[i] = renderRuns(st, d.grid[i], d.kind[i])
+	}
+	return out, true
+}
+
+// dagGrid is a cell being drawn: line 0 holds the node labels, line i+1 the wires
+// into intermediate node i.
+type dagGrid struct {
+	c     dagCell
+	gap   int
+	n     int   // nodes, inputs included
+	last  []int // last[v]: the last line node v's vertical line reaches
+	grid  [][]rune
+	kind  [][]cellKind
+	width int
+}
+
+func newDagGrid(c dagCell, gap int) *dagGrid {
+	d := &dagGrid{c: c, gap: gap, n: c.inputs + len(c.nodes), width: c.width(gap)}
+	d.last = c.reach(d.n)
+	d.grid = make([][]rune, len(c.nodes)+1)
+	d.kind = make([][]cellKind, len(d.grid))
+	for i := range d.grid {
+		d.grid[i] = []rune(strings.Repeat(" ", d.width))
+		d.kind[i] = make([]cellKind, d.width)
+	}
+	for v := 0; v < d.n; v++ {
+		for j, r := range fmt.Sprintf("[%d]", v) {
+			if p := d.x(v) - 1 + j; p < d.width {
+				d.grid[0][p], d.kind[0][p] = r, kindNode
+			}
+		}
+	}
+	return d
+}
+
+// x is node's column.
+func (d *dagGrid) x(node int) int { return node*d.gap + 1 }
+
+// reach is, for each of n nodes, the last line (1-based below the node line) its
+// vertical line reaches: its own line, and every line it feeds.
+func (c dagCell) reach(n int) []int {
 	last := make([]int, n)
 	for i, es := range c.nodes {
 		line := i + 1
@@ -76,80 +120,74 @@ func (c dagCell) draw(st *Common, w int) ([]string, bool) {
 			}
 		}
 	}
-	wd := c.width(gap)
-	grid := make([][]rune, len(c.nodes)+1)
-	kind := make([][]cellKind, len(grid))
-	for i := range grid {
-		grid[i] = []rune(strings.Repeat(" ", wd))
-		kind[i] = make([]cellKind, wd)
-	}
-	for v := 0; v < n; v++ {
-		label := fmt.Sprintf("[%d]", v)
-		for j, r := range label {
-			if p := x(v) - 1 + j; p < wd {
-				grid[0][p], kind[0][p] = r, kindNode
-			}
+	return last
+}
+
+// node draws the line of intermediate node i: the wires passing by, the join of its
+// inputs with each edge's operation, and the node's own corner.
+func (d *dagGrid) node(i int, es []cellEdge) {
+	line, dest := i+1, d.c.inputs+i
+	row := d.grid[line]
+	for v := 0; v < d.n; v++ {
+		if d.last[v] >= line {
+			row[d.x(v)] = '│'
 		}
 	}
-	for i, es := range c.nodes {
-		line, dest := i+1, c.inputs+i
-		row := grid[line]
-		for v := 0; v < n; v++ {
-			if last[v] >= line {
-				row[x(v)] = '│'
-			}
-		}
-		from := map[int]string{}
-		lo := dest
-		for _, e := range es {
-			if noEdge(e.op) || e.from < 0 || e.from >= dest {
-				continue
-			}
-			from[e.from] = dagOp(e.op)
-			lo = min(lo, e.from)
-		}
-		if len(from) == 0 {
-			row[x(dest)] = '╳' // no input reaches this node: it computes zeros
+	from := map[int]string{}
+	lo := dest
+	for _, e := range es {
+		if noEdge(e.op) || e.from < 0 || e.from >= dest {
 			continue
 		}
-		for p := x(lo); p <= x(dest); p++ {
-			row[p] = '─'
-		}
-		for v := lo; v < dest; v++ {
-			below := last[v] > line
-			switch _, joins := from[v]; {
-			case joins && v == lo && below:
-				row[x(v)] = '├'
-			case joins && v == lo:
-				row[x(v)] = '└'
-			case joins && below:
-				row[x(v)] = '┼'
-			case joins:
-				row[x(v)] = '┴'
-			case last[v] >= line:
-				row[x(v)] = '┼'
-			}
-		}
-		row[x(dest)] = '┘'
-		if last[dest] > line {
-			row[x(dest)] = '┤'
-		}
-		for v, op := range from {
-			room := x(v+1) - x(v) - 2 // up to the next node's column, one wire left
-			lbl := []rune(op)
-			if len(lbl) > room {
-				lbl = lbl[:max(room, 0)]
-			}
-			for j, r := range lbl {
-				row[x(v)+1+j], kind[line][x(v)+1+j] = r, kindLabel
-			}
+		from[e.from] = dagOp(e.op)
+		lo = min(lo, e.from)
+	}
+	if len(from) == 0 {
+		row[d.x(dest)] = '╳' // no input reaches this node: it computes zeros
+		return
+	}
+	for p := d.x(lo); p <= d.x(dest); p++ {
+		row[p] = '─'
+	}
+	for v := lo; v < dest; v++ {
+		_, joins := from[v]
+		if r := junction(joins, v == lo, d.last[v] > line, d.last[v] >= line); r != 0 {
+			row[d.x(v)] = r
 		}
 	}
-	out := make([]string, len(grid))
-	for i := range grid {
-		out[i] = renderRuns(st, grid[i], kind[i])
+	row[d.x(dest)] = '┘'
+	if d.last[dest] > line {
+		row[d.x(dest)] = '┤'
 	}
-	return out, true
+	for v, op := range from {
+		room := d.x(v+1) - d.x(v) - 2 // up to the next node's column, one wire left
+		lbl := []rune(op)
+		if len(lbl) > room {
+			lbl = lbl[:max(room, 0)]
+		}
+		for j, r := range lbl {
+			row[d.x(v)+1+j], d.kind[line][d.x(v)+1+j] = r, kindLabel
+		}
+	}
+}
+
+// junction is the mark where a node's column meets a wire to a later node: whether
+// the node joins it (first: it is the wire's leftmost), whether its line goes on
+// below, whether it passes this line at all. 0 leaves the wire.
+func junction(joins, first, below, passes bool) rune {
+	switch {
+	case joins && first && below:
+		return '├'
+	case joins && first:
+		return '└'
+	case joins && below:
+		return '┼'
+	case joins:
+		return '┴'
+	case passes:
+		return '┼'
+	}
+	return 0
 }
 
 // renderRuns styles a line of the grid run by run.
