@@ -99,24 +99,8 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	if opt.Sampling == "" {
 		opt.Sampling = "uniform"
 	}
-	switch {
-	case opt.Epochs < 1 || opt.Batch < 1 || opt.Recalibrate < 0 || opt.ScoreSize < 1:
-		return nil, fmt.Errorf("oneshot: epochs %d, batch %d and score_size %d must be positive, recalibrate %d not negative", opt.Epochs, opt.Batch, opt.ScoreSize, opt.Recalibrate)
-	case opt.Finetune < 0 || opt.Finetune > 0 && opt.FinetuneLR <= 0:
-		return nil, fmt.Errorf("oneshot: finetune %d must not be negative, and finetune_lr %g must be positive with it", opt.Finetune, opt.FinetuneLR)
-	case opt.Channels < 1 || opt.Depth < 1:
-		return nil, fmt.Errorf("oneshot: channels %d and depth %d must be at least 1", opt.Channels, opt.Depth)
-	case opt.LR < 0 || opt.Momentum < 0 || opt.WeightDecay < 0:
-		return nil, fmt.Errorf("oneshot: lr, momentum and weight_decay must not be negative")
-	case opt.Sampling != "uniform" && opt.Sampling != "fair":
-		return nil, fmt.Errorf("oneshot: sampling %q: uniform or fair", opt.Sampling)
-	case opt.FewShot && !(opt.SplitAt > 0 && opt.SplitAt < 1):
-		return nil, fmt.Errorf("oneshot: split_at %g: the fraction of the epochs before the few-shot split, between 0 and 1", opt.SplitAt)
-	}
-	if _, onePerEdge := spaces.Base(space).(spaces.OnePerEdge); (opt.Sampling == "fair" || opt.FewShot) && !onePerEdge {
-		// A fair set of paths, and a split on the first edge's op, need every arch to
-		// put one op on every edge, which only NB201's cells do.
-		return nil, fmt.Errorf("oneshot: sampling fair and few_shot need a space whose archs put one op on every edge (nb201), not %s", space.Name())
+	if err := opt.check(space); err != nil {
+		return nil, err
 	}
 	data, err := datasets.Load(opt.Dataset, opt.Path)
 	if err != nil {
@@ -142,15 +126,43 @@ func NewOneShot(space spaces.Space, opt OneShotOptions) (*OneShot, error) {
 	}
 	pcg := rand.NewPCG(opt.Seed, 0x0ce5)
 	s := &OneShot{space: space, oneshot: shot, opt: opt, train: train, score: val.Slice(0, opt.ScoreSize), net: net, pcg: pcg, rng: rand.New(pcg)}
-	perm := rand.New(rand.NewPCG(opt.Seed, 0x7eca1)).Perm(train.N)
-	for i := 0; i < opt.Recalibrate; i++ {
-		s.recal = append(s.recal, perm[i*opt.Batch:(i+1)*opt.Batch])
-	}
-	perm = rand.New(rand.NewPCG(opt.Seed, 0xf1e7)).Perm(train.N)
-	for i := 0; i < opt.Finetune; i++ {
-		s.tune = append(s.tune, perm[i*opt.Batch:(i+1)*opt.Batch])
-	}
+	s.recal = batches(opt.Seed, 0x7eca1, train.N, opt.Batch, opt.Recalibrate)
+	s.tune = batches(opt.Seed, 0xf1e7, train.N, opt.Batch, opt.Finetune)
 	return s, nil
+}
+
+// batches are count batches of size examples of n, fixed by the seed and stream.
+func batches(seed, stream uint64, n, size, count int) [][]int {
+	perm := rand.New(rand.NewPCG(seed, stream)).Perm(n)
+	var out [][]int
+	for i := 0; i < count; i++ {
+		out = append(out, perm[i*size:(i+1)*size])
+	}
+	return out
+}
+
+// check refuses options no supernet can be trained with, naming the option.
+func (opt OneShotOptions) check(space spaces.Space) error {
+	switch {
+	case opt.Epochs < 1 || opt.Batch < 1 || opt.Recalibrate < 0 || opt.ScoreSize < 1:
+		return fmt.Errorf("oneshot: epochs %d, batch %d and score_size %d must be positive, recalibrate %d not negative", opt.Epochs, opt.Batch, opt.ScoreSize, opt.Recalibrate)
+	case opt.Finetune < 0 || opt.Finetune > 0 && opt.FinetuneLR <= 0:
+		return fmt.Errorf("oneshot: finetune %d must not be negative, and finetune_lr %g must be positive with it", opt.Finetune, opt.FinetuneLR)
+	case opt.Channels < 1 || opt.Depth < 1:
+		return fmt.Errorf("oneshot: channels %d and depth %d must be at least 1", opt.Channels, opt.Depth)
+	case opt.LR < 0 || opt.Momentum < 0 || opt.WeightDecay < 0:
+		return fmt.Errorf("oneshot: lr, momentum and weight_decay must not be negative")
+	case opt.Sampling != "uniform" && opt.Sampling != "fair":
+		return fmt.Errorf("oneshot: sampling %q: uniform or fair", opt.Sampling)
+	case opt.FewShot && !(opt.SplitAt > 0 && opt.SplitAt < 1):
+		return fmt.Errorf("oneshot: split_at %g: the fraction of the epochs before the few-shot split, between 0 and 1", opt.SplitAt)
+	}
+	if _, onePerEdge := spaces.Base(space).(spaces.OnePerEdge); (opt.Sampling == "fair" || opt.FewShot) && !onePerEdge {
+		// A fair set of paths, and a split on the first edge's op, need every arch to
+		// put one op on every edge, which only NB201's cells do.
+		return fmt.Errorf("oneshot: sampling fair and few_shot need a space whose archs put one op on every edge (nb201), not %s", space.Name())
+	}
+	return nil
 }
 
 // Describe says how the supernet is built and trained.
