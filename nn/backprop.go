@@ -35,52 +35,8 @@ func grad(cost *G.Node, wrt ...*G.Node) (G.Nodes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nn: grad: %w", err)
 	}
-	kids := map[*G.Node][]*G.Node{} // each node's inputs, in order, read once
-	children := func(n *G.Node) []*G.Node {
-		if cs, ok := kids[n]; ok {
-			return cs
-		}
-		var cs []*G.Node
-		it := g.From(n.ID())
-		for it.Next() {
-			cs = append(cs, it.Node().(*G.Node))
-		}
-		kids[n] = cs
-		return cs
-	}
-	diffWRT := func(n *G.Node, arity int) []bool {
-		if op, ok := n.Op().(G.SDOp); ok {
-			return op.DiffWRT(arity)
-		}
-		return nil
-	}
-	// The nodes the cost depends on differentiably, and those depending so on wrt.
-	reaches := map[*G.Node]bool{cost: true}
-	for _, n := range sorted {
-		if !reaches[n] || n.Op() == nil {
-			continue
-		}
-		cs := children(n)
-		for j, d := range diffWRT(n, len(cs)) {
-			if d {
-				reaches[cs[j]] = true
-			}
-		}
-	}
-	reached := map[*G.Node]bool{}
-	for _, n := range wrt {
-		reached[n] = true
-	}
-	for i := len(sorted) - 1; i >= 0; i-- {
-		n := sorted[i]
-		cs := children(n)
-		for j, d := range diffWRT(n, len(cs)) {
-			if d && reached[cs[j]] {
-				reached[n] = true
-				break
-			}
-		}
-	}
+	b := &backprop{g: g, kids: map[*G.Node][]*G.Node{}}
+	reaches, reached := b.reaches(cost, sorted), b.reached(wrt, sorted)
 	for _, n := range wrt {
 		if !reaches[n] {
 			return nil, fmt.Errorf("nn: grad: the cost does not depend on %v", n)
@@ -89,41 +45,11 @@ func grad(cost *G.Node, wrt ...*G.Node) (G.Nodes, error) {
 	if !reached[cost] {
 		return nil, errors.New("nn: grad: the cost depends on none of the nodes differentiated for")
 	}
-
 	terms := map[*G.Node]G.Nodes{cost: {g.AddNode(G.NewConstant(float32(1)))}}
 	for _, n := range sorted {
-		if !reaches[n] || !reached[n] {
-			continue
-		}
-		if d := n.Deriv(); d != nil { // differentiated before: gorgonia reuses it
-			terms[n] = append(terms[n], d)
-			continue
-		}
-		ts := terms[n]
-		if len(ts) == 0 {
-			return nil, fmt.Errorf("nn: grad: no gradient reaches %v", n)
-		}
-		sum, err := sumTerms(ts)
-		if err != nil {
-			return nil, fmt.Errorf("nn: grad: summing the gradients of %v: %w", n, err)
-		}
-		G.SetDerivOf(sum, n)
-		terms[n] = G.Nodes{sum}
-		if n.Op() == nil {
-			continue
-		}
-		op, ok := n.Op().(G.SDOp)
-		if !ok {
-			return nil, fmt.Errorf("nn: grad: %v cannot be differentiated", n)
-		}
-		cs := children(n)
-		grads, err := op.SymDiff(cs, n, sum)
-		if err != nil {
-			return nil, fmt.Errorf("nn: grad: %v: %w", n, err)
-		}
-		for j, d := range op.DiffWRT(len(cs)) {
-			if d {
-				terms[cs[j]] = append(terms[cs[j]], grads[j])
+		if reaches[n] && reached[n] {
+			if err := b.pass(n, terms); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -132,6 +58,105 @@ func grad(cost *G.Node, wrt ...*G.Node) (G.Nodes, error) {
 		out[i] = terms[n][0]
 	}
 	return out, nil
+}
+
+// backprop is one differentiation's walk of the graph.
+type backprop struct {
+	g    *G.ExprGraph
+	kids map[*G.Node][]*G.Node // each node's inputs, in order, read once
+}
+
+func (b *backprop) children(n *G.Node) []*G.Node {
+	if cs, ok := b.kids[n]; ok {
+		return cs
+	}
+	var cs []*G.Node
+	it := b.g.From(n.ID())
+	for it.Next() {
+		cs = append(cs, it.Node().(*G.Node))
+	}
+	b.kids[n] = cs
+	return cs
+}
+
+func diffWRT(n *G.Node, arity int) []bool {
+	if op, ok := n.Op().(G.SDOp); ok {
+		return op.DiffWRT(arity)
+	}
+	return nil
+}
+
+// reaches are the nodes the cost depends on differentiably.
+func (b *backprop) reaches(cost *G.Node, sorted G.Nodes) map[*G.Node]bool {
+	reaches := map[*G.Node]bool{cost: true}
+	for _, n := range sorted {
+		if !reaches[n] || n.Op() == nil {
+			continue
+		}
+		cs := b.children(n)
+		for j, d := range diffWRT(n, len(cs)) {
+			if d {
+				reaches[cs[j]] = true
+			}
+		}
+	}
+	return reaches
+}
+
+// reached are the nodes that depend differentiably on wrt.
+func (b *backprop) reached(wrt, sorted G.Nodes) map[*G.Node]bool {
+	reached := map[*G.Node]bool{}
+	for _, n := range wrt {
+		reached[n] = true
+	}
+	for i := len(sorted) - 1; i >= 0; i-- {
+		n := sorted[i]
+		cs := b.children(n)
+		for j, d := range diffWRT(n, len(cs)) {
+			if d && reached[cs[j]] {
+				reached[n] = true
+				break
+			}
+		}
+	}
+	return reached
+}
+
+// pass sums n's gradient terms, records the sum as n's derivative and sends n's
+// inputs their terms through its op's SymDiff.
+func (b *backprop) pass(n *G.Node, terms map[*G.Node]G.Nodes) error {
+	if d := n.Deriv(); d != nil { // differentiated before: gorgonia reuses it
+		terms[n] = append(terms[n], d)
+		return nil
+	}
+	ts := terms[n]
+	if len(ts) == 0 {
+		return fmt.Errorf("nn: grad: no gradient reaches %v", n)
+	}
+	sum, err := sumTerms(ts)
+	if err != nil {
+		return fmt.Errorf("nn: grad: summing the gradients of %v: %w", n, err)
+	}
+	G.SetDerivOf(sum, n)
+	terms[n] = G.Nodes{sum}
+	if n.Op() == nil {
+		return nil
+	}
+	op, ok := n.Op().(G.SDOp)
+	if !ok {
+		return fmt.Errorf("nn: grad: %v cannot be differentiated", n)
+	}
+	cs := b.children(n)
+	grads, err := op.SymDiff(cs, n, sum)
+	if err != nil {
+		return fmt.Errorf("nn: grad: %v: %w", n, err)
+	}
+	for j, d := range op.DiffWRT(len(cs)) {
+		if d {
+			terms[cs[j]] = append(terms[cs[j]], grads[j])
+		}
+	}
+	return nil
 }
 
 // sumTerms adds a node's gradient terms in order, ((t0 + t1) + t2) + ..., as
