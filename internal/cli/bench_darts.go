@@ -1,13 +1,12 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"cellar/bench"
 	"cellar/groundtruth"
 	"cellar/spaces"
 	"cellar/strategies"
@@ -77,11 +76,11 @@ with the same flags).`,
 				return err
 			}
 			opt.Dataset, opt.Path, opt.Channels, opt.Depth = gt.Dataset, gt.Path, gt.Channels, gt.Depth
-			name := dartsMethod(opt)
-			settings := dartsSettings(name, opt, gt)
-			done := map[int]dartsResult{}
+			name := bench.DartsMethod(opt)
+			settings := bench.DartsSettings(name, opt, gt)
+			done := map[int]bench.DartsResult{}
 			if csvPath != "" {
-				if done, err = readDartsCSV(csvPath, sp, settings); err != nil {
+				if done, err = bench.ReadDartsCSV(csvPath, sp, settings); err != nil {
 					return err
 				}
 			}
@@ -99,7 +98,7 @@ with the same flags).`,
 			for seed := 1; seed <= seeds; seed++ {
 				r, saved := done[seed]
 				if !saved {
-					res, err := dartsSeed(ctx, sp, uint64(seed), opt, b)
+					res, err := bench.DartsSeed(ctx, sp, uint64(seed), opt, b)
 					if err != nil {
 						if sig := got(); sig != nil && ctx.Err() != nil {
 							fmt.Fprintf(w, "in the top 10%%: %d of the %d seeds done\n", top, seed-1)
@@ -114,21 +113,21 @@ with the same flags).`,
 					}
 					r, done[seed] = res, res
 					if csvPath != "" {
-						if err := writeDartsCSV(csvPath, settings, done, truth); err != nil {
+						if err := bench.WriteDartsCSV(csvPath, settings, done, truth); err != nil {
 							return err
 						}
 					}
 				}
-				frac := beatsShare(truth, r.acc)
+				frac := bench.BeatsShare(truth, r.Acc)
 				if frac >= 0.9 {
 					top++
 				}
-				how := r.took.Round(time.Second).String()
+				how := r.Took.Round(time.Second).String()
 				if saved {
 					how += ", kept in " + csvPath
 				}
-				fmt.Fprintf(w, "seed %d: %s  skips %d  accuracy %.2f  beats %.0f%% of the table (%s)\n", seed, r.arch,
-					r.skips(), r.acc, 100*frac, how)
+				fmt.Fprintf(w, "seed %d: %s  skips %d  accuracy %.2f  beats %.0f%% of the table (%s)\n", seed, r.Arch,
+					r.Skips(), r.Acc, 100*frac, how)
 				if saved {
 					fmt.Fprintf(errw, "seed %d kept in %s\n", seed, csvPath)
 				} else {
@@ -152,66 +151,4 @@ with the same flags).`,
 	f.IntVar(&opt.Val, "darts-val", opt.Val, "held-out examples of DARTS' alpha steps")
 	groundTruthFlags(cmd, &gt, "train-") // DARTS has its own --epochs
 	return cmd
-}
-
-// dartsMethod names the DARTS variant opt runs.
-func dartsMethod(opt strategies.DartsOptions) string {
-	switch {
-	case opt.Dirichlet && opt.AuxSkip:
-		return "drnas (dirichlet) + darts- (aux_skip)"
-	case opt.Dirichlet:
-		return "drnas (dirichlet)"
-	case opt.AuxSkip:
-		return "darts- (aux_skip)"
-	}
-	return "darts"
-}
-
-// beatsShare is the share of the accuracies in truth that acc beats.
-func beatsShare(truth []float64, acc float64) float64 {
-	n := 0
-	for _, v := range truth {
-		if acc > v {
-			n++
-		}
-	}
-	return float64(n) / float64(len(truth))
-}
-
-// dartsResult is one DARTS run: its derived cell, that cell's accuracy trained from
-// scratch, and the time both took.
-type dartsResult struct {
-	arch spaces.Arch
-	acc  float64
-	took time.Duration
-}
-
-// skips counts the derived cell's skip connections, the sign of DARTS' collapse.
-func (r dartsResult) skips() int { return strings.Count(r.arch.String(), "skip_connect") }
-
-// seconds is s seconds as a Duration.
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-
-// dartsSeed runs DARTS with seed and trains its derived cell as the ground truth's
-// builder b trains its archs.
-func dartsSeed(ctx context.Context, sp spaces.Space, seed uint64, opt strategies.DartsOptions, b *groundtruth.Builder) (dartsResult, error) {
-	start := time.Now()
-	d, err := strategies.NewDarts(sp, seed, opt)
-	if err != nil {
-		return dartsResult{}, err
-	}
-	for d.Learning() {
-		if err := d.Learn(ctx); err != nil {
-			return dartsResult{}, err
-		}
-	}
-	a, err := d.Derived()
-	if err != nil {
-		return dartsResult{}, err
-	}
-	r := groundtruth.Row{Arch: a.String()}
-	if err := b.Fill(ctx, &r); err != nil {
-		return dartsResult{}, err
-	}
-	return dartsResult{arch: a, acc: r.Mean(), took: time.Since(start)}, nil
 }

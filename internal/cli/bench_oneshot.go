@@ -57,63 +57,9 @@ of the archs scored.`,
 			if err != nil {
 				return err
 			}
-			var (
-				archs   []spaces.Arch
-				truth   []float64
-				params  []float64
-				against string
-				column  string
-				source  string
-				unlike  string // what the supernet's data or skeleton has that the ground truth's has not
-			)
-			if truthPath != "" {
-				rows, err := groundtruth.Load(truthPath)
-				if err != nil {
-					return err
-				}
-				if len(rows) < 3 {
-					return fmt.Errorf("--groundtruth %s: %d archs; need at least 3", truthPath, len(rows))
-				}
-				for i, r := range rows {
-					a, err := sp.Parse([]byte(r.Arch))
-					if err != nil {
-						return fmt.Errorf("--groundtruth %s: arch %d: %w", truthPath, i+1, err)
-					}
-					if len(r.Acc) == 0 {
-						return fmt.Errorf("--groundtruth %s: %s has no accuracy yet (finish it with cellar bench groundtruth)", truthPath, r.Arch)
-					}
-					archs, truth, params = append(archs, a), append(truth, r.Mean()), append(params, float64(r.Params))
-				}
-				against, column, source = "its trained accuracy", "accuracy", truthPath
-				// Like for like: the supernet takes the table's data and skeleton unless
-				// told otherwise, and the output says where it was.
-				kept, err := groundtruth.LoadSettings(truthPath)
-				if err != nil {
-					return err
-				}
-				if kept != nil {
-					differ := matchTable(cmd, []tableFlag{bind("dataset", &opt.Dataset, kept.Dataset), bind("train", &opt.Train, kept.Train),
-						bind("channels", &opt.Channels, kept.Channels), bind("depth", &opt.Depth, kept.Depth)})
-					if len(differ) > 0 {
-						unlike = "not like for like: " + differsFrom(truthPath, differ)
-					}
-				}
-			} else {
-				t, err := evaluators.LoadTable(table, sp, "")
-				if err != nil {
-					return err
-				}
-				if archs, truth, err = sampleTable(sp, t, table, n, seed); err != nil {
-					return err
-				}
-				for _, a := range archs {
-					net, err := sp.Network(a)
-					if err != nil {
-						return err
-					}
-					params = append(params, float64(net.Params()))
-				}
-				against, column, source = t.Metrics()[0], t.Metrics()[0], fmt.Sprintf("%s (seed %d)", table, seed)
+			truth, unlike, err := oneShotTruth(cmd, sp, &opt, table, truthPath, n, seed)
+			if err != nil {
+				return err
 			}
 			// Ctrl-C or SIGTERM stops training at once, dropping the epoch in progress
 			// (the finished ones are in --supernets, so the same command goes on from
@@ -122,14 +68,12 @@ of the archs scored.`,
 			ctx, got, stop := onSignal(cmd.Context())
 			defer stop()
 			w, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			fmt.Fprintf(w, "%d NB201 archs of %s against %s\n", len(archs), source, against)
+			fmt.Fprintf(w, "%d NB201 archs of %s against %s\n", len(truth.Archs), truth.Source, truth.Against)
 			if unlike != "" {
 				fmt.Fprintln(w, unlike)
 			}
 			fmt.Fprintf(w, "%-9s %9s %8s %7s %9s %7s\n", "sampling", "spearman", "kendall", "top-10", "training", "s/eval")
-			// live: the params the output depends on (spaces.Net.LiveParams), at the
-			// skeleton the truth was trained at. Params counts the convs of edges the
-			// cell's output cannot see too, which makes archs of one function differ.
+			// live params at the skeleton the truth was trained at.
 			skeleton := sp
 			if truthPath != "" {
 				// The stem's input channels aside, which add the same to every arch.
@@ -137,21 +81,11 @@ of the archs scored.`,
 					return err
 				}
 			}
-			live := make([]float64, len(archs))
-			for i, a := range archs {
-				net, err := skeleton.Network(a)
-				if err != nil {
-					return err
-				}
-				live[i] = float64(net.LiveParams())
+			live, err := bench.LiveParams(skeleton, truth.Archs)
+			if err != nil {
+				return err
 			}
-			// paramsRow prints the params proxy's rows over the first n archs.
-			paramsRow := func(n int, says string) {
-				fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f%s\n", "params", stats.Spearman(params[:n], truth[:n]), stats.Kendall(params[:n], truth[:n]),
-					stats.TopOverlap(params[:n], truth[:n], 10), says)
-				fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f   (live params: the ones the output depends on)\n", "  live", stats.Spearman(live[:n], truth[:n]),
-					stats.Kendall(live[:n], truth[:n]), stats.TopOverlap(live[:n], truth[:n], 10))
-			}
+			rep := oneShotReport{w: w, truth: truth, live: live}
 			scores := map[string][]float64{}
 			list := strings.Split(samplings, ",")
 			for _, sampling := range list {
@@ -164,47 +98,25 @@ of the archs scored.`,
 				if supernets != "" {
 					saved = filepath.Join(supernets, sampling+".supernet")
 				}
-				run, err := bench.RunOneShot(ctx, errw, sp, o, sampling, saved, archs)
+				run, err := bench.RunOneShot(ctx, errw, sp, o, sampling, saved, truth.Archs)
 				sig := got()
 				if err != nil && (ctx.Err() == nil || sig == nil) {
 					return err
 				}
-				scored := len(run.Loss)
-				if scored >= 3 {
-					printOneShotRows(w, sampling, run, truth[:scored], params[:scored], live[:scored])
+				if scored := len(run.Loss); scored >= 3 {
+					printOneShotRows(w, sampling, run, truth.Acc[:scored], truth.Params[:scored], live[:scored])
 				}
 				if err != nil {
-					switch {
-					case !run.Trained:
-						if len(scores) > 0 { // the samplings before it were scored on all archs
-							paramsRow(len(archs), "")
-						}
-						fmt.Fprintf(w, "interrupted: the %s supernet had trained %d of %d epochs", sampling, run.Epochs, o.Epochs)
-						if saved != "" {
-							fmt.Fprintf(w, "; they are in %s: run the same command to go on\n", saved)
-						} else {
-							fmt.Fprintf(w, "; give --supernets DIR to keep them between runs\n")
-						}
-					default:
-						if scored >= 3 {
-							paramsRow(scored, fmt.Sprintf("   (the same %d archs)", scored))
-						}
-						fmt.Fprintf(w, "interrupted: %s scored %d of %d archs (its rows above are theirs)", sampling, scored, len(archs))
-						if saved != "" {
-							fmt.Fprintf(w, "; its trained supernet is in %s: run the same command to score without training\n", saved)
-						} else {
-							fmt.Fprintln(w)
-						}
-					}
+					rep.interrupted(sampling, run, o.Epochs, saved, len(scores) > 0)
 					return stoppedBy(sig)
 				}
 				scores[sampling], scores[sampling+"_loss"], scores[sampling+"_angle"] = run.Acc, run.Loss, run.Angle
 			}
-			paramsRow(len(archs), "")
+			rep.params(len(truth.Archs), "")
 			if csvPath == "" {
 				return nil
 			}
-			return bench.WriteOneShotCSV(csvPath, column, archs, truth, list, scores)
+			return bench.WriteOneShotCSV(csvPath, truth.Column, truth.Archs, truth.Acc, list, scores)
 		},
 	}
 	f := cmd.Flags()
@@ -229,6 +141,74 @@ of the archs scored.`,
 	f.IntVar(&opt.Recalibrate, "recalibrate", evaluators.DefaultOneShot.Recalibrate, "batches that re-estimate batch norm per arch")
 	cmd.PreRun = func(*cobra.Command, []string) { opt.Seed = seed }
 	return cmd
+}
+
+// oneShotTruth is what the one-shot scores are measured against: a sample of a
+// table, or a ground truth, whose data and skeleton the supernet then takes unless
+// flags say otherwise (unlike says where they differ).
+func oneShotTruth(cmd *cobra.Command, sp spaces.Space, opt *evaluators.OneShotOptions, table, truthPath string, n int, seed uint64) (t bench.Truth, unlike string, err error) {
+	if truthPath == "" {
+		t, err = bench.TableTruth(sp, table, n, seed)
+		return t, "", err
+	}
+	if t, err = bench.GroundTruth(sp, truthPath); err != nil {
+		return t, "", err
+	}
+	// Like for like: the supernet takes the table's data and skeleton unless told
+	// otherwise, and the output says where it was.
+	kept, err := groundtruth.LoadSettings(truthPath)
+	if err != nil || kept == nil {
+		return t, "", err
+	}
+	differ := matchTable(cmd, []tableFlag{bind("dataset", &opt.Dataset, kept.Dataset), bind("train", &opt.Train, kept.Train),
+		bind("channels", &opt.Channels, kept.Channels), bind("depth", &opt.Depth, kept.Depth)})
+	if len(differ) > 0 {
+		unlike = "not like for like: " + differsFrom(truthPath, differ)
+	}
+	return t, unlike, nil
+}
+
+// oneShotReport prints the rows that do not belong to one sampling.
+type oneShotReport struct {
+	w     io.Writer
+	truth bench.Truth
+	live  []float64
+}
+
+// params prints the params proxy's rows over the first n archs.
+func (r oneShotReport) params(n int, says string) {
+	params, live, truth := r.truth.Params[:n], r.live[:n], r.truth.Acc[:n]
+	fmt.Fprintf(r.w, "%-9s %9.3f %8.3f %7.2f%s\n", "params", stats.Spearman(params, truth), stats.Kendall(params, truth),
+		stats.TopOverlap(params, truth, 10), says)
+	fmt.Fprintf(r.w, "%-9s %9.3f %8.3f %7.2f   (live params: the ones the output depends on)\n", "  live", stats.Spearman(live, truth),
+		stats.Kendall(live, truth), stats.TopOverlap(live, truth, 10))
+}
+
+// interrupted says where a sampling stopped and how to go on: in training (the
+// samplings before it, if any, were scored on every arch), or in scoring.
+func (r oneShotReport) interrupted(sampling string, run bench.OneShotRun, epochs int, saved string, before bool) {
+	w, scored, all := r.w, len(run.Loss), len(r.truth.Archs)
+	if !run.Trained {
+		if before {
+			r.params(all, "")
+		}
+		fmt.Fprintf(w, "interrupted: the %s supernet had trained %d of %d epochs", sampling, run.Epochs, epochs)
+		if saved != "" {
+			fmt.Fprintf(w, "; they are in %s: run the same command to go on\n", saved)
+		} else {
+			fmt.Fprintf(w, "; give --supernets DIR to keep them between runs\n")
+		}
+		return
+	}
+	if scored >= 3 {
+		r.params(scored, fmt.Sprintf("   (the same %d archs)", scored))
+	}
+	fmt.Fprintf(w, "interrupted: %s scored %d of %d archs (its rows above are theirs)", sampling, scored, all)
+	if saved != "" {
+		fmt.Fprintf(w, "; its trained supernet is in %s: run the same command to score without training\n", saved)
+	} else {
+		fmt.Fprintln(w)
+	}
 }
 
 // printOneShotRows prints a sampling's rows: its accuracy's, then its loss's, its

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/csv"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cellar/bench"
 	"cellar/datasets"
 	"cellar/evaluators"
 	"cellar/proxies"
@@ -51,7 +51,7 @@ to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
 				return err
 			}
 			metric := t.Metrics()[0]
-			sample, truth, err := sampleTable(sp, t, table, n, seed)
+			sample, truth, err := bench.SampleTable(sp, t, table, n, seed)
 			if err != nil {
 				return err
 			}
@@ -126,32 +126,6 @@ to 32x32x3 (--data mnist), or standard-normal noise (--data noise).`,
 	f.StringVar(&csvPath, "csv", "", "also write every arch's scores to this CSV `file`")
 	f.StringVar(&batchPath, "save-batch", "", "also write the data-dependent proxies' batch to this `file` (bench/proxies_vs_torch.sh reads it)")
 	return cmd
-}
-
-// sampleTable draws a seeded sample of n distinct archs of a table's space, each with
-// the table's value of its first metric.
-func sampleTable(sp spaces.Space, t *evaluators.Table, path string, n int, seed uint64) ([]spaces.Arch, []float64, error) {
-	if n < 3 || n > t.Len() {
-		return nil, nil, fmt.Errorf("--n %d: from 3 to the table's %d archs", n, t.Len())
-	}
-	metric := t.Metrics()[0]
-	rng := rand.New(rand.NewPCG(seed, seed))
-	seen := map[string]bool{}
-	var archs []spaces.Arch
-	var truth []float64
-	for len(archs) < n {
-		a := sp.Sample(rng)
-		if seen[a.String()] {
-			continue
-		}
-		seen[a.String()] = true
-		vals, ok := t.Lookup(a)
-		if !ok {
-			return nil, nil, fmt.Errorf("arch %s is not in %s", a, path)
-		}
-		archs, truth = append(archs, a), append(truth, vals[metric])
-	}
-	return archs, truth, nil
 }
 
 // saveBatch writes a batch for another program to score the same inputs: the

@@ -1,7 +1,8 @@
-package cli
+package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"cellar/groundtruth"
 	"cellar/internal/atomicfile"
@@ -35,13 +37,13 @@ var dartsSettingColumns = []struct{ column, flag string }{
 	{"train_seeds", "--train-seeds"},
 }
 
-// dartsResultColumns follow the settings: what the seed gave. skips and beats are
+// DartsResultColumns follow the settings: what the seed gave. skips and beats are
 // derived (from the arch, and from the ground truth at the time) and written for
 // readers of the file; a continued run recomputes them.
-var dartsResultColumns = []string{"arch", "skips", "accuracy", "beats", "seconds"}
+var DartsResultColumns = []string{"arch", "skips", "accuracy", "beats", "seconds"}
 
 // dartsSettings are the values of dartsSettingColumns for one run, in their order.
-func dartsSettings(method string, opt strategies.DartsOptions, gt groundtruth.Options) []string {
+func DartsSettings(method string, opt strategies.DartsOptions, gt groundtruth.Options) []string {
 	dirichletKL := ""
 	if opt.Dirichlet {
 		dirichletKL = strconv.FormatFloat(opt.DirichletKL, 'g', -1, 64)
@@ -51,37 +53,37 @@ func dartsSettings(method string, opt strategies.DartsOptions, gt groundtruth.Op
 		strconv.Itoa(gt.Epochs), strconv.Itoa(gt.Seeds)}
 }
 
-// dartsCSVHeader is the bench darts CSV's first line.
-func dartsCSVHeader() []string {
+// DartsCSVHeader is the bench darts CSV's first line.
+func DartsCSVHeader() []string {
 	h := []string{"seed"}
 	for _, c := range dartsSettingColumns {
 		h = append(h, c.column)
 	}
-	return append(h, dartsResultColumns...)
+	return append(h, DartsResultColumns...)
 }
 
-// readDartsCSV reads the seeds a bench darts CSV holds, checking each was run with
+// ReadDartsCSV reads the seeds a bench darts CSV holds, checking each was run with
 // settings; a missing file holds none. Errors name the file, the line and what is
 // wrong, and a seed run with other settings names the flag that differs.
-func readDartsCSV(path string, sp spaces.Space, settings []string) (map[int]dartsResult, error) {
+func ReadDartsCSV(path string, sp spaces.Space, settings []string) (map[int]DartsResult, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return map[int]dartsResult{}, nil
+		return map[int]DartsResult{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return parseDartsCSV(b, path, sp, settings)
+	return ParseDartsCSV(b, path, sp, settings)
 }
 
-// parseDartsCSV reads the bench darts CSV b (from path, for errors), as readDartsCSV.
-func parseDartsCSV(b []byte, path string, sp spaces.Space, settings []string) (map[int]dartsResult, error) {
+// ParseDartsCSV reads the bench darts CSV b (from path, for errors), as ReadDartsCSV.
+func ParseDartsCSV(b []byte, path string, sp spaces.Space, settings []string) (map[int]DartsResult, error) {
 	r := csv.NewReader(bytes.NewReader(b))
-	header := dartsCSVHeader()
+	header := DartsCSVHeader()
 	r.FieldsPerRecord = -1 // the header is checked as a whole, then every line against it
 	got, err := r.Read()
 	if err == io.EOF {
-		return map[int]dartsResult{}, nil
+		return map[int]DartsResult{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("--csv %s: %w", path, err)
@@ -90,7 +92,7 @@ func parseDartsCSV(b []byte, path string, sp spaces.Space, settings []string) (m
 		return nil, fmt.Errorf("--csv %s: not a bench darts CSV: its first line is %q, where %q was expected", path, strings.Join(got, ","), strings.Join(header, ","))
 	}
 	r.FieldsPerRecord = len(header)
-	rows := map[int]dartsResult{}
+	rows := map[int]DartsResult{}
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -128,29 +130,29 @@ func parseDartsCSV(b []byte, path string, sp spaces.Space, settings []string) (m
 		if err != nil || !(secs >= 0 && secs <= maxSeconds) {
 			return nil, bad("seconds %q is not a duration in seconds", res[4])
 		}
-		rows[seed] = dartsResult{arch: a, acc: acc, took: seconds(secs)}
+		rows[seed] = DartsResult{Arch: a, Acc: acc, Took: Seconds(secs)}
 	}
 }
 
 // maxSeconds bounds a seed's time read from a CSV to what a Duration holds, with room.
 const maxSeconds = 1e9
 
-// writeDartsCSV replaces path with rows (through a temporary file, so a kill leaves the
+// WriteDartsCSV replaces path with rows (through a temporary file, so a kill leaves the
 // last whole file).
-func writeDartsCSV(path string, settings []string, rows map[int]dartsResult, truth []float64) error {
-	b, err := formatDartsCSV(settings, rows, truth)
+func WriteDartsCSV(path string, settings []string, rows map[int]DartsResult, truth []float64) error {
+	b, err := FormatDartsCSV(settings, rows, truth)
 	if err != nil {
 		return err
 	}
 	return atomicfile.Replace(path, b)
 }
 
-// formatDartsCSV is the bench darts CSV of rows in seed order, each with the share of
+// FormatDartsCSV is the bench darts CSV of rows in seed order, each with the share of
 // the ground truth's accuracies it beats.
-func formatDartsCSV(settings []string, rows map[int]dartsResult, truth []float64) ([]byte, error) {
+func FormatDartsCSV(settings []string, rows map[int]DartsResult, truth []float64) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write(dartsCSVHeader())
+	w.Write(DartsCSVHeader())
 	seeds := make([]int, 0, len(rows))
 	for s := range rows {
 		seeds = append(seeds, s)
@@ -159,10 +161,72 @@ func formatDartsCSV(settings []string, rows map[int]dartsResult, truth []float64
 	for _, s := range seeds {
 		r := rows[s]
 		rec := append([]string{strconv.Itoa(s)}, settings...)
-		rec = append(rec, r.arch.String(), strconv.Itoa(r.skips()), strconv.FormatFloat(r.acc, 'f', -1, 64),
-			strconv.FormatFloat(beatsShare(truth, r.acc), 'f', 4, 64), strconv.FormatFloat(r.took.Seconds(), 'f', 1, 64))
+		rec = append(rec, r.Arch.String(), strconv.Itoa(r.Skips()), strconv.FormatFloat(r.Acc, 'f', -1, 64),
+			strconv.FormatFloat(BeatsShare(truth, r.Acc), 'f', 4, 64), strconv.FormatFloat(r.Took.Seconds(), 'f', 1, 64))
 		w.Write(rec)
 	}
 	w.Flush()
 	return buf.Bytes(), w.Error()
+}
+
+// DartsMethod names the DARTS variant opt runs.
+func DartsMethod(opt strategies.DartsOptions) string {
+	switch {
+	case opt.Dirichlet && opt.AuxSkip:
+		return "drnas (dirichlet) + darts- (aux_skip)"
+	case opt.Dirichlet:
+		return "drnas (dirichlet)"
+	case opt.AuxSkip:
+		return "darts- (aux_skip)"
+	}
+	return "darts"
+}
+
+// BeatsShare is the share of the accuracies in truth that acc beats.
+func BeatsShare(truth []float64, acc float64) float64 {
+	n := 0
+	for _, v := range truth {
+		if acc > v {
+			n++
+		}
+	}
+	return float64(n) / float64(len(truth))
+}
+
+// DartsResult is one DARTS run: its derived cell, that cell's accuracy trained from
+// scratch, and the time both took.
+type DartsResult struct {
+	Arch spaces.Arch
+	Acc  float64
+	Took time.Duration
+}
+
+// skips counts the derived cell's skip connections, the sign of DARTS' collapse.
+func (r DartsResult) Skips() int { return strings.Count(r.Arch.String(), "skip_connect") }
+
+// seconds is s seconds as a Duration.
+func Seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// dartsSeed runs DARTS with seed and trains its derived cell as the ground truth's
+// builder b trains its archs.
+func DartsSeed(ctx context.Context, sp spaces.Space, seed uint64, opt strategies.DartsOptions, b *groundtruth.Builder) (DartsResult, error) {
+	start := time.Now()
+	d, err := strategies.NewDarts(sp, seed, opt)
+	if err != nil {
+		return DartsResult{}, err
+	}
+	for d.Learning() {
+		if err := d.Learn(ctx); err != nil {
+			return DartsResult{}, err
+		}
+	}
+	a, err := d.Derived()
+	if err != nil {
+		return DartsResult{}, err
+	}
+	r := groundtruth.Row{Arch: a.String()}
+	if err := b.Fill(ctx, &r); err != nil {
+		return DartsResult{}, err
+	}
+	return DartsResult{Arch: a, Acc: r.Mean(), Took: time.Since(start)}, nil
 }
