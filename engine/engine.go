@@ -123,38 +123,16 @@ type Engine struct {
 	mu     sync.Mutex
 	status Status
 
-	// Owned by Run's goroutine.
-	state       RunState
-	nextID      uint64
-	order       []*slot // asked and not yet told, by id
-	fresh       []*slot // asked of the strategy, waiting for a worker
-	hand        []*slot // injected, waiting for a worker
-	requeue     []*slot // cancelled by a pause, to run again
-	running     int
-	uncommitted []*slot
-	lastCommit  time.Duration // how long the last store commit took (see gather)
-	exhausted   bool          // the strategy had nothing to ask with nothing in flight
-	timeUp      bool
-	elapsed     time.Duration // wall time spent searching before activeSince
-	activeSince time.Time     // zero while paused
-
-	learning    strategies.Learner // the learner whose epoch runs, or nil
-	largeAt     map[string]int     // the LargeState versions committed, by part
-	learnCancel context.CancelFunc
-	learnDone   chan learnResult
-	front       []frontMember  // with two or more objectives: the non-dominated done trials
-	reported    map[string]int // the last report step published, by source
-
-	populationAt    time.Time // when Status.Population was last read
-	populationState RunState  // the state it was read in
-
-	journal    []Entry // made since the last commit
-	scriptAt   int     // the next entry of Options.Script to follow
-	scriptDone bool
-	scriptErr  error
-	steers     []Steer // waiting for the next ask
-	steered    map[string]float64
-	simClocks  []float64 // with Options.Simulate: each simulated worker's busy-until, in seconds
+	// Owned by Run's goroutine, by concern, each in its file.
+	state      RunState
+	queues                   // the trials asked, injected and running (queues.go)
+	clock                    // the time searched, real or simulated (simtime.go)
+	learner                  // the learner's epochs and its large state (learn.go)
+	replay                   // the journal and the script followed (journal.go)
+	steering                 // the steering waiting and applied (steer.go)
+	front      []frontMember // with two or more objectives: the non-dominated done trials
+	population populationCache
+	lastCommit time.Duration // how long the last store commit took (see gather)
 }
 
 // slot is one trial while the engine holds it.
@@ -190,8 +168,8 @@ type command struct {
 // New prepares an engine; Run starts it.
 func New(exp *Experiment, opt Options) *Engine {
 	exp = exp.own()
-	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), accepting: make(chan struct{}), done: make(chan struct{}), nextID: 1, state: Idle,
-		learnDone: make(chan learnResult, 1), reported: map[string]int{}}
+	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), accepting: make(chan struct{}), done: make(chan struct{}), state: Idle,
+		queues: queues{nextID: 1}, learner: learner{learnDone: make(chan learnResult, 1), reported: map[string]int{}}}
 	e.measures = Measures(exp.Config.Latency)
 	e.status = Status{Name: exp.Config.Name, State: Idle, Budget: exp.Config.Budget, Steers: slices.Clone(opt.Steered)}
 	return e
@@ -431,19 +409,11 @@ func (e *Engine) elapsedNow() time.Duration {
 	if e.opt.Simulate != nil {
 		return e.simElapsed()
 	}
-	if e.activeSince.IsZero() {
-		return e.elapsed
-	}
-	return e.elapsed + time.Since(e.activeSince)
+	return e.clock.searched()
 }
 
 func (e *Engine) setState(s RunState) {
-	if s == Searching && e.activeSince.IsZero() {
-		e.activeSince = time.Now()
-	} else if s != Searching && !e.activeSince.IsZero() {
-		e.elapsed += time.Since(e.activeSince)
-		e.activeSince = time.Time{}
-	}
+	e.clock.searching(s == Searching)
 	e.state = s
 	e.updateStatus()
 	e.hub.publish(Event{Kind: StateChanged, State: s})
@@ -946,8 +916,7 @@ func (e *Engine) updateStatus() {
 	}
 	// Read on the engine's goroutine, which owns the strategy; at most ten times a
 	// second, as a display needs, and whenever the state changes.
-	if p, ok := e.exp.Strategy.(strategies.Populated); ok && (time.Since(e.populationAt) > 100*time.Millisecond || e.status.State != e.populationState) {
-		e.populationAt, e.populationState = time.Now(), e.status.State
+	if p, ok := e.exp.Strategy.(strategies.Populated); ok && e.population.stale(e.status.State) {
 		e.status.Population = e.status.Population[:0]
 		for _, r := range p.Population() {
 			e.status.Population = append(e.status.Population, Member{Trial: r.Trial, Arch: r.Arch.String(), Score: r.Score})

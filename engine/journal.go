@@ -181,3 +181,11 @@ func (e *Engine) log(en Entry) {
 	}
 	e.journal = append(e.journal, en)
 }
+
+// replay is the journal of a run, and the script (Options.Script) it follows.
+type replay struct {
+	journal    []Entry // made since the last commit
+	scriptAt   int     // the next entry of Options.Script to follow
+	scriptDone bool
+	scriptErr  error
+}

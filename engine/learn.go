@@ -119,3 +119,12 @@ type (
 	Report = strategies.Report
 	Alphas = strategies.Alphas
 )
+
+// learner is the state of the learner's epochs, owned by Run's goroutine.
+type learner struct {
+	learning    strategies.Learner // the learner whose epoch runs, or nil
+	largeAt     map[string]int     // the LargeState versions committed, by part
+	learnCancel context.CancelFunc
+	learnDone   chan learnResult
+	reported    map[string]int // the last report step published, by source
+}

@@ -84,7 +84,7 @@ func (e *Engine) simAdvance(t Trial) {
 }
 
 // simElapsed is the simulated time: when the busiest worker is done.
-func (e *Engine) simElapsed() time.Duration {
+func (e *clock) simElapsed() time.Duration {
 	if len(e.simClocks) == 0 {
 		return 0
 	}
@@ -95,4 +95,31 @@ func (e *Engine) simElapsed() time.Duration {
 func (e *Engine) simSpent() bool {
 	b := e.exp.Config.Budget.Time
 	return b > 0 && len(e.simClocks) > 0 && slices.Min(e.simClocks) >= b.Seconds()
+}
+
+// clock is the time a run has searched: the wall time spent in Searching (paused time
+// does not count), or with Options.Simulate, each simulated worker's busy-until.
+type clock struct {
+	timeUp      bool          // the time budget is spent
+	elapsed     time.Duration // wall time spent searching before activeSince
+	activeSince time.Time     // zero while paused
+	simClocks   []float64     // with Options.Simulate, in seconds
+}
+
+// searched is the wall time spent searching, up to now.
+func (c *clock) searched() time.Duration {
+	if c.activeSince.IsZero() {
+		return c.elapsed
+	}
+	return c.elapsed + time.Since(c.activeSince)
+}
+
+// searching starts or stops the wall clock.
+func (c *clock) searching(on bool) {
+	if on && c.activeSince.IsZero() {
+		c.activeSince = time.Now()
+	} else if !on && !c.activeSince.IsZero() {
+		c.elapsed += time.Since(c.activeSince)
+		c.activeSince = time.Time{}
+	}
 }

@@ -196,3 +196,10 @@ func (e *Engine) updateKnobs() {
 	e.status.Knobs = ks
 	e.mu.Unlock()
 }
+
+// steering is the steering waiting for the next ask, and every knob's value as
+// applied.
+type steering struct {
+	steers  []Steer // waiting for the next ask
+	steered map[string]float64
+}
