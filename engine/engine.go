@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"cellar/learning"
 	"context"
 	"errors"
 	"fmt"
@@ -75,7 +76,7 @@ type Status struct {
 	// Learning names the strategy or evaluator training its own model (an epoch is
 	// under way); Reports are the learners' reports so far.
 	Learning  string
-	Reports   []strategies.Report
+	Reports   []learning.Report
 	Best      *Trial // by the first objective
 	BestScore float64
 	Elapsed   time.Duration
@@ -84,7 +85,7 @@ type Status struct {
 	// Knobs are the settings steering may change, with their values; Steers are the
 	// changes made, in order (Entry.Trial is where each took effect): those of the
 	// runs before a resume (Options.Steered), then this run's.
-	Knobs  []Knob
+	Knobs  []learning.Knob
 	Steers []Entry
 	// Control is the last pause, resume or stop, and who asked for it: sessions that
 	// did not (viewers, other operators) see who paused the search and when.
@@ -190,9 +191,9 @@ func (e *Engine) Snapshot() Status {
 	}
 	s.Running = append([]Trial(nil), s.Running...)
 	s.Population = append([]Member(nil), s.Population...)
-	s.Reports = append([]Report(nil), s.Reports...) // thinning rewrites the engine's in place
+	s.Reports = append([]learning.Report(nil), s.Reports...) // thinning rewrites the engine's in place
 	s.Front = append([]uint64(nil), s.Front...)
-	s.Knobs = append([]Knob(nil), s.Knobs...)
+	s.Knobs = append([]learning.Knob(nil), s.Knobs...)
 	s.Steers = append([]Entry(nil), s.Steers...)
 	s.Progress = make(map[uint64]Progress, len(e.status.Progress))
 	for id, p := range e.status.Progress {

@@ -15,7 +15,7 @@ import (
 // engine uses them: Stateful (state kept in checkpoints, for an exact resume),
 // LargeStateful (a large piece of that state, stored only when it changes),
 // Historian (decisions that depend on the trials seen, given the outcomes a fork
-// takes from its original), and strategies.Learner (epochs of its own that the engine
+// takes from its original), and learning.Learner (epochs of its own that the engine
 // runs between trials, as a one-shot supernet does).
 type Evaluator interface {
 	// Metrics lists the metric names Evaluate returns, so objectives can be checked

@@ -1,10 +1,9 @@
 package engine
 
 import (
+	"cellar/learning"
 	"sync"
 	"sync/atomic"
-
-	"cellar/strategies"
 )
 
 // EventKind says what an Event reports.
@@ -40,7 +39,7 @@ type Event struct {
 	Trial    Trial
 	Progress Progress
 	State    RunState
-	Report   *strategies.Report
+	Report   *learning.Report
 	Entry    *Entry
 }
 

@@ -1,10 +1,9 @@
 package engine
 
 import (
+	"cellar/learning"
 	"context"
 	"fmt"
-
-	"cellar/strategies"
 )
 
 // Learners (DARTS, the one-shot evaluator) train a model of their own before the
@@ -16,7 +15,7 @@ import (
 // and the learner comes back to its state before the epoch.
 
 // learnerName names the part that is learning, for errors and the status.
-func (e *Engine) learnerName(l strategies.Learner) string {
+func (e *Engine) learnerName(l learning.Learner) string {
 	if any(l) == any(e.exp.Evaluator) {
 		return e.exp.Config.Evaluator.Name
 	}
@@ -25,9 +24,9 @@ func (e *Engine) learnerName(l strategies.Learner) string {
 
 // pendingLearner is the part that wants an epoch now: the evaluator first (trials
 // need it), then the strategy. Called only while no epoch runs.
-func (e *Engine) pendingLearner() strategies.Learner {
+func (e *Engine) pendingLearner() learning.Learner {
 	for _, x := range []any{e.exp.Evaluator, e.exp.Strategy} {
-		if l, ok := x.(strategies.Learner); ok && l.Learning() {
+		if l, ok := x.(learning.Learner); ok && l.Learning() {
 			return l
 		}
 	}
@@ -35,7 +34,7 @@ func (e *Engine) pendingLearner() strategies.Learner {
 }
 
 // startLearning starts the next epoch of l.
-func (e *Engine) startLearning(ctx context.Context, l strategies.Learner) {
+func (e *Engine) startLearning(ctx context.Context, l learning.Learner) {
 	lctx, cancel := context.WithCancel(ctx)
 	e.learning, e.learnCancel = l, cancel
 	name := e.learnerName(l)
@@ -88,7 +87,7 @@ func (e *Engine) publishReports() { e.takeReports(true) }
 // are history, which viewers read from the status).
 func (e *Engine) takeReports(publish bool) {
 	for _, x := range []any{e.exp.Evaluator, e.exp.Strategy} {
-		r, ok := x.(strategies.Reporter)
+		r, ok := x.(learning.Reporter)
 		if !ok {
 			continue
 		}
@@ -104,7 +103,7 @@ func (e *Engine) takeReports(publish bool) {
 		for _, rep := range reports[i:] {
 			e.reported[rep.Source] = rep.Step
 			e.mu.Lock()
-			e.status.Reports = strategies.AppendReport(e.status.Reports, rep)
+			e.status.Reports = learning.AppendReport(e.status.Reports, rep)
 			e.mu.Unlock()
 			if publish {
 				e.hub.publish(Event{Kind: LearnerReport, Report: &rep})
@@ -113,17 +112,10 @@ func (e *Engine) takeReports(publish bool) {
 	}
 }
 
-// Report and Alphas are the learners' reports (see strategies), named here for
-// viewers of the engine.
-type (
-	Report = strategies.Report
-	Alphas = strategies.Alphas
-)
-
 // learner is the state of the learner's epochs, owned by Run's goroutine.
 type learner struct {
-	learning    strategies.Learner // the learner whose epoch runs, or nil
-	largeAt     map[string]int     // the LargeState versions committed, by part
+	learning    learning.Learner // the learner whose epoch runs, or nil
+	largeAt     map[string]int   // the LargeState versions committed, by part
 	learnCancel context.CancelFunc
 	learnDone   chan learnResult
 	reported    map[string]int // the last report step published, by source

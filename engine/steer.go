@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cellar/learning"
 	"fmt"
 	"maps"
 	"math"
@@ -26,10 +27,6 @@ type Steer struct {
 	Value float64
 }
 
-// Knob is a setting steering may change (see strategies.Knob). The engine's own are
-// budget.trials, budget.final and constraints.<limit>.
-type Knob = strategies.Knob
-
 // Steer asks for a change, applied at the next ask. It fails at once, changing
 // nothing, for an unknown knob or a value out of its range.
 func (e *Engine) Steer(who, param string, v float64) error {
@@ -37,10 +34,10 @@ func (e *Engine) Steer(who, param string, v float64) error {
 }
 
 // knobs are every setting that may be steered now, with their current values.
-func (e *Engine) knobs() []Knob {
+func (e *Engine) knobs() []learning.Knob {
 	asked := float64(e.nextID - 1)
 	b := e.exp.Config.Budget
-	out := []Knob{
+	out := []learning.Knob{
 		{Name: "budget.trials", Value: float64(b.Trials), Min: math.Max(asked, 1), Max: 1e9, Integer: true, Help: "trials to ask in all"},
 		{Name: "budget.final", Value: float64(b.Final), Min: 0, Max: 1e9, Integer: true, Help: "trials evaluated at full fidelity (0: no limit)"},
 	}
@@ -48,7 +45,7 @@ func (e *Engine) knobs() []Knob {
 		out[0].Help += " (0 now: no limit)"
 	}
 	for _, l := range e.limits() {
-		out = append(out, Knob{Name: "constraints." + l.Name, Value: l.Max, Min: 0, Max: math.Inf(1), Help: "upper limit on " + l.Name})
+		out = append(out, learning.Knob{Name: "constraints." + l.Name, Value: l.Max, Min: 0, Max: math.Inf(1), Help: "upper limit on " + l.Name})
 	}
 	if s, ok := e.exp.Strategy.(strategies.Steerable); ok {
 		out = append(out, s.Knobs()...)
@@ -59,7 +56,7 @@ func (e *Engine) knobs() []Knob {
 // checkSteer tests a change against the knob's range.
 func (e *Engine) checkSteer(st Steer) error {
 	ks := e.knobs()
-	i := slices.IndexFunc(ks, func(k Knob) bool { return k.Name == st.Param })
+	i := slices.IndexFunc(ks, func(k learning.Knob) bool { return k.Name == st.Param })
 	if i < 0 {
 		names := make([]string, len(ks))
 		for j, k := range ks {
@@ -110,7 +107,7 @@ func (e *Engine) steer(st Steer) error {
 func (e *Engine) refuse(st Steer, err error) {
 	en := Entry{Op: OpRefused, Trial: e.nextID, Who: st.Who, Param: st.Param, New: st.Value, Arch: err.Error(), Time: time.Now().UTC()}
 	ks := e.knobs()
-	if i := slices.IndexFunc(ks, func(k Knob) bool { return k.Name == st.Param }); i >= 0 {
+	if i := slices.IndexFunc(ks, func(k learning.Knob) bool { return k.Name == st.Param }); i >= 0 {
 		en.Old = ks[i].Value
 	}
 	e.record(en)

@@ -4,7 +4,7 @@
 // through several of them. Each implements
 // engine.Evaluator, the contract any evaluator of a user's implements too, and some
 // of engine's optional interfaces (engine.Stateful, engine.Historian,
-// strategies.Learner); Builtin maps their config names to their factories.
+// learning.Learner); Builtin maps their config names to their factories.
 package evaluators
 
 import (

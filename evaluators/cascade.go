@@ -1,6 +1,7 @@
 package evaluators
 
 import (
+	"cellar/learning"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -14,7 +15,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"cellar/engine"
-	"cellar/strategies"
 )
 
 // CascadeOptions configure the cascade evaluator: a ladder of evaluators, cheapest
@@ -393,9 +393,9 @@ func (c *Cascade) Learn(ctx context.Context) error {
 	return nil
 }
 
-func (c *Cascade) learner() strategies.Learner {
+func (c *Cascade) learner() learning.Learner {
 	for _, r := range c.rungs {
-		if l, ok := r.Eval.(strategies.Learner); ok && l.Learning() {
+		if l, ok := r.Eval.(learning.Learner); ok && l.Learning() {
 			return l
 		}
 	}
@@ -403,10 +403,10 @@ func (c *Cascade) learner() strategies.Learner {
 }
 
 // Reports are the learning rungs' reports.
-func (c *Cascade) Reports() []strategies.Report {
-	var out []strategies.Report
+func (c *Cascade) Reports() []learning.Report {
+	var out []learning.Report
 	for _, r := range c.rungs {
-		if rep, ok := r.Eval.(strategies.Reporter); ok {
+		if rep, ok := r.Eval.(learning.Reporter); ok {
 			out = append(out, rep.Reports()...)
 		}
 	}

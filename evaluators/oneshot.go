@@ -2,6 +2,7 @@ package evaluators
 
 import (
 	"bytes"
+	"cellar/learning"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -16,7 +17,6 @@ import (
 	"cellar/engine"
 	"cellar/nn"
 	"cellar/spaces"
-	"cellar/strategies"
 )
 
 // OneShotOptions configure the one-shot evaluator. Its supernet is sized apart from
@@ -85,7 +85,7 @@ type OneShot struct {
 	pcg     *rand.PCG      // the sampled paths and batches
 	rng     *rand.Rand
 	epoch   int
-	reports []strategies.Report
+	reports []learning.Report
 }
 
 // NewOneShot checks the options, taken as they are (a caller wanting the defaults
@@ -227,7 +227,7 @@ func (s *OneShot) Learn(ctx context.Context) error {
 		loss += l
 	}
 	s.epoch++
-	s.reports = strategies.AppendReport(s.reports, strategies.Report{Source: "oneshot", Step: s.epoch, Of: s.opt.Epochs,
+	s.reports = learning.AppendReport(s.reports, learning.Report{Source: "oneshot", Step: s.epoch, Of: s.opt.Epochs,
 		Values: map[string]float64{"train_loss": loss / float64(steps), "seconds": time.Since(start).Seconds()}})
 	return nil
 }
@@ -379,7 +379,7 @@ func (s *OneShot) finetune(ctx context.Context, sn *nn.Supernet, w [][]float32) 
 	return restore, nil
 }
 
-func (s *OneShot) Reports() []strategies.Report {
+func (s *OneShot) Reports() []learning.Report {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.reports
@@ -389,10 +389,10 @@ func (s *OneShot) Reports() []strategies.Report {
 // (LargeState), except in the snapshot an epoch rolls back to, and in files written
 // before they did, which Restore still reads.
 type oneShotState struct {
-	Supernet []byte              `json:"supernet,omitempty"`
-	RNG      []byte              `json:"rng"`
-	Epoch    int                 `json:"epoch"`
-	Reports  []strategies.Report `json:"reports"`
+	Supernet []byte            `json:"supernet,omitempty"`
+	RNG      []byte            `json:"rng"`
+	Epoch    int               `json:"epoch"`
+	Reports  []learning.Report `json:"reports"`
 }
 
 func (s *OneShot) State() ([]byte, error) {

@@ -1,6 +1,7 @@
 package strategies
 
 import (
+	"cellar/learning"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -72,7 +73,7 @@ type Darts struct {
 	adamT      int
 	epoch      int
 	asked      int
-	reports    []Report
+	reports    []learning.Report
 	skip       int // the skip_connect op's index with AuxSkip, else -1
 }
 
@@ -305,9 +306,9 @@ func (s *Darts) Learn(ctx context.Context) error {
 		valLoss += lv
 	}
 	s.epoch++
-	s.reports = AppendReport(s.reports, Report{Source: "darts", Step: s.epoch, Of: s.opt.Epochs,
+	s.reports = learning.AppendReport(s.reports, learning.Report{Source: "darts", Step: s.epoch, Of: s.opt.Epochs,
 		Values: map[string]float64{"train_loss": trainLoss / float64(steps), "val_loss": valLoss / float64(steps)},
-		Alphas: &Alphas{Edges: s.net.Spec.Edges, Ops: s.net.Spec.Ops, Weights: s.Weights()}})
+		Alphas: &learning.Alphas{Edges: s.net.Spec.Edges, Ops: s.net.Spec.Ops, Weights: s.Weights()}})
 	return nil
 }
 
@@ -503,21 +504,21 @@ func (s *Darts) Ask(n int) []Candidate {
 
 func (s *Darts) Tell([]Result) {}
 
-func (s *Darts) Reports() []Report { return s.reports }
+func (s *Darts) Reports() []learning.Report { return s.reports }
 
 // dartsState is the checkpointed state. The supernet's weights go apart (LargeState),
 // except in the snapshot an epoch rolls back to, and in files written before they
 // did, which Restore still reads.
 type dartsState struct {
-	RNG      []byte      `json:"rng"`
-	Supernet []byte      `json:"supernet,omitempty"`
-	Alpha    [][]float64 `json:"alpha"`
-	AdamM    [][]float64 `json:"adam_m"`
-	AdamV    [][]float64 `json:"adam_v"`
-	AdamT    int         `json:"adam_t"`
-	Epoch    int         `json:"epoch"`
-	Asked    int         `json:"asked"`
-	Reports  []Report    `json:"reports"`
+	RNG      []byte            `json:"rng"`
+	Supernet []byte            `json:"supernet,omitempty"`
+	Alpha    [][]float64       `json:"alpha"`
+	AdamM    [][]float64       `json:"adam_m"`
+	AdamV    [][]float64       `json:"adam_v"`
+	AdamT    int               `json:"adam_t"`
+	Epoch    int               `json:"epoch"`
+	Asked    int               `json:"asked"`
+	Reports  []learning.Report `json:"reports"`
 }
 
 func (s *Darts) State() ([]byte, error) { return s.state(false) }

@@ -1,27 +1,14 @@
 package strategies
 
 import (
+	"cellar/learning"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 )
 
-// Knob is a setting of a strategy that a user may change while the search runs
-// (steering). Value is the current setting; a new one must lie in [Min, Max] and be
-// whole where Integer is set.
-type Knob struct {
-	Name    string  `json:"name"`
-	Value   float64 `json:"value"`
-	Min     float64 `json:"min"`
-	Max     float64 `json:"max"`
-	Integer bool    `json:"integer,omitempty"`
-	Help    string  `json:"help"`
-}
-
 // Steerable is a strategy with knobs. SetKnob takes effect from the next Ask.
 type Steerable interface {
-	Knobs() []Knob
+	Knobs() []learning.Knob
 	SetKnob(name string, v float64) error
 	// CheckKnob says whether SetKnob would take v now, changing nothing.
 	CheckKnob(name string, v float64) error
@@ -30,48 +17,26 @@ type Steerable interface {
 // knob is a Knob bound to the option it sets; check, when set, tests a new value
 // against the strategy's other options.
 type knob struct {
-	Knob
+	learning.Knob
 	set   func(float64)
 	check func(float64) error
 }
 
 func intKnob(name, help string, p *int, lo, hi int, check func(float64) error) knob {
-	return knob{Knob: Knob{Name: name, Value: float64(*p), Min: float64(lo), Max: float64(hi), Integer: true, Help: help},
+	return knob{Knob: learning.Knob{Name: name, Value: float64(*p), Min: float64(lo), Max: float64(hi), Integer: true, Help: help},
 		set: func(v float64) { *p = int(v) }, check: check}
 }
 
 func floatKnob(name, help string, p *float64, lo, hi float64) knob {
-	return knob{Knob: Knob{Name: name, Value: *p, Min: lo, Max: hi, Help: help}, set: func(v float64) { *p = v }}
+	return knob{Knob: learning.Knob{Name: name, Value: *p, Min: lo, Max: hi, Help: help}, set: func(v float64) { *p = v }}
 }
 
-func knobsOf(ks []knob) []Knob {
-	out := make([]Knob, len(ks))
+func knobsOf(ks []knob) []learning.Knob {
+	out := make([]learning.Knob, len(ks))
 	for i, k := range ks {
 		out[i] = k.Knob
 	}
 	return out
-}
-
-// Range is the knob's range as the TUI shows it and a refusal names it: "15…1e+09",
-// the bounds in Go's shortest form (a whole number's range starts at the whole number
-// a value must reach).
-func (k Knob) Range() string {
-	lo, hi := k.Min, k.Max
-	if k.Integer {
-		lo, hi = math.Ceil(lo), math.Floor(hi)
-	}
-	return strconv.FormatFloat(lo, 'g', -1, 64) + "…" + strconv.FormatFloat(hi, 'g', -1, 64)
-}
-
-// Check tests v against the knob's range and wholeness.
-func (k Knob) Check(v float64) error {
-	switch {
-	case math.IsNaN(v) || v < k.Min || v > k.Max:
-		return fmt.Errorf("%s %v must be in %s", k.Name, v, k.Range())
-	case k.Integer && v != math.Trunc(v):
-		return fmt.Errorf("%s %v must be a whole number", k.Name, v)
-	}
-	return nil
 }
 
 // setKnob checks v against the knob's range and the strategy's own rule, and sets it.
@@ -125,7 +90,7 @@ func (s *RegEvo) knobs() []knob {
 	}
 }
 
-func (s *RegEvo) Knobs() []Knob                        { return knobsOf(s.knobs()) }
+func (s *RegEvo) Knobs() []learning.Knob               { return knobsOf(s.knobs()) }
 func (s *RegEvo) SetKnob(name string, v float64) error { return setKnob("regevo", s.knobs(), name, v) }
 func (s *RegEvo) CheckKnob(name string, v float64) error {
 	return checkKnob("regevo", s.knobs(), name, v)
@@ -149,7 +114,7 @@ func (s *Evolution) knobs() []knob {
 	}
 }
 
-func (s *Evolution) Knobs() []Knob { return knobsOf(s.knobs()) }
+func (s *Evolution) Knobs() []learning.Knob { return knobsOf(s.knobs()) }
 func (s *Evolution) SetKnob(name string, v float64) error {
 	return setKnob("evolution", s.knobs(), name, v)
 }
@@ -164,7 +129,7 @@ func (s *Reinforce) knobs() []knob {
 	}
 }
 
-func (s *Reinforce) Knobs() []Knob { return knobsOf(s.knobs()) }
+func (s *Reinforce) Knobs() []learning.Knob { return knobsOf(s.knobs()) }
 func (s *Reinforce) SetKnob(name string, v float64) error {
 	return setKnob("reinforce", s.knobs(), name, v)
 }
@@ -184,7 +149,7 @@ func (s *Predictor) knobs() []knob {
 	}
 }
 
-func (s *Predictor) Knobs() []Knob { return knobsOf(s.knobs()) }
+func (s *Predictor) Knobs() []learning.Knob { return knobsOf(s.knobs()) }
 func (s *Predictor) SetKnob(name string, v float64) error {
 	return setKnob("predictor", s.knobs(), name, v)
 }

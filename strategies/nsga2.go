@@ -1,6 +1,7 @@
 package strategies
 
 import (
+	"cellar/learning"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -46,7 +47,7 @@ type NSGA2 struct {
 	done    []scored // this generation's evaluated offspring
 	pending []Candidate
 	out     int
-	reports []Report
+	reports []learning.Report
 }
 
 // scored is an evaluated arch with every objective, oriented higher-better.
@@ -250,7 +251,7 @@ func (s *NSGA2) report() {
 	if box > 0 && !math.IsInf(box, 0) {
 		frac = hv / box
 	}
-	s.reports = AppendReport(s.reports, Report{Source: "nsga2", Step: s.gen, Values: map[string]float64{
+	s.reports = learning.AppendReport(s.reports, learning.Report{Source: "nsga2", Step: s.gen, Values: map[string]float64{
 		"hypervolume": hv, "hv_fraction": frac, "front": float64(len(front))}})
 }
 
@@ -270,17 +271,17 @@ func (s *NSGA2) Population() []Result {
 	return out
 }
 
-func (s *NSGA2) Reports() []Report { return s.reports }
+func (s *NSGA2) Reports() []learning.Report { return s.reports }
 
 type nsga2State struct {
-	RNG     []byte          `json:"rng"`
-	Ref     []float64       `json:"reference,omitempty"`
-	Gen     int             `json:"generation"`
-	Parents []scored        `json:"parents"`
-	Done    []scored        `json:"done"`
-	Pending []candidateJSON `json:"pending"`
-	Out     int             `json:"outstanding"`
-	Reports []Report        `json:"reports,omitempty"`
+	RNG     []byte            `json:"rng"`
+	Ref     []float64         `json:"reference,omitempty"`
+	Gen     int               `json:"generation"`
+	Parents []scored          `json:"parents"`
+	Done    []scored          `json:"done"`
+	Pending []candidateJSON   `json:"pending"`
+	Out     int               `json:"outstanding"`
+	Reports []learning.Report `json:"reports,omitempty"`
 }
 
 func (s *NSGA2) State() ([]byte, error) {

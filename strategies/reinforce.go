@@ -1,6 +1,7 @@
 package strategies
 
 import (
+	"cellar/learning"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -40,7 +41,7 @@ type Reinforce struct {
 	ctrl     *nn.Controller
 	baseline float64
 	updates  int
-	reports  []Report
+	reports  []learning.Report
 }
 
 // NewReinforce checks the options, taken as they are (a caller wanting the defaults
@@ -92,20 +93,20 @@ func (s *Reinforce) Tell(results []Result) {
 		}
 		s.baseline = s.opt.BaselineDecay*s.baseline + (1-s.opt.BaselineDecay)*score
 		s.updates++
-		s.reports = AppendReport(s.reports, Report{Source: "reinforce", Step: s.updates,
+		s.reports = learning.AppendReport(s.reports, learning.Report{Source: "reinforce", Step: s.updates,
 			Values: map[string]float64{"reward": score, "entropy": ent, "baseline": s.baseline}})
 	}
 }
 
 // Reports are the updates: each reward, the policy's entropy and the baseline after it.
-func (s *Reinforce) Reports() []Report { return s.reports }
+func (s *Reinforce) Reports() []learning.Report { return s.reports }
 
 type reinforceState struct {
-	RNG        []byte          `json:"rng"`
-	Controller json.RawMessage `json:"controller"`
-	Baseline   float64         `json:"baseline"`
-	Updates    int             `json:"updates"`
-	Reports    []Report        `json:"reports,omitempty"`
+	RNG        []byte            `json:"rng"`
+	Controller json.RawMessage   `json:"controller"`
+	Baseline   float64           `json:"baseline"`
+	Updates    int               `json:"updates"`
+	Reports    []learning.Report `json:"reports,omitempty"`
 }
 
 func (s *Reinforce) State() ([]byte, error) {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cellar/learning"
 	"fmt"
 	"math"
 	"slices"
@@ -384,7 +385,7 @@ func (d *Dashboard) steerMarks() []uint64 {
 }
 
 // steeredLimits are the constraints with the limits steering has changed.
-func steeredLimits(c engine.Constraints, knobs []engine.Knob) *engine.Constraints {
+func steeredLimits(c engine.Constraints, knobs []learning.Knob) *engine.Constraints {
 	for _, k := range knobs {
 		switch k.Name {
 		case "constraints.params":

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cellar/learning"
 	"fmt"
 	"math"
 	"slices"
@@ -9,7 +10,6 @@ import (
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/charmbracelet/lipgloss"
 
-	"cellar/engine"
 	"cellar/internal/num"
 )
 
@@ -17,14 +17,14 @@ import (
 // report, by source in the order they first reported, for the dashboard.
 type learners struct {
 	sources []string
-	reports map[string][]engine.Report
+	reports map[string][]learning.Report
 	count   int // reports held, for redrawing when it changes
 }
 
 // add takes a report unless one of its source at that step or later is held.
-func (l *learners) add(r engine.Report) {
+func (l *learners) add(r learning.Report) {
 	if l.reports == nil {
-		l.reports = map[string][]engine.Report{}
+		l.reports = map[string][]learning.Report{}
 	}
 	rs, ok := l.reports[r.Source]
 	if !ok {
@@ -38,16 +38,16 @@ func (l *learners) add(r engine.Report) {
 }
 
 // last is a source's latest report.
-func (l *learners) last(source string) (engine.Report, bool) {
+func (l *learners) last(source string) (learning.Report, bool) {
 	rs := l.reports[source]
 	if len(rs) == 0 {
-		return engine.Report{}, false
+		return learning.Report{}, false
 	}
 	return rs[len(rs)-1], true
 }
 
 // alphas are the latest architecture weights any learner reported.
-func (l *learners) alphas() *engine.Alphas {
+func (l *learners) alphas() *learning.Alphas {
 	for _, s := range l.sources {
 		if r, ok := l.last(s); ok && r.Alphas != nil {
 			return r.Alphas
@@ -111,7 +111,7 @@ var shades = []rune(" ·░▒▓█")
 
 // alphaBars draws architecture weights as a heatmap: a row per edge, a column per op,
 // and the edge's strongest op with its weight at the end.
-func alphaBars(c *Common, a *engine.Alphas, w, h int) string {
+func alphaBars(c *Common, a *learning.Alphas, w, h int) string {
 	st := c.Styles
 	name := 0
 	for _, e := range a.Edges {

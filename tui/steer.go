@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cellar/learning"
 	"fmt"
 	"strconv"
 	"strings"
@@ -96,7 +97,7 @@ func (p *steerPanel) move(delta, n int) {
 }
 
 // edit starts editing knob k, from its current value.
-func (p *steerPanel) edit(k engine.Knob) {
+func (p *steerPanel) edit(k learning.Knob) {
 	p.editing = true
 	p.input.SetValue(strconv.FormatFloat(k.Value, 'g', -1, 64))
 	p.input.CursorEnd()
@@ -104,7 +105,7 @@ func (p *steerPanel) edit(k engine.Knob) {
 }
 
 // value parses the typed value.
-func (p *steerPanel) value(k engine.Knob) (float64, error) {
+func (p *steerPanel) value(k learning.Knob) (float64, error) {
 	v, err := strconv.ParseFloat(strings.TrimSpace(p.input.Value()), 64)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %q is not a number", k.Name, p.input.Value())
