@@ -90,6 +90,20 @@ type Row struct {
 	Mean     float64 `json:"mean"`
 	Std      float64 `json:"std"`
 	Runs     int     `json:"runs"`
+	// Hits are the runs whose best is the table's optimum by Queries (single
+	// objective, counted in queries; 0 otherwise).
+	Hits int `json:"hits"`
+	// Q50 is the median over the runs of the queries a run took to reach the optimum,
+	// the same in every row of a strategy; 0 when fewer than half the runs reached it
+	// within the budget.
+	Q50 int `json:"q50"`
+}
+
+// result is one run: the best value after each checkpoint, and the query at which
+// the best first was the optimum (0: never).
+type result struct {
+	best    []float64
+	optimum int
 }
 
 // QueryCheckpoints are the query counts a benchmark reports, up to and including
@@ -132,10 +146,10 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) ([]Row
 			arms = append(arms, benchArm{comp: c, cascade: true})
 		}
 	}
-	// best[s][r][c]: arm s, run r, best value after checks[c] queries.
-	best := make([][][]float64, len(arms))
-	for s := range best {
-		best[s] = make([][]float64, cfg.Runs)
+	// runs[s][r]: arm s, run r.
+	runs := make([][]result, len(arms))
+	for s := range runs {
+		runs[s] = make([]result, cfg.Runs)
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.NumCPU())
@@ -144,13 +158,13 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) ([]Row
 	for s, arm := range arms {
 		for r := 0; r < cfg.Runs; r++ {
 			g.Go(func() error {
-				curve, err := benchRun(ctx, cfg, arm, cfg.Seed+uint64(r), checks)
+				res, err := benchRun(ctx, cfg, arm, cfg.Seed+uint64(r), checks)
 				if err != nil {
 					return fmt.Errorf("%s run %d: %w", arm.label(cfg), r, err)
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				best[s][r] = curve
+				runs[s][r] = res
 				done++
 				if progress != nil {
 					progress(done, total)
@@ -164,16 +178,39 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) ([]Row
 	}
 	var rows []Row
 	for s, arm := range arms {
+		q50 := medianQueries(runs[s])
 		for c, q := range checks {
 			vals := make([]float64, cfg.Runs)
-			for r := range vals {
-				vals[r] = best[s][r][c]
+			hits := 0
+			for r, res := range runs[s] {
+				vals[r] = res.best[c]
+				if res.optimum > 0 && res.optimum <= q && cfg.Simulate == nil {
+					hits++
+				}
 			}
 			m, sd := meanStd(vals)
-			rows = append(rows, Row{Strategy: arm.label(cfg), Queries: q, Mean: m, Std: sd, Runs: cfg.Runs})
+			rows = append(rows, Row{Strategy: arm.label(cfg), Queries: q, Mean: m, Std: sd, Runs: cfg.Runs, Hits: hits, Q50: q50})
 		}
 	}
 	return rows, nil
+}
+
+// medianQueries is the median of the queries the runs took to reach the optimum, a
+// run that never did counting as more than any; 0 when fewer than half did.
+func medianQueries(runs []result) int {
+	qs := make([]int, len(runs))
+	for i, r := range runs {
+		qs[i] = r.optimum
+		if qs[i] == 0 {
+			qs[i] = math.MaxInt
+		}
+	}
+	slices.Sort(qs)
+	m := qs[(len(qs)-1)/2] // the lower median: reached by at least half the runs
+	if m == math.MaxInt {
+		return 0
+	}
+	return m
 }
 
 // memo keeps a deterministic evaluator's outcomes by arch, for the runs of a
@@ -214,7 +251,7 @@ func benchCascade(cfg Config, objs []engine.Objective) (*evaluators.Cascade, err
 
 // benchRun runs one search through the engine, as a real search runs, without a
 // store, and returns the best value seen after each checkpoint's number of queries.
-func benchRun(ctx context.Context, cfg Config, arm benchArm, seed uint64, checks []int) ([]float64, error) {
+func benchRun(ctx context.Context, cfg Config, arm benchArm, seed uint64, checks []int) (result, error) {
 	comp := arm.comp
 	dir := "max"
 	if !cfg.Maximise {
@@ -228,19 +265,20 @@ func benchRun(ctx context.Context, cfg Config, arm benchArm, seed uint64, checks
 		Objectives: objs, Budget: engine.Budget{Trials: cfg.Budget}, Parallelism: 1, Latency: cfg.Latency}
 	strat, err := engine.BuildStrategy(comp, cfg.Space, seed)
 	if err != nil {
-		return nil, err
+		return result{}, err
 	}
 	if err := engine.SetObjectives(strat, objs); err != nil {
-		return nil, err
+		return result{}, err
 	}
 	if len(objs) > 1 {
-		return benchPareto(ctx, cfg, &engine.Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}, checks)
+		curve, err := benchPareto(ctx, cfg, &engine.Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}, checks)
+		return result{best: curve}, err
 	}
 	exp := &engine.Experiment{Config: c, Space: cfg.Space, Strategy: strat, Evaluator: cfg.Table}
 	if arm.cascade {
 		// The budget is the table's queries; the cheaper rungs are not counted.
 		if exp.Evaluator, err = benchCascade(cfg, objs); err != nil {
-			return nil, err
+			return result{}, err
 		}
 		c.Budget = engine.Budget{Final: cfg.Budget}
 	}
@@ -248,13 +286,16 @@ func benchRun(ctx context.Context, cfg Config, arm benchArm, seed uint64, checks
 	if cfg.Simulate != nil {
 		c.Budget = engine.Budget{Time: cfg.TimeBudget}
 		opt.Simulate = cfg.Simulate
-		return benchSimulated(ctx, cfg, exp, opt, checks)
+		curve, err := benchSimulated(ctx, cfg, exp, opt, checks)
+		return result{best: curve}, err
 	}
 	out := make([]float64, len(checks))
 	best := math.Inf(-1)
 	if !cfg.Maximise {
 		best = math.Inf(1)
 	}
+	optimum, _ := cfg.Table.Best(cfg.Metric, cfg.Maximise)
+	reached := 0
 	n, ci := 0, 0
 	observe := func(t engine.Trial) {
 		if t.Stop != nil {
@@ -264,13 +305,16 @@ func benchRun(ctx context.Context, cfg Config, arm benchArm, seed uint64, checks
 		if v, ok := t.Metrics[cfg.Metric]; ok && t.State == engine.Done && ((cfg.Maximise && v > best) || (!cfg.Maximise && v < best)) {
 			best = v
 		}
+		if reached == 0 && (cfg.Maximise && best >= optimum || !cfg.Maximise && best <= optimum) {
+			reached = n
+		}
 		for ci < len(checks) && n == checks[ci] {
 			out[ci] = best
 			ci++
 		}
 	}
 	if err := engine.New(exp, engine.Options{Observe: observe}).Run(ctx); err != nil {
-		return nil, err
+		return result{}, err
 	}
 	if ci < len(checks) {
 		// The strategy stopped early (it ran out of candidates): its best stands.
@@ -278,7 +322,7 @@ func benchRun(ctx context.Context, cfg Config, arm benchArm, seed uint64, checks
 			out[ci] = best
 		}
 	}
-	return out, nil
+	return result{best: out, optimum: reached}, nil
 }
 
 // benchSimulated runs one search on a simulated clock (one worker) and returns the

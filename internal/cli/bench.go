@@ -180,7 +180,7 @@ func (b *benchFlags) report(w io.Writer, cfg bench.Config, rows []bench.Row, ela
 		}
 		fmt.Fprintf(w, "each trial is charged %s; best at simulated seconds:\n", charge)
 	}
-	printBench(w, rows, cfg.Checkpoints(), digits)
+	printBench(w, rows, cfg.Checkpoints(), digits, len(cfg.Objectives) < 2 && !b.simulate)
 	if b.simulate {
 		fmt.Fprintf(w, "in %s\n", elapsed.Round(time.Millisecond))
 		return
@@ -239,18 +239,31 @@ func parseComponents(flag, s string) ([]engine.Component, error) {
 }
 
 // printBench writes the rows as a table, values with digits after the point (2 for
-// accuracies, 4 for normalised hypervolumes).
-func printBench(w interface{ Write([]byte) (int, error) }, rows []bench.Row, checks []int, digits int) {
+// accuracies, 4 for normalised hypervolumes). With hits, two more columns: hit@B, the
+// runs that reached the table's optimum within the budget B, and q50, the median
+// queries to reach it (>B: fewer than half the runs did).
+func printBench(w interface{ Write([]byte) (int, error) }, rows []bench.Row, checks []int, digits int, hits bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "strategy\t")
 	for _, q := range checks {
 		fmt.Fprintf(tw, "%d\t", q)
+	}
+	budget := checks[len(checks)-1]
+	if hits {
+		fmt.Fprintf(tw, "hit@%d\tq50\t", budget)
 	}
 	fmt.Fprintln(tw)
 	for i := 0; i < len(rows); i += len(checks) {
 		fmt.Fprintf(tw, "%s\t", rows[i].Strategy)
 		for _, r := range rows[i : i+len(checks)] {
 			fmt.Fprintf(tw, "%.*f ± %.*f\t", digits, r.Mean, digits, r.Std)
+		}
+		if last := rows[i+len(checks)-1]; hits {
+			q50 := fmt.Sprint(last.Q50)
+			if last.Q50 == 0 {
+				q50 = fmt.Sprintf(">%d", budget)
+			}
+			fmt.Fprintf(tw, "%d/%d\t%s\t", last.Hits, last.Runs, q50)
 		}
 		fmt.Fprintln(tw)
 	}
@@ -265,9 +278,10 @@ func writeBenchCSV(path, metric, unit string, rows []bench.Row) error {
 		return fmt.Errorf("bench csv: %w", err)
 	}
 	w := csv.NewWriter(f)
-	w.Write([]string{"strategy", unit, "metric", "mean", "std", "runs"})
+	w.Write([]string{"strategy", unit, "metric", "mean", "std", "runs", "hits", "q50"})
 	for _, r := range rows {
-		w.Write([]string{r.Strategy, fmt.Sprint(r.Queries), metric, fmt.Sprintf("%.4f", r.Mean), fmt.Sprintf("%.4f", r.Std), fmt.Sprint(r.Runs)})
+		w.Write([]string{r.Strategy, fmt.Sprint(r.Queries), metric, fmt.Sprintf("%.4f", r.Mean), fmt.Sprintf("%.4f", r.Std), fmt.Sprint(r.Runs),
+			fmt.Sprint(r.Hits), fmt.Sprint(r.Q50)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

@@ -65,8 +65,8 @@ func TestBenchCSV(t *testing.T) {
 	}
 	// The table's best cell: every edge a 3x3 convolution.
 	optimum := fmt.Sprintf("optimum %.4f", testtable.Smooth(spaces.NB201Arch{3, 3, 3, 3, 3, 3}))
-	if !strings.Contains(out, optimum) || !strings.Contains(out, "regevo") {
-		t.Errorf("bench output:\n%s", out)
+	if !strings.Contains(out, optimum) || !strings.Contains(out, "regevo") || !strings.Contains(out, "hit@60") || !strings.Contains(out, "0/6  >60") {
+		t.Errorf("bench output (wants hit@60 and q50 columns, none of 6 runs at the optimum):\n%s", out)
 	}
 	f, err := os.Open(csvPath)
 	if err != nil {
@@ -78,7 +78,7 @@ func TestBenchCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Header, then random and regevo at 10, 20, 50 and 60 queries.
-	if len(rows) != 9 || strings.Join(rows[0], ",") != "strategy,queries,metric,mean,std,runs" || rows[4][1] != "60" || rows[8][0] != "regevo" {
+	if len(rows) != 9 || strings.Join(rows[0], ",") != "strategy,queries,metric,mean,std,runs,hits,q50" || rows[4][1] != "60" || rows[8][0] != "regevo" {
 		t.Fatalf("csv rows: %v", rows)
 	}
 	// Best-so-far never decreases with more queries.
