@@ -35,6 +35,9 @@ type Config struct {
 	Runs       int
 	Budget     int
 	Seed       uint64
+	// Dedupe is the runs' Config.Dedupe: with function or arch, a trial the strategy
+	// asks again is a duplicate and no query.
+	Dedupe string
 	// Objectives, when two or more, make the benchmark multi-objective (Metric and
 	// Maximise are then unused): each run is measured by the hypervolume of the Pareto
 	// front of its trials, against Reference (the worst point, in the objectives'
@@ -126,6 +129,9 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) ([]Row
 	}
 	if cfg.Simulate != nil && cfg.TimeBudget < time.Second {
 		return nil, fmt.Errorf("bench: a simulated time budget of %v; give at least a second", cfg.TimeBudget)
+	}
+	if err := engine.CheckDedupe(cfg.Dedupe); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	if len(cfg.Cascade) > 0 && len(cfg.Objectives) > 1 {
 		return nil, errors.New("bench: a cascade benchmark takes one objective")
@@ -262,7 +268,7 @@ func benchRun(ctx context.Context, cfg Config, arm benchArm, seed uint64, checks
 		objs = cfg.Objectives
 	}
 	c := &engine.Config{Name: "bench", Seed: seed, Space: engine.Component{Name: cfg.Space.Name()}, Strategy: comp, Evaluator: engine.Component{Name: "table"},
-		Objectives: objs, Budget: engine.Budget{Trials: cfg.Budget}, Parallelism: 1, Latency: cfg.Latency}
+		Objectives: objs, Budget: engine.Budget{Trials: cfg.Budget}, Parallelism: 1, Latency: cfg.Latency, Dedupe: cfg.Dedupe}
 	strat, err := engine.BuildStrategy(comp, cfg.Space, seed)
 	if err != nil {
 		return result{}, err
@@ -298,8 +304,8 @@ func benchRun(ctx context.Context, cfg Config, arm benchArm, seed uint64, checks
 	reached := 0
 	n, ci := 0, 0
 	observe := func(t engine.Trial) {
-		if t.Stop != nil {
-			return // stopped at a cheaper rung: no table query
+		if t.Stop != nil || t.Duplicate != 0 {
+			return // stopped at a cheaper rung, or a duplicate: no table query
 		}
 		n++
 		if v, ok := t.Metrics[cfg.Metric]; ok && t.State == engine.Done && ((cfg.Maximise && v > best) || (!cfg.Maximise && v < best)) {
@@ -367,6 +373,9 @@ func benchPareto(ctx context.Context, cfg Config, exp *engine.Experiment, checks
 	n, ci := 0, 0
 	var hv float64
 	observe := func(t engine.Trial) {
+		if t.Duplicate != 0 {
+			return // no query
+		}
 		n++
 		if t.State == engine.Done {
 			p := make([]float64, len(cfg.Objectives))

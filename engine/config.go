@@ -20,14 +20,17 @@ import (
 // trials in the same order. It is read from YAML (or JSON, which YAML includes);
 // unknown keys anywhere are errors.
 type Config struct {
-	Name        string       `yaml:"name"`
-	Seed        uint64       `yaml:"seed"`
-	Space       Component    `yaml:"space"`
-	Strategy    Component    `yaml:"strategy"`
-	Evaluator   Component    `yaml:"evaluator"`
-	Objectives  []Objective  `yaml:"objectives"`
-	Budget      Budget       `yaml:"budget"`
-	Parallelism int          `yaml:"parallelism"` // trials evaluated at once (1)
+	Name        string      `yaml:"name"`
+	Seed        uint64      `yaml:"seed"`
+	Space       Component   `yaml:"space"`
+	Strategy    Component   `yaml:"strategy"`
+	Evaluator   Component   `yaml:"evaluator"`
+	Objectives  []Objective `yaml:"objectives"`
+	Budget      Budget      `yaml:"budget"`
+	Parallelism int         `yaml:"parallelism"` // trials evaluated at once (1)
+	// Dedupe says which trials the strategy asks are not evaluated but recorded as
+	// duplicates of an earlier one: function, arch or none (see DefaultDedupe).
+	Dedupe      string       `yaml:"dedupe,omitempty"`
 	Constraints *Constraints `yaml:"constraints,omitempty"`
 	// Execution says where trials are evaluated: in this process when not given.
 	Execution *Execution `yaml:"execution,omitempty"`
@@ -265,6 +268,9 @@ func (c *Config) check() error {
 	if c.Parallelism == 0 {
 		c.Parallelism = 1
 	}
+	if err := CheckDedupe(c.Dedupe); err != nil {
+		return err
+	}
 	if c.Parallelism < 0 || c.Parallelism > 1024 {
 		return fmt.Errorf("parallelism: %d; must be from 1 to 1024", c.Parallelism)
 	}
@@ -366,4 +372,35 @@ func ResolvePaths(src []byte, dir string, names ...string) ([]byte, error) {
 		return src, nil
 	}
 	return yaml.Marshal(&doc)
+}
+
+// PinDefaults writes into a new experiment's source the defaults that an experiment
+// stored without them must not take: dedupe (DefaultDedupe), which experiments made
+// before it existed replay without. The source is kept as written, the key added at
+// its end; a source that is not a YAML mapping comes back as it is, for the parser to
+// say why.
+func PinDefaults(src []byte) []byte {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return src
+	}
+	top := doc.Content[0]
+	if top.Kind != yaml.MappingNode {
+		return src
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == "dedupe" {
+			return src
+		}
+	}
+	if top.Style&yaml.FlowStyle == 0 {
+		out := bytes.TrimRight(src, "\n")
+		return append(append(slices.Clone(out), "\ndedupe: "...), DefaultDedupe+"\n"...)
+	}
+	top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "dedupe"}, &yaml.Node{Kind: yaml.ScalarNode, Value: DefaultDedupe})
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return src
+	}
+	return out
 }

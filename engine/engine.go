@@ -58,15 +58,18 @@ type Options struct {
 
 // Status is a snapshot of a search for display.
 type Status struct {
-	Name     string
-	State    RunState
-	Asked    int // trials asked for so far (ids 1..Asked)
-	Done     int
-	Failed   int
-	Stopped  int // done, but stopped early (counted in Done too)
-	Full     int // final and not stopped early: what Budget.Final counts
-	Running  []Trial
-	Progress map[uint64]Progress // the latest report of each running trial
+	Name    string
+	State   RunState
+	Asked   int // trials asked for so far (ids 1..Asked)
+	Done    int
+	Failed  int
+	Stopped int // done, but stopped early (counted in Done too)
+	// Duplicates are done trials that took an earlier trial's outcome (Config.Dedupe),
+	// counted in Done too.
+	Duplicates int
+	Full       int // final and not stopped early: what Budget.Final counts
+	Running    []Trial
+	Progress   map[uint64]Progress // the latest report of each running trial
 	// Population is the strategy's current population (regevo's living members,
 	// evolution's evaluated generation), for strategies that keep one.
 	Population []Member
@@ -131,6 +134,7 @@ type Engine struct {
 	learner                  // the learner's epochs and its large state (learn.go)
 	replay                   // the journal and the script followed (journal.go)
 	steering                 // the steering waiting and applied (steer.go)
+	dedupe                   // which trials are duplicates (dedupe.go)
 	front      []frontMember // with two or more objectives: the non-dominated done trials
 	population populationCache
 	lastCommit time.Duration // how long the last store commit took (see gather)
@@ -141,6 +145,7 @@ type slot struct {
 	trial     Trial
 	arch      spaces.Arch
 	replayed  bool // asked by following a script
+	duplicate bool // of an earlier trial (see dedupe)
 	cancel    context.CancelFunc
 	cancelled bool
 	final     bool // done or failed and committed
@@ -170,7 +175,7 @@ type command struct {
 func New(exp *Experiment, opt Options) *Engine {
 	exp = exp.own()
 	e := &Engine{exp: exp, opt: opt, obj: exp.Config.Objectives[0], cmds: make(chan command), accepting: make(chan struct{}), done: make(chan struct{}), state: Idle,
-		queues: queues{nextID: 1}, learner: learner{learnDone: make(chan learnResult, 1), reported: map[string]int{}}}
+		queues: queues{nextID: 1}, learner: learner{learnDone: make(chan learnResult, 1), reported: map[string]int{}}, dedupe: dedupe{mode: exp.Config.Dedupe}}
 	e.measures = Measures(exp.Config.Latency)
 	e.status = Status{Name: exp.Config.Name, State: Idle, Budget: exp.Config.Budget, Steers: slices.Clone(opt.Steered)}
 	return e
@@ -402,6 +407,7 @@ func (e *Engine) restore() error {
 		}
 		e.order = append(e.order, s)
 	}
+	e.redo(e.opt.Stored, e.order)
 	e.updateStatus()
 	return nil
 }
@@ -475,7 +481,7 @@ func (e *Engine) cancelRunning() {
 
 func (e *Engine) budgetSpent() bool {
 	b := e.exp.Config.Budget
-	return e.timeUp || (b.Trials > 0 && e.nextID > uint64(b.Trials)) || (b.Final > 0 && e.fullCount() >= b.Final) || e.simSpent()
+	return e.timeUp || (b.Trials > 0 && e.nextID-1-uint64(e.dupes) >= uint64(b.Trials)) || (b.Final > 0 && e.fullCount() >= b.Final) || e.simSpent()
 }
 
 func (e *Engine) fullCount() int {
@@ -510,6 +516,10 @@ func (e *Engine) refill() {
 	for !e.budgetSpent() && !e.exhausted && len(e.order) < e.exp.Config.Parallelism {
 		e.steerNow() // steering applies at the next ask
 		if e.budgetSpent() {
+			return
+		}
+		if e.dupeRun >= MaxDuplicateRun {
+			e.exhausted = len(e.order) == 0 // converged: it asks only what it has had
 			return
 		}
 		cs := e.exp.Strategy.Ask(1)
@@ -560,6 +570,15 @@ func (e *Engine) dispatch(ctx context.Context, results chan<- finished, wg *sync
 		if s == nil {
 			break
 		}
+		var dup *finished
+		if s.duplicate {
+			r, ok := e.asDuplicate(s)
+			if !ok {
+				e.parked = append(e.parked, s) // until its first trial is final
+				continue
+			}
+			dup = &r
+		}
 		tctx, cancel := context.WithCancel(ctx)
 		s.cancel, s.cancelled = cancel, false
 		s.trial.State, s.trial.Started = Running, time.Now()
@@ -569,6 +588,10 @@ func (e *Engine) dispatch(ctx context.Context, results chan<- finished, wg *sync
 		wg.Add(1)
 		go func(s *slot, t Trial) {
 			defer wg.Done()
+			if dup != nil {
+				results <- *dup
+				return
+			}
 			if o, ok := e.reused(s); ok {
 				results <- o
 				return
@@ -776,6 +799,7 @@ func (e *Engine) commit() error {
 	e.journal = nil // the store may keep the slice it was given
 	for _, s := range e.uncommitted {
 		s.final = true
+		e.settled(s)
 		e.countFinal(s)
 		e.hub.publish(Event{Kind: TrialFinished, Trial: s.trial})
 	}
@@ -870,8 +894,11 @@ func (e *Engine) countFinal(s *slot) {
 	e.addToFront(s.trial)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if s.trial.Full() || s.trial.State == Failed {
-		e.status.Full++
+	if (s.trial.Full() && s.trial.Duplicate == 0) || s.trial.State == Failed {
+		e.status.Full++ // a duplicate costs nothing
+	}
+	if s.trial.Duplicate != 0 {
+		e.status.Duplicates++
 	}
 	if s.trial.State == Done {
 		e.status.Done++

@@ -42,6 +42,12 @@ func (j *jitter) Evaluate(ctx context.Context, job Job, p func(Progress)) (Outco
 
 func tableConfig(t testing.TB, strategy string, trials, parallel int) *Experiment {
 	t.Helper()
+	return tableConfigWith(t, strategy, trials, parallel, "")
+}
+
+// tableConfigWith is tableConfig with extra lines of YAML (e.g. dedupe: function).
+func tableConfigWith(t testing.TB, strategy string, trials, parallel int, extra string) *Experiment {
+	t.Helper()
 	path := testtable.NB201(t, testtable.Smooth)
 	budget := fmt.Sprintf("{trials: %d}", trials)
 	if strategy == "predictor" { // small, so that the tests' many rounds stay quick
@@ -59,7 +65,8 @@ evaluator: {name: table, path: %s}
 objectives: [{name: test_accuracy, direction: max}]
 budget: %s
 parallelism: %d
-`, strategy, path, budget, parallel)
+%s
+`, strategy, path, budget, parallel, extra)
 	return enginetest.Build(t, src)
 }
 
@@ -70,23 +77,38 @@ func tableStrategies() []string {
 	return slices.DeleteFunc(strategies.Names(), func(s string) bool { return s == "darts" || s == "compound" })
 }
 
-// tableRun is one case of a sweep over strategies and parallelism on a table.
+// tableRun is one case of a sweep over strategies and parallelism on a table, with
+// trials deduplicated by function when dedupe is set.
 type tableRun struct {
 	strategy string
 	parallel int
+	dedupe   bool
 }
 
-func (c tableRun) String() string { return fmt.Sprintf("%s/parallel-%d", c.strategy, c.parallel) }
+func (c tableRun) String() string {
+	if c.dedupe {
+		return fmt.Sprintf("%s/parallel-%d/dedupe", c.strategy, c.parallel)
+	}
+	return fmt.Sprintf("%s/parallel-%d", c.strategy, c.parallel)
+}
+
+func (c tableRun) config(t testing.TB, trials int) *Experiment {
+	if c.dedupe {
+		return tableConfigWith(t, c.strategy, trials, c.parallel, "dedupe: function")
+	}
+	return tableConfig(t, c.strategy, trials, c.parallel)
+}
 
 // tableRuns is every table strategy at each of the parallelisms, regevo at the first
 // one leading: -short runs that case alone.
 func tableRuns(parallel ...int) []tableRun {
-	cases := []tableRun{{"regevo", parallel[0]}}
+	cases := []tableRun{{"regevo", parallel[0], false}}
 	for _, s := range tableStrategies() {
 		for _, p := range parallel {
 			if s != "regevo" || p != parallel[0] {
-				cases = append(cases, tableRun{s, p})
+				cases = append(cases, tableRun{s, p, false})
 			}
+			cases = append(cases, tableRun{s, p, true})
 		}
 	}
 	return cases
@@ -96,12 +118,16 @@ func TestSameSeedSameTrials(t *testing.T) {
 	testkit.Sweep(t, tableRuns(4, 1), nil, func(t *testing.T, c tableRun) {
 		var logs [2][]string
 		for i := range logs {
-			exp := tableConfig(t, c.strategy, 120, c.parallel)
+			exp := c.config(t, 120)
 			exp.Evaluator = &jitter{Evaluator: exp.Evaluator, rng: rand.New(rand.NewPCG(uint64(i), 0)), max: 2 * time.Millisecond}
 			logs[i] = enginetest.Run(t, exp, Options{Store: &enginetest.MemStore{}})
 		}
-		if len(logs[0]) != 120 {
-			t.Fatalf("%d trials, want 120", len(logs[0]))
+		// Duplicates (dedupe) cost no trial of the budget; a strategy that asks only
+		// duplicates (REINFORCE's controller, collapsed) ends the search.
+		n := len(logs[0]) - strings.Count(strings.Join(logs[0], "\n"), "duplicate of")
+		converged := len(logs[0]) >= MaxDuplicateRun && !slices.ContainsFunc(logs[0][len(logs[0])-MaxDuplicateRun:], func(l string) bool { return !strings.Contains(l, "duplicate of") })
+		if n != 120 && !(c.dedupe && n < 120 && converged) {
+			t.Fatalf("%d trials evaluated, want 120", n)
 		}
 		if a, b := strings.Join(logs[0], "\n"), strings.Join(logs[1], "\n"); a != b {
 			t.Errorf("two runs with one seed differ (trials finished in different orders)")
@@ -192,7 +218,7 @@ func TestTrialsThatFinishTogetherShareACommit(t *testing.T) {
 // and checks that it asks exactly the trials the uninterrupted search asked.
 func TestResumeFromEveryCheckpoint(t *testing.T) {
 	testkit.Sweep(t, tableRuns(3, 1), nil, func(t *testing.T, c tableRun) {
-		ref := tableConfig(t, c.strategy, 80, c.parallel)
+		ref := c.config(t, 80)
 		store := &enginetest.MemStore{}
 		want := enginetest.Run(t, ref, Options{Store: store})
 		checkpoints := []int{len(store.Checkpoints) / 2, 1, len(store.Checkpoints) / 3, len(store.Checkpoints) - 2}
@@ -217,7 +243,7 @@ func TestResumeFromEveryCheckpoint(t *testing.T) {
 						delete(stored, p.ID)
 					}
 				}
-				exp := tableConfig(t, c.strategy, 80, c.parallel)
+				exp := c.config(t, 80)
 				got := enginetest.Run(t, exp, Options{Store: &enginetest.MemStore{}, Resume: &cp, Stored: stored})
 				// The resumed run tells the pending trials and all after them.
 				first := cp.NextID

@@ -109,7 +109,7 @@ func RungCorrelations(trials []Trial) []RungCorrelation {
 		var ranks [][]float64 // the From rung's Ranks, by metric, while every trial has as many
 		withParams, withLive, byRanks := true, true, true
 		for _, t := range trials {
-			if len(t.Rungs) <= r+1 {
+			if len(t.Rungs) <= r+1 || t.Duplicate != 0 { // a duplicate reached no rung itself
 				continue
 			}
 			if a, b := t.Rungs[r].Score, t.Rungs[r+1].Score; a != nil && b != nil {

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -30,9 +31,16 @@ budget: {trials: 60}
 	if err := e.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	// An arch is on the front once: the first trial of it.
 	var ids []uint64
 	var pts [][]float64
-	for id, tr := range store.Trials {
+	seen := map[string]bool{}
+	for _, id := range slices.Sorted(maps.Keys(store.Trials)) {
+		tr := store.Trials[id]
+		if seen[tr.Arch] {
+			continue
+		}
+		seen[tr.Arch] = true
 		ids = append(ids, id)
 		pts = append(pts, []float64{tr.Metrics["test_accuracy"], tr.Metrics["params"]})
 	}
@@ -65,5 +73,45 @@ budget: {trials: 60}
 	}
 	if got := r.Snapshot().Front; !slices.Equal(got, cp.Front) {
 		t.Errorf("resumed front %v, checkpoint's %v", got, cp.Front)
+	}
+}
+
+// NSGA-II evaluates some archs again (without dedupe); the front lists each once.
+func TestFrontListsAnArchOnce(t *testing.T) {
+	path := testtable.NB201(t, testtable.Smooth)
+	src := fmt.Sprintf(`
+name: front
+seed: 3
+space: nb201
+strategy: {name: nsga2, population: 10, reference: [0, 2000000]}
+evaluator: {name: table, path: %s}
+objectives: [{name: test_accuracy, direction: max}, {name: params, direction: min}]
+budget: {trials: 200}
+dedupe: none
+`, path)
+	store := &enginetest.MemStore{}
+	e := New(enginetest.Build(t, src), Options{Store: store})
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	archs := map[string]int{}
+	for _, tr := range store.Trials {
+		archs[tr.Arch]++
+	}
+	again := 0
+	for _, n := range archs {
+		again += n - 1
+	}
+	front := e.Snapshot().Front
+	onFront := map[string]uint64{}
+	for _, id := range front {
+		a := store.Trials[id].Arch
+		if first, ok := onFront[a]; ok {
+			t.Errorf("trials %d and %d on the front are both %s", first, id, a)
+		}
+		onFront[a] = id
+	}
+	if again == 0 || len(front) == 0 {
+		t.Fatalf("%d trials repeat an arch, front %v: the case shows nothing", again, front)
 	}
 }

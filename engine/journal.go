@@ -157,6 +157,7 @@ func (e *Engine) reused(s *slot) (finished, bool) {
 func (e *Engine) enqueue(arch spaces.Arch, origin string, parent uint64, who string) *slot {
 	s := &slot{arch: arch, replayed: e.scripted(), trial: Trial{ID: e.nextID, Arch: arch.String(), Origin: origin, Parent: parent, State: Queued, Queued: time.Now()}}
 	e.nextID++
+	e.classify(s)
 	e.order = append(e.order, s)
 	op := OpAsk
 	if origin == OriginHand {

@@ -59,6 +59,10 @@ func (e *Engine) charge(t *Trial) error {
 	if e.opt.Simulate == nil || t.State != Done {
 		return nil
 	}
+	if t.Duplicate != 0 {
+		t.Metrics[MetricSimulated] = 0 // not evaluated
+		return nil
+	}
 	if t.Stop != nil && t.Stop.Rule == StopCascade {
 		t.Metrics[MetricSimulated] = 0
 		return nil

@@ -22,14 +22,17 @@ const OriginHand = "hand"
 
 // Trial is one evaluation of one architecture.
 type Trial struct {
-	ID      uint64             `json:"id"`
-	Arch    string             `json:"arch"`
-	Origin  string             `json:"origin"`
-	Parent  uint64             `json:"parent,omitempty"`
-	State   State              `json:"state"`
-	Metrics map[string]float64 `json:"metrics,omitempty"`
-	Curve   []CurvePoint       `json:"curve,omitempty"`
-	Error   string             `json:"error,omitempty"`
+	ID     uint64 `json:"id"`
+	Arch   string `json:"arch"`
+	Origin string `json:"origin"`
+	Parent uint64 `json:"parent,omitempty"`
+	// Duplicate is the earlier trial this one computes the same as (Config.Dedupe):
+	// it took that trial's outcome and was not evaluated.
+	Duplicate uint64             `json:"duplicate,omitempty"`
+	State     State              `json:"state"`
+	Metrics   map[string]float64 `json:"metrics,omitempty"`
+	Curve     []CurvePoint       `json:"curve,omitempty"`
+	Error     string             `json:"error,omitempty"`
 	// Seed is the trial's own seed (TrialSeed of the experiment's seed and the id),
 	// which evaluators that draw random numbers use.
 	Seed uint64 `json:"seed,omitempty"`

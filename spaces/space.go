@@ -120,3 +120,19 @@ func pickOther(rng *rand.Rand, n, cur int) int {
 	}
 	return v
 }
+
+// Functional is a space whose archs may differ and yet compute the same function
+// (NB201: an edge no path to the output uses). Function is a key two archs share
+// exactly when they compute the same function.
+type Functional interface {
+	Function(a Arch) string
+}
+
+// FunctionOf is a's function key in space (unwrapped to its base), or its arch
+// string where the space has no Functional form.
+func FunctionOf(space Space, a Arch) string {
+	if f, ok := Base(space).(Functional); ok {
+		return f.Function(a)
+	}
+	return a.String()
+}

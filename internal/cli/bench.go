@@ -28,7 +28,7 @@ import (
 type benchFlags struct {
 	table, strats, space, metric, csvPath string
 	objectives, reference, latencyDB      string
-	cascade                               string
+	cascade, dedupe                       string
 	eta                                   float64
 	simulate                              bool
 	timeBudget                            time.Duration
@@ -44,7 +44,11 @@ func newBenchCmd() *cobra.Command {
 		Short: "Benchmark strategies on a tabular benchmark (storage off)",
 		Long: `Run each strategy N times (seeds S, S+1, ...) for B queries against a table such as
 NAS-Bench-201's, and print the mean ± sample std of the best value found after 10, 20, 50,
-100, 200, 500 ... queries and after B. Every trial counts as a query, repeats included.
+100, 200, 500 ... queries and after B, then how many runs reached the table's optimum
+(hit@B) and the median queries they took (q50). Every evaluation counts as a query;
+with --dedupe function (the default, as for a new experiment) or arch, a trial the
+strategy asks again is a duplicate of the first and costs none (--dedupe none: every
+trial counts, repeats included).
 --strategies takes names, or a YAML list with options:
   --strategies '[regevo, {name: regevo, warm_start: {proxy: synflow, sample: 200}}, predictor]'`,
 		Args: cobra.NoArgs,
@@ -81,6 +85,7 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 	f.IntVar(&b.runs, "runs", 100, "runs per strategy")
 	f.IntVar(&b.budget, "budget", 300, "queries per run")
 	f.Uint64Var(&b.seed, "seed", 1, "seed of the first run")
+	f.StringVar(&b.dedupe, "dedupe", engine.DefaultDedupe, "trials not evaluated again but recorded as duplicates, at no query: function, arch or none")
 	f.StringVar(&b.csvPath, "csv", "", "also write the results to this CSV `file`")
 	f.StringVar(&b.cascade, "cascade", "", "cheaper rungs before the table, e.g. '[{name: zerocost, proxies: [synflow]}]': each strategy also runs through this cascade, at equal table queries")
 	f.Float64Var(&b.eta, "eta", 3, "with --cascade: the best 1/eta of each rung goes on")
@@ -120,7 +125,7 @@ func (b *benchFlags) config() (bench.Config, error) {
 			return cfg, fmt.Errorf("--strategies: %w", err)
 		}
 	}
-	cfg = bench.Config{Table: t, Space: sp, Metric: metric, Maximise: !b.minimise, Strategies: comps, Runs: b.runs, Budget: b.budget, Seed: b.seed, Eta: b.eta}
+	cfg = bench.Config{Table: t, Space: sp, Metric: metric, Maximise: !b.minimise, Strategies: comps, Runs: b.runs, Budget: b.budget, Seed: b.seed, Eta: b.eta, Dedupe: b.dedupe}
 	if b.simulate {
 		cfg.Simulate, cfg.TimeBudget = &engine.DefaultSimTime, b.timeBudget
 	}

@@ -214,7 +214,7 @@ budget: {trials: 40}
 	var a, b struct{ Trials []engine.Trial }
 	json.Unmarshal([]byte(all), &a)
 	json.Unmarshal([]byte(front), &b)
-	if len(a.Trials) != 40 || len(b.Trials) == 0 || len(b.Trials) >= 40 {
+	if evaluated(a.Trials) != 40 || len(b.Trials) == 0 || len(b.Trials) >= 40 {
 		t.Fatalf("%d trials, %d on the front", len(a.Trials), len(b.Trials))
 	}
 	for _, f := range b.Trials {

@@ -115,7 +115,7 @@ func TestASpaceStrategyAndProxyFromOneFile(t *testing.T) {
 	t.Cleanup(func() { proxies.Unregister("convs") })
 
 	exp := writeExp(t, "name: toy\nseed: 3\nspace: {name: chain, width: 3}\nstrategy: {name: draw, draws: 2}\n"+
-		"evaluator: {name: zerocost, proxies: [convs], data: noise}\nbudget: {trials: 8}\n")
+		"evaluator: {name: zerocost, proxies: [convs], data: noise}\nbudget: {trials: 8}\ndedupe: none\n") // the toy space has fewer archs than the budget
 	db := filepath.Join(t.TempDir(), "toy.db")
 	if out, err := cellar(t, "search", "-c", exp, "--db", db, "--no-progress"); err != nil {
 		t.Fatalf("%v\n%s", err, out)

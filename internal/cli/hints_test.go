@@ -79,7 +79,7 @@ func TestPrintedHintsWorkAsPrinted(t *testing.T) {
 	if _, err := cellar(t, args...); err != nil {
 		t.Fatalf("the printed %q: %v", args, err)
 	}
-	if n := len(storedTrials(t, db)); n != 40 {
+	if n := evaluated(storedTrials(t, db)); n != 40 {
 		t.Errorf("the printed resume ended with %d trials, want the budget's 40", n)
 	}
 
@@ -92,7 +92,7 @@ func TestPrintedHintsWorkAsPrinted(t *testing.T) {
 	if _, err := cellar(t, args...); err != nil {
 		t.Fatalf("the printed %q: %v", args, err)
 	}
-	if n := len(storedTrials(t, db)); n != 45 {
+	if n := evaluated(storedTrials(t, db)); n != 45 {
 		t.Errorf("the printed budget raise ended with %d trials, want 45", n)
 	}
 

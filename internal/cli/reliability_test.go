@@ -232,6 +232,18 @@ func stored(t *testing.T, db string) bool {
 }
 
 // storedTrials reads experiment 1 of db.
+// evaluated counts the trials that were evaluated: not duplicates of earlier ones
+// (dedupe), which a trial budget does not count.
+func evaluated(trials []engine.Trial) int {
+	n := 0
+	for _, t := range trials {
+		if t.Duplicate == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 func storedTrials(t *testing.T, db string) []engine.Trial {
 	t.Helper()
 	d, x, err := openExperiment(db, "1")

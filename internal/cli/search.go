@@ -161,6 +161,7 @@ func newSession(f searchFlags) (*session, error) {
 		}
 		origin = f.config
 	}
+	src = engine.PinDefaults(src) // a new experiment: what it runs with is kept
 	cfg, err := parseConfig(src, origin, f)
 	if err != nil {
 		return nil, err
@@ -233,7 +234,7 @@ func storedSession(db *storage.DB, f searchFlags) (*session, error) {
 			if err != nil {
 				return nil, err
 			}
-			if !bytes.Equal(given, src) {
+			if !bytes.Equal(given, src) && !bytes.Equal(engine.PinDefaults(given), src) {
 				return nil, fmt.Errorf("%s differs from the config stored with experiment %d; a resume runs the stored one, so drop -c", f.config, x.ID)
 			}
 		}
@@ -447,8 +448,12 @@ func summary(w io.Writer, s engine.Status, exp *engine.Experiment, id uint64, db
 	if s.Stopped > 0 {
 		stopped = fmt.Sprintf(", %d of them stopped early", s.Stopped)
 	}
-	fmt.Fprintf(w, "experiment %d (%s): %s after %d trials (%d done%s, %d failed) in %s%s\n",
-		id, exp.Config.Name, s.State, s.Done+s.Failed, s.Done, stopped, s.Failed, s.Elapsed.Round(time.Millisecond), clock)
+	dupes := ""
+	if s.Duplicates > 0 {
+		dupes = fmt.Sprintf("; and %d duplicates of those, not evaluated (dedupe: %s)", s.Duplicates, exp.Config.Dedupe)
+	}
+	fmt.Fprintf(w, "experiment %d (%s): %s after %d trials (%d done%s, %d failed%s) in %s%s\n",
+		id, exp.Config.Name, s.State, s.Done+s.Failed-s.Duplicates, s.Done-s.Duplicates, stopped, s.Failed, dupes, s.Elapsed.Round(time.Millisecond), clock)
 	if s.Best != nil {
 		fmt.Fprintf(w, "best: trial %d (%s) %s\n  %s\n", s.Best.ID, s.Best.Origin, formatMetrics(s.Best.Metrics), s.Best.Arch)
 	}

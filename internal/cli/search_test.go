@@ -109,8 +109,8 @@ parallelism: 3
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resumed) != budget {
-		t.Fatalf("%d trials after resume, want %d", len(resumed), budget)
+	if evaluated(resumed) != budget {
+		t.Fatalf("%d trials evaluated after resume, want %d", evaluated(resumed), budget)
 	}
 	for i, tr := range resumed {
 		if tr.ID != uint64(i+1) || !tr.Final() {
@@ -169,11 +169,11 @@ budget: {trials: 40}
 	if err := json.Unmarshal([]byte(out), &listing); err != nil {
 		t.Fatalf("trials --json: %v\n%s", err, out)
 	}
-	if listing.Experiment != 1 || len(listing.Trials) != 40 || listing.Trials[0].Metrics["test_accuracy"] == 0 {
-		t.Fatalf("trials --json: experiment %d, %d trials", listing.Experiment, len(listing.Trials))
+	if listing.Experiment != 1 || evaluated(listing.Trials) != 40 || listing.Trials[0].Metrics["test_accuracy"] == 0 {
+		t.Fatalf("trials --json: experiment %d, %d trials evaluated", listing.Experiment, evaluated(listing.Trials))
 	}
 	out, _ = cellar(t, "trials", "--db", db, "--exp", "1")
-	if lines := strings.Count(out, "\n"); lines != 41 || !strings.HasPrefix(out, "ID") {
+	if lines := strings.Count(out, "\n"); lines != len(listing.Trials)+1 || !strings.HasPrefix(out, "ID") {
 		t.Errorf("trials table has %d lines:\n%s", lines, out)
 	}
 	// A local-search trial has a parent; show prints the lineage.
@@ -342,6 +342,12 @@ func TestSearchSimulateTime(t *testing.T) {
 	sum, last := 0.0, 0.0
 	for _, tr := range trials {
 		last = tr.Metrics["simulated_seconds"]
+		if tr.Duplicate != 0 {
+			if last != 0 {
+				t.Fatalf("trial %d, a duplicate of %d, charged %v; it was not evaluated", tr.ID, tr.Duplicate, last)
+			}
+			continue
+		}
 		if last <= 0 {
 			t.Fatalf("trial %d charged %v", tr.ID, last)
 		}

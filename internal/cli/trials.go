@@ -117,6 +117,8 @@ func printTrials(w io.Writer, trials []engine.Trial) {
 }
 
 func printRungs(w io.Writer, id uint64, trials []engine.Trial, asJSON bool) error {
+	// A duplicate took its first trial's rungs and reached none itself.
+	trials = slices.DeleteFunc(slices.Clone(trials), func(t engine.Trial) bool { return t.Duplicate != 0 })
 	var rows []rungRow
 	for _, t := range trials {
 		for _, r := range t.Rungs {

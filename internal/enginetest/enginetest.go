@@ -76,7 +76,11 @@ func Run(t testing.TB, exp *engine.Experiment, opt engine.Options) []string {
 	t.Helper()
 	var log []string
 	opt.Observe = func(tr engine.Trial) {
-		log = append(log, fmt.Sprintf("%d %s %s %v", tr.ID, tr.Arch, tr.Origin, tr.Metrics))
+		line := fmt.Sprintf("%d %s %s %v", tr.ID, tr.Arch, tr.Origin, tr.Metrics)
+		if tr.Duplicate != 0 {
+			line += fmt.Sprintf(" duplicate of %d", tr.Duplicate)
+		}
+		log = append(log, line)
 	}
 	if err := engine.New(exp, opt).Run(context.Background()); err != nil {
 		t.Fatal(err)
