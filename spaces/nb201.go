@@ -63,6 +63,35 @@ func NewNB201(opt NB201Options) (*NB201, error) {
 
 func (s *NB201) Name() string { return "nb201" }
 
+// Function is the cell as it computes (Effective): the 15,625 cells are 11,155
+// functions.
+func (s *NB201) Function(a Arch) string { return s.arch(a).Effective().String() }
+
+// Settings are the options the space was made with.
+func (s *NB201) Settings() NB201Options { return s.opt }
+
+// Index numbers the cell among the space's 5^6: sum of op(edge i) * 5^i.
+func (a NB201Arch) Index() int {
+	n := 0
+	for i := len(a) - 1; i >= 0; i-- {
+		n = n*len(NB201Ops) + int(a[i])
+	}
+	return n
+}
+
+// NB201Cell is the cell Index numbers i.
+func NB201Cell(i int) NB201Arch {
+	var a NB201Arch
+	for e := range a {
+		a[e] = uint8(i % len(NB201Ops))
+		i /= len(NB201Ops)
+	}
+	return a
+}
+
+// NB201Cells is how many cells the space has.
+const NB201Cells = 15625
+
 func (s *NB201) arch(a Arch) NB201Arch {
 	x, ok := a.(NB201Arch)
 	if !ok {
