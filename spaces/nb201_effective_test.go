@@ -131,3 +131,32 @@ func allNB201Cells() []NB201Arch {
 	}
 	return out
 }
+
+// Index numbers the 15,625 cells one to one; Function is equal for two cells exactly
+// when their Effective cells are, and FunctionOf sees it through a wrapper.
+func TestNB201IndexAndFunction(t *testing.T) {
+	sp, err := NewNB201(DefaultNB201)
+	if err != nil {
+		t.Fatal(err)
+	}
+	functions := map[string]bool{}
+	for i := range NB201Cells {
+		a := NB201Cell(i)
+		if a.Index() != i {
+			t.Fatalf("cell %d (%s) has index %d", i, a, a.Index())
+		}
+		f := sp.Function(a)
+		if f != a.Effective().String() {
+			t.Fatalf("%s: function %s, effective %s", a, f, a.Effective())
+		}
+		functions[f] = true
+	}
+	if len(functions) != 11155 {
+		t.Errorf("%d functions, want NAS-Bench-201's 11,155", len(functions))
+	}
+	dead := NB201Arch{3, 3, 3, 3, 3, 0} // node 2's edge to 3 removed: node 2 feeds nothing
+	other := NB201Arch{3, 1, 3, 3, 3, 0}
+	if FunctionOf(sp, dead) == FunctionOf(sp, NB201Arch{3, 3, 3, 3, 3, 3}) || FunctionOf(sp, dead) == FunctionOf(sp, other) && dead.Effective() != other.Effective() {
+		t.Error("FunctionOf tells apart cells of one function, or joins two")
+	}
+}
