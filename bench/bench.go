@@ -38,6 +38,9 @@ type Config struct {
 	// Dedupe is the runs' Config.Dedupe: with function or arch, a trial the strategy
 	// asks again is a duplicate and no query.
 	Dedupe string
+	// Defaults is the generation of defaults the strategies take (engine.Config's
+	// Defaults): 0, those of experiments made before the current ones.
+	Defaults int
 	// Objectives, when two or more, make the benchmark multi-objective (Metric and
 	// Maximise are then unused): each run is measured by the hypervolume of the Pareto
 	// front of its trials, against Reference (the worst point, in the objectives'
@@ -267,7 +270,8 @@ func benchRun(ctx context.Context, cfg Config, arm benchArm, seed uint64, checks
 	if len(cfg.Objectives) > 1 {
 		objs = cfg.Objectives
 	}
-	c := &engine.Config{Name: "bench", Seed: seed, Space: engine.Component{Name: cfg.Space.Name()}, Strategy: comp, Evaluator: engine.Component{Name: "table"},
+	comp = comp.WithDefaults(cfg.Defaults)
+	c := &engine.Config{Name: "bench", Seed: seed, Defaults: cfg.Defaults, Space: engine.Component{Name: cfg.Space.Name()}, Strategy: comp, Evaluator: engine.Component{Name: "table"},
 		Objectives: objs, Budget: engine.Budget{Trials: cfg.Budget}, Parallelism: 1, Latency: cfg.Latency, Dedupe: cfg.Dedupe}
 	strat, err := engine.BuildStrategy(comp, cfg.Space, seed)
 	if err != nil {

@@ -98,21 +98,33 @@ func Correlate(label string, score, truth []float64, says string) Correlation {
 	return Correlation{label, stats.Spearman(score, truth), stats.Kendall(score, truth), stats.TopOverlap(score, truth, 10), says}
 }
 
-// Rows are a sampling's rankings after its accuracy's: its loss's, its angle's and
-// their combinations' with params and live params (the proxies' scores of the same
-// archs), each against truth.
-func (run OneShotRun) Rows(truth, params, live []float64) []Correlation {
+// Rank is a sampling's ranking of the archs as a one-shot rung ranks by default
+// (evaluators.OneShot.DefaultRank): the mean of the ranks of its loss (lower is
+// better), its angle and live params.
+func (run OneShotRun) Rank(live []float64) []float64 {
+	return stats.MeanRank(run.negLoss(), run.Angle, live)
+}
+
+func (run OneShotRun) negLoss() []float64 {
 	negLoss := make([]float64, len(run.Loss))
 	for i, l := range run.Loss {
 		negLoss[i] = -l // lower is better: ranked as its negation
 	}
+	return negLoss
+}
+
+// Rows are a sampling's other rankings, after its default Rank: by its accuracy, its
+// loss, its angle and their combinations with params (the proxy's scores of the
+// same archs), each against truth.
+func (run OneShotRun) Rows(truth, params []float64) []Correlation {
+	negLoss := run.negLoss()
 	return []Correlation{
+		Correlate("  acc", run.Acc, truth, "the paths ranked by their accuracy"),
 		Correlate("  loss", negLoss, truth, "the same paths ranked by their loss"),
 		Correlate("  angle", run.Angle, truth, "by how far training turned their ops' weights; no data"),
 		Correlate("  +angle", stats.MeanRank(negLoss, run.Angle), truth, "the mean of the loss's rank and the angle's: the supernet alone"),
 		Correlate("  +params", stats.MeanRank(negLoss, params), truth, "the mean of the loss's rank and params'"),
 		Correlate("  +both", stats.MeanRank(negLoss, run.Angle, params), truth, "the mean of the loss's, the angle's and params' ranks"),
-		Correlate("  +live", stats.MeanRank(negLoss, run.Angle, live), truth, "the same with live params: rank [oneshot_loss:min, oneshot_angle, live_params]"),
 	}
 }
 

@@ -78,21 +78,30 @@ func TestOneShotGoesOnFromItsSavedEpochs(t *testing.T) {
 
 // A sampling's rows rank by what they say: the loss row is the loss, lower first.
 func TestOneShotRowsRankTheirScores(t *testing.T) {
-	run := OneShotRun{Loss: []float64{4, 3, 2, 1}, Angle: []float64{1, 2, 3, 4}}
+	run := OneShotRun{Acc: []float64{1, 2, 4, 3}, Loss: []float64{4, 3, 2, 1}, Angle: []float64{1, 2, 3, 4}}
 	truth, params, live := []float64{10, 20, 30, 40}, []float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}
-	rows := run.Rows(truth, params, live)
+	rows := run.Rows(truth, params)
 	labels := make([]string, len(rows))
 	for i, r := range rows {
 		labels[i] = strings.TrimSpace(r.Label)
 	}
-	if !slices.Equal(labels, []string{"loss", "angle", "+angle", "+params", "+both", "+live"}) {
+	if !slices.Equal(labels, []string{"acc", "loss", "angle", "+angle", "+params", "+both"}) {
 		t.Fatalf("rows %v", labels)
 	}
-	if rows[0].Spearman != 1 || rows[1].Kendall != 1 || rows[2].Spearman != 1 {
-		t.Errorf("loss, angle and +angle rank as the truth does: %+v", rows[:3])
+	if rows[0].Spearman != 0.8 || rows[1].Spearman != 1 || rows[2].Kendall != 1 || rows[3].Spearman != 1 {
+		t.Errorf("acc (one pair swapped), loss, angle and +angle rank as they say: %+v", rows[:4])
 	}
-	if rows[3].Spearman != 1 || rows[4].Spearman != 1 {
-		t.Errorf("+params and +both rank as the truth does: %+v", rows[3:5])
+	if rows[4].Spearman != 1 || rows[5].Spearman != 1 {
+		t.Errorf("+params and +both rank as the truth does: %+v", rows[4:6])
+	}
+	// The default rank is the loss's, the angle's and live params' together: with
+	// the angle reversed, live params decide it.
+	split := OneShotRun{Loss: run.Loss, Angle: []float64{4, 3, 2, 1}}
+	if got := Correlate("", split.Rank(params), truth, "").Spearman; got != 1 {
+		t.Errorf("rank with live params agreeing: Spearman %v, want 1", got)
+	}
+	if got := Correlate("", split.Rank(live), truth, "").Spearman; got != -1 {
+		t.Errorf("rank with live params reversed: Spearman %v, want -1", got)
 	}
 	if got := Correlate("x", live, truth, "").Spearman; got != -1 {
 		t.Errorf("live params reversed: Spearman %v", got)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,7 +31,12 @@ type Config struct {
 	Parallelism int         `yaml:"parallelism"` // trials evaluated at once (1)
 	// Dedupe says which trials the strategy asks are not evaluated but recorded as
 	// duplicates of an earlier one: function, arch or none (see DefaultDedupe).
-	Dedupe      string       `yaml:"dedupe,omitempty"`
+	Dedupe string `yaml:"dedupe,omitempty"`
+	// Defaults is the generation of defaults the experiment was made with: a new
+	// experiment has CurrentDefaults written into its source (PinDefaults); one stored
+	// without it was made before and keeps the defaults it ran with (0: no dedupe,
+	// the components' Legacy defaults), so that it replays as it ran.
+	Defaults    int          `yaml:"defaults,omitempty"`
 	Constraints *Constraints `yaml:"constraints,omitempty"`
 	// Execution says where trials are evaluated: in this process when not given.
 	Execution *Execution `yaml:"execution,omitempty"`
@@ -80,6 +86,20 @@ type Component struct {
 	// key is where the component sits in the experiment ("strategy"), for errors;
 	// its name when unset.
 	key string
+	// legacy marks a component of an experiment made before CurrentDefaults: it
+	// takes the defaults it ran with (see Legacy).
+	legacy bool
+}
+
+// Legacy says whether the component takes its defaults of before the current
+// generation (Config.Defaults 0), so that an old experiment replays as it ran.
+func (c Component) Legacy() bool { return c.legacy }
+
+// WithDefaults is the component with the defaults of generation gen (see
+// Config.Defaults), for callers that build components without a config (benchmarks).
+func (c Component) WithDefaults(gen int) Component {
+	c.legacy = gen == 0
+	return c
 }
 
 // Has reports whether the component's options give key (with a value other than
@@ -226,6 +246,8 @@ func ParseConfig(src []byte) (*Config, error) {
 		return nil, errors.New("the experiment holds more than one YAML document")
 	}
 	c.Space.key, c.Strategy.key, c.Evaluator.key = "space", "strategy", "evaluator"
+	legacy := c.Defaults == 0
+	c.Space.legacy, c.Strategy.legacy, c.Evaluator.legacy = legacy, legacy, legacy
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -268,8 +290,17 @@ func (c *Config) check() error {
 	if c.Parallelism == 0 {
 		c.Parallelism = 1
 	}
+	if c.Defaults < 0 || c.Defaults > CurrentDefaults {
+		return fmt.Errorf("defaults: %d; this cellar knows generations 0 to %d (a newer cellar made this experiment)", c.Defaults, CurrentDefaults)
+	}
 	if err := CheckDedupe(c.Dedupe); err != nil {
 		return err
+	}
+	if c.Dedupe == "" {
+		c.Dedupe = DedupeNone
+		if c.Defaults >= 1 {
+			c.Dedupe = DefaultDedupe
+		}
 	}
 	if c.Parallelism < 0 || c.Parallelism > 1024 {
 		return fmt.Errorf("parallelism: %d; must be from 1 to 1024", c.Parallelism)
@@ -374,11 +405,11 @@ func ResolvePaths(src []byte, dir string, names ...string) ([]byte, error) {
 	return yaml.Marshal(&doc)
 }
 
-// PinDefaults writes into a new experiment's source the defaults that an experiment
-// stored without them must not take: dedupe (DefaultDedupe), which experiments made
-// before it existed replay without. The source is kept as written, the key added at
-// its end; a source that is not a YAML mapping comes back as it is, for the parser to
-// say why.
+// PinDefaults writes into a new experiment's source the generation of defaults it is
+// made with (defaults: CurrentDefaults), so that it keeps them when later cellars
+// change theirs: an experiment stored without it takes those of before (see
+// Config.Defaults). The source is kept as written, the key added at its end; a
+// source that is not a YAML mapping, or says already, comes back as it is.
 func PinDefaults(src []byte) []byte {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
@@ -389,15 +420,16 @@ func PinDefaults(src []byte) []byte {
 		return src
 	}
 	for i := 0; i+1 < len(top.Content); i += 2 {
-		if top.Content[i].Value == "dedupe" {
+		if top.Content[i].Value == "defaults" {
 			return src
 		}
 	}
+	gen := strconv.Itoa(CurrentDefaults)
 	if top.Style&yaml.FlowStyle == 0 {
 		out := bytes.TrimRight(src, "\n")
-		return append(append(slices.Clone(out), "\ndedupe: "...), DefaultDedupe+"\n"...)
+		return append(append(slices.Clone(out), "\ndefaults: "...), gen+"\n"...)
 	}
-	top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "dedupe"}, &yaml.Node{Kind: yaml.ScalarNode, Value: DefaultDedupe})
+	top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "defaults"}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: gen})
 	out, err := yaml.Marshal(&doc)
 	if err != nil {
 		return src

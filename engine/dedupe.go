@@ -16,10 +16,17 @@ const (
 	DedupeFunction = "function" // the same function (spaces.Functional; else the arch)
 )
 
-// DefaultDedupe is what a new experiment that does not say takes (PinDefaults writes
-// it into the experiment's source, so it is kept). An experiment stored without the
-// key was made before dedupe existed and replays as it ran: with none.
+// DefaultDedupe is what an experiment of the current defaults (Config.Defaults) takes
+// when it does not say: measured on NB201, it raises the best found in 100 queries of
+// every strategy that repeats itself (docs/benchmarks.md). An experiment of defaults
+// 0 was made before dedupe existed and replays as it ran: with none.
 const DefaultDedupe = DedupeFunction
+
+// CurrentDefaults is the generation of defaults a new experiment is made with
+// (PinDefaults). 1: dedupe by function; the predictor's zero-cost warm start,
+// features and local acquisition; the one-shot rung's rank by loss, angle and live
+// params.
+const CurrentDefaults = 1
 
 // MaxDuplicateRun ends a search whose strategy asked this many duplicates in a row:
 // it has converged, and asking on would record duplicates for ever.

@@ -113,34 +113,42 @@ func (s *onlyOne) Tell(rs []strategies.Result) { s.told += len(rs) }
 func (s *onlyOne) State() ([]byte, error)      { return []byte("{}"), nil }
 func (s *onlyOne) Restore(b []byte) error      { return nil }
 
-// A new experiment's source gets the default written into it; one that says, or an
-// old one stored without it, keeps what it has: none, as it ran.
+// A new experiment's source gets the current generation of defaults written into
+// it, and with it dedupe by function; one that says, or an old one stored without
+// it, keeps what it has: no dedupe, and its components' legacy defaults.
 func TestPinDefaults(t *testing.T) {
 	block := "name: x\nseed: 1\n"
-	if got := string(PinDefaults([]byte(block))); got != block+"dedupe: "+DefaultDedupe+"\n" {
+	if got := string(PinDefaults([]byte(block))); got != block+fmt.Sprintf("defaults: %d\n", CurrentDefaults) {
 		t.Errorf("block source pinned as %q", got)
 	}
-	given := "name: x\ndedupe: none\n"
+	given := "name: x\ndefaults: 0\n"
 	if got := string(PinDefaults([]byte(given))); got != given {
-		t.Errorf("a source that says dedupe became %q", got)
+		t.Errorf("a source that says its defaults became %q", got)
 	}
 	flow := `{"name": "x", "seed": 1}`
 	got := string(PinDefaults([]byte(flow)))
-	if !strings.Contains(got, "dedupe: "+DefaultDedupe) || !strings.Contains(got, `"name": "x"`) {
+	if !strings.Contains(got, fmt.Sprintf("defaults: %d", CurrentDefaults)) || !strings.Contains(got, `"name": "x"`) {
 		t.Errorf("flow source pinned as %q", got)
 	}
-	src := strings.ReplaceAll(`
+	src := `
 name: old
 space: {name: nb201}
 strategy: {name: random}
 evaluator: {name: table, path: nb201}
 budget: {trials: 5}
-`, "\t", "")
+`
 	cfg, err := ParseConfig([]byte(src))
-	if err != nil || cfg.Dedupe != "" {
-		t.Errorf("an experiment without dedupe parses to %q (%v); it replays as it ran, with none", cfg.Dedupe, err)
+	if err != nil || cfg.Dedupe != DedupeNone || !cfg.Strategy.Legacy() {
+		t.Errorf("an experiment without defaults: dedupe %q, legacy %v (%v); it replays as it ran", cfg.Dedupe, cfg.Strategy.Legacy(), err)
+	}
+	cfg, err = ParseConfig(PinDefaults([]byte(src)))
+	if err != nil || cfg.Dedupe != DefaultDedupe || cfg.Strategy.Legacy() || cfg.Evaluator.Legacy() {
+		t.Errorf("a new experiment: dedupe %q, legacy %v (%v)", cfg.Dedupe, cfg.Strategy.Legacy(), err)
 	}
 	if _, err := ParseConfig([]byte(src + "dedupe: functions\n")); err == nil || !strings.Contains(err.Error(), `dedupe: "functions"`) {
 		t.Errorf("dedupe: functions: %v", err)
+	}
+	if _, err := ParseConfig([]byte(src + "defaults: 99\n")); err == nil || !strings.Contains(err.Error(), "defaults: 99") {
+		t.Errorf("defaults: 99: %v", err)
 	}
 }

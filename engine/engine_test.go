@@ -77,24 +77,25 @@ func tableStrategies() []string {
 	return slices.DeleteFunc(strategies.Names(), func(s string) bool { return s == "darts" || s == "compound" })
 }
 
-// tableRun is one case of a sweep over strategies and parallelism on a table, with
-// trials deduplicated by function when dedupe is set.
+// tableRun is one case of a sweep over strategies and parallelism on a table, of an
+// experiment made with the current defaults (dedupe by function, the strategies'
+// current options) when current is set, else of one made before them.
 type tableRun struct {
 	strategy string
 	parallel int
-	dedupe   bool
+	current  bool
 }
 
 func (c tableRun) String() string {
-	if c.dedupe {
-		return fmt.Sprintf("%s/parallel-%d/dedupe", c.strategy, c.parallel)
+	if c.current {
+		return fmt.Sprintf("%s/parallel-%d/defaults-%d", c.strategy, c.parallel, CurrentDefaults)
 	}
 	return fmt.Sprintf("%s/parallel-%d", c.strategy, c.parallel)
 }
 
 func (c tableRun) config(t testing.TB, trials int) *Experiment {
-	if c.dedupe {
-		return tableConfigWith(t, c.strategy, trials, c.parallel, "dedupe: function")
+	if c.current {
+		return tableConfigWith(t, c.strategy, trials, c.parallel, fmt.Sprintf("defaults: %d", CurrentDefaults))
 	}
 	return tableConfig(t, c.strategy, trials, c.parallel)
 }
@@ -126,7 +127,7 @@ func TestSameSeedSameTrials(t *testing.T) {
 		// duplicates (REINFORCE's controller, collapsed) ends the search.
 		n := len(logs[0]) - strings.Count(strings.Join(logs[0], "\n"), "duplicate of")
 		converged := len(logs[0]) >= MaxDuplicateRun && !slices.ContainsFunc(logs[0][len(logs[0])-MaxDuplicateRun:], func(l string) bool { return !strings.Contains(l, "duplicate of") })
-		if n != 120 && !(c.dedupe && n < 120 && converged) {
+		if n != 120 && !(c.current && n < 120 && converged) {
 			t.Fatalf("%d trials evaluated, want 120", n)
 		}
 		if a, b := strings.Join(logs[0], "\n"), strings.Join(logs[1], "\n"); a != b {

@@ -1,6 +1,7 @@
 package evaluators
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -65,5 +66,36 @@ func TestTrainOptionsKeepExplicitZeros(t *testing.T) {
 		if _, err := build(t, src); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v; want an error with %q", src, err, want)
 		}
+	}
+}
+
+// A one-shot rung ranks by its loss, angle and live params together where the
+// experiment does not say; one made before the current defaults ranks as it ran (by
+// the objective, or the rung's first metric: oneshot_accuracy); a rank given is kept.
+func TestOneShotRungDefaultRank(t *testing.T) {
+	rungs := "{name: cascade, rungs: [{name: oneshot, dataset: mnist, train: 256, val: 128, score_size: 64, channels: 2, depth: 1, batch: 32, epochs: 1}, {name: params}]}"
+	rank := func(src string, defaults int) string {
+		t.Helper()
+		cfg, err := engine.ParseConfig([]byte(fmt.Sprintf("space: nb201\nstrategy: random\nbudget: {trials: 1}\ndefaults: %d\nevaluator: %s\n", defaults, src)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, _ := spaces.NewNB201(spaces.DefaultNB201)
+		ev, err := Builtin()["cascade"](cfg.Evaluator, engine.EvaluatorEnv{Space: sp, Factories: Builtin()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := ev.(*Cascade).rungs[0]
+		return fmt.Sprint(r.Rank, " ", r.Combine)
+	}
+	if got := rank(rungs, engine.CurrentDefaults); got != "[{oneshot_loss min} {oneshot_angle max} {live_params max}] mean_rank" {
+		t.Errorf("current defaults: the one-shot rung ranks by %s", got)
+	}
+	if got := rank(rungs, 0); got != "[{oneshot_accuracy max}] " {
+		t.Errorf("defaults 0: the one-shot rung ranks by %s", got)
+	}
+	given := strings.Replace(rungs, "epochs: 1}", "epochs: 1, rank: [oneshot_loss:min]}", 1)
+	if got := rank(given, engine.CurrentDefaults); got != "[{oneshot_loss min}] " {
+		t.Errorf("a rank given: %s", got)
 	}
 }

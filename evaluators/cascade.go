@@ -109,6 +109,14 @@ type Rung struct {
 	Combine string
 }
 
+// RankDefaulter is an evaluator that knows how a cascade rung of it ranks best where
+// the experiment does not say (the one-shot evaluator: by its loss, its angle and
+// live params together). An experiment made before the current defaults
+// (engine.Config.Defaults 0) ranks by its objectives, as it ran.
+type RankDefaulter interface {
+	DefaultRank() (rank []engine.Objective, combine string)
+}
+
 // byMeanRank says whether the rung places its results by the mean of their ranks.
 func (r Rung) byMeanRank() bool { return r.Combine == "mean_rank" }
 
@@ -135,7 +143,11 @@ func cascadeFactory(c engine.Component, env engine.EvaluatorEnv) (engine.Evaluat
 		if _, ladder := ev.(engine.Laddered); ladder {
 			return nil, fmt.Errorf("cascade: rungs[%d]: a cascade cannot hold a cascade (%s has rungs of its own)", i, r.Name)
 		}
-		rungs = append(rungs, Rung{Name: r.Name, Eval: ev, Rank: r.Rank, Combine: r.Combine})
+		rung := Rung{Name: r.Name, Eval: ev, Rank: r.Rank, Combine: r.Combine}
+		if d, ok := ev.(RankDefaulter); ok && rung.Rank == nil && rung.Combine == "" && i < len(opt.Rungs)-1 && !c.Legacy() {
+			rung.Rank, rung.Combine = d.DefaultRank()
+		}
+		rungs = append(rungs, rung)
 	}
 	return NewCascade(opt.Eta, rungs, env.Objectives, env.Measured)
 }

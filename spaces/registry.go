@@ -69,3 +69,11 @@ func Registered() []registry.Entry[Factory] { return registered.Entries() }
 
 // Names lists the spaces' names, sorted.
 func Names() []string { return registered.Names() }
+
+// Legacy says whether a component belongs to an experiment made before the current
+// generation of defaults (engine.Config.Defaults): it then takes the defaults it ran
+// with, which a component keeps beside its current ones (strategies.DefineLegacy).
+func Legacy(c Component) bool {
+	l, ok := c.(interface{ Legacy() bool })
+	return ok && l.Legacy()
+}

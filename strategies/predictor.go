@@ -22,17 +22,41 @@ type PredictorOptions struct {
 	LearnRate   float64 `yaml:"lr"`          // Adam's learning rate (0.01)
 	Acquisition string  `yaml:"acquisition"` // its (default), ucb or mean
 	Beta        float64 `yaml:"beta"`        // ucb: mean + beta * spread (1)
-	// ZeroCost adds data-free zero-cost proxies (synflow, params, flops) to the
-	// encoding as features (see features).
+	// ZeroCost adds data-free zero-cost proxies (synflow, params, live_params,
+	// flops) to the encoding as features (see features), and, with WarmPool, ranks
+	// the warm start's archs and the fresh candidates by them.
 	ZeroCost []string `yaml:"zero_cost"`
+	// WarmPool, when set, makes the Initial archs the best of this many random ones
+	// by their zero-cost scores (the mean of their ranks under ZeroCost): no query is
+	// spent choosing them, and the scores of the pool fix each feature's scale. 0:
+	// the Initial archs are random draws.
+	WarmPool int `yaml:"warm_pool"`
+	// Parents, when set, searches the predictor's optimum around what was found
+	// (as BANANAS and NASLib do): each round's candidates are every neighbour of the
+	// Parents best archs evaluated, then Steps times every neighbour of the Parents
+	// best candidates by the acquisition, besides the fresh draws (the better half of
+	// Candidates random archs by zero-cost rank, with ZeroCost). 0: half mutations of
+	// the ten best, half fresh, Candidates in all.
+	Parents int `yaml:"parents"`
+	Steps   int `yaml:"steps"`
 }
 
-// DefaultPredictor are the defaults, after BANANAS (White et al. 2021) scaled to a
-// small budget.
-var DefaultPredictor = PredictorOptions{Initial: 10, Candidates: 100, K: 10, Ensemble: 3, Epochs: 200, Hidden: []int{32, 32}, LearnRate: 0.01, Acquisition: "its", Beta: 1}
+// DefaultPredictor are the defaults. Each round picks K = 5, to refit after every
+// few results (a fit costs a few milliseconds at these sizes); the warm start and
+// the features use the data-free proxies that rank NB201 best without data
+// (synflow; live_params, which counts only what reaches the output), and the
+// acquisition searches two steps around the five best archs found.
+var DefaultPredictor = PredictorOptions{Initial: 10, Candidates: 100, K: 5, Ensemble: 3, Epochs: 200, Hidden: []int{32, 32}, LearnRate: 0.01,
+	Acquisition: "its", Beta: 1, ZeroCost: []string{"synflow", "live_params"}, WarmPool: 1000, Parents: 5, Steps: 2}
+
+// LegacyPredictor are the defaults of experiments made before the current ones
+// (engine.Config.Defaults 0), after BANANAS (White et al. 2021) scaled to a small
+// budget: random initial archs, candidates half mutations of the best, no features
+// but the encoding.
+var LegacyPredictor = PredictorOptions{Initial: 10, Candidates: 100, K: 10, Ensemble: 3, Epochs: 200, Hidden: []int{32, 32}, LearnRate: 0.01, Acquisition: "its", Beta: 1}
 
 func init() {
-	Define("predictor", "an ensemble of MLPs predicts each candidate; the best predicted are evaluated", DefaultPredictor,
+	DefineLegacy("predictor", "an ensemble of MLPs predicts each candidate; the best predicted are evaluated", DefaultPredictor, LegacyPredictor,
 		func(o PredictorOptions, space spaces.Space, seed uint64) (Strategy, error) {
 			return NewPredictor(space, seed, o)
 		})
@@ -54,6 +78,9 @@ type Predictor struct {
 	seen   map[string]bool // every arch asked, so none is asked twice
 	rounds int             // rounds so far; seeds each round's ensemble
 	asked  int             // candidates handed out
+	// scale standardises each zero-cost feature: its mean and standard deviation over
+	// the warm pool (nil without one: a fixed map, see features).
+	scale [][2]float64
 }
 
 // NewPredictor checks the options, taken as they are: a caller wanting the
@@ -70,6 +97,12 @@ func NewPredictor(space spaces.Space, seed uint64, opt PredictorOptions) (*Predi
 		return nil, fmt.Errorf("predictor: lr %g must be above 0, beta %g not negative", opt.LearnRate, opt.Beta)
 	case !slices.Contains([]string{"its", "ucb", "mean"}, opt.Acquisition):
 		return nil, fmt.Errorf("predictor: acquisition %q: its, ucb or mean", opt.Acquisition)
+	case opt.WarmPool < 0 || opt.WarmPool > 100_000 || opt.WarmPool > 0 && opt.WarmPool < opt.Initial:
+		return nil, fmt.Errorf("predictor: warm_pool %d: 0 (random initial archs), or from initial (%d) to 100000", opt.WarmPool, opt.Initial)
+	case opt.WarmPool > 0 && len(opt.ZeroCost) == 0:
+		return nil, fmt.Errorf("predictor: warm_pool %d ranks archs by zero_cost proxies; give some (e.g. zero_cost: [synflow, live_params])", opt.WarmPool)
+	case opt.Parents < 0 || opt.Parents > 100 || opt.Steps < 0 || opt.Steps > 10:
+		return nil, fmt.Errorf("predictor: parents %d (0 to 100) and steps %d (0 to 10)", opt.Parents, opt.Steps)
 	}
 	for _, p := range opt.ZeroCost {
 		w := DefaultWarmStart
@@ -91,6 +124,9 @@ func (s *Predictor) Name() string { return "predictor" }
 func (s *Predictor) Ask(n int) []Candidate {
 	out := make([]Candidate, 0, n)
 	for len(out) < n {
+		if s.asked == 0 && len(s.queue) == 0 && s.opt.WarmPool > 0 {
+			s.warmStart()
+		}
 		if len(s.queue) == 0 && s.asked >= s.opt.Initial && s.scored() >= 2 {
 			s.round()
 		}
@@ -100,7 +136,7 @@ func (s *Predictor) Ask(n int) []Candidate {
 		} else {
 			c = Candidate{Arch: s.fresh()}
 		}
-		s.seen[c.Arch.String()] = true
+		s.seen[s.key(c.Arch)] = true
 		out = append(out, c)
 		s.asked++
 	}
@@ -122,7 +158,7 @@ func (s *Predictor) scored() int {
 func (s *Predictor) fresh() spaces.Arch {
 	for range 100 {
 		a := s.space.Sample(s.rand.rng)
-		if !s.seen[a.String()] {
+		if !s.seen[s.key(a)] {
 			return a
 		}
 	}
@@ -132,7 +168,7 @@ func (s *Predictor) fresh() spaces.Arch {
 func (s *Predictor) Tell(results []Result) {
 	for _, r := range results {
 		s.told = append(s.told, member{Trial: r.Trial, Arch: r.Arch, Score: fitness(r)})
-		s.seen[r.Arch.String()] = true // injected archs too
+		s.seen[s.key(r.Arch)] = true // injected archs too
 	}
 }
 
@@ -147,6 +183,10 @@ func (s *Predictor) features(a spaces.Arch) []float64 {
 		switch {
 		case err != nil || v == proxies.NoSignal:
 			v = 0
+		case s.scale != nil:
+			v = s.standard(p, v)
+			x = append(x, v)
+			continue
 		case p == "synflow":
 			v /= 100
 		default:
@@ -170,6 +210,10 @@ func (s *Predictor) round() {
 	}
 	sort.SliceStable(best, func(i, j int) bool { return best[i].Score > best[j].Score })
 	best = best[:min(10, len(best))]
+	if s.opt.Parents > 0 {
+		s.localRound(xs, ys, best)
+		return
+	}
 	// Candidates: half mutations of the best, half fresh, none asked before.
 	var pool []Candidate
 	inPool := map[string]bool{}
@@ -228,6 +272,7 @@ type predictorState struct {
 	Seen   []string        `json:"seen"`
 	Rounds int             `json:"rounds"`
 	Asked  int             `json:"asked"`
+	Scale  [][2]float64    `json:"scale,omitempty"`
 }
 
 func (s *Predictor) State() ([]byte, error) {
@@ -236,7 +281,7 @@ func (s *Predictor) State() ([]byte, error) {
 		seen = append(seen, k)
 	}
 	sort.Strings(seen)
-	return json.Marshal(predictorState{Seed: s.seed, RNG: s.rand.marshal(), Told: membersToJSON(s.told), Queue: candidatesToJSON(s.queue), Seen: seen, Rounds: s.rounds, Asked: s.asked})
+	return json.Marshal(predictorState{Seed: s.seed, RNG: s.rand.marshal(), Told: membersToJSON(s.told), Queue: candidatesToJSON(s.queue), Seen: seen, Rounds: s.rounds, Asked: s.asked, Scale: s.scale})
 }
 
 func (s *Predictor) Restore(state []byte) error {
@@ -255,7 +300,7 @@ func (s *Predictor) Restore(state []byte) error {
 	if err := s.rand.unmarshal(st.RNG); err != nil {
 		return fmt.Errorf("predictor snapshot: %w", err)
 	}
-	s.seed, s.told, s.queue, s.rounds, s.asked = st.Seed, told, queue, st.Rounds, st.Asked
+	s.seed, s.told, s.queue, s.rounds, s.asked, s.scale = st.Seed, told, queue, st.Rounds, st.Asked, st.Scale
 	s.seen = map[string]bool{}
 	for _, k := range st.Seen {
 		s.seen[k] = true

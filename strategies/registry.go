@@ -37,6 +37,22 @@ func Define[O any](name, doc string, defaults O, build func(opt O, space spaces.
 	}})
 }
 
+// DefineLegacy is Define for a strategy whose defaults changed: a component of an
+// experiment made before (spaces.Legacy) takes legacy, the defaults it ran with, so
+// that it replays as it ran.
+func DefineLegacy[O any](name, doc string, defaults, legacy O, build func(opt O, space spaces.Space, seed uint64) (Strategy, error)) {
+	Register(name, doc, defaults, Factory{New: func(c spaces.Component, space spaces.Space, seed uint64) (Strategy, error) {
+		opt := defaults
+		if spaces.Legacy(c) {
+			opt = legacy
+		}
+		if err := c.Decode(&opt); err != nil {
+			return nil, err
+		}
+		return build(opt, space, seed)
+	}})
+}
+
 // Unregister removes a strategy, for a test that registered its own.
 func Unregister(name string) { registered.Unregister(name) }
 

@@ -32,7 +32,7 @@ type benchFlags struct {
 	eta                                   float64
 	simulate                              bool
 	timeBudget                            time.Duration
-	runs, budget                          int
+	runs, budget, defaults                int
 	seed                                  uint64
 	minimise                              bool
 }
@@ -48,7 +48,9 @@ NAS-Bench-201's, and print the mean ± sample std of the best value found after 
 (hit@B) and the median queries they took (q50). Every evaluation counts as a query;
 with --dedupe function (the default, as for a new experiment) or arch, a trial the
 strategy asks again is a duplicate of the first and costs none (--dedupe none: every
-trial counts, repeats included).
+trial counts, repeats included). --defaults 0 runs the strategies with the defaults
+of experiments made before the current ones (no dedupe; the predictor without its
+zero-cost warm start, features and local search).
 --strategies takes names, or a YAML list with options:
   --strategies '[regevo, {name: regevo, warm_start: {proxy: synflow, sample: 200}}, predictor]'`,
 		Args: cobra.NoArgs,
@@ -85,7 +87,8 @@ trial counts, repeats included).
 	f.IntVar(&b.runs, "runs", 100, "runs per strategy")
 	f.IntVar(&b.budget, "budget", 300, "queries per run")
 	f.Uint64Var(&b.seed, "seed", 1, "seed of the first run")
-	f.StringVar(&b.dedupe, "dedupe", engine.DefaultDedupe, "trials not evaluated again but recorded as duplicates, at no query: function, arch or none")
+	f.StringVar(&b.dedupe, "dedupe", "", "trials not evaluated again but recorded as duplicates, at no query: function, arch or none (default: the --defaults' own, function since 1)")
+	f.IntVar(&b.defaults, "defaults", engine.CurrentDefaults, "the generation of defaults the strategies take, as an experiment's defaults key: 0 is those of experiments made before dedupe and the zero-cost predictor")
 	f.StringVar(&b.csvPath, "csv", "", "also write the results to this CSV `file`")
 	f.StringVar(&b.cascade, "cascade", "", "cheaper rungs before the table, e.g. '[{name: zerocost, proxies: [synflow]}]': each strategy also runs through this cascade, at equal table queries")
 	f.Float64Var(&b.eta, "eta", 3, "with --cascade: the best 1/eta of each rung goes on")
@@ -125,7 +128,16 @@ func (b *benchFlags) config() (bench.Config, error) {
 			return cfg, fmt.Errorf("--strategies: %w", err)
 		}
 	}
-	cfg = bench.Config{Table: t, Space: sp, Metric: metric, Maximise: !b.minimise, Strategies: comps, Runs: b.runs, Budget: b.budget, Seed: b.seed, Eta: b.eta, Dedupe: b.dedupe}
+	cfg = bench.Config{Table: t, Space: sp, Metric: metric, Maximise: !b.minimise, Strategies: comps, Runs: b.runs, Budget: b.budget, Seed: b.seed, Eta: b.eta, Dedupe: b.dedupe, Defaults: b.defaults}
+	if cfg.Dedupe == "" {
+		cfg.Dedupe = engine.DedupeNone
+		if b.defaults >= 1 {
+			cfg.Dedupe = engine.DefaultDedupe
+		}
+	}
+	if b.defaults < 0 || b.defaults > engine.CurrentDefaults {
+		return cfg, fmt.Errorf("--defaults %d: from 0 to %d", b.defaults, engine.CurrentDefaults)
+	}
 	if b.simulate {
 		cfg.Simulate, cfg.TimeBudget = &engine.DefaultSimTime, b.timeBudget
 	}
@@ -170,8 +182,8 @@ func (b *benchFlags) report(w io.Writer, cfg bench.Config, rows []bench.Row, ela
 		fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %v of simulated training per strategy, %s\n",
 			cfg.Metric, b.table, t.Len(), optimum, b.runs, b.timeBudget, seeds)
 	default:
-		fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %d queries per strategy, %s\n",
-			cfg.Metric, b.table, t.Len(), optimum, b.runs, b.budget, seeds)
+		fmt.Fprintf(w, "%s on %s (%d archs; optimum %.4f), %d runs x %d queries per strategy, %s; defaults %d, dedupe %s\n",
+			cfg.Metric, b.table, t.Len(), optimum, b.runs, b.budget, seeds, cfg.Defaults, cfg.Dedupe)
 	}
 	digits := 2
 	if len(cfg.Objectives) > 1 {

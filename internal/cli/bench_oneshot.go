@@ -32,13 +32,14 @@ op of the first edge after --split of the epochs, half by default), score archs 
 inherited weights (batch norm re-estimated per arch; with --finetune N, after N steps
 that train the arch's path alone) and print, for each, the Spearman and Kendall tau
 (tau-b) of the scores against the truth, the fraction of the truth's top 10 among the
-scores' top 10, and the time per evaluation: by accuracy; by loss; by the angle
-training turned each path's op weights from their initial values (ABS; no data); by
-the mean of the loss's rank and the angle's (+angle: the supernet alone), of the
-loss's and the params proxy's (+params), of all three (+both), and of the loss's, the
-angle's and live params' (+live); then the params proxy's on the same archs, and live
-params' (the ones the output depends on: params also counts the convs of edges the
-cell's output cannot see).
+scores' top 10, and the time per evaluation: first (the sampling's own line) by the
+mean of the ranks of the loss, the angle and live params, which is how a one-shot rung
+of a cascade ranks by default; then by accuracy; by loss; by the angle training
+turned each path's op weights from their initial values (ABS; no data); by the mean of
+the loss's rank and the angle's (+angle: the supernet alone), of the loss's and the
+params proxy's (+params) and of all three (+both); then the params proxy's on the same
+archs, and live params' (the ones the output depends on: params also counts the convs
+of edges the cell's output cannot see).
 --groundtruth takes a table that cellar bench groundtruth trained at the supernet's
 skeleton and data: the supernet takes the --dataset, --train, --channels and --depth
 the table keeps beside it (F.settings.json for F.csv) unless they are given, and says
@@ -211,13 +212,14 @@ func (r oneShotReport) interrupted(sampling string, run bench.OneShotRun, epochs
 	}
 }
 
-// printOneShotRows prints a sampling's rows: its accuracy's, then its loss's, its
-// angle's and their combinations', each against truth (params and live: the params
-// and live params proxies' scores of the same archs).
+// printOneShotRows prints a sampling's rows: its default rank's, then its accuracy's,
+// its loss's, its angle's and their combinations', each against truth (params and
+// live: the params and live params proxies' scores of the same archs).
 func printOneShotRows(w io.Writer, sampling string, run bench.OneShotRun, truth, params, live []float64) {
-	fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f %9s %7.3f\n", sampling, stats.Spearman(run.Acc, truth), stats.Kendall(run.Acc, truth),
-		stats.TopOverlap(run.Acc, truth, 10), run.Training.Round(time.Second), run.Scoring.Seconds()/float64(len(run.Loss)))
-	for _, r := range run.Rows(truth, params, live) {
+	rank := run.Rank(live)
+	fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f %9s %7.3f   (rank: [oneshot_loss:min, oneshot_angle, live_params], the one-shot rung's default)\n", sampling,
+		stats.Spearman(rank, truth), stats.Kendall(rank, truth), stats.TopOverlap(rank, truth, 10), run.Training.Round(time.Second), run.Scoring.Seconds()/float64(len(run.Loss)))
+	for _, r := range run.Rows(truth, params) {
 		fmt.Fprintf(w, "%-9s %9.3f %8.3f %7.2f   (%s)\n", r.Label, r.Spearman, r.Kendall, r.Top10, r.Says)
 	}
 }

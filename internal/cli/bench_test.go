@@ -380,7 +380,8 @@ func TestBenchOneShotAgainstGroundTruth(t *testing.T) {
 	for _, want := range []string{"4 NB201 archs of " + gt + " against its trained accuracy", "\nuniform ", "\nfair ", "\nfewshot ", "\nparams        0.800    0.667    1.00",
 		"\n  live        1.000    1.000    1.00   (live params: the ones the output depends on)",
 		"(the same paths ranked by their loss)", "\n  +params ", "(the mean of the loss's rank and params')", "\n  angle ", "\n  +angle ",
-		"(the mean of the loss's rank and the angle's: the supernet alone)", "\n  +both ", "\n  +live "} {
+		"(the mean of the loss's rank and the angle's: the supernet alone)", "\n  +both ", "\n  acc ",
+		"(rank: [oneshot_loss:min, oneshot_angle, live_params], the one-shot rung's default)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
