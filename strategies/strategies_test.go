@@ -3,10 +3,13 @@ package strategies
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
 	"cellar/internal/testkit"
+	"cellar/proxies"
 	"cellar/spaces"
 )
 
@@ -70,12 +73,20 @@ func build(t testing.TB, name string, seed uint64) Strategy {
 			t.Fatal(err)
 		}
 		return s
+	case "predictor-legacy": // the options of experiments made before the current defaults
+		o := LegacyPredictor
+		o.Candidates, o.K, o.Ensemble, o.Epochs, o.Hidden = 30, 5, 2, 15, []int{16}
+		s, err := NewPredictor(sp, seed, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
 	t.Fatalf("unknown strategy %s", name)
 	return nil
 }
 
-var all = []string{"random", "regevo", "regevo-warm", "evolution", "local", "local-first", "predictor", "reinforce", "nsga2"}
+var all = []string{"random", "regevo", "regevo-warm", "evolution", "local", "local-first", "predictor", "predictor-legacy", "reinforce", "nsga2"}
 
 // driver runs a strategy the way the engine does with `parallel` trials in flight:
 // results are told in trial order, and a trial is asked for whenever one is told. Trial
@@ -384,4 +395,37 @@ func predictorWith(change func(*PredictorOptions)) PredictorOptions {
 	o := DefaultPredictor
 	change(&o)
 	return o
+}
+
+// The predictor's warm start spends no query choosing its first archs: they are the
+// best of its pool by data-free proxies, each above the median synflow and live params
+// of random archs.
+func TestPredictorWarmStartTakesTheZeroCostBest(t *testing.T) {
+	sp := nb201(t)
+	s, err := NewPredictor(sp, 1, DefaultPredictor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := s.Ask(DefaultPredictor.Initial)
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, p := range DefaultPredictor.ZeroCost {
+		var sample []float64
+		for range 200 {
+			v, err := proxies.DataFree(sp, p, sp.Sample(rng))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sample = append(sample, v)
+		}
+		slices.Sort(sample)
+		median := sample[len(sample)/2]
+		for _, c := range first {
+			if v, _ := proxies.DataFree(sp, p, c.Arch); v <= median {
+				t.Errorf("warm start %s: %s %v, not above the median %v of random archs", c.Arch, p, v, median)
+			}
+		}
+	}
+	if _, err := NewPredictor(sp, 1, predictorWith(func(o *PredictorOptions) { o.ZeroCost = nil })); err == nil || !strings.Contains(err.Error(), "warm_pool") {
+		t.Errorf("a warm pool without zero_cost proxies: %v", err)
+	}
 }
