@@ -60,7 +60,7 @@ func TestDedupeEvaluatesEachFunctionOnce(t *testing.T) {
 			first, ok := store.Trials[tr.Duplicate]
 			a, _ := exp.Space.Parse([]byte(tr.Arch))
 			b, _ := exp.Space.Parse([]byte(first.Arch))
-			if !ok || tr.Duplicate >= id || key(a) != key(b) || fmt.Sprint(tr.Metrics) != fmt.Sprint(first.Metrics) {
+			if !ok || tr.Duplicate >= id || key(a) != key(b) || fmt.Sprint(tr.Metrics) != fmt.Sprint(first.Metrics) || tr.Status() != "dup" {
 				t.Errorf("trial %d (%s, %v) is recorded as a duplicate of %d (%s, %v)", id, tr.Arch, tr.Metrics, tr.Duplicate, first.Arch, first.Metrics)
 			}
 		}

@@ -53,8 +53,12 @@ func (t *Trial) Final() bool { return t.State == Done || t.State == Failed }
 // Full says whether the trial is done at full fidelity: not stopped early.
 func (t *Trial) Full() bool { return t.State == Done && t.Stop == nil }
 
-// Status is the state for display: "stopped" for a done trial that stopped early.
+// Status is the state for display: "dup" for a duplicate of an earlier trial (not
+// evaluated), "stopped" for a done trial that stopped early.
 func (t *Trial) Status() string {
+	if t.State == Done && t.Duplicate != 0 {
+		return "dup"
+	}
 	if t.State == Done && t.Stop != nil {
 		return "stopped"
 	}

@@ -45,6 +45,9 @@ func newShowCmd() *cobra.Command {
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "trial %d of experiment %d%s\n", t.ID, x.ID, best)
 			fmt.Fprintf(w, "  state:    %s\n  origin:   %s\n  arch:     %s\n", t.Status(), t.Origin, t.Arch)
+			if t.Duplicate != 0 {
+				fmt.Fprintf(w, "  duplicate of trial %d: it computes the same (dedupe), so it took that trial's outcome and was not evaluated\n", t.Duplicate)
+			}
 			if t.Error != "" {
 				fmt.Fprintf(w, "  error:    %s\n", t.Error)
 			}
