@@ -12,10 +12,10 @@ import (
 	"cellar/pareto"
 )
 
-// The engine keeps the experiment's Pareto front over all objectives (params from the
-// IR here, with a table evaluator) in its status and in every checkpoint, as the
-// definition gives it from the stored trials, and keeps it across a resume.
-func TestParetoFrontKept(t *testing.T) {
+// frontSearch runs NSGA-II on the synthetic table, accuracy against params, for
+// trials, with extra lines of YAML; it returns the source, the engine and its store.
+func frontSearch(t *testing.T, trials int, extra string) (string, *Engine, *enginetest.MemStore) {
+	t.Helper()
 	path := testtable.NB201(t, testtable.Smooth)
 	src := fmt.Sprintf(`
 name: front
@@ -24,13 +24,22 @@ space: nb201
 strategy: {name: nsga2, population: 10, reference: [0, 2000000]}
 evaluator: {name: table, path: %s}
 objectives: [{name: test_accuracy, direction: max}, {name: params, direction: min}]
-budget: {trials: 60}
-`, path)
+budget: {trials: %d}
+%s
+`, path, trials, extra)
 	store := &enginetest.MemStore{}
 	e := New(enginetest.Build(t, src), Options{Store: store})
 	if err := e.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	return src, e, store
+}
+
+// The engine keeps the experiment's Pareto front over all objectives (params from the
+// IR here, with a table evaluator) in its status and in every checkpoint, as the
+// definition gives it from the stored trials, and keeps it across a resume.
+func TestParetoFrontKept(t *testing.T) {
+	src, e, store := frontSearch(t, 60, "")
 	// An arch is on the front once: the first trial of it.
 	var ids []uint64
 	var pts [][]float64
@@ -78,22 +87,7 @@ budget: {trials: 60}
 
 // NSGA-II evaluates some archs again (without dedupe); the front lists each once.
 func TestFrontListsAnArchOnce(t *testing.T) {
-	path := testtable.NB201(t, testtable.Smooth)
-	src := fmt.Sprintf(`
-name: front
-seed: 3
-space: nb201
-strategy: {name: nsga2, population: 10, reference: [0, 2000000]}
-evaluator: {name: table, path: %s}
-objectives: [{name: test_accuracy, direction: max}, {name: params, direction: min}]
-budget: {trials: 200}
-dedupe: none
-`, path)
-	store := &enginetest.MemStore{}
-	e := New(enginetest.Build(t, src), Options{Store: store})
-	if err := e.Run(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	_, e, store := frontSearch(t, 200, "dedupe: none")
 	archs := map[string]int{}
 	for _, tr := range store.Trials {
 		archs[tr.Arch]++
