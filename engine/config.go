@@ -36,7 +36,10 @@ type Config struct {
 	// experiment has CurrentDefaults written into its source (PinDefaults); one stored
 	// without it was made before and keeps the defaults it ran with (0: no dedupe,
 	// the components' Legacy defaults), so that it replays as it ran.
-	Defaults    int          `yaml:"defaults,omitempty"`
+	Defaults int `yaml:"defaults,omitempty"`
+	// FailFast stops a search when this many trials have failed and none is done
+	// (DefaultFailFast for the current defaults; 0: never).
+	FailFast    *int         `yaml:"fail_fast,omitempty"`
 	Constraints *Constraints `yaml:"constraints,omitempty"`
 	// Execution says where trials are evaluated: in this process when not given.
 	Execution *Execution `yaml:"execution,omitempty"`
@@ -301,6 +304,13 @@ func (c *Config) check() error {
 		if c.Defaults >= 1 {
 			c.Dedupe = DefaultDedupe
 		}
+	}
+	if c.FailFast == nil && c.Defaults >= 1 {
+		n := DefaultFailFast
+		c.FailFast = &n
+	}
+	if c.FailFast != nil && *c.FailFast < 0 {
+		return fmt.Errorf("fail_fast: %d; the failed trials, with none done, after which the search stops (0: never)", *c.FailFast)
 	}
 	if c.Parallelism < 0 || c.Parallelism > 1024 {
 		return fmt.Errorf("parallelism: %d; must be from 1 to 1024", c.Parallelism)

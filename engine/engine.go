@@ -67,9 +67,11 @@ type Status struct {
 	// Duplicates are done trials that took an earlier trial's outcome (Config.Dedupe),
 	// counted in Done too.
 	Duplicates int
-	Full       int // final and not stopped early: what Budget.Final counts
-	Running    []Trial
-	Progress   map[uint64]Progress // the latest report of each running trial
+	// Failure is the commonest reason trials failed for, nil while none has.
+	Failure  *Failure
+	Full     int // final and not stopped early: what Budget.Final counts
+	Running  []Trial
+	Progress map[uint64]Progress // the latest report of each running trial
 	// Population is the strategy's current population (regevo's living members,
 	// evolution's evaluated generation), for strategies that keep one.
 	Population []Member
@@ -135,6 +137,7 @@ type Engine struct {
 	replay                   // the journal and the script followed (journal.go)
 	steering                 // the steering waiting and applied (steer.go)
 	dedupe                   // which trials are duplicates (dedupe.go)
+	failures                 // why trials failed (failfast.go)
 	front      []frontMember // with two or more objectives: the non-dominated done trials
 	population populationCache
 	lastCommit time.Duration // how long the last store commit took (see gather)
@@ -329,6 +332,10 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 			e.setState(Finished)
 			return nil
 		}
+		if e.gaveUp && e.running == 0 && e.learning == nil {
+			e.setState(Stopped) // resumable, once what fails is fixed
+			return &ErrFailing{Failed: e.failed, Failure: *e.commonest()}
+		}
 		select {
 		case r := <-results:
 			e.collect(ctx, r)
@@ -509,6 +516,9 @@ func (e *Engine) refill() {
 	if e.scripted() {
 		e.follow()
 		return
+	}
+	if e.gaveUp {
+		return // the first trials all failed: nothing more is asked
 	}
 	if len(e.steers) > 0 && (e.budgetSpent() || e.exhausted) {
 		e.steerNow() // no ask is coming: a raised budget must still take effect
@@ -820,6 +830,7 @@ func (e *Engine) tellReady() {
 			scores = nil
 		}
 		e.exp.Strategy.Tell([]strategies.Result{{Trial: s.trial.ID, Arch: s.arch, Score: score, Scores: scores, Failed: failed, Injected: s.trial.Origin == OriginHand}})
+		e.noteFinal(s.trial)
 		e.log(Entry{Op: OpTell, Trial: s.trial.ID})
 		e.simAdvance(s.trial)
 		e.scriptTell(s.trial.ID)

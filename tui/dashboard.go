@@ -419,6 +419,9 @@ func (d *Dashboard) header(w int) string {
 	if s.Failed > 0 {
 		parts = append(parts, part{fmt.Sprintf("%d failed", s.Failed), 2})
 	}
+	if f := s.Failure; f != nil && s.Done == 0 { // nothing works yet: say why at once
+		parts = append(parts, part{"why: " + truncate(lastLine(f.Reason), 60), 2})
+	}
 	if s.Stopped > 0 {
 		parts = append(parts, part{fmt.Sprintf("%d stopped early", s.Stopped), 3})
 	}
@@ -557,3 +560,11 @@ func (d *Dashboard) table(w, height int) string {
 
 // truncate cuts s, which may hold styles, to w cells, marking the cut.
 func truncate(s string, w int) string { return ansi.Truncate(s, max(w, 0), "…") }
+
+// lastLine is the last line of s that is not blank: of a failure's reason, what the
+// program printed last (a trainer's error), where the first line says only that it
+// exited.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}

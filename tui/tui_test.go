@@ -514,6 +514,22 @@ func TestPausedHeaderSaysWhoAndWhatIsFinishing(t *testing.T) {
 	}
 }
 
+// While every trial fails, the header says why, with the trainer's last words.
+func TestHeaderSaysWhyTrialsFail(t *testing.T) {
+	eng, exp := newSearch(t, 5, 0)
+	m := New(eng, exp, themes.Light, plain())
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 30})
+	m.dashboard.status.Failed = 3
+	m.dashboard.status.Failure = &engine.Failure{Reason: "command exited with status 2; its stderr ends:\npython3: can't open file 'bgu.py'", Count: 3, Of: 3, Trial: 1}
+	if head := strings.Split(m.View(), "\n")[0]; !strings.Contains(head, "3 failed") || !strings.Contains(head, "why: python3: can't open file 'bgu.py'") {
+		t.Errorf("header: %q", head)
+	}
+	m.dashboard.status.Done = 1
+	if head := strings.Split(m.View(), "\n")[0]; strings.Contains(head, "why:") {
+		t.Errorf("a trial is done; the header still says why others fail: %q", head)
+	}
+}
+
 // The engine records who paused and resumed.
 func TestEngineRecordsWhoPaused(t *testing.T) {
 	eng, _ := newSearch(t, 200, 5*time.Millisecond)

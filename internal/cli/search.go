@@ -326,6 +326,11 @@ func runSearch(cmd *cobra.Command, f searchFlags) error {
 		fmt.Fprintf(out, "interrupted: finished trials are stored; continue with\n  cellar search --db %s --resume %d%s\n", shellQuote(f.db), s.x.ID, f.nats.flags())
 		return stoppedBy(sig)
 	}
+	var failing *engine.ErrFailing
+	if errors.As(runErr, &failing) { // the summary said why
+		return exitCode{code: exitFailed, err: fmt.Errorf("the first %d trials all failed and none is done, so the search stopped; fix what fails, then go on with cellar search --db %s --resume %d%s",
+			failing.Failed, shellQuote(f.db), s.x.ID, f.nats.flags())}
+	}
 	return runErr
 }
 
@@ -456,6 +461,9 @@ func summary(w io.Writer, s engine.Status, exp *engine.Experiment, id uint64, db
 		id, exp.Config.Name, s.State, s.Done+s.Failed-s.Duplicates, s.Done-s.Duplicates, stopped, s.Failed, dupes, s.Elapsed.Round(time.Millisecond), clock)
 	if s.Best != nil {
 		fmt.Fprintf(w, "best: trial %d (%s) %s\n  %s\n", s.Best.ID, s.Best.Origin, formatMetrics(s.Best.Metrics), s.Best.Arch)
+	}
+	if s.Failure != nil {
+		fmt.Fprintf(w, "commonest failure: %s\n", s.Failure)
 	}
 	fmt.Fprintf(w, "trials: cellar trials --db %s --exp %d\n", db, id)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -459,5 +460,37 @@ func TestBuiltinTableNeedsNoFile(t *testing.T) {
 	out, err := cellar(t, "bench", "--table", "nb201", "--strategies", "random", "--runs", "2", "--budget", "10")
 	if err != nil || !strings.Contains(out, "15625 archs; optimum 94.3733") {
 		t.Fatalf("bench --table nb201: %v\n%s", err, out)
+	}
+}
+
+// A trainer that cannot start (a typo in its script's name) fails every trial alike: a
+// new experiment stops after DefaultFailFast of them with none done, says the
+// commonest reason with what the trainer printed, and the command fails. An old
+// experiment (defaults 0) ran its whole budget, as it still replays.
+func TestSearchOfFailingTrialsStopsAndSaysWhy(t *testing.T) {
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		t.Skip("no /usr/bin/python3 to run a missing script with")
+	}
+	src := "name: typo\nseed: 1\nspace: {name: nb201, channels: 4, cells: 1}\nstrategy: random\n" +
+		"evaluator: {name: command, run: [" + python + ", bgu.py], metrics: [val_accuracy]}\nbudget: {trials: 50}\n"
+	db := filepath.Join(t.TempDir(), "f.db")
+	out, err := cellar(t, "search", "-c", writeExp(t, src), "--db", db, "--no-progress")
+	var ec exitCode
+	if !errors.As(err, &ec) || ec.code != exitFailed || !strings.Contains(err.Error(), fmt.Sprintf("the first %d trials all failed", engine.DefaultFailFast)) ||
+		!strings.Contains(err.Error(), "--resume 1") || strings.Contains(err.Error(), "bgu.py") {
+		t.Fatalf("a search whose trials all fail: %v (the error says what to do, the summary why)\n%s", err, out)
+	}
+	if !strings.Contains(out, "commonest failure: 5 of 5 failed trials, as trial 1:") || !strings.Contains(out, "bgu.py") {
+		t.Errorf("the summary does not say why:\n%s", out)
+	}
+	if n := len(storedTrials(t, db)); n != engine.DefaultFailFast {
+		t.Errorf("%d trials stored, want %d", n, engine.DefaultFailFast)
+	}
+	// An experiment made before (defaults 0) keeps running its budget, as it ran.
+	old := filepath.Join(t.TempDir(), "old.db")
+	out, err = cellar(t, "search", "-c", writeExp(t, strings.Replace(src, "trials: 50", "trials: 7", 1)+"defaults: 0\n"), "--db", old, "--no-progress")
+	if err != nil || len(storedTrials(t, old)) != 7 || !strings.Contains(out, "commonest failure: 7 of 7") {
+		t.Errorf("defaults 0: %v, %d trials\n%s", err, len(storedTrials(t, old)), out)
 	}
 }
