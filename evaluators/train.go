@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"math/rand/v2"
 	"sync"
 
 	"cellar/datasets"
@@ -57,6 +58,9 @@ func NewTrain(space spaces.Space, opt TrainOptions) (*Train, error) {
 	}
 	data, err := datasets.Load(opt.Dataset, opt.Path)
 	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if err := spaceFits(space, data.Train); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	t := &Train{space: space, opt: opt}
@@ -187,4 +191,26 @@ func (t *Train) at(h, w int) [3]*datasets.Dataset {
 	}
 	t.resized[key] = &s
 	return s
+}
+
+// spaceFits refuses, before anything runs, a space whose networks cannot take the
+// data: other channels than its images have, or another number of outputs than its
+// classes. (Another height and width is fine: the data is resampled to the network's
+// input, as compound scaling needs.) Every arch of a space has its input and classes,
+// so one drawn arch tells.
+func spaceFits(space spaces.Space, data *datasets.Dataset) error {
+	net, err := space.Network(space.Sample(rand.New(rand.NewPCG(1, 1))))
+	if err != nil {
+		return nil // the trials will say why; this is only a check of shapes
+	}
+	in := net.Layers[0].Shape
+	switch {
+	case in.C != data.C:
+		return fmt.Errorf("the space's networks take %dx%dx%d inputs but %s images are %dx%dx%d: set the space's input to [%d, %d, %d]",
+			in.C, in.H, in.W, data.Name, data.C, data.H, data.W, data.C, data.H, data.W)
+	case net.Layers[net.Output].Shape.C != data.Classes:
+		return fmt.Errorf("the space's networks have %d outputs but %s has %d classes: set the space's classes to %d",
+			net.Layers[net.Output].Shape.C, data.Name, data.Classes, data.Classes)
+	}
+	return nil
 }

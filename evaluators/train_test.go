@@ -82,7 +82,9 @@ func TestTrainOptionsChecked(t *testing.T) {
 		{"subset: 320", "subset: 90000", "training subset 90000"},
 		{"batch: 32", "batch: 32, momentum: 1.5", "momentum 1.5"},
 		{"batch: 32", "batch: 32, dropout: 0.5", `evaluator.dropout: unknown key (evaluator train takes: batch`},
-		{"input: [1, 28, 28]", "input: [3, 32, 32]", ""},
+		{"input: [1, 28, 28]", "input: [3, 32, 32]", "set the space's input to [1, 28, 28]"},
+		{"input: [1, 28, 28]", "input: [1, 28, 28], classes: 100", "set the space's classes to 10"},
+		{"input: [1, 28, 28]", "input: [1, 32, 32]", ""},
 	} {
 		src := strings.Replace(trainExp, tc.from, tc.to, 1)
 		cfg, err := engine.ParseConfig([]byte(src))
@@ -90,7 +92,7 @@ func TestTrainOptionsChecked(t *testing.T) {
 			_, err = engine.Build(cfg, []byte(src), evaluators.Builtin())
 		}
 		if tc.say == "" {
-			// A space shaped for CIFAR on MNIST builds; each trial then fails saying why.
+			// Another height and width builds: the data is resampled to the network's.
 			if err != nil {
 				t.Errorf("%s: %v", tc.to, err)
 			}

@@ -494,3 +494,31 @@ func TestSearchOfFailingTrialsStopsAndSaysWhy(t *testing.T) {
 		t.Errorf("defaults 0: %v, %d trials\n%s", err, len(storedTrials(t, old)), out)
 	}
 }
+
+// A space whose networks cannot take the data (other channels, other classes) is
+// refused when the experiment is built, naming the value to set, and nothing is
+// written.
+func TestASpaceThatDoesNotFitTheDataIsRefused(t *testing.T) {
+	for space, want := range map[string]string{
+		"{name: nb201, channels: 8, cells: 1}":                                   "take 3x32x32 inputs but mnist images are 1x28x28: set the space's input to [1, 28, 28]",
+		"{name: nb201, channels: 8, cells: 1, input: [1, 28, 28], classes: 100}": "have 100 outputs but mnist has 10 classes: set the space's classes to 10",
+		"{name: nb201, channels: 8, cells: 1, input: [1, 16, 16], classes: 10}":  "",
+	} {
+		src := "name: misfit\nseed: 1\nspace: " + space + "\nstrategy: random\n" +
+			"evaluator: {name: train, dataset: mnist, subset: 200, val: 100, test_size: 100, epochs: 1}\nbudget: {trials: 1}\n"
+		db := filepath.Join(t.TempDir(), "m.db")
+		out, err := cellar(t, "search", "-c", writeExp(t, src), "--db", db, "--no-progress")
+		if want == "" { // another height and width is resampled: it runs
+			if err != nil || !strings.Contains(out, "1 done") {
+				t.Errorf("%s: %v\n%s", space, err, out)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error saying %q\n%s", space, err, want, out)
+		}
+		if _, serr := os.Stat(db); serr == nil {
+			t.Errorf("%s: the refused experiment wrote %s", space, db)
+		}
+	}
+}
