@@ -17,7 +17,7 @@ func build(t *testing.T, evaluator string) (engine.Evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp, err := spaces.NewNB201(spaces.DefaultNB201)
+	sp, err := spaces.NewNB201(spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 4, Cells: 1}) // MNIST's shape
 	if err != nil {
 		t.Fatal(err)
 	}
