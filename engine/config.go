@@ -293,24 +293,8 @@ func (c *Config) check() error {
 	if c.Parallelism == 0 {
 		c.Parallelism = 1
 	}
-	if c.Defaults < 0 || c.Defaults > CurrentDefaults {
-		return fmt.Errorf("defaults: %d; this cellar knows generations 0 to %d (a newer cellar made this experiment)", c.Defaults, CurrentDefaults)
-	}
-	if err := CheckDedupe(c.Dedupe); err != nil {
+	if err := c.checkDefaults(); err != nil {
 		return err
-	}
-	if c.Dedupe == "" {
-		c.Dedupe = DedupeNone
-		if c.Defaults >= 1 {
-			c.Dedupe = DefaultDedupe
-		}
-	}
-	if c.FailFast == nil && c.Defaults >= 1 {
-		n := DefaultFailFast
-		c.FailFast = &n
-	}
-	if c.FailFast != nil && *c.FailFast < 0 {
-		return fmt.Errorf("fail_fast: %d; the failed trials, with none done, after which the search stops (0: never)", *c.FailFast)
 	}
 	if c.Parallelism < 0 || c.Parallelism > 1024 {
 		return fmt.Errorf("parallelism: %d; must be from 1 to 1024", c.Parallelism)
@@ -345,6 +329,31 @@ func (c *Config) check() error {
 			return fmt.Errorf("objectives[%d]: %s is listed twice", i, o.Name)
 		}
 		seen[o.Name] = true
+	}
+	return nil
+}
+
+// checkDefaults checks the generation of defaults and fills in what it gives: dedupe
+// and fail_fast, where the experiment does not say.
+func (c *Config) checkDefaults() error {
+	if c.Defaults < 0 || c.Defaults > CurrentDefaults {
+		return fmt.Errorf("defaults: %d; this cellar knows generations 0 to %d (a newer cellar made this experiment)", c.Defaults, CurrentDefaults)
+	}
+	if err := CheckDedupe(c.Dedupe); err != nil {
+		return err
+	}
+	if c.Dedupe == "" {
+		c.Dedupe = DedupeNone
+		if c.Defaults >= 1 {
+			c.Dedupe = DefaultDedupe
+		}
+	}
+	if c.FailFast == nil && c.Defaults >= 1 {
+		n := DefaultFailFast
+		c.FailFast = &n
+	}
+	if c.FailFast != nil && *c.FailFast < 0 {
+		return fmt.Errorf("fail_fast: %d; the failed trials, with none done, after which the search stops (0: never)", *c.FailFast)
 	}
 	return nil
 }
