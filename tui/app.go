@@ -239,6 +239,9 @@ func (m *Model) apply(events []engine.Event) {
 	for _, ev := range fresh {
 		if ev.Kind == engine.TrialFinished {
 			m.see(&ev.Trial)
+			if ev.Trial.State == engine.Failed { // said as it happens, not only in b
+				m.notice = fmt.Sprintf("trial %d failed: %s", ev.Trial.ID, lastLine(ev.Trial.Error))
+			}
 		}
 	}
 }

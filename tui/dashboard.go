@@ -419,8 +419,12 @@ func (d *Dashboard) header(w int) string {
 	if s.Failed > 0 {
 		parts = append(parts, part{fmt.Sprintf("%d failed", s.Failed), 2})
 	}
-	if f := s.Failure; f != nil && s.Done == 0 { // nothing works yet: say why at once
-		parts = append(parts, part{"why: " + truncate(lastLine(f.Reason), 60), 2})
+	if f := s.Failure; f != nil { // why, first to go on a narrow screen once trials work
+		rank := 3
+		if s.Done == 0 {
+			rank = 2 // nothing works yet: say why at once
+		}
+		parts = append(parts, part{"why: " + truncate(lastLine(f.Reason), 60), rank})
 	}
 	if s.Stopped > 0 {
 		parts = append(parts, part{fmt.Sprintf("%d stopped early", s.Stopped), 3})

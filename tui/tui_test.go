@@ -524,9 +524,19 @@ func TestHeaderSaysWhyTrialsFail(t *testing.T) {
 	if head := strings.Split(m.View(), "\n")[0]; !strings.Contains(head, "3 failed") || !strings.Contains(head, "why: python3: can't open file 'bgu.py'") {
 		t.Errorf("header: %q", head)
 	}
+	// Once trials work, the reason is the first part a narrow header drops.
 	m.dashboard.status.Done = 1
-	if head := strings.Split(m.View(), "\n")[0]; strings.Contains(head, "why:") {
-		t.Errorf("a trial is done; the header still says why others fail: %q", head)
+	if head := strings.Split(m.View(), "\n")[0]; !strings.Contains(head, "why:") {
+		t.Errorf("a trial is done and there is room; the header no longer says why others fail: %q", head)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 60, Height: 24})
+	if head := strings.Split(m.View(), "\n")[0]; strings.Contains(head, "why:") || !strings.Contains(head, "3 failed") {
+		t.Errorf("at 60 columns the reason goes before the count: %q", head)
+	}
+	// A failure as it happens is said in the status line.
+	m.apply([]engine.Event{{Seq: 1 << 40, Kind: engine.TrialFinished, Trial: engine.Trial{ID: 9, State: engine.Failed, Error: "command exited with status 1; its stderr ends:\nCUDA out of memory"}}})
+	if v := m.View(); !strings.Contains(v, "trial 9 failed: CUDA out of memory") {
+		t.Errorf("the status line does not say the failure:\n%s", v)
 	}
 }
 
