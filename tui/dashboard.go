@@ -433,7 +433,8 @@ func (d *Dashboard) header(w int) string {
 		parts = append(parts, part{fmt.Sprintf("%d/%d at full fidelity", s.Full, f), 2})
 	}
 	if c := s.Control; c != nil && (s.State == engine.Paused && strings.HasPrefix(c.Did, "paused") || c.Did == "stopped") {
-		parts = append(parts, part{controlNote(c), 1})
+		parts = append(parts, part{controlNote(c), 2}) // goes before the best result
+
 	}
 	if c := d.exp.Config.Constraints; c != nil {
 		parts = append(parts, part{steeredLimits(*c, s.Knobs).Label(), 3})

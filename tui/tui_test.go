@@ -512,6 +512,13 @@ func TestPausedHeaderSaysWhoAndWhatIsFinishing(t *testing.T) {
 	if head := strings.Split(m.View(), "\n")[0]; strings.Contains(head, "finishing") {
 		t.Errorf("nothing is finishing: %q", head)
 	}
+	// On a narrow screen the best result outlasts who paused.
+	m.Update(tea.WindowSizeMsg{Width: 72, Height: 24})
+	m.dashboard.status.Done = 3
+	m.dashboard.status.Best = &engine.Trial{ID: 2, Metrics: map[string]float64{m.dashboard.obj.Name: 93.5}}
+	if head := strings.Split(m.View(), "\n")[0]; !strings.Contains(head, "best") {
+		t.Errorf("at 72 columns the header dropped the best result: %q", head)
+	}
 }
 
 // While every trial fails, the header says why, with the trainer's last words.
