@@ -175,8 +175,21 @@ func (b *Browser) SetSize(w, h int) {
 // Typing says a filter is being typed: every key is its.
 func (b *Browser) Typing() bool { return b.typing }
 
-func (b *Browser) ShortHelp() []key.Binding  { return b.keys().ShortHelp() }
-func (b *Browser) FullHelp() [][]key.Binding { return b.keys().FullHelp() }
+// ShortHelp leads with ? on its own screen (cellar browse), so that the full help is
+// at hand however narrow the bar; embedded, the root's bar has it.
+func (b *Browser) ShortHelp() []key.Binding {
+	if b.embedded || b.typing {
+		return b.keys().ShortHelp()
+	}
+	return append([]key.Binding{b.common.Keys.Help}, b.keys().ShortHelp()...)
+}
+
+func (b *Browser) FullHelp() [][]key.Binding {
+	if b.embedded || b.typing {
+		return b.keys().FullHelp()
+	}
+	return append(b.keys().FullHelp(), []key.Binding{b.common.Keys.Help, b.common.Keys.Quit})
+}
 
 // keys are the browser's keys where it is: the experiment list, the trials or a trial.
 func (b *Browser) keys() keyGroup {
@@ -345,6 +358,9 @@ func (b *Browser) key(msg tea.KeyMsg) tea.Cmd {
 		var cmd tea.Cmd
 		b.page, cmd = b.page.Update(msg)
 		return cmd
+	case key.Matches(msg, k.Help) && !b.embedded: // embedded, the root shows its help
+		b.help.ShowAll = !b.help.ShowAll
+		return nil
 	case key.Matches(msg, k.Up, k.Down, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom):
 		b.move(msg)
 		return nil
@@ -624,6 +640,15 @@ func (b *Browser) View() string {
 		where += fmt.Sprintf(" │ trial %d, %.0f%%", b.detail.ID, b.page.ScrollPercent()*100)
 	}
 	title := st.Header.Width(w).MaxWidth(w).Render(truncate(where, max(w-2, 0)))
+	var foot string
+	height := b.height
+	if !b.embedded { // the root draws the status and help lines
+		foot = truncate(b.help.View(b), w)
+		if b.help.ShowAll { // every key, wrapped between keys rather than cut
+			foot = st.Muted.Render(fullHelp(b.FullHelp(), w))
+		}
+		height -= strings.Count(foot, "\n") // the full help takes more than its line
+	}
 	var body string
 	switch {
 	case b.err != nil && b.retry:
@@ -635,15 +660,15 @@ func (b *Browser) View() string {
 	case b.detail != nil:
 		body = b.page.View()
 	case b.exp != nil:
-		body = b.trialsView(b.height - 1)
+		body = b.trialsView(height - 1)
 	default:
 		body = b.expsView()
 	}
 	view := lipgloss.JoinVertical(lipgloss.Left, title, body)
-	if b.embedded { // the root draws the status and help lines
+	if b.embedded {
 		return view
 	}
-	return lipgloss.JoinVertical(lipgloss.Left, view, truncate(b.help.View(b), w))
+	return lipgloss.JoinVertical(lipgloss.Left, view, foot)
 }
 
 func (b *Browser) expsView() string {
@@ -832,4 +857,32 @@ func extraCol(name, v string) string {
 		return ""
 	}
 	return fmt.Sprintf(" %10s", truncate(v, 10))
+}
+
+// fullHelp lays out groups of keys a line each, "key what • key what", wrapped
+// between keys at w columns, so that none is cut however narrow the screen.
+func fullHelp(groups [][]key.Binding, w int) string {
+	var lines []string
+	for _, g := range groups {
+		line := ""
+		for _, k := range g {
+			if !k.Enabled() {
+				continue
+			}
+			item := k.Help().Key + " " + k.Help().Desc
+			switch {
+			case line == "":
+				line = item
+			case lipgloss.Width(line+" • "+item) > w:
+				lines = append(lines, line)
+				line = item
+			default:
+				line += " • " + item
+			}
+		}
+		if line != "" {
+			lines = append(lines, truncate(line, w))
+		}
+	}
+	return strings.Join(lines, "\n")
 }

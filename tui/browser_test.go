@@ -510,3 +510,30 @@ func TestBrowserSortsOneWayAndReverses(t *testing.T) {
 		}
 	}
 }
+
+// ? in cellar browse shows every key of the screen (the bar leads with it, so it is
+// never cut), and the page still fits the terminal; ? again hides them.
+func TestBrowserQuestionMarkShowsItsFullHelp(t *testing.T) {
+	b := NewBrowser(searchedDB(t), themes.Light, plain())
+	b.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	drive(b, b.Init())
+	keyTo(b, "enter")
+	last := func() string { lines := strings.Split(b.View(), "\n"); return lines[len(lines)-1] }
+	if !strings.HasPrefix(last(), "? help") {
+		t.Errorf("the help bar does not lead with ?: %q", last())
+	}
+	keyTo(b, "?")
+	v := b.View()
+	for _, want := range []string{"/ filter", "home/g first", "end/G last", "r reload", "f show all/done/failed/hand", "pgdn page down"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the full help lacks %q:\n%s", want, v)
+		}
+	}
+	if n := strings.Count(v, "\n") + 1; n > 24 {
+		t.Errorf("with the full help the page is %d lines on a 24-line screen", n)
+	}
+	keyTo(b, "?")
+	if strings.Contains(b.View(), "home/g first") {
+		t.Error("? again left the full help up")
+	}
+}
