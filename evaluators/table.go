@@ -42,13 +42,26 @@ func LoadTable(path string, space spaces.Space, archCol string) (*Table, error) 
 	if b, ok := builtinTables[path]; ok {
 		return loadBuiltin(path, b, space, archCol)
 	}
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("table: %w", err)
+	case !st.Mode().IsRegular(): // a pipe waits for ever, a device reads without end
+		return nil, fmt.Errorf("table: %s is not a regular file (%v); give a CSV file", path, st.Mode().Type())
+	case st.Size() > maxTableBytes:
+		return nil, fmt.Errorf("table: %s is %d MB; a table is read whole into memory, up to %d MB", path, st.Size()>>20, maxTableBytes>>20)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("table: %w", err)
 	}
 	defer f.Close()
-	return ReadTable(f, path, space, archCol)
+	return ReadTable(io.LimitReader(f, maxTableBytes), path, space, archCol)
 }
+
+// maxTableBytes bounds a table file: NAS-Bench-201's is 1.5 MB; a million archs with
+// a dozen metrics fit well within it.
+const maxTableBytes = 512 << 20
 
 // ReadTable reads a table as LoadTable does, from in; path names it in errors. A
 // UTF-8 byte-order mark (spreadsheets write one) is skipped.

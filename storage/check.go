@@ -106,6 +106,8 @@ func openLocked(path string) (*boltfile.File, func(), error) {
 		return nil, nil, err
 	case st.IsDir():
 		return nil, nil, fmt.Errorf("%s: a directory, not a cellar database", path)
+	case !st.Mode().IsRegular():
+		return nil, nil, fmt.Errorf("%s: %s", path, notRegular(st))
 	case st.Size() == 0:
 		return nil, nil, fmt.Errorf("%s: the file is empty (0 bytes), not a cellar database", path)
 	}

@@ -16,6 +16,9 @@ import (
 // Close. Read commands (trials, show, audit, export) so work while a search runs;
 // Snapshot says when a DB is one.
 func OpenSnapshot(path string, timeout time.Duration) (*DB, error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return OpenReadOnly(path, timeout) // which says what it is, before anything opens it
+	}
 	var err error
 	if lockedByWriter(path) { // a search holds its lock for as long as it runs: no wait
 		err = fmt.Errorf("open %s: %w%s", path, ErrInUse, holder(path))

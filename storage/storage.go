@@ -131,6 +131,8 @@ func OpenMode(path string, timeout time.Duration, mode Mode) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, unwrapPath(err))
 	case st.IsDir():
 		return nil, fmt.Errorf("open %s: a directory, not a cellar database; give a file with --db", path)
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("open %s: %s; give a cellar database file with --db", path, notRegular(st))
 	case st.Size() == 0:
 		return nil, fmt.Errorf("open %s: the file is empty (0 bytes), not a cellar database; remove it or give another --db", path)
 	case mode != ReadOnly && st.Mode().Perm()&0o200 == 0:
@@ -175,6 +177,21 @@ func OpenMode(path string, timeout time.Duration, mode Mode) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// notRegular says what a path that is not a regular file is: opening a named pipe
+// for reading waits for a writer for ever, and a device reads without end.
+func notRegular(st fs.FileInfo) string {
+	kind := "a special file"
+	switch m := st.Mode(); {
+	case m&fs.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case m&fs.ModeDevice != 0:
+		kind = "a device"
+	case m&fs.ModeSocket != 0:
+		kind = "a socket"
+	}
+	return kind + ", not a regular file: not a cellar database"
 }
 
 // lockedByWriter says another process holds the file's write lock.
