@@ -151,6 +151,11 @@ func OpenMode(path string, timeout time.Duration, mode Mode) (*DB, error) {
 		}
 	}
 	created := err != nil
+	if created {
+		if err := createWhole(path, timeout); err != nil {
+			return nil, fmt.Errorf("create %s: %w", path, err)
+		}
+	}
 	b, err := openBolt(path, timeout, mode == ReadOnly)
 	if err = asDamaged(path, err); err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
@@ -287,6 +292,36 @@ func (d *DB) init() error {
 }
 
 var errNoMeta = errors.New("no meta bucket")
+
+// createWhole makes a new database at path with its schema, atomically: the file is
+// made and initialised under a temporary name beside it, then linked to path, so a
+// process killed meanwhile leaves path absent, never a bbolt file without cellar's
+// schema (which every later open refuses). The link does not replace a file another
+// process made first; that one is used.
+func createWhole(path string, timeout time.Duration) error {
+	tmp := fmt.Sprintf("%s.new-%d", path, os.Getpid())
+	os.Remove(tmp) // left by a process of this pid that was killed
+	b, err := openBolt(tmp, timeout, false)
+	if err != nil {
+		return err
+	}
+	d := &DB{bolt: b, path: tmp, created: true}
+	err = d.init()
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(tmp, path)
+		if _, serr := os.Stat(path); err != nil && !errors.Is(err, fs.ErrExist) && errors.Is(serr, fs.ErrNotExist) {
+			err = os.Rename(tmp, path) // a file system without links
+		}
+		if errors.Is(err, fs.ErrExist) {
+			err = nil // another process made it first: it is whole too
+		}
+	}
+	os.Remove(tmp)
+	return err
+}
 
 // Close closes the file.
 func (d *DB) Close() error {
