@@ -1,11 +1,18 @@
 package storage
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"cellar/engine"
+	"cellar/internal/enginetest"
 )
 
 // A process killed while it makes a new database leaves the file absent or whole,
@@ -80,4 +87,39 @@ func TestCreateLeavesNothingBeside(t *testing.T) {
 	if _, err := d.Experiment(x.ID); err != nil {
 		t.Errorf("the experiment made first is gone: %v", err)
 	}
+}
+
+// A resume over trials the checkpoint says were finished but that are gone (a
+// damaged file) is refused, naming them and what to run, rather than going on with
+// the holes.
+func TestResumeOverLostTrialsIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lost.db")
+	d, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "name: lost\nseed: 1\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 12}\n"
+	exp := enginetest.Build(t, src)
+	x, err := d.CreateExperiment("lost", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.New(exp, engine.Options{Store: x}).Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.ResumeOptions(); !errors.Is(err, ErrFinished) {
+		t.Fatalf("a whole finished experiment: %v", err)
+	}
+	// Trials 4 and 5 go, as a damaged leaf loses them.
+	if err := d.update(func(tx *bolt.Tx) error {
+		tb := tx.Bucket(bucketExperiments).Bucket(key(x.ID)).Bucket(bucketTrials)
+		return errors.Join(tb.Delete(key(4)), tb.Delete(key(5)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = x.ResumeOptions()
+	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "2 finished trials lost (4-5)") || !strings.Contains(err.Error(), "cellar salvage") {
+		t.Errorf("a resume over lost trials: %v", err)
+	}
+	d.Close()
 }

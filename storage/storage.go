@@ -608,6 +608,24 @@ func (x *Experiment) ResumeOptions() (engine.Options, error) {
 			opt.Steered = append(opt.Steered, en)
 		}
 	}
+	if cp := opt.Resume; cp != nil {
+		// A trial below the next id that is neither stored nor pending was finished
+		// and is gone: resuming would go on with the hole, as if it had never run.
+		pending := map[uint64]bool{}
+		for _, p := range cp.Pending {
+			pending[p.ID] = true
+		}
+		var lost []uint64
+		for id := uint64(1); id < cp.NextID; id++ {
+			if _, ok := opt.Stored[id]; !ok && !pending[id] {
+				lost = append(lost, id)
+			}
+		}
+		if len(lost) > 0 {
+			return opt, fmt.Errorf("experiment %d: %w: %d finished trials lost (%s); cellar check --db %s says what else, and cellar salvage copies what can be read into a new file",
+				x.ID, ErrDamaged, len(lost), idRanges(lost), x.db.path)
+		}
+	}
 	if opt.Resume != nil && opt.Resume.Finished {
 		return opt, fmt.Errorf("experiment %d: %w after %d trials", x.ID, ErrFinished, len(trials))
 	}
