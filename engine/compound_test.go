@@ -83,3 +83,38 @@ func TestCompoundConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// With dedupe by function, compound scaling trains no network twice: scalings that
+// round to one network (channels to a multiple of 4, depth up) take the first's result.
+func TestCompoundScalingTrainsEachNetworkOnce(t *testing.T) {
+	src := `
+name: scale
+seed: 1
+space: {name: nb201, channels: 4, cells: 1, input: [1, 28, 28]}
+strategy: {name: compound, base: "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|", target_flops: 4000000, grid: [1, 1.1, 1.2, 1.3], tolerance: 0.15}
+evaluator: params
+budget: {trials: 100}
+dedupe: function
+`
+	exp := enginetest.Build(t, src)
+	ev := &keyCounter{Evaluator: exp.Evaluator, key: func(a spaces.Arch) string { return spaces.FunctionOf(exp.Space, a) }, calls: map[string]int{}}
+	exp.Evaluator = ev
+	store := &enginetest.MemStore{}
+	if err := New(exp, Options{Store: store}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dupes := 0
+	for _, tr := range store.Trials {
+		if tr.Duplicate != 0 {
+			dupes++
+		}
+	}
+	for f, n := range ev.calls {
+		if n > 1 {
+			t.Errorf("the network %s was evaluated %d times", f, n)
+		}
+	}
+	if dupes == 0 {
+		t.Errorf("no duplicate among %d trials: the grid's rounding makes none here, and the test shows nothing", len(store.Trials))
+	}
+}

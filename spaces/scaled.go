@@ -191,6 +191,20 @@ func (s *Scaled) arch(a Arch) ScaledArch {
 func unit() Coefficients { return Coefficients{1, 1, 1, 0} }
 
 // Sample draws a base arch, unscaled.
+// Function is the base arch's function at the size its network is built: scalings
+// that round to one network (channels to a multiple of 4, depths up, the input to a
+// multiple of 4: width 1.1 of NB201's 16 channels is 16 again) are one function, which
+// dedupe then trains once.
+func (s *Scaled) Function(a Arch) string {
+	x := s.arch(a)
+	net, err := s.base.ScaledNetwork(x.base, x.Scaling())
+	if err != nil {
+		return a.String()
+	}
+	in := net.Layers[0].Shape
+	return fmt.Sprintf("%s@%dx%dx%d/%d layers/%d params/%d flops", FunctionOf(s.base, x.base), in.C, in.H, in.W, len(net.Layers), net.Params(), net.FLOPs())
+}
+
 func (s *Scaled) Sample(rng *rand.Rand) Arch {
 	return NewScaledArch(s.base.Sample(rng), unit())
 }

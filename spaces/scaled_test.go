@@ -123,3 +123,25 @@ func TestScaledNeedsAScalableSpace(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// Two scalings that round to one network are one function; another size is another.
+func TestScalingsOfOneNetworkAreOneFunction(t *testing.T) {
+	base, err := NewNB201(NB201Options{Options: Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 16, Cells: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewScaled(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cell := NB201Arch{3, 3, 3, 3, 3, 3}
+	unscaled := NewScaledArch(cell, Coefficients{1, 1, 1, 0})
+	wider := NewScaledArch(cell, Coefficients{1, 1.1, 1, 1})  // 17.6 channels round to 16
+	widest := NewScaledArch(cell, Coefficients{1, 1.5, 1, 1}) // 24
+	if FunctionOf(s, unscaled) != FunctionOf(s, wider) {
+		t.Errorf("width 1.1 builds the unscaled network, yet is another function:\n%s\n%s", FunctionOf(s, unscaled), FunctionOf(s, wider))
+	}
+	if FunctionOf(s, unscaled) == FunctionOf(s, widest) {
+		t.Errorf("width 1.5 is another network, yet the same function: %s", FunctionOf(s, widest))
+	}
+}
