@@ -10,7 +10,11 @@ import (
 
 // Scaling multiplies a network's depth (blocks or cells per stage), width (channels)
 // and input resolution, as EfficientNet's compound scaling does (Tan and Le 2019).
-type Scaling struct{ Depth, Width, Resolution float64 }
+type Scaling struct {
+	Depth      float64 `json:"depth"`
+	Width      float64 `json:"width"`
+	Resolution float64 `json:"resolution"`
+}
 
 // Unscaled changes nothing.
 var Unscaled = Scaling{1, 1, 1}
@@ -19,6 +23,9 @@ var Unscaled = Scaling{1, 1, 1}
 type Scalable interface {
 	Space
 	ScaledNetwork(a Arch, s Scaling) (*Net, error)
+	// Effective is what a's network is scaled by in fact, once rounded: channels to
+	// a multiple of 4, depths up, the input to what the skeleton takes.
+	Effective(a Arch, s Scaling) Scaling
 }
 
 // channelDivisor is what scaled channel counts are rounded to a multiple of
@@ -47,6 +54,35 @@ func (o Options) scaled(r float64, m int) Options {
 		o.Input[i] = max(m, int(math.Round(float64(o.Input[i])*r/float64(m)))*m)
 	}
 	return o
+}
+
+func (s *NB201) Effective(_ Arch, sc Scaling) Scaling {
+	o := s.opt
+	return Scaling{ratio(scaleDepth(o.Cells, sc.Depth), o.Cells), ratio(scaleChannels(o.Channels, sc.Width), o.Channels), ratio(o.scaled(sc.Resolution, 4).Input[1], o.Input[1])}
+}
+
+func (s *Cell) Effective(_ Arch, sc Scaling) Scaling {
+	o := s.opt
+	return Scaling{ratio(scaleDepth(o.Layers, sc.Depth), o.Layers), ratio(scaleChannels(o.Channels, sc.Width), o.Channels), ratio(o.scaled(sc.Resolution, 4).Input[1], o.Input[1])}
+}
+
+// Effective is by the stages' depths together and the stem's width.
+func (s *Network) Effective(a Arch, sc Scaling) Scaling {
+	o := s.opt
+	var depth, scaled int
+	if s.Validate(a) == nil {
+		for _, st := range s.arch(a).Stages() {
+			depth, scaled = depth+st.Depth, scaled+scaleDepth(st.Depth, sc.Depth)
+		}
+	}
+	return Scaling{ratio(scaled, depth), ratio(scaleChannels(o.Stem, sc.Width), o.Stem), ratio(o.scaled(sc.Resolution, 1).Input[1], o.Input[1])}
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 1
+	}
+	return float64(a) / float64(b)
 }
 
 // ScaledNetwork builds a's network with Channels, Cells and the input scaled.
@@ -269,6 +305,12 @@ func (s *Scaled) Parse(b []byte) (Arch, error) {
 		return nil, &ParseError{Space: s.Name(), Pos: at + 1, Token: str[at+1:], Msg: err.Error()}
 	}
 	return NewScaledArch(base, c), nil
+}
+
+// EffectiveScaling is what a scaled arch's network is scaled by once rounded.
+func (s *Scaled) EffectiveScaling(a Arch) Scaling {
+	x := s.arch(a)
+	return s.base.Effective(x.base, x.Scaling())
 }
 
 func (s *Scaled) Validate(a Arch) error {

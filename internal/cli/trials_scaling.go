@@ -46,11 +46,14 @@ func printScaling(w io.Writer, rows []engine.ScalingRow) {
 			}
 		}
 		state := string(r.State)
+		if r.Duplicate != 0 {
+			state = fmt.Sprintf("dup of %d (the same network)", r.Duplicate)
+		}
 		if r.Error != "" {
 			state += " (" + r.Error + ")"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%.3g\t%.3g\t%.3g\t%.3g\t×%.3f\t×%.3f\t×%.3f\t%dx%dx%d\t%d\t%d\t%s\t%s\n", r.Trial, r.Role, r.Alpha, r.Beta, r.Gamma, r.Phi,
-			r.Depth, r.Width, r.Resolution, r.Input[0], r.Input[1], r.Input[2], r.FLOPs, r.Params, strings.Join(vals, "\t"), state)
+			r.Effective.Depth, r.Effective.Width, r.Effective.Resolution, r.Input[0], r.Input[1], r.Input[2], r.FLOPs, r.Params, strings.Join(vals, "\t"), state)
 	}
 	tw.Flush()
 }

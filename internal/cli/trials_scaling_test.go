@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"cellar/engine"
+	"cellar/spaces"
 )
 
 // A compound scaling search stores its trials; trials --scaling shows them as the
@@ -45,6 +46,26 @@ budget: {trials: 100}
 	n := len(got.Scaling)
 	if n < 6 || got.Scaling[0].Role != "base" || got.Scaling[n-4].Role != "compound" {
 		t.Fatalf("%d rows: %+v", n, got.Scaling)
+	}
+	// The multipliers shown are those the network has once rounded: a width of 1.1
+	// (16 channels x 1.1 = 17.6) builds 16 channels again, x1.
+	rounded := 0
+	for _, r := range got.Scaling {
+		if r.Beta == 1.1 && r.Phi == 1 {
+			if r.Width != 1.1 || r.Effective.Width != 1 {
+				t.Errorf("trial %d: width x%g, effective x%g; want x1.1 asked and x1 built", r.Trial, r.Width, r.Effective.Width)
+			}
+			rounded++
+		}
+		if r.Effective == (spaces.Scaling{}) {
+			t.Errorf("trial %d has no effective scaling", r.Trial)
+		}
+	}
+	if rounded == 0 {
+		t.Error("no grid point of width 1.1: the case shows nothing")
+	}
+	if !strings.Contains(out, "×1.000") || !strings.Contains(out, "(the same network)") {
+		t.Errorf("the table does not show the effective multipliers:\n%s", out)
 	}
 	for _, r := range got.Scaling[n-4:] {
 		if r.FLOPs > 8e8 || r.FLOPs < 4e8 || r.Phi <= 1 {
