@@ -69,6 +69,9 @@ type loadedExp struct {
 	obj     engine.Objective
 	trials  []engine.Trial
 	metrics []string // every metric name among the trials, sorted
+	// front are the trials on the Pareto front (two objectives or more), from the
+	// checkpoint.
+	front map[uint64]bool
 	// Trials arrive in chunks after the first screen; loaded says when all have.
 	loaded  bool
 	loadErr error
@@ -104,7 +107,7 @@ func (e *loadedExp) add(trials []engine.Trial) {
 	slices.Sort(e.metrics)
 }
 
-var filters = []string{"all", "done", "failed", "hand"}
+var filters = []string{"all", "done", "failed", "hand", "front"}
 
 // sortKeys are id, every metric of the open experiment, and seconds.
 func (b *Browser) sortKeys() []string {
@@ -259,6 +262,12 @@ func (b *Browser) load(info storage.ExperimentInfo) tea.Cmd {
 			return expMsg{err: err}
 		}
 		le.obj = objs[0]
+		if cp, err := x.Checkpoint(); err == nil && cp != nil && len(objs) > 1 {
+			le.front = map[uint64]bool{}
+			for _, id := range cp.Front {
+				le.front[id] = true
+			}
+		}
 		return expMsg{exp: le, gen: gen}
 	}
 }
@@ -469,6 +478,9 @@ func (b *Browser) listKey(msg tea.KeyMsg) {
 		return
 	case key.Matches(msg, k.Show):
 		b.filter = (b.filter + 1) % len(filters)
+		if filters[b.filter] == "front" && b.exp.front == nil { // one objective: no front
+			b.filter = 0
+		}
 	default:
 		return
 	}
@@ -565,6 +577,10 @@ func (b *Browser) filtered(dst, trials []engine.Trial) []engine.Trial {
 			}
 		case "hand":
 			if t.Origin != engine.OriginHand {
+				continue
+			}
+		case "front":
+			if !b.exp.front[t.ID] {
 				continue
 			}
 		}

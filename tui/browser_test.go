@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -535,5 +536,46 @@ func TestBrowserQuestionMarkShowsItsFullHelp(t *testing.T) {
 	keyTo(b, "?")
 	if strings.Contains(b.View(), "home/g first") {
 		t.Error("? again left the full help up")
+	}
+}
+
+// f cycles all, done, failed, hand and, with two objectives, the Pareto front: the
+// trials the search's checkpoint keeps on it.
+func TestBrowserShowsTheFront(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mo.db")
+	db, err := storage.Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "name: mo\nseed: 3\nspace: nb201\nstrategy: {name: nsga2, population: 8}\nevaluator: params\n" +
+		"objectives: [{name: params, direction: min}, {name: flops, direction: max}]\nbudget: {trials: 40}\n"
+	exp := enginetest.Build(t, src)
+	x, _ := db.CreateExperiment(exp.Config.Name, []byte(src))
+	if err := engine.New(exp, engine.Options{Store: x}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cp, _ := x.Checkpoint()
+	db.Close()
+	b := NewBrowser(path, themes.Light, plain())
+	b.Update(tea.WindowSizeMsg{Width: 160, Height: 60})
+	drive(b, b.Init())
+	keyTo(b, "enter")
+	for range 4 {
+		keyTo(b, "f")
+	}
+	if !strings.Contains(b.View(), "show front") {
+		t.Fatalf("after four f:\n%s", b.View())
+	}
+	var shown []uint64
+	for _, r := range b.rows {
+		shown = append(shown, r.ID)
+	}
+	slices.Sort(shown)
+	if len(shown) == 0 || !slices.Equal(shown, cp.Front) {
+		t.Errorf("the front shows trials %v; the checkpoint's front is %v", shown, cp.Front)
+	}
+	keyTo(b, "f")
+	if !strings.Contains(b.View(), "show all") {
+		t.Errorf("f after the front goes back to all:\n%s", b.View())
 	}
 }

@@ -80,7 +80,7 @@ func DefaultKeys() KeyMap {
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
 		Sort:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by the next column")),
 		Reverse: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse the sort")),
-		Show:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "show all/done/failed/hand")),
+		Show:    key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "show all/done/failed/hand/front")),
 		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter, e.g. val_accuracy > 80")),
 		Reload:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
 		Clear:   key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear the filter being typed")),
