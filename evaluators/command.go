@@ -529,3 +529,26 @@ func (w *tailWriter) quote() string {
 	}
 	return "; its stderr ends:\n" + strings.Join(lines, "\n")
 }
+
+// RelativeFiles are the files a command evaluator's run names by a path relative to
+// where cellar runs (no workdir given) that exist here: a worker of a NATS queue runs
+// the command in its own folder, where they may not be.
+func RelativeFiles(c engine.Component) []string {
+	if c.Name != "command" || c.Has("workdir") {
+		return nil // a workdir given is made absolute with the experiment's paths
+	}
+	opt := DefaultCommand
+	if err := c.Decode(&opt); err != nil {
+		return nil
+	}
+	var out []string
+	for _, arg := range opt.Run {
+		if filepath.IsAbs(arg) {
+			continue
+		}
+		if st, err := os.Stat(arg); err == nil && st.Mode().IsRegular() {
+			out = append(out, arg)
+		}
+	}
+	return out
+}

@@ -313,3 +313,29 @@ func BenchmarkSpawnBaseline(b *testing.B) {
 		}
 	}
 }
+
+// A command's run that names a file here by a relative path is what a worker of the
+// queue cannot be expected to have; a workdir given, or an absolute path, is not.
+func TestRelativeFilesOfACommand(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile("train.py", []byte("print()"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	comp := func(src string) engine.Component {
+		cfg, err := engine.ParseConfig([]byte("space: nb201\nstrategy: random\nbudget: {trials: 1}\nevaluator: " + src + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Evaluator
+	}
+	if got := evaluators.RelativeFiles(comp("{name: command, run: [python3, train.py, --epochs, '3']}")); !slices.Equal(got, []string{"train.py"}) {
+		t.Errorf("relative: %v", got)
+	}
+	abs := filepath.Join(dir, "train.py")
+	for _, src := range []string{"{name: command, run: [python3, " + abs + "]}", "{name: command, run: [python3, train.py], workdir: " + dir + "}", "{name: params}"} {
+		if got := evaluators.RelativeFiles(comp(src)); len(got) != 0 {
+			t.Errorf("%s: %v", src, got)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"cellar/engine"
+	"cellar/evaluators"
 	"cellar/remote"
 	"cellar/tui"
 )
@@ -72,6 +73,11 @@ func (s *session) remoteExecution(f searchFlags, opt *engine.Options, stderr io.
 	}
 	if url == "" {
 		return nil
+	}
+	if files := evaluators.RelativeFiles(cfg.Evaluator); len(files) > 0 {
+		here, _ := os.Getwd()
+		fmt.Fprintf(stderr, "warning: the command names %s relative to this folder (%s); a worker runs it in its own folder, where it may not be: give absolute paths, or workdir: %s in the evaluator with the same files on every worker\n",
+			strings.Join(files, ", "), here, here)
 	}
 	token, err := f.nats.token()
 	if err != nil {
