@@ -424,6 +424,12 @@ func ResolvePaths(src []byte, dir string, names ...string) ([]byte, error) {
 	return yaml.Marshal(&doc)
 }
 
+// CurrentDefaults is the generation of defaults a new experiment is made with
+// (PinDefaults). 1: dedupe by function, fail_fast 5, the predictor's zero-cost warm
+// start, features and local acquisition, the one-shot rung's rank by loss, angle and
+// live params.
+const CurrentDefaults = 1
+
 // PinDefaults writes into a new experiment's source the generation of defaults it is
 // made with (defaults: CurrentDefaults), so that it keeps them when later cellars
 // change theirs: an experiment stored without it takes those of before (see

@@ -22,12 +22,6 @@ const (
 // 0 was made before dedupe existed and replays as it ran: with none.
 const DefaultDedupe = DedupeFunction
 
-// CurrentDefaults is the generation of defaults a new experiment is made with
-// (PinDefaults). 1: dedupe by function; the predictor's zero-cost warm start,
-// features and local acquisition; the one-shot rung's rank by loss, angle and live
-// params.
-const CurrentDefaults = 1
-
 // MaxDuplicateRun ends a search whose strategy asked this many duplicates in a row:
 // it has converged, and asking on would record duplicates for ever.
 const MaxDuplicateRun = 200
