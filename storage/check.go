@@ -11,10 +11,14 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"cellar/engine"
 	"cellar/internal/boltfile"
+	"cellar/spaces"
 )
 
 // image is what a page walk could read of a cellar file, without bbolt: check and
@@ -37,7 +41,10 @@ type expImage struct {
 	undecodable      map[uint64]string
 	// trials holds the readable records themselves, when the image is read for
 	// salvage (check needs only the verdicts: a 1M-trial file is 1 GB).
-	trials     map[uint64][]byte
+	trials map[uint64][]byte
+	// archs are the readable trials' ids by arch, to check each arch once against
+	// the experiment's space.
+	archs      map[string][]uint64
 	journal    map[uint64][]byte
 	journalSeq uint64
 	// damaged says a damaged page lay inside this experiment's buckets.
@@ -46,31 +53,62 @@ type expImage struct {
 
 func newExpImage(id uint64) *expImage {
 	return &expImage{id: id, fields: map[string][]byte{}, stored: map[uint64]bool{}, readable: map[uint64]bool{},
-		undecodable: map[uint64]string{}, trials: map[uint64][]byte{}, journal: map[uint64][]byte{}}
+		undecodable: map[uint64]string{}, trials: map[uint64][]byte{}, archs: map[string][]uint64{}, journal: map[uint64][]byte{}}
 }
 
-// decodeTrial says why a trial record stored under id is not readable ("" if it is).
-func decodeTrial(id uint64, raw []byte) string {
+// decodeTrial says why a trial record stored under id is not readable ("" if it is),
+// as the engine would read it: it decodes, under its own id, in a state there is,
+// from a named origin, and a done trial has its metrics. arch is the record's arch,
+// for check to parse in the experiment's space.
+func decodeTrial(id uint64, raw []byte) (problem, arch string) {
 	var t engine.Trial
 	if err := json.Unmarshal(raw, &t); err != nil {
-		return fmt.Sprintf("does not decode: %v", err)
+		return fmt.Sprintf("does not decode: %v", err), ""
 	}
-	if t.ID != id {
-		return fmt.Sprintf("the record says id %d", t.ID)
+	switch {
+	case t.ID != id:
+		return fmt.Sprintf("the record says id %d", t.ID), ""
+	case !slices.Contains([]engine.State{engine.Queued, engine.Running, engine.Done, engine.Failed, engine.Cancelled}, t.State):
+		return fmt.Sprintf("state %q is none there is", t.State), ""
+	case t.Origin == "" || !plainText(t.Origin) || !plainText(t.Arch):
+		return fmt.Sprintf("origin %q or arch %q is not plain text", t.Origin, t.Arch), ""
+	case t.State == engine.Done && len(t.Metrics) == 0:
+		return "done, with no metrics", ""
 	}
-	return ""
+	return "", t.Arch
+}
+
+// plainText says s is printable text: a byte flipped in a record that still decodes
+// shows as U+FFFD (JSON's mark for invalid UTF-8) or a control character.
+func plainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r == utf8.RuneError || unicode.IsControl(r) })
 }
 
 // record takes the verdict on one trial record; keep keeps a readable one's bytes.
-func (x *expImage) record(id uint64, raw []byte, problem string, keep bool) {
+func (x *expImage) record(id uint64, raw []byte, problem, arch string, keep bool) {
 	x.stored[id] = true
 	if problem != "" {
 		x.undecodable[id] = problem
 		return
 	}
 	x.readable[id] = true
+	x.archs[arch] = append(x.archs[arch], id)
 	if keep {
 		x.trials[id] = raw
+	}
+}
+
+// checkArchs counts a trial whose arch is none of the experiment's space as not
+// readable, saying why; each arch is parsed once.
+func (x *expImage) checkArchs(space spaces.Space) {
+	for arch, ids := range x.archs {
+		if _, err := space.Parse([]byte(arch)); err != nil {
+			for _, id := range ids {
+				delete(x.readable, id)
+				delete(x.trials, id)
+				x.undecodable[id] = fmt.Sprintf("arch %q: %v", arch, err)
+			}
+		}
 	}
 }
 
@@ -197,9 +235,9 @@ func newDecoders(keep bool) *decoders {
 	for range runtime.GOMAXPROCS(0) {
 		d.wg.Go(func() {
 			for j := range d.jobs {
-				problem := decodeTrial(j.id, j.raw)
+				problem, arch := decodeTrial(j.id, j.raw)
 				d.mu.Lock()
-				j.x.record(j.id, j.raw, problem, keep)
+				j.x.record(j.id, j.raw, problem, arch, keep)
 				d.mu.Unlock()
 			}
 		})
@@ -291,7 +329,7 @@ func (im *image) report() *Report {
 
 // check checks one experiment; the trials it counts readable are those salvage keeps.
 func (x *expImage) check(expSeq uint64) ExperimentReport {
-	r := ExperimentReport{ID: x.id, Name: string(x.fields[string(keyName)]), Readable: len(x.readable)}
+	r := ExperimentReport{ID: x.id, Name: string(x.fields[string(keyName)])}
 	bad := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
 	if x.damaged {
 		bad("damaged pages inside this experiment (see the page list)")
@@ -301,12 +339,17 @@ func (x *expImage) check(expSeq uint64) ExperimentReport {
 	}
 	if src, ok := x.fields[string(keyConfig)]; !ok {
 		bad("config: missing")
-	} else if _, err := engine.ParseConfig(src); err != nil && len(src) > 0 {
+	} else if cfg, err := engine.ParseConfig(src); err != nil && len(src) > 0 {
 		bad("config: does not parse: %v", err)
+	} else if err == nil {
+		if space, err := engine.ExperimentSpace(cfg); err == nil {
+			x.checkArchs(space)
+		}
 	}
 	if _, ok := x.fields[string(keyName)]; !ok {
 		bad("name: missing")
 	}
+	r.Readable = len(x.readable) // after the archs' check
 	for _, id := range slices.Sorted(maps.Keys(x.undecodable)) {
 		bad("trial %d: %s", id, x.undecodable[id])
 	}

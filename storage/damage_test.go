@@ -41,7 +41,7 @@ func baseDB(t testing.TB, dir string) (string, map[uint64][]engine.Trial) {
 			k := 1 + rng.IntN(60)
 			var batch []engine.Trial
 			for ; k > 0 && id <= n; k, id = k-1, id+1 {
-				tr := engine.Trial{ID: uint64(id), Arch: fmt.Sprintf("|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~%d|", id%3), Origin: "random", State: engine.Done,
+				tr := engine.Trial{ID: uint64(id), Arch: fmt.Sprintf("|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|none~1|%s~2|", []string{"nor_conv_1x1", "nor_conv_3x3", "none"}[id%3]), Origin: "random", State: engine.Done,
 					Metrics: map[string]float64{"test_accuracy": 80 + rng.Float64()*15, "params": float64(rng.IntN(1e6))}, Seed: rng.Uint64(), Queued: time.Unix(int64(id), 0).UTC()}
 				batch = append(batch, tr)
 			}
@@ -181,7 +181,10 @@ func TestCheckOfASoundFile(t *testing.T) {
 func TestCheckNamesARecordThatDoesNotDecode(t *testing.T) {
 	db, path := openTemp(t)
 	x, _ := db.CreateExperiment("e", []byte("name: e\n"))
-	x.Commit([]engine.Trial{{ID: 1, State: engine.Done}, {ID: 2, State: engine.Done}}, engine.Checkpoint{NextID: 3})
+	done := func(id uint64) engine.Trial {
+		return engine.Trial{ID: id, Arch: "a", Origin: "random", State: engine.Done, Metrics: map[string]float64{"acc": 1}}
+	}
+	x.Commit([]engine.Trial{done(1), done(2)}, engine.Checkpoint{NextID: 3})
 	db.bolt.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketExperiments).Bucket(key(x.ID)).Bucket(bucketTrials).Put(key(2), []byte(`{"id": 2, "state": `))
 	})
@@ -201,14 +204,15 @@ func TestCheckNamesARecordThatDoesNotDecode(t *testing.T) {
 }
 
 func FuzzTrialRecord(f *testing.F) {
-	tr, _ := json.Marshal(engine.Trial{ID: 3, Arch: "a", State: engine.Done, Metrics: map[string]float64{"acc": 1}, Curve: []engine.CurvePoint{{Epoch: 1}}})
+	tr, _ := json.Marshal(engine.Trial{ID: 3, Arch: "a", Origin: "random", State: engine.Done, Metrics: map[string]float64{"acc": 1}, Curve: []engine.CurvePoint{{Epoch: 1}}})
 	cp, _ := json.Marshal(engine.Checkpoint{NextID: 4, Pending: []engine.Pending{{ID: 3}}, Strategy: []byte("{}")})
 	f.Add(tr, cp)
 	f.Fuzz(func(t *testing.T, trial, checkpoint []byte) {
 		x := newExpImage(1)
 		x.fields[string(keyCheckpoint)], x.fields[string(keyName)] = checkpoint, []byte("f")
 		x.journal[1], x.journalSeq = trial, 1
-		x.record(3, trial, decodeTrial(3, trial), true)
+		problem, arch := decodeTrial(3, trial)
+		x.record(3, trial, problem, arch, true)
 		r := x.check(1)
 		// A record counted readable is one a reader decodes, under its id.
 		if r.Readable == 1 {
@@ -218,4 +222,45 @@ func FuzzTrialRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// check reads each record as the engine would: a state there is none of, an origin
+// that is not text, a done trial without metrics and an arch of no cell of the space
+// are each named, and counted lost, though they decode.
+func TestCheckValidatesRecordsAsTheEngineReadsThem(t *testing.T) {
+	db, path := openTemp(t)
+	src := "name: v\nspace: nb201\nstrategy: random\nevaluator: params\nbudget: {trials: 5}\n"
+	x, _ := db.CreateExperiment("v", []byte(src))
+	cell := "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|none~1|none~2|"
+	ok := engine.Trial{ID: 1, Arch: cell, Origin: "random", State: engine.Done, Metrics: map[string]float64{"params": 1}}
+	bad := []engine.Trial{ok, ok, ok, ok, ok}
+	for i := range bad {
+		bad[i].ID = uint64(i + 1)
+	}
+	bad[1].State = "zzzz"
+	bad[2].Origin = "\xffegevo"
+	bad[3].Metrics = nil
+	bad[4].Arch = "|noa_conv~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|none~1|none~2|"
+	if err := x.Commit(bad, engine.Checkpoint{NextID: 6}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	r, err := Check(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := strings.Join(r.Experiments[0].Problems, "\n")
+	for _, want := range []string{`trial 2: state "zzzz"`, "trial 3: origin", "trial 4: done, with no metrics", `trial 5: arch "|noa_conv~0|`} {
+		if !strings.Contains(problems, want) {
+			t.Errorf("check does not say %q:\n%s", want, problems)
+		}
+	}
+	if !slices.Equal(r.Experiments[0].Lost, []uint64{2, 3, 4, 5}) || r.Experiments[0].Readable != 1 {
+		t.Errorf("lost %v, %d readable; want 2-5 lost, trial 1 readable", r.Experiments[0].Lost, r.Experiments[0].Readable)
+	}
+	reopen, err := Open(path, time.Second) // for openTemp's own check at the end
+	if err != nil {
+		t.Fatal(err)
+	}
+	*db = *reopen
 }
