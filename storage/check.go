@@ -18,7 +18,6 @@ import (
 
 	"cellar/engine"
 	"cellar/internal/boltfile"
-	"cellar/spaces"
 )
 
 // image is what a page walk could read of a cellar file, without bbolt: check and
@@ -98,11 +97,11 @@ func (x *expImage) record(id uint64, raw []byte, problem, arch string, keep bool
 	}
 }
 
-// checkArchs counts a trial whose arch is none of the experiment's space as not
-// readable, saying why; each arch is parsed once.
-func (x *expImage) checkArchs(space spaces.Space) {
+// checkArchs counts a trial whose arch parse refuses (the experiment's space's) as
+// not readable, saying why; each arch is parsed once.
+func (x *expImage) checkArchs(parse func(arch string) error) {
 	for arch, ids := range x.archs {
-		if _, err := space.Parse([]byte(arch)); err != nil {
+		if err := parse(arch); err != nil {
 			for _, id := range ids {
 				delete(x.readable, id)
 				delete(x.trials, id)
@@ -343,7 +342,7 @@ func (x *expImage) check(expSeq uint64) ExperimentReport {
 		bad("config: does not parse: %v", err)
 	} else if err == nil {
 		if space, err := engine.ExperimentSpace(cfg); err == nil {
-			x.checkArchs(space)
+			x.checkArchs(func(arch string) error { _, err := space.Parse([]byte(arch)); return err })
 		}
 	}
 	if _, ok := x.fields[string(keyName)]; !ok {
