@@ -40,21 +40,82 @@ func DataFree(space spaces.Space, proxy string, a spaces.Arch) (float64, error) 
 			return v, nil
 		}
 	}
+	kept, keptKey := storeOf(space, proxy, a)
 	dataFree.Unlock()
-	net, err := space.Network(a)
-	if err != nil {
-		return 0, err
-	}
-	s, err := Score([]string{proxy}, net, Batch{}, 1)
+	v, err := func() (float64, error) {
+		if kept != nil {
+			if v, ok := kept.Load(keptKey); ok {
+				return v, nil
+			}
+		}
+		net, err := space.Network(a)
+		if err != nil {
+			return 0, err
+		}
+		s, err := Score([]string{proxy}, net, Batch{}, 1)
+		if err != nil {
+			return 0, err
+		}
+		if kept != nil {
+			kept.Save(keptKey, s[proxy])
+		}
+		return s[proxy], nil
+	}()
 	if err != nil {
 		return 0, err
 	}
 	dataFree.Lock()
 	if key != "" && len(dataFree.scores) < dataFreeMax {
-		dataFree.scores[key] = s[proxy]
+		dataFree.scores[key] = v
 	}
 	dataFree.Unlock()
-	return s[proxy], nil
+	return v, nil
+}
+
+// Store keeps data-free scores beyond the process: the database of a search.
+type Store interface {
+	Load(key string) (float64, bool)
+	Save(key string, v float64)
+}
+
+// stores are the stores spaces' scores are kept in, with the label that names the
+// space with its settings in their keys; guarded by dataFree's lock.
+var stores = map[spaces.Space]struct {
+	label string
+	s     Store
+}{}
+
+// UseStore has DataFree keep space's scores in s as well, under keys that begin with
+// label (the space and its settings, e.g. a config's component), so a search pays for
+// an arch's scores once per store; stop ends it.
+func UseStore(space spaces.Space, label string, s Store) (stop func()) {
+	if reflect.TypeOf(space).Kind() != reflect.Pointer { // as spaceID: a key must hash
+		return func() {}
+	}
+	dataFree.Lock()
+	defer dataFree.Unlock()
+	stores[space] = struct {
+		label string
+		s     Store
+	}{label, s}
+	return func() {
+		dataFree.Lock()
+		defer dataFree.Unlock()
+		delete(stores, space)
+	}
+}
+
+// storeOf is the store of space's scores and the key of a's under proxy there, or
+// nil. Called with dataFree held.
+func storeOf(space spaces.Space, proxy string, a spaces.Arch) (Store, string) {
+	if len(stores) == 0 || reflect.TypeOf(space).Kind() != reflect.Pointer {
+		return nil, ""
+	}
+	st, ok := stores[space]
+	if !ok {
+		return nil, ""
+	}
+	return st.s, st.label + "\x00" + proxy + "\x00" + a.String()
 }
 
 // spaceID numbers space in the cache's keys. Only a space held by pointer is cached

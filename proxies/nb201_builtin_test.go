@@ -144,3 +144,39 @@ func writeBuiltIn(t *testing.T) {
 	}
 	nb201ZeroCostGz = gz.Bytes()
 }
+
+// fakeStore is a Store in memory that counts what it is asked.
+type fakeStore struct {
+	kept         map[string]float64
+	loads, saves int
+}
+
+func (f *fakeStore) Load(k string) (float64, bool) { f.loads++; v, ok := f.kept[k]; return v, ok }
+func (f *fakeStore) Save(k string, v float64)      { f.saves++; f.kept[k] = v }
+
+// Outside the built-in table, a space's scores go to its store and come back from it
+// to another process (here, another instance of the space, which the process's own
+// cache does not know).
+func TestDataFreeKeepsScoresInAStore(t *testing.T) {
+	opt := spaces.NB201Options{Options: spaces.Options{Input: [3]int{1, 28, 28}, Classes: 10}, Channels: 4, Cells: 1}
+	first, _ := spaces.NewNB201(opt)
+	store := &fakeStore{kept: map[string]float64{}}
+	stop := UseStore(first, "nb201{channels: 4}", store)
+	a := spaces.NB201Cell(4242)
+	v, err := DataFree(first, "synflow", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if store.saves != 1 || len(store.kept) != 1 {
+		t.Fatalf("%d saves, %v kept; want the score saved once", store.saves, store.kept)
+	}
+	for k := range store.kept { // another process's: a value it can only have read
+		store.kept[k] = v + 1000
+	}
+	second, _ := spaces.NewNB201(opt)
+	defer UseStore(second, "nb201{channels: 4}", store)()
+	if got, err := DataFree(second, "synflow", a); err != nil || got != v+1000 {
+		t.Errorf("second space: %v (%v), want the stored %v", got, err, v+1000)
+	}
+}

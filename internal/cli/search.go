@@ -20,6 +20,7 @@ import (
 
 	"cellar/engine"
 	"cellar/internal/num"
+	"cellar/proxies"
 	"cellar/storage"
 	"cellar/themes"
 	"cellar/tui"
@@ -290,6 +291,11 @@ func start(db *storage.DB, x *storage.Experiment, exp *engine.Experiment, opt en
 		}
 		return nil, err
 	}
+	// Data-free scores (a predictor's warm start and features, a zerocost rung) are
+	// kept in the file: a search of any space pays for an arch's once.
+	scores := db.ScoreCache()
+	stop := proxies.UseStore(exp.Space, exp.Config.Space.Label(), scores)
+	s.closers = append(s.closers, func() { stop(); scores.Flush() })
 	s.eng = engine.New(exp, opt)
 	s.past = storage.NewSharedHistory(x, s.eng)
 	return s, nil

@@ -522,3 +522,23 @@ func TestASpaceThatDoesNotFitTheDataIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A search's data-free scores (the predictor's warm start here, on a space without
+// built-in scores) are kept in its file, for the next search to read.
+func TestZeroCostScoresKeptInTheDB(t *testing.T) {
+	src := "name: zc\nseed: 1\nspace: {name: nb201, channels: 4, cells: 1, input: [1, 28, 28]}\n" +
+		"strategy: {name: predictor, warm_pool: 12, initial: 3, candidates: 4, k: 2, epochs: 5, ensemble: 1}\nevaluator: params\nbudget: {trials: 4}\n"
+	db := filepath.Join(t.TempDir(), "zc.db")
+	if out, err := cellar(t, "search", "-c", writeExp(t, src), "--db", db, "--no-progress"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	d, err := storage.OpenReadOnly(db, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// The pool's 12 archs under each of the two proxies, at least (and the rounds' fresh draws).
+	if n := d.ScoreCache().Count(); n < 24 {
+		t.Errorf("%d scores kept in the file; the warm pool alone scored 24", n)
+	}
+}
