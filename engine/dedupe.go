@@ -38,7 +38,6 @@ type dedupe struct {
 	parked    []*slot           // duplicates of trials not yet final
 	dupes     int               // duplicates among the trials asked
 	dupeRun   int               // duplicates asked in a row
-	dupeKeys  map[uint64]string // each duplicate's key, by trial id
 }
 
 func (d *dedupe) on() bool { return d.mode == DedupeArch || d.mode == DedupeFunction }
@@ -57,15 +56,15 @@ func (e *Engine) classify(s *slot) {
 		return
 	}
 	if e.doneByKey == nil {
-		e.doneByKey, e.openByKey, e.dupeKeys = map[string]Trial{}, map[string]uint64{}, map[uint64]string{}
+		e.doneByKey, e.openByKey = map[string]Trial{}, map[string]uint64{}
 	}
-	key := e.dedupeKey(s.arch)
+	key := e.dedupeKey(s.arch) // once: a scaled space builds the network for it
+	s.key = key
 	_, isDone := e.doneByKey[key]
 	_, isOpen := e.openByKey[key]
 	switch {
 	case s.trial.Origin != OriginHand && (isDone || isOpen):
 		s.duplicate = true
-		e.dupeKeys[s.trial.ID] = key
 		e.dupes++
 		e.dupeRun++
 	case !isDone && !isOpen:
@@ -79,7 +78,7 @@ func (e *Engine) classify(s *slot) {
 // asDuplicate is what a duplicate's evaluation returns: its first trial's outcome,
 // or false while that trial is not yet done (the slot is then parked).
 func (e *Engine) asDuplicate(s *slot) (finished, bool) {
-	t, ok := e.doneByKey[e.dupeKeys[s.trial.ID]]
+	t, ok := e.doneByKey[s.key]
 	if !ok {
 		return finished{}, false
 	}
@@ -95,7 +94,7 @@ func (e *Engine) settled(s *slot) {
 	if !e.on() || s.trial.Duplicate != 0 {
 		return
 	}
-	key := e.dedupeKey(s.arch)
+	key := s.key
 	if e.openByKey[key] != s.trial.ID {
 		return // a hand-made trial of a key already known
 	}
@@ -106,14 +105,13 @@ func (e *Engine) settled(s *slot) {
 	var still []*slot
 	for _, p := range e.parked {
 		switch {
-		case e.dupeKeys[p.trial.ID] != key:
+		case p.key != key:
 			still = append(still, p)
 		case s.trial.State == Done:
 			e.requeue = append(e.requeue, p) // dispatched next, as its duplicate
 		default:
 			if _, ok := e.openByKey[key]; !ok { // the first of the key to be evaluated after all
 				p.duplicate = false
-				delete(e.dupeKeys, p.trial.ID)
 				e.dupes--
 				e.openByKey[key] = p.trial.ID
 			}
@@ -129,7 +127,7 @@ func (e *Engine) redo(stored map[uint64]Trial, pending []*slot) {
 	if !e.on() {
 		return
 	}
-	e.doneByKey, e.openByKey, e.dupeKeys = map[string]Trial{}, map[string]uint64{}, map[uint64]string{}
+	e.doneByKey, e.openByKey = map[string]Trial{}, map[string]uint64{}
 	open := map[uint64]*slot{} // the pending trials to evaluate yet
 	ids := []uint64{}
 	for id, t := range stored {

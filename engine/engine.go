@@ -147,8 +147,9 @@ type Engine struct {
 type slot struct {
 	trial     Trial
 	arch      spaces.Arch
-	replayed  bool // asked by following a script
-	duplicate bool // of an earlier trial (see dedupe)
+	replayed  bool   // asked by following a script
+	duplicate bool   // of an earlier trial (see dedupe)
+	key       string // what dedupe counts as the same (set when it is on)
 	cancel    context.CancelFunc
 	cancelled bool
 	final     bool // done or failed and committed

@@ -80,10 +80,13 @@ type Store interface {
 
 // stores are the stores spaces' scores are kept in, with the label that names the
 // space with its settings in their keys; guarded by dataFree's lock.
-var stores = map[spaces.Space]struct {
+var stores = map[spaces.Space]labelled{}
+
+// labelled is a store with the label its keys begin with.
+type labelled struct {
 	label string
 	s     Store
-}{}
+}
 
 // UseStore has DataFree keep space's scores in s as well, under keys that begin with
 // label (the space and its settings, e.g. a config's component), so a search pays for
@@ -94,10 +97,7 @@ func UseStore(space spaces.Space, label string, s Store) (stop func()) {
 	}
 	dataFree.Lock()
 	defer dataFree.Unlock()
-	stores[space] = struct {
-		label string
-		s     Store
-	}{label, s}
+	stores[space] = labelled{label, s}
 	return func() {
 		dataFree.Lock()
 		defer dataFree.Unlock()

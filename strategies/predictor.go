@@ -254,11 +254,7 @@ func (s *Predictor) round() {
 			acq[i] = mean[i]
 		}
 	}
-	order := make([]int, len(pool))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return acq[order[a]] > acq[order[b]] })
+	order := ordered(acq, true)
 	for _, i := range order[:min(s.opt.K, len(order))] {
 		s.queue = append(s.queue, pool[i])
 	}

@@ -34,12 +34,7 @@ func (s *Predictor) zeroCostRanks(archs []spaces.Arch) (rank []float64, scores [
 			}
 			scores[j][i] = v
 		}
-		order := make([]int, len(archs))
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool { return scores[j][order[a]] > scores[j][order[b]] })
-		for r, i := range order {
+		for r, i := range ordered(scores[j], true) {
 			rank[i] += float64(r) / float64(len(s.opt.ZeroCost))
 		}
 	}
@@ -69,11 +64,7 @@ func (s *Predictor) warmStart() {
 		}
 		s.scale[j] = meanSD(vs)
 	}
-	order := make([]int, len(pool))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return rank[order[a]] < rank[order[b]] })
+	order := ordered(rank, false)
 	for _, i := range order[:min(s.opt.Initial, len(order))] {
 		s.queue = append(s.queue, Candidate{Arch: pool[i]})
 	}
@@ -197,13 +188,8 @@ func (s *Predictor) freshCandidates() []Candidate {
 		return out
 	}
 	rank, _ := s.zeroCostRanks(archs)
-	order := make([]int, len(archs))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return rank[order[a]] < rank[order[b]] })
 	out := make([]Candidate, 0, (len(archs)+1)/2)
-	for _, i := range order[:(len(archs)+1)/2] {
+	for _, i := range ordered(rank, false)[:(len(archs)+1)/2] {
 		out = append(out, Candidate{Arch: archs[i]})
 	}
 	return out
@@ -211,14 +197,26 @@ func (s *Predictor) freshCandidates() []Candidate {
 
 // topBy are the n candidates of highest value, ties to the earlier.
 func topBy(pool []Candidate, value []float64, n int) []Candidate {
-	order := make([]int, len(pool))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return value[order[a]] > value[order[b]] })
+	order := ordered(value, true)
 	out := make([]Candidate, 0, min(n, len(order)))
 	for _, i := range order[:min(n, len(order))] {
 		out = append(out, pool[i])
 	}
 	return out
+}
+
+// ordered are the indices of v by value, highest first when high (else lowest first),
+// ties in index order.
+func ordered(v []float64, high bool) []int {
+	order := make([]int, len(v))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		if high {
+			return v[order[a]] > v[order[b]]
+		}
+		return v[order[a]] < v[order[b]]
+	})
+	return order
 }
